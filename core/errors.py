@@ -1,0 +1,61 @@
+"""Errors the product reports to users: each says what is wrong and what to do."""
+
+from __future__ import annotations
+
+
+class CoreError(Exception):
+    """Base of every error meant for a user: a one-line cause and a hint.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, quoting the bad value.
+    hint : str, optional
+        What the user can do about it.
+    """
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class DataError(CoreError):
+    """Bad input data: names the file and, where known, the column and the first bad row.
+
+    ``row`` is the 1-based data row (the header is row 0), as a spreadsheet user counts
+    rows below the header.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        column: str | None = None,
+        row: int | None = None,
+        hint: str | None = None,
+    ):
+        self.file = file
+        self.column = column
+        self.row = row
+        where = []
+        if file:
+            where.append(f"{file}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        if row is not None:
+            where.append(f"row {row}")
+        prefix = ", ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message, hint)
+
+
+class ModelMismatchError(CoreError):
+    """A model fed data it was not trained for (other layout, other features)."""
+
+
+class ModelFormatError(CoreError):
+    """A model folder that is missing, incomplete, of another format version, or unsafe to load."""

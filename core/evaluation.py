@@ -1,0 +1,134 @@
+"""Honest evaluation: one frozen report shared by the command line, the dashboard and plots.
+
+Macro-F1 comes first: on CICIoMT2024 the largest class is over 2,000 times the smallest,
+so accuracy and weighted averages hide the small classes.
+
+Macro averages are taken over the classes present in the truth. A class the model
+predicts but that never occurs in the truth is still listed (support 0), and its false
+alarms lower the recall of the classes they were taken from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    """Scores of one model on one labelled set.
+
+    Attributes
+    ----------
+    labels : list of str
+        Class order of ``confusion_matrix`` rows (truth) and columns (prediction).
+    confusion_matrix : list of list of int
+    per_class : dict
+        ``label -> {"precision", "recall", "f1", "support"}``.
+    absent_classes : list of str
+        Classes of the task with no row in the truth (reported, not scored).
+    duplicates_removed : int or None
+        Test rows left out because they also occur in train, when that was asked for.
+    """
+
+    task: int
+    labels: list[str]
+    n_rows: int
+    accuracy: float
+    macro_precision: float
+    macro_recall: float
+    macro_f1: float
+    weighted_precision: float
+    weighted_recall: float
+    weighted_f1: float
+    per_class: dict[str, dict[str, float]]
+    confusion_matrix: list[list[int]]
+    absent_classes: list[str] = field(default_factory=list)
+    duplicates_removed: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> EvaluationReport:
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+    @property
+    def scored_labels(self) -> list[str]:
+        """Classes with support in the truth (those the macro average is over)."""
+        return [c for c in self.labels if self.per_class[c]["support"] > 0]
+
+    def headline(self) -> str:
+        """One line: macro-F1 first, then weighted-F1 and accuracy."""
+        dup = f", {self.duplicates_removed} test rows also in train removed" if self.duplicates_removed else ""
+        return (
+            f"macro-F1 {self.macro_f1:.4f} | weighted-F1 {self.weighted_f1:.4f} | accuracy {self.accuracy:.4f} "
+            f"({self.n_rows} rows, {len(self.scored_labels)} classes{dup})"
+        )
+
+
+def evaluate(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    *,
+    task: int,
+    task_classes: tuple[str, ...],
+    duplicates_removed: int | None = None,
+    notes: list[str] | None = None,
+) -> EvaluationReport:
+    """Score predictions against the truth.
+
+    Parameters
+    ----------
+    y_true, y_pred : ndarray of shape (n,)
+        Class codes into ``task_classes`` (the task's full class list).
+    task : int
+    task_classes : tuple of str
+        All classes of the task, in canonical order.
+    """
+    from sklearn.metrics import classification_report, confusion_matrix
+
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true has shape {y_true.shape} but y_pred has {y_pred.shape}")
+    if len(y_true) == 0:
+        raise ValueError("cannot evaluate on zero rows")
+    present = np.unique(y_true)
+    used = np.union1d(present, np.unique(y_pred))
+    labels = [task_classes[i] for i in used]
+    cm = confusion_matrix(y_true, y_pred, labels=used)
+    rep = classification_report(
+        y_true, y_pred, labels=used, target_names=labels, output_dict=True, zero_division=0
+    )
+    per_class = {
+        lab: {k: (int(rep[lab][k]) if k == "support" else float(rep[lab][k])) for k in ("precision", "recall", "f1-score", "support")}
+        for lab in labels
+    }
+    per_class = {lab: {("f1" if k == "f1-score" else k): v for k, v in d.items()} for lab, d in per_class.items()}
+    scored = [task_classes[i] for i in present]
+    support = np.array([per_class[c]["support"] for c in scored], dtype=np.float64)
+
+    def avg(metric: str, weighted: bool) -> float:
+        vals = np.array([per_class[c][metric] for c in scored])
+        return float(np.average(vals, weights=support) if weighted else vals.mean())
+
+    return EvaluationReport(
+        task=task,
+        labels=labels,
+        n_rows=int(len(y_true)),
+        accuracy=float((y_true == y_pred).mean()),
+        macro_precision=avg("precision", False),
+        macro_recall=avg("recall", False),
+        macro_f1=avg("f1", False),
+        weighted_precision=avg("precision", True),
+        weighted_recall=avg("recall", True),
+        weighted_f1=avg("f1", True),
+        per_class=per_class,
+        confusion_matrix=cm.astype(int).tolist(),
+        absent_classes=[c for i, c in enumerate(task_classes) if i not in set(present.tolist())],
+        duplicates_removed=duplicates_removed,
+        notes=list(notes or []),
+    )

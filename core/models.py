@@ -1,0 +1,408 @@
+"""Model families behind one interface, in the spirit of scikit-learn.
+
+Every family takes preprocessed float32 rows and integer class codes ``0..k-1``:
+
+- constructors only store parameters;
+- ``fit(X, y, n_classes=k, X_val=None, y_val=None, progress=None)`` returns ``self``;
+- ``predict_proba(X)`` returns an (n, k) float32 array;
+- ``save(folder)`` writes the weights in a format that runs no code when loaded
+  (Keras ``.keras`` loaded in safe mode; scikit-learn models through ``skops.io`` with
+  an explicit list of trusted types), and ``load(folder, params)`` reads them back.
+
+Families: ``paper-cnn`` (the paper's exact network), ``dnn``, ``lr``, ``adaboost``, ``rf``.
+TensorFlow is imported only when a Keras family is used.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelFormatError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+#: progress(stage, fraction, message, metrics) where fraction is 0..1 of the fit.
+FitProgress = Callable[[str, float, str, dict], None]
+
+#: The only non-default types a scikit-learn model file may contain.
+TRUSTED_SKOPS_TYPES = frozenset({"sklearn.tree._tree.Tree"})
+
+PREDICT_BATCH = 8192
+
+
+def _quiet(progress: FitProgress | None) -> FitProgress:
+    return progress or (lambda stage, fraction, message, metrics: None)
+
+
+class Detector(ABC):
+    """A classifier over preprocessed rows. Subclasses set ``family`` and ``file_name``."""
+
+    family: str = ""
+    file_name: str = ""
+    description: str = ""
+    uses_epochs: bool = False
+
+    def __init__(self, **params):
+        self.params = {**self.default_params(), **params}
+
+    @classmethod
+    def default_params(cls) -> dict:
+        return {}
+
+    @abstractmethod
+    def fit(self, X, y, *, n_classes: int, X_val=None, y_val=None, progress: FitProgress | None = None) -> Detector:
+        """Fit on rows ``X`` (n, f) and codes ``y`` (n,) in ``0..n_classes-1``."""
+
+    @abstractmethod
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities, shape (n, n_classes), float32."""
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Most probable class code per row, shape (n,)."""
+        return np.argmax(self.predict_proba(X), axis=1)
+
+    @abstractmethod
+    def save(self, folder: Path) -> None:
+        """Write the fitted weights into ``folder / self.file_name``."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, folder: Path, params: dict, n_classes: int) -> Detector:
+        """Read weights written by :meth:`save`."""
+
+    def _check_fitted(self):
+        if not getattr(self, "fitted_", False):
+            raise RuntimeError(f"{type(self).__name__} is not fitted; call fit() first")
+
+
+# ---------------------------------------------------------------- Keras families
+
+
+class KerasDetector(Detector):
+    """Shared training loop for the Keras networks."""
+
+    file_name = "model.keras"
+    uses_epochs = True
+
+    @classmethod
+    def default_params(cls) -> dict:
+        return {
+            "epochs": 10,
+            "batch_size": 32,
+            "learning_rate": 1e-3,
+            "seed": 0,
+            "early_stopping": False,
+            "patience": 3,
+            "class_weight": False,
+        }
+
+    @abstractmethod
+    def build(self, n_features: int, n_classes: int):
+        """Return an uncompiled ``keras.Model``."""
+
+    def _inputs(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(X, dtype=np.float32)
+
+    def fit(self, X, y, *, n_classes, X_val=None, y_val=None, progress=None):
+        import keras
+
+        progress = _quiet(progress)
+        p = self.params
+        keras.utils.set_random_seed(int(p["seed"]))
+        self.n_classes_ = n_classes
+        self.model_ = self.build(X.shape[1], n_classes)
+        self.model_.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=float(p["learning_rate"])),
+            loss="sparse_categorical_crossentropy",  # = categorical cross-entropy on integer labels
+            metrics=["accuracy"],
+        )
+        epochs = int(p["epochs"])
+        steps = int(np.ceil(len(X) / int(p["batch_size"])))
+        history: dict[str, list[float]] = {}
+        started = time.perf_counter()
+
+        class _Report(keras.callbacks.Callback):
+            def on_train_batch_end(self_cb, batch, logs=None):
+                if batch % 20 == 0 or batch == steps - 1:
+                    frac = (self_cb._epoch + (batch + 1) / steps) / epochs
+                    progress("batch", frac, f"epoch {self_cb._epoch + 1}/{epochs}, batch {batch + 1}/{steps}", logs or {})
+
+            def on_epoch_begin(self_cb, epoch, logs=None):
+                self_cb._epoch = epoch
+
+            def on_epoch_end(self_cb, epoch, logs=None):
+                logs = {k: float(v) for k, v in (logs or {}).items()}
+                for k, v in logs.items():
+                    history.setdefault(k, []).append(v)
+                progress("epoch", (epoch + 1) / epochs, f"epoch {epoch + 1}/{epochs} done", logs)
+
+        callbacks = [_Report()]
+        if p["early_stopping"] and X_val is not None:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(p["patience"]), restore_best_weights=True)
+            )
+        weights = None
+        if p["class_weight"]:
+            counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+            w = len(y) / (n_classes * np.maximum(counts, 1))
+            weights = {i: float(w[i]) for i in range(n_classes)}
+        self.model_.fit(
+            self._inputs(X),
+            np.asarray(y, dtype=np.int32),
+            validation_data=(self._inputs(X_val), np.asarray(y_val, dtype=np.int32)) if X_val is not None else None,
+            epochs=epochs,
+            batch_size=int(p["batch_size"]),
+            shuffle=True,
+            verbose=0,
+            callbacks=callbacks,
+            class_weight=weights,
+        )
+        self.history_ = history
+        self.epochs_run_ = len(history.get("loss", []))
+        self.fit_seconds_ = time.perf_counter() - started
+        self.fitted_ = True
+        return self
+
+    def predict_proba(self, X):
+        self._check_fitted()
+        X = self._inputs(X)
+        out = np.empty((len(X), self.n_classes_), dtype=np.float32)
+        for start in range(0, len(X), PREDICT_BATCH):
+            out[start : start + PREDICT_BATCH] = np.asarray(
+                self.model_(X[start : start + PREDICT_BATCH], training=False), dtype=np.float32
+            )
+        return out
+
+    def save(self, folder):
+        self._check_fitted()
+        self.model_.save(Path(folder) / self.file_name)
+
+    @classmethod
+    def load(cls, folder, params, n_classes):
+        import keras
+
+        path = Path(folder) / cls.file_name
+        if not path.is_file():
+            raise ModelFormatError(f"model file missing: {path}", hint="the model folder is incomplete; train it again")
+        self = cls(**params)
+        self.model_ = keras.saving.load_model(path, compile=False, safe_mode=True)
+        self.n_classes_ = n_classes
+        self.fitted_ = True
+        return self
+
+
+class PaperCNN(KerasDetector):
+    """The network of Mohammadi et al. (ICIS 2024), exactly.
+
+    Conv1D(32, 3, relu) -> MaxPool(2) -> Conv1D(64, 3, relu) -> MaxPool(2) -> Flatten
+    -> Dense(128, relu) -> Dense(k, softmax); Adam, categorical cross-entropy;
+    preset: 10 epochs, batch 32, StandardScaler on the features.
+    """
+
+    family = "paper-cnn"
+    description = "The paper's 1-D CNN (Mohammadi et al., ICIS 2024), exact architecture and defaults"
+
+    def _inputs(self, X):
+        return np.asarray(X, dtype=np.float32)[:, :, None]
+
+    def build(self, n_features, n_classes):
+        import keras
+        from keras import layers
+
+        return keras.Sequential(
+            [
+                keras.Input(shape=(n_features, 1)),
+                layers.Conv1D(32, 3, activation="relu"),
+                layers.MaxPooling1D(2),
+                layers.Conv1D(64, 3, activation="relu"),
+                layers.MaxPooling1D(2),
+                layers.Flatten(),
+                layers.Dense(128, activation="relu"),
+                layers.Dense(n_classes, activation="softmax"),
+            ],
+            name="paper_cnn",
+        )
+
+
+class DenseNet(KerasDetector):
+    """A dense neural network baseline: 256-128 ReLU units with dropout."""
+
+    family = "dnn"
+    description = "Dense neural network baseline (256-128 ReLU, dropout 0.2)"
+
+    @classmethod
+    def default_params(cls):
+        return {**super().default_params(), "batch_size": 256, "epochs": 10}
+
+    def build(self, n_features, n_classes):
+        import keras
+        from keras import layers
+
+        return keras.Sequential(
+            [
+                keras.Input(shape=(n_features,)),
+                layers.Dense(256, activation="relu"),
+                layers.Dropout(0.2),
+                layers.Dense(128, activation="relu"),
+                layers.Dropout(0.2),
+                layers.Dense(n_classes, activation="softmax"),
+            ],
+            name="dnn",
+        )
+
+
+# ---------------------------------------------------------------- scikit-learn families
+
+
+class SklearnDetector(Detector):
+    """Shared save/load (skops) and probability alignment for scikit-learn models."""
+
+    file_name = "model.skops"
+
+    @abstractmethod
+    def make_estimator(self):
+        """Return an unfitted scikit-learn estimator."""
+
+    def fit(self, X, y, *, n_classes, X_val=None, y_val=None, progress=None):
+        progress = _quiet(progress)
+        self.n_classes_ = n_classes
+        started = time.perf_counter()
+        progress("fit", 0.0, f"fitting {self.family}", {})
+        self.estimator_ = self._fit_estimator(np.asarray(X, dtype=np.float32), np.asarray(y), progress)
+        self.fit_seconds_ = time.perf_counter() - started
+        progress("fit", 1.0, f"{self.family} fitted", {})
+        self.fitted_ = True
+        return self
+
+    def _fit_estimator(self, X, y, progress):
+        return self.make_estimator().fit(X, y)
+
+    def predict_proba(self, X):
+        self._check_fitted()
+        X = np.asarray(X, dtype=np.float32)
+        out = np.zeros((len(X), self.n_classes_), dtype=np.float32)
+        cols = np.asarray(self.estimator_.classes_, dtype=np.int64)
+        for start in range(0, len(X), 1 << 16):
+            out[start : start + (1 << 16), cols] = self.estimator_.predict_proba(X[start : start + (1 << 16)])
+        return out
+
+    def save(self, folder):
+        import skops.io as sio
+
+        self._check_fitted()
+        sio.dump(self.estimator_, Path(folder) / self.file_name)
+
+    @classmethod
+    def load(cls, folder, params, n_classes):
+        import skops.io as sio
+
+        path = Path(folder) / cls.file_name
+        if not path.is_file():
+            raise ModelFormatError(f"model file missing: {path}", hint="the model folder is incomplete; train it again")
+        untrusted = set(sio.get_untrusted_types(file=path))
+        unexpected = untrusted - TRUSTED_SKOPS_TYPES
+        if unexpected:
+            raise ModelFormatError(
+                f"refusing to load {path}: it contains types that are not on the trusted list: {sorted(unexpected)}",
+                hint="only load models trained by this tool",
+            )
+        self = cls(**params)
+        self.estimator_ = sio.load(path, trusted=sorted(untrusted))
+        self.n_classes_ = n_classes
+        self.fitted_ = True
+        return self
+
+
+class LogisticRegressionDetector(SklearnDetector):
+    family = "lr"
+    description = "Logistic regression (multinomial, L2, lbfgs)"
+
+    @classmethod
+    def default_params(cls):
+        return {"C": 1.0, "max_iter": 500, "seed": 0}
+
+    def make_estimator(self):
+        from sklearn.linear_model import LogisticRegression
+
+        p = self.params
+        return LogisticRegression(C=float(p["C"]), max_iter=int(p["max_iter"]), random_state=int(p["seed"]))
+
+
+class AdaBoostDetector(SklearnDetector):
+    family = "adaboost"
+    description = "AdaBoost (SAMME) over depth-2 decision trees"
+
+    @classmethod
+    def default_params(cls):
+        return {"n_estimators": 100, "max_depth": 2, "learning_rate": 0.5, "seed": 0}
+
+    def make_estimator(self):
+        from sklearn.ensemble import AdaBoostClassifier
+        from sklearn.tree import DecisionTreeClassifier
+
+        p = self.params
+        return AdaBoostClassifier(
+            estimator=DecisionTreeClassifier(max_depth=int(p["max_depth"])),
+            n_estimators=int(p["n_estimators"]),
+            learning_rate=float(p["learning_rate"]),
+            random_state=int(p["seed"]),
+        )
+
+
+class RandomForestDetector(SklearnDetector):
+    family = "rf"
+    description = "Random forest (grown in steps so progress can be shown)"
+
+    @classmethod
+    def default_params(cls):
+        return {"n_estimators": 100, "max_depth": None, "min_samples_leaf": 1, "seed": 0, "n_jobs": -1}
+
+    def make_estimator(self):
+        from sklearn.ensemble import RandomForestClassifier
+
+        p = self.params
+        return RandomForestClassifier(
+            n_estimators=0,
+            max_depth=None if p["max_depth"] in (None, "None") else int(p["max_depth"]),
+            min_samples_leaf=int(p["min_samples_leaf"]),
+            random_state=int(p["seed"]),
+            n_jobs=int(p["n_jobs"]),
+            warm_start=True,
+        )
+
+    def _fit_estimator(self, X, y, progress):
+        est = self.make_estimator()
+        total = int(self.params["n_estimators"])
+        step = max(10, total // 10)
+        grown = 0
+        while grown < total:
+            grown = min(total, grown + step)
+            est.set_params(n_estimators=grown)
+            est.fit(X, y)
+            progress("fit", grown / total, f"{grown}/{total} trees", {})
+        est.set_params(warm_start=False)
+        return est
+
+
+FAMILIES: dict[str, type[Detector]] = {
+    cls.family: cls for cls in (PaperCNN, LogisticRegressionDetector, AdaBoostDetector, DenseNet, RandomForestDetector)
+}
+
+
+def make_detector(family: str, **params) -> Detector:
+    """Create an unfitted detector of ``family`` with ``params`` over its defaults."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown model family {family!r}; expected one of {sorted(FAMILIES)}")
+    cls = FAMILIES[family]
+    unknown = set(params) - set(cls.default_params())
+    if unknown:
+        raise ValueError(
+            f"unknown parameter(s) {sorted(unknown)} for {family}; it takes {sorted(cls.default_params())}"
+        )
+    return cls(**params)

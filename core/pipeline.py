@@ -1,0 +1,365 @@
+"""A trained model: fitted preprocessing + detector + metadata, saved as one folder.
+
+A model folder holds the weights (``model.keras`` or ``model.skops``) and
+``metadata.json``: format version, task, family, class order, layout and feature order,
+preprocessing parameters, training data fingerprint and row counts per class,
+validation and test metrics, library versions, timings. Loading checks the format
+version and the files before reading weights, and refuses data of another layout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import ModelFormatError, ModelMismatchError
+from .evaluation import EvaluationReport, evaluate
+from .loading import UNLABELLED, Dataset, rows_also_in
+from .models import FAMILIES, Detector
+from .preprocess import Preprocessor, RepairCounts
+from .schema import LAYOUTS, Layout
+from .taxonomy import CLASSES_19, classes_for_task, codes_for_task
+
+FORMAT_VERSION = 1
+METADATA_FILE = "metadata.json"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a model depends on (TensorFlow only if already imported)."""
+    import sys
+
+    import pyarrow
+    import sklearn
+
+    out = {"python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__,
+           "scikit-learn": sklearn.__version__, "pyarrow": pyarrow.__version__}  # fmt: skip
+    if "keras" in sys.modules:
+        import keras
+        import tensorflow as tf
+
+        out["keras"] = keras.__version__
+        out["tensorflow"] = tf.__version__
+    return out
+
+
+@dataclass
+class Predictions:
+    """Predictions of a model for a dataset, row for row, in input order."""
+
+    classes: list[str]  # the model's class order (columns of ``proba``)
+    proba: np.ndarray  # (n, k) float32
+    repairs: RepairCounts
+
+    @property
+    def codes(self) -> np.ndarray:
+        return np.argmax(self.proba, axis=1)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.asarray(self.classes, dtype=object)[self.codes]
+
+    @property
+    def confidence(self) -> np.ndarray:
+        return self.proba.max(axis=1)
+
+    def to_frame(self, data: Dataset, task: int, top: int = 3) -> pd.DataFrame:
+        """One row per input row: file, row number in its file, predicted class and probability,
+        the top alternatives, and the true class where known."""
+        n = len(self.proba)
+        file_names = np.asarray([f.name for f in data.files], dtype=object)
+        starts = np.zeros(len(data.files), dtype=np.int64)
+        # Row number within its own file (1-based, header excluded), rows kept in input order.
+        row_in_file = np.empty(n, dtype=np.int64)
+        for i in range(len(data.files)):
+            idx = np.flatnonzero(data.source == i)
+            row_in_file[idx] = np.arange(1, len(idx) + 1)
+            starts[i] = len(idx)
+        order = np.argsort(-self.proba, axis=1)[:, :top]
+        cls = np.asarray(self.classes, dtype=object)
+        frame = {
+            "file": file_names[data.source],
+            "row": row_in_file,
+            "predicted": cls[order[:, 0]],
+            "probability": np.take_along_axis(self.proba, order[:, :1], axis=1)[:, 0],
+        }
+        for k in range(1, min(top, len(self.classes))):
+            frame[f"top{k + 1}"] = cls[order[:, k]]
+            frame[f"top{k + 1}_probability"] = np.take_along_axis(self.proba, order[:, k : k + 1], axis=1)[:, 0]
+        if (data.y != UNLABELLED).any():
+            truth = np.full(n, None, dtype=object)
+            known = data.y != UNLABELLED
+            task_names = np.asarray(classes_for_task(task), dtype=object)
+            truth[known] = task_names[codes_for_task(data.y[known], task)]
+            frame["true"] = truth
+        return pd.DataFrame(frame)
+
+
+class TrainedModel:
+    """Preprocessing, detector and metadata of one trained model.
+
+    Parameters
+    ----------
+    detector : Detector
+        Fitted detector whose outputs follow ``classes``.
+    preprocessor : Preprocessor
+        Fitted on the training rows.
+    task : int
+    classes : list of str
+        The model's output classes (those present in training), in taxonomy order.
+    layout : Layout
+    metadata : dict
+    """
+
+    def __init__(self, detector: Detector, preprocessor: Preprocessor, task: int, classes: list[str],
+                 layout: Layout, metadata: dict | None = None):  # fmt: skip
+        self.detector = detector
+        self.preprocessor = preprocessor
+        self.task = task
+        self.classes = list(classes)
+        self.layout = layout
+        self.metadata = metadata or {}
+        self.path: Path | None = None
+
+    @property
+    def family(self) -> str:
+        return self.detector.family
+
+    @property
+    def name(self) -> str:
+        return self.metadata.get("name") or (self.path.name if self.path else f"{self.family}-{self.task}class")
+
+    def check_layout(self, data: Dataset) -> None:
+        """Refuse data of another release than the model's, saying which layout each side has."""
+        if data.layout.name != self.layout.name:
+            raise ModelMismatchError(
+                f"model {self.name!r} was trained on the {self.layout.name} layout ({self.layout.n_features} features) "
+                f"but the data has the {data.layout.name} layout ({data.layout.n_features} features)",
+                hint=f"choose a model trained on {data.layout.name} data, or train one on these files",
+            )
+
+    def predict(self, data: Dataset) -> Predictions:
+        """Repair, scale and score every row of ``data``, in order."""
+        self.check_layout(data)
+        X, repairs = self.preprocessor.transform(data.X)
+        return Predictions(self.classes, self.detector.predict_proba(X), repairs)
+
+    def task_codes(self, predictions: Predictions) -> np.ndarray:
+        """Predicted classes as codes into the task's full class list."""
+        task_classes = classes_for_task(self.task)
+        mapping = np.array([task_classes.index(c) for c in self.classes])
+        return mapping[predictions.codes]
+
+    def evaluate(self, data: Dataset, *, exclude_rows_in: Dataset | None = None,
+                 predictions: Predictions | None = None) -> EvaluationReport:  # fmt: skip
+        """Score the model on the labelled rows of ``data``.
+
+        With ``exclude_rows_in`` (the training set), test rows that also occur there
+        (exactly, at float32 precision) are left out and counted.
+        """
+        self.check_layout(data)
+        known = data.y != UNLABELLED
+        if not known.any():
+            raise ModelMismatchError("the data has no labels, so it cannot be evaluated",
+                                     hint="use official file names or a 'label' column")  # fmt: skip
+        notes = list(data.notes)
+        if not known.all():
+            notes.append(f"{int((~known).sum())} unlabelled rows not scored")
+        keep = known.copy()
+        removed = None
+        if exclude_rows_in is not None:
+            dup = rows_also_in(data.X, exclude_rows_in.X)
+            removed = int((dup & known).sum())
+            keep &= ~dup
+            if not keep.any():
+                raise ModelMismatchError("every test row also occurs in train; nothing left to score")
+        if predictions is None:
+            predictions = self.predict(data)
+        y_pred = self.task_codes(predictions)[keep]
+        y_true = codes_for_task(data.y[keep], self.task)
+        if predictions.repairs.total:
+            notes.append(predictions.repairs.summary())
+        return evaluate(y_true, y_pred, task=self.task, task_classes=classes_for_task(self.task),
+                        duplicates_removed=removed, notes=notes)  # fmt: skip
+
+    # ------------------------------------------------------------ persistence
+
+    def save(self, folder: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write the model folder atomically (a temporary folder renamed into place)."""
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        if folder.exists() and not overwrite:
+            raise ModelFormatError(f"a model named {folder.name!r} already exists in {folder.parent}",
+                                   hint="choose another --name, or delete the old model")  # fmt: skip
+        tmp = folder.parent / f".tmp-{folder.name}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        try:
+            self.detector.save(tmp)
+            meta = dict(self.metadata)
+            meta.update(
+                format_version=FORMAT_VERSION,
+                name=folder.name,
+                task=self.task,
+                family=self.family,
+                classes=self.classes,
+                layout=self.layout.name,
+                features=list(self.layout.features),
+                preprocessing=self.preprocessor.to_dict(),
+                params=self.detector.params,
+                model_file=self.detector.file_name,
+                saved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                library_versions=library_versions(),
+            )
+            (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2, default=_json_default))
+            if folder.exists():
+                trash = folder.parent / f".trash-{folder.name}-{uuid.uuid4().hex[:8]}"
+                os.rename(folder, trash)
+                os.rename(tmp, folder)
+                shutil.rmtree(trash, ignore_errors=True)
+            else:
+                os.rename(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self.metadata = meta
+        self.path = folder
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> TrainedModel:
+        """Load a model folder written by :meth:`save`, checking its metadata first."""
+        folder = Path(folder)
+        meta = read_metadata(folder)
+        detector = FAMILIES[meta["family"]].load(folder, meta.get("params", {}), len(meta["classes"]))
+        pre = Preprocessor.from_dict(meta["preprocessing"])
+        layout = LAYOUTS[meta["layout"]]
+        if list(layout.features) != list(meta["features"]) or pre.features != list(meta["features"]):
+            raise ModelFormatError(f"{folder}: feature order in metadata.json does not match the {layout.name} layout",
+                                   hint="the model folder was edited or is damaged; train it again")  # fmt: skip
+        model = cls(detector, pre, int(meta["task"]), meta["classes"], layout, meta)
+        model.path = folder
+        return model
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, EvaluationReport):
+        return obj.to_dict()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def read_metadata(folder: str | os.PathLike) -> dict:
+    """Read and check a model folder's ``metadata.json`` (no weights are loaded)."""
+    folder = Path(folder)
+    path = folder / METADATA_FILE
+    if not folder.is_dir():
+        raise ModelFormatError(f"model folder not found: {folder}", hint="list saved models with: python -m core models")
+    if not path.is_file():
+        raise ModelFormatError(f"{folder} has no {METADATA_FILE}; it is not a saved model",
+                               hint="list saved models with: python -m core models")  # fmt: skip
+    try:
+        meta = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ModelFormatError(f"{path} is not valid JSON ({exc})", hint="train the model again") from None
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFormatError(f"{folder.name}: model format version {version!r}, this tool reads {FORMAT_VERSION}",
+                               hint="train the model again with this version of the tool")  # fmt: skip
+    missing = [k for k in ("task", "family", "classes", "layout", "features", "preprocessing") if k not in meta]
+    if missing:
+        raise ModelFormatError(f"{path} lacks {missing}", hint="train the model again")
+    if meta["family"] not in FAMILIES:
+        raise ModelFormatError(f"{folder.name}: unknown model family {meta['family']!r}",
+                               hint=f"this tool knows {sorted(FAMILIES)}")  # fmt: skip
+    if meta["layout"] not in LAYOUTS:
+        raise ModelFormatError(f"{folder.name}: unknown layout {meta['layout']!r}")
+    unknown = [c for c in meta["classes"] if c not in classes_for_task(int(meta["task"]))]
+    if unknown:
+        raise ModelFormatError(f"{folder.name}: classes {unknown} are not in the {meta['task']}-class taxonomy")
+    return meta
+
+
+# ---------------------------------------------------------------- registry
+
+
+def default_models_dir() -> Path:
+    """``$IOMT_MODELS_DIR``, else ``models/`` at the project root."""
+    env = os.environ.get("IOMT_MODELS_DIR")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "models"
+
+
+def list_models(models_dir: str | os.PathLike | None = None) -> list[dict]:
+    """Metadata of every saved model (newest first); damaged folders are listed with their error."""
+    root = Path(models_dir) if models_dir else default_models_dir()
+    out = []
+    if not root.is_dir():
+        return out
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        try:
+            meta = read_metadata(folder)
+            meta["path"] = str(folder)
+            meta["size_bytes"] = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+        except ModelFormatError as exc:
+            meta = {"name": folder.name, "path": str(folder), "error": str(exc)}
+        out.append(meta)
+    out.sort(key=lambda m: m.get("saved_at", ""), reverse=True)
+    return out
+
+
+def resolve_model_path(name_or_path: str | os.PathLike, models_dir: str | os.PathLike | None = None) -> Path:
+    """A model path as given, or a model name looked up in the registry."""
+    p = Path(name_or_path)
+    if p.is_dir():
+        return p
+    candidate = (Path(models_dir) if models_dir else default_models_dir()) / str(name_or_path)
+    if candidate.is_dir():
+        return candidate
+    raise ModelFormatError(f"no model at {str(name_or_path)!r}", hint="list saved models with: python -m core models")
+
+
+def delete_model(name_or_path: str | os.PathLike, models_dir: str | os.PathLike | None = None) -> Path:
+    """Delete a saved model folder (checked to be a model first)."""
+    folder = resolve_model_path(name_or_path, models_dir)
+    read_metadata(folder)
+    trash = folder.parent / f".trash-{folder.name}-{uuid.uuid4().hex[:8]}"
+    os.rename(folder, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+    return folder
+
+
+def fingerprint(data: Dataset) -> str:
+    """SHA-256 of the feature bytes and labels (identifies the exact training rows)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    X = np.ascontiguousarray(data.X)
+    view = memoryview(X).cast("B")
+    for start in range(0, len(view), 1 << 26):
+        h.update(view[start : start + (1 << 26)])
+    h.update(np.ascontiguousarray(data.y).tobytes())
+    return h.hexdigest()
+
+
+def class_counts_for_task(data: Dataset, task: int) -> dict[str, int]:
+    """Rows per task class in ``data`` (labelled rows only)."""
+    names = classes_for_task(task)
+    codes = codes_for_task(data.y[data.y != UNLABELLED], task)
+    counts = np.bincount(codes, minlength=len(names))
+    return {names[i]: int(c) for i, c in enumerate(counts) if c}
+
+
+_ = (time, CLASSES_19)

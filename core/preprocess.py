@@ -1,0 +1,172 @@
+"""Preprocessing fitted on training rows only, saved with every model as plain JSON.
+
+Repair rule (documented, fitted on the training data, counted, never dropping rows):
+
+- ``+inf`` -> the column's largest finite training value
+- ``-inf`` -> the column's smallest finite training value
+- ``NaN``  -> the column's median training value
+
+Real v2 files carry ``inf`` in ``Rate`` (a window of zero duration) and a few ``NaN``;
+the repair keeps such rows at the extreme of the training range, where they belong.
+
+Then, optionally, ``sign(x) * log1p(|x|)`` on chosen heavy-tailed features, and
+standardisation (mean 0, variance 1; constant columns get scale 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+_CHUNK = 1 << 18
+
+
+@dataclass
+class RepairCounts:
+    """Cells repaired, by column and kind."""
+
+    pos_inf: dict[str, int] = field(default_factory=dict)
+    neg_inf: dict[str, int] = field(default_factory=dict)
+    nan: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.pos_inf.values()) + sum(self.neg_inf.values()) + sum(self.nan.values())
+
+    def to_dict(self) -> dict:
+        return {"total": self.total, "pos_inf": self.pos_inf, "neg_inf": self.neg_inf, "nan": self.nan}
+
+    def summary(self) -> str:
+        """One line in plain words, e.g. '412 cells repaired (inf in Rate: 400; NaN in Std: 12)'."""
+        if not self.total:
+            return "no cells needed repair"
+        parts = [f"inf in {c}: {n}" for c, n in self.pos_inf.items()]
+        parts += [f"-inf in {c}: {n}" for c, n in self.neg_inf.items()]
+        parts += [f"NaN in {c}: {n}" for c, n in self.nan.items()]
+        return f"{self.total} cells repaired ({'; '.join(parts)})"
+
+
+class Preprocessor:
+    """Repair, optional log transform, and standardisation, fitted on training rows.
+
+    Parameters
+    ----------
+    features : sequence of str
+        Feature names, in column order.
+    log_features : sequence of str, optional
+        Features transformed by ``sign(x) * log1p(|x|)`` before scaling.
+    scale : bool
+        Standardise to mean 0 and variance 1.
+    """
+
+    def __init__(self, features, log_features=(), scale: bool = True):
+        self.features = list(features)
+        self.log_features = list(log_features)
+        self.scale = scale
+
+    def fit(self, X: np.ndarray) -> Preprocessor:
+        """Fit the repair values and scaling on training rows ``X`` (n, n_features)."""
+        X = np.asarray(X, dtype=np.float32)
+        if X.shape[1] != len(self.features):
+            raise ValueError(f"X has {X.shape[1]} columns, expected {len(self.features)}")
+        finite = np.isfinite(X)
+        big = np.where(finite, X, -np.inf).max(axis=0)
+        small = np.where(finite, X, np.inf).min(axis=0)
+        no_finite = ~finite.any(axis=0)
+        big[no_finite] = 0.0
+        small[no_finite] = 0.0
+        med = np.zeros(X.shape[1], dtype=np.float64)
+        for j in range(X.shape[1]):
+            col = X[finite[:, j], j]
+            med[j] = float(np.median(col)) if col.size else 0.0
+        self.max_ = big.astype(np.float64)
+        self.min_ = small.astype(np.float64)
+        self.median_ = med
+        self.log_mask_ = np.array([f in set(self.log_features) for f in self.features])
+        # Mean and variance in float64 over chunks, on repaired and transformed rows.
+        total = np.zeros(X.shape[1])
+        total_sq = np.zeros(X.shape[1])
+        for start in range(0, X.shape[0], _CHUNK):
+            part = self._repair_transform(X[start : start + _CHUNK].copy())[0].astype(np.float64)
+            total += part.sum(axis=0)
+            total_sq += (part**2).sum(axis=0)
+        n = max(X.shape[0], 1)
+        mean = total / n
+        var = np.maximum(total_sq / n - mean**2, 0.0)
+        std = np.sqrt(var)
+        std[std < 1e-12] = 1.0
+        self.mean_ = mean if self.scale else np.zeros_like(mean)
+        self.std_ = std if self.scale else np.ones_like(std)
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "mean_"):
+            raise RuntimeError("Preprocessor is not fitted; call fit(X_train) first")
+
+    def _repair_transform(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        posinf = np.isposinf(X)
+        neginf = np.isneginf(X)
+        nan = np.isnan(X)
+        if posinf.any():
+            X[posinf] = np.broadcast_to(self.max_.astype(np.float32), X.shape)[posinf]
+        if neginf.any():
+            X[neginf] = np.broadcast_to(self.min_.astype(np.float32), X.shape)[neginf]
+        if nan.any():
+            X[nan] = np.broadcast_to(self.median_.astype(np.float32), X.shape)[nan]
+        if self.log_mask_.any():
+            sub = X[:, self.log_mask_]
+            X[:, self.log_mask_] = np.sign(sub) * np.log1p(np.abs(sub))
+        return X, posinf.sum(axis=0), neginf.sum(axis=0), nan.sum(axis=0)
+
+    def transform(self, X: np.ndarray, *, copy: bool = True) -> tuple[np.ndarray, RepairCounts]:
+        """Repair, transform and scale ``X``; return float32 rows and what was repaired.
+
+        With ``copy=False`` the input (float32) is overwritten, saving memory on large data.
+        """
+        self._check_fitted()
+        X = np.array(X, dtype=np.float32, copy=copy) if copy else np.asarray(X, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != len(self.features):
+            raise ValueError(f"X has shape {X.shape}, expected (n, {len(self.features)})")
+        counts = np.zeros((3, X.shape[1]), dtype=np.int64)
+        mean = self.mean_.astype(np.float32)
+        std = self.std_.astype(np.float32)
+        for start in range(0, X.shape[0], _CHUNK):
+            part = X[start : start + _CHUNK]
+            _, p, m, n = self._repair_transform(part)
+            counts += np.stack([p, m, n])
+            part -= mean
+            part /= std
+        rc = RepairCounts(
+            pos_inf={f: int(c) for f, c in zip(self.features, counts[0]) if c},
+            neg_inf={f: int(c) for f, c in zip(self.features, counts[1]) if c},
+            nan={f: int(c) for f, c in zip(self.features, counts[2]) if c},
+        )
+        return X, rc
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable parameters (stored in the model's metadata.json)."""
+        self._check_fitted()
+        return {
+            "features": self.features,
+            "log_features": self.log_features,
+            "scale": self.scale,
+            "repair_rule": "+inf -> training max, -inf -> training min, NaN -> training median",
+            "max": self.max_.tolist(),
+            "min": self.min_.tolist(),
+            "median": self.median_.tolist(),
+            "mean": self.mean_.tolist(),
+            "std": self.std_.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Preprocessor:
+        """Rebuild a fitted preprocessor from :meth:`to_dict` output."""
+        self = cls(d["features"], d.get("log_features", ()), d.get("scale", True))
+        self.max_ = np.array(d["max"], dtype=np.float64)
+        self.min_ = np.array(d["min"], dtype=np.float64)
+        self.median_ = np.array(d["median"], dtype=np.float64)
+        self.mean_ = np.array(d["mean"], dtype=np.float64)
+        self.std_ = np.array(d["std"], dtype=np.float64)
+        self.log_mask_ = np.array([f in set(self.log_features) for f in self.features])
+        return self

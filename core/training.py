@@ -1,0 +1,211 @@
+"""Training: stratified validation split, preprocessing fitted on train only, progress reports."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError
+from .loading import UNLABELLED, Dataset, load_split
+from .models import make_detector
+from .pipeline import TrainedModel, class_counts_for_task, default_models_dir, fingerprint
+from .preprocess import Preprocessor
+from .schema import HEAVY_TAILED
+from .taxonomy import classes_for_task, codes_for_task
+
+
+@dataclass
+class TrainProgress:
+    """One progress report: ``fraction`` of the whole job (0..1), a stage and a message."""
+
+    stage: str  # "load", "preprocess", "fit", "batch", "epoch", "evaluate", "save", "done"
+    fraction: float
+    message: str
+    metrics: dict = field(default_factory=dict)
+
+
+ProgressCallback = Callable[[TrainProgress], None]
+
+# Share of the job's progress bar given to each stage.
+_SPAN = {"load": (0.0, 0.1), "fit": (0.1, 0.9), "evaluate": (0.9, 0.97), "save": (0.97, 1.0)}
+
+
+class Cancelled(Exception):
+    """Raised inside training when the progress callback asks to stop."""
+
+
+def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffled, stratified (train_index, val_index). Classes with < 2 rows stay in train.
+
+    Keras's ``validation_split`` takes the last rows, which with files read in class order
+    removes whole classes from training; this never does.
+    """
+    rng = np.random.default_rng(seed)
+    train_idx, val_idx = [], []
+    for code in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == code))
+        n_val = int(round(len(idx) * fraction)) if len(idx) >= 2 else 0
+        n_val = min(max(n_val, 1 if len(idx) >= 2 and fraction > 0 else 0), len(idx) - 1)
+        val_idx.append(idx[:n_val])
+        train_idx.append(idx[n_val:])
+    return rng.permutation(np.concatenate(train_idx)), rng.permutation(np.concatenate(val_idx))
+
+
+def train_model(
+    family: str,
+    task: int,
+    train: Dataset,
+    *,
+    test: Dataset | None = None,
+    params: dict | None = None,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    log_transform: bool = False,
+    progress: ProgressCallback | None = None,
+    data_description: str = "",
+) -> tuple[TrainedModel, dict]:
+    """Fit ``family`` for ``task`` on ``train``; evaluate on validation and ``test``.
+
+    Parameters
+    ----------
+    family : str
+        One of ``core.models.FAMILIES``.
+    task : {2, 6, 19}
+    train, test : Dataset
+        Labelled rows of one layout. Preprocessing is fitted on the training part only.
+    params : dict, optional
+        Family parameters (e.g. ``epochs``, ``batch_size``, ``n_estimators``).
+    val_fraction : float
+        Share of ``train`` held out, shuffled and stratified, for validation metrics
+        (and early stopping where enabled).
+    progress : callable, optional
+        Receives :class:`TrainProgress`; raising :class:`Cancelled` from it stops training.
+
+    Returns
+    -------
+    model : TrainedModel
+        Unsaved; its metadata holds metrics, counts, fingerprint and timings.
+    reports : dict
+        ``{"validation": EvaluationReport, "test": EvaluationReport or None}``.
+    """
+    report = progress or (lambda ev: None)
+    task_classes = classes_for_task(task)
+    if not train.labelled:
+        raise DataError("training data must be labelled on every row", hint="use official file names or a 'label' column")
+    params = dict(params or {})
+    params.setdefault("seed", seed)
+    detector = make_detector(family, **params)
+    started = time.perf_counter()
+
+    y_task = codes_for_task(train.y, task)
+    present = np.unique(y_task)
+    if len(present) < 2:
+        raise DataError(
+            f"training data has only one {task}-class class ({task_classes[present[0]]}); at least two are needed",
+            hint="add files of other classes",
+        )
+    classes = [task_classes[i] for i in present]
+    to_model = np.full(len(task_classes), -1, dtype=np.int64)
+    to_model[present] = np.arange(len(present))
+    y_model = to_model[y_task]
+
+    tr_idx, val_idx = stratified_split(y_model, val_fraction, seed)
+    report(TrainProgress("preprocess", _SPAN["load"][1], f"fitting preprocessing on {len(tr_idx)} rows"))
+    log_features = [f for f in train.layout.features if f in HEAVY_TAILED] if log_transform else []
+    pre = Preprocessor(train.layout.features, log_features=log_features).fit(train.X[tr_idx])
+    X_tr, repairs_train = pre.transform(train.X[tr_idx], copy=False)
+    X_val, _ = pre.transform(train.X[val_idx], copy=False) if len(val_idx) else (None, None)
+
+    lo, hi = _SPAN["fit"]
+
+    def fit_progress(stage, fraction, message, metrics):
+        report(TrainProgress(stage, lo + (hi - lo) * fraction, message, dict(metrics)))
+
+    fit_started = time.perf_counter()
+    detector.fit(X_tr, y_model[tr_idx], n_classes=len(classes), X_val=X_val,
+                 y_val=y_model[val_idx] if len(val_idx) else None, progress=fit_progress)  # fmt: skip
+    fit_seconds = time.perf_counter() - fit_started
+    del X_tr
+
+    model = TrainedModel(detector, pre, task, classes, train.layout)
+    report(TrainProgress("evaluate", _SPAN["evaluate"][0], "evaluating"))
+    reports = {"validation": None, "test": None}
+    if len(val_idx):
+        reports["validation"] = model.evaluate(train.subset(np.sort(val_idx)))
+    timing = {"fit_seconds": round(fit_seconds, 3)}
+    if test is not None:
+        t0 = time.perf_counter()
+        predictions = model.predict(test)
+        elapsed = time.perf_counter() - t0
+        timing["test_predict_seconds"] = round(elapsed, 3)
+        timing["test_rows_per_second"] = round(len(test) / max(elapsed, 1e-9), 1)
+        reports["test"] = model.evaluate(test, predictions=predictions)
+    timing["total_seconds"] = round(time.perf_counter() - started, 3)
+
+    absent = [c for c in task_classes if c not in classes]
+    model.metadata.update(
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        description=detector.description,
+        data={
+            "description": data_description,
+            "train_rows": len(train),
+            "train_rows_used_for_fit": int(len(tr_idx)),
+            "validation_rows": int(len(val_idx)),
+            "validation_split": f"shuffled, stratified {val_fraction:.0%} of train (seed {seed})",
+            "train_class_counts": class_counts_for_task(train, task),
+            "classes_absent_from_training": absent,
+            "train_files": [f.name for f in train.files],
+            "train_fingerprint_sha256": fingerprint(train),
+            "train_cells_repaired": repairs_train.to_dict(),
+            "test_rows": len(test) if test is not None else None,
+            "notes": list(train.notes),
+        },
+        metrics={k: (v.to_dict() if v is not None else None) for k, v in reports.items()},
+        history=getattr(detector, "history_", {}),
+        timing=timing,
+        seed=seed,
+        log_transform=log_transform,
+    )
+    report(TrainProgress("done", 1.0, "training finished", {}))
+    return model, reports
+
+
+def train_from_folder(
+    family: str,
+    task: int,
+    data_dir: str,
+    *,
+    max_rows_per_class: int | None = None,
+    params: dict | None = None,
+    seed: int = 0,
+    models_dir: str | None = None,
+    name: str | None = None,
+    save: bool = True,
+    progress: ProgressCallback | None = None,
+    **kwargs,
+) -> tuple[TrainedModel, dict]:
+    """Train on ``DIR/train``, evaluate on ``DIR/test`` (when present) and save to the registry."""
+    report = progress or (lambda ev: None)
+    report(TrainProgress("load", 0.0, f"reading {data_dir}/train"))
+    train = load_split(data_dir, "train", max_rows_per_class=max_rows_per_class, seed=seed,
+                       progress=lambda i, n, f: report(TrainProgress("load", 0.05 * i / n, f"read {f}")))  # fmt: skip
+    test = None
+    if (Path(data_dir) / "test").is_dir():
+        test = load_split(data_dir, "test", layout=train.layout,
+                          progress=lambda i, n, f: report(TrainProgress("load", 0.05 + 0.05 * i / n, f"read {f}")))  # fmt: skip
+    model, reports = train_model(family, task, train, test=test, params=params, seed=seed, progress=progress,
+                                 data_description=str(data_dir), **kwargs)  # fmt: skip
+    if save:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        folder = Path(models_dir) if models_dir else default_models_dir()
+        model.save(folder / (name or f"{family}-{task}class-{train.layout.name}-{stamp}"))
+        report(TrainProgress("save", 1.0, f"saved to {model.path}"))
+    return model, reports
+
+
+_ = UNLABELLED

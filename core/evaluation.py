@@ -100,11 +100,12 @@ def evaluate(
     used = np.union1d(present, np.unique(y_pred))
     labels = [task_classes[i] for i in used]
     cm = confusion_matrix(y_true, y_pred, labels=used)
-    rep = classification_report(
-        y_true, y_pred, labels=used, target_names=labels, output_dict=True, zero_division=0
-    )
+    rep = classification_report(y_true, y_pred, labels=used, target_names=labels, output_dict=True, zero_division=0)
     per_class = {
-        lab: {k: (int(rep[lab][k]) if k == "support" else float(rep[lab][k])) for k in ("precision", "recall", "f1-score", "support")}
+        lab: {
+            k: (int(rep[lab][k]) if k == "support" else float(rep[lab][k]))
+            for k in ("precision", "recall", "f1-score", "support")
+        }
         for lab in labels
     }
     per_class = {lab: {("f1" if k == "f1-score" else k): v for k, v in d.items()} for lab, d in per_class.items()}
@@ -118,7 +119,7 @@ def evaluate(
     return EvaluationReport(
         task=task,
         labels=labels,
-        n_rows=int(len(y_true)),
+        n_rows=len(y_true),
         accuracy=float((y_true == y_pred).mean()),
         macro_precision=avg("precision", False),
         macro_recall=avg("recall", False),

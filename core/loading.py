@@ -23,7 +23,13 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from .errors import DataError
-from .schema import SchemaError, Layout, detect_layout, find_label_column, normalise_column
+from .schema import (
+    Layout,
+    SchemaError,
+    detect_layout,
+    find_label_column,
+    normalise_column,
+)
 from .taxonomy import CLASSES_19, class_from_filename, label_from_text
 
 Source = Union[str, os.PathLike, bytes, BinaryIO]
@@ -130,10 +136,8 @@ def _head(data: bytes | str, size: int = 65536) -> bytes:
 def _parse_header(head: bytes, name: str) -> tuple[list[str], str]:
     if not head.strip():
         raise DataError("the file is empty", file=name, hint="export the flows again, or pick another file")
-    if head.startswith(b"\xff\xfe") or head.startswith(b"\xfe\xff"):
-        raise DataError(
-            "the file is UTF-16 encoded; expected UTF-8 text", file=name, hint="save it again as UTF-8 CSV"
-        )
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError("the file is UTF-16 encoded; expected UTF-8 text", file=name, hint="save it again as UTF-8 CSV")
     if b"\x00" in head[:4096]:
         raise DataError("the file is binary, not CSV text", file=name, hint="pick the .csv file of the flows")
     first = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
@@ -272,7 +276,8 @@ def read_csv(
         rows=n,
         label_source=label_source,
         label=file_label if label_source == "file name" else None,
-        expected_rows=official_row_counts().get(Path(display).name),
+        # Official row counts are known for the 45-feature release only.
+        expected_rows=official_row_counts().get(Path(display).name) if found.name == "v1" else None,
         nonfinite_cells=nonfinite,
     )
     return Dataset(X=X, y=y, source=np.zeros(n, dtype=np.int32), files=[summary], layout=found)
@@ -336,7 +341,9 @@ def concat(parts: Sequence[Dataset]) -> Dataset:
     layouts = {p.layout.name for p in parts}
     if len(layouts) > 1:
         by_layout = {lay: [f.name for p in parts if p.layout.name == lay for f in p.files] for lay in sorted(layouts)}
-        detail = "; ".join(f"{lay}: {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}" for lay, names in by_layout.items())
+        detail = "; ".join(
+            f"{lay}: {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}" for lay, names in by_layout.items()
+        )
         raise DataError(
             f"the files mix both CICIoMT2024 releases ({detail})",
             hint="use the files of one release only (v1 has 45 features, v2 has 39)",

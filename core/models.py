@@ -131,7 +131,9 @@ class KerasDetector(Detector):
             def on_train_batch_end(self_cb, batch, logs=None):
                 if batch % 20 == 0 or batch == steps - 1:
                     frac = (self_cb._epoch + (batch + 1) / steps) / epochs
-                    progress("batch", frac, f"epoch {self_cb._epoch + 1}/{epochs}, batch {batch + 1}/{steps}", logs or {})
+                    progress(
+                        "batch", frac, f"epoch {self_cb._epoch + 1}/{epochs}, batch {batch + 1}/{steps}", logs or {}
+                    )
 
             def on_epoch_begin(self_cb, epoch, logs=None):
                 self_cb._epoch = epoch
@@ -145,7 +147,9 @@ class KerasDetector(Detector):
         callbacks = [_Report()]
         if p["early_stopping"] and X_val is not None:
             callbacks.append(
-                keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(p["patience"]), restore_best_weights=True)
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=int(p["patience"]), restore_best_weights=True
+                )
             )
         weights = None
         if p["class_weight"]:

@@ -13,10 +13,9 @@ import json
 import os
 import platform
 import shutil
-import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,7 @@ from .loading import UNLABELLED, Dataset, rows_also_in
 from .models import FAMILIES, Detector
 from .preprocess import Preprocessor, RepairCounts
 from .schema import LAYOUTS, Layout
-from .taxonomy import CLASSES_19, classes_for_task, codes_for_task
+from .taxonomy import classes_for_task, codes_for_task
 
 FORMAT_VERSION = 1
 METADATA_FILE = "metadata.json"
@@ -216,7 +215,7 @@ class TrainedModel:
                 preprocessing=self.preprocessor.to_dict(),
                 params=self.detector.params,
                 model_file=self.detector.file_name,
-                saved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                saved_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 library_versions=library_versions(),
             )
             (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2, default=_json_default))
@@ -267,7 +266,9 @@ def read_metadata(folder: str | os.PathLike) -> dict:
     folder = Path(folder)
     path = folder / METADATA_FILE
     if not folder.is_dir():
-        raise ModelFormatError(f"model folder not found: {folder}", hint="list saved models with: python -m core models")
+        raise ModelFormatError(
+            f"model folder not found: {folder}", hint="list saved models with: python -m core models"
+        )
     if not path.is_file():
         raise ModelFormatError(f"{folder} has no {METADATA_FILE}; it is not a saved model",
                                hint="list saved models with: python -m core models")  # fmt: skip
@@ -360,6 +361,3 @@ def class_counts_for_task(data: Dataset, task: int) -> dict[str, int]:
     codes = codes_for_task(data.y[data.y != UNLABELLED], task)
     counts = np.bincount(codes, minlength=len(names))
     return {names[i]: int(c) for i, c in enumerate(counts) if c}
-
-
-_ = (time, CLASSES_19)

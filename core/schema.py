@@ -108,10 +108,13 @@ class SchemaError(ValueError):
         self.unexpected = unexpected
         parts = []
         if missing:
-            parts.append(f"missing column(s) {', '.join(repr(c) for c in missing[:8])}" + (" ..." if len(missing) > 8 else ""))
+            parts.append(
+                f"missing column(s) {', '.join(repr(c) for c in missing[:8])}" + (" ..." if len(missing) > 8 else "")
+            )
         if unexpected:
             parts.append(
-                f"unexpected column(s) {', '.join(repr(c) for c in unexpected[:8])}" + (" ..." if len(unexpected) > 8 else "")
+                f"unexpected column(s) {', '.join(repr(c) for c in unexpected[:8])}"
+                + (" ..." if len(unexpected) > 8 else "")
             )
         super().__init__(
             f"header matches neither CICIoMT2024 layout (closest: {closest.name}, {closest.n_features} features): "

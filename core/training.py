@@ -5,15 +5,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from .errors import DataError
-from .loading import UNLABELLED, Dataset, load_split
+from .loading import Dataset, load_split
 from .models import make_detector
-from .pipeline import TrainedModel, class_counts_for_task, default_models_dir, fingerprint
+from .pipeline import (
+    TrainedModel,
+    class_counts_for_task,
+    default_models_dir,
+    fingerprint,
+)
 from .preprocess import Preprocessor
 from .schema import HEAVY_TAILED
 from .taxonomy import classes_for_task, codes_for_task
@@ -49,7 +54,7 @@ def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndar
     train_idx, val_idx = [], []
     for code in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == code))
-        n_val = int(round(len(idx) * fraction)) if len(idx) >= 2 else 0
+        n_val = round(len(idx) * fraction) if len(idx) >= 2 else 0
         n_val = min(max(n_val, 1 if len(idx) >= 2 and fraction > 0 else 0), len(idx) - 1)
         val_idx.append(idx[:n_val])
         train_idx.append(idx[n_val:])
@@ -96,7 +101,9 @@ def train_model(
     report = progress or (lambda ev: None)
     task_classes = classes_for_task(task)
     if not train.labelled:
-        raise DataError("training data must be labelled on every row", hint="use official file names or a 'label' column")
+        raise DataError(
+            "training data must be labelled on every row", hint="use official file names or a 'label' column"
+        )
     params = dict(params or {})
     params.setdefault("seed", seed)
     detector = make_detector(family, **params)
@@ -149,13 +156,13 @@ def train_model(
 
     absent = [c for c in task_classes if c not in classes]
     model.metadata.update(
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         description=detector.description,
         data={
             "description": data_description,
             "train_rows": len(train),
-            "train_rows_used_for_fit": int(len(tr_idx)),
-            "validation_rows": int(len(val_idx)),
+            "train_rows_used_for_fit": len(tr_idx),
+            "validation_rows": len(val_idx),
             "validation_split": f"shuffled, stratified {val_fraction:.0%} of train (seed {seed})",
             "train_class_counts": class_counts_for_task(train, task),
             "classes_absent_from_training": absent,
@@ -206,6 +213,3 @@ def train_from_folder(
         model.save(folder / (name or f"{family}-{task}class-{train.layout.name}-{stamp}"))
         report(TrainProgress("save", 1.0, f"saved to {model.path}"))
     return model, reports
-
-
-_ = UNLABELLED

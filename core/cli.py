@@ -1,0 +1,304 @@
+"""Command line: ``python -m core SUBCOMMAND ...`` (``python -m core --help``).
+
+Each subcommand is a plain worker function over parsed arguments. Errors meant for
+users (:class:`core.errors.CoreError`) exit with status 2 and a one-line cause and hint,
+without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from .errors import CoreError
+from .taxonomy import TASK_DESCRIPTIONS, TASKS
+
+log = logging.getLogger("core")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_DATA_DIR = PROJECT_ROOT / "data" / "demo"
+
+
+def _progress_bar(desc: str):
+    """A tqdm bar on stderr driven by TrainProgress events (fraction of the whole job)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=1000, desc=desc, unit="‰", file=sys.stderr, leave=False,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")  # fmt: skip
+
+    def update(event):
+        bar.n = int(event.fraction * 1000)
+        bar.set_postfix_str(event.message, refresh=False)
+        bar.refresh()
+        if event.stage == "done":
+            bar.close()
+
+    return update
+
+
+def _parse_params(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise CoreError(f"--param {pair!r} is not KEY=VALUE", hint="e.g. --param n_estimators=300")
+        key, value = pair.split("=", 1)
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def cmd_train(args) -> int:
+    from .models import FAMILIES
+    from .training import train_from_folder
+
+    params = _parse_params(args.param)
+    if args.epochs is not None:
+        params["epochs"] = args.epochs
+    if args.batch_size is not None:
+        params["batch_size"] = args.batch_size
+    if params and FAMILIES[args.model].uses_epochs is False and {"epochs", "batch_size"} & set(params):
+        raise CoreError(f"--epochs/--batch-size do not apply to {args.model}", hint="drop them, or use --param")
+    try:
+        model, reports = train_from_folder(
+            args.model, args.task, args.data, max_rows_per_class=args.max_rows_per_class, params=params,
+            seed=args.seed, models_dir=args.models_dir, name=args.name, val_fraction=args.val_fraction,
+            progress=None if args.quiet else _progress_bar(f"train {args.model} ({args.task} classes)"),
+        )  # fmt: skip
+    except ValueError as exc:  # unknown parameters and the like
+        raise CoreError(str(exc), hint="python -m core train --help") from None
+    print(f"saved: {model.path}")
+    for note in model.metadata["data"]["notes"]:
+        print(f"note: {note}")
+    absent = model.metadata["data"]["classes_absent_from_training"]
+    if absent:
+        print(f"classes absent from training data ({len(absent)}): {', '.join(absent)}")
+    for split in ("validation", "test"):
+        if reports[split] is not None:
+            print(f"{split}: {reports[split].headline()}")
+    print(f"training time: {model.metadata['timing']['fit_seconds']:.1f} s")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .loading import load_split
+    from .pipeline import TrainedModel, resolve_model_path
+
+    model = TrainedModel.load(resolve_model_path(args.model, args.models_dir))
+    test = load_split(args.data, "test")
+    model.check_layout(test)
+    train = load_split(args.data, "train", layout=model.layout) if args.drop_train_duplicates else None
+    report = model.evaluate(test, exclude_rows_in=train)
+    print(f"{model.name} on {args.data}/test: {report.headline()}")
+    if report.absent_classes:
+        print(f"classes absent from the test data: {', '.join(report.absent_classes)}")
+    for note in report.notes:
+        print(f"note: {note}")
+    width = max(len(c) for c in report.labels)
+    print(f"{'class':<{width}}  precision  recall     f1  support")
+    for c in report.labels:
+        pc = report.per_class[c]
+        print(f"{c:<{width}}  {pc['precision']:9.4f} {pc['recall']:7.4f} {pc['f1']:6.4f} {pc['support']:8d}")
+    if args.json:
+        out = {"model": model.name, "data": str(args.data), **report.to_dict()}
+        Path(args.json).write_text(json.dumps(out, indent=2))
+        print(f"report written: {args.json}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from .loading import read_files
+    from .pipeline import TrainedModel, resolve_model_path
+
+    started = time.perf_counter()
+    model = TrainedModel.load(resolve_model_path(args.model, args.models_dir))
+    data = read_files(args.files)
+    predictions = model.predict(data)
+    frame = predictions.to_frame(data, model.task)
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), args.out)
+    counts = frame["predicted"].value_counts()
+    print(f"{len(frame)} rows from {len(data.files)} file(s) scored with {model.name} in "
+          f"{time.perf_counter() - started:.1f} s -> {args.out}")  # fmt: skip
+    if predictions.repairs.total:
+        print(f"note: {predictions.repairs.summary()}")
+    for cls, n in counts.items():
+        print(f"  {cls}: {n}")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from .pipeline import default_models_dir, list_models
+
+    models = list_models(args.models_dir)
+    if not models:
+        print(f"no saved models in {args.models_dir or default_models_dir()}; train one with: python -m core train ...")
+        return 0
+    print(f"{'name':<44} {'task':>4} {'family':<10} {'layout':<6} {'saved':<20} {'macro-F1':>8} {'weighted-F1':>11}")
+    for m in models:
+        if "error" in m:
+            print(f"{m['name']:<44} damaged: {m['error']}")
+            continue
+        test = (m.get("metrics") or {}).get("test") or {}
+        mf = f"{test['macro_f1']:.4f}" if test else "-"
+        wf = f"{test['weighted_f1']:.4f}" if test else "-"
+        print(f"{m['name']:<44} {m['task']:>4} {m['family']:<10} {m['layout']:<6} {m.get('saved_at', '')[:19]:<20} "
+              f"{mf:>8} {wf:>11}")  # fmt: skip
+    return 0
+
+
+def cmd_delete(args) -> int:
+    from .pipeline import delete_model
+
+    print(f"deleted {delete_model(args.model, args.models_dir)}")
+    return 0
+
+
+def cmd_demo_data(args) -> int:
+    from tqdm import tqdm
+
+    from .demo import write_demo_dataset
+
+    bar = tqdm(total=None, desc="demo data", unit="rows", unit_scale=True, file=sys.stderr, leave=False)
+
+    def progress(done, total):
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    kwargs = {"layout": args.layout, "seed": args.seed, "progress": progress}
+    if args.rows is not None:
+        kwargs["scale"] = args.rows
+    manifest = write_demo_dataset(args.out, **kwargs)
+    bar.close()
+    files = manifest.get("files", manifest)
+    total = sum(int(v) for v in files.values()) if isinstance(files, dict) else manifest.get("total_rows")
+    print(f"generated demo data ({args.layout} layout, {total} rows, NOT real traffic) in {args.out}")
+    return 0
+
+
+#: Demo models trained by ``setup-demo``: small and quick, for the dashboard's first start.
+DEMO_MODELS = [
+    ("paper-cnn", {"epochs": 5, "batch_size": 128}),
+    ("rf", {"n_estimators": 100}),
+    ("lr", {}),
+]
+
+
+def cmd_setup_demo(args) -> int:
+    """Generate the demo data and train the demo models, each only when absent."""
+    from .pipeline import default_models_dir, list_models
+    from .training import train_from_folder
+
+    data_dir = Path(args.data)
+    if not (data_dir / "train").is_dir() or not any((data_dir / "train").glob("*.csv")):
+        from .demo import write_demo_dataset
+
+        write_demo_dataset(data_dir, layout="v2", seed=0)
+        print(f"generated demo data in {data_dir} (synthetic, calibrated on real CICIoMT2024 statistics)")
+    models_dir = Path(args.models_dir) if args.models_dir else default_models_dir()
+    have = {m["name"] for m in list_models(models_dir)}
+    for task in TASKS:
+        for family, params in DEMO_MODELS:
+            name = f"demo-{family}-{task}class"
+            if name in have:
+                continue
+            _model, reports = train_from_folder(
+                family, task, str(data_dir), params=params, models_dir=str(models_dir), name=name,
+                progress=None if args.quiet else _progress_bar(f"demo model {name}"),
+            )  # fmt: skip
+            print(f"trained {name}: {reports['test'].headline()}")
+    print(f"demo ready: data in {data_dir}, models in {models_dir}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .models import FAMILIES
+
+    parser = argparse.ArgumentParser(
+        prog="python -m core",
+        description="Detect attacks in CICIoMT2024 network-flow CSVs: train, evaluate, predict. "
+        "Tasks: " + "; ".join(TASK_DESCRIPTIONS[t] for t in TASKS) + ".",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common_models(p):
+        p.add_argument("--models-dir", help="model registry folder (default: models/ or $IOMT_MODELS_DIR)")
+
+    p = sub.add_parser("train", help="train a model on DIR/train, evaluate on DIR/test, save it")
+    p.add_argument("--task", type=int, choices=TASKS, required=True, help="2, 6 or 19 classes")
+    p.add_argument("--model", choices=sorted(FAMILIES), required=True, help="model family")
+    p.add_argument("--data", required=True, help="folder in the official layout (DIR/train/*.csv, DIR/test/*.csv)")
+    p.add_argument("--epochs", type=int, help="epochs (networks only; paper preset: 10)")
+    p.add_argument("--batch-size", type=int, help="batch size (networks only; paper preset: 32)")
+    p.add_argument("--max-rows-per-class", type=int, help="cap rows per class (seeded random sample)")
+    p.add_argument("--val-fraction", type=float, default=0.1, help="stratified validation share (default 0.1)")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="family parameter, e.g. n_estimators=300")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--name", help="model name (default: FAMILY-TASKclass-LAYOUT-TIMESTAMP)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    common_models(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluate a saved model on DIR/test")
+    p.add_argument("--model", required=True, help="model folder or name")
+    p.add_argument("--data", required=True, help="folder in the official layout")
+    p.add_argument("--json", help="write the report as JSON to this file")
+    p.add_argument("--drop-train-duplicates", action="store_true",
+                   help="leave out test rows that also occur in DIR/train, and say how many")  # fmt: skip
+    common_models(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="score CSV files; one output row per input row")
+    p.add_argument("--model", required=True, help="model folder or name")
+    p.add_argument("files", nargs="+", help="CSV files (either release; one layout per run)")
+    p.add_argument("--out", required=True, help="output CSV")
+    common_models(p)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("models", help="list saved models")
+    common_models(p)
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("delete", help="delete a saved model")
+    p.add_argument("model", help="model folder or name")
+    common_models(p)
+    p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser("demo-data", help="generate synthetic CICIoMT2024-shaped data in the official layout")
+    p.add_argument("--out", default=str(DEMO_DATA_DIR), help=f"output folder (default {DEMO_DATA_DIR})")
+    p.add_argument("--layout", choices=["v1", "v2"], default="v2", help="release layout (default v2, 39 features)")
+    p.add_argument("--rows", type=float, help="scale factor on the default size (e.g. 100 for millions of rows)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_demo_data)
+
+    p = sub.add_parser("setup-demo", help="generate demo data and train demo models, when absent")
+    p.add_argument("--data", default=str(DEMO_DATA_DIR))
+    p.add_argument("--quiet", action="store_true")
+    common_models(p)
+    p.set_defaults(func=cmd_setup_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return args.func(args)
+    except CoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -32,7 +32,7 @@ from .schema import (
 )
 from .taxonomy import CLASSES_19, class_from_filename, label_from_text
 
-Source = Union[str, os.PathLike, bytes, BinaryIO]
+Source = str | os.PathLike | bytes | BinaryIO
 
 #: Code used in ``Dataset.y`` for rows without a known label.
 UNLABELLED = -1

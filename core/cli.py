@@ -219,6 +219,25 @@ def cmd_setup_demo(args) -> int:
     return 0
 
 
+def cmd_benchmark_models(args) -> int:
+    from .compare import PAPER_FAMILIES, run_benchmark, write_results
+
+    families = tuple(args.families.split(",")) if args.families else PAPER_FAMILIES
+    tasks = tuple(int(t) for t in args.tasks.split(",")) if args.tasks else TASKS
+    params = {f: {"epochs": args.epochs} for f in ("paper-cnn", "dnn")} if args.epochs else {}
+    if args.rf_trees:
+        params["rf"] = {"n_estimators": args.rf_trees}
+    scores = run_benchmark(
+        args.data, families=families, tasks=tasks, params=params, max_rows_per_class=args.max_rows_per_class,
+        seed=args.seed, drop_train_duplicates=args.drop_train_duplicates, models_dir=args.save_models,
+        progress=None if args.quiet else _progress_bar("benchmark"),
+    )  # fmt: skip
+    md, js = write_results(scores, args.out, title=f"Model comparison on {args.data}")
+    print(md.read_text())
+    print(f"written: {md} and {js}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .models import FAMILIES
 
@@ -279,6 +298,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rows", type=float, help="scale factor on the default size (e.g. 100 for millions of rows)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_demo_data)
+
+    p = sub.add_parser("benchmark-models", help="train and score every family for every task (the paper's comparison)")
+    p.add_argument("--data", required=True, help="folder in the official layout")
+    p.add_argument("--out", default="bench/out", help="folder for results.md and results.json")
+    p.add_argument("--families", help="comma-separated families (default: the paper's five)")
+    p.add_argument("--tasks", help="comma-separated tasks (default: 2,6,19)")
+    p.add_argument("--epochs", type=int, help="epochs for the networks (default: each family's preset)")
+    p.add_argument("--rf-trees", type=int, help="trees in the random forest (default 100)")
+    p.add_argument("--max-rows-per-class", type=int)
+    p.add_argument("--drop-train-duplicates", action="store_true", help="score only test rows not also in train")
+    p.add_argument("--save-models", metavar="DIR", help="also save each trained model under DIR")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_benchmark_models)
 
     p = sub.add_parser("setup-demo", help="generate demo data and train demo models, when absent")
     p.add_argument("--data", default=str(DEMO_DATA_DIR))

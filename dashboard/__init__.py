@@ -1,0 +1,1 @@
+"""Streamlit dashboard over ``core`` (run: ``streamlit run dashboard/app.py``)."""

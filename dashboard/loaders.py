@@ -1,0 +1,124 @@
+"""Cached loaders shared by every page, and the session-state keys (defined once here).
+
+Heavy work is cached: models with ``st.cache_resource``; parsed uploads, predictions and
+evaluations with ``st.cache_data``, keyed on cheap identities (upload id, name and size;
+model path and modification time) rather than on hashing hundreds of MB each rerun.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from core.errors import CoreError  # noqa: E402
+from core.evaluation import EvaluationReport  # noqa: E402
+from core.loading import Dataset, read_files  # noqa: E402
+from core.pipeline import Predictions, TrainedModel, default_models_dir, list_models  # noqa: E402
+
+# Session-state keys (widget keys are prefixed by their page: "analyze_", "compare_", ...).
+KEY_TASK = "task"  # the task chosen last, shared by Analyze and Compare
+KEY_TRAIN_JOB = "train_job"  # the training run in progress or last finished
+
+DEMO_DATA_DIR = Path(os.environ.get("IOMT_DEMO_DATA_DIR", ROOT / "data" / "demo"))
+
+
+def models_dir() -> Path:
+    """The model registry folder (``$IOMT_MODELS_DIR`` or ``models/``)."""
+    return default_models_dir()
+
+
+def _registry_stamp(root: Path) -> float:
+    """Changes whenever a model folder is added, replaced or removed."""
+    if not root.is_dir():
+        return 0.0
+    return max([root.stat().st_mtime] + [p.stat().st_mtime for p in root.iterdir() if p.is_dir()])
+
+
+@st.cache_data(show_spinner=False)
+def _model_table(root: str, stamp: float) -> list[dict]:
+    return list_models(root)
+
+
+def saved_models(task: int | None = None) -> list[dict]:
+    """Metadata of the saved models (newest first), optionally of one task; damaged ones left out."""
+    root = models_dir()
+    models = [m for m in _model_table(str(root), _registry_stamp(root)) if "error" not in m]
+    return [m for m in models if task is None or int(m["task"]) == int(task)]
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=16)
+def _load_model(path: str, mtime: float) -> TrainedModel:
+    return TrainedModel.load(path)
+
+
+def load_model(path: str | Path) -> TrainedModel:
+    """Load a saved model once per session of the server (reloaded if the folder changes)."""
+    p = Path(path)
+    return _load_model(str(p), p.stat().st_mtime)
+
+
+@dataclass(frozen=True)
+class UploadKey:
+    """Cheap identity of a set of uploads: (name, size, id) per file."""
+
+    files: tuple[tuple[str, int, str], ...]
+
+
+def upload_key(uploads) -> UploadKey:
+    return UploadKey(tuple((u.name, u.size, getattr(u, "file_id", "")) for u in uploads))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _parse(key: UploadKey, _payloads: tuple[tuple[str, bytes], ...]) -> Dataset:
+    return read_files(list(_payloads))
+
+
+def parse_uploads(uploads) -> Dataset:
+    """Parse uploaded CSVs (cached by name, size and upload id). Raises CoreError on bad input."""
+    return _parse(upload_key(uploads), tuple((u.name, u.getvalue()) for u in uploads))
+
+
+@st.cache_data(show_spinner=False)
+def _parse_paths(paths: tuple[str, ...], stamps: tuple[float, ...]) -> Dataset:
+    return read_files(list(paths))
+
+
+def parse_paths(paths: list[str | Path]) -> Dataset:
+    """Parse CSV files on disk (cached by path and modification time)."""
+    ps = tuple(str(p) for p in paths)
+    return _parse_paths(ps, tuple(Path(p).stat().st_mtime for p in ps))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _score(model_path: str, mtime: float, data_key, _data: Dataset) -> tuple[Predictions, EvaluationReport | None]:
+    model = _load_model(model_path, mtime)
+    predictions = model.predict(_data)
+    report = model.evaluate(_data, predictions=predictions) if (_data.y >= 0).any() else None
+    return predictions, report
+
+
+def score(model_path: str | Path, data_key, data: Dataset) -> tuple[Predictions, EvaluationReport | None]:
+    """Predictions and, when the truth is known, the evaluation report (cached per model and data)."""
+    p = Path(model_path)
+    return _score(str(p), p.stat().st_mtime, data_key, data)
+
+
+def show_error(exc: Exception) -> None:
+    """Show a user error (cause and hint) without a traceback."""
+    if isinstance(exc, CoreError):
+        st.error(f"**Problem:** {exc.message}" + (f"\n\n**What to do:** {exc.hint}" if exc.hint else ""), icon="⚠️")
+    else:
+        st.error(f"**Unexpected problem:** {type(exc).__name__}: {exc}", icon="⚠️")
+
+
+def refresh_models() -> None:
+    """Forget cached model listings (after training or deleting)."""
+    _model_table.clear()

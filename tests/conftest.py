@@ -1,0 +1,86 @@
+"""Shared fixtures: the real shared samples, small demo data, and real small models trained on it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SHARED_DATA = Path(os.environ.get("IOMT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+V1_SAMPLE = SHARED_DATA / "ciciomt2024-v1-sample"
+V2_SAMPLE = SHARED_DATA / "ciciomt2024-v2-sample"
+FILES_TSV = SHARED_DATA / "ciciomt2024-files.tsv"
+
+
+def require_shared(path: Path) -> Path:
+    """Skip (or, under CI=true, fail) when the shared real samples are not beside the checkout."""
+    if path.exists():
+        return path
+    message = f"real CICIoMT2024 sample not found at {path} (expected ../shared/data beside the checkout)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message + "; under CI=true these tests must run")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def v1_sample() -> Path:
+    return require_shared(V1_SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def v2_sample() -> Path:
+    return require_shared(V2_SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def files_tsv() -> Path:
+    return require_shared(FILES_TSV)
+
+
+#: Rows per class of the small demo data used by tests.
+DEMO_TEST_ROWS = 400
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory) -> Path:
+    """Small generated data in the official layout (v2), all 19 classes."""
+    from core.demo import write_demo_dataset
+
+    out = tmp_path_factory.mktemp("demo")
+    write_demo_dataset(out, layout="v2", rows_per_class=DEMO_TEST_ROWS, seed=0)
+    return out
+
+
+#: Families and settings of the small real models the dashboard tests use.
+TEST_MODELS = [
+    ("rf", {"n_estimators": 20}, (2, 6, 19)),
+    ("lr", {"max_iter": 200}, (2, 6, 19)),
+    ("paper-cnn", {"epochs": 2, "batch_size": 256}, (6, 19)),
+]
+
+
+@pytest.fixture(scope="session")
+def demo_models_dir(demo_dir, tmp_path_factory) -> Path:
+    """A model registry with real small models trained on the demo data."""
+    from core.training import train_from_folder
+
+    out = tmp_path_factory.mktemp("models")
+    for family, params, tasks in TEST_MODELS:
+        for task in tasks:
+            train_from_folder(family, task, str(demo_dir), params=params, models_dir=str(out),
+                              name=f"test-{family}-{task}class")  # fmt: skip
+    return out
+
+
+@pytest.fixture()
+def registry_env(demo_models_dir, demo_dir, monkeypatch):
+    """Point the dashboard at the test registry and demo data."""
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(demo_models_dir))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    return demo_models_dir

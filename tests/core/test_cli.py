@@ -1,0 +1,90 @@
+"""The command line as a user runs it: a real ``python -m core`` process."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT
+
+
+def run(*args, check=True):
+    proc = subprocess.run([sys.executable, "-m", "core", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return proc
+
+
+def test_help_lists_the_commands():
+    out = run("--help").stdout
+    for cmd in ("train", "evaluate", "predict", "models", "demo-data", "benchmark-models"):
+        assert cmd in out
+
+
+@pytest.fixture(scope="module")
+def trained(v1_sample, tmp_path_factory):
+    models = tmp_path_factory.mktemp("cli-models")
+    out = run("train", "--task", 19, "--model", "rf", "--data", v1_sample, "--param", "n_estimators=30",
+              "--models-dir", models, "--name", "rf19", "--quiet").stdout  # fmt: skip
+    return models, out
+
+
+def test_train_prints_path_metrics_and_absent_classes(trained):
+    models, out = trained
+    assert f"saved: {models / 'rf19'}" in out
+    assert "test: macro-F1" in out
+    assert "classes absent from training data (11)" in out, "v1 sample has 8 of 19 classes"
+
+
+def test_evaluate_writes_json(trained, v1_sample, tmp_path):
+    models, _ = trained
+    js = tmp_path / "r.json"
+    out = run("evaluate", "--model", "rf19", "--models-dir", models, "--data", v1_sample, "--json", js,
+              "--drop-train-duplicates").stdout  # fmt: skip
+    report = json.loads(js.read_text())
+    for key in ("accuracy", "macro_f1", "weighted_f1", "per_class", "confusion_matrix", "labels"):
+        assert key in report
+    assert len(report["labels"]) == len(report["confusion_matrix"]) == 8
+    assert report["duplicates_removed"] > 0 and "also in train removed" in out
+
+
+def test_predict_keeps_every_row_in_order(trained, v1_sample, tmp_path):
+    models, _ = trained
+    files = sorted((v1_sample / "test").glob("*.csv"))[:2]
+    out_csv = tmp_path / "p.csv"
+    run("predict", "--model", models / "rf19", *files, "--out", out_csv)
+    pred = pd.read_csv(out_csv)
+    n_rows = [sum(1 for _ in open(f)) - 1 for f in files]
+    assert len(pred) == sum(n_rows)
+    assert pred["file"].tolist() == [files[0].name] * n_rows[0] + [files[1].name] * n_rows[1]
+    assert pred["row"].tolist() == list(range(1, n_rows[0] + 1)) + list(range(1, n_rows[1] + 1))
+    assert {"predicted", "probability", "top2", "true"} <= set(pred.columns)
+    assert pred["probability"].between(0, 1).all()
+
+
+def test_models_lists_the_model(trained):
+    models, _ = trained
+    out = run("models", "--models-dir", models).stdout
+    assert "rf19" in out and " 19 " in out
+
+
+def test_bad_input_exits_2_with_cause_and_hint_and_no_traceback(trained, v2_sample, tmp_path):
+    models, _ = trained
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    proc = run("predict", "--model", models / "rf19", bad, "--out", tmp_path / "o.csv", check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: bad.csv") and "hint:" in proc.stderr
+
+    other = sorted((v2_sample / "test").glob("*.csv"))[0]
+    proc = run("predict", "--model", models / "rf19", other, "--out", tmp_path / "o.csv", check=False)
+    assert proc.returncode == 2 and "v1 layout (45 features)" in proc.stderr and "v2 layout (39" in proc.stderr
+
+    proc = run("evaluate", "--model", models / "nope", "--data", v2_sample, check=False)
+    assert proc.returncode == 2 and "no model" in proc.stderr
+
+    proc = run("train", "--task", 6, "--model", "rf", "--data", tmp_path, check=False)
+    assert proc.returncode == 2 and "no CSV files in train/" in proc.stderr

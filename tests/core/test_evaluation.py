@@ -1,0 +1,71 @@
+"""Evaluation reports and preprocessing: values checked against hand-computed results."""
+
+import numpy as np
+import pytest
+
+from core.evaluation import EvaluationReport, evaluate
+from core.preprocess import Preprocessor
+from core.taxonomy import CLASSES_6
+
+
+def test_report_values_by_hand():
+    # classes: 0 Benign, 4 DDoS, 5 DoS
+    y_true = np.array([0, 0, 0, 0, 4, 4, 4, 5, 5, 5])
+    y_pred = np.array([0, 0, 0, 4, 4, 4, 5, 5, 5, 4])
+    r = evaluate(y_true, y_pred, task=6, task_classes=CLASSES_6)
+    assert r.labels == ["Benign", "DDoS", "DoS"]
+    assert r.confusion_matrix == [[3, 1, 0], [0, 2, 1], [0, 1, 2]]
+    assert r.accuracy == pytest.approx(0.7)
+    assert r.per_class["Benign"] == pytest.approx({"precision": 1.0, "recall": 0.75, "f1": 6 / 7, "support": 4})
+    assert r.per_class["DDoS"]["precision"] == pytest.approx(0.5)
+    f1s = [6 / 7, 4 / 7, 2 / 3]
+    assert r.macro_f1 == pytest.approx(np.mean(f1s))
+    assert r.weighted_f1 == pytest.approx(np.average(f1s, weights=[4, 3, 3]))
+    assert r.absent_classes == ["Spoofing", "MQTT", "Recon"]
+    assert EvaluationReport.from_dict(r.to_dict()) == r
+
+
+def test_predicted_only_class_is_listed_but_not_averaged():
+    y_true = np.array([0, 0, 4, 4])
+    y_pred = np.array([0, 3, 4, 4])  # one Benign row predicted as Recon, absent from the truth
+    r = evaluate(y_true, y_pred, task=6, task_classes=CLASSES_6)
+    assert r.labels == ["Benign", "Recon", "DDoS"]
+    assert r.per_class["Recon"]["support"] == 0
+    assert r.scored_labels == ["Benign", "DDoS"]
+    assert r.macro_recall == pytest.approx((0.5 + 1.0) / 2), "the false alarm lowers Benign's recall"
+
+
+def test_evaluate_refuses_empty_and_mismatched():
+    with pytest.raises(ValueError):
+        evaluate(np.array([]), np.array([]), task=6, task_classes=CLASSES_6)
+    with pytest.raises(ValueError):
+        evaluate(np.array([0, 1]), np.array([0]), task=6, task_classes=CLASSES_6)
+
+
+def test_repair_rule_and_counts():
+    features = ["a", "b", "c"]
+    X_train = np.array([[1, 10, 5], [2, 20, np.nan], [3, np.inf, 7], [4, 40, 9]], dtype=np.float32)
+    pre = Preprocessor(features, scale=False).fit(X_train)
+    assert pre.max_.tolist() == [4, 40, 9] and pre.min_.tolist() == [1, 10, 5]
+    assert pre.median_[2] == 7
+    X = np.array([[np.inf, -np.inf, np.nan], [0, 0, 0]], dtype=np.float32)
+    out, counts = pre.transform(X)
+    assert out[0].tolist() == [4, 10, 7], "+inf -> train max, -inf -> train min, NaN -> train median"
+    assert out[1].tolist() == [0, 0, 0]
+    assert counts.to_dict() == {"total": 3, "pos_inf": {"a": 1}, "neg_inf": {"b": 1}, "nan": {"c": 1}}
+    assert np.isinf(X[0, 0]), "transform copies by default"
+
+
+def test_scaling_log_and_roundtrip():
+    rng = np.random.default_rng(0)
+    X = rng.lognormal(3, 2, size=(1000, 3)).astype(np.float32)
+    X[:, 2] = 5.0  # constant column
+    pre = Preprocessor(["a", "b", "c"], log_features=["a"]).fit(X)
+    Z, _ = pre.transform(X)
+    assert np.allclose(Z[:, :2].mean(axis=0), 0, atol=1e-4) and np.allclose(Z[:, :2].std(axis=0), 1, atol=1e-3)
+    assert np.all(Z[:, 2] == 0), "a constant column is centred, not divided by zero"
+    assert np.corrcoef(np.log1p(X[:, 0]), Z[:, 0])[0, 1] > 0.9999
+    again = Preprocessor.from_dict(pre.to_dict())
+    np.testing.assert_array_equal(again.transform(X)[0], Z)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        Preprocessor(["a"]).transform(X[:, :1])

@@ -1,0 +1,171 @@
+"""Reading CSVs: both releases, labels from names or columns, and every validation error."""
+
+import io
+
+import numpy as np
+import pytest
+
+from core.errors import DataError
+from core.loading import UNLABELLED, cap_rows_per_class, load_split, read_csv, read_files, rows_also_in
+from core.schema import FEATURES_V1, FEATURES_V2
+from core.taxonomy import CLASSES_19
+
+
+def make_csv(features=FEATURES_V2, rows=5, label=None, fill=None, sep=",") -> bytes:
+    header = list(features) + (["label"] if label else [])
+    lines = [sep.join(header)]
+    for i in range(rows):
+        cells = [str(fill if fill is not None else float(i + j)) for j in range(len(features))]
+        if label:
+            cells.append(label)
+        lines.append(sep.join(cells))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_reads_v2_with_label_from_file_name():
+    ds = read_csv(make_csv(rows=7), name="TCP_IP-DDoS-UDP3_train.pcap.csv")
+    assert ds.layout.name == "v2" and ds.X.shape == (7, 39) and ds.X.dtype == np.float32
+    assert set(ds.y.tolist()) == {CLASSES_19.index("DDoS-UDP")}
+    assert ds.files[0].label_source == "file name"
+    assert ds.X[2, 3] == pytest.approx(5.0)
+
+
+def test_reads_v1_and_label_column_wins(tmp_path):
+    path = tmp_path / "capture.csv"
+    path.write_bytes(make_csv(FEATURES_V1, rows=3, label="TCP_IP-DoS-SYN"))
+    ds = read_csv(path)
+    assert ds.layout.name == "v1" and ds.X.shape == (3, 45)
+    assert ds.files[0].label_source == "column 'label'"
+    assert set(ds.y.tolist()) == {CLASSES_19.index("DoS-SYN")}
+
+
+def test_unlabelled_file_is_allowed_unless_labels_required():
+    ds = read_csv(make_csv(), name="capture.csv")
+    assert (ds.y == UNLABELLED).all() and ds.files[0].label_source is None
+    with pytest.raises(DataError) as err:
+        read_csv(make_csv(), name="capture.csv", require_labels=True)
+    assert "capture.csv" in str(err.value) and "no class" in str(err.value)
+
+
+def test_inf_and_nan_are_read_not_dropped():
+    data = make_csv(rows=3).decode().splitlines()
+    cells = data[1].split(",")
+    cells[3] = "inf"
+    cells[34] = ""
+    data[1] = ",".join(cells)
+    cells = data[2].split(",")
+    cells[35] = "NaN"
+    data[2] = ",".join(cells)
+    ds = read_csv("\n".join(data).encode(), name="Benign_test.pcap.csv")
+    assert len(ds) == 3
+    assert np.isposinf(ds.X[0, 3]) and np.isnan(ds.X[0, 34]) and np.isnan(ds.X[1, 35])
+    assert ds.files[0].nonfinite_cells == 3
+
+
+def test_missing_column_names_file_and_column():
+    features = [f for f in FEATURES_V2 if f != "Rate"]
+    with pytest.raises(DataError) as err:
+        read_csv(make_csv(features), name="Benign_test.pcap.csv")
+    msg = str(err.value)
+    assert "Benign_test.pcap.csv" in msg and "missing column(s) 'Rate'" in msg
+    assert err.value.hint
+
+
+def test_unexpected_column_is_named():
+    with pytest.raises(DataError) as err:
+        read_csv(make_csv(list(FEATURES_V2) + ["Extra"]), name="x.csv")
+    assert "unexpected column(s) 'Extra'" in str(err.value)
+
+
+def test_non_numeric_cell_names_column_and_row():
+    lines = make_csv(rows=6).decode().splitlines()
+    cells = lines[5].split(",")
+    cells[2] = "abc"  # Time_To_Live, data row 5
+    lines[5] = ",".join(cells)
+    with pytest.raises(DataError) as err:
+        read_csv("\n".join(lines).encode(), name="Benign_test.pcap.csv")
+    e = err.value
+    assert (e.file, e.column, e.row) == ("Benign_test.pcap.csv", "Time_To_Live", 5)
+    assert "'abc'" in str(e)
+
+
+def test_empty_and_header_only_files():
+    with pytest.raises(DataError, match="empty"):
+        read_csv(b"", name="a.csv")
+    with pytest.raises(DataError, match="no rows"):
+        read_csv(make_csv(rows=0), name="a.csv")
+
+
+def test_binary_and_utf16_are_refused():
+    with pytest.raises(DataError, match="binary"):
+        read_csv(b"PK\x03\x04\x00\x00garbage", name="a.csv")
+    with pytest.raises(DataError, match="UTF-16"):
+        read_csv(make_csv().decode().encode("utf-16"), name="a.csv")
+
+
+def test_semicolon_delimiter_and_bom_header_are_read():
+    data = b"\xef\xbb\xbf" + make_csv(sep=";")
+    ds = read_csv(data, name="Benign_test.pcap.csv")
+    assert ds.X.shape == (5, 39)
+
+
+def test_unknown_label_names_row():
+    lines = make_csv(rows=3, label="Benign").decode().splitlines()
+    lines[3] = lines[3].rsplit(",", 1)[0] + ",Martians"
+    with pytest.raises(DataError) as err:
+        read_csv("\n".join(lines).encode(), name="x.csv")
+    assert err.value.row == 3 and "Martians" in str(err.value)
+
+
+def test_ragged_row_is_reported():
+    data = make_csv(rows=3) + b"1,2,3\n"
+    with pytest.raises(DataError, match="cells"):
+        read_csv(data, name="x.csv")
+
+
+def test_mixing_layouts_is_refused_naming_both():
+    with pytest.raises(DataError) as err:
+        read_files([("Benign_train.pcap.csv", make_csv()), ("ARP_Spoofing_train.pcap.csv", make_csv(FEATURES_V1))])
+    msg = str(err.value)
+    assert "v1: ARP_Spoofing_train.pcap.csv" in msg and "v2: Benign_train.pcap.csv" in msg
+
+
+def test_file_like_upload_and_source_index():
+    ds = read_files(
+        [
+            ("Benign_test.pcap.csv", io.BytesIO(make_csv(rows=2)).read()),
+            ("ARP_Spoofing_test.pcap.csv", make_csv(rows=3)),
+        ]
+    )
+    assert len(ds) == 5 and ds.source.tolist() == [0, 0, 1, 1, 1]
+    assert ds.class_counts() == {"Benign": 2, "ARP_Spoofing": 3}
+
+
+def test_folder_without_train_is_a_clear_error(tmp_path):
+    with pytest.raises(DataError, match="no CSV files in train/"):
+        load_split(tmp_path, "train")
+    with pytest.raises(DataError, match="not found"):
+        load_split(tmp_path / "nope", "train")
+
+
+def test_cap_rows_per_class_reports_what_was_left_out():
+    ds = read_files([("Benign_test.pcap.csv", make_csv(rows=10)), ("ARP_Spoofing_test.pcap.csv", make_csv(rows=3))])
+    capped = cap_rows_per_class(ds, 4, seed=1)
+    assert capped.class_counts() == {"Benign": 4, "ARP_Spoofing": 3}
+    assert "6 of 13 rows left out" in capped.notes[0]
+
+
+def test_duplicate_detection_at_float32():
+    a = np.array([[1.0, 2.0], [3.0, -0.0], [5.0, 6.0], [7.0, 8.0]], dtype=np.float64)
+    # 2.00000001 equals 2.0 at float32 precision; 6.001 does not equal 6.0.
+    b = np.array([[3.0, 0.0], [1.0, 2.00000001], [5.0, 6.001]], dtype=np.float64)
+    assert rows_also_in(a, b).tolist() == [True, True, False, False]
+
+
+def test_both_shared_samples_load(v1_sample, v2_sample):
+    v1 = load_split(v1_sample, "train")
+    v2 = load_split(v2_sample, "train")
+    assert v1.layout.name == "v1" and v1.X.shape[1] == 45 and len(v1.class_counts()) == 8
+    assert v2.layout.name == "v2" and v2.X.shape[1] == 39 and len(v2.class_counts()) == 19
+    assert sum(f.nonfinite_cells for f in v2.files) > 0, "the v2 sample's real inf/NaN are kept for repair"
+    assert len(v2) == sum(f.rows for f in v2.files)

@@ -1,0 +1,161 @@
+"""Every model family on small data, through the whole pipeline: fit, evaluate, save, load, predict."""
+
+import json
+
+import numpy as np
+import pytest
+
+from core.errors import ModelFormatError, ModelMismatchError
+from core.loading import Dataset, FileSummary
+from core.models import FAMILIES, make_detector
+from core.pipeline import TrainedModel, delete_model, list_models, read_metadata
+from core.schema import V1, V2
+from core.taxonomy import CLASSES_19
+from core.training import Cancelled, stratified_split, train_model
+
+FAST_PARAMS = {
+    "paper-cnn": {"epochs": 3, "batch_size": 64},
+    "dnn": {"epochs": 3, "batch_size": 64},
+    "lr": {"max_iter": 200},
+    "adaboost": {"n_estimators": 20},
+    "rf": {"n_estimators": 20},
+}
+
+LABELS = ["Benign", "Recon-Port_Scan", "DDoS-UDP", "DoS-UDP"]  # taxonomy order
+
+
+def blobs(layout=V2, n_per_class=150, seed=0, labels=LABELS) -> Dataset:
+    """Separable Gaussian blobs with official-looking classes, a few inf/NaN cells included."""
+    centres = np.random.default_rng(1234).normal(0, 3, size=(len(CLASSES_19), layout.n_features))
+    rng = np.random.default_rng(seed)
+    X, y = [], []
+    for label in labels:
+        centre = centres[CLASSES_19.index(label)]
+        X.append(centre + rng.normal(0, 1, size=(n_per_class, layout.n_features)))
+        y.append(np.full(n_per_class, CLASSES_19.index(label), dtype=np.int8))
+    X = np.concatenate(X).astype(np.float32)
+    X[0, 3] = np.inf
+    X[1, 5] = np.nan
+    y = np.concatenate(y)
+    files = [FileSummary(name=f"{lab}.csv", rows=n_per_class, label_source="file name", label=lab) for lab in labels]
+    source = np.repeat(np.arange(len(labels), dtype=np.int32), n_per_class)
+    return Dataset(X=X, y=y, source=source, files=files, layout=layout)
+
+
+def test_stratified_split_keeps_every_class_and_shuffles():
+    y = np.repeat(np.arange(4), [100, 50, 10, 1])
+    tr, val = stratified_split(y, 0.2, seed=0)
+    assert sorted(np.concatenate([tr, val]).tolist()) == list(range(len(y)))
+    assert set(y[val]) == {0, 1, 2}, "classes with >= 2 rows are in validation"
+    assert set(y[tr]) == {0, 1, 2, 3}, "no class is removed from training"
+    assert np.bincount(y[val]).tolist() == [20, 10, 2]
+    assert not np.all(np.diff(val) > 0), "validation rows are shuffled, not the last rows"
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_family_fits_saves_loads_and_predicts_the_same(family, tmp_path):
+    train, test = blobs(seed=1), blobs(seed=2, n_per_class=60)
+    events = []
+    model, reports = train_model(family, 19, train, test=test, params=FAST_PARAMS[family], progress=events.append)
+    assert model.classes == LABELS
+    assert reports["test"].macro_f1 > 0.9, reports["test"].headline()
+    assert reports["validation"] is not None
+    assert events[-1].stage == "done" and events[-1].fraction == 1.0
+    fractions = [e.fraction for e in events]
+    assert fractions == sorted(fractions), "progress only moves forward"
+    if FAMILIES[family].uses_epochs:
+        epochs = [e for e in events if e.stage == "epoch"]
+        assert len(epochs) == FAST_PARAMS[family]["epochs"] and "loss" in epochs[0].metrics
+        assert len(model.metadata["history"]["loss"]) == FAST_PARAMS[family]["epochs"]
+
+    path = model.save(tmp_path / f"m-{family}")
+    meta = json.loads((path / "metadata.json").read_text())
+    assert meta["family"] == family and meta["classes"] == LABELS and meta["layout"] == "v2"
+    assert meta["features"] == list(V2.features) and meta["task"] == 19
+    assert meta["data"]["train_class_counts"] == {lab: 150 for lab in LABELS}
+    assert meta["data"]["train_cells_repaired"]["total"] >= 1
+    assert len(meta["data"]["train_fingerprint_sha256"]) == 64
+    assert meta["metrics"]["test"]["macro_f1"] == pytest.approx(reports["test"].macro_f1)
+    assert "scikit-learn" in meta["library_versions"]
+
+    loaded = TrainedModel.load(path)
+    np.testing.assert_allclose(loaded.predict(test).proba, model.predict(test).proba, atol=1e-6)
+
+
+def test_tasks_map_classes_and_absent_ones_are_reported():
+    train = blobs(labels=["Benign", "DDoS-UDP", "DDoS-SYN", "DoS-UDP"])
+    model, reports = train_model("rf", 6, train, test=train, params={"n_estimators": 10})
+    assert model.classes == ["Benign", "DDoS", "DoS"]
+    assert set(model.metadata["data"]["classes_absent_from_training"]) == {"Spoofing", "MQTT", "Recon"}
+    assert set(reports["test"].absent_classes) == {"Spoofing", "MQTT", "Recon"}
+    model2, _ = train_model("lr", 2, train, params={"max_iter": 100})
+    assert model2.classes == ["Benign", "Attack"]
+
+
+def test_model_refuses_the_other_layout(tmp_path):
+    model, _ = train_model("rf", 19, blobs(), params={"n_estimators": 5})
+    with pytest.raises(ModelMismatchError) as err:
+        model.predict(blobs(layout=V1))
+    assert "v2 layout (39 features)" in str(err.value) and "v1 layout (45 features)" in str(err.value)
+
+
+def test_loading_checks_metadata_before_weights(tmp_path):
+    model, _ = train_model("lr", 19, blobs(), params={"max_iter": 50})
+    path = model.save(tmp_path / "m")
+    meta = json.loads((path / "metadata.json").read_text())
+    meta["format_version"] = 99
+    (path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFormatError, match="format version"):
+        TrainedModel.load(path)
+    with pytest.raises(ModelFormatError, match="no metadata.json"):
+        read_metadata(tmp_path)
+    with pytest.raises(ModelFormatError, match="already exists"):
+        model.save(path)
+
+
+def test_skops_refuses_untrusted_types(tmp_path):
+    """A scikit-learn model file holding a type outside the trusted list is not loaded."""
+    import os
+
+    import skops.io as sio
+    from sklearn.preprocessing import FunctionTransformer
+
+    model, _ = train_model("lr", 19, blobs(), params={"max_iter": 50})
+    path = model.save(tmp_path / "m")
+    sio.dump(FunctionTransformer(os.system), path / "model.skops")  # a file that would run a shell command
+    with pytest.raises(ModelFormatError, match=r"trusted list: \['posix.system'\]"):
+        TrainedModel.load(path)
+
+
+def test_registry_lists_and_deletes(tmp_path):
+    model, _ = train_model("rf", 19, blobs(), params={"n_estimators": 5})
+    model.save(tmp_path / "a")
+    (tmp_path / "junk").mkdir()
+    listed = {m["name"]: m for m in list_models(tmp_path)}
+    assert listed["a"]["family"] == "rf" and "error" in listed["junk"]
+    delete_model("a", tmp_path)
+    assert not (tmp_path / "a").exists()
+
+
+def test_cancel_stops_training():
+    def cancel_at_second_epoch(event):
+        if event.stage == "epoch":
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        train_model("dnn", 19, blobs(), params={"epochs": 5, "batch_size": 64}, progress=cancel_at_second_epoch)
+
+
+def test_unknown_parameter_is_named():
+    with pytest.raises(ValueError, match="n_trees"):
+        make_detector("rf", n_trees=3)
+
+
+def test_paper_cnn_is_the_papers_network():
+    det = make_detector("paper-cnn")
+    net = det.build(45, 19)
+    kinds = [type(layer).__name__ for layer in net.layers]
+    assert kinds == ["Conv1D", "MaxPooling1D", "Conv1D", "MaxPooling1D", "Flatten", "Dense", "Dense"]
+    assert [net.layers[i].filters for i in (0, 2)] == [32, 64]
+    assert net.layers[0].kernel_size == (3,) and net.layers[5].units == 128 and net.layers[6].units == 19
+    assert det.params["epochs"] == 10 and det.params["batch_size"] == 32

@@ -73,7 +73,7 @@ def test_missing_column_names_file_and_column():
 
 def test_unexpected_column_is_named():
     with pytest.raises(DataError) as err:
-        read_csv(make_csv(list(FEATURES_V2) + ["Extra"]), name="x.csv")
+        read_csv(make_csv([*FEATURES_V2, "Extra"]), name="x.csv")
     assert "unexpected column(s) 'Extra'" in str(err.value)
 
 

@@ -107,7 +107,7 @@ def test_loading_checks_metadata_before_weights(tmp_path):
     (path / "metadata.json").write_text(json.dumps(meta))
     with pytest.raises(ModelFormatError, match="format version"):
         TrainedModel.load(path)
-    with pytest.raises(ModelFormatError, match="no metadata.json"):
+    with pytest.raises(ModelFormatError, match=r"no metadata\.json"):
         read_metadata(tmp_path)
     with pytest.raises(ModelFormatError, match="already exists"):
         model.save(path)

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set up what the tests need (.venv with dev packages, Debian's chromium for the browser test),
+# then run the whole test suite. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --dev
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian's chromium for the browser test"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
+  else
+    echo "warning: chromium is not installed (sudo apt-get install chromium); the browser test will skip" >&2
+  fi
+fi
+exec .venv/bin/python -m pytest "$@"

@@ -70,7 +70,7 @@ def train_model(
     params: dict | None = None,
     val_fraction: float = 0.1,
     seed: int = 0,
-    log_transform: bool = False,
+    log_transform: bool | None = None,
     progress: ProgressCallback | None = None,
     data_description: str = "",
 ) -> tuple[TrainedModel, dict]:
@@ -123,6 +123,8 @@ def train_model(
 
     tr_idx, val_idx = stratified_split(y_model, val_fraction, seed)
     report(TrainProgress("preprocess", _SPAN["load"][1], f"fitting preprocessing on {len(tr_idx)} rows"))
+    if log_transform is None:
+        log_transform = detector.log_transform
     log_features = [f for f in train.layout.features if f in HEAVY_TAILED] if log_transform else []
     pre = Preprocessor(train.layout.features, log_features=log_features).fit(train.X[tr_idx])
     X_tr, repairs_train = pre.transform(train.X[tr_idx], copy=False)

@@ -1,0 +1,675 @@
+"""Pure Plotly figure builders shared by the dashboard and the command-line report.
+
+Every function takes plain data (an :class:`~core.evaluation.EvaluationReport`, a list of
+:class:`~core.compare.ModelScore`, arrays, dicts) and returns a ``plotly.graph_objects.Figure``.
+Nothing here imports Streamlit, reads files or keeps state, so each builder can be tested
+on the values it puts in the figure (``fig.data[0].z``, bar heights, colours).
+
+Class names never appear as literals: they come from the report or from :mod:`core.taxonomy`.
+Colours are fixed per class (:data:`CLASS_COLORS`): a 19-class label is a shade of its
+6-class family's hue, Benign is always the same calm green, and only attacks are red.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from core.taxonomy import CATEGORY, CLASSES_2, CLASSES_6, CLASSES_19, classes_for_task
+
+if TYPE_CHECKING:
+    from core.compare import ModelScore
+    from core.evaluation import EvaluationReport
+
+__all__ = [
+    "CLASS_COLORS",
+    "COMPARISON_METRICS",
+    "UNKNOWN_COLOR",
+    "class_color",
+    "class_counts_figure",
+    "comparison_bars",
+    "confidence_histogram",
+    "confusion_figure",
+    "model_scores_figure",
+    "per_class_f1_heatmap",
+    "per_class_metrics_figure",
+    "per_class_table",
+    "prediction_error_figure",
+    "speed_figure",
+    "timeline_figure",
+    "training_curves",
+]
+
+TEMPLATE = "plotly_white"
+MARGIN = {"l": 60, "r": 30, "t": 70, "b": 60}
+UNKNOWN_COLOR = "#9e9e9e"
+
+# ----------------------------------------------------------------------------------------------
+# Colours
+# ----------------------------------------------------------------------------------------------
+
+#: Hue (degrees) of each 6-class family. Benign is green; the attack families spread over
+#: blue, violet, magenta, red and orange so that neighbouring families stay apart.
+_FAMILY_HUE: dict[str, float] = {
+    "Benign": 150.0,
+    "Recon": 208.0,
+    "Spoofing": 268.0,
+    "MQTT": 318.0,
+    "DDoS": 356.0,
+    "DoS": 26.0,
+}
+_SATURATION = 0.62
+_FAMILY_LIGHTNESS = 0.42
+# 19-class shades of a family run from dark to light within this lightness range.
+_SHADE_LIGHTNESS = (0.28, 0.66)
+_ATTACK_COLOR = "#d62728"
+
+
+def _hls_hex(hue_deg: float, lightness: float, saturation: float = _SATURATION) -> str:
+    r, g, b = colorsys.hls_to_rgb((hue_deg % 360.0) / 360.0, lightness, saturation)
+    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+
+
+def _build_class_colors() -> dict[str, str]:
+    colors: dict[str, str] = {family: _hls_hex(hue, _FAMILY_LIGHTNESS) for family, hue in _FAMILY_HUE.items()}
+    for family, hue in _FAMILY_HUE.items():
+        members = [c for c in CLASSES_19 if CATEGORY[c] == family and c != family]
+        if len(members) == 1:
+            lightness = [_FAMILY_LIGHTNESS + 0.08]
+        else:
+            lightness = np.linspace(*_SHADE_LIGHTNESS, num=len(members)).tolist()
+        for label, light in zip(members, lightness):
+            colors[label] = _hls_hex(hue, light)
+    colors[CLASSES_2[1]] = _ATTACK_COLOR
+    missing = set(CLASSES_19) | set(CLASSES_6) | set(CLASSES_2)
+    missing -= colors.keys()
+    if missing:  # pragma: no cover - guards a taxonomy change
+        raise RuntimeError(f"no colour for classes {sorted(missing)}")
+    return colors
+
+
+#: One fixed colour per class of the 19-, 6- and 2-class tasks (hex ``#rrggbb``).
+CLASS_COLORS: dict[str, str] = _build_class_colors()
+
+#: Colours of the metric series (not classes) in per-class bar charts.
+_METRIC_COLORS = {"precision": "#4c78a8", "recall": "#f58518", "f1": "#54a24b"}
+
+
+def class_color(label: str) -> str:
+    """Return the fixed colour of ``label``.
+
+    Parameters
+    ----------
+    label : str
+        A class of the 19-, 6- or 2-class task.
+
+    Returns
+    -------
+    str
+        Hex colour ``#rrggbb``; :data:`UNKNOWN_COLOR` (grey) for an unknown label.
+    """
+    return CLASS_COLORS.get(label, UNKNOWN_COLOR)
+
+
+# ----------------------------------------------------------------------------------------------
+# Shared layout helpers
+# ----------------------------------------------------------------------------------------------
+
+
+def _style(fig: go.Figure, title: str, x_title: str | None = None, y_title: str | None = None,
+           height: int | None = None, **layout) -> go.Figure:  # fmt: skip
+    layout.setdefault("margin", MARGIN)
+    fig.update_layout(template=TEMPLATE, title={"text": title, "x": 0.0, "xanchor": "left"}, **layout)
+    if height is not None:
+        fig.update_layout(height=height)
+    if x_title is not None:
+        fig.update_xaxes(title_text=x_title, automargin=True)
+    if y_title is not None:
+        fig.update_yaxes(title_text=y_title, automargin=True)
+    return fig
+
+
+def _empty_figure(title: str, message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font={"size": 16})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _style(fig, title, height=300)
+
+
+def _rows_height(n_rows: int, per_row: int = 28, base: int = 160, minimum: int = 360) -> int:
+    return max(minimum, base + per_row * n_rows)
+
+
+def _canonical_order(labels: Sequence[str], task: int | None) -> list[str]:
+    """``labels`` in the task's canonical order; unknown labels keep their order at the end."""
+    unique = list(dict.fromkeys(labels))
+    try:
+        canonical = classes_for_task(task) if task is not None else ()
+    except ValueError:
+        canonical = ()
+    known = [c for c in canonical if c in unique]
+    return known + [c for c in unique if c not in known]
+
+
+# ----------------------------------------------------------------------------------------------
+# One report
+# ----------------------------------------------------------------------------------------------
+
+
+def confusion_figure(report: EvaluationReport, normalize: str | None = None) -> go.Figure:
+    """Confusion-matrix heatmap: rows are true classes, columns predicted classes.
+
+    Parameters
+    ----------
+    report : EvaluationReport
+    normalize : {None, "true"}
+        ``None`` colours and reports counts; ``"true"`` shows each row as percentages of
+        that true class (each row sums to 100).
+
+    Returns
+    -------
+    go.Figure
+        One ``Heatmap`` whose ``z`` has shape (n_true_classes, n_labels). Only classes with
+        support are rows; every class of ``report.labels`` is a column. Cell text is
+        ``count<br>row %`` (zero cells show ``0``).
+    """
+    if normalize not in (None, "true"):
+        raise ValueError(f"normalize must be None or 'true', got {normalize!r}")
+    labels = list(report.labels)
+    cm = np.asarray(report.confusion_matrix, dtype=np.int64).reshape(len(labels), len(labels))
+    rows = [i for i, c in enumerate(labels) if report.per_class[c]["support"] > 0]
+    counts = cm[rows]
+    row_sums = counts.sum(axis=1, keepdims=True)
+    pct = np.divide(counts * 100.0, row_sums, out=np.zeros(counts.shape), where=row_sums > 0)
+    text = [[f"{n:,}<br>{p:.1f}%" if n else "0" for n, p in zip(c_row, p_row)] for c_row, p_row in zip(counts, pct)]
+    y_labels = [labels[i] for i in rows]
+    if normalize == "true":
+        z, zmax, bar_title, title = pct, 100.0, "% of true class", "Confusion matrix (row %)"
+    else:
+        z, zmax, bar_title, title = counts, None, "rows", "Confusion matrix (counts)"
+    heat = go.Heatmap(
+        z=z,
+        x=labels,
+        y=y_labels,
+        text=text,
+        texttemplate="%{text}",
+        textfont={"size": 10 if len(labels) > 8 else 12},
+        colorscale="Blues",
+        zmin=0,
+        zmax=zmax,
+        colorbar={"title": {"text": bar_title}},
+        hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>",
+        xgap=1,
+        ygap=1,
+    )
+    fig = go.Figure(heat)
+    n = max(len(labels), len(y_labels))
+    _style(fig, title, "Predicted class", "True class", height=_rows_height(n, per_row=34 if n > 8 else 60, base=220))
+    fig.update_xaxes(type="category", tickangle=-45 if len(labels) > 6 else 0, side="bottom")
+    fig.update_yaxes(type="category", autorange="reversed")
+    return fig
+
+
+def per_class_table(report: EvaluationReport) -> pd.DataFrame:
+    """Per-class precision, recall, F1 and support, worst F1 first.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``class, precision, recall, f1, support``; one row per class with support > 0,
+        sorted by ``f1`` ascending (ties keep the report's class order).
+    """
+    records = [
+        {
+            "class": c,
+            "precision": float(report.per_class[c]["precision"]),
+            "recall": float(report.per_class[c]["recall"]),
+            "f1": float(report.per_class[c]["f1"]),
+            "support": int(report.per_class[c]["support"]),
+        }
+        for c in report.labels
+        if report.per_class[c]["support"] > 0
+    ]
+    table = pd.DataFrame.from_records(records, columns=["class", "precision", "recall", "f1", "support"])
+    return table.sort_values("f1", kind="mergesort").reset_index(drop=True)
+
+
+def per_class_metrics_figure(report: EvaluationReport) -> go.Figure:
+    """Grouped horizontal bars of precision, recall and F1 for each class with support.
+
+    Returns
+    -------
+    go.Figure
+        Three ``Bar`` traces (precision, recall, F1) with ``y`` = classes in report order and
+        ``x`` = the metric in 0..1.
+    """
+    classes = report.scored_labels
+    fig = go.Figure()
+    for key, name in (("precision", "Precision"), ("recall", "Recall"), ("f1", "F1")):
+        fig.add_bar(
+            name=name,
+            y=classes,
+            x=[float(report.per_class[c][key]) for c in classes],
+            orientation="h",
+            marker_color=_METRIC_COLORS[key],
+            hovertemplate=f"%{{y}}<br>{name} %{{x:.3f}}<extra></extra>",
+        )
+    _style(fig, f"Per-class precision, recall and F1 (macro-F1 {report.macro_f1:.3f})", "Score", "Class",
+           height=_rows_height(len(classes), per_row=54, base=160), barmode="group",
+           legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1.0, "xanchor": "right"})  # fmt: skip
+    fig.update_xaxes(range=[0, 1])
+    fig.update_yaxes(type="category", autorange="reversed")
+    return fig
+
+
+def prediction_error_figure(report: EvaluationReport) -> go.Figure:
+    """Class prediction error: one stacked bar per true class, split by predicted class.
+
+    Returns
+    -------
+    go.Figure
+        One ``Bar`` trace per predicted class that occurs (``name`` = that class, coloured with
+        :func:`class_color`); ``x`` = true classes with support, ``y`` = counts. The stacked
+        height of each bar is that class's support.
+    """
+    labels = list(report.labels)
+    cm = np.asarray(report.confusion_matrix, dtype=np.int64).reshape(len(labels), len(labels))
+    rows = [i for i, c in enumerate(labels) if report.per_class[c]["support"] > 0]
+    true_classes = [labels[i] for i in rows]
+    fig = go.Figure()
+    for j, predicted in enumerate(labels):
+        heights = cm[rows, j]
+        if not heights.any():
+            continue
+        fig.add_bar(
+            name=predicted,
+            x=true_classes,
+            y=heights,
+            marker_color=class_color(predicted),
+            hovertemplate=f"true %{{x}}<br>predicted {predicted}: %{{y:,}}<extra></extra>",
+        )
+    _style(fig, "Class prediction error", "True class", "Rows (stacked by predicted class)",
+           height=_rows_height(len(labels), per_row=12, base=420), barmode="stack",
+           legend={"title": {"text": "Predicted class"}})  # fmt: skip
+    fig.update_xaxes(type="category", tickangle=-45 if len(true_classes) > 6 else 0)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Data and predictions
+# ----------------------------------------------------------------------------------------------
+
+
+def class_counts_figure(counts: Mapping[str, int] | pd.Series, title: str = "", *, log_y: bool = False) -> go.Figure:
+    """One bar per class, coloured with :data:`CLASS_COLORS`, in the order given.
+
+    Parameters
+    ----------
+    counts : dict or pd.Series
+        ``class -> number of rows``.
+    title : str
+        Figure title; ``"Rows per class"`` when empty.
+    log_y : bool
+        Logarithmic y axis (CICIoMT2024's largest class is over 2,000 times its smallest).
+    """
+    series = counts if isinstance(counts, pd.Series) else pd.Series(dict(counts), dtype="int64")
+    classes = [str(c) for c in series.index]
+    values = series.to_numpy(dtype=np.int64)
+    fig = go.Figure(
+        go.Bar(
+            x=classes,
+            y=values,
+            marker_color=[class_color(c) for c in classes],
+            text=[f"{v:,}" for v in values],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{x}: %{y:,} rows<extra></extra>",
+            showlegend=False,
+        )
+    )
+    _style(fig, title or "Rows per class", "Class", "Rows", height=420)
+    fig.update_xaxes(type="category", tickangle=-45 if len(classes) > 6 else 0)
+    if log_y:
+        fig.update_yaxes(type="log")
+    return fig
+
+
+def _bucket_majority(codes: np.ndarray, n_classes: int, size: int) -> np.ndarray:
+    """Most frequent code in each run of ``size`` consecutive rows (ties: lowest code)."""
+    n_buckets = math.ceil(len(codes) / size)
+    bucket = np.arange(len(codes)) // size
+    tally = np.zeros((n_buckets, n_classes), dtype=np.int64)
+    np.add.at(tally, (bucket, codes), 1)
+    return tally.argmax(axis=1)
+
+
+def timeline_figure(predicted: Sequence[str], classes: Sequence[str], max_points: int = 5000) -> go.Figure:
+    """Predicted class along the file's row order, to see where an attack starts and stops.
+
+    Parameters
+    ----------
+    predicted : sequence of str, length n
+        Predicted class of each row, in file order.
+    classes : sequence of str
+        The task's classes, in the order of the y axis (top to bottom).
+    max_points : int
+        Above this many rows, rows are grouped into ``ceil(n / max_points)``-row buckets and
+        each bucket is drawn as its most frequent class at the bucket's first row number.
+
+    Returns
+    -------
+    go.Figure
+        One ``Scatter`` trace per class that occurs (``name`` = class, coloured with
+        :func:`class_color`); ``x`` = row numbers (0-based), ``y`` = the class. Together the
+        traces hold at most ``max_points`` points.
+    """
+    if max_points < 1:
+        raise ValueError(f"max_points must be at least 1, got {max_points!r}")
+    classes = list(classes)
+    title = "Predicted class along the file"
+    if len(predicted) == 0:
+        return _empty_figure(title, "no rows to show")
+    index = {c: i for i, c in enumerate(classes)}
+    values = np.asarray(predicted, dtype=object)
+    unknown = sorted({str(v) for v in pd.unique(values) if v not in index})
+    if unknown:
+        raise ValueError(f"predicted classes {unknown} are not in classes {classes}")
+    codes = np.fromiter((index[v] for v in values), dtype=np.int64, count=len(values))
+    n = len(codes)
+    size = max(1, math.ceil(n / max_points))
+    if size > 1:
+        codes = _bucket_majority(codes, len(classes), size)
+        title += f" (each point: most frequent class of {size:,} rows)"
+    rows = np.arange(len(codes), dtype=np.int64) * size
+    fig = go.Figure()
+    for code, label in enumerate(classes):
+        mask = codes == code
+        if not mask.any():
+            continue
+        fig.add_scatter(
+            x=rows[mask],
+            y=[label] * int(mask.sum()),
+            mode="markers",
+            name=label,
+            marker={"color": class_color(label), "symbol": "line-ns-open", "size": 12, "line": {"width": 2}},
+            hovertemplate=f"row %{{x:,}}<br>{label}<extra></extra>",
+        )
+    _style(fig, title, f"Row in file (of {n:,})", "Predicted class",
+           height=_rows_height(len(classes), per_row=26, base=180, minimum=300))  # fmt: skip
+    # An explicit range keeps every class lane visible, also those never predicted.
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=classes, range=[len(classes) - 0.5, -0.5])
+    fig.update_xaxes(range=[-0.01 * n, n * 1.01])
+    return fig
+
+
+def confidence_histogram(confidence: np.ndarray, threshold: float | None = None, *, bins: int = 50) -> go.Figure:
+    """Histogram of the model's confidence (highest class probability) per row.
+
+    Parameters
+    ----------
+    confidence : ndarray of shape (n,)
+        Values in 0..1; non-finite values are left out.
+    threshold : float, optional
+        Drawn as a dashed vertical line; the title then says how many rows fall below it.
+    bins : int
+        Number of equal-width bins over 0..1.
+
+    Returns
+    -------
+    go.Figure
+        One ``Histogram`` whose ``x`` holds the finite confidences.
+    """
+    values = np.asarray(confidence, dtype=np.float64).ravel()
+    values = values[np.isfinite(values)]
+    title = "Confidence of each prediction"
+    if threshold is not None and len(values):
+        below = int((values < threshold).sum())
+        title += f": {below:,} of {len(values):,} rows ({below / len(values):.1%}) below {threshold:g}"
+    fig = go.Figure(
+        go.Histogram(
+            x=values,
+            xbins={"start": 0.0, "end": 1.0 + 1e-9, "size": 1.0 / bins},
+            marker_color="#4c78a8",
+            hovertemplate="confidence %{x}<br>%{y:,} rows<extra></extra>",
+            showlegend=False,
+        )
+    )
+    if threshold is not None:
+        fig.add_vline(x=threshold, line_dash="dash", line_color="#d62728",
+                      annotation_text=f"threshold {threshold:g}", annotation_position="top left")  # fmt: skip
+    _style(fig, title, "Confidence (highest class probability)", "Rows", height=360)
+    fig.update_xaxes(range=[0, 1.0])
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Several models
+# ----------------------------------------------------------------------------------------------
+
+#: The comparison metrics, macro-F1 first: ``(label, EvaluationReport attribute)``.
+COMPARISON_METRICS: tuple[tuple[str, str], ...] = (
+    ("macro-F1", "macro_f1"),
+    ("weighted-F1", "weighted_f1"),
+    ("accuracy", "accuracy"),
+    ("macro precision", "macro_precision"),
+    ("macro recall", "macro_recall"),
+    ("weighted precision", "weighted_precision"),
+    ("weighted recall", "weighted_recall"),
+)
+
+
+def _model_names(scores: Sequence[ModelScore]) -> list[str]:
+    """Model names, with the task appended when the scores mix tasks."""
+    mixed = len({s.task for s in scores}) > 1
+    return [f"{s.name} ({s.task} classes)" if mixed else s.name for s in scores]
+
+
+def comparison_bars(scores: list[ModelScore]) -> go.Figure:
+    """Grouped bars comparing models on every headline metric, macro-F1 first.
+
+    Returns
+    -------
+    go.Figure
+        One ``Bar`` trace per model (``name`` = model name); ``x`` = the metric labels of
+        :data:`COMPARISON_METRICS` in order; ``y`` in 0..1.
+    """
+    title = "Model comparison (macro-F1 first: every class counts the same)"
+    if not scores:
+        return _empty_figure(title, "no models to compare")
+    metric_labels = [label for label, _ in COMPARISON_METRICS]
+    fig = go.Figure()
+    for name, score in zip(_model_names(scores), scores):
+        values = [float(getattr(score.report, attr)) for _, attr in COMPARISON_METRICS]
+        fig.add_bar(
+            name=name,
+            x=metric_labels,
+            y=values,
+            text=[f"{v:.2f}" for v in values],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate=f"{name}<br>%{{x}} %{{y:.4f}}<extra></extra>",
+        )
+    _style(fig, title, "Metric", "Score", height=440, barmode="group", legend={"title": {"text": "Model"}})
+    fig.update_yaxes(range=[0, 1])
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def per_class_f1_heatmap(scores: list[ModelScore]) -> go.Figure:
+    """Per-class F1 of each model: models as rows, classes as columns.
+
+    Returns
+    -------
+    go.Figure
+        One ``Heatmap``; ``y`` = model names, ``x`` = the union of the models' scored classes
+        in the task's canonical order, ``z`` = F1 (NaN where the class had no support for that
+        model), ``text`` = F1 with two decimals (empty for NaN).
+    """
+    title = "Per-class F1 by model"
+    if not scores:
+        return _empty_figure(title, "no models to compare")
+    tasks = {s.task for s in scores}
+    if len(tasks) > 1:
+        raise ValueError(f"per-class F1 needs models of one task, got tasks {sorted(tasks)}")
+    classes = _canonical_order([c for s in scores for c in s.report.scored_labels], next(iter(tasks)))
+    z = np.full((len(scores), len(classes)), np.nan)
+    for i, score in enumerate(scores):
+        for j, c in enumerate(classes):
+            stats = score.report.per_class.get(c)
+            if stats is not None and stats["support"] > 0:
+                z[i, j] = float(stats["f1"])
+    text = [["" if np.isnan(v) else f"{v:.2f}" for v in row] for row in z]
+    names = _model_names(scores)
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=classes,
+            y=names,
+            text=text,
+            texttemplate="%{text}",
+            textfont={"size": 10 if len(classes) > 8 else 12},
+            colorscale="RdYlGn",
+            zmin=0,
+            zmax=1,
+            colorbar={"title": {"text": "F1"}},
+            hovertemplate="%{y}<br>%{x}: F1 %{text}<extra></extra>",
+            xgap=1,
+            ygap=1,
+        )
+    )
+    _style(fig, title, "Class", "Model", height=_rows_height(len(scores), per_row=40, base=260, minimum=320))
+    fig.update_xaxes(type="category", tickangle=-45 if len(classes) > 6 else 0)
+    fig.update_yaxes(type="category", autorange="reversed")
+    return fig
+
+
+def speed_figure(scores: list[ModelScore]) -> go.Figure:
+    """Training time and scoring speed per model, side by side.
+
+    Returns
+    -------
+    go.Figure
+        Two subplots with one ``Bar`` trace each: ``fig.data[0]`` training seconds (NaN where
+        unknown), ``fig.data[1]`` rows scored per second; ``x`` = model names.
+    """
+    title = "Training time and scoring speed"
+    if not scores:
+        return _empty_figure(title, "no models to compare")
+    names = _model_names(scores)
+    fit = [float(s.fit_seconds) if s.fit_seconds is not None else float("nan") for s in scores]
+    speed = [float(s.rows_per_second) for s in scores]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Training time (s)", "Scoring speed (rows/s)"),
+                        horizontal_spacing=0.12)  # fmt: skip
+    fig.add_bar(x=names, y=fit, marker_color="#4c78a8", name="training time (s)", row=1, col=1,
+                text=["n/a" if math.isnan(v) else f"{v:,.1f}" for v in fit], textposition="outside",
+                cliponaxis=False, hovertemplate="%{x}<br>%{y:,.1f} s<extra></extra>")  # fmt: skip
+    fig.add_bar(x=names, y=speed, marker_color="#f58518", name="rows/s", row=1, col=2,
+                text=[f"{v:,.0f}" for v in speed], textposition="outside", cliponaxis=False,
+                hovertemplate="%{x}<br>%{y:,.0f} rows/s<extra></extra>")  # fmt: skip
+    _style(fig, title, height=440, showlegend=False, margin={**MARGIN, "t": 100})
+    fig.update_xaxes(title_text="Model", type="category", automargin=True)
+    fig.update_yaxes(title_text="Seconds", automargin=True, row=1, col=1)
+    fig.update_yaxes(title_text="Rows per second", automargin=True, row=1, col=2)
+    return fig
+
+
+def training_curves(history: Mapping[str, Sequence[float]] | None) -> go.Figure:
+    """Loss and accuracy per epoch from a Keras-style history.
+
+    Parameters
+    ----------
+    history : dict or None
+        ``metric -> one value per epoch``; keys ending in ``loss`` go to the left subplot,
+        keys containing ``acc`` to the right one, ``val_*`` keys are dashed. Other keys
+        (``learning_rate``) are ignored.
+
+    Returns
+    -------
+    go.Figure
+        Two subplots, one ``Scatter`` trace per key drawn (``name`` = key, ``x`` = epochs from 1).
+        With no epoch values, a figure with the annotation
+        ``"no epoch history (not a neural network)"`` and no traces.
+    """
+    title = "Training curves"
+    series = {str(k): [float(v) for v in vals] for k, vals in (history or {}).items() if vals is not None and len(vals)}
+    loss_keys = [k for k in series if k.endswith("loss")]
+    acc_keys = [k for k in series if "acc" in k and k not in loss_keys]
+    if not loss_keys and not acc_keys:
+        return _empty_figure(title, "no epoch history (not a neural network)")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.1)
+    palette = ["#4c78a8", "#f58518", "#54a24b", "#b279a2"]
+    for col, keys in ((1, loss_keys), (2, acc_keys)):
+        bases = list(dict.fromkeys(k.removeprefix("val_") for k in keys))
+        for key in keys:
+            base = key.removeprefix("val_")
+            values = series[key]
+            fig.add_scatter(
+                x=list(range(1, len(values) + 1)),
+                y=values,
+                mode="lines+markers",
+                name=key,
+                line={
+                    "color": palette[(bases.index(base) + col - 1) % len(palette)],
+                    "dash": "dash" if key.startswith("val_") else "solid",
+                },
+                row=1,
+                col=col,
+            )
+    _style(fig, title, height=400, margin={**MARGIN, "t": 100})
+    epochs = max(len(v) for v in series.values())
+    fig.update_xaxes(title_text="Epoch", automargin=True, dtick=1 if epochs <= 20 else None)
+    fig.update_yaxes(title_text="Loss", automargin=True, row=1, col=1)
+    fig.update_yaxes(title_text="Accuracy", automargin=True, row=1, col=2)
+    return fig
+
+
+def model_scores_figure(rows: list[dict]) -> go.Figure:
+    """Horizontal bars of each saved model's test macro-F1 and weighted-F1.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Each with ``name``, ``macro_f1`` and ``weighted_f1`` (missing or None scores are NaN).
+        Drawn top to bottom in the order given.
+
+    Returns
+    -------
+    go.Figure
+        ``fig.data[0]`` macro-F1 and ``fig.data[1]`` weighted-F1, ``y`` = model names, ``x`` in 0..1.
+    """
+    title = "Saved models: test macro-F1 and weighted-F1"
+    if not rows:
+        return _empty_figure(title, "no saved models")
+
+    def value(row: dict, key: str) -> float:
+        v = row.get(key)
+        return float("nan") if v is None else float(v)
+
+    names = [str(r["name"]) for r in rows]
+    fig = go.Figure()
+    for key, label, color in (("macro_f1", "macro-F1", "#4c78a8"), ("weighted_f1", "weighted-F1", "#9ecae9")):
+        vals = [value(r, key) for r in rows]
+        fig.add_bar(
+            name=label,
+            y=names,
+            x=vals,
+            orientation="h",
+            marker_color=color,
+            text=["" if math.isnan(v) else f"{v:.3f}" for v in vals],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate=f"%{{y}}<br>{label} %{{x:.4f}}<extra></extra>",
+        )
+    _style(fig, title, "Score on the test set", "Model", height=_rows_height(len(rows), per_row=44, base=160),
+           barmode="group", legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1.0, "xanchor": "right"})  # fmt: skip
+    fig.update_xaxes(range=[0, 1.08])
+    fig.update_yaxes(type="category", autorange="reversed")
+    return fig

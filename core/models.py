@@ -441,7 +441,7 @@ class LogisticRegressionDetector(SklearnDetector):
 
     @classmethod
     def default_params(cls):
-        return {"C": 1.0, "max_iter": 500, "seed": 0}
+        return {"C": 1.0, "max_iter": 300, "seed": 0}
 
     def make_estimator(self):
         from sklearn.linear_model import LogisticRegression

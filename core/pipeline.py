@@ -83,7 +83,8 @@ class Predictions:
             idx = np.flatnonzero(data.source == i)
             row_in_file[idx] = np.arange(1, len(idx) + 1)
             starts[i] = len(idx)
-        order = np.argsort(-self.proba, axis=1)[:, :top]
+        # Stable, so that on tied probabilities the first choice is argmax's (the one evaluation uses).
+        order = np.argsort(-self.proba, axis=1, kind="stable")[:, :top]
         cls = np.asarray(self.classes, dtype=object)
         frame = {
             "file": file_names[data.source],

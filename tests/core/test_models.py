@@ -14,6 +14,7 @@ from core.taxonomy import CLASSES_19
 from core.training import Cancelled, stratified_split, train_model
 
 FAST_PARAMS = {
+    "cnn": {"epochs": 3, "filters": 16, "dense_units": 64},
     "paper-cnn": {"epochs": 3, "batch_size": 64},
     "dnn": {"epochs": 3, "batch_size": 64},
     "lr": {"max_iter": 200},
@@ -67,6 +68,11 @@ def test_family_fits_saves_loads_and_predicts_the_same(family, tmp_path):
         epochs = [e for e in events if e.stage == "epoch"]
         assert len(epochs) == FAST_PARAMS[family]["epochs"] and "loss" in epochs[0].metrics
         assert len(model.metadata["history"]["loss"]) == FAST_PARAMS[family]["epochs"]
+        assert "accuracy" in model.metadata["history"]
+    if family == "cnn":
+        assert len(model.metadata["history"]["val_macro_f1"]) == 3, "early stopping watches validation macro-F1"
+        assert model.metadata["log_transform"] is True
+        assert "Rate" in model.preprocessor.log_features
 
     path = model.save(tmp_path / f"m-{family}")
     meta = json.loads((path / "metadata.json").read_text())

@@ -1,7 +1,7 @@
 """Cached loaders shared by every page, and the session-state keys (defined once here).
 
-Heavy work is cached: models with ``st.cache_resource``; parsed uploads, predictions and
-evaluations with ``st.cache_data``, keyed on cheap identities (upload id, name and size;
+Heavy work is cached with ``st.cache_resource`` (models, parsed uploads, predictions and
+evaluations: shared read-only objects, never copied on a rerun), keyed on cheap identities (upload id, name and size;
 model path and modification time) rather than on hashing hundreds of MB each rerun.
 """
 
@@ -27,7 +27,19 @@ from core.pipeline import Predictions, TrainedModel, default_models_dir, list_mo
 KEY_TASK = "task"  # the task chosen last, shared by Analyze and Compare
 KEY_TRAIN_JOB = "train_job"  # the training run in progress or last finished
 
-DEMO_DATA_DIR = Path(os.environ.get("IOMT_DEMO_DATA_DIR", ROOT / "data" / "demo"))
+
+def demo_data_dir() -> Path:
+    """The demo data folder (``$IOMT_DEMO_DATA_DIR`` or ``data/demo``), read when asked for."""
+    return Path(os.environ.get("IOMT_DEMO_DATA_DIR", ROOT / "data" / "demo"))
+
+
+def __getattr__(name: str):
+    # ``DEMO_DATA_DIR`` is looked up on each access (PEP 562), not frozen at import: a test
+    # (or a second app in one process) that sets $IOMT_DEMO_DATA_DIR after this module was
+    # first imported still gets its own folder.
+    if name == "DEMO_DATA_DIR":
+        return demo_data_dir()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def models_dir() -> Path:
@@ -76,7 +88,9 @@ def upload_key(uploads) -> UploadKey:
     return UploadKey(tuple((u.name, u.size, getattr(u, "file_id", "")) for u in uploads))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+# cache_resource, not cache_data: parsed data and scores are never modified, and cache_data would copy
+# (pickle) hundreds of MB on every rerun.
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _parse(key: UploadKey, _payloads: tuple[tuple[str, bytes], ...]) -> Dataset:
     return read_files(list(_payloads))
 
@@ -86,7 +100,7 @@ def parse_uploads(uploads) -> Dataset:
     return _parse(upload_key(uploads), tuple((u.name, u.getvalue()) for u in uploads))
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _parse_paths(paths: tuple[str, ...], stamps: tuple[float, ...]) -> Dataset:
     return read_files(list(paths))
 
@@ -97,7 +111,31 @@ def parse_paths(paths: list[str | Path]) -> Dataset:
     return _parse_paths(ps, tuple(Path(p).stat().st_mtime for p in ps))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+#: Name of the built-in demo capture (synthetic; its ``label`` column holds the true class).
+DEMO_TRAFFIC_NAME = "demo-traffic-v2-synthetic.csv"
+
+
+@st.cache_data(show_spinner="Generating demo traffic…")
+def demo_traffic_csv() -> bytes:
+    """A synthetic capture in the v2 layout with a ``label`` column: benign traffic with bursts of
+    each of the 18 attacks (1,000 benign and 100 rows per attack). NOT real traffic."""
+    import tempfile
+
+    from core.demo import write_demo_csv
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / DEMO_TRAFFIC_NAME
+        write_demo_csv(path, "v2", None, 0, with_label_column=True)
+        return path.read_bytes()
+
+
+@st.cache_resource(show_spinner=False)
+def parse_demo_traffic() -> Dataset:
+    """The demo capture, parsed like an upload."""
+    return read_files([(DEMO_TRAFFIC_NAME, demo_traffic_csv())])
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
 def _score(model_path: str, mtime: float, data_key, _data: Dataset) -> tuple[Predictions, EvaluationReport | None]:
     model = _load_model(model_path, mtime)
     predictions = model.predict(_data)
@@ -117,6 +155,12 @@ def show_error(exc: Exception) -> None:
         st.error(f"**Problem:** {exc.message}" + (f"\n\n**What to do:** {exc.hint}" if exc.hint else ""), icon="⚠️")
     else:
         st.error(f"**Unexpected problem:** {type(exc).__name__}: {exc}", icon="⚠️")
+
+
+def damaged_models() -> list[dict]:
+    """Model folders that could not be read: ``{"name", "path", "error"}`` each."""
+    root = models_dir()
+    return [m for m in _model_table(str(root), _registry_stamp(root)) if "error" in m]
 
 
 def refresh_models() -> None:

@@ -1,0 +1,246 @@
+"""Display pieces shared by the pages: an evaluation report, saved-model labels and tables.
+
+The ``show_*`` functions draw with Streamlit; the other functions are small and pure (plain
+data in, plain data out) so that pages and tests can use them without a browser. Every
+widget key a function creates starts with the ``key_prefix`` it is given.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.evaluation import EvaluationReport
+from dashboard.figures import confusion_figure, per_class_metrics_figure, per_class_table, prediction_error_figure
+
+__all__ = [
+    "ACCURACY_NOTE",
+    "CAVEAT",
+    "absent_classes_sentence",
+    "link_to_page",
+    "model_label",
+    "model_scores",
+    "models_frame",
+    "show_headline",
+    "show_models_table",
+    "show_report",
+    "top_confusions",
+]
+
+#: Why macro-F1 comes first (one line, for captions and help texts).
+ACCURACY_NOTE = (
+    "Accuracy misleads on this data: the largest class has over 2,000 times the rows of the smallest, so a model "
+    "can be 99% accurate while missing a rare attack entirely. Macro-F1 weighs every class equally."
+)
+#: The known weakness of CICIoMT2024's test split, shown wherever results are.
+CAVEAT = (
+    "Each non-DoS class of CICIoMT2024 comes from one recording split about 80/20 into train and test, and timing "
+    "features partly identify that recording: test scores of those classes are likely optimistic for new traffic."
+)
+_CM_MODES = ("Counts", "Row %")
+#: Folder of the page files (the router, ``dashboard/app.py``, registers each with ``st.Page``).
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+
+
+# ---------------------------------------------------------------------------------- pure helpers
+
+
+def model_scores(meta: dict) -> tuple[dict | None, str | None]:
+    """The stored scores of a saved model: its test metrics, else its validation metrics.
+
+    Returns
+    -------
+    (metrics, split)
+        ``metrics`` is the stored report dict (``macro_f1``, ``weighted_f1``...) and ``split`` is
+        ``"test"`` or ``"validation"``; ``(None, None)`` when the model has neither.
+    """
+    metrics = meta.get("metrics") or {}
+    for split in ("test", "validation"):
+        if metrics.get(split):
+            return metrics[split], split
+    return None, None
+
+
+def model_label(meta: dict) -> str:
+    """One line naming a saved model for a select box: name, family, layout and macro-F1."""
+    scores, split = model_scores(meta)
+    if scores is None:
+        score = "not scored"
+    else:
+        score = f"macro-F1 {scores['macro_f1']:.3f}" + ("" if split == "test" else f" ({split})")
+    return f"{meta['name']} · {meta['family']} · {meta['layout']} · {score}"
+
+
+def _date(text: str | None) -> str:
+    if not text:
+        return ""
+    try:
+        return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return str(text)
+
+
+def models_frame(models: list[dict]) -> pd.DataFrame:
+    """One row per saved model: what it is, what it learned from, and how good it is.
+
+    Parameters
+    ----------
+    models : list of dict
+        Metadata as returned by :func:`core.pipeline.list_models` (damaged entries left out).
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``name, task, family, layout, created, data, macro-F1, weighted-F1, scored on,
+        size (MB)``; sorted by task, then macro-F1 (best first).
+    """
+    rows = []
+    for m in models:
+        scores, split = model_scores(m)
+        data = m.get("data") or {}
+        rows.append({
+            "name": m["name"],
+            "task": int(m["task"]),
+            "family": m["family"],
+            "layout": m["layout"],
+            "created": _date(m.get("created_at") or m.get("saved_at")),
+            "data": Path(str(data.get("description") or "")).name or "",
+            "macro-F1": scores["macro_f1"] if scores else np.nan,
+            "weighted-F1": scores["weighted_f1"] if scores else np.nan,
+            "scored on": split or "not scored",
+            "size (MB)": round(m.get("size_bytes", 0) / 1e6, 3),
+        })  # fmt: skip
+    columns = ["name", "task", "family", "layout", "created", "data", "macro-F1", "weighted-F1", "scored on",
+               "size (MB)"]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["task", "macro-F1"], ascending=[True, False], kind="mergesort").reset_index(drop=True)
+
+
+def absent_classes_sentence(report: EvaluationReport) -> str | None:
+    """In words, the task's classes with no row in the data (None when every class is there)."""
+    absent = list(report.absent_classes)
+    if not absent:
+        return None
+    scored = len(report.scored_labels)
+    names = ", ".join(absent)
+    return (f"{len(absent)} of the task's {scored + len(absent)} classes have no rows in this data, so they could "
+            f"not be scored and are left out of the averages: {names}.")  # fmt: skip
+
+
+def top_confusions(report: EvaluationReport, n: int = 5) -> list[tuple[str, str, int, float]]:
+    """The ``n`` most frequent mistakes: ``(true class, predicted class, rows, share of the true class)``."""
+    labels = list(report.labels)
+    cm = np.asarray(report.confusion_matrix, dtype=np.int64).reshape(len(labels), len(labels))
+    off = cm.copy()
+    np.fill_diagonal(off, 0)
+    support = cm.sum(axis=1)
+    order = np.argsort(-off, axis=None, kind="stable")[:n]
+    out = []
+    for flat in order:
+        i, j = divmod(int(flat), len(labels))
+        if off[i, j] == 0:
+            break
+        out.append((labels[i], labels[j], int(off[i, j]), float(off[i, j] / support[i])))
+    return out
+
+
+# ---------------------------------------------------------------------------------- Streamlit
+
+
+def link_to_page(page: str, label: str, icon: str | None = None) -> None:
+    """A link to another page of the app, by its file name in :data:`PAGES_DIR` (e.g. ``"train.py"``).
+
+    Falls back to plain text when the page runs on its own, outside the app's navigation.
+    """
+    try:
+        st.page_link(PAGES_DIR / page, label=label, icon=icon)
+    except Exception:  # StreamlitPageNotFoundError and the like: no navigation registered
+        st.markdown(f"→ the **{label}** page")
+
+
+def show_models_table(frame: pd.DataFrame, key: str) -> None:
+    """A :func:`models_frame` table: scores with three decimals; the 'scored on' column only when some
+    model has no test scores (then its scores are validation scores, and the table says so)."""
+    config = {c: st.column_config.NumberColumn(c, format="%.3f") for c in ("macro-F1", "weighted-F1")}
+    config["size (MB)"] = st.column_config.NumberColumn("MB", format="%.2f", help="Size on disk")
+    config["created"] = st.column_config.Column("created", help="When the model was trained (UTC)")
+    order = [c for c in frame.columns if c != "scored on" or (frame["scored on"] != "test").any()]
+    st.dataframe(frame, hide_index=True, key=key, column_config=config, column_order=order)
+
+
+def show_headline(report: EvaluationReport) -> None:
+    """Macro-F1 first, then weighted-F1, accuracy and the rows scored, as four metrics."""
+    cols = st.columns(4)
+    cols[0].metric("Macro-F1", f"{report.macro_f1:.3f}", border=True,
+                   help="F1 averaged over the classes with each class counting the same: rare attacks matter as "
+                   "much as floods. The score to look at first.")  # fmt: skip
+    cols[1].metric("Weighted-F1", f"{report.weighted_f1:.3f}", border=True,
+                   help="F1 averaged with each class weighted by its number of rows: dominated by the big classes.")  # fmt: skip
+    cols[2].metric("Accuracy", f"{report.accuracy:.3f}", border=True, help=ACCURACY_NOTE)
+    cols[3].metric("Rows scored", f"{report.n_rows:,}", border=True,
+                   help=f"Rows with a known true class, over {len(report.scored_labels)} classes.")  # fmt: skip
+
+
+def show_report(report: EvaluationReport, key_prefix: str, *, caveat: bool = True, notes: bool = True) -> None:
+    """Everything about one evaluation: headline metrics, absent classes, confusion matrix,
+    per-class table and chart, and where the errors go.
+
+    Parameters
+    ----------
+    report : EvaluationReport
+    key_prefix : str
+        Prefix of every widget and chart key (e.g. ``"analyze"`` gives ``analyze_cm_mode``,
+        ``analyze_confusion``, ``analyze_per_class``, ``analyze_errors``); use distinct prefixes
+        to show several reports on one page.
+    caveat : bool
+        Add the note on CICIoMT2024's optimistic test split.
+    notes : bool
+        Show the report's notes (cells repaired, unlabelled rows left out...); a page that already
+        says the same in its own words passes False.
+    """
+    show_headline(report)
+    st.caption(ACCURACY_NOTE)
+    absent = absent_classes_sentence(report)
+    if absent:
+        st.info(absent, icon=":material/info:")
+    extra = [c for c in report.labels if report.per_class[c]["support"] == 0]
+    if extra:
+        st.info(f"The model also predicted {', '.join(extra)}, which do not occur in this data: those rows are "
+                "false alarms (or mistakes) and lower the recall of the classes they were taken from.",
+                icon=":material/info:")  # fmt: skip
+    if report.duplicates_removed:
+        st.info(f"{report.duplicates_removed:,} test rows that also occur in the training data were left out.")
+    for note in report.notes if notes else ():
+        st.caption(f"Note: {note}")
+    cm_tab, class_tab, error_tab = st.tabs(["Confusion matrix", "Per class", "Where the errors go"])
+    with cm_tab:
+        mode = st.segmented_control("Show", _CM_MODES, default=_CM_MODES[0], required=True,
+                                    key=f"{key_prefix}_cm_mode",
+                                    help="Counts: rows in each cell. Row %: share of each true class, so small "
+                                    "classes are as visible as large ones.")  # fmt: skip
+        normalize = "true" if mode == _CM_MODES[1] else None
+        st.plotly_chart(confusion_figure(report, normalize=normalize), key=f"{key_prefix}_confusion")
+        st.caption("Rows are the true classes, columns what the model said. The diagonal is right; everything "
+                   "else is a mistake.")  # fmt: skip
+    with class_tab:
+        table = per_class_table(report)
+        st.dataframe(table, hide_index=True, key=f"{key_prefix}_per_class_table",
+                     column_config={c: st.column_config.NumberColumn(c, format="%.3f") for c in
+                                    ("precision", "recall", "f1")})  # fmt: skip
+        st.caption("Worst-detected classes first. Precision: of the rows flagged as this class, the share that "
+                   "were. Recall: of this class's rows, the share found.")  # fmt: skip
+        st.plotly_chart(per_class_metrics_figure(report), key=f"{key_prefix}_per_class")
+    with error_tab:
+        mistakes = top_confusions(report)
+        if mistakes:
+            st.markdown("**Most frequent mistakes**\n\n" + "\n".join(
+                f"- {n:,} {t} rows ({share:.1%} of them) were taken for **{p}**" for t, p, n, share in mistakes))  # fmt: skip
+        else:
+            st.success("No mistakes: every row was given its true class.")
+        st.plotly_chart(prediction_error_figure(report), key=f"{key_prefix}_errors")
+    if caveat:
+        st.caption(CAVEAT)

@@ -1,0 +1,219 @@
+"""Analyze traffic: score uploaded CSV files (or the built-in demo capture) with a saved model.
+
+Reading and scoring are cached (upload identity, model folder and time), so moving a filter or
+the confidence threshold only redraws. When the true class is known (official file name or a
+label column), the page also measures the model on these rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core.loading import Dataset
+from core.pipeline import Predictions
+from core.taxonomy import TASK_DESCRIPTIONS, TASKS
+from dashboard import components, loaders
+from dashboard.figures import class_counts_figure, confidence_histogram, timeline_figure
+
+SOURCES = ("Upload CSV files", "Demo traffic (synthetic)")
+MAX_SHOWN = 5_000  # rows drawn in the table; the download has every matching row
+BENIGN = "Benign"
+
+
+def render() -> None:
+    st.title("Analyze traffic")
+    st.caption("Score network-flow CSV files with a saved model: which rows look like attacks, which kind, and how "
+               "sure the model is. Nothing leaves this computer.")  # fmt: skip
+    data_col, model_col = st.columns(2, gap="large")
+    with data_col:
+        loaded = _choose_data()
+    with model_col:
+        meta = _choose_model()
+    if loaded is None or meta is None:
+        return
+    scored = _read_and_score(*loaded, meta)
+    if scored is None:
+        return
+    data, pred, report, frame = scored
+    _data_quality(data, pred)
+    _alerts(data, pred, frame)
+    _predictions_table(frame, pred.classes, meta["name"])
+    st.subheader("How good were these predictions?")
+    if report is None:
+        st.info("The true class of these rows is not known (no official CICIoMT2024 file name and no label column), "
+                "so the model cannot be measured here; the alerts above are all there is.",
+                icon=":material/help:")  # fmt: skip
+    else:
+        sources = sorted({f.label_source for f in data.files if f.label_source})
+        st.caption(f"Predictions compared with the true class, taken from the {' and the '.join(sources)}.")
+        components.show_report(report, "analyze", notes=False)
+
+
+def _choose_data():
+    """``(data_key, loader)`` for the chosen traffic, or None while there is nothing to read."""
+    st.markdown("**1. Traffic to analyze**")
+    source = st.radio("Traffic to analyze", SOURCES, key="analyze_source", horizontal=True,
+                      label_visibility="collapsed")  # fmt: skip
+    if source == SOURCES[1]:
+        st.caption("A synthetic capture of 2,800 rows: benign traffic with a burst of each of the 18 attacks, and a "
+                   "`label` column with the true class. Not real traffic.")  # fmt: skip
+        return ("demo", loaders.DEMO_TRAFFIC_NAME), loaders.parse_demo_traffic
+    uploads = st.file_uploader("CICIoMT2024 flow CSV files (one release: 45 or 39 features)", type="csv",
+                               accept_multiple_files=True, key="analyze_uploads",
+                               help="The class is read from an official file name (e.g. "
+                               "TCP_IP-DDoS-UDP1_test.pcap.csv) or a 'label' column, when there is one.")  # fmt: skip
+    if not uploads:
+        st.info("Upload one or more CSV files, or choose *Demo traffic* to try the tool.", icon=":material/upload:")
+        return None
+    return loaders.upload_key(uploads), lambda: loaders.parse_uploads(uploads)
+
+
+def _choose_model() -> dict | None:
+    st.markdown("**2. Detector**")
+    task = st.selectbox("Task", TASKS, index=TASKS.index(st.session_state.get(loaders.KEY_TASK, 6)),
+                        key="analyze_task", format_func=TASK_DESCRIPTIONS.get)  # fmt: skip
+    st.session_state[loaders.KEY_TASK] = task
+    models = sorted(loaders.saved_models(task), key=lambda m: -_macro_f1(m))
+    if not models:
+        st.info(f"No saved {task}-class model yet: train one on the Train page.", icon=":material/model_training:")
+        components.link_to_page("train.py", "Train a model", ":material/model_training:")
+        return None
+    by_path = {m["path"]: m for m in models}
+    path = st.selectbox("Model (best test macro-F1 first)", list(by_path), key="analyze_model",
+                        format_func=lambda p: components.model_label(by_path[p]))  # fmt: skip
+    return by_path[path]
+
+
+def _macro_f1(meta: dict) -> float:
+    scores, _split = components.model_scores(meta)
+    return scores["macro_f1"] if scores else -1.0
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _frame(model_path: str, mtime: float, data_key, task: int, _pred: Predictions, _data: Dataset) -> pd.DataFrame:
+    frame = _pred.to_frame(_data, task)
+    first = [c for c in ("file", "row", "predicted", "probability", "true") if c in frame]
+    return frame[first + [c for c in frame if c not in first]]
+
+
+def _read_and_score(data_key, load, meta: dict):
+    """Parse and score with visible progress; ``(data, predictions, report, frame)`` or None on bad input."""
+    error = None
+    with st.status("Reading the traffic…", expanded=False) as status:
+        try:
+            data = load()
+            st.write(f"Read {len(data.files)} file(s): {len(data):,} rows in the {data.layout.name} layout "
+                     f"({data.layout.n_features} features).")  # fmt: skip
+            status.update(label=f"Scoring {len(data):,} rows with {meta['name']}…")
+            pred, report = loaders.score(meta["path"], data_key, data)
+            frame = _frame(meta["path"], Path(meta["path"]).stat().st_mtime, data_key, int(meta["task"]), pred, data)
+            st.write(f"Scored with {meta['name']} ({meta['family']}, {meta['task']} classes).")
+        except Exception as exc:  # bad input must never show a traceback
+            error = exc
+            status.update(label="Could not analyze this traffic", state="error")
+        else:
+            status.update(label=f"Read and scored {len(data):,} rows with {meta['name']}", state="complete")
+    if error is not None:
+        loaders.show_error(error)
+        return None
+    return data, pred, report, frame
+
+
+def _completeness(f) -> str:
+    if f.complete is None:
+        return "unknown"
+    return "yes" if f.complete else f"no: the official file has {f.expected_rows:,} rows"
+
+
+def _data_quality(data: Dataset, pred: Predictions) -> None:
+    rows = [{"file": f.name, "rows": f.rows, "true class from": f.label_source or "unknown",
+             "class (from name)": f.label or "", "inf/NaN cells": f.nonfinite_cells, "complete": _completeness(f)}
+            for f in data.files]  # fmt: skip
+    with st.expander(f"Files read: {len(data.files)}, {len(data):,} rows, {data.layout.name} layout"):
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="analyze_files")
+        st.caption("'complete' compares a file with the official file of the same name; official row counts are "
+                   "known for the 45-feature release only.")  # fmt: skip
+    unlabelled = [f.name for f in data.files if f.label_source is None]
+    if unlabelled and len(unlabelled) < len(data.files):
+        st.caption(f"No true class for {', '.join(unlabelled)}: scored, but left out of the evaluation.")
+    partial = [f for f in data.files if f.complete is False]
+    if partial:
+        st.warning("Only part of an official file: " + "; ".join(
+            f"{f.name} has {f.rows:,} of its {f.expected_rows:,} rows" for f in partial) + ".")  # fmt: skip
+    if pred.repairs.total:
+        st.info(f"Repaired before scoring: {pred.repairs.summary()}. Rule, fitted on the model's training data: "
+                "+inf → the largest training value, -inf → the smallest, NaN → the median. No row was dropped.",
+                icon=":material/build:")  # fmt: skip
+    else:
+        st.caption("No inf or NaN cells needed repair.")
+
+
+def _alerts(data: Dataset, pred: Predictions, frame: pd.DataFrame) -> None:
+    st.subheader("What the model found")
+    threshold = st.slider("Low-confidence threshold", 0.0, 1.0, 0.6, 0.05, key="analyze_threshold",
+                          help="A row whose most likely class has a probability below this is counted as low "
+                          "confidence: worth a look by hand.")  # fmt: skip
+    attack = frame["predicted"] != BENIGN
+    counts = frame["predicted"].value_counts().reindex(pred.classes).dropna().astype(int)
+    attacks = counts.drop(BENIGN, errors="ignore")
+    low = int((frame["probability"] < threshold).sum())
+    cols = st.columns(4)
+    cols[0].metric("Rows scored", f"{len(frame):,}", border=True)
+    cols[1].metric("Attack traffic", f"{attack.mean():.1%}", border=True, help=f"{int(attack.sum()):,} rows")
+    cols[2].metric("Attack types seen", f"{len(attacks)}", border=True, help=", ".join(attacks.index) or None)
+    cols[3].metric("Low-confidence rows", f"{low:,}", border=True, help=f"Probability below {threshold:g}.")
+    if attacks.empty:
+        st.success("No attack traffic found: every row looks benign.", icon=":material/verified_user:")
+    else:
+        top = attacks.sort_values(ascending=False).head(3)
+        st.warning(f"**{int(attack.sum()):,} rows ({attack.mean():.1%}) look like attacks.** Most often: "
+                   + ", ".join(f"{c} ({n:,} rows)" for c, n in top.items()) + ".", icon=":material/crisis_alert:")  # fmt: skip
+    left, right = st.columns(2)
+    left.plotly_chart(class_counts_figure(counts, "Rows per predicted class"), key="analyze_counts")
+    # The metric above gives the count; a short title fits the half-width column.
+    histogram = confidence_histogram(pred.confidence, threshold).update_layout(
+        title_text="Confidence of each prediction"
+    )
+    right.plotly_chart(histogram, key="analyze_confidence")
+    predicted = frame["predicted"].to_numpy()
+    if len(data.files) > 1:
+        names = [f.name for f in data.files]
+        i = st.selectbox("Timeline of file", range(len(names)), format_func=names.__getitem__,
+                         key="analyze_timeline_file")  # fmt: skip
+        predicted = predicted[data.source == i]
+    st.plotly_chart(timeline_figure(predicted, pred.classes), key="analyze_timeline")
+
+
+def _predictions_table(frame: pd.DataFrame, classes: list[str], model_name: str) -> None:
+    st.subheader("Predictions, row by row")
+    left, mid, right = st.columns([2, 2, 1], vertical_alignment="bottom")
+    chosen = left.multiselect("Predicted class", [c for c in classes if (frame["predicted"] == c).any()],
+                              key="analyze_filter_classes", placeholder="all classes")  # fmt: skip
+    low, high = mid.slider("Confidence between", 0.0, 1.0, (0.0, 1.0), 0.01, key="analyze_filter_confidence")
+    known = "true" in frame
+    wrong = right.checkbox("Only mistakes", key="analyze_filter_wrong", disabled=not known,
+                           help="Rows whose true class is known and differs from the prediction.")  # fmt: skip
+    mask = frame["probability"].between(low, high).to_numpy()
+    if chosen:
+        mask = mask & frame["predicted"].isin(chosen).to_numpy()
+    if wrong and known:
+        mask = mask & (frame["true"].notna() & (frame["true"] != frame["predicted"])).to_numpy()
+    shown = frame[mask]
+    more = f"; the first {MAX_SHOWN:,} are shown, the download has them all" if len(shown) > MAX_SHOWN else ""
+    st.caption(f"{len(shown):,} of {len(frame):,} rows match{more}. 'row' is the row number within its file.")
+    probability = {c: st.column_config.NumberColumn(c, format="%.3f") for c in frame if c.endswith("probability")}
+    st.dataframe(shown.head(MAX_SHOWN), hide_index=True, key="analyze_table", column_config=probability)
+    st.download_button(f"Download these {len(shown):,} predictions (CSV)", _csv(shown), f"predictions-{model_name}.csv",
+                       "text/csv", key="analyze_download", icon=":material/download:", on_click="ignore",
+                       disabled=shown.empty)  # fmt: skip
+
+
+def _csv(frame: pd.DataFrame):
+    """The rows as CSV, built only when the download is clicked."""
+    return lambda: frame.to_csv(index=False).encode()
+
+
+render()

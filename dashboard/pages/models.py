@@ -1,0 +1,143 @@
+"""Models: the saved models in a table, a model card for one of them, and delete with confirmation."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import CoreError
+from core.evaluation import EvaluationReport
+from core.pipeline import delete_model
+from core.taxonomy import classes_for_task
+from dashboard import components, loaders
+from dashboard.figures import class_counts_figure, training_curves
+
+KEY_CONFIRM = "models_confirm_delete"  # name of the model waiting for the user's confirmation
+KEY_FLASH = "models_flash"  # message shown once after a deletion
+
+
+def render() -> None:
+    st.title("Saved models")
+    if flash := st.session_state.pop(KEY_FLASH, None):
+        st.success(flash, icon=":material/delete:")
+    models = loaders.saved_models()
+    for m in loaders.damaged_models():
+        st.warning(f"The folder **{m['name']}** could not be read as a model: {m['error']}")
+    if not models:
+        st.info("No model is saved yet. Train one on the Train page, or run `scripts/dashboard.sh` once to create the "
+                "demo models.", icon=":material/lightbulb:")  # fmt: skip
+        components.link_to_page("train.py", "Train a model", ":material/model_training:")
+        return
+    st.caption(f"{len(models)} models in `{loaders.models_dir()}`. Scores are on each model's held-out test data, "
+               "macro-F1 first.")  # fmt: skip
+    table = components.models_frame(models)
+    components.show_models_table(table, "models_table")
+    by_name = {m["name"]: m for m in models}
+    name = st.selectbox("Model card", list(table["name"]), key="models_selected",
+                        format_func=lambda n: components.model_label(by_name[n]))  # fmt: skip
+    meta = by_name[name]
+    st.header(name, divider="gray")
+    st.markdown(meta.get("description") or meta["family"])
+    st.markdown(f"**Task:** {meta['task']} classes · **Family:** {meta['family']} · **Layout:** {meta['layout']} "
+                f"({len(meta['features'])} features) · **Created:** {components.models_frame([meta])['created'][0]}")  # fmt: skip
+    scores_tab, data_tab, settings_tab = st.tabs(["Scores", "Training data", "Settings and versions"])
+    with scores_tab:
+        _scores(meta)
+    with data_tab:
+        _training_data(meta)
+    with settings_tab:
+        _settings(meta)
+    _delete(meta)
+
+
+def _scores(meta: dict) -> None:
+    scores, split = components.model_scores(meta)
+    if scores is None:
+        st.info("This model was saved without test or validation scores.")
+    else:
+        if split != "test":
+            st.warning("No test data was given when this model was trained: these are validation scores.")
+        components.show_report(EvaluationReport.from_dict(scores), "models")
+    history = meta.get("history") or {}
+    if history:
+        st.plotly_chart(training_curves(history), key="models_curves")
+    else:
+        st.caption("No training curves: this family does not train in epochs.")
+
+
+def _training_data(meta: dict) -> None:
+    data = meta.get("data") or {}
+    absent = data.get("classes_absent_from_training") or []
+    st.markdown(f"**Classes it can predict ({len(meta['classes'])}):** {', '.join(meta['classes'])}")
+    if absent:
+        st.warning(f"Never saw these classes in training, so it can never predict them: {', '.join(absent)}.")
+    counts = pd.Series(data.get("train_class_counts") or {}, dtype="int64")
+    if not counts.empty:
+        counts = counts.reindex([c for c in classes_for_task(int(meta["task"])) if c in counts])
+        figure = class_counts_figure(counts, "Training rows per class (log scale)", log_y=True)
+        st.plotly_chart(figure.update_yaxes(dtick=1), key="models_train_counts")  # ticks at 1, 10, 100...
+    repaired = (data.get("train_cells_repaired") or {}).get("total", 0)
+    facts = {"data folder": data.get("description"), "training rows": data.get("train_rows"),
+             "rows used to fit": data.get("train_rows_used_for_fit"), "validation rows": data.get("validation_rows"),
+             "validation split": data.get("validation_split"), "test rows": data.get("test_rows"),
+             "inf/NaN cells repaired in training": repaired, "training files": len(data.get("train_files") or []),
+             "training data fingerprint (SHA-256)": data.get("train_fingerprint_sha256")}  # fmt: skip
+    st.dataframe(_facts(facts), hide_index=True, key="models_data_facts")
+    with st.expander(f"Training files ({len(data.get('train_files') or [])})"):
+        st.markdown("\n".join(f"- `{f}`" for f in data.get("train_files") or []) or "not recorded")
+    for note in data.get("notes") or []:
+        st.caption(f"Note: {note}")
+
+
+def _settings(meta: dict) -> None:
+    pre = meta.get("preprocessing") or {}
+    st.markdown(f"**Repair rule** (fitted on the training rows): {pre.get('repair_rule', 'not recorded')}.  \n"
+                f"**Log transform:** {', '.join(pre.get('log_features') or []) or 'none'}.  \n"
+                f"**Standardised:** {'yes' if pre.get('scale', True) else 'no'}.")  # fmt: skip
+    left, mid, right = st.columns(3)
+    left.markdown("**Parameters**")
+    left.dataframe(_facts(meta.get("params") or {}), hide_index=True, key="models_params")
+    mid.markdown("**Timing (seconds, rows per second)**")
+    mid.dataframe(_facts(meta.get("timing") or {}), hide_index=True, key="models_timing")
+    right.markdown("**Library versions**")
+    right.dataframe(_facts(meta.get("library_versions") or {}), hide_index=True, key="models_versions")
+    st.caption(f"Folder: `{meta['path']}`")
+
+
+def _facts(d: dict) -> pd.DataFrame:
+    """A two-column table of a dict, values as text (mixed types would confuse the table)."""
+
+    def text(v) -> str:
+        if v is None:
+            return ""
+        return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
+
+    return pd.DataFrame({"item": list(d), "value": [text(v) for v in d.values()]})
+
+
+def _delete(meta: dict) -> None:
+    st.divider()
+    if st.session_state.get(KEY_CONFIRM) != meta["name"]:
+        if st.button("Delete this model…", key="models_delete", icon=":material/delete:"):
+            st.session_state[KEY_CONFIRM] = meta["name"]
+            st.rerun()
+        return
+    st.warning(f"Delete **{meta['name']}** for good? Its folder `{meta['path']}` will be removed; this cannot be "
+               "undone.", icon=":material/warning:")  # fmt: skip
+    row = st.container(horizontal=True)
+    if row.button(f"Yes, delete {meta['name']}", key="models_delete_yes", type="primary"):
+        st.session_state.pop(KEY_CONFIRM, None)
+        try:
+            delete_model(meta["path"])
+        except CoreError as exc:
+            loaders.show_error(exc)
+            return
+        loaders.refresh_models()
+        st.session_state[KEY_FLASH] = f"Deleted {meta['name']}."
+        st.rerun()
+    if row.button("Cancel", key="models_delete_cancel"):
+        st.session_state.pop(KEY_CONFIRM, None)
+        st.rerun()
+
+
+render()

@@ -1,0 +1,96 @@
+"""Overview: what the tool does, the three tasks, the saved models and how good each is, demo data."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.taxonomy import TASK_DESCRIPTIONS, TASKS
+from dashboard import components, loaders
+from dashboard.figures import model_scores_figure
+
+INTRO = """
+This tool looks at **network-flow records** from a hospital network of connected medical devices
+(infusion pumps, monitors, sensors: the *Internet of Medical Things*) and says, row by row, whether
+the traffic is **normal (benign)** or part of a **cyberattack**, and which kind.
+
+It learns from **CICIoMT2024**, a public dataset recorded by the Canadian Institute for Cybersecurity
+on 40 medical devices under 18 attacks. Each row of a CSV file summarises a short window of packets;
+the tool reads those CSV files (either release: 45 or 39 features), scores them with a trained model
+and shows what it found.
+"""
+HOW_TO = [
+    ("analyze.py", "Analyze traffic", ":material/troubleshoot:", "upload CSV files and see the alerts"),
+    ("compare.py", "Compare models", ":material/leaderboard:", "score several models on the same rows"),
+    ("train.py", "Train", ":material/model_training:", "teach a new model from labelled files"),
+    ("models.py", "Models", ":material/inventory_2:", "model cards, and delete old models"),
+]
+
+
+def render() -> None:
+    st.title("IoMT attack detection")
+    st.markdown(INTRO)
+    st.subheader("Three questions it can answer")
+    for col, task in zip(st.columns(len(TASKS)), TASKS):
+        col.container(border=True, height="stretch").markdown(
+            f"**{task} classes**\n\n{TASK_DESCRIPTIONS[task].split(': ', 1)[-1]}"
+        )
+    st.subheader("Saved models and how good they are")
+    models = loaders.saved_models()
+    if not models:
+        st.info("No model is saved yet. Create the small demo models with the first command of the README, "
+                "`scripts/dashboard.sh` (or `.venv/bin/python -m core setup-demo`), or train one on the "
+                "**Train** page.", icon=":material/lightbulb:")  # fmt: skip
+        components.link_to_page("train.py", "Train a model", ":material/model_training:")
+    else:
+        _model_scores(models)
+    damaged = loaders.damaged_models()
+    if damaged:
+        st.warning(f"{len(damaged)} model folder(s) could not be read: "
+                   + "; ".join(f"{m['name']} ({m['error']})" for m in damaged))  # fmt: skip
+    _demo_download()
+    st.subheader("Where to go next")
+    for col, (page, label, icon, what) in zip(st.columns(len(HOW_TO)), HOW_TO):
+        with col:
+            components.link_to_page(page, label, icon)
+            st.caption(what)
+
+
+def _model_scores(models: list[dict]) -> None:
+    frame = components.models_frame(models)
+    st.markdown("Scores measured on each model's held-out **test** data. **Macro-F1** comes first, "
+                "**weighted-F1** second.")  # fmt: skip
+    st.caption(components.ACCURACY_NOTE)
+    tasks = [t for t in TASKS if (frame["task"] == t).any()]
+    for tab, task in zip(st.tabs([_tab_title(t, int((frame["task"] == t).sum())) for t in tasks]), tasks):
+        part = frame[frame["task"] == task]
+        rows = [{"name": r["name"], "macro_f1": r["macro-F1"], "weighted_f1": r["weighted-F1"]}
+                for r in part.to_dict("records")]  # fmt: skip
+        tab.plotly_chart(model_scores_figure(rows), key=f"overview_scores_{task}")
+        with tab:
+            components.show_models_table(part.drop(columns=["task"]), f"overview_table_{task}")
+    if frame["data"].str.contains("demo").any():
+        st.caption("Models trained on the demo data learned from synthetic rows: their scores show that the tool "
+                   "works, not how it would do on a real hospital network.")  # fmt: skip
+    st.caption(components.CAVEAT)
+
+
+def _tab_title(task: int, n: int) -> str:
+    return f"{task} classes ({n} model{'' if n == 1 else 's'})"
+
+
+def _demo_download() -> None:
+    st.subheader("Try it with demo traffic")
+    st.markdown("The demo traffic is **synthetic**: generated from the statistics of the real dataset, not "
+                "recorded on a network. It is one capture of 2,800 rows (benign traffic with a burst of each of the "
+                "18 attacks) and a `label` column with the true class, so the tool can also show how well a model "
+                "did. Choose *Demo traffic* on the Analyze page, or download it and upload it there.")  # fmt: skip
+    try:
+        payload = loaders.demo_traffic_csv()
+    except Exception as exc:  # the demo generator must never take the overview down
+        loaders.show_error(exc)
+        return
+    st.download_button("Download the demo CSV", payload, loaders.DEMO_TRAFFIC_NAME, "text/csv",
+                       key="overview_demo_csv", icon=":material/download:", on_click="ignore")  # fmt: skip
+
+
+render()

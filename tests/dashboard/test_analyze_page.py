@@ -1,0 +1,228 @@
+"""Analyze traffic page, driven by AppTest through the app's router, with real small models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.demo import write_demo_csv
+from core.loading import read_files
+from core.pipeline import TrainedModel
+from core.training import train_from_folder
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+DEMO_NAME = "demo-traffic-v2-synthetic.csv"
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """Plotly charts on the page by key, each as its parsed figure spec."""
+    from streamlit.testing.v1.element_tree import user_key_from_element_id
+
+    return {user_key_from_element_id(c.proto.id): json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def table_with(at: AppTest, column: str):
+    """The first table on the page that has ``column`` (read-only tables carry no key in AppTest)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def values(v) -> np.ndarray:
+    """A figure array from its JSON spec: a plain list or Plotly's typed array (``bdata``)."""
+    if isinstance(v, dict) and "bdata" in v:
+        import base64
+
+        out = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        return out.reshape([int(n) for n in str(v.get("shape", len(out))).split(",")])
+    return np.asarray(v)
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    """Metric label -> shown value (the first metric of each label)."""
+    out: dict[str, str] = {}
+    for m in at.metric:
+        out.setdefault(m.label, m.value)
+    return out
+
+
+def analyze_page() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=90).run()
+    return at.switch_page("pages/analyze.py").run()
+
+
+def choose(at: AppTest, task: int, model: str) -> AppTest:
+    """Pick the task, then the saved model of that name (the select box holds model folders)."""
+    import os
+
+    at.selectbox(key="analyze_task").set_value(task).run()
+    at.selectbox(key="analyze_model").set_value(str(Path(os.environ["IOMT_MODELS_DIR"]) / model))
+    return at.run()
+
+
+def upload(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
+    at.file_uploader(key="analyze_uploads").set_value([(n, b, "text/csv") for n, b in files])
+    return at.run()
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+@pytest.fixture(scope="module")
+def demo_traffic(tmp_path_factory) -> bytes:
+    path = tmp_path_factory.mktemp("traffic") / DEMO_NAME
+    write_demo_csv(path, "v2", None, 0, with_label_column=True)
+    return path.read_bytes()
+
+
+def test_demo_traffic_matches_core_evaluation(registry_env, demo_traffic):
+    at = analyze_page()
+    no_exception(at)
+    at.radio(key="analyze_source").set_value("Demo traffic (synthetic)").run()
+    at = choose(at, 6, "test-rf-6class")
+    no_exception(at)
+    model = TrainedModel.load(registry_env / "test-rf-6class")
+    data = read_files([(DEMO_NAME, demo_traffic)])
+    predictions = model.predict(data)
+    report = model.evaluate(data, predictions=predictions)
+    shown = metrics(at)
+    assert shown["Macro-F1"] == f"{report.macro_f1:.3f}"
+    assert shown["Weighted-F1"] == f"{report.weighted_f1:.3f}"
+    assert shown["Accuracy"] == f"{report.accuracy:.3f}"
+    assert shown["Rows scored"] == f"{len(data):,}"
+    assert shown["Attack traffic"] == f"{(predictions.labels != 'Benign').mean():.1%}"
+    figs = charts(at)
+    assert {"analyze_counts", "analyze_confidence", "analyze_timeline", "analyze_confusion", "analyze_per_class",
+            "analyze_errors"} <= set(figs)  # fmt: skip
+    true_rows = [row for row, c in zip(report.confusion_matrix, report.labels) if report.per_class[c]["support"]]
+    assert values(figs["analyze_confusion"]["data"][0]["z"]).tolist() == true_rows
+    bars = figs["analyze_counts"]["data"][0]
+    expected = {c: int((predictions.labels == c).sum()) for c in model.classes}
+    assert dict(zip(values(bars["x"]).tolist(), values(bars["y"]).tolist())) == {c: n for c, n in expected.items() if n}
+    table = table_with(at, "predicted")
+    assert len(table) == len(data) and list(table.columns[:4]) == ["file", "row", "predicted", "probability"]
+    assert "column 'label'" in " ".join(c.value for c in at.caption)
+    assert at.download_button(key="analyze_download")
+
+    # Row-% toggle: each true-class row of the matrix sums to 100.
+    at.segmented_control(key="analyze_cm_mode").set_value("Row %").run()
+    z = values(charts(at)["analyze_confusion"]["data"][0]["z"]).astype(float)
+    assert np.allclose(z.sum(axis=1), 100.0)
+
+
+def test_filters_and_threshold_do_not_rescore(registry_env, demo_dir, monkeypatch):
+    names = ["Benign_test.pcap.csv", "TCP_IP-DDoS-UDP1_test.pcap.csv", "TCP_IP-DoS-UDP_test.pcap.csv"]
+    model = TrainedModel.load(registry_env / "test-rf-6class")
+    data = read_files([str(demo_dir / "test" / n) for n in names])
+    predictions = model.predict(data)
+    calls = []
+    original = TrainedModel.predict
+    monkeypatch.setattr(TrainedModel, "predict", lambda self, data: calls.append(1) or original(self, data))
+    at = upload(choose(analyze_page(), 6, "test-rf-6class"), [(n, (demo_dir / "test" / n).read_bytes()) for n in names])
+    no_exception(at)
+    assert len(calls) == 1
+    confidence = predictions.confidence
+    at.slider(key="analyze_threshold").set_value(0.9).run()
+    assert metrics(at)["Low-confidence rows"] == f"{int((confidence < 0.9).sum()):,}"
+    at.multiselect(key="analyze_filter_classes").set_value(["DDoS"]).run()
+    table = table_with(at, "predicted")
+    assert len(table) == int((predictions.labels == "DDoS").sum()) and set(table["predicted"]) <= {"DDoS"}
+    at.multiselect(key="analyze_filter_classes").set_value([]).run()
+    at.slider(key="analyze_filter_confidence").set_value((0.0, 0.7)).run()
+    assert len(table_with(at, "predicted")) == int((confidence <= 0.7).sum())
+    at.slider(key="analyze_filter_confidence").set_value((0.0, 1.0))
+    at.checkbox(key="analyze_filter_wrong").check().run()
+    wrong = table_with(at, "predicted")
+    assert (wrong["true"] != wrong["predicted"]).all()
+    truth = np.repeat(["Benign", "DDoS", "DoS"], [f.rows for f in data.files])
+    assert len(wrong) == int((predictions.labels != truth).sum())
+    at.selectbox(key="analyze_timeline_file").set_value(1).run()
+    timeline = charts(at)["analyze_timeline"]
+    assert sum(len(values(t["x"])) for t in timeline["data"]) == data.files[1].rows
+    no_exception(at)
+    assert len(calls) == 1, "changing a filter scored the data again"
+
+
+def test_partial_upload_lists_absent_classes_and_label_source(registry_env, demo_dir):
+    names = ["Benign_test.pcap.csv", "TCP_IP-DDoS-UDP1_test.pcap.csv"]
+    at = upload(choose(analyze_page(), 6, "test-rf-6class"), [(n, (demo_dir / "test" / n).read_bytes()) for n in names])
+    no_exception(at)
+    absent = next(i.value for i in at.info if "have no rows in this data" in i.value)
+    for cls in ("Spoofing", "MQTT", "Recon", "DoS"):
+        assert cls in absent
+    assert "Benign," not in absent and "DDoS" not in absent
+    assert "file name" in " ".join(c.value for c in at.caption)
+    files = table_with(at, "true class from")
+    assert list(files["true class from"]) == ["file name", "file name"]
+
+
+def test_unlabelled_upload_gives_alerts_without_evaluation(registry_env, demo_dir):
+    payload = (demo_dir / "test" / "TCP_IP-DoS-SYN_test.pcap.csv").read_bytes()
+    at = upload(choose(analyze_page(), 2, "test-rf-2class"), [("capture-ward-3.csv", payload)])
+    no_exception(at)
+    assert "Attack traffic" in metrics(at) and "Macro-F1" not in metrics(at)
+    assert any("not known" in i.value for i in at.info)
+    assert "analyze_confusion" not in charts(at)
+
+
+def test_missing_column_names_the_column(registry_env, demo_dir):
+    lines = (demo_dir / "test" / "Benign_test.pcap.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    drop = header.index("Rate")
+    cut = "\n".join(",".join(c for j, c in enumerate(line.split(",")) if j != drop) for line in lines)
+    at = upload(choose(analyze_page(), 6, "test-rf-6class"), [("Benign_test.pcap.csv", cut.encode())])
+    no_exception(at)
+    assert len(at.error) == 1 and "'Rate'" in at.error[0].value and "missing" in at.error[0].value
+
+
+def test_empty_file_and_text_in_number_are_clear_errors(registry_env, demo_dir):
+    at = upload(choose(analyze_page(), 6, "test-rf-6class"), [("empty.csv", b"")])
+    no_exception(at)
+    assert len(at.error) == 1 and "empty" in at.error[0].value
+    lines = (demo_dir / "test" / "Benign_test.pcap.csv").read_text().splitlines()
+    cells = lines[3].split(",")
+    cells[0] = "lots"
+    lines[3] = ",".join(cells)
+    at = upload(at, [("Benign_test.pcap.csv", "\n".join(lines).encode())])
+    no_exception(at)
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert "'lots'" in message and "Header_Length" in message and "row 3" in message
+
+
+def test_model_of_the_other_layout_is_refused_clearly(demo_dir, tmp_path, monkeypatch):
+    from core.demo import write_demo_dataset
+
+    v1 = tmp_path / "v1"
+    write_demo_dataset(v1, layout="v1", rows_per_class=40, seed=1)
+    models = tmp_path / "models"
+    train_from_folder("rf", 6, str(v1), params={"n_estimators": 5}, models_dir=str(models), name="v1-rf-6class")
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    payload = (demo_dir / "test" / "Benign_test.pcap.csv").read_bytes()
+    at = upload(choose(analyze_page(), 6, "v1-rf-6class"), [("Benign_test.pcap.csv", payload)])
+    no_exception(at)
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert "v1 layout (45 features)" in message and "v2 layout (39 features)" in message
+
+
+def test_real_v2_sample_files(registry_env, v2_sample):
+    names = ["Recon-Ping_Sweep_test.pcap.csv", "Recon-VulScan_test.pcap.csv", "Benign_test.pcap.csv"]
+    paths = [v2_sample / "test" / n for n in names]
+    at = upload(choose(analyze_page(), 19, "test-rf-19class"), [(p.name, p.read_bytes()) for p in paths])
+    no_exception(at)
+    assert not at.error
+    model = TrainedModel.load(registry_env / "test-rf-19class")
+    data = read_files([str(p) for p in paths])
+    predictions = model.predict(data)
+    report = model.evaluate(data, predictions=predictions)
+    assert metrics(at)["Macro-F1"] == f"{report.macro_f1:.3f}"
+    assert metrics(at)["Rows scored"] == f"{len(data):,}"
+    absent = next(i.value for i in at.info if "have no rows in this data" in i.value)
+    assert "16 of the task's 19 classes" in absent
+    if predictions.repairs.total:
+        assert any(predictions.repairs.summary() in i.value for i in at.info)

@@ -1,0 +1,125 @@
+"""Models page: table of saved models, model card, delete with confirmation (AppTest through the router)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.pipeline import list_models
+from core.training import train_from_folder
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    from streamlit.testing.v1.element_tree import user_key_from_element_id
+
+    return {user_key_from_element_id(c.proto.id): json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def values(v) -> np.ndarray:
+    """A figure array from its JSON spec: a plain list or Plotly's typed array (``bdata``)."""
+    if isinstance(v, dict) and "bdata" in v:
+        out = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        return out.reshape([int(n) for n in str(v.get("shape", len(out))).split(",")])
+    return np.asarray(v)
+
+
+def models_page(name: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    at.switch_page("pages/models.py").run()
+    if name is not None:
+        at.selectbox(key="models_selected").set_value(name).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_table_lists_every_model_with_its_scores(registry_env):
+    at = models_page()
+    table = next(d.value for d in at.dataframe if "macro-F1" in d.value.columns)
+    models = {m["name"]: m for m in list_models(registry_env)}
+    assert set(table["name"]) == set(models)
+    assert list(table.columns) == ["name", "task", "family", "layout", "created", "data", "macro-F1", "weighted-F1",
+                                   "scored on", "size (MB)"]  # fmt: skip
+    for row in table.to_dict("records"):
+        meta = models[row["name"]]
+        assert row["task"] == meta["task"] and row["family"] == meta["family"] and row["layout"] == meta["layout"]
+        assert row["macro-F1"] == pytest.approx(meta["metrics"]["test"]["macro_f1"])
+        assert row["weighted-F1"] == pytest.approx(meta["metrics"]["test"]["weighted_f1"])
+        assert row["size (MB)"] > 0
+
+
+def test_card_of_a_network_shows_scores_curves_and_settings(registry_env):
+    at = models_page("test-paper-cnn-19class")
+    meta = next(m for m in list_models(registry_env) if m["name"] == "test-paper-cnn-19class")
+    test = meta["metrics"]["test"]
+    shown = {m.label: m.value for m in reversed(at.metric)}
+    assert shown["Macro-F1"] == f"{test['macro_f1']:.3f}" and shown["Weighted-F1"] == f"{test['weighted_f1']:.3f}"
+    figs = charts(at)
+    true_rows = [row for row, c in zip(test["confusion_matrix"], test["labels"]) if test["per_class"][c]["support"]]
+    assert values(figs["models_confusion"]["data"][0]["z"]).tolist() == true_rows
+    curves = figs["models_curves"]["data"]
+    assert {t["name"] for t in curves} >= {"loss", "val_loss"}
+    loss = next(t for t in curves if t["name"] == "loss")
+    assert values(loss["y"]).tolist() == pytest.approx(meta["history"]["loss"])
+    counts = figs["models_train_counts"]["data"][0]
+    assert dict(zip(values(counts["x"]).tolist(), values(counts["y"]).tolist())) == meta["data"]["train_class_counts"]
+    text = " ".join(m.value for m in at.markdown)
+    assert "+inf -> training max" in text
+    versions = next(d.value for d in at.dataframe if "tensorflow" in set(d.value.get("item", [])))
+    assert dict(zip(versions["item"], versions["value"]))["keras"] == meta["library_versions"]["keras"]
+
+
+def test_card_of_a_forest_has_no_curves(registry_env):
+    at = models_page("test-rf-2class")
+    assert "models_curves" not in charts(at)
+    assert any("does not train in epochs" in c.value for c in at.caption)
+
+
+def test_classes_absent_from_training_are_named(demo_dir, tmp_path, monkeypatch):
+    part = tmp_path / "part"
+    for split in ("train", "test"):
+        (part / split).mkdir(parents=True)
+        for stem in ("Benign", "ARP_Spoofing", "Recon-VulScan"):
+            shutil.copy(demo_dir / split / f"{stem}_{split}.pcap.csv", part / split)
+    models = tmp_path / "models"
+    train_from_folder("rf", 6, str(part), params={"n_estimators": 5}, models_dir=str(models), name="three-classes")
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    at = models_page("three-classes")
+    never = next(w.value for w in at.warning if "Never saw" in w.value)
+    assert all(c in never for c in ("MQTT", "DDoS", "DoS")) and "Recon" not in never
+    absent = next(i.value for i in at.info if "have no rows in this data" in i.value)
+    assert "3 of the task's 6 classes" in absent
+
+
+def test_delete_asks_then_removes_the_folder(registry_env, tmp_path, monkeypatch, demo_dir):
+    registry = tmp_path / "models"
+    for name in ("test-rf-2class", "test-lr-2class"):
+        shutil.copytree(registry_env / name, registry / name)
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(registry))
+    at = models_page("test-lr-2class")
+    at.button(key="models_delete").click().run()
+    assert (registry / "test-lr-2class").is_dir()
+    assert "cannot be undone" in at.warning[0].value
+    at.button(key="models_delete_cancel").click().run()
+    assert (registry / "test-lr-2class").is_dir() and "models_delete_yes" not in [b.key for b in at.button]
+    at.button(key="models_delete").click().run()
+    at.button(key="models_delete_yes").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not (registry / "test-lr-2class").exists() and (registry / "test-rf-2class").is_dir()
+    assert "Deleted test-lr-2class." in at.success[0].value
+    assert all("test-lr-2class" not in o for o in at.selectbox(key="models_selected").options)
+
+
+def test_no_models(tmp_path, monkeypatch, demo_dir):
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(tmp_path / "none"))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    at = models_page()
+    assert "No model is saved yet" in at.info[0].value

@@ -1,0 +1,83 @@
+"""Overview page (the app's default page), driven by AppTest through the router."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.loading import read_csv
+from core.pipeline import list_models
+from core.taxonomy import TASK_DESCRIPTIONS, TASKS
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    from streamlit.testing.v1.element_tree import user_key_from_element_id
+
+    return {user_key_from_element_id(c.proto.id): json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def overview() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_tasks_models_and_scores(registry_env):
+    at = overview()
+    text = " ".join(m.value for m in at.markdown)
+    for task in TASKS:
+        assert TASK_DESCRIPTIONS[task].split(": ", 1)[-1] in text
+    assert "2,000 times" in " ".join(c.value for c in at.caption)
+    models = {m["name"]: m for m in list_models(registry_env)}
+    tables = [d.value for d in at.dataframe if "macro-F1" in d.value.columns]
+    shown = {row["name"]: row for t in tables for row in t.to_dict("records")}
+    assert set(shown) == set(models)
+    for name, meta in models.items():
+        assert shown[name]["macro-F1"] == pytest.approx(meta["metrics"]["test"]["macro_f1"])
+        assert shown[name]["weighted-F1"] == pytest.approx(meta["metrics"]["test"]["weighted_f1"])
+    figs = charts(at)
+    for task in TASKS:
+        fig = figs[f"overview_scores_{task}"]
+        names = [n for n, m in models.items() if int(m["task"]) == task]
+        assert sorted(fig["data"][0]["y"]) == sorted(names)
+        assert fig["data"][0]["name"] == "macro-F1"
+    # Best model of each task listed first.
+    for table in tables:
+        assert list(table["macro-F1"]) == sorted(table["macro-F1"], reverse=True)
+    assert "synthetic" in " ".join(c.value for c in at.caption)
+    assert [link.proto.page for link in at.get("page_link")] == ["analyze", "compare", "train", "models"]
+
+
+def test_demo_csv_download(registry_env):
+    at = overview()
+    assert at.download_button(key="overview_demo_csv").label == "Download the demo CSV"
+    from dashboard.loaders import DEMO_TRAFFIC_NAME, demo_traffic_csv
+
+    data = read_csv(io.BytesIO(demo_traffic_csv()), name=DEMO_TRAFFIC_NAME)
+    assert len(data) == 2800 and data.layout.name == "v2" and data.files[0].label_source == "column 'label'"
+    assert "synthetic" in " ".join(m.value for m in at.markdown)
+
+
+def test_no_models_says_how_to_create_them(tmp_path, monkeypatch, demo_dir):
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(tmp_path / "empty"))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    at = overview()
+    message = at.info[0].value
+    assert "No model is saved yet" in message and "setup-demo" in message and "Train" in message
+    assert not [k for k in charts(at) if k.startswith("overview_scores")]
+
+
+def test_damaged_model_folder_is_reported(tmp_path, monkeypatch, demo_dir):
+    broken = tmp_path / "models" / "half-written"
+    broken.mkdir(parents=True)
+    (broken / "metadata.json").write_text("{not json")
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    at = overview()
+    assert any("half-written" in w.value for w in at.warning)

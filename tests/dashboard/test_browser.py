@@ -1,0 +1,348 @@
+"""End to end: the dashboard served by ``streamlit run`` and driven in a real Chromium (Playwright).
+
+The app runs in a subprocess on a free port, pointed at the session's registry of small real
+models (``demo_models_dir``) and demo data (``demo_dir``). The tests click through the pages as a
+user would: Analyze scores real CICIoMT2024 test files uploaded through the file input, Compare
+scores two saved models on the demo data's test split. A screenshot of each page is saved under
+``tests/artifacts/`` (git-ignored) for a person to look at.
+
+Needs Debian's ``chromium`` (Playwright's own browsers are not downloaded): the tests skip
+without it, except under ``CI=true`` where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+VIEWPORT = {"width": 1400, "height": 1000}
+STARTUP_S = 60  # the server must answer its health check within this
+PAGE_MS = 60_000  # a page's first draw
+SCORE_MS = 120_000  # reading and scoring, on a loaded 2-core machine
+#: Real test files of the shared v2 sample: two DDoS floods, benign, a scan and an MQTT flood.
+UPLOADS = ["TCP_IP-DDoS-ICMP1_test.pcap.csv", "TCP_IP-DDoS-SYN_test.pcap.csv", "Benign_test.pcap.csv",
+           "Recon-Port_Scan_test.pcap.csv", "MQTT-DDoS-Connect_Flood_test.pcap.csv"]  # fmt: skip
+#: Titles of the pages in the sidebar, as dashboard/app.py names them.
+PAGE_TITLES = ["Overview", "Analyze traffic", "Compare models", "Train", "Models"]
+
+
+def _missing(message: str) -> None:
+    """Skip, or under CI=true fail (the policy of tests/conftest.py's require_shared)."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message + "; under CI=true the browser tests must run")
+    pytest.skip(message)
+
+
+# ---------------------------------------------------------------------------------- the server
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.read().decode().strip() == "ok"
+    except OSError:
+        return False
+
+
+@contextmanager
+def streamlit_app(models_dir: Path, demo_dir: Path, log_name: str) -> Iterator[str]:
+    """Serve dashboard/app.py on a free port; yield its URL; always stop it.
+
+    The server's output goes to ``tests/artifacts/<log_name>`` and is printed when it does not
+    start (or dies) within ``STARTUP_S`` seconds.
+    """
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "IOMT_MODELS_DIR": str(models_dir), "IOMT_DEMO_DATA_DIR": str(demo_dir),
+           "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    command = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
+               "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    log_path = ARTIFACTS / log_name
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + STARTUP_S
+            while not _healthy(url):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    output = log_path.read_text(errors="replace")
+                    state = (
+                        f"exited with {proc.returncode}"
+                        if proc.poll() is not None
+                        else f"not healthy after {STARTUP_S} s"
+                    )
+                    print(f"--- streamlit output ({log_path}) ---\n{output}", file=sys.stderr)
+                    pytest.fail(f"the dashboard did not start: {state}\n{output[-3000:]}")
+                time.sleep(0.25)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_models_dir, demo_dir) -> Iterator[str]:
+    with streamlit_app(demo_models_dir, demo_dir, "streamlit.log") as url:
+        yield url
+
+
+# ---------------------------------------------------------------------------------- the browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = shutil.which("chromium")
+    if executable is None:
+        _missing("chromium not found on PATH (Debian: apt-get install chromium); Playwright's browsers are not used")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("the playwright package is not installed (pip install -r requirements-dev.txt)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture()
+def page(browser, request):
+    """A fresh browser tab; when the test fails, the page as it was is saved as ``FAILED-<test>.png``."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(PAGE_MS)
+    pg = context.new_page()
+    failed_before = request.session.testsfailed
+    try:
+        yield pg
+        if request.session.testsfailed > failed_before:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            pg.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def expect(locator_or_page):
+    from playwright.sync_api import expect as pw_expect
+
+    return pw_expect(locator_or_page)
+
+
+def wait_idle(page, timeout: int = SCORE_MS) -> None:
+    """Wait until the script run has ended (the app root says ``notRunning``)."""
+    expect(page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')).to_have_count(1, timeout=timeout)
+
+
+def assert_no_errors(page) -> None:
+    """No Streamlit exception box (a traceback) and no error message on the page."""
+    for testid in ("stException", "stAlertContentError"):
+        boxes = page.locator(f'[data-testid="{testid}"]')
+        texts = boxes.all_inner_texts()
+        assert not texts, f"{testid} on {page.url}:\n" + "\n---\n".join(texts)
+
+
+def screenshot(page, name: str) -> Path:
+    """The whole page (the app scrolls inside its main pane, so the viewport is stretched to fit)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight ?? 0")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], min(int(height), 15000))})
+    try:
+        wait_idle(page)
+        page.evaluate("() => document.activeElement?.blur()")  # no focus ring on the last widget used
+        page.mouse.move(0, 0)  # no tooltip
+        page.wait_for_timeout(500)  # let charts re-lay out to the new size
+        page.screenshot(path=str(path))
+    finally:
+        page.set_viewport_size(VIEWPORT)
+    return path
+
+
+def open_app(page, url: str) -> None:
+    """The app's home page, once drawn."""
+    page.goto(url + "/")
+    expect(page.get_by_role("heading", name="IoMT attack detection")).to_be_visible()
+    wait_idle(page)
+
+
+def go_to(page, title: str, heading: str) -> None:
+    """Follow the sidebar link ``title``; wait for the page's ``heading`` and the end of its run."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
+    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+    wait_idle(page)
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick ``option`` (a substring of its text) in the select box labelled ``label``."""
+    box = page.get_by_role("combobox", name=label, exact=True)
+    box.click()
+    page.get_by_role("option").filter(has_text=option).first.click()
+    expect(box).to_have_value(re.compile(re.escape(option)))
+
+
+def metric_value(page, label: str) -> str:
+    metric = page.locator('[data-testid="stMetric"]').filter(
+        has=page.locator('[data-testid="stMetricLabel"]', has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
+    )
+    expect(metric.first).to_be_visible()
+    return metric.first.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def plot_titled(page, title: str):
+    """The Plotly chart whose title starts with ``title``."""
+    return page.locator(".js-plotly-plot").filter(has=page.locator(".gtitle", has_text=title))
+
+
+# ---------------------------------------------------------------------------------- the tests
+
+
+def test_overview(page, app_url):
+    open_app(page, app_url)
+    nav = page.locator('a[data-testid="stSidebarNavLink"]')
+    expect(nav).to_have_count(len(PAGE_TITLES))
+    for link, title in zip(nav.all(), PAGE_TITLES):
+        expect(link).to_contain_text(title)
+    expect(page.get_by_role("heading", name="Saved models and how good they are")).to_be_visible()
+    expect(page.get_by_role("tab", name=re.compile(r"^6 classes"))).to_be_visible()
+    expect(plot_titled(page, "Saved models").first).to_be_visible()
+    expect(page.get_by_role("button", name="Download the demo CSV")).to_be_visible()
+    assert_no_errors(page)
+    screenshot(page, "01-overview.png")
+
+
+def test_analyze_scores_real_uploads(page, app_url, v2_sample):
+    files = [v2_sample / "test" / name for name in UPLOADS]
+    for f in files:
+        assert f.is_file(), f
+    open_app(page, app_url)
+    go_to(page, "Analyze traffic", "Analyze traffic")
+    expect(page.get_by_text("Upload one or more CSV files")).to_be_visible()
+    assert_no_errors(page)
+    screenshot(page, "02-analyze.png")
+
+    choose(page, "Task", "6 classes")
+    choose(page, "Model (best test macro-F1 first)", "test-rf-6class")
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files([str(f) for f in files])
+    expect(page.get_by_role("heading", name="How good were these predictions?")).to_be_visible(timeout=SCORE_MS)
+    wait_idle(page)
+    assert_no_errors(page)
+    expect(page.get_by_text(re.compile(r"Read and scored [\d,]+ rows with test-rf-6class"))).to_be_visible()
+
+    # What the model found, then the evaluation: headline metrics, confusion matrix, per-class table.
+    rows = int(metric_value(page, "Rows scored").replace(",", ""))
+    assert rows > 1000
+    for label in ("Macro-F1", "Weighted-F1", "Accuracy"):
+        value = metric_value(page, label)
+        assert re.fullmatch(r"[01]\.\d{3}", value), (label, value)
+    expect(page.get_by_role("tab", name="Confusion matrix")).to_be_visible()
+    confusion = plot_titled(page, "Confusion matrix")
+    expect(confusion.first).to_be_visible()
+    expect(confusion.first.locator(".hm").first).to_be_attached()
+    for cls in ("Benign", "DDoS", "Recon", "MQTT"):
+        expect(
+            confusion.first.locator(".xtick, .ytick").filter(has_text=re.compile(rf"^{cls}$")).first
+        ).to_be_attached()
+    screenshot(page, "03-analyze-scored.png")
+
+    page.get_by_role("tab", name="Per class").click()
+    panel = page.get_by_role("tabpanel").filter(has=page.locator('[data-testid="stDataFrame"]'))
+    expect(panel.locator('[data-testid="stDataFrame"]').first).to_be_visible()
+    expect(plot_titled(page, "Per-class").first).to_be_visible()
+    assert_no_errors(page)
+    screenshot(page, "04-analyze-per-class.png")
+
+
+def test_compare_two_models(page, app_url):
+    open_app(page, app_url)
+    go_to(page, "Compare models", "Compare models")
+    choose(page, "Task", "6 classes")
+    expect(page.get_by_role("radio", name="Test split of a data folder")).to_be_checked()
+    # Keep exactly two models: the random forest and the logistic regression.
+    models = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Models")
+    for extra in models.locator("[data-tag] [title]").all_inner_texts():
+        if extra not in ("test-rf-6class", "test-lr-6class"):
+            page.get_by_role("button", name=f"Remove {extra}").click()
+            wait_idle(page)
+    tags = models.locator("[data-tag] [title]")
+    expect(tags).to_have_count(2)
+    assert sorted(tags.all_inner_texts()) == ["test-lr-6class", "test-rf-6class"]
+    expect(page.get_by_text("detects best")).to_be_visible(timeout=SCORE_MS)
+    wait_idle(page)
+    assert_no_errors(page)
+    expect(plot_titled(page, "Model comparison").first).to_be_visible()
+    heatmap = plot_titled(page, "Per-class F1 by model")
+    expect(heatmap.first).to_be_visible()
+    expect(heatmap.first.locator(".ytick").filter(has_text="test-rf-6class").first).to_be_attached()
+    expect(heatmap.first.locator(".ytick").filter(has_text="test-lr-6class").first).to_be_attached()
+    expect(plot_titled(page, "Confusion matrix")).to_have_count(2)
+    screenshot(page, "05-compare.png")
+
+
+def test_train_page(page, app_url):
+    open_app(page, app_url)
+    go_to(page, "Train", "Train a model")
+    expect(page.get_by_role("radio", name="Demo data")).to_be_checked()
+    expect(page.get_by_role("button", name="Start training")).to_be_enabled()
+    expect(page.get_by_role("combobox", name="Model family")).to_be_visible()
+    assert_no_errors(page)
+    screenshot(page, "06-train.png")
+
+
+def test_models_page(page, app_url):
+    open_app(page, app_url)
+    go_to(page, "Models", "Saved models")
+    expect(page.get_by_text(re.compile(r"\d+ models in"))).to_be_visible()
+    expect(page.get_by_role("combobox", name="Model card")).to_be_visible()
+    expect(page.get_by_role("tab", name="Scores")).to_be_visible()
+    expect(page.get_by_role("button", name="Delete this model…")).to_be_visible()
+    assert_no_errors(page)
+    screenshot(page, "07-models.png")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Streamlit runs a fresh server's first session in the old pages/-folder mode "
+    "when it opens a page URL directly: dashboard/pages/ sits next to app.py, so app.py and its "
+    "st.navigation are skipped until someone opens '/' (rename the folder, e.g. dashboard/views/)",
+)
+def test_deep_link_on_a_fresh_server(browser, demo_models_dir, demo_dir):
+    with streamlit_app(demo_models_dir, demo_dir, "streamlit-deep-link.log") as url:
+        context = browser.new_context(viewport=VIEWPORT)
+        context.set_default_timeout(PAGE_MS)
+        try:
+            page = context.new_page()
+            page.goto(url + "/analyze")
+            expect(page.get_by_role("heading", name="Analyze traffic", exact=True)).to_be_visible()
+            wait_idle(page)
+            nav = page.locator('a[data-testid="stSidebarNavLink"]')
+            assert [t.split("\n")[-1].strip() for t in nav.all_inner_texts()] == PAGE_TITLES
+        finally:
+            context.close()

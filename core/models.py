@@ -313,7 +313,8 @@ class ImprovedCNN(KerasDetector):
     def default_params(cls):
         return {**super().default_params(), "epochs": 40, "batch_size": 256, "learning_rate": 2e-3,
                 "early_stopping": True, "patience": 6, "class_weight": "sqrt", "label_smoothing": 0.05,
-                "lr_schedule": "cosine", "dropout": 0.2, "filters": 64, "dense_units": 256}  # fmt: skip
+                "lr_schedule": "cosine", "dropout": 0.2, "filters": 64, "dense_units": 256,
+                "input_transform": "log"}  # fmt: skip
 
     def _inputs(self, X):
         return np.asarray(X, dtype=np.float32)

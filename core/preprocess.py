@@ -9,8 +9,10 @@ Repair rule (documented, fitted on the training data, counted, never dropping ro
 Real v2 files carry ``inf`` in ``Rate`` (a window of zero duration) and a few ``NaN``;
 the repair keeps such rows at the extreme of the training range, where they belong.
 
-Then, optionally, ``sign(x) * log1p(|x|)`` on chosen heavy-tailed features, and
-standardisation (mean 0, variance 1; constant columns get scale 1).
+Then, optionally, ``sign(x) * log1p(|x|)`` on chosen heavy-tailed features, or a quantile
+transform of every feature (its training CDF, mapped to a standard normal: the order of values
+is kept, heavy tails and per-recording plateaus are spread out), and standardisation
+(mean 0, variance 1; constant columns get scale 1).
 """
 
 from __future__ import annotations
@@ -41,10 +43,10 @@ class RepairCounts:
         """One line in plain words, e.g. '412 cells repaired (inf in Rate: 400; NaN in Std: 12)'."""
         if not self.total:
             return "no cells needed repair"
-        parts = [f"inf in {c}: {n}" for c, n in self.pos_inf.items()]
-        parts += [f"-inf in {c}: {n}" for c, n in self.neg_inf.items()]
-        parts += [f"NaN in {c}: {n}" for c, n in self.nan.items()]
-        return f"{self.total} cells repaired ({'; '.join(parts)})"
+        parts = [f"inf in {c}: {n:,}" for c, n in self.pos_inf.items()]
+        parts += [f"-inf in {c}: {n:,}" for c, n in self.neg_inf.items()]
+        parts += [f"NaN in {c}: {n:,}" for c, n in self.nan.items()]
+        return f"{self.total:,} cells repaired ({'; '.join(parts)})"
 
 
 class Preprocessor:
@@ -60,10 +62,11 @@ class Preprocessor:
         Standardise to mean 0 and variance 1.
     """
 
-    def __init__(self, features, log_features=(), scale: bool = True):
+    def __init__(self, features, log_features=(), scale: bool = True, quantiles: int = 0):
         self.features = list(features)
         self.log_features = list(log_features)
         self.scale = scale
+        self.quantiles = int(quantiles)
 
     def fit(self, X: np.ndarray) -> Preprocessor:
         """Fit the repair values and scaling on training rows ``X`` (n, n_features)."""
@@ -84,6 +87,9 @@ class Preprocessor:
         self.min_ = small.astype(np.float64)
         self.median_ = med
         self.log_mask_ = np.array([f in set(self.log_features) for f in self.features])
+        self.quantile_points_ = None
+        if self.quantiles:
+            self.quantile_points_ = self._fit_quantiles(X, finite)
         # Mean and variance in float64 over chunks, on repaired and transformed rows.
         total = np.zeros(X.shape[1])
         total_sq = np.zeros(X.shape[1])
@@ -99,6 +105,34 @@ class Preprocessor:
         self.mean_ = mean if self.scale else np.zeros_like(mean)
         self.std_ = std if self.scale else np.ones_like(std)
         return self
+
+    def _fit_quantiles(self, X: np.ndarray, finite: np.ndarray) -> list[tuple[list[float], list[float]]]:
+        """Per feature, (values, cumulative probabilities) of its training distribution."""
+        probs = np.linspace(0.0, 1.0, self.quantiles)
+        rng = np.random.default_rng(0)
+        rows = rng.choice(len(X), size=min(len(X), 200_000), replace=False) if len(X) > 200_000 else slice(None)
+        points = []
+        for j in range(X.shape[1]):
+            col = X[rows, j][finite[rows, j]].astype(np.float64)
+            if col.size == 0:
+                points.append(([0.0], [0.5]))
+                continue
+            q = np.quantile(col, probs)
+            # Repeated values (plateaus) get the mean of their probabilities, so xp is strictly increasing.
+            values, inverse = np.unique(q, return_inverse=True)
+            cum = np.bincount(inverse, weights=probs) / np.bincount(inverse)
+            points.append((values.tolist(), cum.tolist()))
+        return points
+
+    def _quantile_transform(self, X: np.ndarray) -> None:
+        from scipy.special import ndtri
+
+        for j, (values, cum) in enumerate(self.quantile_points_):
+            if len(values) == 1:
+                X[:, j] = 0.0
+                continue
+            u = np.interp(X[:, j], values, cum)
+            X[:, j] = ndtri(np.clip(u, 1e-4, 1 - 1e-4))
 
     def _check_fitted(self):
         if not hasattr(self, "mean_"):
@@ -117,6 +151,8 @@ class Preprocessor:
         if self.log_mask_.any():
             sub = X[:, self.log_mask_]
             X[:, self.log_mask_] = np.sign(sub) * np.log1p(np.abs(sub))
+        if self.quantile_points_ is not None:
+            self._quantile_transform(X)
         return X, posinf.sum(axis=0), neginf.sum(axis=0), nan.sum(axis=0)
 
     def transform(self, X: np.ndarray, *, copy: bool = True) -> tuple[np.ndarray, RepairCounts]:
@@ -151,6 +187,8 @@ class Preprocessor:
             "features": self.features,
             "log_features": self.log_features,
             "scale": self.scale,
+            "quantiles": self.quantiles,
+            "quantile_points": self.quantile_points_,
             "repair_rule": "+inf -> training max, -inf -> training min, NaN -> training median",
             "max": self.max_.tolist(),
             "min": self.min_.tolist(),
@@ -162,7 +200,8 @@ class Preprocessor:
     @classmethod
     def from_dict(cls, d: dict) -> Preprocessor:
         """Rebuild a fitted preprocessor from :meth:`to_dict` output."""
-        self = cls(d["features"], d.get("log_features", ()), d.get("scale", True))
+        self = cls(d["features"], d.get("log_features", ()), d.get("scale", True), d.get("quantiles", 0))
+        self.quantile_points_ = d.get("quantile_points")
         self.max_ = np.array(d["max"], dtype=np.float64)
         self.min_ = np.array(d["min"], dtype=np.float64)
         self.median_ = np.array(d["median"], dtype=np.float64)

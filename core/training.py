@@ -40,6 +40,10 @@ ProgressCallback = Callable[[TrainProgress], None]
 _SPAN = {"load": (0.0, 0.1), "fit": (0.1, 0.9), "evaluate": (0.9, 0.97), "save": (0.97, 1.0)}
 
 
+#: Points of each feature's training distribution kept by the quantile transform.
+QUANTILES = 1000
+
+
 class Cancelled(Exception):
     """Raised inside training when the progress callback asks to stop."""
 
@@ -124,9 +128,14 @@ def train_model(
     tr_idx, val_idx = stratified_split(y_model, val_fraction, seed)
     report(TrainProgress("preprocess", _SPAN["load"][1], f"fitting preprocessing on {len(tr_idx)} rows"))
     if log_transform is None:
-        log_transform = detector.log_transform
-    log_features = [f for f in train.layout.features if f in HEAVY_TAILED] if log_transform else []
-    pre = Preprocessor(train.layout.features, log_features=log_features).fit(train.X[tr_idx])
+        transform = detector.params.get("input_transform", "log" if detector.log_transform else "none")
+    else:
+        transform = "log" if log_transform else "none"
+    if transform not in ("none", "log", "quantile"):
+        raise ValueError(f"input_transform must be 'none', 'log' or 'quantile', got {transform!r}")
+    log_features = [f for f in train.layout.features if f in HEAVY_TAILED] if transform == "log" else []
+    pre = Preprocessor(train.layout.features, log_features=log_features,
+                       quantiles=QUANTILES if transform == "quantile" else 0).fit(train.X[tr_idx])  # fmt: skip
     X_tr, repairs_train = pre.transform(train.X[tr_idx], copy=False)
     X_val, _ = pre.transform(train.X[val_idx], copy=False) if len(val_idx) else (None, None)
 
@@ -178,7 +187,8 @@ def train_model(
         history=getattr(detector, "history_", {}),
         timing=timing,
         seed=seed,
-        log_transform=log_transform,
+        input_transform=transform,
+        log_transform=transform == "log",
     )
     report(TrainProgress("done", 1.0, "training finished", {}))
     return model, reports

@@ -69,3 +69,20 @@ def test_scaling_log_and_roundtrip():
     np.testing.assert_array_equal(again.transform(X)[0], Z)
     with pytest.raises(RuntimeError, match="not fitted"):
         Preprocessor(["a"]).transform(X[:, :1])
+
+
+def test_quantile_transform_keeps_order_and_spreads_plateaus():
+    rng = np.random.default_rng(0)
+    # A per-recording plateau (two constant values far apart) and a heavy tail.
+    X = np.column_stack([rng.choice([8.5e7, 1.7e8], size=2000), rng.pareto(1.0, size=2000)]).astype(np.float32)
+    pre = Preprocessor(["iat", "rate"], quantiles=100).fit(X)
+    Z, _ = pre.transform(X)
+    low, high = Z[X[:, 0] == 8.5e7, 0], Z[X[:, 0] == 1.7e8, 0]
+    assert np.ptp(low) == 0 and np.ptp(high) == 0 and high[0] - low[0] > 1.5, "plateaus land far apart"
+    order = np.argsort(X[:, 1], kind="stable")
+    assert np.all(np.diff(Z[order, 1]) >= -1e-6), "the transform keeps the order of values"
+    assert abs(Z[:, 1].std() - 1) < 0.05
+    out, _ = pre.transform(np.array([[np.inf, 1e12]], dtype=np.float32))
+    assert np.isfinite(out).all(), "values beyond the training range are clipped, not infinite"
+    again = Preprocessor.from_dict(pre.to_dict())
+    np.testing.assert_allclose(again.transform(X)[0], Z, atol=1e-6)

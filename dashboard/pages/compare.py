@@ -1,0 +1,194 @@
+"""Compare models: several saved models of one task scored on the same rows, side by side.
+
+Each model's score is cached (model folder and modification time, data files and times,
+duplicate removal), so changing a view option or adding one model recomputes nothing else.
+An expander reruns the paper's whole comparison (five families x three tasks).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core.compare import PAPER_FAMILIES, ModelScore, results_markdown, run_benchmark, score_model
+from core.errors import CoreError
+from core.loading import split_files
+from core.taxonomy import TASK_DESCRIPTIONS, TASKS
+from core.training import TrainProgress
+from dashboard import loaders
+from dashboard.components import CAVEAT
+from dashboard.figures import comparison_bars, confusion_figure, per_class_f1_heatmap, speed_figure
+from dashboard.train_jobs import resolve_folder
+
+SOURCES = ("Test split of a data folder", "Uploaded CSV files")
+KEY_BENCH = "compare_bench_result"  # the last benchmark run of this session
+
+
+def render() -> None:
+    st.title("Compare models")
+    st.caption("Score several saved models of one task on exactly the same rows. Macro-F1 comes first: it "
+               "weighs every class equally, so rare attacks count as much as floods.")  # fmt: skip
+    task = st.selectbox("Task", TASKS, index=TASKS.index(st.session_state.get(loaders.KEY_TASK, 6)),
+                        key="compare_task", format_func=TASK_DESCRIPTIONS.get)  # fmt: skip
+    st.session_state[loaders.KEY_TASK] = task
+    names = {m["name"]: m["path"] for m in loaders.saved_models(task)}
+    # One selection per task (its own key), so switching task starts from all of that task's models.
+    chosen = st.multiselect("Models", list(names), default=list(names), key=f"compare_models_{task}",
+                            placeholder="choose two or more saved models")  # fmt: skip
+    folder, data_key, data = _choose_data()
+    dedup = st.checkbox("Leave out test rows that also occur in train", key="compare_dedup", disabled=folder is None,
+                        help="About 40% of CICIoMT2024 test rows are exact copies of training rows; they make "
+                        "scores look better than on new traffic. Needs a data folder with train/.")  # fmt: skip
+    if len(names) < 2:
+        st.info(f"Comparing needs at least two saved {task}-class models; train some on the *Train* page.")
+    elif len(chosen) < 2:
+        st.info("Choose at least two models.")
+    elif data is not None:
+        try:
+            train = _train_split(folder) if dedup and folder else None
+            scores = _score_all([names[n] for n in chosen], data_key, data, train)
+            if scores:
+                _show_scores(scores, len(data))
+        except CoreError as exc:
+            loaders.show_error(exc)
+    _benchmark(folder)
+
+
+def _choose_data() -> tuple[Path | None, tuple, object]:
+    """(folder or None, cheap data identity, Dataset or None) for the rows to score."""
+    source = st.radio("Data to score", SOURCES, key="compare_source", horizontal=True)
+    try:
+        if source == SOURCES[1]:
+            uploads = st.file_uploader("Labelled CSV files (official names or a 'label' column)", type="csv",
+                                       accept_multiple_files=True, key="compare_uploads")  # fmt: skip
+            if not uploads:
+                return None, (), None
+            return None, loaders.upload_key(uploads), loaders.parse_uploads(uploads)
+        text = st.text_input("Data folder (its test/ split is scored)", str(loaders.DEMO_DATA_DIR), key="compare_folder",
+                             help="The demo data, data/…, or the folder of the real dataset holding train/ and test/.")  # fmt: skip
+        folder = resolve_folder(text)
+        files = split_files(folder, "test")
+        return folder, tuple((str(f), f.stat().st_mtime) for f in files), loaders.parse_paths(files)
+    except CoreError as exc:
+        loaders.show_error(exc)
+        return None, (), None
+
+
+def _train_split(folder: Path):
+    return loaders.parse_paths(split_files(folder, "train"))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _score_one(path: str, mtime: float, data_key: tuple, dedup: bool, _data, _train) -> ModelScore:
+    return score_model(loaders.load_model(path), _data, exclude_rows_in=_train)
+
+
+def _score_all(paths: list[str], data_key: tuple, data, train) -> list[ModelScore]:
+    """Score each model (cached), with a progress bar; a model that cannot score this data is reported."""
+    bar = st.progress(0.0, text="Scoring…")
+    scores = []
+    for i, path in enumerate(paths):
+        bar.progress(i / len(paths), text=f"Scoring {Path(path).name} ({i + 1} of {len(paths)})…")
+        try:
+            scores.append(_score_one(path, Path(path).stat().st_mtime, data_key, train is not None, data, train))
+        except CoreError as exc:
+            loaders.show_error(exc)
+    bar.empty()
+    return scores
+
+
+def _show_scores(scores: list[ModelScore], n_data: int) -> None:
+    ranked = sorted(scores, key=lambda s: s.report.macro_f1, reverse=True)
+    best, rest = ranked[0], ranked[1:]
+    removed = best.report.duplicates_removed
+    if removed is not None:
+        st.info(f"{removed:,} of {n_data:,} test rows also occur in train and were left out; "
+                f"{best.report.n_rows:,} rows scored.", icon=":material/filter_alt:")  # fmt: skip
+    ahead = f", ahead of **{rest[0].name}** ({rest[0].report.macro_f1:.3f})" if rest else ""
+    st.success(f"On these {best.report.n_rows:,} rows, **{best.name}** ({best.family}) detects best: macro-F1 "
+               f"{best.report.macro_f1:.3f}{ahead}.", icon=":material/emoji_events:")  # fmt: skip
+    st.plotly_chart(comparison_bars(scores), key="compare_bars")
+    st.plotly_chart(per_class_f1_heatmap(scores), key="compare_heatmap")
+    st.subheader("Confusion matrices")
+    normalize = st.toggle("Show shares of each true class", key="compare_normalize")
+    per_row = 2 if best.task <= 6 else 1  # 19 x 19 cells need the full width to stay readable
+    for start in range(0, len(scores), per_row):
+        for col, (i, s) in zip(st.columns(per_row), enumerate(scores[start : start + per_row], start)):
+            col.markdown(f"**{s.name}** · macro-F1 {s.report.macro_f1:.3f}")
+            col.plotly_chart(confusion_figure(s.report, normalize="true" if normalize else None), key=f"compare_cm_{i}")
+    st.subheader("Speed")
+    st.plotly_chart(speed_figure(scores), key="compare_speed")
+    st.dataframe(_score_table(scores), hide_index=True)
+    st.caption(CAVEAT)
+
+
+def _score_table(scores: list[ModelScore]) -> pd.DataFrame:
+    return pd.DataFrame([{"model": s.name, "family": s.family, "macro-F1": round(s.report.macro_f1, 4),
+                          "weighted-F1": round(s.report.weighted_f1, 4), "accuracy": round(s.report.accuracy, 4),
+                          "training time (s)": s.fit_seconds, "rows scored per second": round(s.rows_per_second)}
+                         for s in scores])  # fmt: skip
+
+
+def _benchmark(folder: Path | None) -> None:
+    with st.expander("Reproduce the paper's comparison", icon=":material/science:"):
+        st.markdown(f"Trains **{len(PAPER_FAMILIES)} model families** ({', '.join(PAPER_FAMILIES)}) for each of the "
+                    "**3 tasks** on the data folder's train/ split and scores them on its test/ split, as the paper "
+                    "did. Cap the rows and epochs for a quick run: on the demo data, 1,000 rows per class and 3 epochs take "
+                    "a few minutes; the full dataset takes hours.")  # fmt: skip
+        if folder is None:
+            st.info("Choose a data folder above (uploaded files cannot be used here).")
+            return
+        left, mid, right = st.columns(3)
+        cap = left.number_input("Rows per class (0 = all)", 0, 10_000_000, 1000, step=500, key="compare_bench_cap")
+        epochs = mid.number_input("Epochs of the networks", 1, 100, 3, key="compare_bench_epochs")
+        dedup = right.checkbox("Leave out test rows also in train", key="compare_bench_dedup")
+        save = right.checkbox("Save the 15 models to the registry", key="compare_bench_save")
+        if st.button("Run the comparison", key="compare_bench_run", type="primary", icon=":material/play_arrow:"):
+            _run_benchmark(folder, int(cap) or None, int(epochs), dedup, save)
+        result = st.session_state.get(KEY_BENCH)
+        if result:
+            _show_benchmark(result)
+
+
+def _run_benchmark(folder: Path, cap: int | None, epochs: int, dedup: bool, save: bool) -> None:
+    bar = st.progress(0.0, text="Reading the data…")
+
+    def progress(ev: TrainProgress) -> None:
+        bar.progress(min(max(ev.fraction, 0.0), 1.0), text=ev.message[:150])
+
+    try:
+        scores = run_benchmark(folder, params={f: {"epochs": epochs} for f in ("paper-cnn", "dnn")},
+                               max_rows_per_class=cap, drop_train_duplicates=dedup, progress=progress,
+                               models_dir=loaders.models_dir() if save else None)  # fmt: skip
+    except CoreError as exc:
+        bar.empty()
+        loaders.show_error(exc)
+        return
+    bar.empty()
+    if save:
+        loaders.refresh_models()
+    title = f"Paper comparison on {folder} (rows per class: {cap or 'all'}, epochs: {epochs})"
+    st.session_state[KEY_BENCH] = {"title": title, "scores": scores}
+
+
+def _show_benchmark(result: dict) -> None:
+    scores: list[ModelScore] = result["scores"]
+    st.markdown(f"**{result['title']}**")
+    tasks = sorted({s.task for s in scores})
+    for tab, task in zip(st.tabs([f"{t} classes" for t in tasks]), tasks):
+        task_scores = [s for s in scores if s.task == task]
+        with tab:
+            st.dataframe(_score_table(task_scores), hide_index=True)
+            st.plotly_chart(comparison_bars(task_scores), key=f"compare_bench_bars_{task}")
+            st.plotly_chart(per_class_f1_heatmap(task_scores), key=f"compare_bench_heatmap_{task}")
+    left, right = st.columns(2)
+    left.download_button("Download results (Markdown)", results_markdown(scores, result["title"]), "results.md",
+                         "text/markdown", key="compare_bench_md", on_click="ignore")  # fmt: skip
+    right.download_button("Download results (JSON)", json.dumps([s.to_dict() for s in scores], indent=2),
+                          "results.json", "application/json", key="compare_bench_json", on_click="ignore")  # fmt: skip
+
+
+render()

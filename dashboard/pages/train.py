@@ -1,0 +1,157 @@
+"""Train: choose data, a task and a model family; watch it learn; save it to the registry.
+
+Training runs in a background thread (``dashboard.train_jobs``) held in session state; a
+fragment polls it once a second to redraw the progress bar and the loss/accuracy curves,
+and its Cancel button stops the run before anything is saved.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.errors import CoreError
+from core.models import FAMILIES
+from core.taxonomy import TASK_DESCRIPTIONS, TASKS
+from dashboard import loaders
+from dashboard.train_jobs import TrainJob, TrainRequest, folder_summary, resolve_folder, start_training
+
+SOURCES = ("Demo data", "A data folder", "Upload CSV files")
+FAMILY_NAMES = {"paper-cnn": "Paper's CNN", "cnn": "Improved CNN", "dnn": "Dense network", "rf": "Random forest",
+                "lr": "Logistic regression", "adaboost": "AdaBoost"}  # fmt: skip
+
+
+def render() -> None:
+    st.title("Train a model")
+    st.caption("Teach a detector from labelled flows, then use it on *Analyze traffic* and *Compare models*.")
+    job: TrainJob | None = st.session_state.get(loaders.KEY_TRAIN_JOB)
+    busy = job is not None and job.running
+    data_col, model_col = st.columns(2, gap="large")
+    with data_col:
+        st.subheader("1. Data")
+        source = _choose_data(busy)
+    with model_col:
+        st.subheader("2. Model")
+        request = _choose_model(busy)
+    if st.button("Start training", key="train_start", type="primary", icon=":material/play_arrow:", disabled=busy):
+        try:
+            request.data_dir, uploads = source
+            request.uploads = [(u.name, u.getvalue()) for u in uploads]
+            st.session_state[loaders.KEY_TRAIN_JOB] = start_training(request)
+            st.rerun()
+        except CoreError as exc:
+            loaders.show_error(exc)
+    if job is not None:
+        st.divider()
+        if job.running:
+            _live_progress(job)
+        else:
+            _show_outcome(job)
+
+
+def _choose_data(busy: bool) -> tuple[str | None, list]:
+    """The data folder (or None) and the uploaded files the user chose."""
+    source = st.radio("Training data", SOURCES, key="train_source", horizontal=True, disabled=busy)
+    if source == "Upload CSV files":
+        uploads = st.file_uploader("CSV files", type="csv", accept_multiple_files=True, key="train_uploads",
+                                   disabled=busy, help="Official file names (e.g. Benign_train.pcap.csv) or a "
+                                   "'label' column give the class. Files named …_test.pcap.csv become the test set.")  # fmt: skip
+        return None, uploads or []
+    if source == "Demo data":
+        folder = loaders.DEMO_DATA_DIR
+        st.caption("Synthetic flows shaped like CICIoMT2024: fine for trying the tool, not for real decisions.")
+    else:
+        text = st.text_input("Folder holding train/ and test/", key="train_folder", disabled=busy,
+                             placeholder="e.g. data/ciciomt2024 or /srv/CICIoMT2024/WiFI_and_MQTT/attacks/CSV")  # fmt: skip
+        if not text.strip():
+            return "", []
+        folder = resolve_folder(text)
+    try:
+        st.caption(folder_summary(folder))
+    except CoreError as exc:
+        loaders.show_error(exc)
+    return str(folder), []
+
+
+def _choose_model(busy: bool) -> TrainRequest:
+    """Task, family and its main settings, as a request (data filled in on Start)."""
+    task = st.selectbox("Task", TASKS, index=1, key="train_task", format_func=TASK_DESCRIPTIONS.get, disabled=busy)
+    family = st.selectbox("Model family", list(FAMILIES), key="train_family", disabled=busy,
+                          format_func=lambda f: FAMILY_NAMES.get(f, f))  # fmt: skip
+    st.caption(FAMILIES[family].description)
+    defaults = FAMILIES[family].default_params()
+    params, left, right = {}, *st.columns(2)
+    if FAMILIES[family].uses_epochs:
+        params["epochs"] = left.number_input("Epochs", 1, 500, defaults["epochs"], key="train_epochs", disabled=busy)
+        params["batch_size"] = right.number_input("Batch size", 1, 65536, defaults["batch_size"],
+                                                  key="train_batch", disabled=busy)  # fmt: skip
+    elif "n_estimators" in defaults:
+        params["n_estimators"] = left.number_input("Trees", 1, 2000, defaults["n_estimators"], key="train_trees",
+                                                   disabled=busy)  # fmt: skip
+    left, right = st.columns(2)
+    cap = left.number_input("Rows per class (0 = all)", 0, 10_000_000, 0, step=1000, key="train_cap", disabled=busy,
+                            help="Caps each class by a random sample: quicker, and less dominated by DDoS.")  # fmt: skip
+    val = right.slider("Validation share", 0.05, 0.5, 0.1, 0.05, key="train_val", disabled=busy,
+                       help="Held out of training, shuffled and stratified, to check the model.")  # fmt: skip
+    left, right = st.columns(2)
+    seed = left.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed", disabled=busy,
+                             help="The same seed on the same data gives the same model.")  # fmt: skip
+    name = right.text_input("Model name", key="train_name", disabled=busy, placeholder="automatic, e.g. "
+                            f"{family}-{task}class-20250101-120000")  # fmt: skip
+    return TrainRequest(family, int(task), params, loaders.models_dir(), name=name, max_rows_per_class=int(cap) or None,
+                        val_fraction=float(val), seed=int(seed))  # fmt: skip
+
+
+@st.fragment(run_every=1.0)
+def _live_progress(job: TrainJob) -> None:
+    """Redrawn every second while the thread trains; a full rerun once it has ended."""
+    if not job.running:
+        st.rerun()
+    st.subheader(f"Training {job.request.name}")
+    st.progress(job.fraction, text=f"{job.message} ({job.elapsed:.0f} s)")
+    _curves(job, live=True)
+    if job.cancel_requested:
+        st.warning("Stopping at the next step…", icon=":material/hourglass_top:")
+    else:
+        st.button("Cancel", key="train_cancel", icon=":material/stop:", on_click=job.cancel)
+
+
+def _curves(job: TrainJob, live: bool) -> None:
+    from dashboard.figures import training_curves
+
+    history = job.curves()
+    if history.get("loss"):
+        st.plotly_chart(training_curves(history), key="train_curves_live" if live else "train_curves")
+    elif FAMILIES[job.request.family].uses_epochs:
+        st.caption("Loss and accuracy curves appear after the first epoch.")
+
+
+def _show_outcome(job: TrainJob) -> None:
+    if job.state == "failed":
+        loaders.show_error(job.error)
+        return
+    if job.state == "cancelled":
+        st.info(f"Training of **{job.request.name}** was cancelled; nothing was saved.", icon=":material/block:")
+        return
+    if not job.seen_by_page:
+        loaders.refresh_models()
+        job.seen_by_page = True
+    st.success(f"Saved **{job.request.name}** in {job.request.models_dir} after {job.elapsed:.0f} s. "
+               "It is now listed on *Analyze traffic*, *Compare models* and *Models*.", icon=":material/check_circle:")  # fmt: skip
+    _curves(job, live=False)
+    _show_reports(job)
+
+
+def _show_reports(job: TrainJob) -> None:
+    from dashboard.components import show_report
+
+    data = job.model.metadata.get("data", {})
+    if data.get("classes_absent_from_training"):
+        st.warning("Not in the training data, so never predicted: " + ", ".join(data["classes_absent_from_training"]))
+    names = {"test": "Test set (rows never seen in training)", "validation": "Validation share of the training data"}
+    shown = [k for k in ("test", "validation") if job.reports.get(k) is not None]
+    for tab, key in zip(st.tabs([names[k] for k in shown]), shown):
+        with tab:
+            show_report(job.reports[key], key_prefix=f"train_{key}")
+
+
+render()

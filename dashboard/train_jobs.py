@@ -1,0 +1,217 @@
+"""Training runs in a background thread, so that the page stays live and can cancel them.
+
+Streamlit reruns the page script on every interaction, so a training loop that blocks the
+script could neither redraw its curves between reruns nor hear a Cancel click. Instead a
+:class:`TrainJob` owns one thread; the thread only writes plain fields of the job (never
+Streamlit elements, which need the script's own thread), and the page, holding the job in
+``st.session_state``, reads them on each rerun (a fragment polls it once a second). Cancel
+sets an event; the progress callback raises :class:`core.training.Cancelled` at the next
+report, so training stops and nothing is saved. No Streamlit import here: this module is
+plain Python, testable without a server.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from core.errors import CoreError, DataError
+from core.loading import cap_rows_per_class, read_files, split_files
+from core.models import FAMILIES
+from core.training import Cancelled, TrainProgress, train_from_folder, train_model
+
+#: A model name becomes a folder name: letters, digits, dot, dash and underscore only.
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+#: Uploaded files of the official test split (``..._test.pcap.csv``) are used as the test set.
+_TEST_FILE_RE = re.compile(r"_test(\.pcap)?\.csv$", re.IGNORECASE)
+
+
+@dataclass
+class TrainRequest:
+    """Everything one training run needs; built by the Train page from its widgets."""
+
+    family: str
+    task: int
+    params: dict
+    models_dir: Path
+    name: str = ""
+    data_dir: str | None = None  # a folder in the official layout, or ...
+    uploads: list[tuple[str, bytes]] = field(default_factory=list)  # ... uploaded (name, bytes)
+    max_rows_per_class: int | None = None
+    val_fraction: float = 0.1
+    seed: int = 0
+
+
+#: Project root: relative folder paths typed into the dashboard are taken from here.
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def resolve_folder(text: str) -> Path:
+    """A folder path typed by a user: ``~`` expanded, relative paths taken from the project root."""
+    path = Path(text.strip().strip('"').strip("'")).expanduser()
+    return path if path.is_absolute() else ROOT / path
+
+
+def folder_summary(folder: str | Path) -> str:
+    """One line on a data folder in the official layout; raises DataError when ``train/`` has no CSVs."""
+    train = split_files(folder, "train")
+    test_dir = Path(folder) / "test"
+    n_test = len(list(test_dir.glob("*.csv"))) if test_dir.is_dir() else 0
+    size = sum(f.stat().st_size for f in train) / 1e6
+    test = f"{n_test} test files" if n_test else "no test/ folder (only validation scores will be shown)"
+    return f"{folder}: {len(train)} training files ({size:,.1f} MB), {test}."
+
+
+def default_name(family: str, task: int) -> str:
+    return f"{family}-{task}class-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def check_request(request: TrainRequest) -> TrainRequest:
+    """Refuse a bad request before a thread starts; fill in the automatic model name.
+
+    Raises
+    ------
+    CoreError
+        Unknown family, bad model name, a name already used, or a data folder
+        without ``train/`` CSVs, or no data at all.
+    """
+    if request.family not in FAMILIES:
+        raise CoreError(f"unknown model family {request.family!r}", hint=f"choose one of {sorted(FAMILIES)}")
+    name = request.name.strip() or default_name(request.family, request.task)
+    if not _NAME_RE.match(name):
+        raise CoreError(
+            f"the model name {name!r} cannot be used as a folder name",
+            hint="use letters, digits, '-', '_' and '.', starting with a letter or digit (at most 80 characters)",
+        )
+    if (Path(request.models_dir) / name).exists():
+        raise CoreError(f"a model named {name!r} already exists", hint="choose another name, or delete the old model")
+    if request.data_dir == "":
+        raise DataError("no data folder given", hint="type the path of a folder holding train/ (and test/)")
+    if request.data_dir is not None:
+        split_files(request.data_dir, "train")  # raises a DataError naming the folder and the expected layout
+    elif not request.uploads:
+        raise DataError("no CSV files uploaded", hint="upload the training CSVs, or choose a data folder")
+    request.name = name
+    return request
+
+
+class TrainJob:
+    """One training run in a background thread; the page polls its fields.
+
+    Attributes
+    ----------
+    state : {"running", "done", "cancelled", "failed"}
+    fraction, message : float, str
+        Progress of the whole run (0..1) and what it is doing.
+    history : dict of str to list of float
+        Per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` (networks only).
+    model : TrainedModel or None
+        The saved model, once ``state == "done"``.
+    reports : dict
+        ``{"validation": EvaluationReport or None, "test": EvaluationReport or None}``.
+    error : Exception or None
+        Why the run failed.
+    """
+
+    def __init__(self, request: TrainRequest):
+        self.request = request
+        self.state = "running"
+        self.fraction = 0.0
+        self.message = "starting"
+        self.history: dict[str, list[float]] = {}
+        self.model = None
+        self.reports: dict = {}
+        self.error: Exception | None = None
+        self.started_at = time.time()
+        self.finished_at: float | None = None
+        self.seen_by_page = False  # set once the page has reacted to the end (refresh the model list)
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name=f"train-{request.name}", daemon=True)
+
+    # -------------------------------------------------------------- control
+
+    def start(self) -> TrainJob:
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        """Ask the run to stop at its next progress report (nothing is saved)."""
+        self._cancel.set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the thread ends (tests and the command line); True when it has."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def curves(self) -> dict[str, list[float]]:
+        """A copy of the per-epoch history, safe to plot while training goes on."""
+        with self._lock:
+            return {k: list(v) for k, v in self.history.items()}
+
+    @property
+    def elapsed(self) -> float:
+        return (self.finished_at or time.time()) - self.started_at
+
+    # -------------------------------------------------------------- the thread
+
+    def _progress(self, event: TrainProgress) -> None:
+        if self._cancel.is_set():
+            raise Cancelled("cancelled by the user")
+        with self._lock:
+            self.fraction = min(max(float(event.fraction), 0.0), 1.0)
+            self.message = event.message
+            if event.stage == "epoch":
+                for key, value in event.metrics.items():
+                    self.history.setdefault(key, []).append(float(value))
+
+    def _train(self):
+        r = self.request
+        common = dict(params=r.params, seed=r.seed, val_fraction=r.val_fraction, progress=self._progress)
+        if r.data_dir is not None:
+            return train_from_folder(r.family, r.task, r.data_dir, max_rows_per_class=r.max_rows_per_class,
+                                     save=False, **common)  # fmt: skip
+        train_files = [u for u in r.uploads if not _TEST_FILE_RE.search(u[0])]
+        test_files = [u for u in r.uploads if _TEST_FILE_RE.search(u[0])]
+        if not train_files:
+            raise DataError("every uploaded file is a test file (…_test.pcap.csv)", hint="upload training files too")
+        self._progress(TrainProgress("load", 0.0, f"reading {len(train_files)} uploaded file(s)"))
+        train = read_files(train_files, require_labels=True)
+        if r.max_rows_per_class:
+            train = cap_rows_per_class(train, r.max_rows_per_class, seed=r.seed)
+        test = read_files(test_files, require_labels=True, layout=train.layout) if test_files else None
+        names = ", ".join(n for n, _ in r.uploads[:3]) + (" …" if len(r.uploads) > 3 else "")
+        return train_model(r.family, r.task, train, test=test, data_description=f"uploaded: {names}", **common)
+
+    def _run(self) -> None:
+        try:
+            model, reports = self._train()
+            if self._cancel.is_set():
+                raise Cancelled("cancelled by the user")
+            self.message = "saving"
+            model.save(Path(self.request.models_dir) / self.request.name)
+            self.model, self.reports = model, reports
+            self.fraction, self.message, self.state = 1.0, f"saved as {self.request.name}", "done"
+        except Cancelled:
+            self.message, self.state = "cancelled: nothing was saved", "cancelled"
+        except Exception as exc:  # shown on the page (CoreError as cause and hint), never lost in a thread
+            self.error, self.message, self.state = exc, "failed", "failed"
+        finally:
+            self.finished_at = time.time()
+
+
+def start_training(request: TrainRequest) -> TrainJob:
+    """Check ``request`` (raises CoreError) and start a :class:`TrainJob` for it."""
+    return TrainJob(check_request(request)).start()

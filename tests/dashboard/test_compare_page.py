@@ -1,0 +1,129 @@
+"""Compare models page, driven by AppTest with real small models on the demo data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.loading import load_split
+from core.pipeline import TrainedModel
+
+PAGE = Path(__file__).resolve().parents[2] / "dashboard" / "pages" / "compare.py"
+PAIR = ["test-rf-6class", "test-lr-6class"]
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """Plotly charts on the page by widget key, each as its parsed figure spec."""
+    from streamlit.testing.v1.element_tree import user_key_from_element_id
+
+    return {user_key_from_element_id(c.proto.id): json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def array(value) -> np.ndarray:
+    """A figure array from its JSON spec (Plotly writes numpy arrays as base64 typed arrays)."""
+    if isinstance(value, dict) and "bdata" in value:
+        import base64
+
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = value.get("shape")
+        return flat.reshape([int(n) for n in str(shape).split(",")]) if shape is not None else flat
+    return np.asarray(value, dtype=float)
+
+
+def compare_page(models: list[str], task: int = 6) -> AppTest:
+    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    at.selectbox(key="compare_task").set_value(task).run()
+    at.multiselect(key=f"compare_models_{task}").set_value(models).run()
+    return at
+
+
+@pytest.fixture(scope="module")
+def core_reports(demo_models_dir, demo_dir):
+    """Core's own evaluation of the pair on the demo test split (with and without train duplicates)."""
+    test, train = load_split(demo_dir, "test"), load_split(demo_dir, "train")
+    out = {}
+    for name in PAIR:
+        model = TrainedModel.load(demo_models_dir / name)
+        out[name] = (model.evaluate(test), model.evaluate(test, exclude_rows_in=train))
+    return out
+
+
+def test_two_models_match_core_evaluation(registry_env, core_reports):
+    at = compare_page(PAIR)
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value.set_index("model")
+    for name in PAIR:
+        assert table.loc[name, "macro-F1"] == pytest.approx(core_reports[name][0].macro_f1, abs=1e-4)
+    best = max(PAIR, key=lambda n: core_reports[n][0].macro_f1)
+    assert f"**{best}**" in at.success[0].value
+    figs = charts(at)
+    assert {"compare_bars", "compare_heatmap", "compare_cm_0", "compare_cm_1", "compare_speed"} <= set(figs)
+    heat = array(figs["compare_heatmap"]["data"][0]["z"])
+    assert heat.shape == (2, 6)  # models x classes
+    assert heat[0] == pytest.approx(
+        [core_reports[PAIR[0]][0].per_class[c]["f1"] for c in figs["compare_heatmap"]["data"][0]["x"]]
+    )
+    for i, name in enumerate(PAIR):
+        report = core_reports[name][0]
+        true_rows = [row for row, c in zip(report.confusion_matrix, report.labels) if report.per_class[c]["support"]]
+        assert array(figs[f"compare_cm_{i}"]["data"][0]["z"]).tolist() == true_rows
+
+
+def test_normalize_toggle_keeps_scores(registry_env):
+    at = compare_page(PAIR)
+    at.toggle(key="compare_normalize").set_value(True).run()
+    assert not at.exception
+    z = array(charts(at)["compare_cm_0"]["data"][0]["z"])
+    assert z.sum(axis=1) == pytest.approx(100.0)  # percentages of each true class
+
+
+def test_leave_out_train_duplicates_says_how_many(registry_env, core_reports):
+    at = compare_page(PAIR)
+    at.checkbox(key="compare_dedup").check().run()
+    assert not at.exception, at.exception
+    removed = core_reports[PAIR[0]][1].duplicates_removed
+    assert any(f"{removed:,} of" in i.value and "left out" in i.value for i in at.info)
+    table = at.dataframe[0].value.set_index("model")
+    for name in PAIR:
+        assert table.loc[name, "macro-F1"] == pytest.approx(core_reports[name][1].macro_f1, abs=1e-4)
+
+
+def test_folder_without_splits_gives_clear_error(registry_env, tmp_path):
+    at = compare_page(PAIR)
+    at.text_input(key="compare_folder").input(str(tmp_path)).run()
+    assert not at.exception
+    assert any("test/" in e.value and "What to do" in e.value for e in at.error)
+    assert not at.get("plotly_chart")
+
+
+def test_switching_task_selects_all_models_of_that_task(registry_env):
+    at = compare_page(PAIR)
+    at.selectbox(key="compare_task").set_value(19).run()
+    assert not at.exception
+    chosen = at.multiselect(key="compare_models_19").value
+    assert {"test-lr-19class", "test-paper-cnn-19class", "test-rf-19class"} <= set(chosen)
+    assert len(at.dataframe[0].value) == len(chosen)
+
+
+def test_fewer_than_two_models_explains(registry_env):
+    at = compare_page(["test-rf-6class"])
+    assert not at.exception
+    assert any("at least two" in i.value for i in at.info)
+
+
+def test_paper_benchmark_runs_quickly(registry_env):
+    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    at.number_input(key="compare_bench_cap").set_value(20)
+    at.number_input(key="compare_bench_epochs").set_value(1)
+    at.button(key="compare_bench_run").click().run(timeout=180)
+    assert not at.exception, at.exception
+    result = at.session_state["compare_bench_result"]
+    assert sorted({(s.family, s.task) for s in result["scores"]}) == sorted(
+        (f, t) for f in ("paper-cnn", "lr", "adaboost", "dnn", "rf") for t in (2, 6, 19)
+    )
+    assert {f"compare_bench_bars_{t}" for t in (2, 6, 19)} <= set(charts(at))
+    assert {b.key for b in at.get("download_button")} >= {"compare_bench_md", "compare_bench_json"}

@@ -1,0 +1,143 @@
+"""Train page, driven by AppTest: real training in the page's background thread on the demo data."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.loaders import KEY_TRAIN_JOB
+
+PAGE = Path(__file__).resolve().parents[2] / "dashboard" / "pages" / "train.py"
+
+
+@pytest.fixture()
+def registry(demo_dir, tmp_path, monkeypatch) -> Path:
+    """An empty model registry of its own, and the demo data as the demo folder."""
+    out = tmp_path / "models"
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(out))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    return out
+
+
+def train_page(family: str, task: int = 6, name: str = "", **settings) -> AppTest:
+    at = AppTest.from_file(str(PAGE), default_timeout=30).run()
+    at.selectbox(key="train_task").set_value(task)
+    at.selectbox(key="train_family").set_value(family).run()
+    for key, value in settings.items():
+        at.number_input(key=f"train_{key}").set_value(value)
+    at.text_input(key="train_name").input(name)
+    return at.run()
+
+
+def poll(at: AppTest, until, timeout: float = 60.0) -> AppTest:
+    """Rerun the page (as the fragment's timer would) until ``until(job)`` holds."""
+    deadline = time.monotonic() + timeout
+    while not until(at.session_state[KEY_TRAIN_JOB]):
+        assert time.monotonic() < deadline, "training did not get there in time"
+        time.sleep(0.3)
+        at.run()
+    return at.run()
+
+
+def finished(job) -> bool:
+    return not job.running
+
+
+def test_random_forest_trains_and_saves(registry):
+    at = train_page("rf", task=6, name="ui-rf", trees=10)
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    assert at.button(key="train_start").disabled  # only one training at a time
+    poll(at, finished)
+    assert not at.exception, at.exception
+    assert at.session_state[KEY_TRAIN_JOB].state == "done", at.session_state[KEY_TRAIN_JOB].error
+    meta = json.loads((registry / "ui-rf" / "metadata.json").read_text())
+    assert (meta["family"], meta["task"], meta["params"]["n_estimators"]) == ("rf", 6, 10)
+    assert "ui-rf" in at.success[0].value
+    test_f1 = meta["metrics"]["test"]["macro_f1"]
+    assert any(f"{test_f1:.3f}" in m.value for m in at.metric), [m.value for m in at.metric]
+    assert not at.button(key="train_start").disabled
+
+
+def test_paper_cnn_one_epoch_shows_curves(registry):
+    at = train_page("paper-cnn", task=19, name="ui-cnn", epochs=1, batch=256)
+    at.button(key="train_start").click().run()
+    poll(at, finished)
+    assert not at.exception, at.exception
+    job = at.session_state[KEY_TRAIN_JOB]
+    assert job.state == "done", job.error
+    meta = json.loads((registry / "ui-cnn" / "metadata.json").read_text())
+    assert meta["family"] == "paper-cnn" and len(meta["history"]["loss"]) == 1
+    curves = [c for c in at.get("plotly_chart") if "train_curves" in c.proto.id]
+    assert curves, "no training curves shown"
+    assert at.metric, "no metrics shown"
+
+
+def test_cancel_stops_and_saves_nothing(registry):
+    at = train_page("paper-cnn", task=6, name="ui-cancelled", epochs=300, batch=32)
+    at.button(key="train_start").click().run()
+    poll(at, lambda job: job.curves().get("loss") or not job.running)  # live curves after the first epoch
+    assert at.session_state[KEY_TRAIN_JOB].running, "finished before it could be cancelled"
+    assert any("train_curves_live" in c.proto.id for c in at.get("plotly_chart"))
+    at.button(key="train_cancel").click().run()
+    poll(at, finished, timeout=30)
+    assert not at.exception, at.exception
+    assert at.session_state[KEY_TRAIN_JOB].state == "cancelled"
+    assert any("cancelled" in i.value for i in at.info)
+    assert not (registry / "ui-cancelled").exists()
+    assert not registry.exists() or not any(registry.iterdir())
+
+
+def test_bad_folder_gives_clear_error(registry, tmp_path):
+    at = AppTest.from_file(str(PAGE), default_timeout=30).run()
+    at.radio(key="train_source").set_value("A data folder").run()
+    at.text_input(key="train_folder").input(str(tmp_path / "nowhere")).run()
+    assert any("data folder not found" in e.value for e in at.error)
+    at.text_input(key="train_folder").input(str(tmp_path)).run()  # exists, but has no train/
+    assert any("train/" in e.value and "What to do" in e.value for e in at.error)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert KEY_TRAIN_JOB not in at.session_state
+
+
+def test_existing_name_is_refused(registry, demo_dir):
+    (registry / "taken").mkdir(parents=True)
+    at = train_page("lr", task=2, name="taken")
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert any("already exists" in e.value for e in at.error)
+    assert KEY_TRAIN_JOB not in at.session_state
+
+
+def test_uploaded_csvs_train_with_their_test_files(registry, demo_dir):
+    at = train_page("lr", task=2, name="ui-upload")
+    at.radio(key="train_source").set_value("Upload CSV files").run()
+    files = [
+        demo_dir / split / f"{c}_{split}.pcap.csv" for split in ("train", "test") for c in ("Benign", "ARP_Spoofing")
+    ]
+    at.file_uploader(key="train_uploads").set_value([(f.name, f.read_bytes(), "text/csv") for f in files]).run()
+    at.button(key="train_start").click().run()
+    poll(at, finished)
+    job = at.session_state[KEY_TRAIN_JOB]
+    assert job.state == "done", job.error
+    assert job.reports["test"] is not None and job.reports["test"].n_rows == sum(
+        len(f.read_text().splitlines()) - 1 for f in files if "_test" in f.name
+    )
+    meta = json.loads((registry / "ui-upload" / "metadata.json").read_text())
+    assert sorted(meta["data"]["train_files"]) == sorted(f.name for f in files if "_train" in f.name)
+
+
+def test_upload_without_labels_is_explained(registry, demo_dir):
+    at = train_page("lr", task=2, name="ui-nolabel")
+    at.radio(key="train_source").set_value("Upload CSV files").run()
+    payload = (demo_dir / "train" / "Benign_train.pcap.csv").read_bytes()
+    at.file_uploader(key="train_uploads").set_value(("capture.csv", payload, "text/csv")).run()
+    at.button(key="train_start").click().run()
+    poll(at, finished)
+    assert not at.exception
+    assert any("no class found" in e.value and "What to do" in e.value for e in at.error)
+    assert not (registry / "ui-nolabel").exists()

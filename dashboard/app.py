@@ -1,4 +1,8 @@
-"""Router of the dashboard: one ``st.Page`` per file under ``dashboard/pages``."""
+"""Router of the dashboard: one ``st.Page`` per file under ``dashboard/views``.
+
+The folder is not called ``pages/``: beside the main script, that name switches Streamlit to its
+old folder-based mode whenever a fresh server's first visit opens a page URL directly.
+"""
 
 import sys
 from pathlib import Path
@@ -11,14 +15,14 @@ if str(ROOT) not in sys.path:
 
 st.set_page_config(page_title="IoMT attack detection", page_icon=":material/shield:", layout="wide")
 
-PAGES = Path(__file__).resolve().parent / "pages"
+VIEWS = Path(__file__).resolve().parent / "views"
 navigation = st.navigation(
     [
-        st.Page(PAGES / "overview.py", title="Overview", icon=":material/home:", default=True),
-        st.Page(PAGES / "analyze.py", title="Analyze traffic", icon=":material/troubleshoot:"),
-        st.Page(PAGES / "compare.py", title="Compare models", icon=":material/leaderboard:"),
-        st.Page(PAGES / "train.py", title="Train", icon=":material/model_training:"),
-        st.Page(PAGES / "models.py", title="Models", icon=":material/inventory_2:"),
+        st.Page(VIEWS / "overview.py", title="Overview", icon=":material/home:", default=True),
+        st.Page(VIEWS / "analyze.py", title="Analyze traffic", icon=":material/troubleshoot:"),
+        st.Page(VIEWS / "compare.py", title="Compare models", icon=":material/leaderboard:"),
+        st.Page(VIEWS / "train.py", title="Train", icon=":material/model_training:"),
+        st.Page(VIEWS / "models.py", title="Models", icon=":material/inventory_2:"),
     ]
 )
 navigation.run()

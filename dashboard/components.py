@@ -43,7 +43,7 @@ CAVEAT = (
 )
 _CM_MODES = ("Counts", "Row %")
 #: Folder of the page files (the router, ``dashboard/app.py``, registers each with ``st.Page``).
-PAGES_DIR = Path(__file__).resolve().parent / "pages"
+PAGES_DIR = Path(__file__).resolve().parent / "views"
 
 
 # ---------------------------------------------------------------------------------- pure helpers

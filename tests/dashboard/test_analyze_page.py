@@ -50,7 +50,7 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 def analyze_page() -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=90).run()
-    return at.switch_page("pages/analyze.py").run()
+    return at.switch_page("views/analyze.py").run()
 
 
 def choose(at: AppTest, task: int, model: str) -> AppTest:

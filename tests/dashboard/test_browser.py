@@ -327,13 +327,8 @@ def test_models_page(page, app_url):
     screenshot(page, "07-models.png")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Streamlit runs a fresh server's first session in the old pages/-folder mode "
-    "when it opens a page URL directly: dashboard/pages/ sits next to app.py, so app.py and its "
-    "st.navigation are skipped until someone opens '/' (rename the folder, e.g. dashboard/views/)",
-)
 def test_deep_link_on_a_fresh_server(browser, demo_models_dir, demo_dir):
+    """A fresh server whose first visit opens a page URL still runs the app's router (sidebar titles)."""
     with streamlit_app(demo_models_dir, demo_dir, "streamlit-deep-link.log") as url:
         context = browser.new_context(viewport=VIEWPORT)
         context.set_default_timeout(PAGE_MS)

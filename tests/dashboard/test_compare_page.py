@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core.loading import load_split
 from core.pipeline import TrainedModel
 
-PAGE = Path(__file__).resolve().parents[2] / "dashboard" / "pages" / "compare.py"
+PAGE = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "compare.py"
 PAIR = ["test-rf-6class", "test-lr-6class"]
 
 

@@ -33,7 +33,7 @@ def values(v) -> np.ndarray:
 
 def models_page(name: str | None = None) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=60).run()
-    at.switch_page("pages/models.py").run()
+    at.switch_page("views/models.py").run()
     if name is not None:
         at.selectbox(key="models_selected").set_value(name).run()
     assert not at.exception, [e.message for e in at.exception]

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.loaders import KEY_TRAIN_JOB
 
-PAGE = Path(__file__).resolve().parents[2] / "dashboard" / "pages" / "train.py"
+PAGE = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "train.py"
 
 
 @pytest.fixture()

@@ -298,7 +298,8 @@ class MacroF1EarlyStopping:
 class ImprovedCNN(KerasDetector):
     """Our CNN: the paper's idea made robust for imbalanced, heavy-tailed flow features.
 
-    - inputs: heavy-tailed features log-transformed before scaling (see ``log_transform``);
+    - inputs: every feature mapped through its training distribution to normal scores
+      (``input_transform="quantile"``; ``"log"`` log-transforms the heavy-tailed ones instead);
     - a wider 1-D convolutional stem with batch normalisation, plus a dense path over the raw
       (scaled) features, joined before the classifier (a residual-style shortcut);
     - dropout, label smoothing, class-balanced loss weights (inverse square root of frequency);
@@ -306,7 +307,7 @@ class ImprovedCNN(KerasDetector):
     """
 
     family = "cnn"
-    description = "Improved 1-D CNN (log features, batch norm, shortcut, balanced loss, early stop on macro-F1)"
+    description = "Improved 1-D CNN (quantile inputs, batch norm, shortcut, balanced loss, early stop on macro-F1)"
     log_transform = True
 
     @classmethod
@@ -314,7 +315,7 @@ class ImprovedCNN(KerasDetector):
         return {**super().default_params(), "epochs": 40, "batch_size": 256, "learning_rate": 2e-3,
                 "early_stopping": True, "patience": 6, "class_weight": "sqrt", "label_smoothing": 0.05,
                 "lr_schedule": "cosine", "dropout": 0.2, "filters": 64, "dense_units": 256,
-                "input_transform": "log"}  # fmt: skip
+                "input_transform": "quantile"}  # fmt: skip
 
     def _inputs(self, X):
         return np.asarray(X, dtype=np.float32)

@@ -71,8 +71,8 @@ def test_family_fits_saves_loads_and_predicts_the_same(family, tmp_path):
         assert "accuracy" in model.metadata["history"]
     if family == "cnn":
         assert len(model.metadata["history"]["val_macro_f1"]) == 3, "early stopping watches validation macro-F1"
-        assert model.metadata["log_transform"] is True
-        assert "Rate" in model.preprocessor.log_features
+        assert model.metadata["input_transform"] == "quantile"
+        assert model.preprocessor.quantile_points_ is not None
 
     path = model.save(tmp_path / f"m-{family}")
     meta = json.loads((path / "metadata.json").read_text())

@@ -93,8 +93,10 @@ class Predictions:
             "probability": np.take_along_axis(self.proba, order[:, :1], axis=1)[:, 0],
         }
         for k in range(1, min(top, len(self.classes))):
-            frame[f"top{k + 1}"] = cls[order[:, k]]
-            frame[f"top{k + 1}_probability"] = np.take_along_axis(self.proba, order[:, k : k + 1], axis=1)[:, 0]
+            prob = np.take_along_axis(self.proba, order[:, k : k + 1], axis=1)[:, 0]
+            # An alternative with probability 0 is no alternative: leave it blank rather than name a class.
+            frame[f"top{k + 1}"] = np.where(prob > 0, cls[order[:, k]], None)
+            frame[f"top{k + 1}_probability"] = prob
         if (data.y != UNLABELLED).any():
             truth = np.full(n, None, dtype=object)
             known = data.y != UNLABELLED

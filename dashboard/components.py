@@ -224,8 +224,8 @@ def show_report(report: EvaluationReport, key_prefix: str, *, caveat: bool = Tru
                                     "classes are as visible as large ones.")  # fmt: skip
         normalize = "true" if mode == _CM_MODES[1] else None
         st.plotly_chart(confusion_figure(report, normalize=normalize), key=f"{key_prefix}_confusion")
-        st.caption("Rows are the true classes, columns what the model said. The diagonal is right; everything "
-                   "else is a mistake.")  # fmt: skip
+        st.caption("Rows are the true classes, columns what the model said. A cell where the row's and the "
+                   "column's class are the same counts correct predictions; every other cell is a mistake.")  # fmt: skip
     with class_tab:
         table = per_class_table(report)
         st.dataframe(table, hide_index=True, key=f"{key_prefix}_per_class_table",

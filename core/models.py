@@ -303,7 +303,8 @@ class ImprovedCNN(KerasDetector):
     - a wider 1-D convolutional stem with batch normalisation, plus a dense path over the raw
       (scaled) features, joined before the classifier (a residual-style shortcut);
     - dropout, label smoothing, class-balanced loss weights (inverse square root of frequency);
-    - cosine learning-rate decay; early stopping on validation macro-F1 with the best weights kept.
+    - cosine learning-rate decay; early stopping on validation macro-F1 with the best weights kept;
+    - optionally ``seeds > 1`` networks trained with different seeds and averaged (one saved model).
     """
 
     family = "cnn"
@@ -315,10 +316,40 @@ class ImprovedCNN(KerasDetector):
         return {**super().default_params(), "epochs": 40, "batch_size": 256, "learning_rate": 2e-3,
                 "early_stopping": True, "patience": 6, "class_weight": "sqrt", "label_smoothing": 0.05,
                 "lr_schedule": "cosine", "dropout": 0.2, "filters": 64, "dense_units": 256,
-                "input_transform": "quantile"}  # fmt: skip
+                "input_transform": "quantile", "seeds": 1}  # fmt: skip
 
     def _inputs(self, X):
         return np.asarray(X, dtype=np.float32)
+
+    def fit(self, X, y, *, n_classes, X_val=None, y_val=None, progress=None):
+        seeds = int(self.params.get("seeds", 1))
+        if seeds <= 1:
+            return super().fit(X, y, n_classes=n_classes, X_val=X_val, y_val=y_val, progress=progress)
+        import keras
+
+        progress = _quiet(progress)
+        members, histories = [], {}
+        base_seed = int(self.params["seed"])
+        for i in range(seeds):
+            member = ImprovedCNN(**{**self.params, "seeds": 1, "seed": base_seed + i})
+
+            def sub(stage, fraction, message, metrics, i=i):
+                progress(stage, (i + fraction) / seeds, f"network {i + 1}/{seeds}: {message}", metrics)
+
+            member.fit(X, y, n_classes=n_classes, X_val=X_val, y_val=y_val, progress=sub)
+            member.model_.name = f"improved_cnn_{i + 1}"  # unique names inside the averaged model
+            members.append(member.model_)
+            for k, v in member.history_.items():
+                histories.setdefault(k, v)  # curves of the first network
+                histories[f"seed{i + 1}_{k}"] = v
+        inp = keras.Input(shape=(X.shape[1],))
+        out = keras.layers.Average()([m(inp) for m in members])
+        self.model_ = keras.Model(inp, out, name="improved_cnn_ensemble")
+        self.n_classes_ = n_classes
+        self.history_ = {k: v for k, v in histories.items() if not k.startswith("seed") or "macro_f1" in k}
+        self.epochs_run_ = len(self.history_.get("loss", []))
+        self.fitted_ = True
+        return self
 
     def build(self, n_features, n_classes):
         import keras

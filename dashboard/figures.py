@@ -425,7 +425,8 @@ def confidence_histogram(confidence: np.ndarray, threshold: float | None = None,
     Returns
     -------
     go.Figure
-        One ``Histogram`` whose ``x`` holds the finite confidences.
+        One ``Bar`` trace of pre-binned counts (bin centres in ``x``): the browser receives
+        ``bins`` numbers, not one value per row.
     """
     values = np.asarray(confidence, dtype=np.float64).ravel()
     values = values[np.isfinite(values)]
@@ -433,12 +434,15 @@ def confidence_histogram(confidence: np.ndarray, threshold: float | None = None,
     if threshold is not None and len(values):
         below = int((values < threshold).sum())
         title += f": {below:,} of {len(values):,} rows ({below / len(values):.1%}) below {threshold:g}"
+    counts, edges = np.histogram(np.clip(values, 0.0, 1.0), bins=bins, range=(0.0, 1.0))
     fig = go.Figure(
-        go.Histogram(
-            x=values,
-            xbins={"start": 0.0, "end": 1.0 + 1e-9, "size": 1.0 / bins},
+        go.Bar(
+            x=(edges[:-1] + edges[1:]) / 2,
+            y=counts,
+            width=1.0 / bins,
             marker_color="#4c78a8",
-            hovertemplate="confidence %{x}<br>%{y:,} rows<extra></extra>",
+            customdata=np.column_stack([edges[:-1], edges[1:]]),
+            hovertemplate="confidence %{customdata[0]:.2f}–%{customdata[1]:.2f}<br>%{y:,} rows<extra></extra>",
             showlegend=False,
         )
     )

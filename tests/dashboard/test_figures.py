@@ -246,7 +246,10 @@ def test_timeline_empty():
 def test_confidence_histogram_values_and_threshold():
     conf = np.array([0.1, 0.4, 0.6, 0.95, np.nan])
     fig = F.confidence_histogram(conf, threshold=0.5)
-    np.testing.assert_allclose(fig.data[0].x, [0.1, 0.4, 0.6, 0.95])
+    bar = fig.data[0]
+    assert len(bar.x) == 50 and sum(bar.y) == 4, "pre-binned: one count per bin, NaN left out"
+    assert [round(x, 2) for x, y in zip(bar.x, bar.y) if y] == [0.11, 0.41, 0.61, 0.95]
+    assert len(F.confidence_histogram(np.random.default_rng(0).random(100_000)).data[0].y) == 50
     line = fig.layout.shapes[0]
     assert line.x0 == line.x1 == 0.5
     assert "2 of 4 rows" in fig.layout.title.text

@@ -249,6 +249,11 @@ def test_analyze_scores_real_uploads(page, app_url, v2_sample):
     screenshot(page, "02-analyze.png")
 
     choose(page, "Task", "6 classes")
+    # Just after the click the app may still read "not running" before its rerun starts: wait until the
+    # model box lists a 6-class model, or opening it races the rerun that replaces it.
+    model_box = page.get_by_role("combobox", name="Model (best test macro-F1 first)", exact=True)
+    expect(model_box).to_have_value(re.compile(r"^test-\S+-6class ·"), timeout=SCORE_MS)
+    wait_idle(page)
     choose(page, "Model (best test macro-F1 first)", "test-rf-6class")
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files([str(f) for f in files])
     expect(page.get_by_role("heading", name="How good were these predictions?")).to_be_visible(timeout=SCORE_MS)

@@ -186,7 +186,7 @@ def cmd_demo_data(args) -> int:
 
 #: Demo models trained by ``setup-demo``: small and quick, for the dashboard's first start.
 DEMO_MODELS = [
-    ("cnn", {"epochs": 12, "filters": 32, "dense_units": 128}),
+    ("cnn", {"epochs": 12}),
     ("paper-cnn", {}),  # the paper's preset: 10 epochs, batch 32
     ("rf", {"n_estimators": 100}),
     ("lr", {}),

@@ -238,6 +238,8 @@ def cmd_benchmark_models(args) -> int:
     )  # fmt: skip
     md, js = write_results(scores, args.out, title=f"Model comparison on {args.data}")
     print(md.read_text())
+    for task in sorted(set(tasks) - {s.task for s in scores}):
+        print(f"note: the {task}-class task was skipped: the training data has only one of its classes")
     print(f"written: {md} and {js}")
     return 0
 

@@ -6,16 +6,21 @@ Used by the dashboard's Compare page and by ``python -m core benchmark-models``.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .evaluation import EvaluationReport
 from .loading import Dataset, load_split
 from .pipeline import TrainedModel
-from .taxonomy import TASKS
+from .taxonomy import TASKS, codes_for_task
 from .training import TrainProgress, train_model
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,12 @@ def run_benchmark(
     report(TrainProgress("load", 0.0, f"reading {data_dir}"))
     train = load_split(data_dir, "train", max_rows_per_class=max_rows_per_class, seed=seed)
     test = load_split(data_dir, "test", layout=train.layout)
-    jobs = [(f, t) for t in tasks for f in families]
+    trainable = [t for t in tasks if len(np.unique(codes_for_task(train.y, t))) >= 2]
+    for t in sorted(set(tasks) - set(trainable)):
+        message = f"skipped the {t}-class task: the training data has only one of its classes"
+        log.warning(message)
+        report(TrainProgress("load", 0.0, message))
+    jobs = [(f, t) for t in trainable for f in families]
     scores = []
     for j, (family, task) in enumerate(jobs):
 

@@ -178,6 +178,12 @@ def _show_benchmark(result: dict) -> None:
     scores: list[ModelScore] = result["scores"]
     st.markdown(f"**{result['title']}**")
     tasks = sorted({s.task for s in scores})
+    skipped = [t for t in TASKS if t not in tasks]
+    if skipped:
+        st.info(f"Skipped the {', '.join(f'{t}-class' for t in skipped)} task(s): the training data holds only one "
+                "of their classes (e.g. no Benign rows).", icon=":material/info:")  # fmt: skip
+    if not scores:
+        return
     for tab, task in zip(st.tabs([f"{t} classes" for t in tasks]), tasks):
         task_scores = [s for s in scores if s.task == task]
         with tab:

@@ -17,16 +17,12 @@ and Streamlit overhead is visible.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,46 +67,16 @@ def models_19(models_dir: Path) -> dict[str, dict]:
 # ---------------------------------------------------------------------------------- the server
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.read().decode().strip() == "ok"
-    except OSError:
-        return False
-
-
 @contextmanager
 def streamlit_app(models_dir: Path, demo_dir: Path, log_path: Path) -> Iterator[str]:
-    """Serve dashboard/app.py on a free port; yield its URL; always stop it."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "IOMT_MODELS_DIR": str(models_dir), "IOMT_DEMO_DATA_DIR": str(demo_dir),
-           "PYTHONUNBUFFERED": "1"}  # fmt: skip
-    command = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + STARTUP_S
-            while not _healthy(url):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    output = log_path.read_text(errors="replace")
-                    raise SystemExit(f"the dashboard did not start (log {log_path}):\n{output[-3000:]}")
-                time.sleep(0.25)
+    """Serve the app (``dashboard.serve``); a failed start ends the benchmark with the server's log."""
+    from dashboard.serve import serve
+
+    try:
+        with serve(models_dir, demo_dir, log_path, startup_s=STARTUP_S) as url:
             yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------------- the browser

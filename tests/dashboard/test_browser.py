@@ -15,17 +15,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from dashboard.serve import serve
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.browser
@@ -54,58 +50,14 @@ def _missing(message: str) -> None:
 # ---------------------------------------------------------------------------------- the server
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.read().decode().strip() == "ok"
-    except OSError:
-        return False
-
-
 @contextmanager
 def streamlit_app(models_dir: Path, demo_dir: Path, log_name: str) -> Iterator[str]:
-    """Serve dashboard/app.py on a free port; yield its URL; always stop it.
-
-    The server's output goes to ``tests/artifacts/<log_name>`` and is printed when it does not
-    start (or dies) within ``STARTUP_S`` seconds.
-    """
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "IOMT_MODELS_DIR": str(models_dir), "IOMT_DEMO_DATA_DIR": str(demo_dir),
-           "PYTHONUNBUFFERED": "1"}  # fmt: skip
-    command = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
-    log_path = ARTIFACTS / log_name
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + STARTUP_S
-            while not _healthy(url):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    output = log_path.read_text(errors="replace")
-                    state = (
-                        f"exited with {proc.returncode}"
-                        if proc.poll() is not None
-                        else f"not healthy after {STARTUP_S} s"
-                    )
-                    print(f"--- streamlit output ({log_path}) ---\n{output}", file=sys.stderr)
-                    pytest.fail(f"the dashboard did not start: {state}\n{output[-3000:]}")
-                time.sleep(0.25)
+    """Serve the app (``dashboard.serve``); its output goes to ``tests/artifacts/<log_name>``."""
+    try:
+        with serve(models_dir, demo_dir, ARTIFACTS / log_name, startup_s=STARTUP_S) as url:
             yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")

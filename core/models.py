@@ -48,8 +48,6 @@ class Detector(ABC):
     file_name: str = ""
     description: str = ""
     uses_epochs: bool = False
-    #: Whether the family's preprocessing log-transforms the heavy-tailed features.
-    log_transform: bool = False
 
     def __init__(self, **params):
         self.params = {**self.default_params(), **params}
@@ -161,9 +159,7 @@ class KerasDetector(Detector):
         callbacks = []
         if p["early_stopping"] and X_val is not None:
             # Before _Report, so that the epoch logs it reports carry val_macro_f1.
-            callbacks.append(
-                MacroF1EarlyStopping.make(X_val, np.asarray(y_val), n_classes, int(p["patience"]), self.predict_proba)
-            )
+            callbacks.append(macro_f1_early_stopping(X_val, np.asarray(y_val), int(p["patience"]), self.predict_proba))
         callbacks.append(_Report())
         weights = None
         if p["class_weight"]:
@@ -256,43 +252,40 @@ class PaperCNN(KerasDetector):
         )
 
 
-class MacroF1EarlyStopping:
-    """Keras callback factory: stop when validation macro-F1 stops improving; keep the best weights.
+def macro_f1_early_stopping(X_val, y_val, patience: int, predict):
+    """A Keras callback: stop when validation macro-F1 stops improving; keep the best weights.
 
     Macro-F1, not loss or accuracy, decides: the small classes are what matter here.
+    ``predict(X_val)`` returns class probabilities; the score is logged as ``val_macro_f1``.
     """
+    import keras
+    from sklearn.metrics import f1_score
 
-    @staticmethod
-    def make(X_val, y_val, n_classes: int, patience: int, predict):
-        import keras
-        from sklearn.metrics import f1_score
+    class _Callback(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.best = -1.0
+            self.best_weights = None
+            self.wait = 0
 
-        class _Callback(keras.callbacks.Callback):
-            def __init__(self):
-                super().__init__()
-                self.best = -1.0
-                self.best_weights = None
-                self.wait = 0
-                self.best_epoch = 0
+        def on_epoch_end(self, epoch, logs=None):
+            pred = np.argmax(predict(X_val), axis=1)
+            score = float(f1_score(y_val, pred, average="macro", labels=np.unique(y_val), zero_division=0))
+            if logs is not None:
+                logs["val_macro_f1"] = score
+            if score > self.best + 1e-4:
+                self.best, self.wait = score, 0
+                self.best_weights = self.model.get_weights()
+            else:
+                self.wait += 1
+                if self.wait >= patience:
+                    self.model.stop_training = True
 
-            def on_epoch_end(self, epoch, logs=None):
-                pred = np.argmax(predict(X_val), axis=1)
-                score = float(f1_score(y_val, pred, average="macro", labels=np.unique(y_val), zero_division=0))
-                if logs is not None:
-                    logs["val_macro_f1"] = score
-                if score > self.best + 1e-4:
-                    self.best, self.best_epoch, self.wait = score, epoch + 1, 0
-                    self.best_weights = self.model.get_weights()
-                else:
-                    self.wait += 1
-                    if self.wait >= patience:
-                        self.model.stop_training = True
+        def on_train_end(self, logs=None):
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
 
-            def on_train_end(self, logs=None):
-                if self.best_weights is not None:
-                    self.model.set_weights(self.best_weights)
-
-        return _Callback()
+    return _Callback()
 
 
 class ImprovedCNN(KerasDetector):
@@ -310,7 +303,6 @@ class ImprovedCNN(KerasDetector):
 
     family = "cnn"
     description = "Improved 1-D CNN (quantile inputs, batch norm, shortcut, balanced loss, early stop on macro-F1)"
-    log_transform = True
 
     @classmethod
     def default_params(cls):

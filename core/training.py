@@ -74,7 +74,6 @@ def train_model(
     params: dict | None = None,
     val_fraction: float = 0.1,
     seed: int = 0,
-    log_transform: bool | None = None,
     progress: ProgressCallback | None = None,
     data_description: str = "",
 ) -> tuple[TrainedModel, dict]:
@@ -127,10 +126,7 @@ def train_model(
 
     tr_idx, val_idx = stratified_split(y_model, val_fraction, seed)
     report(TrainProgress("preprocess", _SPAN["load"][1], f"fitting preprocessing on {len(tr_idx)} rows"))
-    if log_transform is None:
-        transform = detector.params.get("input_transform", "log" if detector.log_transform else "none")
-    else:
-        transform = "log" if log_transform else "none"
+    transform = detector.params.get("input_transform", "none")  # only the improved CNN has this parameter
     if transform not in ("none", "log", "quantile"):
         raise ValueError(f"input_transform must be 'none', 'log' or 'quantile', got {transform!r}")
     log_features = [f for f in train.layout.features if f in HEAVY_TAILED] if transform == "log" else []
@@ -188,7 +184,6 @@ def train_model(
         timing=timing,
         seed=seed,
         input_transform=transform,
-        log_transform=transform == "log",
     )
     report(TrainProgress("done", 1.0, "training finished", {}))
     return model, reports

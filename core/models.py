@@ -11,7 +11,8 @@ Every family takes preprocessed float32 rows and integer class codes ``0..k-1``:
 
 Families: ``cnn`` (our improved network), ``paper-cnn`` (the paper's exact network), ``dnn``,
 ``lr``, ``adaboost``, ``rf``.
-TensorFlow is imported only when a Keras family is used.
+TensorFlow is imported only when a Keras family is trained: a saved network also carries a numpy
+export (``inference.npz``, :mod:`core.inference`) that scores it without TensorFlow.
 """
 
 from __future__ import annotations
@@ -86,10 +87,36 @@ class Detector(ABC):
 
 
 class KerasDetector(Detector):
-    """Shared training loop for the Keras networks."""
+    """Shared training loop for the Keras networks.
+
+    Scoring runs on :mod:`core.inference` (numpy, no TensorFlow) when the network has been
+    exported, which :meth:`save` does and :meth:`load` does for folders saved before the export
+    existed; otherwise, and while training, through Keras. ``model_`` is the ``keras.Model``
+    (read from disk on first use after :meth:`load`). ``IOMT_INFERENCE=keras`` forces Keras.
+    """
 
     file_name = "model.keras"
     uses_epochs = True
+    _keras_model = None
+    _keras_path: Path | None = None
+    #: The numpy forward pass (``core.inference.NumpyNetwork``), or None to score through Keras.
+    engine_ = None
+
+    @property
+    def model_(self):
+        """The ``keras.Model`` (loaded lazily, so that scoring alone never imports TensorFlow)."""
+        if self._keras_model is None and self._keras_path is not None:
+            import keras
+
+            self._keras_model = keras.saving.load_model(self._keras_path, compile=False, safe_mode=True)
+        if self._keras_model is None:
+            raise AttributeError(f"{type(self).__name__} has no network yet; call fit() or load()")
+        return self._keras_model
+
+    @model_.setter
+    def model_(self, model) -> None:
+        self._keras_model = model
+        self.engine_ = None  # new weights: any export is stale
 
     @classmethod
     def default_params(cls) -> dict:
@@ -193,6 +220,8 @@ class KerasDetector(Detector):
 
     def predict_proba(self, X):
         self._check_fitted()
+        if self.engine_ is not None and os.environ.get("IOMT_INFERENCE", "").lower() != "keras":
+            return self.engine_.predict_proba(X)
         X = self._inputs(X)
         out = np.empty((len(X), self.n_classes_), dtype=np.float32)
         for start in range(0, len(X), PREDICT_BATCH):
@@ -202,20 +231,32 @@ class KerasDetector(Detector):
         return out
 
     def save(self, folder):
+        """Write ``model.keras`` and, where the network allows, its numpy export ``inference.npz``."""
+        from .inference import export_for
+
         self._check_fitted()
-        self.model_.save(Path(folder) / self.file_name)
+        model = self.model_
+        model.save(Path(folder) / self.file_name)
+        self.engine_ = export_for(model, Path(folder) / self.file_name, write=True)
 
     @classmethod
     def load(cls, folder, params, n_classes):
-        import keras
+        """Read a model folder; the Keras network itself is read only when ``model_`` is first used."""
+        from .inference import load_export
 
         path = Path(folder) / cls.file_name
         if not path.is_file():
             raise ModelFormatError(f"model file missing: {path}", hint="the model folder is incomplete; train it again")
         self = cls(**params)
-        self.model_ = keras.saving.load_model(path, compile=False, safe_mode=True)
+        self._keras_path = path
         self.n_classes_ = n_classes
         self.fitted_ = True
+        if os.environ.get("IOMT_INFERENCE", "").lower() != "keras":
+            self.engine_ = load_export(path)
+            if self.engine_ is None:  # saved before the export existed (or it is stale): export now
+                from .inference import export_for
+
+                self.engine_ = export_for(self.model_, path, write=True)
         return self
 
 

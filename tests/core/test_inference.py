@@ -1,0 +1,174 @@
+"""The numpy inference engine (core.inference) against Keras, on real v2 rows, for every network family."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score
+
+from core.inference import EXPORT_FILE, NumpyNetwork, UnsupportedNetwork, export_for, export_keras, load_export
+from core.loading import load_split
+from core.pipeline import TrainedModel
+from core.training import train_model
+from tests.conftest import ROOT
+
+#: Tiny networks: one or two epochs on a few thousand rows (the engine's accuracy, not the model's, is tested).
+FAMILIES = {
+    "paper-cnn": {"epochs": 1, "batch_size": 256},
+    "cnn": {"epochs": 1, "seeds": 2, "patience": 1},  # the multi-seed Average ensemble
+    "dnn": {"epochs": 1},
+}
+
+
+@pytest.fixture(scope="module")
+def v2_data(v2_sample):
+    train = load_split(v2_sample, "train", max_rows_per_class=120, seed=0)
+    test = load_split(v2_sample, "test", layout=train.layout, max_rows_per_class=150, seed=0)
+    return train, test
+
+
+@pytest.fixture(scope="module")
+def saved(v2_data, tmp_path_factory):
+    """One saved 19-class model per Keras family, trained on real v2 rows."""
+    train, _ = v2_data
+    root = tmp_path_factory.mktemp("inference-models")
+    out = {}
+    for family, params in FAMILIES.items():
+        model, _ = train_model(family, 19, train, params=params)
+        out[family] = model.save(root / family)
+    return out
+
+
+def keras_proba(model: TrainedModel, X: np.ndarray) -> np.ndarray:
+    det = model.detector
+    Xk = det._inputs(X)
+    return np.asarray(det.model_.predict(Xk, batch_size=4096, verbose=0), dtype=np.float32)
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_numpy_engine_matches_keras_on_real_rows(family, saved, v2_data):
+    _, test = v2_data
+    assert (saved[family] / EXPORT_FILE).is_file(), "save() writes the numpy export beside model.keras"
+    model = TrainedModel.load(saved[family])
+    assert model.detector.engine_ is not None
+    X, _ = model.preprocessor.transform(test.X)
+    fast = model.detector.predict_proba(X)
+    ref = keras_proba(model, X)
+    assert fast.shape == ref.shape == (len(test), len(model.classes))
+    assert fast.dtype == np.float32
+    assert np.max(np.abs(fast - ref)) < 1e-5
+    agree = np.mean(fast.argmax(1) == ref.argmax(1))
+    assert agree >= 0.999
+    y = test.y.astype(np.int64)
+    f1_fast = f1_score(y, fast.argmax(1), average="macro")
+    f1_ref = f1_score(y, ref.argmax(1), average="macro")
+    assert abs(f1_fast - f1_ref) <= 0.002
+    np.testing.assert_allclose(fast.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_chunking_and_threads_do_not_change_results(saved, v2_data):
+    _, test = v2_data
+    model = TrainedModel.load(saved["cnn"])
+    X, _ = model.preprocessor.transform(test.X)
+    engine = model.detector.engine_
+    one = engine.predict_proba(X, chunk_rows=len(X), workers=1)
+    many = engine.predict_proba(X, chunk_rows=37, workers=3)
+    np.testing.assert_allclose(one, many, atol=1e-6)
+    assert engine.predict_proba(X[:0]).shape == (0, len(model.classes))
+
+
+def test_scoring_does_not_import_tensorflow(saved, v2_sample):
+    code = (
+        "import sys; from core.pipeline import TrainedModel; from core.loading import read_csv\n"
+        f"m = TrainedModel.load({str(saved['paper-cnn'])!r})\n"
+        f"d = read_csv({str(next((v2_sample / 'test').glob('*.csv')))!r})\n"
+        "p = m.predict(d)\n"
+        "print(len(p.proba), 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    n, tf_loaded, keras_loaded = out.stdout.split()
+    assert int(n) > 0
+    assert (tf_loaded, keras_loaded) == ("False", "False")
+
+
+def test_model_is_still_a_keras_model_after_load(saved, v2_data):
+    import keras
+
+    _, test = v2_data
+    model = TrainedModel.load(saved["dnn"])
+    net = model.detector.model_  # loaded lazily, for training and gradient explanations
+    assert isinstance(net, keras.Model)
+    X, _ = model.preprocessor.transform(test.X[:50])
+    np.testing.assert_allclose(np.asarray(net(X, training=False)), model.detector.predict_proba(X), atol=1e-5)
+
+
+def test_folder_saved_before_the_export_still_loads_and_gets_one(saved, v2_data, tmp_path):
+    _, test = v2_data
+    old = tmp_path / "old-model"
+    shutil.copytree(saved["paper-cnn"], old)
+    (old / EXPORT_FILE).unlink()  # as saved before this change
+    model = TrainedModel.load(old)
+    assert model.detector.engine_ is not None
+    assert (old / EXPORT_FILE).is_file(), "exported on load, for the next time"
+    X, _ = model.preprocessor.transform(test.X)
+    ref = TrainedModel.load(saved["paper-cnn"]).detector.predict_proba(X)
+    np.testing.assert_allclose(model.detector.predict_proba(X), ref, atol=1e-6)
+
+
+def test_read_only_folder_still_scores_fast(saved, tmp_path, monkeypatch):
+    old = tmp_path / "ro-model"
+    shutil.copytree(saved["dnn"], old)
+    (old / EXPORT_FILE).unlink()
+
+    def refuse(self, path):
+        raise PermissionError(f"read-only: {path}")
+
+    monkeypatch.setattr(NumpyNetwork, "save", refuse)
+    model = TrainedModel.load(old)
+    assert model.detector.engine_ is not None
+    assert not (old / EXPORT_FILE).exists()
+
+
+def test_stale_or_damaged_export_is_ignored(saved, tmp_path):
+    folder = tmp_path / "stale"
+    shutil.copytree(saved["dnn"], folder)
+    shutil.copy(saved["paper-cnn"] / EXPORT_FILE, folder / EXPORT_FILE)  # another network's weights
+    assert load_export(folder / "model.keras") is None
+    (folder / EXPORT_FILE).write_bytes(b"not a zip file")
+    assert load_export(folder / "model.keras") is None
+    model = TrainedModel.load(folder)  # re-exported from the model's own weights
+    assert model.detector.engine_.source == load_export(folder / "model.keras").source
+
+
+def test_keras_can_be_forced(saved, monkeypatch):
+    monkeypatch.setenv("IOMT_INFERENCE", "keras")
+    model = TrainedModel.load(saved["dnn"])
+    assert model.detector.engine_ is None
+    X = np.zeros((3, len(model.layout.features)), dtype=np.float32)
+    assert model.detector.predict_proba(X).shape == (3, len(model.classes))
+
+
+def test_unsupported_network_is_refused_and_falls_back(tmp_path):
+    import keras
+
+    inp = keras.Input(shape=(12, 1))
+    x = keras.layers.Conv1D(4, 3, strides=2)(inp)  # strided convolutions are not implemented
+    out = keras.layers.Dense(3, activation="softmax")(keras.layers.Flatten()(x))
+    net = keras.Model(inp, out)
+    with pytest.raises(UnsupportedNetwork, match="stride"):
+        export_keras(net)
+    net.save(tmp_path / "model.keras")
+    assert export_for(net, tmp_path / "model.keras") is None
+    assert not (tmp_path / EXPORT_FILE).exists()
+
+
+def test_export_file_holds_no_pickles(saved):
+    with np.load(saved["cnn"] / EXPORT_FILE, allow_pickle=False) as data:
+        spec = json.loads(bytes(data["__spec__"]).decode())
+        assert spec["graph"]["op"] == "average" and len(spec["graph"]["in"]) == 2
+        assert all(data[k].dtype == np.float32 for k in data.files if k != "__spec__")

@@ -1,0 +1,212 @@
+"""Streaming scoring (core.scoring, used by `python -m core predict`) against the in-memory path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from core.cli import main as cli_main
+from core.demo import write_demo_csv
+from core.errors import DataError, ModelMismatchError
+from core.loading import read_csv, read_files
+from core.pipeline import Predictions, TrainedModel
+from core.preprocess import RepairCounts
+from core.scoring import _csv_text, _OutputBuilder, score_files
+
+#: Small blocks, so that even small files are scored in many blocks.
+BLOCK = 1 << 16
+
+
+@pytest.fixture(scope="module")
+def model(demo_models_dir):
+    return TrainedModel.load(demo_models_dir / "test-paper-cnn-19class")
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """An unlabelled capture (with inf/NaN warts), an official file name, and a file with a label column."""
+    d = tmp_path_factory.mktemp("score-in")
+    capture = d / "capture.csv"
+    write_demo_csv(capture, layout="v2", rows_per_class={"Benign": 2500, "DDoS-UDP": 1500, "ARP_Spoofing": 400}, seed=1)
+    official = d / "TCP_IP-DoS-TCP1_test.pcap.csv"
+    write_demo_csv(official, layout="v2", rows_per_class={"DoS-TCP": 1200}, seed=2)
+    labelled = d / "labelled.csv"
+    write_demo_csv(labelled, layout="v2", rows_per_class={"Recon-OS_Scan": 700, "MQTT-Malformed_Data": 600}, seed=3,
+                   with_label_column=True)  # fmt: skip
+    return [capture, official, labelled]
+
+
+def in_memory_frame(model, files) -> pd.DataFrame:
+    data = read_files(files)
+    return model.predict(data).to_frame(data, model.task)
+
+
+def assert_same_predictions(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    """Same rows, order, files, row numbers, truth and classes; probabilities equal to float32 rounding.
+
+    The forward pass is blocked differently in the two paths, so the last bit of a probability may
+    differ; a predicted class may then differ only where two classes tie to that precision.
+    """
+    assert list(got.columns) == list(want.columns)
+    assert len(got) == len(want)
+    for col in ("file", "row", "true"):
+        if col in want:
+            assert got[col].fillna("").astype(str).tolist() == want[col].fillna("").astype(str).tolist(), col
+    prob_cols = [c for c in want.columns if c.endswith("probability")]
+    np.testing.assert_allclose(got[prob_cols].to_numpy(float), want[prob_cols].to_numpy(float), atol=2e-6)
+    differ = got["predicted"].to_numpy() != want["predicted"].to_numpy()
+    if differ.any():
+        margin = (want["probability"] - want["top2_probability"]).to_numpy()[differ]
+        assert np.all(margin < 1e-5), "a predicted class changed where no tie explains it"
+
+
+def test_streaming_equals_in_memory_path(model, inputs, tmp_path):
+    out = tmp_path / "pred.csv"
+    summary = score_files(model, inputs, out, block_bytes=BLOCK)
+    want = in_memory_frame(model, inputs)
+    got = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    assert summary.rows == len(want) == len(got)
+    assert_same_predictions(got, want.astype({"row": "int64"}))
+    # the true class comes from the file name or the label column; the unlabelled capture has none
+    assert got.loc[got["file"] == "capture.csv", "true"].isna().all()
+    assert (got.loc[got["file"] == "TCP_IP-DoS-TCP1_test.pcap.csv", "true"] == "DoS-TCP").all()
+    assert set(got.loc[got["file"] == "labelled.csv", "true"]) == {"Recon-OS_Scan", "MQTT-Malformed_Data"}
+    # the inf/NaN cells were repaired and counted as in the in-memory path
+    data = read_files(inputs)
+    repairs = model.predict(data).repairs
+    assert repairs.total > 0
+    assert summary.repairs.to_dict() == repairs.to_dict()
+    assert sum(summary.counts.values()) == len(want)
+    assert summary.counts == want["predicted"].value_counts().to_dict()
+
+
+def test_output_builder_is_exactly_to_frame():
+    """The fast builder writes byte for byte what Predictions.to_frame gives, ties and zeros included."""
+    from core.loading import Dataset, FileSummary
+    from core.schema import LAYOUTS
+
+    rng = np.random.default_rng(0)
+    classes = ["Benign", "ARP_Spoofing", "DDoS-UDP", "DoS-TCP", "Recon-OS_Scan"]
+    proba = rng.random((500, 5)).astype(np.float32)
+    proba[:50] = 0.2  # all tied
+    proba[50:100, 2:] = 0.0  # alternatives with probability 0: blank
+    proba[100:150, :2] = 0.4  # tie for first place
+    y = np.where(np.arange(500) % 3 == 0, -1, 5).astype(np.int8)
+    data = Dataset(X=np.zeros((500, 39), np.float32), y=y, source=np.zeros(500, np.int32),
+                   files=[FileSummary("a.csv", 500, None, None)], layout=LAYOUTS["v2"])  # fmt: skip
+
+    class Fake:
+        task = 19
+
+    Fake.classes = classes
+    builder = _OutputBuilder(Fake, ["a.csv"], top=3, any_labelled=True)
+    pred = Predictions(classes, proba, RepairCounts())
+    fast, _ = builder._fast(pred, data, 0, 0)
+    ref = pa.Table.from_pandas(pred.to_frame(data, 19), preserve_index=False)
+    assert _csv_text(fast) == _csv_text(ref)
+
+
+def test_output_builder_follows_the_alarm_threshold():
+    """A 2-class model with an alarm threshold: the predicted class is the thresholded one, as in to_frame."""
+    from core.loading import Dataset, FileSummary
+    from core.schema import LAYOUTS
+
+    rng = np.random.default_rng(1)
+    attack = rng.random(300).astype(np.float32)
+    proba = np.stack([attack, 1 - attack], axis=1)  # classes: Attack, Benign
+    data = Dataset(X=np.zeros((300, 39), np.float32), y=np.full(300, -1, np.int8), source=np.zeros(300, np.int32),
+                   files=[FileSummary("a.csv", 300, None, None)], layout=LAYOUTS["v2"])  # fmt: skip
+
+    class Fake:
+        task = 2
+        classes = ["Attack", "Benign"]
+
+    pred = Predictions(Fake.classes, proba, RepairCounts())
+    pred.threshold = 0.2  # alarm from P(attack) >= 0.2
+    fast, top1 = _OutputBuilder(Fake, ["a.csv"], top=3, any_labelled=False)._fast(pred, data, 0, 0)
+    ref = pa.Table.from_pandas(pred.to_frame(data, 2), preserve_index=False)
+    assert _csv_text(fast) == _csv_text(ref)
+    assert (top1 == 0).sum() == (attack >= 0.2).sum()
+
+
+def test_bad_cell_deep_in_a_file_is_reported_like_read_csv(model, tmp_path):
+    good = tmp_path / "first.csv"
+    write_demo_csv(good, layout="v2", rows_per_class={"Benign": 500}, seed=4)
+    bad = tmp_path / "capture-bad.csv"
+    write_demo_csv(bad, layout="v2", rows_per_class={"Benign": 3000, "DoS-UDP": 3000}, seed=5)
+    lines = bad.read_text().splitlines()
+    cells = lines[4321].split(",")
+    cells[3] = "12x5"  # row 4321 (header is row 0), fourth column
+    lines[4321] = ",".join(cells)
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError) as want:
+        read_csv(bad)
+    out = tmp_path / "pred.csv"
+    with pytest.raises(DataError) as got:
+        score_files(model, [good, bad], out, block_bytes=BLOCK)
+    assert (got.value.file, got.value.column, got.value.row) == (want.value.file, want.value.column, 4321)
+    assert str(got.value) == str(want.value)
+    assert not out.exists(), "no partial output"
+    assert not list(tmp_path.glob(".pred.csv*")), "no temporary file left behind"
+
+
+def test_bad_label_deep_in_a_file_names_its_row(model, tmp_path):
+    path = tmp_path / "labelled.csv"
+    write_demo_csv(path, layout="v2", rows_per_class={"Benign": 3000, "DoS-UDP": 2000}, seed=6, with_label_column=True)
+    lines = path.read_text().splitlines()
+    lines[4000] = lines[4000].rsplit(",", 1)[0] + ",NotAClass"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError) as want:
+        read_csv(path)
+    with pytest.raises(DataError) as got:
+        score_files(model, [path], tmp_path / "o.csv", block_bytes=BLOCK)
+    assert got.value.row == want.value.row == 4000
+    assert str(got.value) == str(want.value)
+
+
+def test_header_problems_and_layouts_are_refused_before_scoring(model, inputs, tmp_path, v1_sample):
+    empty = tmp_path / "empty.csv"
+    empty.write_text(inputs[0].read_text().splitlines()[0] + "\n")
+    with pytest.raises(DataError) as want:
+        read_csv(empty)
+    with pytest.raises(DataError) as got:
+        score_files(model, [inputs[0], empty], tmp_path / "o.csv")
+    assert str(got.value) == str(want.value)
+    v1_file = next((v1_sample / "test").glob("*.csv"))
+    with pytest.raises(DataError) as want:
+        read_files([inputs[0], v1_file])
+    with pytest.raises(DataError) as got:
+        score_files(model, [inputs[0], v1_file], tmp_path / "o.csv")
+    assert str(got.value) == str(want.value)
+    with pytest.raises(ModelMismatchError, match="v2 layout"):
+        score_files(model, [v1_file], tmp_path / "o.csv")
+    with pytest.raises(DataError, match="file not found"):
+        score_files(model, [tmp_path / "missing.csv"], tmp_path / "o.csv")
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_cli_predict_writes_every_row_in_order(demo_models_dir, inputs, tmp_path, capsys):
+    out = tmp_path / "cli.csv"
+    model = demo_models_dir / "test-paper-cnn-19class"
+    assert cli_main(["predict", "--model", str(model), *map(str, inputs), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    got = pd.read_csv(out)
+    sizes = [len(read_csv(f)) for f in inputs]
+    assert f"{sum(sizes)} rows from 3 file(s)" in printed
+    assert got["file"].tolist() == [f.name for f, n in zip(inputs, sizes) for _ in range(n)]
+    assert got["row"].tolist() == [r for n in sizes for r in range(1, n + 1)]
+    assert "note:" in printed and "cells repaired" in printed
+
+
+def test_matrix_from_batches_copies_every_block_in_order():
+    from core.loading import matrix_from_batches
+
+    rng = np.random.default_rng(2)
+    parts = [rng.standard_normal((n, 3)).astype(np.float32) for n in (5, 0, 40, 7)]
+    batches = [pa.RecordBatch.from_arrays([pa.array(p[:, j]) for j in range(3)], names=list("abc")) for p in parts]
+    X = matrix_from_batches(batches, 3, rows_per_step=4)
+    np.testing.assert_array_equal(X, np.concatenate(parts))
+    assert X.flags.c_contiguous and X.dtype == np.float32
+    assert batches == [None] * 4, "each batch is released once copied"

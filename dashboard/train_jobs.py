@@ -12,6 +12,7 @@ plain Python, testable without a server.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -19,9 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from core import audit
 from core.errors import CoreError, DataError
 from core.loading import cap_rows_per_class, read_files, split_files
 from core.models import FAMILIES
+from core.paths import confine, data_roots
+from core.pipeline import TrainingLock
 from core.training import Cancelled, TrainProgress, train_from_folder, train_model
 
 #: A model name becomes a folder name: letters, digits, dot, dash and underscore only.
@@ -44,16 +48,23 @@ class TrainRequest:
     max_rows_per_class: int | None = None
     val_fraction: float = 0.1
     seed: int = 0
+    user: str | None = None  # the signed-in user, for the audit log
 
 
 #: Project root: relative folder paths typed into the dashboard are taken from here.
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def allowed_roots() -> list[Path]:
+    """Folders a typed path may lie in: ``$IOMT_DATA_ROOTS`` (or data/ and ../shared/data), and the demo data."""
+    demo = Path(os.environ.get("IOMT_DEMO_DATA_DIR", ROOT / "data" / "demo"))
+    return [*data_roots(), demo.resolve()]
+
+
 def resolve_folder(text: str) -> Path:
-    """A folder path typed by a user: ``~`` expanded, relative paths taken from the project root."""
-    path = Path(text.strip().strip('"').strip("'")).expanduser()
-    return path if path.is_absolute() else ROOT / path
+    """A folder path typed by a user: ``~`` expanded, relative paths taken from the project root, ``..`` and
+    links resolved; refused (:class:`core.paths.PathNotAllowedError`) outside :func:`allowed_roots`."""
+    return confine(text, allowed_roots(), base=ROOT)
 
 
 def folder_summary(folder: str | Path) -> str:
@@ -92,6 +103,7 @@ def check_request(request: TrainRequest) -> TrainRequest:
     if request.data_dir == "":
         raise DataError("no data folder given", hint="type the path of a folder holding train/ (and test/)")
     if request.data_dir is not None:
+        request.data_dir = str(resolve_folder(request.data_dir))  # confined to the allowed roots
         split_files(request.data_dir, "train")  # raises a DataError naming the folder and the expected layout
     elif not request.uploads:
         raise DataError("no CSV files uploaded", hint="upload the training CSVs, or choose a data folder")
@@ -131,12 +143,19 @@ class TrainJob:
         self.seen_by_page = False  # set once the page has reacted to the end (refresh the model list)
         self._cancel = threading.Event()
         self._lock = threading.Lock()
+        self._name_lock: TrainingLock | None = None  # held from start to end: one run per model name
         self._thread = threading.Thread(target=self._run, name=f"train-{request.name}", daemon=True)
 
     # -------------------------------------------------------------- control
 
     def start(self) -> TrainJob:
-        self._thread.start()
+        """Take the model name's training lock (CoreError when another run holds it) and start the thread."""
+        self._name_lock = TrainingLock(self.request.models_dir, self.request.name).acquire()
+        try:
+            self._thread.start()
+        except BaseException:
+            self._name_lock.release()
+            raise
         return self
 
     def cancel(self) -> None:
@@ -177,6 +196,15 @@ class TrainJob:
                 for key, value in event.metrics.items():
                     self.history.setdefault(key, []).append(float(value))
 
+    def _audit(self, action: str) -> None:
+        r = self.request
+        try:
+            files = _training_files(r)
+        except OSError as exc:  # a file removed meanwhile: still record the event
+            files = [{"name": str(r.data_dir), "size": None, "sha256": None, "error": str(exc)}]
+        audit.record(action, user=r.user, via="dashboard", model=r.name, files=files, family=r.family, task=r.task,
+                     data=r.data_dir or "uploads")  # fmt: skip
+
     def _train(self):
         r = self.request
         common = dict(params=r.params, seed=r.seed, val_fraction=r.val_fraction, progress=self._progress)
@@ -204,12 +232,25 @@ class TrainJob:
             model.save(Path(self.request.models_dir) / self.request.name)
             self.model, self.reports = model, reports
             self.fraction, self.message, self.state = 1.0, f"saved as {self.request.name}", "done"
+            self._audit("trained")
         except Cancelled:
             self.message, self.state = "cancelled: nothing was saved", "cancelled"
+            self._audit("training cancelled")
         except Exception as exc:  # shown on the page (CoreError as cause and hint), never lost in a thread
             self.error, self.message, self.state = exc, "failed", "failed"
         finally:
             self.finished_at = time.time()
+            if self._name_lock is not None:
+                self._name_lock.release()
+
+
+def _training_files(request: TrainRequest) -> list[dict]:
+    """Name, size and SHA-256 of the training files (uploads, or the data folder's train/ and test/)."""
+    if request.data_dir is None:
+        return [audit.file_info(name, payload) for name, payload in request.uploads]
+    folder = Path(request.data_dir)
+    files = sorted(folder.glob("train/*.csv")) + sorted(folder.glob("test/*.csv"))
+    return [audit.file_info(str(f)) for f in files]
 
 
 def start_training(request: TrainRequest) -> TrainJob:

@@ -1,0 +1,134 @@
+"""Input limits, checked before a file is parsed, so that a huge or hostile file cannot exhaust memory.
+
+Every limit has a default that comfortably fits the real data (the largest official CICIoMT2024 file is
+a few hundred MB, rows are a few hundred bytes, 45 or 39 features) and can be changed with an
+environment variable:
+
+=====================  ===========================  =========
+limit                  variable                     default
+=====================  ===========================  =========
+file size              ``IOMT_MAX_FILE_MB``         1024 MB
+rows per file          ``IOMT_MAX_ROWS``            20,000,000
+columns                ``IOMT_MAX_COLUMNS``         256
+line length            ``IOMT_MAX_LINE_BYTES``      65,536
+=====================  ===========================  =========
+
+The size is checked from the file system (or the upload's length) before a byte is read; the line
+length by a scan of the raw bytes (vectorised, about a second per GB) before parsing; columns from
+the header; rows once parsed (the size limit already bounds the memory that takes).
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import DataError
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(float(value))
+    except ValueError:
+        raise DataError(f"${name} must be a number, not {value!r}", hint=f"unset it to use {default:,}") from None
+    if number <= 0:
+        raise DataError(f"${name} must be positive, not {value!r}", hint=f"unset it to use {default:,}")
+    return number
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = 1024 * 1024 * 1024
+    max_rows: int = 20_000_000
+    max_columns: int = 256
+    max_line_bytes: int = 65_536
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        """The limits in force: defaults, overridden by the ``IOMT_MAX_*`` variables."""
+        d = cls()
+        return cls(
+            max_bytes=_env_int("IOMT_MAX_FILE_MB", d.max_bytes // (1024 * 1024)) * 1024 * 1024,
+            max_rows=_env_int("IOMT_MAX_ROWS", d.max_rows),
+            max_columns=_env_int("IOMT_MAX_COLUMNS", d.max_columns),
+            max_line_bytes=_env_int("IOMT_MAX_LINE_BYTES", d.max_line_bytes),
+        )
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):,.1f} MB"
+
+
+def check_size(size: int, name: str, limits: Limits) -> None:
+    """Refuse a file larger than ``limits.max_bytes`` (called before reading it)."""
+    if size > limits.max_bytes:
+        raise DataError(
+            f"the file is {_mb(size)}, larger than the limit of {_mb(limits.max_bytes)}",
+            file=name,
+            hint="split it into smaller files, or raise the limit with IOMT_MAX_FILE_MB (and the dashboard's "
+            "server.maxUploadSize) if this machine has the memory",
+        )
+
+
+def check_columns(n_columns: int, name: str, limits: Limits) -> None:
+    if n_columns > limits.max_columns:
+        raise DataError(
+            f"the header has {n_columns:,} columns, more than the limit of {limits.max_columns:,}",
+            file=name,
+            row=0,
+            hint="a CICIoMT2024 CSV has 39 or 45 feature columns and perhaps a label column",
+        )
+
+
+def check_rows(n_rows: int, name: str, limits: Limits) -> None:
+    if n_rows > limits.max_rows:
+        raise DataError(
+            f"the file has {n_rows:,} rows, more than the limit of {limits.max_rows:,}",
+            file=name,
+            hint="split it into smaller files, or raise the limit with IOMT_MAX_ROWS",
+        )
+
+
+def _longest_line(buf, chunk: int = 1 << 26) -> tuple[int, int]:
+    """Length in bytes of the longest line of ``buf`` (bytes or mmap) and the 1-based line where it is."""
+    n = len(buf)
+    longest, where, line_no, start = 0, 1, 1, 0  # start: offset where the current line began
+    for offset in range(0, n, chunk):
+        block = np.frombuffer(buf, dtype=np.uint8, count=min(chunk, n - offset), offset=offset)
+        ends = np.flatnonzero(block == 10) + offset
+        if len(ends):
+            lengths = np.diff(np.concatenate(([start - 1], ends))) - 1
+            i = int(np.argmax(lengths))
+            if lengths[i] > longest:
+                longest, where = int(lengths[i]), line_no + i
+            line_no += len(ends)
+            start = int(ends[-1]) + 1
+        del block
+    if n - start > longest:
+        longest, where = n - start, line_no
+    return longest, where
+
+
+def check_line_length(data: bytes | str, name: str, limits: Limits) -> None:
+    """Refuse a file with a line longer than ``limits.max_line_bytes`` (raw bytes scanned, nothing parsed)."""
+    if isinstance(data, str):
+        with open(data, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size == 0:
+                return
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                longest, where = _longest_line(mm)
+    else:
+        longest, where = _longest_line(data)
+    if longest > limits.max_line_bytes:
+        raise DataError(
+            f"line {where:,} is {longest:,} bytes long, more than the limit of {limits.max_line_bytes:,}",
+            file=name,
+            hint="a CICIoMT2024 row is a few hundred bytes: is this really a flow CSV with one flow per line? "
+            "(raise the limit with IOMT_MAX_LINE_BYTES if it is)",
+        )

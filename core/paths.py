@@ -1,0 +1,66 @@
+"""Folder paths typed by users are confined to configured roots.
+
+The dashboard lets a user type a data folder (for training, for the paper comparison). On a
+shared server that must not become a way to read any folder the server can: a typed path is
+resolved (``~``, ``..`` and symbolic links followed) and refused unless it lies under one of the
+allowed roots.
+
+Roots: ``$IOMT_DATA_ROOTS`` (folders separated by ``os.pathsep``, ``:`` on Linux), else the
+project's ``data/`` and ``../shared/data`` beside the project.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import CoreError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class PathNotAllowedError(CoreError):
+    """A typed path that resolves outside every allowed root."""
+
+
+def data_roots() -> list[Path]:
+    """The allowed roots, resolved (``$IOMT_DATA_ROOTS`` or the defaults)."""
+    env = os.environ.get("IOMT_DATA_ROOTS", "").strip()
+    if env:
+        roots = [Path(p).expanduser() for p in env.split(os.pathsep) if p.strip()]
+    else:
+        roots = [ROOT / "data", ROOT.parent / "shared" / "data"]
+    return [r.resolve() for r in roots]
+
+
+def confine(path: str | os.PathLike, roots: Sequence[str | os.PathLike] | None = None,
+            base: str | os.PathLike | None = None) -> Path:  # fmt: skip
+    """``path`` resolved, if it lies under one of ``roots``; else :class:`PathNotAllowedError`.
+
+    Relative paths are taken from ``base`` (default: the project root). ``..`` components and
+    symbolic links are resolved first, so ``data/../../etc`` and a link in ``data/`` pointing
+    at ``/etc`` are both refused. The path need not exist (callers check that themselves).
+    """
+    text = str(path).strip().strip('"').strip("'")
+    if not text:
+        raise PathNotAllowedError("no folder given", hint="type a folder under " + _roots_text(roots))
+    if "\x00" in text:
+        raise PathNotAllowedError("the path contains a NUL character", hint="type a plain folder path")
+    p = Path(text).expanduser()
+    if not p.is_absolute():
+        p = Path(base or ROOT) / p
+    resolved = p.resolve()  # follows every symlink and '..', whether or not the path exists
+    allowed = [Path(r).resolve() for r in roots] if roots is not None else data_roots()
+    for root in allowed:
+        if resolved == root or resolved.is_relative_to(root):
+            return resolved
+    raise PathNotAllowedError(
+        f"{text!r} is outside the folders this dashboard may read (it resolves to {str(resolved)!r})",
+        hint=f"use a folder under {_roots_text(roots)}; an administrator can change this with IOMT_DATA_ROOTS",
+    )
+
+
+def _roots_text(roots=None) -> str:
+    allowed = [Path(r).resolve() for r in roots] if roots is not None else data_roots()
+    return " or ".join(str(r) for r in allowed) or "(no roots configured)"

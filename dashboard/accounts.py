@@ -1,0 +1,171 @@
+"""Accounts of the dashboard in network mode: ``python -m dashboard.accounts add|remove|list|check|path``.
+
+The accounts file is YAML in streamlit-authenticator's layout (``credentials.usernames.USER`` with a
+bcrypt hash of the password, never the password itself; ``cookie`` with a random signing key). It
+lives outside the project, in ``$IOMT_ACCOUNTS_FILE`` or ``~/.config/iomt/accounts.yaml``, readable
+by its owner only (mode 600).
+
+Examples
+--------
+    .venv/bin/python -m dashboard.accounts add alice            # asks for the password twice
+    echo "$PASSWORD" | .venv/bin/python -m dashboard.accounts add bob --password-stdin
+    .venv/bin/python -m dashboard.accounts list
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import re
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+MIN_PASSWORD_LENGTH = 10
+_USER_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+class AccountsError(Exception):
+    """A problem with the accounts file or a command's arguments (printed as one line)."""
+
+
+def accounts_file() -> Path:
+    """``$IOMT_ACCOUNTS_FILE`` or ``~/.config/iomt/accounts.yaml``."""
+    env = os.environ.get("IOMT_ACCOUNTS_FILE", "").strip()
+    return Path(env).expanduser() if env else Path.home() / ".config" / "iomt" / "accounts.yaml"
+
+
+def _is_bcrypt(value: object) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}", value) is not None
+
+
+def load(path: Path | None = None) -> dict:
+    """Read and check the accounts file: at least one user, every password a bcrypt hash, a cookie key."""
+    path = path or accounts_file()
+    if not path.is_file():
+        raise AccountsError(f"no accounts file at {path}; create the first account with: "
+                            ".venv/bin/python -m dashboard.accounts add USER")  # fmt: skip
+    try:
+        config = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise AccountsError(f"{path} is not valid YAML: {exc}") from None
+    users = ((config.get("credentials") or {}).get("usernames")) or {}
+    if not users:
+        raise AccountsError(f"{path} has no accounts; add one with: .venv/bin/python -m dashboard.accounts add USER")
+    bad = [u for u, info in users.items() if not _is_bcrypt((info or {}).get("password"))]
+    if bad:
+        raise AccountsError(f"{path}: the password of {', '.join(map(str, bad))} is not a bcrypt hash; set it again "
+                            "with: .venv/bin/python -m dashboard.accounts add USER")  # fmt: skip
+    cookie = config.get("cookie") or {}
+    if len(str(cookie.get("key") or "")) < 32:
+        raise AccountsError(f"{path}: the cookie signing key is missing or short; add an account to create one")
+    return config
+
+
+def _empty() -> dict:
+    return {"cookie": {"name": "iomt_dashboard_auth", "key": secrets.token_hex(32), "expiry_days": 1},
+            "credentials": {"usernames": {}}}  # fmt: skip
+
+
+def _write(path: Path, config: dict) -> None:
+    """Write atomically (temporary file in the same folder, renamed), readable by the owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".accounts-", suffix=".yaml")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            yaml.safe_dump(config, fh, sort_keys=True)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def add_user(user: str, password: str, name: str | None = None, path: Path | None = None) -> Path:
+    """Create or replace ``user`` with a bcrypt hash of ``password``."""
+    # The same call as streamlit_authenticator's Hasher.hash (which checks these hashes at sign-in),
+    # without importing Streamlit into a command-line tool.
+    import bcrypt
+
+    path = path or accounts_file()
+    user = user.strip().lower()
+    if not _USER_RE.match(user):
+        raise AccountsError(f"user name {user!r}: use lower-case letters, digits, '.', '_' and '-' (at most 64)")
+    if password != password.strip():
+        # streamlit-authenticator strips what is typed at sign-in: such a password could never be entered
+        raise AccountsError("the password must not start or end with a space")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountsError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password.encode()) > 72:
+        raise AccountsError("the password must be at most 72 bytes (bcrypt's limit)")
+    config = yaml.safe_load(path.read_text()) if path.is_file() else None
+    config = config or _empty()
+    if len(str((config.get("cookie") or {}).get("key") or "")) < 32:
+        config["cookie"] = _empty()["cookie"]
+    users = config.setdefault("credentials", {}).setdefault("usernames", {}) or {}
+    config["credentials"]["usernames"] = users
+    users[user] = {"name": name or user, "email": "", "password": bcrypt.hashpw(password.encode(), bcrypt.gensalt(12)).decode(),
+                   "failed_login_attempts": 0, "logged_in": False}  # fmt: skip
+    _write(path, config)
+    return path
+
+
+def remove_user(user: str, path: Path | None = None) -> Path:
+    path = path or accounts_file()
+    config = load(path) if path.is_file() else _empty()
+    users = config["credentials"]["usernames"]
+    if user.lower() not in users:
+        raise AccountsError(f"no account named {user!r} in {path}")
+    del users[user.lower()]
+    _write(path, config)
+    return path
+
+
+def _read_password(args) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(f"Password for {args.user}: ")
+    if getpass.getpass("Again: ") != first:
+        raise AccountsError("the two passwords differ")
+    return first
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dashboard.accounts", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    add = sub.add_parser("add", help="create an account, or set a new password")
+    add.add_argument("user")
+    add.add_argument("--name", help="display name (default: the user name)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    rm = sub.add_parser("remove", help="delete an account")
+    rm.add_argument("user")
+    sub.add_parser("list", help="list the accounts")
+    sub.add_parser("check", help="exit 0 when the accounts file is usable, else say why and exit 2")
+    sub.add_parser("path", help="print where the accounts file is")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "path":
+            print(accounts_file())
+        elif args.command == "add":
+            path = add_user(args.user, _read_password(args), args.name)
+            print(f"account {args.user.lower()!r} saved in {path} (bcrypt hash only)")
+        elif args.command == "remove":
+            print(f"account {args.user.lower()!r} removed from {remove_user(args.user)}")
+        elif args.command == "list":
+            for user, info in load()["credentials"]["usernames"].items():
+                print(f"{user}\t{(info or {}).get('name', '')}")
+        elif args.command == "check":
+            config = load()
+            print(f"{accounts_file()}: {len(config['credentials']['usernames'])} account(s)")
+    except AccountsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Sign-in when the dashboard is reachable from the network, and the audit calls of the pages.
+
+Whether sign-in is needed is decided from the address the server really listens on
+(``st.get_option("server.address")``), however it was started: a loopback address (127.0.0.1,
+::1, localhost) is this machine only and needs none; anything else (0.0.0.0, an empty address,
+which Streamlit takes as every interface, or a LAN address) needs it. Sign-in is done by
+``streamlit-authenticator`` against bcrypt hashes in the accounts file (``dashboard.accounts``);
+without a usable accounts file a networked dashboard shows nothing but how to create one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import streamlit as st
+
+from core import audit
+from dashboard.accounts import AccountsError, accounts_file, load
+from dashboard.escape import md
+
+KEY_AUDITED = "audit_logged"  # set of (action, identity) already written in this session
+
+
+def network_mode() -> bool:
+    """True unless the server listens on a loopback address only."""
+    address = (st.get_option("server.address") or "").strip().strip("[]")
+    if not address:
+        return True  # Streamlit listens on every interface when no address is set
+    if address.lower() == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return True  # a host name: reachable by whoever resolves it
+
+
+def current_user() -> str | None:
+    """The signed-in user name, or None (local mode, or not signed in)."""
+    if st.session_state.get("authentication_status"):
+        return st.session_state.get("username")
+    return None
+
+
+@st.cache_resource(show_spinner=False)
+def _accounts(path: str, mtime: float) -> dict:
+    # One copy per server (and per change of the file): streamlit-authenticator keeps its count of
+    # failed attempts in it, shared by every session.
+    return load(Path(path))
+
+
+def require_sign_in() -> str | None:
+    """In network mode, show the sign-in form and stop the page until the user is signed in.
+
+    Returns the user name in network mode, None in local mode.
+    """
+    if not network_mode():
+        return None
+    path = accounts_file()
+    try:
+        config = _accounts(str(path), path.stat().st_mtime if path.exists() else 0.0)
+    except (AccountsError, OSError) as exc:
+        st.title("IoMT attack detection")
+        st.error(
+            "**This dashboard is served on the network, so it needs sign-in, but no usable accounts file was found.** "
+            f"{md(exc)}",
+            icon=":material/lock:",
+        )
+        st.code(".venv/bin/python -m dashboard.accounts add USER", language="bash")
+        st.stop()
+    import streamlit_authenticator as stauth
+    from streamlit_authenticator.utilities.exceptions import LoginError
+
+    cookie = config["cookie"]
+    authenticator = stauth.Authenticate(config["credentials"], cookie["name"], cookie["key"],
+                                        float(cookie.get("expiry_days", 1)), auto_hash=False)  # fmt: skip
+    try:
+        authenticator.login(location="main", key="auth_login",
+                            fields={"Form name": "Sign in", "Username": "User name", "Password": "Password",
+                                    "Login": "Sign in"})  # fmt: skip
+    except LoginError as exc:
+        st.error(md(exc), icon=":material/lock:")
+    status = st.session_state.get("authentication_status")
+    if status is False:
+        st.error("Wrong user name or password.", icon=":material/lock:")
+    if not status:
+        st.caption("This dashboard is shared on the network: sign in with the account an administrator created "
+                   "for you (python -m dashboard.accounts add USER).")  # fmt: skip
+        st.stop()
+    user = st.session_state.get("username")
+    log_once("signed in", user)
+    with st.sidebar:
+        st.caption(f"Signed in as **{md(st.session_state.get('name') or user)}**")
+        authenticator.logout("Sign out", location="sidebar", key="auth_logout",
+                             callback=lambda _: audit.record("signed out", user=user, via="dashboard"))  # fmt: skip
+    return user
+
+
+def log(action: str, **kwargs) -> dict:
+    """Append an audit event for the current session's user (see :func:`core.audit.record`)."""
+    return audit.record(action, user=current_user(), via="dashboard", **kwargs)
+
+
+def log_once(action: str, identity, **kwargs) -> dict | None:
+    """Like :func:`log`, once per session for a given ``identity`` (reruns do not repeat the event)."""
+    done = st.session_state.setdefault(KEY_AUDITED, set())
+    if (action, identity) in done:
+        return None
+    done.add((action, identity))
+    return log(action, **kwargs)
+
+
+def upload_infos(uploads) -> list[dict]:
+    """Name, size and SHA-256 of each uploaded file (for the audit log; contents are not logged)."""
+    return [audit.file_info(u.name, u.getvalue()) for u in uploads]

@@ -677,3 +677,188 @@ def model_scores_figure(rows: list[dict]) -> go.Figure:
     fig.update_xaxes(range=[0, 1.08])
     fig.update_yaxes(type="category", autorange="reversed")
     return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Explanations and the alarm threshold (core.explain, core.threshold)
+# ----------------------------------------------------------------------------------------------
+
+__all__ += ["attribution_figure", "class_profile_figure", "importance_figure", "threshold_curves_figure"]
+
+_PUSH_UP = "#d62728"  # towards the predicted class
+_PUSH_DOWN = "#4c78a8"  # away from it
+
+
+def importance_figure(frame: pd.DataFrame, top: int = 15, title: str | None = None) -> go.Figure:
+    """Ranked horizontal bars of permutation importance, most important on top.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``feature``, ``meaning``, ``importance`` (drop in macro-F1 when shuffled), ``std``; most important
+        first (:attr:`core.explain.FeatureImportance.frame`).
+
+    Returns
+    -------
+    go.Figure
+        ``fig.data[0]``: ``y`` = features, ``x`` = importance, ``error_x`` = std, meanings in ``customdata``.
+    """
+    title = title or f"Which features matter most (top {min(top, len(frame))})"
+    if frame is None or frame.empty:
+        return _empty_figure(title, "no feature importance")
+    rows = frame.head(top)
+    fig = go.Figure(
+        go.Bar(
+            y=rows["feature"].tolist(),
+            x=rows["importance"].to_numpy(dtype=float),
+            error_x={"type": "data", "array": rows["std"].to_numpy(dtype=float), "visible": True},
+            orientation="h",
+            marker_color="#4c78a8",
+            customdata=rows["meaning"].tolist(),
+            hovertemplate="<b>%{y}</b>: %{customdata}<br>macro-F1 drops by %{x:.4f} when shuffled<extra></extra>",
+            showlegend=False,
+        )
+    )
+    _style(fig, title, "Drop in macro-F1 when the feature's values are shuffled", None,
+           height=_rows_height(len(rows), per_row=26, base=140, minimum=300))  # fmt: skip
+    fig.update_yaxes(type="category", autorange="reversed")
+    return fig
+
+
+def attribution_figure(frame: pd.DataFrame, predicted: str, top: int = 12, title: str | None = None) -> go.Figure:
+    """Horizontal bars: how much each feature pushed one row towards (red, +) or away from (blue, -) its
+    predicted class; the row's value and the typical benign value in each label and hover.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``feature``, ``meaning``, ``value``, ``typical_benign``, ``contribution``, largest absolute first
+        (:attr:`core.explain.RowExplanation.frame`).
+
+    Returns
+    -------
+    go.Figure
+        ``fig.data[0]``: ``y`` = features (largest on top), ``x`` = contributions, red for positive.
+    """
+    title = title or f"Why this flow was classed as {predicted}"
+    if frame is None or frame.empty:
+        return _empty_figure(title, "no explanation")
+    rows = frame[frame["contribution"] != 0].head(top)  # a feature that changed nothing explains nothing
+    if rows.empty:
+        return _empty_figure(title, "no single feature changes this prediction")
+    contrib = rows["contribution"].to_numpy(dtype=float)
+    labels = [f"{f} = {_short(v)} (benign ~{_short(b)})"
+              for f, v, b in zip(rows["feature"], rows["value"], rows["typical_benign"])]  # fmt: skip
+    fig = go.Figure(
+        go.Bar(
+            y=labels,
+            x=contrib,
+            orientation="h",
+            marker_color=[_PUSH_UP if c >= 0 else _PUSH_DOWN for c in contrib],
+            customdata=rows["meaning"].tolist(),
+            hovertemplate="<b>%{y}</b><br>%{customdata}<br>pushes the probability by %{x:+.3f}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    _style(fig, title, f"Contribution to the probability of {predicted} (+ towards it, - away)", None,
+           height=_rows_height(len(rows), per_row=28, base=140, minimum=300))  # fmt: skip
+    fig.update_yaxes(type="category", autorange="reversed")
+    fig.add_vline(x=0, line_color="#555", line_width=1)
+    return fig
+
+
+def _short(v: float) -> str:
+    """A raw feature value, short: 3 significant digits, thousands separated."""
+    v = float(v)
+    if not math.isfinite(v):
+        return str(v)
+    if v != 0 and (abs(v) >= 1e6 or abs(v) < 1e-3):
+        return f"{v:.2e}"
+    return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+
+
+def class_profile_figure(profiles: pd.DataFrame, cls: str, title: str | None = None) -> go.Figure:
+    """Bars of the features that most set one class apart from the reference (benign) traffic.
+
+    Parameters
+    ----------
+    profiles : DataFrame
+        :func:`core.explain.class_profiles` output (``class``, ``feature``, ``meaning``, ``difference``,
+        ``class_median``, ``reference_median``, ``reference``).
+    cls : str
+        The class to draw.
+
+    Returns
+    -------
+    go.Figure
+        ``fig.data[0]``: ``y`` = features, ``x`` = difference in training standard deviations, coloured
+        with the class's colour when higher than the reference and grey when lower.
+    """
+    rows = profiles[profiles["class"] == cls] if profiles is not None and len(profiles) else pd.DataFrame()
+    reference = str(rows["reference"].iloc[0]) if len(rows) else "Benign"
+    title = title or f"What sets {cls} apart from {reference} traffic"
+    if rows.empty:
+        return _empty_figure(title, f"no rows of {cls}")
+    diff = rows["difference"].to_numpy(dtype=float)
+    medians = [_short(v) for v in rows["class_median"]]
+    reference_medians = [_short(v) for v in rows["reference_median"]]
+    hover = (f"<b>%{{y}}</b>: %{{customdata[0]}}<br>median {cls}: %{{customdata[1]}}, {reference}: "
+             "%{customdata[2]}<br>difference %{x:+.2f} SD<extra></extra>")  # fmt: skip
+    fig = go.Figure(
+        go.Bar(
+            y=rows["feature"].tolist(),
+            x=diff,
+            orientation="h",
+            marker_color=[class_color(cls) if d >= 0 else UNKNOWN_COLOR for d in diff],
+            customdata=np.column_stack([rows["meaning"].tolist(), medians, reference_medians]),
+            hovertemplate=hover,
+            showlegend=False,
+        )
+    )
+    _style(fig, title, f"Average difference from {reference}, in standard deviations", None,
+           height=_rows_height(len(rows), per_row=26, base=140, minimum=280))  # fmt: skip
+    fig.update_yaxes(type="category", autorange="reversed")
+    fig.add_vline(x=0, line_color="#555", line_width=1)
+    return fig
+
+
+def threshold_curves_figure(curves, title: str = "Benign or attack: where to set the alarm") -> go.Figure:
+    """ROC (left) and precision-recall (right) curves with the operating point marked on each.
+
+    Parameters
+    ----------
+    curves : core.threshold.Curves
+
+    Returns
+    -------
+    go.Figure
+        ``fig.data[0]`` ROC curve (x = false-alarm rate, y = detection rate), ``fig.data[1]`` its operating
+        point, ``fig.data[2]`` the precision-recall curve (x = recall, y = precision), ``fig.data[3]`` its
+        operating point.
+    """
+    op = curves.operating
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
+        f"ROC (area {curves.roc_auc:.3f})", f"Precision-recall (average precision {curves.average_precision:.3f})"))  # fmt: skip
+    fig.add_scatter(x=curves.fpr, y=curves.tpr, mode="lines", line={"color": "#4c78a8"}, name="ROC curve",
+                    customdata=curves.roc_thresholds, row=1, col=1,
+                    hovertemplate="false alarms %{x:.2%}<br>attacks caught %{y:.2%}<br>threshold %{customdata:.3f}"
+                    "<extra></extra>")  # fmt: skip
+    fig.add_scatter(x=[op.false_alarm_rate], y=[1 - op.missed_rate], mode="markers", name=f"threshold {op.threshold:.3f}",
+                    marker={"color": _PUSH_UP, "size": 12, "symbol": "x"}, row=1, col=1,
+                    hovertemplate="threshold " + f"{op.threshold:.3f}" + "<br>false alarms %{x:.2%}<br>"
+                    "attacks caught %{y:.2%}<extra></extra>")  # fmt: skip
+    pr_t = np.append(curves.pr_thresholds, np.nan)
+    fig.add_scatter(x=curves.recall, y=curves.precision, mode="lines", line={"color": "#54a24b"},
+                    name="precision-recall curve", customdata=pr_t, row=1, col=2,
+                    hovertemplate="attacks caught %{x:.2%}<br>alarms that are real %{y:.2%}<br>"
+                    "threshold %{customdata:.3f}<extra></extra>")  # fmt: skip
+    fig.add_scatter(x=[1 - op.missed_rate], y=[curves.operating_precision], mode="markers", showlegend=False,
+                    marker={"color": _PUSH_UP, "size": 12, "symbol": "x"}, row=1, col=2,
+                    hovertemplate="threshold " + f"{op.threshold:.3f}" + "<br>attacks caught %{x:.2%}<br>"
+                    "alarms that are real %{y:.2%}<extra></extra>")  # fmt: skip
+    _style(fig, title, height=420, legend={"orientation": "h", "y": -0.2, "x": 0.0})
+    fig.update_xaxes(title_text="False-alarm rate (share of benign flows flagged)", range=[-0.01, 1.01], row=1, col=1)
+    fig.update_yaxes(title_text="Detection rate (share of attacks caught)", range=[-0.01, 1.01], row=1, col=1)
+    fig.update_xaxes(title_text="Recall (share of attacks caught)", range=[-0.01, 1.01], row=1, col=2)
+    fig.update_yaxes(title_text="Precision (share of alarms that are attacks)", range=[-0.01, 1.01], row=1, col=2)
+    return fig

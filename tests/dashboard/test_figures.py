@@ -353,3 +353,61 @@ def test_no_models_gives_annotated_empty_figures():
         fig = build([])
         assert len(fig.data) == 0
         assert fig.layout.annotations[0].text == "no models to compare"
+
+
+# ---------------------------------------------------------------------------------- explanations and threshold
+
+
+def test_importance_figure_values():
+    frame = pd.DataFrame({"feature": ["IAT", "Rate", "syn_count"], "meaning": ["time between", "pps", "SYNs"],
+                          "importance": [0.3, 0.1, 0.0], "std": [0.02, 0.01, 0.0]})  # fmt: skip
+    fig = F.importance_figure(frame, top=2)
+    (bar,) = fig.data
+    assert list(bar.y) == ["IAT", "Rate"] and list(bar.x) == [0.3, 0.1]
+    assert list(bar.error_x.array) == [0.02, 0.01]
+    assert list(bar.customdata) == ["time between", "pps"], "meanings shown on hover"
+    assert fig.layout.yaxis.autorange == "reversed", "most important on top"
+    _assert_styled(fig)
+    assert len(F.importance_figure(frame.iloc[:0]).data) == 0
+
+
+def test_attribution_figure_colours_and_labels():
+    frame = pd.DataFrame({"feature": ["Rate", "IAT", "UDP"], "meaning": ["pps", "gap", "udp"],
+                          "value": [12345.6, 0.5, 1.0], "typical_benign": [10.0, 80.0, 0.0],
+                          "contribution": [0.4, -0.1, 0.0]})  # fmt: skip
+    fig = F.attribution_figure(frame, "DDoS-UDP")
+    (bar,) = fig.data
+    assert list(bar.x) == [0.4, -0.1]
+    assert list(bar.y) == ["Rate = 12,346 (benign ~10)", "IAT = 0.5 (benign ~80)"]
+    assert list(bar.marker.color) == [F._PUSH_UP, F._PUSH_DOWN]
+    assert "DDoS-UDP" in fig.layout.title.text
+    _assert_styled(fig)
+    assert len(F.attribution_figure(frame.iloc[2:], "DDoS-UDP").data) == 0, "only zero contributions: nothing to show"
+
+
+def test_class_profile_figure_values():
+    prof = pd.DataFrame({"class": ["DDoS", "DDoS", "DoS"], "feature": ["Rate", "IAT", "Rate"],
+                         "meaning": ["pps", "gap", "pps"], "difference": [2.5, -1.0, 1.0],
+                         "class_median": [1e5, 0.01, 10.0], "reference_median": [10.0, 80.0, 10.0],
+                         "reference": ["Benign"] * 3})  # fmt: skip
+    fig = F.class_profile_figure(prof, "DDoS")
+    (bar,) = fig.data
+    assert list(bar.y) == ["Rate", "IAT"] and list(bar.x) == [2.5, -1.0]
+    assert list(bar.marker.color) == [F.class_color("DDoS"), F.UNKNOWN_COLOR]
+    assert fig.layout.title.text == "What sets DDoS apart from Benign traffic"
+    assert len(F.class_profile_figure(prof, "Recon").data) == 0
+
+
+def test_threshold_curves_figure_marks_the_operating_point():
+    from core import threshold as th
+
+    is_attack = np.array([0, 0, 0, 0, 1, 1, 1, 1], dtype=bool)
+    p = np.array([0.1, 0.2, 0.6, 0.3, 0.4, 0.7, 0.8, 0.9])
+    cv = th.with_operating_point(th.curves(is_attack, p), is_attack, p, 0.5)
+    fig = F.threshold_curves_figure(cv)
+    roc, roc_point, pr, pr_point = fig.data
+    np.testing.assert_allclose(roc.x, cv.fpr)
+    np.testing.assert_allclose(pr.y, cv.precision)
+    assert list(roc_point.x) == [0.25] and list(roc_point.y) == [0.75], "1 of 4 benign flagged, 3 of 4 attacks caught"
+    assert list(pr_point.x) == [0.75] and list(pr_point.y) == [0.75], "3 of 4 alarms are attacks"
+    assert "ROC (area" in fig.layout.annotations[0].text

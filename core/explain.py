@@ -1,0 +1,381 @@
+"""Why a model decides as it does: which features matter, why one flow was flagged, what marks each class.
+
+- :func:`permutation_importance`: global importance for every family alike. Each feature's values are
+  shuffled among the rows of a held-out labelled set and the drop in macro-F1 is measured (a few repeats,
+  a bounded, class-stratified row sample, seeded).
+- :func:`explain_row`: the features that pushed one row's prediction. For the Keras networks
+  (``cnn``, ``paper-cnn``, ``dnn``) integrated gradients against a baseline of typical benign values,
+  computed with TensorFlow on the network in preprocessed space; the attributions add up to
+  ``f(x) - f(baseline)`` for the predicted class (checked: :attr:`RowExplanation.completeness_gap`).
+  For the other families occlusion: each feature in turn set to its typical benign value, and the
+  drop in the predicted class's probability recorded (model-agnostic; no completeness promise).
+- :func:`class_profiles`: per class, the features whose values differ most from benign, in units of
+  the training standard deviation (preprocessed space).
+
+Every result carries each feature's plain meaning from :mod:`core.glossary`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import CoreError
+from .glossary import meaning
+from .loading import UNLABELLED, Dataset
+from .taxonomy import classes_for_task, codes_for_task
+
+BENIGN = "Benign"
+KERAS_FAMILIES = frozenset({"cnn", "paper-cnn", "dnn"})
+BASELINE_ROWS = 100_000  # benign rows at most behind the typical benign values
+
+#: progress(done, total, message)
+Progress = Callable[[int, int, str], None]
+
+
+def _quiet(progress: Progress | None) -> Progress:
+    return progress or (lambda done, total, message: None)
+
+
+# ---------------------------------------------------------------------------------- baseline
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Typical benign values of one model's features.
+
+    Attributes
+    ----------
+    raw : ndarray (n_features,)
+        In the data's units (inf/NaN repaired), shown beside a row's values.
+    preprocessed : ndarray (n_features,)
+        The same point after the model's preprocessing (the attribution baseline).
+    source : str
+        Where the values come from, in words.
+    """
+
+    raw: np.ndarray
+    preprocessed: np.ndarray
+    source: str
+
+
+def benign_baseline(model, data: Dataset | None = None) -> Baseline:
+    """Median of the benign rows of ``data`` (when it has labelled benign rows), else the preprocessor's
+    fitted training medians.
+
+    The median commutes with the monotonic per-feature preprocessing, so the preprocessed baseline is
+    the median of the benign rows after preprocessing as well.
+    """
+    pre = model.preprocessor
+    raw = None
+    source = ""
+    if data is not None:
+        benign = _benign_mask(data)
+        if benign.any():
+            idx = np.flatnonzero(benign)
+            if len(idx) > BASELINE_ROWS:  # a seeded sample bounds the cost on large captures
+                idx = np.sort(np.random.default_rng(0).choice(idx, BASELINE_ROWS, replace=False))
+            raw = np.median(_repair_only(pre, data.X[idx]), axis=0)
+            source = f"median of the {int(benign.sum()):,} benign rows analysed" + (
+                f" (a sample of {BASELINE_ROWS:,})" if benign.sum() > BASELINE_ROWS else "")  # fmt: skip
+    if raw is None:
+        raw = np.asarray(pre.median_, dtype=np.float64)
+        source = "median of the model's training rows (no benign rows at hand)"
+    preprocessed = pre.transform(raw[None, :].astype(np.float32))[0][0]
+    return Baseline(raw=raw, preprocessed=preprocessed.astype(np.float32), source=source)
+
+
+def _repair_only(pre, X: np.ndarray) -> np.ndarray:
+    """``X`` with inf/NaN replaced by the preprocessor's repair rule (no scaling)."""
+    X = np.array(X, dtype=np.float64, copy=True)
+    X = np.where(np.isposinf(X), pre.max_, X)
+    X = np.where(np.isneginf(X), pre.min_, X)
+    return np.where(np.isnan(X), pre.median_, X)
+
+
+def _benign_mask(data: Dataset) -> np.ndarray:
+    known = data.y != UNLABELLED
+    mask = np.zeros(len(data.y), dtype=bool)
+    if known.any():
+        two = np.asarray(classes_for_task(2), dtype=object)[codes_for_task(data.y[known], 2)]
+        mask[known] = two == BENIGN
+    return mask
+
+
+# ---------------------------------------------------------------------------------- importance
+
+
+@dataclass(frozen=True)
+class FeatureImportance:
+    """Permutation importance of one model on one labelled set.
+
+    ``frame`` has one row per feature, most important first: ``feature``, ``meaning``, ``importance``
+    (mean drop in macro-F1 when the feature is shuffled), ``std`` (over the repeats).
+    """
+
+    frame: pd.DataFrame
+    baseline_macro_f1: float
+    n_rows: int
+    repeats: int
+    metric: str = "macro-F1"
+
+    def top(self, n: int = 10) -> pd.DataFrame:
+        return self.frame.head(n)
+
+
+def sample_rows(y: np.ndarray, max_rows: int, seed: int = 0) -> np.ndarray:
+    """Indices of at most ``max_rows`` rows, stratified: each class gets an equal share of the budget
+    (the small classes keep all their rows when they have fewer), the rest spread over the larger ones."""
+    y = np.asarray(y)
+    if len(y) <= max_rows:
+        return np.arange(len(y))
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(y, return_counts=True)
+    quota = np.zeros(len(classes), dtype=np.int64)
+    budget = max_rows
+    remaining = list(range(len(classes)))
+    while budget > 0 and remaining:  # water-filling: equal shares, capped by each class's size
+        share = max(budget // len(remaining), 1)
+        for i in list(remaining):
+            take = min(share, counts[i] - quota[i], budget)
+            quota[i] += take
+            budget -= take
+            if quota[i] >= counts[i]:
+                remaining.remove(i)
+            if budget <= 0:
+                break
+    picked = [rng.choice(np.flatnonzero(y == c), size=q, replace=False) for c, q in zip(classes, quota) if q]
+    return np.sort(np.concatenate(picked))
+
+
+def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y_true, y_pred, labels=np.unique(y_true), average="macro", zero_division=0))
+
+
+def permutation_importance(model, data: Dataset, *, max_rows: int = 2000, repeats: int = 3, seed: int = 0,
+                           progress: Progress | None = None) -> FeatureImportance:  # fmt: skip
+    """Drop in macro-F1 when each feature is shuffled, on the labelled rows of ``data``.
+
+    Parameters
+    ----------
+    model : TrainedModel
+    data : Dataset
+        Held-out labelled rows (not the training rows).
+    max_rows : int
+        Rows used at most (a class-stratified, seeded sample), to bound the cost:
+        ``n_features * repeats * max_rows`` rows are scored.
+    repeats : int
+        Shuffles per feature; the result is their mean (and standard deviation).
+    """
+    model.check_layout(data)
+    known = np.flatnonzero(data.y != UNLABELLED)
+    if not len(known):
+        raise CoreError("feature importance needs rows whose true class is known",
+                        hint="use official file names or a 'label' column")  # fmt: skip
+    progress = _quiet(progress)
+    y_task = codes_for_task(data.y[known], model.task)
+    idx = known[sample_rows(y_task, max_rows, seed)]
+    y_true = codes_for_task(data.y[idx], model.task)
+    X, _ = model.preprocessor.transform(data.X[idx])
+    mapping = _class_mapping(model)
+
+    def score(Xs: np.ndarray) -> np.ndarray:
+        return mapping[np.argmax(_proba(model, Xs), axis=1)]
+
+    base = _macro_f1(y_true, score(X))
+    rng = np.random.default_rng(seed)
+    n, f = X.shape
+    drops = np.zeros((f, repeats))
+    for j in range(f):
+        progress(j, f, f"shuffling {model.layout.features[j]}")
+        stacked = np.tile(X, (repeats, 1))
+        for r in range(repeats):
+            stacked[r * n : (r + 1) * n, j] = X[rng.permutation(n), j]
+        pred = score(stacked)
+        drops[j] = [base - _macro_f1(y_true, pred[r * n : (r + 1) * n]) for r in range(repeats)]
+    progress(f, f, "done")
+    features = list(model.layout.features)
+    frame = pd.DataFrame({"feature": features, "meaning": [meaning(c) for c in features],
+                          "importance": drops.mean(axis=1), "std": drops.std(axis=1)})  # fmt: skip
+    frame = frame.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
+    return FeatureImportance(frame=frame, baseline_macro_f1=base, n_rows=n, repeats=repeats)
+
+
+def _class_mapping(model) -> np.ndarray:
+    """Model output column -> code in the task's full class list."""
+    task_classes = classes_for_task(model.task)
+    return np.array([task_classes.index(c) for c in model.classes])
+
+
+def _proba(model, X: np.ndarray) -> np.ndarray:
+    return model.detector.predict_proba(X)
+
+
+# ---------------------------------------------------------------------------------- one row
+
+
+@dataclass(frozen=True)
+class RowExplanation:
+    """Why one row got its prediction.
+
+    ``frame`` has one row per feature, largest absolute contribution first: ``feature``, ``meaning``,
+    ``value`` (the row's raw value), ``typical_benign`` (the baseline's raw value), ``contribution``
+    (how much the feature pushed the predicted class's probability up (+) or down (-)).
+    """
+
+    frame: pd.DataFrame
+    predicted: str
+    probability: float  # of the predicted class, at the row
+    baseline_probability: float  # of the predicted class, at the typical benign values
+    method: str  # "integrated gradients" or "occlusion"
+    baseline_source: str
+    completeness_gap: float | None = None  # |sum(contributions) - (f(x) - f(baseline))|, IG only
+    notes: list[str] = field(default_factory=list)
+
+    def top(self, n: int = 10) -> pd.DataFrame:
+        return self.frame.head(n)
+
+
+def explain_row(model, data: Dataset, index: int, *, baseline: Baseline | None = None,
+                steps: int = 128) -> RowExplanation:  # fmt: skip
+    """Attribute the prediction of row ``index`` of ``data`` to its features.
+
+    Integrated gradients (``steps`` points on the straight path from the benign baseline to the row)
+    for the Keras families; occlusion toward the benign baseline for the others.
+    """
+    model.check_layout(data)
+    if not 0 <= index < len(data.X):
+        raise CoreError(f"row {index} is out of range: the data has {len(data.X):,} rows",
+                        hint=f"choose a row from 0 to {len(data.X) - 1}")  # fmt: skip
+    baseline = baseline if baseline is not None else benign_baseline(model, data)
+    raw = data.X[index : index + 1]
+    x = model.preprocessor.transform(raw)[0][0]
+    p_x = _proba(model, x[None, :])[0]
+    c = _predicted_column(model, p_x)
+    p_b = _proba(model, baseline.preprocessed[None, :])[0]
+    gap = None
+    if model.family in KERAS_FAMILIES:
+        contrib = integrated_gradients(model, x, baseline.preprocessed, c, steps=steps)
+        gap = float(abs(contrib.sum() - (p_x[c] - p_b[c])))
+        method = "integrated gradients"
+    else:
+        contrib = occlusion(model, x, baseline.preprocessed, c)
+        method = "occlusion"
+    features = list(model.layout.features)
+    values = _repair_only(model.preprocessor, raw)[0]
+    frame = pd.DataFrame({"feature": features, "meaning": [meaning(f) for f in features], "value": values,
+                          "typical_benign": baseline.raw, "contribution": contrib.astype(np.float64)})  # fmt: skip
+    frame = frame.reindex(frame["contribution"].abs().sort_values(ascending=False, kind="stable").index)
+    notes = []
+    if not np.isfinite(data.X[index]).all():
+        notes.append("this row had inf/NaN cells; they were repaired before scoring")
+    return RowExplanation(frame=frame.reset_index(drop=True), predicted=model.classes[c], probability=float(p_x[c]),
+                          baseline_probability=float(p_b[c]), method=method, baseline_source=baseline.source,
+                          completeness_gap=gap, notes=notes)  # fmt: skip
+
+
+def _predicted_column(model, p: np.ndarray) -> int:
+    """The predicted output column: the most probable one, or for a 2-class model with a saved alarm
+    threshold, the attack column when P(attack) reaches it."""
+    threshold = model.metadata.get("alarm_threshold")
+    if threshold is None or len(model.classes) != 2 or BENIGN not in model.classes:
+        return int(np.argmax(p))
+    attack = 1 - model.classes.index(BENIGN)
+    return attack if p[attack] >= float(threshold) else 1 - attack
+
+
+def integrated_gradients(model, x: np.ndarray, baseline: np.ndarray, target: int, *, steps: int = 128) -> np.ndarray:
+    """Integrated gradients of output ``target`` of a Keras detector, in preprocessed space.
+
+    ``sum(result) ~= f(x)[target] - f(baseline)[target]`` (trapezoidal rule over ``steps`` intervals).
+    """
+    import tensorflow as tf
+
+    detector = model.detector
+    net = detector.model_
+    x = np.asarray(x, dtype=np.float32)
+    baseline = np.asarray(baseline, dtype=np.float32)
+    alphas = np.linspace(0.0, 1.0, steps + 1, dtype=np.float32)[:, None]
+    path = baseline[None, :] + alphas * (x - baseline)[None, :]
+    inputs = tf.convert_to_tensor(detector._inputs(path))
+    grads = []
+    for start in range(0, len(path), 256):
+        part = inputs[start : start + 256]
+        with tf.GradientTape() as tape:
+            tape.watch(part)
+            out = net(part, training=False)[:, target]
+        grads.append(tape.gradient(out, part).numpy().reshape(len(part), -1))
+    g = np.concatenate(grads)[:, : len(x)]
+    avg = (g[:-1] + g[1:]).mean(axis=0) / 2.0
+    return (x - baseline) * avg
+
+
+def occlusion(model, x: np.ndarray, baseline: np.ndarray, target: int) -> np.ndarray:
+    """Drop in output ``target`` when each feature alone is set to its baseline value."""
+    f = len(x)
+    batch = np.tile(np.asarray(x, dtype=np.float32), (f + 1, 1))
+    batch[np.arange(1, f + 1), np.arange(f)] = baseline
+    p = _proba(model, batch)[:, target]
+    return p[0] - p[1:]
+
+
+# ---------------------------------------------------------------------------------- per class
+
+
+def class_profiles(model, data: Dataset, labels: np.ndarray | None = None, *, top: int = 8,
+                   max_rows_per_class: int = 5000, seed: int = 0) -> pd.DataFrame:  # fmt: skip
+    """Per class, the features that differ most from benign traffic.
+
+    Parameters
+    ----------
+    labels : array of str, optional
+        A task class per row of ``data`` (e.g. the predictions when the truth is unknown); by default
+        the true classes of the labelled rows.
+
+    Returns
+    -------
+    DataFrame with ``class``, ``feature``, ``meaning``, ``difference`` (the class's mean minus the
+    reference's mean, in training standard deviations, preprocessed space), ``class_median`` and
+    ``reference_median`` (raw values) and ``reference`` ("Benign", or "all other rows" when the data
+    has no benign rows); the ``top`` features per class by absolute difference.
+    """
+    model.check_layout(data)
+    if labels is None:
+        known = data.y != UNLABELLED
+        labels = np.full(len(data.y), None, dtype=object)
+        names = np.asarray(classes_for_task(model.task), dtype=object)
+        labels[known] = names[codes_for_task(data.y[known], model.task)]
+    labels = np.asarray(labels, dtype=object)
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c in pd.unique(labels[pd.notna(labels)]):
+        rows = np.flatnonzero(labels == c)
+        keep.append(rows if len(rows) <= max_rows_per_class else rng.choice(rows, max_rows_per_class, replace=False))
+    if not keep:
+        raise CoreError("no class is known for these rows", hint="use official file names or a 'label' column")
+    idx = np.sort(np.concatenate(keep))
+    lab = labels[idx]
+    X, _ = model.preprocessor.transform(data.X[idx])
+    raw = _repair_only(model.preprocessor, data.X[idx])
+    features = list(model.layout.features)
+    has_benign = (lab == BENIGN).any()
+    out = []
+    for c in [c for c in classes_for_task(model.task) if c != BENIGN and (lab == c).any()]:
+        mine = lab == c
+        ref = lab == BENIGN if has_benign else ~mine
+        if not ref.any():
+            continue
+        diff = X[mine].mean(axis=0) - X[ref].mean(axis=0)
+        order = np.argsort(-np.abs(diff), kind="stable")[:top]
+        for j in order:
+            out.append({"class": c, "feature": features[j], "meaning": meaning(features[j]),
+                        "difference": float(diff[j]), "class_median": float(np.median(raw[mine, j])),
+                        "reference_median": float(np.median(raw[ref, j])),
+                        "reference": BENIGN if has_benign else "all other rows"})  # fmt: skip
+    return pd.DataFrame(out, columns=["class", "feature", "meaning", "difference", "class_median",
+                                      "reference_median", "reference"])  # fmt: skip

@@ -1,0 +1,73 @@
+"""Plain-language meaning of every feature of both CICIoMT2024 layouts: the one glossary.
+
+Each row of the dataset summarises a short window of packets (see ``/work/shared/DESIGN.md``), so most
+features are an average, a share or a count over that window. The wording follows the CICIoT2023 /
+CICIoMT2024 feature descriptions, rewritten for readers who do not work with packet captures.
+"""
+
+from __future__ import annotations
+
+from .schema import FEATURES_V1, FEATURES_V2
+
+_FLAG = "Share of packets in the window with the TCP {flag} flag set ({what})"
+_PROTO = "Whether the window's packets use {name} ({what}): share of packets"
+
+FEATURE_MEANINGS: dict[str, str] = {
+    "Header_Length": "Length of the packet headers in the window (bytes): large for floods of small packets",
+    "Protocol Type": "Network protocol number of the packets (1 = ICMP, 6 = TCP, 17 = UDP), averaged over the window",
+    "Duration": "Time-to-live (TTL) of the packets, averaged: how many network hops a packet may still travel "
+    "(named 'Duration' in the 45-feature release)",
+    "Time_To_Live": "Time-to-live (TTL) of the packets, averaged: how many network hops a packet may still travel",
+    "Rate": "Packets per second in the window: how fast traffic is sent",
+    "Srate": "Outgoing packets per second in the window",
+    "Drate": "Incoming packets per second in the window (always 0 in this dataset: carries no information)",
+    "fin_flag_number": _FLAG.format(flag="FIN", what="the sender closes a connection"),
+    "syn_flag_number": _FLAG.format(flag="SYN", what="a new connection is requested"),
+    "rst_flag_number": _FLAG.format(flag="RST", what="a connection is reset or refused"),
+    "psh_flag_number": _FLAG.format(flag="PSH", what="data is pushed straight to the application"),
+    "ack_flag_number": _FLAG.format(flag="ACK", what="receipt of data is acknowledged"),
+    "ece_flag_number": _FLAG.format(flag="ECE", what="network congestion is signalled"),
+    "cwr_flag_number": _FLAG.format(flag="CWR", what="the sender slowed down after congestion"),
+    "ack_count": "Packets with the ACK flag (acknowledgements) in the window",
+    "syn_count": "Packets with the SYN flag (connection requests) in the window",
+    "fin_count": "Packets with the FIN flag (connection closes) in the window",
+    "rst_count": "Packets with the RST flag (connection resets) in the window",
+    "HTTP": _PROTO.format(name="HTTP", what="unencrypted web traffic"),
+    "HTTPS": _PROTO.format(name="HTTPS", what="encrypted web traffic"),
+    "DNS": _PROTO.format(name="DNS", what="looking up names of computers"),
+    "Telnet": _PROTO.format(name="Telnet", what="unencrypted remote login"),
+    "SMTP": _PROTO.format(name="SMTP", what="sending e-mail"),
+    "SSH": _PROTO.format(name="SSH", what="encrypted remote login"),
+    "IRC": _PROTO.format(name="IRC", what="chat, also used to steer botnets"),
+    "TCP": _PROTO.format(name="TCP", what="connection-based transport"),
+    "UDP": _PROTO.format(name="UDP", what="connectionless transport, e.g. streaming or floods"),
+    "DHCP": _PROTO.format(name="DHCP", what="handing out network addresses"),
+    "ARP": _PROTO.format(name="ARP", what="finding a device's hardware address; abused by spoofing"),
+    "ICMP": _PROTO.format(name="ICMP", what="ping and network error messages"),
+    "IGMP": _PROTO.format(name="IGMP", what="joining multicast groups"),
+    "IPv": _PROTO.format(name="IP", what="the Internet Protocol itself"),
+    "LLC": _PROTO.format(name="LLC", what="a low-level link-layer protocol"),
+    "Tot sum": "Sum of the packet sizes in the window (bytes)",
+    "Min": "Smallest packet size in the window (bytes)",
+    "Max": "Largest packet size in the window (bytes)",
+    "AVG": "Average packet size in the window (bytes)",
+    "Std": "Spread (standard deviation) of the packet sizes in the window",
+    "Tot size": "Packet size (bytes), averaged over the window",
+    "IAT": "Time between packets (inter-arrival time); also partly identifies the recording a row comes from",
+    "Number": "Number of packets in the window",
+    "Magnitue": "Size of incoming plus outgoing packets (square root of their average sizes; the dataset's spelling)",
+    "Radius": "Spread of incoming and outgoing packet sizes (square root of their variances)",
+    "Covariance": "How incoming and outgoing packet sizes vary together (covariance)",
+    "Variance": "Spread of incoming packet sizes relative to outgoing ones (ratio of variances)",
+    "Weight": "Number of incoming packets times number of outgoing packets",
+}
+
+
+def meaning(feature: str) -> str:
+    """The plain-language meaning of ``feature``; the name itself when it is not a dataset feature."""
+    return FEATURE_MEANINGS.get(feature, feature)
+
+
+def missing_meanings() -> list[str]:
+    """Features of either layout without a meaning (empty when the glossary is complete)."""
+    return [f for f in dict.fromkeys(FEATURES_V1 + FEATURES_V2) if not FEATURE_MEANINGS.get(f)]

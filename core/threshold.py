@@ -1,0 +1,189 @@
+"""The alarm threshold of a 2-class (benign or attack) model: its cost, its curves, and saving it.
+
+A 2-class model gives each flow a probability of being an attack. By default a flow is an attack when
+that probability is the larger one (0.5). Raising the threshold trades false alarms for missed attacks;
+:func:`cost_at` counts both on labelled data, :func:`curves` gives the ROC and precision-recall curves,
+and :func:`save_threshold` stores the chosen value in the model's ``metadata.json`` (``alarm_threshold``),
+which :meth:`core.pipeline.TrainedModel.predict` then uses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CoreError
+from .loading import UNLABELLED, Dataset
+from .pipeline import METADATA_FILE, read_metadata
+from .taxonomy import classes_for_task, codes_for_task
+
+BENIGN = "Benign"
+DEFAULT_THRESHOLD = 0.5
+
+
+def attack_probability(classes: list[str], proba: np.ndarray) -> np.ndarray:
+    """P(attack) per row from a 2-class model's probabilities (columns in ``classes`` order)."""
+    if len(classes) != 2 or BENIGN not in classes:
+        raise CoreError(f"an alarm threshold needs a 2-class (benign or attack) model; this one has classes {classes}",
+                        hint="choose a 2-class model")  # fmt: skip
+    return np.asarray(proba, dtype=np.float64)[:, 1 - classes.index(BENIGN)]
+
+
+def is_attack_truth(data: Dataset) -> np.ndarray:
+    """True where the labelled rows of ``data`` are attacks (unlabelled rows excluded: see ``data.y``)."""
+    known = data.y != UNLABELLED
+    return np.asarray(classes_for_task(2), dtype=object)[codes_for_task(data.y[known], 2)] != BENIGN
+
+
+@dataclass(frozen=True)
+class ThresholdCost:
+    """What one threshold costs on labelled rows."""
+
+    threshold: float
+    n_benign: int
+    n_attack: int
+    false_alarms: int  # benign flows flagged as attacks
+    missed: int  # attack flows not flagged
+
+    @property
+    def false_alarms_per_10k(self) -> float:
+        """False alarms per 10,000 benign flows."""
+        return 10_000 * self.false_alarms / self.n_benign if self.n_benign else float("nan")
+
+    @property
+    def false_alarm_rate(self) -> float:
+        return self.false_alarms / self.n_benign if self.n_benign else float("nan")
+
+    @property
+    def missed_rate(self) -> float:
+        """Share of attack flows missed."""
+        return self.missed / self.n_attack if self.n_attack else float("nan")
+
+    @property
+    def detected(self) -> int:
+        return self.n_attack - self.missed
+
+    def sentence(self) -> str:
+        """The cost in plain words."""
+        fa = f"{self.false_alarms_per_10k:,.1f}" if self.n_benign else "n/a"
+        mr = f"{self.missed_rate:.2%}" if self.n_attack else "n/a"
+        return (f"At threshold {self.threshold:.3f}: {fa} false alarms per 10,000 benign flows "
+                f"({self.false_alarms:,} of {self.n_benign:,} benign flows flagged); {self.missed:,} of "
+                f"{self.n_attack:,} attack flows missed ({mr}).")  # fmt: skip
+
+
+def cost_at(is_attack: np.ndarray, p_attack: np.ndarray, threshold: float) -> ThresholdCost:
+    """False alarms and missed attacks when a flow is flagged where ``p_attack >= threshold``."""
+    is_attack = np.asarray(is_attack, dtype=bool)
+    flagged = np.asarray(p_attack) >= threshold
+    return ThresholdCost(
+        threshold=float(threshold),
+        n_benign=int((~is_attack).sum()),
+        n_attack=int(is_attack.sum()),
+        false_alarms=int((flagged & ~is_attack).sum()),
+        missed=int((~flagged & is_attack).sum()),
+    )
+
+
+def cost_table(is_attack: np.ndarray, p_attack: np.ndarray, thresholds) -> list[ThresholdCost]:
+    """:func:`cost_at` for each threshold (sorted once, so it stays fast for many thresholds)."""
+    is_attack = np.asarray(is_attack, dtype=bool)
+    p = np.asarray(p_attack, dtype=np.float64)
+    benign_sorted = np.sort(p[~is_attack])
+    attack_sorted = np.sort(p[is_attack])
+    out = []
+    for t in thresholds:
+        fa = len(benign_sorted) - int(np.searchsorted(benign_sorted, t, side="left"))
+        missed = int(np.searchsorted(attack_sorted, t, side="left"))
+        out.append(ThresholdCost(float(t), len(benign_sorted), len(attack_sorted), fa, missed))
+    return out
+
+
+@dataclass(frozen=True)
+class Curves:
+    """ROC and precision-recall curves of benign-vs-attack, and the operating point on each."""
+
+    fpr: np.ndarray
+    tpr: np.ndarray
+    roc_thresholds: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+    pr_thresholds: np.ndarray
+    roc_auc: float
+    average_precision: float
+    operating: ThresholdCost
+    operating_precision: float
+
+
+def curves(is_attack: np.ndarray, p_attack: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> Curves:
+    """ROC and precision-recall curves (scikit-learn), with the point of ``threshold`` marked."""
+    from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+
+    is_attack = np.asarray(is_attack, dtype=bool)
+    if is_attack.all() or not is_attack.any():
+        raise CoreError("the curves need both benign and attack rows whose true class is known",
+                        hint="analyse files that hold benign traffic and attacks")  # fmt: skip
+    fpr, tpr, roc_t = roc_curve(is_attack, p_attack)
+    precision, recall, pr_t = precision_recall_curve(is_attack, p_attack)
+    op = cost_at(is_attack, p_attack, threshold)
+    flagged = op.false_alarms + op.detected
+    return Curves(fpr=fpr, tpr=tpr, roc_thresholds=roc_t, precision=precision, recall=recall, pr_thresholds=pr_t,
+                  roc_auc=float(roc_auc_score(is_attack, p_attack)),
+                  average_precision=float(average_precision_score(is_attack, p_attack)),
+                  operating=op, operating_precision=op.detected / flagged if flagged else 1.0)  # fmt: skip
+
+
+def with_operating_point(cv: Curves, is_attack: np.ndarray, p_attack: np.ndarray, threshold: float) -> Curves:
+    """The same curves with the operating point moved to ``threshold`` (no curve is recomputed)."""
+    from dataclasses import replace
+
+    op = cost_at(is_attack, p_attack, threshold)
+    flagged = op.false_alarms + op.detected
+    return replace(cv, operating=op, operating_precision=op.detected / flagged if flagged else 1.0)
+
+
+# ---------------------------------------------------------------------------------- saving
+
+
+def update_metadata(folder: str | os.PathLike, **fields) -> dict:
+    """Set ``fields`` in a model folder's ``metadata.json`` in place, atomically (a temporary file in
+    the same folder renamed over it), so that a reader never sees half a file. ``None`` removes a field."""
+    folder = Path(folder)
+    meta = read_metadata(folder)
+    for key, value in fields.items():
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+    tmp = folder / f".{METADATA_FILE}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        tmp.write_text(json.dumps(meta, indent=2))
+        os.replace(tmp, folder / METADATA_FILE)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return meta
+
+
+def save_threshold(folder: str | os.PathLike, threshold: float | None) -> dict:
+    """Store the alarm threshold of a 2-class model (``None`` goes back to the most probable class)."""
+    meta = read_metadata(folder)
+    if int(meta["task"]) != 2:
+        raise CoreError(f"{Path(folder).name} is a {meta['task']}-class model; an alarm threshold applies to "
+                        "2-class (benign or attack) models only", hint="choose a 2-class model")  # fmt: skip
+    if threshold is not None:
+        threshold = float(threshold)
+        if not 0.0 < threshold <= 1.0:
+            raise CoreError(f"alarm threshold {threshold} is outside (0, 1]",
+                            hint="choose a probability above 0 and at most 1")  # fmt: skip
+    return update_metadata(folder, alarm_threshold=threshold)
+
+
+def model_threshold(meta: dict) -> float:
+    """The alarm threshold a model's metadata holds, else the default 0.5."""
+    value = meta.get("alarm_threshold")
+    return float(value) if value is not None else DEFAULT_THRESHOLD

@@ -1,0 +1,255 @@
+"""Explanations, the alarm threshold and report downloads, shown on the Analyze and Compare pages.
+
+Thin over :mod:`core.explain`, :mod:`core.threshold` and :mod:`core.report`. Heavy results (permutation
+importance, per-class profiles, curves, reports) are cached per model folder and modification time and
+per data identity, so moving a slider only redraws. Widget keys start with ``analyze_explain_``,
+``analyze_alarm_`` or ``compare_report_``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import explain
+from core import report as core_report
+from core import threshold as th
+from core.errors import CoreError
+from core.loading import UNLABELLED, Dataset
+from core.pipeline import Predictions, TrainedModel
+from dashboard import auth, loaders
+from dashboard.escape import md
+from dashboard.figures import attribution_figure, class_profile_figure, importance_figure, threshold_curves_figure
+
+IMPORTANCE_ROWS = 2000  # rows sampled for permutation importance (bounded, so the page stays responsive)
+IMPORTANCE_REPEATS = 3
+BENIGN = "Benign"
+KEY_ALARM_MODEL = "analyze_alarm_model"  # (model path, mtime) the threshold slider was last set for
+
+
+# ---------------------------------------------------------------------------------- cached work
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _importance(path: str, mtime: float, data_key, _model: TrainedModel, _data: Dataset) -> explain.FeatureImportance:
+    return explain.permutation_importance(_model, _data, max_rows=IMPORTANCE_ROWS, repeats=IMPORTANCE_REPEATS)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _baseline(path: str, mtime: float, data_key, _model: TrainedModel, _data: Dataset) -> explain.Baseline:
+    return explain.benign_baseline(_model, _data)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _row(path: str, mtime: float, data_key, index: int, _model, _data, _baseline) -> explain.RowExplanation:
+    return explain.explain_row(_model, _data, index, baseline=_baseline)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _profiles(path: str, mtime: float, data_key, _model, _data, _labels) -> pd.DataFrame:
+    return explain.class_profiles(_model, _data, _labels, top=8)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _curves(path: str, mtime: float, data_key, _is_attack, _p_attack) -> th.Curves:
+    return th.curves(_is_attack, _p_attack)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _analysis_report(path: str, mtime: float, data_key, _model, _data, _pred, _evaluation) -> core_report.Report:
+    labelled = _evaluation is not None
+    importance = _importance(path, mtime, data_key, _model, _data) if labelled else None
+    return core_report.analysis_report(_model, _data, predictions=_pred, evaluation=_evaluation,
+                                       importance=importance, compute_importance=False)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------- Analyze
+
+
+def render(meta: dict, data_key, data: Dataset, pred: Predictions, evaluation, frame: pd.DataFrame) -> None:
+    """The explanation, threshold and report sections of the Analyze page."""
+    try:
+        path = meta["path"]
+        mtime = loaders.model_mtime(path)
+        model = loaders.load_model(path)
+        ids = (path, mtime, data_key)
+        st.header("Why the model decides as it does", divider="gray")
+        _importance_section(ids, model, data, evaluation)
+        _row_section(ids, model, data, frame)
+        _profiles_section(ids, model, data, frame)
+        if model.task == 2:
+            _threshold_section(ids, model, data, pred)
+        _report_downloads(ids, model, data, pred, evaluation)
+    except CoreError as exc:
+        loaders.show_error(exc)
+
+
+def _importance_section(ids, model: TrainedModel, data: Dataset, evaluation) -> None:
+    st.subheader("Which features matter")
+    if evaluation is None:
+        st.info("Measuring which features matter needs rows whose true class is known (official file names or a "
+                "label column).", icon=":material/help:")  # fmt: skip
+        return
+    st.caption(f"Each feature's values are shuffled among up to {IMPORTANCE_ROWS:,} of these flows "
+               f"({IMPORTANCE_REPEATS} times); the more macro-F1 drops, the more the model relies on the feature. "
+               "Hover a bar for what the feature means.")  # fmt: skip
+    if not st.toggle("Measure which features matter (a few seconds)", key="analyze_explain_importance"):
+        return
+    with st.spinner("Shuffling each feature and rescoring…"):
+        imp = _importance(*ids, model, data)
+    st.plotly_chart(importance_figure(imp.frame), key="analyze_explain_importance_chart")
+    top = imp.frame[imp.frame["importance"] > 0].head(5)
+    if len(top):
+        st.markdown("The features this model relies on most:\n"
+                    + "\n".join(f"- **{md(r.feature)}**: {md(r.meaning)}" for r in top.itertuples()))  # fmt: skip
+    with st.expander("All features, with their meaning"):
+        st.dataframe(
+            imp.frame.round({"importance": 4, "std": 4}), hide_index=True, key="analyze_explain_importance_table"
+        )
+
+
+def _row_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFrame) -> None:
+    st.subheader("Why this flow")
+    flagged = np.flatnonzero(frame["predicted"].to_numpy() != BENIGN)
+    default = int(flagged[0]) + 1 if len(flagged) else 1
+    n = len(frame)
+    index = int(st.number_input(f"Flow to explain (1 to {n:,}, as numbered in the table above, all files together)",
+                                1, n, default, key="analyze_explain_row",
+                                help="The first flow flagged as an attack is chosen to start.")) - 1  # fmt: skip
+    r = frame.iloc[index]
+    truth = f"; true class **{r['true']}**" if "true" in frame and pd.notna(r.get("true")) else ""
+    baseline = _baseline(*ids, model, data)
+    with st.spinner("Explaining this flow…"):
+        ex = _row(*ids, index, model, data, baseline)
+    method = ("integrated gradients (exact share of the change in probability from typical benign values to this "
+              "flow)" if ex.method == "integrated gradients" else
+              "occlusion: each feature alone set back to its typical benign value")  # fmt: skip
+    st.markdown(f"Row {int(r['row']):,} of {md(r['file'])}: classed as **{ex.predicted}** with probability "
+                f"{ex.probability:.3f}{truth}. At typical benign values the model gives {ex.predicted} "
+                f"{ex.baseline_probability:.3f}.")  # fmt: skip
+    st.caption(f"Red bars pushed the flow towards {ex.predicted}, blue bars away from it. Method: {method}. Typical "
+               f"benign values: {ex.baseline_source}.")  # fmt: skip
+    st.plotly_chart(attribution_figure(ex.frame, ex.predicted), key="analyze_explain_row_chart")
+    with st.expander("This flow's values beside typical benign values"):
+        shown = ex.frame[["feature", "meaning", "value", "typical_benign", "contribution"]]
+        st.dataframe(shown, hide_index=True, key="analyze_explain_row_table",
+                     column_config={"contribution": st.column_config.NumberColumn(format="%+.4f")})  # fmt: skip
+    for note in ex.notes:
+        st.caption(note)
+
+
+def _profiles_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFrame) -> None:
+    st.subheader("What marks each attack")
+    labelled = "true" in frame and frame["true"].notna().any()
+    labels = frame["true"].to_numpy(dtype=object) if labelled else frame["predicted"].to_numpy(dtype=object)
+    prof = _profiles(*ids, model, data, labels)
+    classes = list(dict.fromkeys(prof["class"]))
+    if not classes:
+        st.info("No attack rows to compare with benign traffic.", icon=":material/help:")
+        return
+    basis = "true classes" if labelled else "predicted classes (the true class is unknown)"
+    cls = st.selectbox("Attack class", classes, key="analyze_explain_class",
+                       help=f"Grouped by their {basis}; differences are of averages, in training standard deviations.")  # fmt: skip
+    st.plotly_chart(class_profile_figure(prof, cls), key="analyze_explain_class_chart")
+
+
+def _threshold_section(ids, model: TrainedModel, data: Dataset, pred: Predictions) -> None:
+    st.subheader("Where to set the alarm")
+    known = data.y != UNLABELLED
+    if not known.any():
+        st.info("Choosing an alarm threshold needs rows whose true class is known.", icon=":material/help:")
+        return
+    is_attack = th.is_attack_truth(data)
+    p_attack = th.attack_probability(pred.classes, pred.proba)[known]
+    if is_attack.all() or not is_attack.any():
+        st.info("Choosing an alarm threshold needs both benign and attack rows whose true class is known.",
+                icon=":material/help:")  # fmt: skip
+        return
+    saved = th.model_threshold(model.metadata)
+    # Another model, its threshold just saved, or the slider not shown on the last run: start from the saved value.
+    if st.session_state.get(KEY_ALARM_MODEL) != ids[:2] or "analyze_alarm_threshold" not in st.session_state:
+        st.session_state[KEY_ALARM_MODEL] = ids[:2]
+        st.session_state["analyze_alarm_threshold"] = float(saved)
+    st.caption("A flow raises an alarm when the model's probability that it is an attack reaches the threshold. "
+               "Lower it to miss fewer attacks, raise it for fewer false alarms. Counted on these flows.")  # fmt: skip
+    t = st.slider("Alarm threshold (probability of attack)", 0.0, 1.0, step=0.01, format="%.2f",
+                  key="analyze_alarm_threshold")  # fmt: skip
+    cost = th.cost_at(is_attack, p_attack, t)
+    cols = st.columns(3)
+    cols[0].metric("False alarms per 10,000 benign flows", f"{cost.false_alarms_per_10k:,.1f}", border=True,
+                   help=f"{cost.false_alarms:,} of {cost.n_benign:,} benign flows flagged")  # fmt: skip
+    cols[1].metric("Attacks missed", f"{cost.missed:,} ({cost.missed_rate:.1%})", border=True,
+                   help=f"of {cost.n_attack:,} attack flows")  # fmt: skip
+    cols[2].metric("Attacks caught", f"{cost.detected:,}", border=True)
+    cv = th.with_operating_point(_curves(*ids, is_attack, p_attack), is_attack, p_attack, t)
+    st.plotly_chart(threshold_curves_figure(cv), key="analyze_alarm_curves")
+    state = "the default (most probable class)" if model.metadata.get("alarm_threshold") is None else f"{saved:.2f}"
+    left, right = st.columns([1, 2], vertical_alignment="center")
+    right.caption(f"Saved with the model now: {state}. Saving makes every later scoring with this model (here and "
+                  "on the command line) use the new threshold.")  # fmt: skip
+    if left.button("Save this threshold with the model", key="analyze_alarm_save", icon=":material/save:",
+                   disabled=abs(t - saved) < 1e-9):  # fmt: skip
+        th.save_threshold(ids[0], t)
+        auth.log("threshold saved", model=model.name, threshold=round(t, 4))
+        loaders.refresh_models()
+        st.toast(f"Alarm threshold {t:.2f} saved with {model.name}.", icon=":material/check:")
+        st.rerun()
+
+
+def _report_downloads(ids, model: TrainedModel, data: Dataset, pred: Predictions, evaluation) -> None:
+    st.subheader("Report")
+    st.caption("A report for someone who does not use this tool: what was analysed, with which model, the results in "
+               "plain words, the charts and the caveats. The HTML file opens in any browser without internet.")  # fmt: skip
+    user = auth.current_user()
+
+    def build(kind: str):
+        def make() -> bytes:
+            rep = _analysis_report(*ids, model, data, pred, evaluation)
+            auth.audit.record("exported", user=user, via="dashboard", model=model.name, rows=len(data),
+                              what=f"analysis report ({kind})")  # fmt: skip
+            return rep.to_html().encode() if kind == "html" else rep.to_pdf()
+
+        return make
+
+    left, right = st.columns(2)
+    stem = f"report-{Path(ids[0]).name}"
+    left.download_button("Download report (HTML)", build("html"), f"{stem}.html", "text/html",
+                         key="analyze_report_html", icon=":material/download:", on_click="ignore")  # fmt: skip
+    right.download_button("Download report (PDF)", build("pdf"), f"{stem}.pdf", "application/pdf",
+                          key="analyze_report_pdf", icon=":material/picture_as_pdf:", on_click="ignore")  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------- Compare
+
+
+def data_label(folder: Path | None, data: Dataset) -> str:
+    """What was scored, in words: the folder's test split, or the file names."""
+    if folder is not None:
+        return f"{folder}/test"
+    names = [f.name for f in data.files]
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more files" if len(names) > 3 else "")
+
+
+def comparison_downloads(scores: list, data_label: str, n_rows: int | None = None) -> None:
+    """'Download report (HTML)' and '(PDF)' buttons for the models compared on the Compare page."""
+    st.subheader("Report")
+    st.caption("The comparison as a report for someone who does not use this tool (HTML opens without internet).")
+    user = auth.current_user()
+
+    def build(kind: str):
+        def make() -> bytes:
+            rep = core_report.comparison_report(scores, data_label=data_label, n_rows=n_rows)
+            auth.audit.record("exported", user=user, via="dashboard", model=", ".join(s.name for s in scores),
+                              what=f"comparison report ({kind})")  # fmt: skip
+            return rep.to_html().encode() if kind == "html" else rep.to_pdf()
+
+        return make
+
+    left, right = st.columns(2)
+    left.download_button("Download report (HTML)", build("html"), "comparison-report.html", "text/html",
+                         key="compare_report_html", icon=":material/download:", on_click="ignore")  # fmt: skip
+    right.download_button("Download report (PDF)", build("pdf"), "comparison-report.pdf", "application/pdf",
+                          key="compare_report_pdf", icon=":material/picture_as_pdf:", on_click="ignore")  # fmt: skip

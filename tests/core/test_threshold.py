@@ -1,0 +1,109 @@
+"""The alarm threshold of 2-class models: its cost, the curves, saving it with the model, and scoring with it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from core import threshold as th
+from core.errors import CoreError
+from core.loading import load_split
+from core.pipeline import TrainedModel
+
+
+def test_cost_counts_false_alarms_and_misses_by_hand():
+    is_attack = np.array([0, 0, 0, 0, 1, 1, 1], dtype=bool)
+    p = np.array([0.1, 0.4, 0.6, 0.9, 0.3, 0.7, 0.95])
+    c = th.cost_at(is_attack, p, 0.5)
+    assert (c.n_benign, c.n_attack, c.false_alarms, c.missed, c.detected) == (4, 3, 2, 1, 2)
+    assert c.false_alarms_per_10k == pytest.approx(5000.0)
+    assert c.missed_rate == pytest.approx(1 / 3)
+    assert "5,000.0 false alarms per 10,000 benign flows" in c.sentence()
+    assert "1 of 3 attack flows missed" in c.sentence()
+    # The threshold itself counts as an alarm (P(attack) >= threshold).
+    assert th.cost_at(is_attack, p, 0.9).false_alarms == 1
+
+
+def test_moving_the_threshold_trades_false_alarms_for_misses_monotonically():
+    rng = np.random.default_rng(0)
+    is_attack = rng.random(5000) < 0.3
+    p = np.clip(rng.normal(np.where(is_attack, 0.7, 0.3), 0.2), 0, 1)
+    grid = np.linspace(0, 1, 101)
+    table = th.cost_table(is_attack, p, grid)
+    fa = np.array([c.false_alarms for c in table])
+    missed = np.array([c.missed for c in table])
+    assert (np.diff(fa) <= 0).all() and (np.diff(missed) >= 0).all()
+    assert fa[0] == (~is_attack).sum() and missed[0] == 0, "threshold 0 flags everything"
+    assert fa[-1] == (p[~is_attack] >= 1).sum()
+    assert fa[0] > fa[-1] and missed[-1] > missed[0]
+    for t, c in zip(grid[::10], table[::10]):
+        direct = th.cost_at(is_attack, p, t)
+        assert (direct.false_alarms, direct.missed) == (c.false_alarms, c.missed)
+
+
+def test_curves_and_the_operating_point():
+    rng = np.random.default_rng(1)
+    is_attack = rng.random(2000) < 0.5
+    p = np.clip(rng.normal(np.where(is_attack, 0.65, 0.35), 0.15), 0, 1)
+    cv = th.curves(is_attack, p, 0.5)
+    assert 0.8 < cv.roc_auc <= 1.0 and 0.8 < cv.average_precision <= 1.0
+    assert cv.fpr[0] == 0 and cv.tpr[-1] == 1
+    op = cv.operating
+    # The operating point lies on the ROC curve: some curve threshold gives the same rates.
+    k = int(np.argmin(np.abs(cv.roc_thresholds - 0.5)))
+    assert op.false_alarm_rate == pytest.approx(cv.fpr[k], abs=0.01)
+    assert 1 - op.missed_rate == pytest.approx(cv.tpr[k], abs=0.01)
+    assert cv.operating_precision == pytest.approx(op.detected / (op.detected + op.false_alarms))
+    with pytest.raises(CoreError, match="both benign and attack"):
+        th.curves(np.ones(5, dtype=bool), np.linspace(0, 1, 5))
+
+
+@pytest.fixture()
+def model_copy(demo_models_dir, tmp_path):
+    dest = tmp_path / "rf2"
+    shutil.copytree(demo_models_dir / "test-rf-2class", dest)
+    return dest
+
+
+def test_saved_threshold_is_used_when_scoring(model_copy, demo_dir):
+    test = load_split(demo_dir, "test")
+    before = TrainedModel.load(model_copy)
+    pred0 = before.predict(test)
+    p_attack = th.attack_probability(pred0.classes, pred0.proba)
+    assert pred0.threshold is None
+    t = float(np.quantile(p_attack, 0.8))  # well above 0.5: fewer alarms
+    meta = th.save_threshold(model_copy, t)
+    assert meta["alarm_threshold"] == t
+    on_disk = json.loads((model_copy / "metadata.json").read_text())
+    assert on_disk["alarm_threshold"] == t and on_disk["classes"] == before.classes, "other fields kept"
+    assert not [p for p in model_copy.iterdir() if p.name.endswith(".tmp")], "no temporary file left behind"
+    after = TrainedModel.load(model_copy)
+    pred = after.predict(test)
+    attack = after.classes.index("Attack")
+    np.testing.assert_array_equal(pred.codes == attack, p_attack >= t)
+    assert (pred.codes == attack).sum() < (pred0.codes == attack).sum()
+    frame = pred.to_frame(test, 2)
+    np.testing.assert_array_equal(frame["predicted"].to_numpy(), pred.labels)
+    np.testing.assert_allclose(frame["probability"], pred.confidence)
+    # The evaluation follows the threshold too.
+    report = after.evaluate(test, predictions=pred)
+    cm = np.asarray(report.confusion_matrix)
+    assert cm[:, report.labels.index("Attack")].sum() == (p_attack >= t).sum()
+    # Clearing it goes back to the most probable class.
+    th.save_threshold(model_copy, None)
+    assert "alarm_threshold" not in json.loads((model_copy / "metadata.json").read_text())
+    np.testing.assert_array_equal(TrainedModel.load(model_copy).predict(test).codes, pred0.codes)
+
+
+def test_threshold_refused_for_other_tasks_and_out_of_range(demo_models_dir, model_copy):
+    with pytest.raises(CoreError, match="2-class"):
+        th.save_threshold(demo_models_dir / "test-rf-6class", 0.7)
+    for bad in (0.0, 1.5, -0.1):
+        with pytest.raises(CoreError, match="outside"):
+            th.save_threshold(model_copy, bad)
+    with pytest.raises(CoreError, match="2-class"):
+        th.attack_probability(["Benign", "DDoS", "DoS"], np.zeros((1, 3)))
+    assert th.model_threshold({}) == 0.5 and th.model_threshold({"alarm_threshold": 0.8}) == 0.8

@@ -1,0 +1,140 @@
+"""The explanation, alarm-threshold and report controls of the Analyze and Compare pages (AppTest, real models)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from core import explain
+from core import threshold as th
+from core.loading import read_files
+from core.pipeline import TrainedModel
+from tests.dashboard.test_analyze_page import (
+    DEMO_NAME,
+    analyze_page,
+    charts,
+    choose,
+    metrics,
+    no_exception,
+    upload,
+    values,
+)
+from tests.dashboard.test_analyze_page import demo_traffic as demo_traffic
+from tests.dashboard.test_compare_page import compare_page
+
+
+def demo_page(model: str, task: int):
+    at = analyze_page()
+    at.radio(key="analyze_source").set_value("Demo traffic (synthetic)").run()
+    at = choose(at, task, model)
+    no_exception(at)
+    return at
+
+
+def test_importance_row_and_class_explanations_match_core(registry_env, demo_traffic, monkeypatch):
+    from dashboard import explain_panel
+
+    monkeypatch.setattr(explain_panel, "IMPORTANCE_ROWS", 600)  # the same bounded sample, smaller for CI time
+    at = demo_page("test-rf-6class", 6)
+    model = TrainedModel.load(registry_env / "test-rf-6class")
+    data = read_files([(DEMO_NAME, demo_traffic)])
+    figs = charts(at)
+    assert "analyze_explain_importance_chart" not in figs, "importance is measured on request only"
+    # Why this flow: the first flow flagged as an attack, to start; its bars are core's occlusion attributions.
+    pred = model.predict(data)
+    first = int(np.flatnonzero(pred.labels != "Benign")[0])
+    assert at.number_input(key="analyze_explain_row").value == first + 1
+    ex = explain.explain_row(model, data, first)
+    bars = figs["analyze_explain_row_chart"]["data"][0]
+    nonzero = ex.frame[ex.frame["contribution"] != 0]
+    np.testing.assert_allclose(values(bars["x"]), nonzero["contribution"].head(12), rtol=1e-6)
+    assert bars["y"][0].startswith(nonzero["feature"].iloc[0] + " = ")
+    # Another row.
+    at.number_input(key="analyze_explain_row").set_value(2000).run()
+    no_exception(at)
+    ex = explain.explain_row(model, data, 1999)
+    nonzero = ex.frame[ex.frame["contribution"] != 0]
+    np.testing.assert_allclose(values(charts(at)["analyze_explain_row_chart"]["data"][0]["x"]),
+                               nonzero["contribution"].head(12), rtol=1e-6)  # fmt: skip
+    assert any(f"classed as **{ex.predicted}**" in m.value for m in at.markdown)
+    # What marks each attack: the class chosen, its top features against benign.
+    at.selectbox(key="analyze_explain_class").set_value("Recon").run()
+    prof = explain.class_profiles(model, data, top=8)
+    recon = prof[prof["class"] == "Recon"]
+    bar = charts(at)["analyze_explain_class_chart"]["data"][0]
+    assert list(bar["y"]) == recon["feature"].tolist()
+    np.testing.assert_allclose(values(bar["x"]), recon["difference"], rtol=1e-5)
+    # Which features matter: on request, core's permutation importance on the same rows.
+    at.toggle(key="analyze_explain_importance").set_value(True).run()
+    no_exception(at)
+    imp = explain.permutation_importance(model, data, max_rows=600, repeats=explain_panel.IMPORTANCE_REPEATS)
+    bar = charts(at)["analyze_explain_importance_chart"]["data"][0]
+    assert list(bar["y"]) == imp.frame["feature"].head(15).tolist()
+    np.testing.assert_allclose(values(bar["x"]), imp.frame["importance"].head(15), rtol=1e-6)
+    assert at.download_button(key="analyze_report_html") and at.download_button(key="analyze_report_pdf")
+    assert "analyze_alarm_threshold" not in [s.key for s in at.slider], "the threshold is for 2-class models"
+
+
+def test_paper_cnn_flow_is_explained_with_integrated_gradients(registry_env):
+    at = demo_page("test-paper-cnn-19class", 19)
+    assert any("integrated gradients" in c.value for c in at.caption)
+    assert "analyze_explain_row_chart" in charts(at)
+
+
+@pytest.fixture()
+def own_registry(demo_models_dir, demo_dir, tmp_path, monkeypatch):
+    """A registry of its own (the threshold test writes to a model's metadata)."""
+    root = tmp_path / "models"
+    root.mkdir()
+    shutil.copytree(demo_models_dir / "test-rf-2class", root / "test-rf-2class")
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(root))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    return root
+
+
+def test_threshold_slider_costs_and_saving(own_registry, demo_dir):
+    names = ["Benign_test.pcap.csv", "TCP_IP-DDoS-UDP1_test.pcap.csv", "Recon-Port_Scan_test.pcap.csv",
+             "ARP_Spoofing_test.pcap.csv"]  # fmt: skip
+    at = upload(choose(analyze_page(), 2, "test-rf-2class"), [(n, (demo_dir / "test" / n).read_bytes()) for n in names])
+    no_exception(at)
+    folder = own_registry / "test-rf-2class"
+    model = TrainedModel.load(folder)
+    data = read_files([str(demo_dir / "test" / n) for n in names])
+    p = th.attack_probability(model.classes, model.predict(data).proba)
+    truth = th.is_attack_truth(data)
+    assert at.slider(key="analyze_alarm_threshold").value == 0.5
+    shown = {}
+    for t in (0.2, 0.5, 0.8):
+        at.slider(key="analyze_alarm_threshold").set_value(t).run()
+        cost = th.cost_at(truth, p, t)
+        m = metrics(at)
+        assert m["False alarms per 10,000 benign flows"] == f"{cost.false_alarms_per_10k:,.1f}"
+        assert m["Attacks missed"] == f"{cost.missed:,} ({cost.missed_rate:.1%})"
+        curves = charts(at)["analyze_alarm_curves"]["data"]
+        assert values(curves[1]["x"])[0] == pytest.approx(cost.false_alarm_rate)
+        shown[t] = cost
+    assert shown[0.2].false_alarms >= shown[0.5].false_alarms >= shown[0.8].false_alarms
+    assert shown[0.2].missed <= shown[0.5].missed <= shown[0.8].missed
+    # Save 0.8 with the model: stored in metadata.json, then used when the page scores again.
+    at.button(key="analyze_alarm_save").click().run()
+    no_exception(at)
+    assert json.loads((folder / "metadata.json").read_text())["alarm_threshold"] == 0.8
+    assert at.slider(key="analyze_alarm_threshold").value == 0.8
+    flagged = int((p >= 0.8).sum())
+    assert metrics(at)["Attack traffic"] == f"{flagged / len(p):.1%}"
+    assert any("Saved with the model now: 0.80" in c.value for c in at.caption)
+    # Away (no 2-class model shown) and back: the slider starts again from the model's saved threshold.
+    at.selectbox(key="analyze_task").set_value(6).run()
+    assert "analyze_alarm_threshold" not in [s.key for s in at.slider]
+    at.selectbox(key="analyze_task").set_value(2).run()
+    no_exception(at)
+    assert at.slider(key="analyze_alarm_threshold").value == 0.8
+
+
+def test_compare_page_offers_the_report(registry_env):
+    at = compare_page(["test-rf-6class", "test-lr-6class"])
+    no_exception(at)
+    assert at.download_button(key="compare_report_html") and at.download_button(key="compare_report_pdf")

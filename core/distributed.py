@@ -1,0 +1,722 @@
+"""Score many CSV files on a Dask cluster with one saved model (``python -m core score-many``).
+
+The work is cut into byte ranges of bounded size, so that the memory a worker needs does not
+depend on how large the input files are:
+
+1. plan (one task per file): the header line and byte ranges of about ``partition_bytes`` each,
+   cut just after a newline;
+2. count (one task per range): the data rows in the range (non-empty lines, as pyarrow counts them),
+   from which each range's first row number in its file follows;
+3. score (one task per range): the header is put back in front of the range, the bytes are parsed by
+   :func:`core.loading.read_csv` (same validation, layout detection, labels and error messages as
+   ``predict``), scored by ``TrainedModel.predict`` and ``Predictions.to_frame``, row numbers shifted
+   to the row in the original file, and written as ``DIR/predictions/file=<name>/part-<k>.parquet``.
+
+The Parquet columns are ``predict``'s, row for row: ``file`` comes back from the partition folder when
+the dataset is read (``pandas.read_parquet(DIR / "predictions")``), and ``true`` is always there (empty
+where a file carries no label), so that every part has one schema.
+
+Output files are named by (file, range), never by attempt, and written to a hidden temporary name then
+renamed: a task retried after a worker died overwrites its own part instead of adding one. When all
+tasks are done, the row count of every file is checked three ways (counted, scored, in the Parquet
+footers) before the summary is written to ``DIR/summary.json``.
+
+The model is loaded once per worker process (a worker plugin warms a per-process cache keyed by the
+model folder and its modification time); tasks carry only the model's path, never the model.
+Inputs, model and output folder must be reachable at the same paths from every worker (a shared
+file system when the workers run on other machines).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import logging
+import os
+import shutil
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+
+from .errors import CoreError, DataError
+
+log = logging.getLogger(__name__)
+
+#: Bytes of CSV per task. A 64 MiB range of v2 rows is about 200,000 rows; a worker thread needs a
+#: few times that in memory while it parses and scores it.
+DEFAULT_PARTITION_BYTES = 64 << 20
+#: Rows whose top probability is below this are counted as low-confidence (the Analyze page's default).
+LOW_CONFIDENCE = 0.6
+SUMMARY_FILE = "summary.json"
+PREDICTIONS_DIR = "predictions"
+SUMMARY_VERSION = 1
+_MAX_HEADER_BYTES = 1 << 20
+
+
+# --------------------------------------------------------------------------- inputs and plan
+
+
+def parse_size(text: str | int) -> int:
+    """Bytes from ``"64MB"``, ``"512KiB"``, ``"1GB"`` or a plain number (binary units either way)."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*", str(text), flags=re.IGNORECASE)
+    if not m:
+        raise CoreError(f"partition size {text!r} is not a size", hint="e.g. 64MB, 512KB or 1GB")
+    return int(float(m.group(1)) * 1024 ** " kmg".index(m.group(2).lower() or " "))
+
+
+def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
+    """Files, folders (their ``*.csv``, not recursive) and glob patterns (``**`` allowed) to a sorted,
+    de-duplicated list of files. An input that matches nothing is an error."""
+    found: dict[str, Path] = {}
+    for item in inputs:
+        text = str(item)
+        path = Path(text)
+        if path.is_dir():
+            matches = sorted(p for p in path.glob("*.csv") if p.is_file())
+        elif path.is_file():
+            matches = [path]
+        elif glob.has_magic(text):
+            matches = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+        else:
+            raise DataError("file not found", file=text, hint="pass CSV files, folders of CSV files or glob patterns")
+        if not matches:
+            raise DataError("no CSV files here", file=text, hint="a folder must hold *.csv files directly")
+        for p in matches:
+            found.setdefault(str(p.resolve()), p.resolve())
+    return sorted(found.values())
+
+
+def partition_names(paths: Sequence[Path]) -> dict[Path, str]:
+    """The name each file goes by in the output: its file name (the ``file`` column of ``predict``),
+    or, where two inputs share a file name, its path below their common folder."""
+    names = [p.name for p in paths]
+    if len(set(names)) == len(names):
+        return dict(zip(paths, names))
+    common = Path(os.path.commonpath([str(p.parent) for p in paths]))
+    return {p: p.relative_to(common).as_posix() for p in paths}
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """Header and byte ranges of one input file (ranges cover the body, each ends after a newline)."""
+
+    path: str
+    header: bytes
+    ranges: tuple[tuple[int, int], ...]
+    size: int
+
+
+def plan_file(path: str, partition_bytes: int = DEFAULT_PARTITION_BYTES) -> FilePlan:
+    """Cut a file's body into ranges of about ``partition_bytes``, each ending just after a newline.
+
+    Reads only the header line and one line at each cut. An empty file or a header without rows gives
+    one empty range, so that parsing reports the same error as ``predict`` does.
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        header = fh.readline(_MAX_HEADER_BYTES)
+        if len(header) == _MAX_HEADER_BYTES and not header.endswith(b"\n"):
+            raise DataError(
+                f"the first line is longer than {_MAX_HEADER_BYTES >> 20} MiB: not a CSV header",
+                file=Path(path).name,
+                row=0,
+                hint="the file must start with the feature names, e.g. 'Header_Length,Protocol Type,...'",
+            )
+        ranges = []
+        start = len(header)
+        while start < size:
+            cut = start + partition_bytes
+            if cut >= size:
+                end = size
+            else:
+                fh.seek(cut - 1)  # a range that already ends with a newline is cut right there
+                fh.readline()
+                end = fh.tell()
+            ranges.append((start, end))
+            start = end
+    return FilePlan(path=str(path), header=header, ranges=tuple(ranges) or ((len(header), len(header)),), size=size)
+
+
+def _read_range(path: str, start: int, end: int) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        return fh.read(end - start)
+
+
+def count_rows(body: bytes) -> int:
+    """Data rows in CSV bytes without header: lines that are not empty (pyarrow skips empty lines)."""
+    if not body:
+        return 0
+    buf = np.frombuffer(body, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], newlines + 1))
+    ends = np.concatenate((newlines, [len(buf)]))
+    lengths = ends - starts
+    # "\r\n" line endings: a line holding only "\r" is empty too.
+    has_cr = lengths > 0
+    has_cr[has_cr] = buf[ends[has_cr] - 1] == 13
+    lengths = lengths - has_cr
+    return int(np.count_nonzero(lengths > 0))
+
+
+def count_range(path: str, start: int, end: int) -> int:
+    """Data rows in ``path[start:end]`` (a range of :func:`plan_file`)."""
+    return count_rows(_read_range(path, start, end))
+
+
+# --------------------------------------------------------------------------- model, once per worker
+
+_model_lock = threading.Lock()
+_model_cache: dict[tuple[str, int], object] = {}
+#: Times this process has loaded a model (tests check it is once per worker).
+model_loads = 0
+
+
+def _model_key(path: str | os.PathLike) -> tuple[str, int]:
+    folder = Path(path).resolve()
+    from .pipeline import METADATA_FILE
+
+    return str(folder), (folder / METADATA_FILE).stat().st_mtime_ns
+
+
+def worker_model(path: str | os.PathLike):
+    """The :class:`~core.pipeline.TrainedModel` at ``path``, loaded at most once per process (until the
+    folder's metadata changes)."""
+    global model_loads
+    import warnings
+
+    from .pipeline import TrainedModel
+
+    # scikit-learn falls back to one job per estimator inside a Dask worker (the parallelism is the
+    # workers'); it says so with a warning on every call.
+    warnings.filterwarnings("ignore", message="Inside a Dask worker with daemon=True")
+
+    key = _model_key(path)
+    with _model_lock:
+        model = _model_cache.get(key)
+        if model is None:
+            _model_cache.clear()
+            model = _model_cache[key] = TrainedModel.load(key[0])
+            model_loads += 1
+        return model
+
+
+def _forget_models() -> None:
+    with _model_lock:
+        _model_cache.clear()
+
+
+def model_plugin(path: str | os.PathLike):
+    """A Dask worker plugin that loads the model when a worker joins (also workers that join later,
+    e.g. one restarted after a crash), and forgets it when unregistered."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class ModelPlugin(WorkerPlugin):
+        name = "core-score-many-model"
+        idempotent = False
+
+        def __init__(self, model_path: str):
+            self.model_path = model_path
+
+        def setup(self, worker):
+            worker_model(self.model_path)
+
+        def teardown(self, worker):
+            _forget_models()
+
+    return ModelPlugin(str(path))
+
+
+# --------------------------------------------------------------------------- one range
+
+
+def _shift_row(exc: DataError, offset: int) -> DataError:
+    """The same error with its row counted from the top of the whole file."""
+    if exc.row is None or offset == 0 or exc.row == 0:
+        return exc
+    where = [w for w in (exc.file, f"column {exc.column!r}" if exc.column is not None else None, f"row {exc.row}") if w]
+    prefix = ", ".join(where) + ": "
+    message = str(exc)[len(prefix) :] if str(exc).startswith(prefix) else str(exc)
+    return DataError(message, file=exc.file, column=exc.column, row=exc.row + offset, hint=exc.hint)
+
+
+def part_path(out_dir: str | os.PathLike, name: str, index: int) -> Path:
+    """Where range ``index`` of the file called ``name`` is written (``name`` is URL-quoted)."""
+    return Path(out_dir) / PREDICTIONS_DIR / f"file={quote(name, safe='')}" / f"part-{index:05d}.parquet"
+
+
+def _to_table(frame, n_classes: int, top: int = 3):
+    """The frame as an Arrow table with the same schema in every part (no ``file``: it is the partition)."""
+    import pyarrow as pa
+
+    frame = frame.drop(columns=["file"])
+    if "true" not in frame:
+        frame["true"] = None
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    text = {"predicted", "true"} | {f"top{k + 1}" for k in range(1, min(top, n_classes))}
+    for i, f in enumerate(table.schema):
+        if f.name in text and f.type != pa.string():
+            table = table.set_column(i, f.name, table.column(i).cast(pa.string()))
+    return table
+
+
+def score_range(
+    model_path: str,
+    path: str,
+    name: str,
+    header: bytes,
+    start: int,
+    end: int,
+    index: int,
+    counts: Sequence[int],
+    out_dir: str,
+    low_confidence: float = LOW_CONFIDENCE,
+) -> dict:
+    """Parse, score and write one byte range; return its statistics.
+
+    Errors in the data come back as ``{"error": ..., "hint": ...}`` rather than raised: they are not
+    worth a retry, and the file's other ranges still run so that the first error can be told.
+    """
+    import pyarrow.parquet as pq
+
+    from .loading import read_csv
+
+    offset = int(sum(counts[:index]))
+    started = time.perf_counter()
+    try:
+        model = worker_model(model_path)
+        body = _read_range(path, start, end)
+        try:
+            data = read_csv(header + body, name=Path(name).name, layout=model.layout)
+        except DataError as exc:
+            raise _shift_row(exc, offset) from None
+        if len(data) != counts[index]:
+            raise CoreError(
+                f"{name}: bytes {start}-{end} parsed to {len(data)} rows but {counts[index]} lines were counted",
+                hint="a quoted field with a line break? score-many cuts files at line breaks",
+            )
+        predictions = model.predict(data)
+        frame = predictions.to_frame(data, model.task)
+    except CoreError as exc:
+        return {"index": index, "error": str(exc), "hint": exc.hint}
+    frame["row"] += offset
+    table = _to_table(frame, len(model.classes))
+    target = part_path(out_dir, name, index)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")  # hidden: readers skip it
+    pq.write_table(table, tmp)
+    os.replace(tmp, target)
+    confidence = predictions.confidence
+    return {
+        "index": index,
+        "rows": len(frame),
+        "predicted": {str(k): int(v) for k, v in frame["predicted"].value_counts().items()},
+        "true": {str(k): int(v) for k, v in frame["true"].value_counts().items()} if "true" in frame else {},
+        "low_confidence": int(np.count_nonzero(confidence < low_confidence)),
+        "repairs": predictions.repairs.to_dict(),
+        "seconds": time.perf_counter() - started,
+        "pid": os.getpid(),
+        "part": target.name,
+    }
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class _FileJob:
+    path: Path
+    name: str
+    plan: FilePlan | None = None
+    count_futures: list | None = None
+    score_futures: list | None = None
+    error: str | None = None
+    hint: str | None = None
+
+
+def _prepare_out(out: Path, overwrite: bool) -> None:
+    existing = [p for p in (out / SUMMARY_FILE, out / PREDICTIONS_DIR) if p.exists()]
+    if existing and not overwrite:
+        raise CoreError(
+            f"{out} already holds score-many results ({', '.join(p.name for p in existing)})",
+            hint="choose another --out folder, or pass --overwrite to replace them",
+        )
+    for p in existing:
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def make_client(scheduler: str | None = None, workers: int | None = None):
+    """A client of the scheduler at ``scheduler``, or of a new local cluster of ``workers`` processes
+    (default: one per CPU core) with one thread each. Returns ``(client, cluster or None)``."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="20s"), None
+        except (OSError, TimeoutError) as exc:
+            raise CoreError(
+                f"cannot reach the Dask scheduler at {scheduler}: {exc}",
+                hint="start one with 'dask scheduler' and workers with 'dask worker ADDRESS', or leave out --scheduler",
+            ) from None
+    n = workers or os.cpu_count() or 1
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
+    return Client(cluster), cluster
+
+
+def score_many(
+    model: str | os.PathLike,
+    inputs: Sequence[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    *,
+    client=None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    partition_bytes: int = DEFAULT_PARTITION_BYTES,
+    low_confidence: float = LOW_CONFIDENCE,
+    overwrite: bool = False,
+    progress: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
+    echo: Callable[[str], None] | None = print,
+) -> dict:
+    """Score every input file on a Dask cluster; write Parquet predictions and ``summary.json``.
+
+    Parameters
+    ----------
+    model : path
+        A saved model folder (see :func:`core.pipeline.resolve_model_path` for names).
+    inputs : sequence of str
+        CSV files, folders of CSV files, or glob patterns.
+    out_dir : path
+        Output folder: ``predictions/file=<name>/part-<k>.parquet`` and ``summary.json``.
+    client : distributed.Client, optional
+        Use this client; otherwise one is made by :func:`make_client` from ``scheduler`` / ``workers``
+        (and a local cluster made here is closed at the end).
+    partition_bytes : int
+        CSV bytes per task.
+    low_confidence : float
+        Rows whose top probability is below this are counted as low-confidence.
+    on_progress : callable(done, total), optional
+        Called as each range finishes (tests use it to kill a worker mid-run).
+    echo : callable(str), optional
+        Where to print the dashboard address and notes (None: silent).
+
+    Returns
+    -------
+    dict
+        The summary, as written to ``summary.json``.
+    """
+    from distributed import as_completed
+
+    from .pipeline import read_metadata
+
+    if partition_bytes < 1024:
+        raise CoreError(f"partition size {partition_bytes} bytes is too small", hint="use at least 1 KiB, e.g. 64MB")
+    model_path = Path(model).resolve()
+    meta = read_metadata(model_path)  # a clear error before any worker tries to load it
+    paths = expand_inputs(inputs)
+    names = partition_names(paths)
+    out = Path(out_dir).resolve()
+    _prepare_out(out, overwrite)
+    say = echo or (lambda _msg: None)
+    own = client is None
+    cluster = None
+    if own:
+        client, cluster = make_client(scheduler, workers)
+    started_at = datetime.now(UTC)
+    started = time.perf_counter()
+    plugin = model_plugin(model_path)
+    try:
+        info = client.scheduler_info(n_workers=-1)
+        n_workers = len(info["workers"])
+        say(f"Dask dashboard: {client.dashboard_link}  ({n_workers} workers, scheduler {info['address']})")
+        _check_cluster(client)
+        client.register_plugin(plugin)
+        loaded = time.perf_counter() - started
+        jobs = [_FileJob(p, names[p]) for p in paths]
+        plans = [client.submit(plan_file, str(j.path), partition_bytes, pure=False) for j in jobs]
+        for job, fut in zip(jobs, plans):
+            try:
+                job.plan = fut.result()
+            except CoreError as exc:
+                job.error, job.hint = str(exc), exc.hint
+            except OSError as exc:
+                job.error, job.hint = f"{job.name}: cannot read the file: {exc}", "check that workers can read it"
+        for job in jobs:
+            if job.plan is None:
+                continue
+            plan = job.plan
+            job.count_futures = [client.submit(count_range, plan.path, s, e, pure=False) for s, e in plan.ranges]
+            job.score_futures = [
+                client.submit(
+                    score_range,
+                    str(model_path),
+                    plan.path,
+                    job.name,
+                    plan.header,
+                    s,
+                    e,
+                    k,
+                    job.count_futures,
+                    str(out),
+                    low_confidence,
+                    pure=False,
+                    retries=1,
+                )
+                for k, (s, e) in enumerate(plan.ranges)
+            ]
+        every = [f for j in jobs for f in (j.score_futures or [])]
+        total_bytes = sum(j.plan.size for j in jobs if j.plan)
+        say(
+            f"scoring {len(paths)} file(s), {total_bytes / 1e6:,.1f} MB in {len(every)} partition(s) "
+            f"with {meta.get('name') or model_path.name} -> {out}"
+        )
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(every), desc="score-many", unit="part", file=sys.stderr, leave=False)
+        rows_done = 0
+        for i, fut in enumerate(as_completed(every), 1):
+            if fut.status == "finished":
+                rows_done += fut.result().get("rows", 0)
+            if bar is not None:
+                bar.set_postfix_str(f"{rows_done:,} rows", refresh=False)
+                bar.update()
+            if on_progress is not None:
+                on_progress(i, len(every))
+        if bar is not None:
+            bar.close()
+        summary = _summarise(jobs, out, meta, model_path, low_confidence)
+        seconds = time.perf_counter() - started
+    finally:
+        try:
+            client.unregister_worker_plugin(plugin.name)
+        except Exception:
+            log.debug("could not unregister the model plugin", exc_info=True)
+        if own:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    summary.update(
+        started_at=started_at.isoformat(timespec="seconds"),
+        seconds=round(seconds, 3),
+        rows_per_second=round(summary["rows"] / seconds, 1) if seconds > 0 else None,
+        model_load_seconds=round(loaded, 3),
+        workers=n_workers,
+        partition_bytes=partition_bytes,
+        inputs=[str(i) for i in inputs],
+    )
+    (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def _where_am_i() -> str:
+    return str(Path(__file__).resolve().parent.parent)
+
+
+def _check_cluster(client) -> None:
+    """Fail early, with a hint, when the scheduler or the workers cannot import this project."""
+    if not client.scheduler_info(n_workers=-1)["workers"]:
+        raise CoreError("the Dask cluster has no workers", hint="start some: dask worker SCHEDULER_ADDRESS")
+    try:
+        client.submit(_where_am_i, pure=False).result(timeout=120)
+    except Exception as exc:
+        raise CoreError(
+            f"the Dask scheduler or workers cannot run this project's code ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0]})",
+            hint=f"start 'dask scheduler' and 'dask worker' with PYTHONPATH={_where_am_i()} and the same Python "
+            "environment as this command",
+        ) from None
+
+
+def _merge(into: dict, counts: dict) -> None:
+    for k, v in counts.items():
+        into[k] = into.get(k, 0) + v
+
+
+def _summarise(jobs: list[_FileJob], out: Path, meta: dict, model_path: Path, low_confidence: float) -> dict:
+    """Collect the ranges' statistics per file, check the row counts, and drop failed files' output."""
+    import pyarrow.parquet as pq
+
+    files, failed = [], []
+    busy: dict[str, float] = {}  # seconds spent scoring, per worker process (pid)
+    totals: dict = {
+        "predicted": {},
+        "low_confidence": 0,
+        "repairs": {"total": 0, "pos_inf": {}, "neg_inf": {}, "nan": {}},
+    }
+    for job in jobs:
+        stats = []
+        if job.error is None:
+            for fut in job.score_futures:
+                if fut.status == "finished":
+                    stats.append(fut.result())
+                else:
+                    try:
+                        exc = fut.exception()
+                    except Exception as other:
+                        exc = other
+                    cause = (
+                        f"a worker died while scoring it ({exc})"
+                        if type(exc).__name__ == "KilledWorker"
+                        else f"{type(exc).__name__}: {exc}"
+                    )
+                    stats.append({"index": len(stats), "error": f"{job.name}: {cause}", "hint": None})
+            errors = [s for s in stats if "error" in s]
+            if errors:
+                job.error, job.hint = errors[0]["error"], errors[0]["hint"]
+        folder = part_path(out, job.name, 0).parent
+        if job.error is None:
+            counted = sum(f.result() for f in job.count_futures)
+            scored = sum(s["rows"] for s in stats)
+            expected = {s["part"] for s in stats}
+            for p in folder.iterdir():  # leftovers of killed attempts
+                if p.name not in expected:
+                    p.unlink()
+            on_disk = sum(pq.read_metadata(folder / p).num_rows for p in expected)
+            if not counted == scored == on_disk:
+                job.error = f"{job.name}: row counts disagree (counted {counted}, scored {scored}, written {on_disk})"
+                job.hint = "run it again; report it if it repeats"
+        if job.error is not None:
+            if folder.exists():
+                shutil.rmtree(folder)  # no half-scored files in the dataset
+            failed.append({"file": job.name, "path": str(job.path), "error": job.error, "hint": job.hint})
+            continue
+        entry = {
+            "file": job.name,
+            "path": str(job.path),
+            "bytes": job.plan.size,
+            "partitions": len(stats),
+            "rows": scored,
+            "predicted": {},
+            "true": {},
+            "low_confidence": 0,
+            "repaired_cells": 0,
+        }
+        for s in stats:
+            busy[str(s["pid"])] = busy.get(str(s["pid"]), 0.0) + s["seconds"]
+            _merge(entry["predicted"], s["predicted"])
+            _merge(entry["true"], s["true"])
+            entry["low_confidence"] += s["low_confidence"]
+            entry["repaired_cells"] += s["repairs"]["total"]
+            totals["repairs"]["total"] += s["repairs"]["total"]
+            for kind in ("pos_inf", "neg_inf", "nan"):
+                _merge(totals["repairs"][kind], s["repairs"][kind])
+        entry["attack_share"] = _attack_share(entry["predicted"], entry["rows"])
+        _merge(totals["predicted"], entry["predicted"])
+        totals["low_confidence"] += entry["low_confidence"]
+        files.append(entry)
+    rows = sum(f["rows"] for f in files)
+    classes = list(meta["classes"])
+    return {
+        "version": SUMMARY_VERSION,
+        "model": {
+            "name": meta.get("name") or model_path.name,
+            "path": str(model_path),
+            "task": meta["task"],
+            "family": meta["family"],
+            "layout": meta["layout"],
+            "classes": classes,
+        },
+        "out": str(out),
+        "predictions": str(out / PREDICTIONS_DIR),
+        "low_confidence_threshold": low_confidence,
+        "rows": rows,
+        "files_scored": len(files),
+        "files_failed": len(failed),
+        "predicted": {c: totals["predicted"][c] for c in classes if c in totals["predicted"]},
+        "attack_share": _attack_share(totals["predicted"], rows),
+        "low_confidence": totals["low_confidence"],
+        "repaired_cells": totals["repairs"],
+        "files": files,
+        "failed": failed,
+        "worker_busy_seconds": {pid: round(t, 2) for pid, t in busy.items()},
+    }
+
+
+def _attack_share(predicted: dict, rows: int) -> float | None:
+    return round(1 - predicted.get("Benign", 0) / rows, 6) if rows else None
+
+
+def format_summary(summary: dict) -> str:
+    """The summary in a few lines of plain text (what the command prints)."""
+    lines = [
+        f"{summary['rows']:,} rows from {summary['files_scored']} file(s) scored with {summary['model']['name']} "
+        f"({summary['model']['task']} classes) in {summary.get('seconds', 0):.1f} s "
+        f"({summary.get('rows_per_second') or 0:,.0f} rows/s, {summary.get('workers', '?')} workers)",
+        f"attack share: {100 * (summary['attack_share'] or 0):.2f}% · low-confidence rows (probability < "
+        f"{summary['low_confidence_threshold']:g}): {summary['low_confidence']:,} · repaired cells: "
+        f"{summary['repaired_cells']['total']:,}",
+        "predicted classes:",
+    ]
+    lines += [f"  {c}: {n:,}" for c, n in summary["predicted"].items()]
+    width = max([len(f["file"]) for f in summary["files"]] + [4])
+    lines.append(f"{'file':<{width}}  {'rows':>10}  {'attack %':>8}  {'low-conf':>8}  {'repaired':>8}")
+    for f in summary["files"]:
+        lines.append(
+            f"{f['file']:<{width}}  {f['rows']:>10,}  {100 * (f['attack_share'] or 0):>8.2f}  "
+            f"{f['low_confidence']:>8,}  {f['repaired_cells']:>8,}"
+        )
+    for f in summary["failed"]:
+        lines.append(f"FAILED {f['file']}: {f['error']}" + (f" (hint: {f['hint']})" if f.get("hint") else ""))
+    lines.append(
+        f"predictions: {summary['predictions']} (Parquet, partitioned by file) · summary: "
+        f"{Path(summary['out']) / SUMMARY_FILE}"
+    )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- reading results back
+
+
+def read_summary(out_dir: str | os.PathLike) -> dict:
+    """``summary.json`` of a score-many result folder, with a clear error when it is not one."""
+    path = Path(out_dir) / SUMMARY_FILE
+    if not path.is_file():
+        raise CoreError(
+            f"{out_dir} is not a score-many result folder (no {SUMMARY_FILE})",
+            hint="run python -m core score-many --out DIR first, and give that DIR",
+        )
+    try:
+        summary = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CoreError(f"{path} cannot be read: {exc}", hint="run score-many again") from None
+    if not isinstance(summary, dict) or summary.get("version") != SUMMARY_VERSION:
+        raise CoreError(f"{path} is not a score-many summary of version {SUMMARY_VERSION}", hint="run it again")
+    return summary
+
+
+def prediction_statistics(out_dir: str | os.PathLike, bins: int = 20, batch_rows: int = 65536) -> dict:
+    """Statistics of the Parquet predictions read in batches (memory bounded by ``batch_rows``).
+
+    Returns ``{"rows_on_disk": {file: rows}, "bin_edges": [...], "confidence": {file: counts per bin}}``;
+    rows on disk come from the Parquet footers, the confidence histograms from the ``probability`` column.
+    """
+    import pyarrow.dataset as pads
+    import pyarrow.parquet as pq
+
+    root = Path(out_dir) / PREDICTIONS_DIR
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    rows: dict[str, int] = {}
+    hist: dict[str, np.ndarray] = {}
+    if not root.is_dir():
+        return {"rows_on_disk": rows, "bin_edges": edges.tolist(), "confidence": {}}
+    dataset = pads.dataset(root, format="parquet", partitioning="hive")
+    for fragment in dataset.get_fragments():
+        name = str(pads.get_partition_keys(fragment.partition_expression).get("file"))
+        rows[name] = rows.get(name, 0) + pq.read_metadata(fragment.path).num_rows
+        counts = hist.setdefault(name, np.zeros(bins, dtype=np.int64))
+        for batch in fragment.to_batches(columns=["probability"], batch_size=batch_rows):
+            counts += np.histogram(batch.column(0).to_numpy(zero_copy_only=False), bins=edges)[0]
+    return {"rows_on_disk": rows, "bin_edges": edges.tolist(), "confidence": {k: v.tolist() for k, v in hist.items()}}

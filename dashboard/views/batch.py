@@ -1,0 +1,157 @@
+"""Batch results: a ``python -m core score-many`` output folder, summary and per-file charts.
+
+Reads ``summary.json`` and statistics of the Parquet predictions gathered batch by batch
+(:func:`core.distributed.prediction_statistics`): the predictions are never loaded whole.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.distributed import SUMMARY_FILE, prediction_statistics, read_summary
+from core.errors import CoreError
+from core.paths import confine
+from dashboard import loaders
+from dashboard.escape import md
+from dashboard.figures import class_color
+
+KEY_PATH = "batch_path"
+
+
+def result_folder(text: str) -> Path:
+    """The result folder a typed path names (the one place that decides which paths are allowed)."""
+    text = (text or "").strip().strip('"')
+    if not text:
+        raise CoreError("no folder given", hint="type the --out folder of a score-many run")
+    folder = confine(text)  # only under the configured data roots; '..' and links out are refused
+    if not folder.is_dir():
+        raise CoreError(f"{folder} is not a folder", hint="type the --out folder of a score-many run")
+    return folder
+
+
+def _stamp(folder: Path) -> float:
+    summary = folder / SUMMARY_FILE
+    return summary.stat().st_mtime if summary.exists() else 0.0
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _summary(folder: str, stamp: float) -> dict:
+    return read_summary(folder)
+
+
+@st.cache_data(show_spinner="Reading prediction statistics…", max_entries=8)
+def _statistics(folder: str, stamp: float) -> dict:
+    return prediction_statistics(folder)
+
+
+def render() -> None:
+    st.title("Batch results")
+    st.caption(
+        "The output folder of `python -m core score-many --out DIR` (Parquet predictions partitioned by "
+        "file, and summary.json). Charts come from the summary and from statistics read from the Parquet "
+        "files in batches."
+    )
+    text = st.text_input("Result folder", key=KEY_PATH, placeholder="/path/to/score-many/output")
+    if not text:
+        st.info("Type the folder a score-many run wrote to.", icon=":material/lightbulb:")
+        return
+    try:
+        folder = result_folder(text)
+        summary = _summary(str(folder), _stamp(folder))
+        stats = _statistics(str(folder), _stamp(folder))
+    except CoreError as exc:
+        loaders.show_error(exc)
+        return
+    model = summary["model"]
+    st.markdown(
+        f"**Model:** {md(model['name'])} ({model['task']} classes, {md(model['family'])}, "
+        f"{md(model['layout'])}) · **Scored:** {summary.get('started_at', '?')[:19]} on "
+        f"{summary.get('workers', '?')} workers in {summary.get('seconds', 0):.1f} s"
+    )
+    cols = st.columns(6)
+    cols[0].metric("Rows", f"{summary['rows']:,}", border=True)
+    cols[1].metric("Files scored", summary["files_scored"], border=True)
+    cols[2].metric("Files failed", summary["files_failed"], border=True)
+    share = summary["attack_share"]
+    cols[3].metric("Attack share", "–" if share is None else f"{100 * share:.1f}%", border=True)
+    cols[4].metric(
+        "Low-confidence rows",
+        f"{summary['low_confidence']:,}",
+        border=True,
+        help=f"Top probability below {summary['low_confidence_threshold']:g}.",
+    )
+    cols[5].metric("Repaired cells", f"{summary['repaired_cells']['total']:,}", border=True)
+    for f in summary["failed"]:
+        st.error(f"**{md(f['file'])}** failed: {md(f['error'])}" + (f" — {md(f['hint'])}" if f.get("hint") else ""))
+    if not summary["files"]:
+        return
+    table = files_table(summary, stats)
+    if (table["rows on disk"] != table["rows"]).any():
+        st.warning("The Parquet files do not hold the rows the summary counts: the folder changed after the run.")
+    st.dataframe(table, key="batch_files", hide_index=True)
+    st.plotly_chart(classes_by_file_figure(summary), key="batch_classes")
+    files = ["All files"] + [f["file"] for f in summary["files"]]
+    chosen = st.selectbox("Confidence of", files, key="batch_confidence_file")
+    st.plotly_chart(confidence_figure(stats, None if chosen == files[0] else chosen), key="batch_confidence")
+
+
+def files_table(summary: dict, stats: dict) -> pd.DataFrame:
+    """One row per scored file: rows (summary and on disk), attack share, low-confidence and repaired."""
+    return pd.DataFrame(
+        {
+            "file": [f["file"] for f in summary["files"]],
+            "rows": [f["rows"] for f in summary["files"]],
+            "rows on disk": [stats["rows_on_disk"].get(f["file"], 0) for f in summary["files"]],
+            "attack %": [round(100 * (f["attack_share"] or 0), 2) for f in summary["files"]],
+            "low-confidence": [f["low_confidence"] for f in summary["files"]],
+            "repaired cells": [f["repaired_cells"] for f in summary["files"]],
+        }
+    )
+
+
+def classes_by_file_figure(summary: dict) -> go.Figure:
+    """Stacked horizontal bars: rows per predicted class in each file (classes in the model's order)."""
+    files = [f["file"] for f in summary["files"]]
+    fig = go.Figure()
+    for cls in summary["model"]["classes"]:
+        counts = [f["predicted"].get(cls, 0) for f in summary["files"]]
+        if any(counts):
+            fig.add_bar(y=files, x=counts, name=cls, orientation="h", marker_color=class_color(cls))
+    fig.update_layout(
+        barmode="stack",
+        title="Predicted classes per file",
+        xaxis_title="rows",
+        height=max(360, 160 + 28 * len(files)),
+        yaxis={"autorange": "reversed"},
+    )
+    return fig
+
+
+def confidence_figure(stats: dict, file: str | None = None) -> go.Figure:
+    """Histogram of the top probability, over all files or one, from the binned Parquet statistics."""
+    edges = stats["bin_edges"]
+    per_file = stats["confidence"]
+    counts = per_file.get(file, []) if file else [sum(c) for c in zip(*per_file.values())]
+    fig = go.Figure(
+        go.Bar(
+            x=[(a + b) / 2 for a, b in pairwise(edges)],
+            y=list(counts),
+            width=edges[1] - edges[0],
+            marker_color="#4c78a8",
+        )
+    )
+    fig.update_layout(
+        title=f"Top probability, {file or 'all files'}",
+        xaxis_title="probability of the predicted class",
+        yaxis_title="rows",
+        bargap=0.05,
+    )
+    return fig
+
+
+render()

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import audit
 from .errors import CoreError
 from .taxonomy import TASK_DESCRIPTIONS, TASKS
 
@@ -53,6 +54,19 @@ def _parse_params(pairs: list[str]) -> dict:
     return out
 
 
+def _audit(action: str, **kwargs) -> None:
+    """Record a command-line action in the audit log (core.audit), with the operating-system user."""
+    event = audit.record(action, via="cli", **kwargs)
+    if not event["written"]:
+        print(f"warning: the audit log could not be written: {event['error']}", file=sys.stderr)
+
+
+def model_train_files(data_dir) -> list:
+    from .loading import split_files
+
+    return split_files(data_dir, "train")
+
+
 def cmd_train(args) -> int:
     from .models import FAMILIES
     from .training import train_from_folder
@@ -73,6 +87,8 @@ def cmd_train(args) -> int:
     except ValueError as exc:  # unknown parameters and the like
         raise CoreError(str(exc), hint="python -m core train --help") from None
     print(f"saved: {model.path}")
+    _audit("trained", model=model.name, files=[audit.file_info(str(f)) for f in model_train_files(args.data)],
+           family=args.model, task=args.task, data=str(args.data))  # fmt: skip
     for note in model.metadata["data"]["notes"]:
         print(f"note: {note}")
     absent = model.metadata["data"]["classes_absent_from_training"]
@@ -112,26 +128,54 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from .loading import read_files
     from .pipeline import TrainedModel, resolve_model_path
+    from .scoring import score_files
 
     started = time.perf_counter()
     model = TrainedModel.load(resolve_model_path(args.model, args.models_dir))
-    data = read_files(args.files)
-    predictions = model.predict(data)
-    frame = predictions.to_frame(data, model.task)
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+    progress = bar = None
+    if sys.stderr.isatty():  # tqdm only where it is seen (its import costs a quarter of a second)
+        from tqdm import tqdm
 
-    pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), args.out)
-    counts = frame["predicted"].value_counts()
-    print(f"{len(frame)} rows from {len(data.files)} file(s) scored with {model.name} in "
+        bar = tqdm(desc="scoring", unit=" rows", unit_scale=True, file=sys.stderr, leave=False)
+        progress = lambda rows, name: bar.update(rows - bar.n)  # noqa: E731
+    # Streamed: reading, scoring and writing overlap, in bounded memory (core.scoring).
+    try:
+        summary = score_files(model, args.files, args.out, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"{summary.rows} rows from {len(summary.files)} file(s) scored with {model.name} in "
           f"{time.perf_counter() - started:.1f} s -> {args.out}")  # fmt: skip
-    if predictions.repairs.total:
-        print(f"note: {predictions.repairs.summary()}")
-    for cls, n in counts.items():
+    # After the timing above: hashing the inputs for the audit log is not part of scoring.
+    _audit("scored", model=model.name, files=[audit.file_info(str(f)) for f in args.files], rows=summary.rows,
+           out=str(args.out))  # fmt: skip
+    if summary.repairs.total:
+        print(f"note: {summary.repairs.summary()}")
+    for cls, n in summary.counts.items():
         print(f"  {cls}: {n}")
     return 0
+
+
+def cmd_score_many(args) -> int:
+    from .distributed import format_summary, parse_size, score_many
+    from .pipeline import resolve_model_path
+
+    if not args.verbose:  # Dask logs every worker start at INFO; read when distributed is first imported
+        import dask
+
+        dask.config.set({"logging.distributed": "warning"})
+    summary = score_many(
+        resolve_model_path(args.model, args.models_dir), args.inputs, args.out, scheduler=args.scheduler,
+        workers=args.workers, partition_bytes=parse_size(args.partition_size), low_confidence=args.low_confidence,
+        overwrite=args.overwrite, progress=not args.quiet,
+    )  # fmt: skip
+    print(format_summary(summary))
+    # Names and sizes only: hashing a month of captures on this one machine would undo the cluster's work.
+    files = [{"name": f["path"], "size": f.get("bytes"), "sha256": None} for f in summary["files"] + summary["failed"]]
+    _audit("scored", model=summary["model"]["name"], files=files, rows=summary["rows"], out=str(args.out),
+           failed=[f["file"] for f in summary["failed"]], engine="dask")  # fmt: skip
+    return 0 if summary["files_scored"] else 2
 
 
 def cmd_models(args) -> int:
@@ -157,7 +201,9 @@ def cmd_models(args) -> int:
 def cmd_delete(args) -> int:
     from .pipeline import delete_model
 
-    print(f"deleted {delete_model(args.model, args.models_dir)}")
+    folder = delete_model(args.model, args.models_dir)
+    _audit("deleted", model=folder.name, path=str(folder))
+    print(f"deleted {folder}")
     return 0
 
 
@@ -244,6 +290,20 @@ def cmd_benchmark_models(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .pipeline import TrainedModel, resolve_model_path
+    from .report import analysis_report, read_report_data
+
+    model = TrainedModel.load(resolve_model_path(args.model, args.models_dir))
+    data, label = read_report_data(args.data, layout=model.layout)
+    model.check_layout(data)
+    report = analysis_report(model, data, data_label=label, compute_importance=not args.no_importance,
+                             importance_rows=args.importance_rows)  # fmt: skip
+    report.write(args.out, args.pdf)
+    print(f"report written: {args.out}" + (f" and {args.pdf}" if args.pdf else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .models import FAMILIES
 
@@ -289,6 +349,19 @@ def build_parser() -> argparse.ArgumentParser:
     common_models(p)
     p.set_defaults(func=cmd_predict)
 
+    p = sub.add_parser("score-many", help="score many CSV files on a Dask cluster; Parquet predictions + summary")
+    p.add_argument("--model", required=True, help="model folder or name")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="CSV files, folders of CSVs or glob patterns")
+    p.add_argument("--out", required=True, help="output folder (predictions/ as Parquet, summary.json)")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler (default: start a local cluster)")
+    p.add_argument("--workers", type=int, help="local cluster worker processes (default: one per CPU core)")
+    p.add_argument("--partition-size", default="64MB", help="CSV bytes per task, e.g. 64MB (bounds worker memory)")
+    p.add_argument("--low-confidence", type=float, default=0.6, help="count rows below this probability (0.6)")
+    p.add_argument("--overwrite", action="store_true", help="replace results already in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    common_models(p)
+    p.set_defaults(func=cmd_score_many)
+
     p = sub.add_parser("models", help="list saved models")
     common_models(p)
     p.set_defaults(func=cmd_models)
@@ -324,6 +397,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     common_models(p)
     p.set_defaults(func=cmd_setup_demo)
+
+    p = sub.add_parser("report", help="an HTML (and PDF) report of a model on some traffic, for non-programmers")
+    p.add_argument("--model", required=True, help="model folder or name in the registry")
+    p.add_argument("--data", required=True, nargs="+", help="folder in the official layout (DIR/test is scored), "
+                   "a folder of CSV files, or CSV files")  # fmt: skip
+    p.add_argument("--out", required=True, help="HTML file to write (self-contained: opens without internet)")
+    p.add_argument("--pdf", help="also write this PDF file")
+    p.add_argument("--importance-rows", type=int, default=2000, help="rows sampled for feature importance")
+    p.add_argument("--no-importance", action="store_true", help="skip feature importance (faster)")
+    common_models(p)
+    p.set_defaults(func=cmd_report)
     return parser
 
 

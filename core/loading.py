@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from .errors import DataError
+from .limits import Limits, check_columns, check_line_length, check_rows, check_size
 from .schema import (
     Layout,
     SchemaError,
@@ -109,21 +110,38 @@ def official_row_counts() -> dict[str, int]:
     return counts
 
 
-def _read_bytes(source: Source, name: str | None) -> tuple[bytes | str, str]:
-    """Return something pyarrow can read (a path or bytes) and a display name."""
+def _read_bytes(source: Source, name: str | None, limits: Limits | None = None) -> tuple[bytes | str, str]:
+    """Return something pyarrow can read (a path or bytes) and a display name.
+
+    The size limit is checked before anything is read (file system size, upload length)."""
+    limits = limits or Limits.from_env()
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
             raise DataError("file not found", file=str(path), hint="check the path")
         if path.is_dir():
             raise DataError("is a folder, not a CSV file", file=str(path), hint="pass a .csv file, or use --data DIR")
+        check_size(path.stat().st_size, name or path.name, limits)
         return str(path), name or path.name
     if isinstance(source, (bytes, bytearray, memoryview)):
+        check_size(len(source), name or "upload.csv", limits)
         return bytes(source), name or "upload.csv"
-    data = source.read()
+    display = name or getattr(source, "name", None) or "upload.csv"
+    size = getattr(source, "size", None)
+    if size is None and hasattr(source, "seek") and hasattr(source, "tell"):
+        try:
+            here = source.tell()
+            size = source.seek(0, os.SEEK_END) - here
+            source.seek(here)
+        except (OSError, ValueError):
+            size = None
+    if size is not None:
+        check_size(int(size), display, limits)
+    data = source.read(limits.max_bytes + 1)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    return data, name or getattr(source, "name", None) or "upload.csv"
+    check_size(len(data), display, limits)
+    return data, display
 
 
 def _head(data: bytes | str, size: int = 65536) -> bytes:
@@ -133,11 +151,53 @@ def _head(data: bytes | str, size: int = 65536) -> bytes:
         return fh.read(size)
 
 
-def _parse_header(head: bytes, name: str) -> tuple[list[str], str]:
+#: Leading bytes of files that are often picked by mistake instead of a CSV: what they are.
+_MAGIC = (
+    (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook is one too)", "unzip it / save the sheet as CSV"),
+    (b"PK\x05\x06", "an empty zip archive", "pick the .csv file of the flows"),
+    (b"\x1f\x8b", "gzip-compressed", "decompress it first (gunzip FILE.csv.gz)"),
+    (b"BZh", "bzip2-compressed", "decompress it first (bunzip2)"),
+    (b"\xfd7zXZ\x00", "xz-compressed", "decompress it first (unxz)"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "extract the .csv file first"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) or Office file", "save the sheet as CSV (UTF-8)"),
+    (b"PAR1", "a Parquet file", "export it as CSV"),
+    (b"%PDF", "a PDF document", "pick the .csv file of the flows"),
+    (b"\xd4\xc3\xb2\xa1", "a packet capture (.pcap), not the flow CSV made from it", "pick the .pcap.csv file"),
+    (b"\xa1\xb2\xc3\xd4", "a packet capture (.pcap), not the flow CSV made from it", "pick the .pcap.csv file"),
+    (b"\x0a\x0d\x0d\x0a", "a packet capture (.pcapng), not the flow CSV made from it", "pick the .pcap.csv file"),
+)
+
+
+def _looks_like_html(head: bytes) -> bool:
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:512].lower()
+    return start.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<?xml", b"<!--", b"<svg"))
+
+
+def _utf16_without_bom(head: bytes) -> bool:
+    """Text in UTF-16 without a byte-order mark: mostly ASCII with a NUL at every other byte."""
+    sample = head[:400]
+    if len(sample) < 8:
+        return False
+    for zeros, text in ((sample[1::2], sample[0::2]), (sample[0::2], sample[1::2])):
+        if zeros.count(0) >= 0.9 * len(zeros) and sum(9 <= b < 127 for b in text) >= 0.9 * len(text):
+            return True
+    return False
+
+
+def _parse_header(head: bytes, name: str, limits: Limits | None = None) -> tuple[list[str], str]:
     if not head.strip():
         raise DataError("the file is empty", file=name, hint="export the flows again, or pick another file")
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    for magic, what, hint in _MAGIC:
+        if head.startswith(magic):
+            raise DataError(f"the file is {what}, not CSV text", file=name, hint=hint)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or _utf16_without_bom(head):
         raise DataError("the file is UTF-16 encoded; expected UTF-8 text", file=name, hint="save it again as UTF-8 CSV")
+    if _looks_like_html(head):
+        raise DataError(
+            "the file is an HTML or XML page, not CSV (perhaps a web page saved instead of the download)",
+            file=name,
+            hint="download the CSV file itself",
+        )
     if b"\x00" in head[:4096]:
         raise DataError("the file is binary, not CSV text", file=name, hint="pick the .csv file of the flows")
     first = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
@@ -149,6 +209,7 @@ def _parse_header(head: bytes, name: str) -> tuple[list[str], str]:
             row=0,
             hint="the file must start with the feature names, e.g. 'Header_Length,Protocol Type,...'",
         )
+    check_columns(first.count(delimiter) + 1, name, limits or Limits.from_env())
     columns = [normalise_column(c).strip('"') for c in first.split(delimiter)]
     return columns, delimiter
 
@@ -207,8 +268,9 @@ def read_csv(
         Empty file, missing or unexpected columns, a non-numeric cell (with its row),
         an unrecognised label, or no label when one is required.
     """
-    data, display = _read_bytes(source, name)
-    columns, delimiter = _parse_header(_head(data), display)
+    limits = Limits.from_env()
+    data, display = _read_bytes(source, name, limits)
+    columns, delimiter = _parse_header(_head(data), display, limits)
     if len(set(columns)) != len(columns):
         dupes = sorted({c for c in columns if columns.count(c) > 1})
         raise DataError(f"duplicate column name(s) {dupes}", file=display, row=0, hint="each feature must appear once")
@@ -231,6 +293,7 @@ def read_csv(
             file=display,
             hint="use a model trained on the same release, or files of one release only",
         )
+    check_line_length(data, display, limits)
     types = {c: pa.float32() for c in found.features}
     if label_col:
         types[label_col] = pa.string()
@@ -250,14 +313,16 @@ def read_csv(
     n = table.num_rows
     if n == 0:
         raise DataError("the file has a header but no rows", file=display, row=1, hint="pick a file with flows in it")
-    X = np.empty((n, found.n_features), dtype=np.float32)
-    for j, col in enumerate(found.features):
-        X[:, j] = table.column(col).to_numpy(zero_copy_only=False)
+    check_rows(n, display, limits)
+    label_values = table.column(label_col) if label_col else None
+    # The table's memory is released batch by batch as the matrix fills: peak about one matrix, not two.
+    batches, table = table.select(list(found.features)).to_batches(), None
+    X = matrix_from_batches(batches, found.n_features)
     nonfinite = int(np.count_nonzero(~np.isfinite(X)))
 
     file_label = class_from_filename(display)
     if label_col:
-        y = _labels_from_column(table.column(label_col), display, label_col)
+        y = _labels_from_column(label_values, display, label_col)
         label_source = f"column {label_col!r}"
     elif file_label is not None:
         y = np.full(n, CLASSES_19.index(file_label), dtype=np.int8)
@@ -283,6 +348,49 @@ def read_csv(
     return Dataset(X=X, y=y, source=np.zeros(n, dtype=np.int32), files=[summary], layout=found)
 
 
+def matrix_from_batches(batches: list[pa.RecordBatch], n_features: int, *, rows_per_step: int = 16384) -> np.ndarray:
+    """Copy float32 record batches into one (n, n_features) C-ordered matrix, emptying ``batches`` as it goes.
+
+    Each batch is dropped from the list once copied, so its memory is freed while the matrix fills;
+    the copy runs in slabs of ``rows_per_step`` rows that stay in the CPU cache.
+    """
+    n = sum(b.num_rows for b in batches)
+    X = np.empty((n, n_features), dtype=np.float32)
+    start = 0
+    for i in range(len(batches)):
+        batch, batches[i] = batches[i], None
+        cols = [_float_values(batch.column(j)) for j in range(n_features)]
+        del batch
+        m = len(cols[0]) if cols else 0
+        for a in range(0, m, rows_per_step):
+            b = min(a + rows_per_step, m)
+            for j, col in enumerate(cols):
+                X[start + a : start + b, j] = col[a:b]
+        start += m
+        del cols
+    return X
+
+
+def _float_values(arr: pa.Array) -> np.ndarray:
+    """A float32 array's values with empty cells as NaN, without a copy where it has none."""
+    if arr.type != pa.float32():
+        raise TypeError(f"expected a float32 column, got {arr.type}")
+    if arr.null_count:
+        import pyarrow.compute as pc
+
+        arr = pc.fill_null(arr, pa.scalar(float("nan"), arr.type))
+    # The values buffer itself: Array.to_numpy imports pandas (half a second) even for a zero-copy view.
+    return np.frombuffer(arr.buffers()[1], dtype=np.float32, count=len(arr), offset=arr.offset * 4)
+
+
+def _index_values(arr: pa.Array) -> np.ndarray:
+    """Dictionary indices as numpy, without pandas (see _float_values) where there are no nulls."""
+    if arr.null_count or not pa.types.is_integer(arr.type):
+        return arr.to_numpy(zero_copy_only=False)
+    dtype = np.dtype(f"{'i' if pa.types.is_signed_integer(arr.type) else 'u'}{arr.type.bit_width // 8}")
+    return np.frombuffer(arr.buffers()[1], dtype=dtype, count=len(arr), offset=arr.offset * dtype.itemsize)
+
+
 def _explain_arrow_error(
     exc: pa.ArrowInvalid, data: bytes | str, name: str, columns: list[str], delimiter: str
 ) -> DataError:
@@ -294,13 +402,12 @@ def _explain_arrow_error(
         col = columns[int(m.group(1))] if int(m.group(1)) < len(columns) else None
         row, value = _find_first_bad_cell(data, columns, col, delimiter) if col else (None, None)
         what = f"non-numeric value {value!r}" if value is not None else "a non-numeric value"
-        return DataError(
-            f"{what} where a number is expected",
-            file=name,
-            column=col,
-            row=row,
-            hint="every feature cell must be a number (inf and NaN are accepted and repaired)",
-        )
+        hint = "every feature cell must be a number (inf and NaN are accepted and repaired)"
+        if value is not None and re.fullmatch(r"\s*[-+]?\d{1,3}([,\u00a0 ']\d{3})+(\.\d+)?\s*", value):
+            hint = "it looks like a number with thousands separators: export the numbers without them"
+        elif value is not None and re.fullmatch(r"\s*[-+]?\d+,\d+\s*", value):
+            hint = "it looks like a decimal comma: export the numbers with a decimal point ('1.5', not '1,5')"
+        return DataError(f"{what} where a number is expected", file=name, column=col, row=row, hint=hint)
     m = re.search(r"Expected (\d+) columns, got (\d+)", msg)
     if m:
         return DataError(
@@ -311,7 +418,7 @@ def _explain_arrow_error(
     return DataError(f"could not parse the CSV: {msg.splitlines()[0]}", file=name, hint="is this really a CSV file?")
 
 
-def _labels_from_column(column: pa.ChunkedArray, name: str, col: str) -> np.ndarray:
+def _labels_from_column(column: pa.ChunkedArray, name: str, col: str, row_offset: int = 0) -> np.ndarray:
     import pyarrow.compute as pc
 
     encoded = pc.dictionary_encode(column).combine_chunks()
@@ -320,7 +427,7 @@ def _labels_from_column(column: pa.ChunkedArray, name: str, col: str) -> np.ndar
     for i, v in enumerate(values):
         label = label_from_text(v) if v is not None else None
         if label is None:
-            first = int(np.flatnonzero(encoded.indices.to_numpy(zero_copy_only=False) == i)[0]) + 1
+            first = int(np.flatnonzero(_index_values(encoded.indices) == i)[0]) + 1 + row_offset
             raise DataError(
                 f"unrecognised label {v!r}",
                 file=name,
@@ -330,7 +437,7 @@ def _labels_from_column(column: pa.ChunkedArray, name: str, col: str) -> np.ndar
                 "'TCP_IP-DDoS-UDP' or 'ddos_udp' are accepted)",
             )
         mapping[i] = CLASSES_19.index(label)
-    idx = encoded.indices.to_numpy(zero_copy_only=False)
+    idx = _index_values(encoded.indices)
     return mapping[idx]
 
 

@@ -9,19 +9,22 @@ version and the files before reading weights, and refuses data of another layout
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import platform
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from .errors import ModelFormatError, ModelMismatchError
+from .errors import CoreError, ModelFormatError, ModelMismatchError
 from .evaluation import EvaluationReport, evaluate
 from .loading import UNLABELLED, Dataset, rows_also_in
 from .models import FAMILIES, Detector
@@ -37,6 +40,7 @@ def library_versions() -> dict[str, str]:
     """Versions of the libraries a model depends on (TensorFlow only if already imported)."""
     import sys
 
+    import pandas as pd  # not at module level: scoring (python -m core predict) never needs pandas
     import pyarrow
     import sklearn
 
@@ -58,9 +62,14 @@ class Predictions:
     classes: list[str]  # the model's class order (columns of ``proba``)
     proba: np.ndarray  # (n, k) float32
     repairs: RepairCounts
+    #: Alarm threshold of a 2-class model (core.threshold): attack where P(attack) >= threshold.
+    threshold: float | None = None
 
     @property
     def codes(self) -> np.ndarray:
+        if self.threshold is not None and len(self.classes) == 2 and "Benign" in self.classes:
+            attack = 1 - self.classes.index("Benign")
+            return np.where(self.proba[:, attack] >= self.threshold, attack, 1 - attack)
         return np.argmax(self.proba, axis=1)
 
     @property
@@ -69,9 +78,9 @@ class Predictions:
 
     @property
     def confidence(self) -> np.ndarray:
-        return self.proba.max(axis=1)
+        return np.take_along_axis(self.proba, self.codes[:, None], axis=1)[:, 0]
 
-    def to_frame(self, data: Dataset, task: int, top: int = 3) -> pd.DataFrame:
+    def to_frame(self, data: Dataset, task: int, top: int = 3) -> pd.DataFrame:  # noqa: F821 - imported lazily
         """One row per input row: file, row number in its file, predicted class and probability,
         the top alternatives, and the true class where known."""
         n = len(self.proba)
@@ -85,6 +94,8 @@ class Predictions:
             starts[i] = len(idx)
         # Stable, so that on tied probabilities the first choice is argmax's (the one evaluation uses).
         order = np.argsort(-self.proba, axis=1, kind="stable")[:, :top]
+        if self.threshold is not None and len(self.classes) == 2:  # the prediction follows the alarm threshold
+            order = np.stack([self.codes, 1 - self.codes], axis=1)[:, :top]
         cls = np.asarray(self.classes, dtype=object)
         frame = {
             "file": file_names[data.source],
@@ -103,6 +114,8 @@ class Predictions:
             task_names = np.asarray(classes_for_task(task), dtype=object)
             truth[known] = task_names[codes_for_task(data.y[known], task)]
             frame["true"] = truth
+        import pandas as pd
+
         return pd.DataFrame(frame)
 
 
@@ -153,7 +166,8 @@ class TrainedModel:
         """Repair, scale and score every row of ``data``, in order."""
         self.check_layout(data)
         X, repairs = self.preprocessor.transform(data.X)
-        return Predictions(self.classes, self.detector.predict_proba(X), repairs)
+        threshold = self.metadata.get("alarm_threshold") if self.task == 2 else None
+        return Predictions(self.classes, self.detector.predict_proba(X), repairs, threshold=threshold)
 
     def task_codes(self, predictions: Predictions) -> np.ndarray:
         """Predicted classes as codes into the task's full class list."""
@@ -196,13 +210,16 @@ class TrainedModel:
     # ------------------------------------------------------------ persistence
 
     def save(self, folder: str | os.PathLike, *, overwrite: bool = False) -> Path:
-        """Write the model folder atomically (a temporary folder renamed into place)."""
+        """Write the model folder atomically: written into a temporary folder, then renamed into place
+        under the name's registry lock, so that two processes saving one name never mix their files
+        (the second is refused, or with ``overwrite`` replaces the first whole)."""
         folder = Path(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
         if folder.exists() and not overwrite:
             raise ModelFormatError(f"a model named {folder.name!r} already exists in {folder.parent}",
                                    hint="choose another --name, or delete the old model")  # fmt: skip
-        tmp = folder.parent / f".tmp-{folder.name}-{uuid.uuid4().hex[:8]}"
+        _sweep_stale(folder)
+        tmp = folder.parent / f".tmp-{folder.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
         try:
             self.detector.save(tmp)
@@ -222,13 +239,25 @@ class TrainedModel:
                 library_versions=library_versions(),
             )
             (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2, default=_json_default))
-            if folder.exists():
-                trash = folder.parent / f".trash-{folder.name}-{uuid.uuid4().hex[:8]}"
-                os.rename(folder, trash)
-                os.rename(tmp, folder)
+            trash = None
+            with registry_lock(folder):
+                if folder.exists():
+                    if not overwrite:
+                        raise ModelFormatError(
+                            f"a model named {folder.name!r} was saved in {folder.parent} by another session "
+                            "while this one was being written; this one was not saved",
+                            hint="choose another name, or delete the other model first",
+                        )
+                    trash = folder.parent / f".trash-{folder.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+                    os.rename(folder, trash)
+                try:
+                    os.rename(tmp, folder)
+                except BaseException:
+                    if trash is not None:  # put the old model back rather than lose it
+                        os.rename(trash, folder)
+                    raise
+            if trash is not None:
                 shutil.rmtree(trash, ignore_errors=True)
-            else:
-                os.rename(tmp, folder)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -240,8 +269,9 @@ class TrainedModel:
     def load(cls, folder: str | os.PathLike) -> TrainedModel:
         """Load a model folder written by :meth:`save`, checking its metadata first."""
         folder = Path(folder)
-        meta = read_metadata(folder)
-        detector = FAMILIES[meta["family"]].load(folder, meta.get("params", {}), len(meta["classes"]))
+        with registry_lock(folder, shared=True):  # a save or delete of this name waits until it is read
+            meta = read_metadata(folder)
+            detector = FAMILIES[meta["family"]].load(folder, meta.get("params", {}), len(meta["classes"]))
         pre = Preprocessor.from_dict(meta["preprocessing"])
         layout = LAYOUTS[meta["layout"]]
         if list(layout.features) != list(meta["features"]) or pre.features != list(meta["features"]):
@@ -318,7 +348,11 @@ def list_models(models_dir: str | os.PathLike | None = None) -> list[dict]:
             meta["path"] = str(folder)
             meta["size_bytes"] = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
         except ModelFormatError as exc:
+            if not folder.exists():  # deleted by another session while listing
+                continue
             meta = {"name": folder.name, "path": str(folder), "error": str(exc)}
+        except FileNotFoundError:  # deleted (or replaced) by another session while listing
+            continue
         out.append(meta)
     out.sort(key=lambda m: m.get("saved_at", ""), reverse=True)
     return out
@@ -339,10 +373,122 @@ def delete_model(name_or_path: str | os.PathLike, models_dir: str | os.PathLike 
     """Delete a saved model folder (checked to be a model first)."""
     folder = resolve_model_path(name_or_path, models_dir)
     read_metadata(folder)
-    trash = folder.parent / f".trash-{folder.name}-{uuid.uuid4().hex[:8]}"
-    os.rename(folder, trash)
+    trash = folder.parent / f".trash-{folder.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    with registry_lock(folder):  # waits while another session is loading it
+        try:
+            os.rename(folder, trash)
+        except FileNotFoundError:
+            raise ModelFormatError(f"the model {folder.name!r} was already deleted (by another session)",
+                                   hint="refresh the list of models") from None  # fmt: skip
     shutil.rmtree(trash, ignore_errors=True)
     return folder
+
+
+# ---------------------------------------------------------------- registry locks
+
+
+def _lock_file(folder: Path, kind: str) -> Path | None:
+    """The lock file of one model name: ``$IOMT_LOCK_DIR`` (default: the system's temporary folder)
+    ``/iomt-registry-locks/HASH-OF-REGISTRY/NAME.KIND.lock``, kept out of the registry folder itself
+    (which may be read-only, and stays free of anything but models). None where it cannot be made."""
+    import hashlib
+    import tempfile
+
+    registry = str(folder.parent.resolve())
+    base = Path(os.environ.get("IOMT_LOCK_DIR") or Path(tempfile.gettempdir()) / "iomt-registry-locks")
+    locks = base / hashlib.sha256(registry.encode()).hexdigest()[:16]
+    try:
+        locks.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return locks / f"{folder.name}.{kind}.lock"
+
+
+@contextmanager
+def registry_lock(folder: str | os.PathLike, *, shared: bool = False) -> Iterator[None]:
+    """Hold the lock of one model name: exclusive to rename or delete the folder, shared to read it.
+
+    An advisory ``flock`` on a lock file (see :func:`_lock_file`): it works across processes and sessions
+    on one machine and is released by the kernel if the process dies. Where no lock file can be made,
+    the registry is used without a lock.
+    """
+    path = _lock_file(Path(folder), "save")
+    if path is None:
+        yield
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # e.g. a lock file left by another account
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+class TrainingLock:
+    """Held while a model name is being trained: a second training run of that name is refused.
+
+    Works across processes (dashboard sessions, command line) through ``flock`` on the name's
+    ``.train.lock`` file, and within one process too (each lock opens its own file).
+    """
+
+    def __init__(self, models_dir: str | os.PathLike, name: str):
+        self.path = _lock_file(Path(models_dir) / name, "train")
+        self.name = name
+        self.models_dir = Path(models_dir)
+        self._fd: int | None = None
+
+    def acquire(self) -> TrainingLock:
+        if self.path is None:
+            raise CoreError(f"cannot write to the model registry {self.models_dir}", hint="check its permissions")
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise CoreError(f"a model named {self.name!r} is being trained right now (in another session "
+                                "or process)", hint="wait for it to finish, or choose another name") from None  # fmt: skip
+            raise
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> TrainingLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sweep_stale(folder: Path) -> None:
+    """Remove temporary and trash folders of ``folder``'s name left by processes that died mid-save."""
+    prefixes = (f".tmp-{folder.name}-", f".trash-{folder.name}-")
+    try:
+        leftovers = [p for p in folder.parent.iterdir() if p.name.startswith(prefixes)]
+    except OSError:
+        return
+    for p in leftovers:
+        parts = p.name.rsplit("-", 2)
+        if len(parts) == 3 and parts[1].isdigit() and not _pid_alive(int(parts[1])):
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def fingerprint(data: Dataset) -> str:

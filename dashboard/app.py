@@ -15,6 +15,10 @@ if str(ROOT) not in sys.path:
 
 st.set_page_config(page_title="IoMT attack detection", page_icon=":material/shield:", layout="wide")
 
+from dashboard.auth import require_sign_in  # noqa: E402
+
+require_sign_in()  # served beyond this machine: nothing below is shown until the user signs in
+
 VIEWS = Path(__file__).resolve().parent / "views"
 navigation = st.navigation(
     [
@@ -23,6 +27,8 @@ navigation = st.navigation(
         st.Page(VIEWS / "compare.py", title="Compare models", icon=":material/leaderboard:"),
         st.Page(VIEWS / "train.py", title="Train", icon=":material/model_training:"),
         st.Page(VIEWS / "models.py", title="Models", icon=":material/inventory_2:"),
+        st.Page(VIEWS / "batch.py", title="Batch results", icon=":material/dataset:"),
+        st.Page(VIEWS / "audit.py", title="Audit log", icon=":material/history:"),
     ]
 )
 navigation.run()

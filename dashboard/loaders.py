@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.errors import CoreError  # noqa: E402
+from core.errors import CoreError, ModelFormatError  # noqa: E402
 from core.evaluation import EvaluationReport  # noqa: E402
 from core.loading import Dataset, read_files  # noqa: E402
 from core.pipeline import Predictions, TrainedModel, default_models_dir, list_models  # noqa: E402
@@ -71,10 +71,20 @@ def _load_model(path: str, mtime: float) -> TrainedModel:
     return TrainedModel.load(path)
 
 
+def model_mtime(path: str | Path) -> float:
+    """The model folder's modification time; a clear error when another session has deleted it."""
+    try:
+        return Path(path).stat().st_mtime
+    except FileNotFoundError:
+        refresh_models()
+        raise ModelFormatError(f"the model {Path(path).name!r} no longer exists: it was deleted, perhaps in another "
+                               "session", hint="choose another model (the list has been refreshed)") from None  # fmt: skip
+
+
 def load_model(path: str | Path) -> TrainedModel:
     """Load a saved model once per session of the server (reloaded if the folder changes)."""
     p = Path(path)
-    return _load_model(str(p), p.stat().st_mtime)
+    return _load_model(str(p), model_mtime(p))
 
 
 @dataclass(frozen=True)
@@ -146,15 +156,24 @@ def _score(model_path: str, mtime: float, data_key, _data: Dataset) -> tuple[Pre
 def score(model_path: str | Path, data_key, data: Dataset) -> tuple[Predictions, EvaluationReport | None]:
     """Predictions and, when the truth is known, the evaluation report (cached per model and data)."""
     p = Path(model_path)
-    return _score(str(p), p.stat().st_mtime, data_key, data)
+    try:
+        return _score(str(p), model_mtime(p), data_key, data)
+    except ModelFormatError:
+        if p.exists():
+            raise
+        model_mtime(p)  # deleted while it was being loaded: say so
+        raise
 
 
 def show_error(exc: Exception) -> None:
-    """Show a user error (cause and hint) without a traceback."""
+    """Show a user error (cause and hint) without a traceback; file and column names in it shown as text."""
+    from dashboard.escape import md
+
     if isinstance(exc, CoreError):
-        st.error(f"**Problem:** {exc.message}" + (f"\n\n**What to do:** {exc.hint}" if exc.hint else ""), icon="⚠️")
+        st.error(f"**Problem:** {md(exc.message)}" + (f"\n\n**What to do:** {md(exc.hint)}" if exc.hint else ""),
+                 icon="⚠️")  # fmt: skip
     else:
-        st.error(f"**Unexpected problem:** {type(exc).__name__}: {exc}", icon="⚠️")
+        st.error(f"**Unexpected problem:** {type(exc).__name__}: {md(exc)}", icon="⚠️")
 
 
 def damaged_models() -> list[dict]:

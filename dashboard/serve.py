@@ -36,8 +36,13 @@ def healthy(url: str) -> bool:
 
 
 @contextmanager
-def serve(models_dir: Path, demo_dir: Path, log_path: Path, startup_s: float = 60.0) -> Iterator[str]:
+def serve(models_dir: Path, demo_dir: Path, log_path: Path, startup_s: float = 60.0, *, address: str = "127.0.0.1",
+          extra_args: tuple[str, ...] = (), env: dict | None = None) -> Iterator[str]:  # fmt: skip
     """Serve dashboard/app.py on 127.0.0.1 and a free port; yield its URL; always stop it.
+
+    ``address`` is the one the server listens on (e.g. ``0.0.0.0`` to test network mode; the URL
+    yielded still goes through 127.0.0.1); ``extra_args`` go to ``streamlit run`` (e.g.
+    ``("--server.maxUploadSize", "1")``); ``env`` adds environment variables.
 
     The server's output goes to ``log_path``. Raises ``RuntimeError`` with the end of that log
     when the server exits or is not healthy within ``startup_s`` seconds.
@@ -45,9 +50,10 @@ def serve(models_dir: Path, demo_dir: Path, log_path: Path, startup_s: float = 6
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "IOMT_MODELS_DIR": str(models_dir), "IOMT_DEMO_DATA_DIR": str(demo_dir),
-           "PYTHONUNBUFFERED": "1"}  # fmt: skip
+           "PYTHONUNBUFFERED": "1", **(env or {})}  # fmt: skip
     command = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
+               "--server.address", address, "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               *extra_args]  # fmt: skip
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

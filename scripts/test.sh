@@ -12,4 +12,12 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "warning: chromium is not installed (sudo apt-get install chromium); the browser test will skip" >&2
   fi
 fi
+if ! command -v pdftoppm >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian's poppler-utils (pdftoppm) for the PDF report test"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils) >/dev/null
+  else
+    echo "warning: pdftoppm is not installed (sudo apt-get install poppler-utils); the PDF report test will fail" >&2
+  fi
+fi
 exec .venv/bin/python -m pytest "$@"

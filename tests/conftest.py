@@ -12,6 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+# Audit events written by tests (command line, dashboard) go to a temporary folder, never to logs/ in the checkout.
+os.environ.setdefault("IOMT_AUDIT_DIR", str(Path(__import__("tempfile").mkdtemp(prefix="iomt-test-audit-"))))
+
 SHARED_DATA = Path(os.environ.get("IOMT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 V1_SAMPLE = SHARED_DATA / "ciciomt2024-v1-sample"
 V2_SAMPLE = SHARED_DATA / "ciciomt2024-v2-sample"

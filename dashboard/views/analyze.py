@@ -7,15 +7,14 @@ label column), the page also measures the model on these rows.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
 from core.loading import Dataset
 from core.pipeline import Predictions
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
-from dashboard import components, loaders
+from dashboard import auth, components, explain_panel, loaders
+from dashboard.escape import md, spreadsheet_text
 from dashboard.figures import class_counts_figure, confidence_histogram, timeline_figure
 
 SOURCES = ("Upload CSV files", "Demo traffic (synthetic)")
@@ -50,6 +49,7 @@ def render() -> None:
         sources = sorted({f.label_source for f in data.files if f.label_source})
         st.caption(f"Predictions compared with the true class, taken from the {' and the '.join(sources)}.")
         components.show_report(report, "analyze", notes=False)
+    explain_panel.render(meta, loaded[0], data, pred, report, frame)  # why, alarm threshold, report downloads
 
 
 def _choose_data():
@@ -107,19 +107,32 @@ def _read_and_score(data_key, load, meta: dict):
             data = load()
             st.write(f"Read {len(data.files)} file(s): {len(data):,} rows in the {data.layout.name} layout "
                      f"({data.layout.n_features} features).")  # fmt: skip
-            status.update(label=f"Scoring {len(data):,} rows with {meta['name']}…")
+            status.update(label=f"Scoring {len(data):,} rows with {md(meta['name'])}…")
             pred, report = loaders.score(meta["path"], data_key, data)
-            frame = _frame(meta["path"], Path(meta["path"]).stat().st_mtime, data_key, int(meta["task"]), pred, data)
-            st.write(f"Scored with {meta['name']} ({meta['family']}, {meta['task']} classes).")
+            frame = _frame(meta["path"], loaders.model_mtime(meta["path"]), data_key, int(meta["task"]), pred, data)
+            st.write(f"Scored with {md(meta['name'])} ({meta['family']}, {meta['task']} classes).")
         except Exception as exc:  # bad input must never show a traceback
             error = exc
             status.update(label="Could not analyze this traffic", state="error")
         else:
-            status.update(label=f"Read and scored {len(data):,} rows with {meta['name']}", state="complete")
+            status.update(label=f"Read and scored {len(data):,} rows with {md(meta['name'])}", state="complete")
+            _audit_scoring(data_key, data, meta, report)
     if error is not None:
         loaders.show_error(error)
         return None
     return data, pred, report, frame
+
+
+def _audit_scoring(data_key, data: Dataset, meta: dict, report) -> None:
+    """One audit event per session for each (data, model) scored: files by name, size and SHA-256."""
+    if isinstance(data_key, loaders.UploadKey):
+        files = auth.upload_infos(st.session_state.get("analyze_uploads") or [])
+    else:
+        files = [auth.audit.file_info(loaders.DEMO_TRAFFIC_NAME, loaders.demo_traffic_csv())]
+    details = {"rows": len(data), "task": int(meta["task"])}
+    if report is not None:
+        details["macro_f1"] = round(float(report.macro_f1), 4)
+    auth.log_once("scored", (data_key, meta["path"]), model=meta["name"], files=files, **details)
 
 
 def _completeness(f) -> str:
@@ -138,11 +151,11 @@ def _data_quality(data: Dataset, pred: Predictions) -> None:
                    "known for the 45-feature release only.")  # fmt: skip
     unlabelled = [f.name for f in data.files if f.label_source is None]
     if unlabelled and len(unlabelled) < len(data.files):
-        st.caption(f"No true class for {', '.join(unlabelled)}: scored, but left out of the evaluation.")
+        st.caption(f"No true class for {', '.join(md(n) for n in unlabelled)}: scored, but left out of the evaluation.")
     partial = [f for f in data.files if f.complete is False]
     if partial:
         st.warning("Only part of an official file: " + "; ".join(
-            f"{f.name} has {f.rows:,} of its {f.expected_rows:,} rows" for f in partial) + ".")  # fmt: skip
+            f"{md(f.name)} has {f.rows:,} of its {f.expected_rows:,} rows" for f in partial) + ".")  # fmt: skip
     if pred.repairs.total:
         st.info(f"Repaired before scoring: {pred.repairs.summary()}. Rule, fitted on the model's training data: "
                 "+inf → the largest training value, -inf → the smallest, NaN → the median. No row was dropped.",
@@ -206,14 +219,27 @@ def _predictions_table(frame: pd.DataFrame, classes: list[str], model_name: str)
     st.caption(f"{len(shown):,} of {len(frame):,} rows match{more}. 'row' is the row number within its file.")
     probability = {c: st.column_config.NumberColumn(c, format="%.3f") for c in frame if c.endswith("probability")}
     st.dataframe(shown.head(MAX_SHOWN), hide_index=True, key="analyze_table", column_config=probability)
-    st.download_button(f"Download these {len(shown):,} predictions (CSV)", _csv(shown), f"predictions-{model_name}.csv",
+    st.download_button(f"Download these {len(shown):,} predictions (CSV)", _csv(shown, model_name, auth.current_user()),
+                       f"predictions-{model_name}.csv",
                        "text/csv", key="analyze_download", icon=":material/download:", on_click="ignore",
                        disabled=shown.empty)  # fmt: skip
 
 
-def _csv(frame: pd.DataFrame):
-    """The rows as CSV, built only when the download is clicked."""
-    return lambda: frame.to_csv(index=False).encode()
+def _csv(frame: pd.DataFrame, model_name: str | None = None, user: str | None = None):
+    """The rows as CSV, built (and recorded in the audit log) only when the download is clicked.
+
+    A file name starting with ``=``, ``+``, ``-`` or ``@`` is prefixed with ``'`` so that a spreadsheet
+    opening the download shows it as text instead of running it as a formula."""
+
+    def build() -> bytes:
+        auth.audit.record("exported", user=user, via="dashboard", model=model_name, rows=len(frame),
+                          what="predictions CSV")  # fmt: skip
+        out = frame.copy()
+        if "file" in out:
+            out["file"] = [spreadsheet_text(v) for v in out["file"]]
+        return out.to_csv(index=False).encode()
+
+    return build
 
 
 render()

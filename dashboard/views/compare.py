@@ -18,8 +18,9 @@ from core.errors import CoreError
 from core.loading import split_files
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
 from core.training import TrainProgress
-from dashboard import loaders
+from dashboard import auth, explain_panel, loaders
 from dashboard.components import CAVEAT
+from dashboard.escape import md
 from dashboard.figures import comparison_bars, confusion_figure, per_class_f1_heatmap, speed_figure
 from dashboard.train_jobs import resolve_folder
 
@@ -51,10 +52,22 @@ def render() -> None:
             train = _train_split(folder) if dedup and folder else None
             scores = _score_all([names[n] for n in chosen], data_key, data, train)
             if scores:
+                _audit(folder, data_key, chosen, len(data))
                 _show_scores(scores, len(data))
+                explain_panel.comparison_downloads(scores, explain_panel.data_label(folder, data), len(data))
         except CoreError as exc:
             loaders.show_error(exc)
     _benchmark(folder)
+
+
+def _audit(folder: Path | None, data_key, chosen: list[str], rows: int) -> None:
+    """Once per session and (data, models): the files by name, size and SHA-256, and the models compared."""
+    if folder is not None:
+        files = [auth.audit.file_info(path) for path, _mtime in data_key]
+    else:
+        files = auth.upload_infos(st.session_state.get("compare_uploads") or [])
+    auth.log_once("evaluated", (data_key, tuple(chosen)), model=", ".join(chosen), files=files, rows=rows,
+                  compared=len(chosen))  # fmt: skip
 
 
 def _choose_data() -> tuple[Path | None, tuple, object]:
@@ -108,7 +121,7 @@ def _show_scores(scores: list[ModelScore], n_data: int) -> None:
         st.info(f"{removed:,} of {n_data:,} test rows also occur in train and were left out; "
                 f"{best.report.n_rows:,} rows scored.", icon=":material/filter_alt:")  # fmt: skip
     ahead = f", ahead of **{rest[0].name}** ({rest[0].report.macro_f1:.3f})" if rest else ""
-    st.success(f"On these {best.report.n_rows:,} rows, **{best.name}** ({best.family}) detects best: macro-F1 "
+    st.success(f"On these {best.report.n_rows:,} rows, **{md(best.name)}** ({best.family}) detects best: macro-F1 "
                f"{best.report.macro_f1:.3f}{ahead}.", icon=":material/emoji_events:")  # fmt: skip
     st.plotly_chart(comparison_bars(scores), key="compare_bars")
     st.plotly_chart(per_class_f1_heatmap(scores), key="compare_heatmap")
@@ -117,7 +130,7 @@ def _show_scores(scores: list[ModelScore], n_data: int) -> None:
     per_row = 2 if best.task <= 6 else 1  # 19 x 19 cells need the full width to stay readable
     for start in range(0, len(scores), per_row):
         for col, (i, s) in zip(st.columns(per_row), enumerate(scores[start : start + per_row], start)):
-            col.markdown(f"**{s.name}** · macro-F1 {s.report.macro_f1:.3f}")
+            col.markdown(f"**{md(s.name)}** · macro-F1 {s.report.macro_f1:.3f}")
             col.plotly_chart(confusion_figure(s.report, normalize="true" if normalize else None), key=f"compare_cm_{i}")
     st.subheader("Speed")
     st.plotly_chart(speed_figure(scores), key="compare_speed")
@@ -176,7 +189,7 @@ def _run_benchmark(folder: Path, cap: int | None, epochs: int, dedup: bool, save
 
 def _show_benchmark(result: dict) -> None:
     scores: list[ModelScore] = result["scores"]
-    st.markdown(f"**{result['title']}**")
+    st.markdown(f"**{md(result['title'])}**")
     tasks = sorted({s.task for s in scores})
     skipped = [t for t in TASKS if t not in tasks]
     if skipped:

@@ -9,7 +9,8 @@ from core.errors import CoreError
 from core.evaluation import EvaluationReport
 from core.pipeline import delete_model
 from core.taxonomy import classes_for_task
-from dashboard import components, loaders
+from dashboard import auth, components, loaders
+from dashboard.escape import md
 from dashboard.figures import class_counts_figure, training_curves
 
 KEY_CONFIRM = "models_confirm_delete"  # name of the model waiting for the user's confirmation
@@ -22,13 +23,13 @@ def render() -> None:
         st.success(flash, icon=":material/delete:")
     models = loaders.saved_models()
     for m in loaders.damaged_models():
-        st.warning(f"The folder **{m['name']}** could not be read as a model: {m['error']}")
+        st.warning(f"The folder **{md(m['name'])}** could not be read as a model: {md(m['error'])}")
     if not models:
         st.info("No model is saved yet. Train one on the Train page, or run `scripts/dashboard.sh` once to create the "
                 "demo models.", icon=":material/lightbulb:")  # fmt: skip
         components.link_to_page("train.py", "Train a model", ":material/model_training:")
         return
-    st.caption(f"{len(models)} models in `{loaders.models_dir()}`. Scores are on each model's held-out test data, "
+    st.caption(f"{len(models)} models in {md(loaders.models_dir())}. Scores are on each model's held-out test data, "
                "macro-F1 first.")  # fmt: skip
     table = components.models_frame(models)
     components.show_models_table(table, "models_table")
@@ -36,9 +37,9 @@ def render() -> None:
     name = st.selectbox("Model card", list(table["name"]), key="models_selected",
                         format_func=lambda n: components.model_label(by_name[n]))  # fmt: skip
     meta = by_name[name]
-    st.header(name, divider="gray")
-    st.markdown(meta.get("description") or meta["family"])
-    st.markdown(f"**Task:** {meta['task']} classes · **Family:** {meta['family']} · **Layout:** {meta['layout']} "
+    st.header(md(name), divider="gray")
+    st.markdown(md(meta.get("description") or meta["family"]))
+    st.markdown(f"**Task:** {meta['task']} classes · **Family:** {md(meta['family'])} · **Layout:** {meta['layout']} "
                 f"({len(meta['features'])} features) · **Created:** {components.models_frame([meta])['created'][0]}")  # fmt: skip
     scores_tab, data_tab, settings_tab = st.tabs(["Scores", "Training data", "Settings and versions"])
     with scores_tab:
@@ -84,9 +85,9 @@ def _training_data(meta: dict) -> None:
              "training data fingerprint (SHA-256)": data.get("train_fingerprint_sha256")}  # fmt: skip
     st.dataframe(_facts(facts), hide_index=True, key="models_data_facts")
     with st.expander(f"Training files ({len(data.get('train_files') or [])})"):
-        st.markdown("\n".join(f"- `{f}`" for f in data.get("train_files") or []) or "not recorded")
+        st.markdown("\n".join(f"- {md(f)}" for f in data.get("train_files") or []) or "not recorded")
     for note in data.get("notes") or []:
-        st.caption(f"Note: {note}")
+        st.caption(f"Note: {md(note)}")
 
 
 def _settings(meta: dict) -> None:
@@ -101,7 +102,7 @@ def _settings(meta: dict) -> None:
     mid.dataframe(_facts(meta.get("timing") or {}), hide_index=True, key="models_timing")
     right.markdown("**Library versions**")
     right.dataframe(_facts(meta.get("library_versions") or {}), hide_index=True, key="models_versions")
-    st.caption(f"Folder: `{meta['path']}`")
+    st.caption(f"Folder: {md(meta['path'])}")
 
 
 def _facts(d: dict) -> pd.DataFrame:
@@ -122,18 +123,20 @@ def _delete(meta: dict) -> None:
             st.session_state[KEY_CONFIRM] = meta["name"]
             st.rerun()
         return
-    st.warning(f"Delete **{meta['name']}** for good? Its folder `{meta['path']}` will be removed; this cannot be "
+    st.warning(f"Delete **{md(meta['name'])}** for good? Its folder {md(meta['path'])} will be removed; this cannot be "
                "undone.", icon=":material/warning:")  # fmt: skip
     row = st.container(horizontal=True)
-    if row.button(f"Yes, delete {meta['name']}", key="models_delete_yes", type="primary"):
+    if row.button(f"Yes, delete {md(meta['name'])}", key="models_delete_yes", type="primary"):
         st.session_state.pop(KEY_CONFIRM, None)
         try:
             delete_model(meta["path"])
         except CoreError as exc:
             loaders.show_error(exc)
+            loaders.refresh_models()
             return
+        auth.log("deleted", model=meta["name"], path=meta["path"])
         loaders.refresh_models()
-        st.session_state[KEY_FLASH] = f"Deleted {meta['name']}."
+        st.session_state[KEY_FLASH] = f"Deleted {md(meta['name'])}."
         st.rerun()
     if row.button("Cancel", key="models_delete_cancel"):
         st.session_state.pop(KEY_CONFIRM, None)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
 from dashboard import components, loaders
+from dashboard.escape import md
 from dashboard.figures import model_scores_figure
 
 INTRO = """
@@ -46,7 +47,7 @@ def render() -> None:
     damaged = loaders.damaged_models()
     if damaged:
         st.warning(f"{len(damaged)} model folder(s) could not be read: "
-                   + "; ".join(f"{m['name']} ({m['error']})" for m in damaged))  # fmt: skip
+                   + "; ".join(f"{md(m['name'])} ({md(m['error'])})" for m in damaged))  # fmt: skip
     _demo_download()
     st.subheader("Where to go next")
     for col, (page, label, icon, what) in zip(st.columns(len(HOW_TO)), HOW_TO):

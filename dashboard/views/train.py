@@ -12,7 +12,8 @@ import streamlit as st
 from core.errors import CoreError
 from core.models import FAMILIES
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
-from dashboard import loaders
+from dashboard import auth, loaders
+from dashboard.escape import md
 from dashboard.train_jobs import TrainJob, TrainRequest, folder_summary, resolve_folder, start_training
 
 SOURCES = ("Demo data", "A data folder", "Upload CSV files")
@@ -36,6 +37,7 @@ def render() -> None:
         try:
             request.data_dir, uploads = source
             request.uploads = [(u.name, u.getvalue()) for u in uploads]
+            request.user = auth.current_user()
             st.session_state[loaders.KEY_TRAIN_JOB] = start_training(request)
             st.rerun()
         except CoreError as exc:
@@ -64,9 +66,13 @@ def _choose_data(busy: bool) -> tuple[str | None, list]:
                              placeholder="e.g. data/ciciomt2024 or /srv/CICIoMT2024/WiFI_and_MQTT/attacks/CSV")  # fmt: skip
         if not text.strip():
             return "", []
-        folder = resolve_folder(text)
+        try:
+            folder = resolve_folder(text)  # refused outside the allowed data roots
+        except CoreError as exc:
+            loaders.show_error(exc)
+            return text, []  # Start refuses it again, with the same reason
     try:
-        st.caption(folder_summary(folder))
+        st.caption(md(folder_summary(folder)))
     except CoreError as exc:
         loaders.show_error(exc)
     return str(folder), []
@@ -106,7 +112,7 @@ def _live_progress(job: TrainJob) -> None:
     """Redrawn every second while the thread trains; a full rerun once it has ended."""
     if not job.running:
         st.rerun()
-    st.subheader(f"Training {job.request.name}")
+    st.subheader(f"Training {md(job.request.name)}")
     st.progress(job.fraction, text=f"{job.message} ({job.elapsed:.0f} s)")
     _curves(job, live=True)
     if job.cancel_requested:
@@ -130,12 +136,12 @@ def _show_outcome(job: TrainJob) -> None:
         loaders.show_error(job.error)
         return
     if job.state == "cancelled":
-        st.info(f"Training of **{job.request.name}** was cancelled; nothing was saved.", icon=":material/block:")
+        st.info(f"Training of **{md(job.request.name)}** was cancelled; nothing was saved.", icon=":material/block:")
         return
     if not job.seen_by_page:
         loaders.refresh_models()
         job.seen_by_page = True
-    st.success(f"Saved **{job.request.name}** in {job.request.models_dir} after {job.elapsed:.0f} s. "
+    st.success(f"Saved **{md(job.request.name)}** in {md(job.request.models_dir)} after {job.elapsed:.0f} s. "
                "It is now listed on *Analyze traffic*, *Compare models* and *Models*.", icon=":material/check_circle:")  # fmt: skip
     _curves(job, live=False)
     _show_reports(job)

@@ -97,8 +97,10 @@ def test_empty_and_header_only_files():
 
 
 def test_binary_and_utf16_are_refused():
-    with pytest.raises(DataError, match="binary"):
+    with pytest.raises(DataError, match="zip archive"):  # recognised from its first bytes
         read_csv(b"PK\x03\x04\x00\x00garbage", name="a.csv")
+    with pytest.raises(DataError, match="binary"):
+        read_csv(b"\x01\x02\x00\x00garbage", name="a.csv")
     with pytest.raises(DataError, match="UTF-16"):
         read_csv(make_csv().decode().encode("utf-16"), name="a.csv")
 

@@ -37,7 +37,7 @@ SCORE_MS = 120_000  # reading and scoring, on a loaded 2-core machine
 UPLOADS = ["TCP_IP-DDoS-ICMP1_test.pcap.csv", "TCP_IP-DDoS-SYN_test.pcap.csv", "Benign_test.pcap.csv",
            "Recon-Port_Scan_test.pcap.csv", "MQTT-DDoS-Connect_Flood_test.pcap.csv"]  # fmt: skip
 #: Titles of the pages in the sidebar, as dashboard/app.py names them.
-PAGE_TITLES = ["Overview", "Analyze traffic", "Compare models", "Train", "Models"]
+PAGE_TITLES = ["Overview", "Analyze traffic", "Compare models", "Train", "Models", "Batch results", "Audit log"]
 
 
 def _missing(message: str) -> None:
@@ -298,3 +298,72 @@ def test_deep_link_on_a_fresh_server(browser, demo_models_dir, demo_dir):
             assert [t.split("\n")[-1].strip() for t in nav.all_inner_texts()] == PAGE_TITLES
         finally:
             context.close()
+
+
+def _shot_from(page, heading: str, name: str) -> Path:
+    """A viewport-sized screenshot starting at the heading ``heading`` (a section of a long page)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.get_by_role("heading", name=heading, exact=True).first.scroll_into_view_if_needed()
+    page.get_by_role("heading", name=heading, exact=True).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    wait_idle(page)
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(500)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path))
+    return path
+
+
+def test_explanations_threshold_and_report_export(page, app_url):
+    open_app(page, app_url)
+    go_to(page, "Analyze traffic", "Analyze traffic")
+    page.get_by_text("Demo traffic (synthetic)", exact=True).click()
+    wait_idle(page)
+    choose(page, "Task", "6 classes")
+    model_box = page.get_by_role("combobox", name="Model (best test macro-F1 first)", exact=True)
+    expect(model_box).to_have_value(re.compile(r"^test-\S+-6class ·"), timeout=SCORE_MS)
+    wait_idle(page)
+    choose(page, "Model (best test macro-F1 first)", "test-rf-6class")
+    expect(page.get_by_role("heading", name="Why the model decides as it does")).to_be_visible(timeout=SCORE_MS)
+    wait_idle(page)
+    page.get_by_text("Measure which features matter", exact=False).first.click()
+    expect(plot_titled(page, "Which features matter most").first).to_be_visible(timeout=SCORE_MS)
+    expect(plot_titled(page, "Why this flow was classed as").first).to_be_visible()
+    expect(plot_titled(page, "What sets").first).to_be_visible()
+    assert_no_errors(page)
+    _shot_from(page, "Which features matter", "08-explain-importance.png")
+    _shot_from(page, "Why this flow", "09-explain-flow.png")
+    _shot_from(page, "What marks each attack", "09b-explain-classes.png")
+
+    # One click exports the report: a self-contained HTML file with the numbers in words.
+    with page.expect_download(timeout=SCORE_MS) as download:
+        page.get_by_role("button", name="Download report (HTML)").click()
+    html = Path(download.value.path()).read_text(encoding="utf-8")
+    assert download.value.suggested_filename == "report-test-rf-6class.html"
+    assert "Traffic analysis with test-rf-6class" in html
+    assert re.search(r"Of 2,800 flows analysed, [\d,]+ \([\d.]+%\) were recognised as their true class", html)
+    assert "were correctly recognised as DDoS" in html and "Caveats about the data" in html
+    assert "Which features the model relies on" in html
+    assert not re.search(r"<script[^>]+src=", html), "opens without internet: no external script"
+    ARTIFACTS.joinpath("report-demo-rf-6class.html").write_text(html, encoding="utf-8")
+    with page.expect_download(timeout=SCORE_MS) as download:
+        page.get_by_role("button", name="Download report (PDF)").click()
+    pdf = Path(download.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF")
+    ARTIFACTS.joinpath("report-demo-rf-6class.pdf").write_bytes(pdf)
+
+    # A 2-class model: the alarm threshold with its live cost.
+    page.get_by_role("heading", name="Analyze traffic", exact=True).scroll_into_view_if_needed()
+    page.mouse.move(0, 0)
+    wait_idle(page)
+    choose(page, "Task", "2 classes")
+    expect(model_box).to_have_value(re.compile(r"^test-\S+-2class ·"), timeout=SCORE_MS)
+    wait_idle(page)
+    choose(page, "Model (best test macro-F1 first)", "test-rf-2class")
+    expect(page.get_by_role("heading", name="Where to set the alarm")).to_be_visible(timeout=SCORE_MS)
+    wait_idle(page)
+    assert re.fullmatch(r"[\d,]+\.\d", metric_value(page, "False alarms per 10,000 benign flows"))
+    assert re.fullmatch(r"[\d,]+ \([\d.]+%\)", metric_value(page, "Attacks missed"))
+    expect(page.get_by_role("button", name="Save this threshold with the model")).to_be_visible()
+    expect(plot_titled(page, "Benign or attack: where to set the alarm").first).to_be_visible()
+    assert_no_errors(page)
+    _shot_from(page, "Where to set the alarm", "10-alarm-threshold.png")

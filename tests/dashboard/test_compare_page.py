@@ -92,7 +92,8 @@ def test_leave_out_train_duplicates_says_how_many(registry_env, core_reports):
         assert table.loc[name, "macro-F1"] == pytest.approx(core_reports[name][1].macro_f1, abs=1e-4)
 
 
-def test_folder_without_splits_gives_clear_error(registry_env, tmp_path):
+def test_folder_without_splits_gives_clear_error(registry_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("IOMT_DATA_ROOTS", str(tmp_path))  # typed folders are confined to these roots
     at = compare_page(PAIR)
     at.text_input(key="compare_folder").input(str(tmp_path)).run()
     assert not at.exception

@@ -92,7 +92,8 @@ def test_cancel_stops_and_saves_nothing(registry):
     assert not registry.exists() or not any(registry.iterdir())
 
 
-def test_bad_folder_gives_clear_error(registry, tmp_path):
+def test_bad_folder_gives_clear_error(registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("IOMT_DATA_ROOTS", str(tmp_path))  # typed folders are confined to these roots
     at = AppTest.from_file(str(PAGE), default_timeout=30).run()
     at.radio(key="train_source").set_value("A data folder").run()
     at.text_input(key="train_folder").input(str(tmp_path / "nowhere")).run()

@@ -300,6 +300,8 @@ def cmd_report(args) -> int:
     report = analysis_report(model, data, data_label=label, compute_importance=not args.no_importance,
                              importance_rows=args.importance_rows)  # fmt: skip
     report.write(args.out, args.pdf)
+    _audit("exported", model=model.name, files=[{"name": f.name, "rows": f.rows} for f in data.files], rows=len(data),
+           out=[str(p) for p in (args.out, args.pdf) if p], what="report")  # fmt: skip
     print(f"report written: {args.out}" + (f" and {args.pdf}" if args.pdf else ""))
     return 0
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -135,10 +137,15 @@ def test_comparison_report(demo_models_dir, demo_dir, tmp_path):
 
 def test_report_command(demo_models_dir, demo_dir, tmp_path):
     html, pdf = tmp_path / "r.html", tmp_path / "r.pdf"
+    env = {**os.environ, "IOMT_AUDIT_DIR": str(tmp_path / "audit")}
     proc = subprocess.run([sys.executable, "-m", "core", "report", "--model", str(demo_models_dir / "test-rf-2class"),
                            "--data", str(demo_dir), "--out", str(html), "--pdf", str(pdf), "--importance-rows", "300"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)  # fmt: skip
+                          cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+    (log,) = (tmp_path / "audit").glob("*.jsonl")
+    (event,) = [json.loads(line) for line in log.read_text().splitlines()]
+    assert event["action"] == "exported" and event["model"] == "test-rf-2class"
+    assert event["details"]["out"] == [str(html), str(pdf)] and event["files"]  # names of the files reported on
     assert f"report written: {html} and {pdf}" in proc.stdout
     text = html.read_text()
     assert_self_contained(text)

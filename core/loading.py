@@ -375,12 +375,15 @@ def _float_values(arr: pa.Array) -> np.ndarray:
     """A float32 array's values with empty cells as NaN, without a copy where it has none."""
     if arr.type != pa.float32():
         raise TypeError(f"expected a float32 column, got {arr.type}")
+    # The values buffer itself: Array.to_numpy imports pandas (half a second) even for a zero-copy view,
+    # and so does pyarrow.compute, hence the validity bitmap is applied here with numpy.
+    values = np.frombuffer(arr.buffers()[1], dtype=np.float32, count=len(arr), offset=arr.offset * 4)
     if arr.null_count:
-        import pyarrow.compute as pc
-
-        arr = pc.fill_null(arr, pa.scalar(float("nan"), arr.type))
-    # The values buffer itself: Array.to_numpy imports pandas (half a second) even for a zero-copy view.
-    return np.frombuffer(arr.buffers()[1], dtype=np.float32, count=len(arr), offset=arr.offset * 4)
+        bits = np.frombuffer(arr.buffers()[0], dtype=np.uint8)
+        valid = np.unpackbits(bits, bitorder="little")[arr.offset : arr.offset + len(arr)].astype(bool)
+        values = values.copy()
+        values[~valid] = np.nan
+    return values
 
 
 def _index_values(arr: pa.Array) -> np.ndarray:

@@ -44,7 +44,7 @@ def confine(path: str | os.PathLike, roots: Sequence[str | os.PathLike] | None =
     """
     text = str(path).strip().strip('"').strip("'")
     if not text:
-        raise PathNotAllowedError("no folder given", hint="type a folder under " + _roots_text(roots))
+        raise PathNotAllowedError("no folder given", hint="type a folder under " + roots_text(roots))
     if "\x00" in text:
         raise PathNotAllowedError("the path contains a NUL character", hint="type a plain folder path")
     p = Path(text).expanduser()
@@ -57,10 +57,11 @@ def confine(path: str | os.PathLike, roots: Sequence[str | os.PathLike] | None =
             return resolved
     raise PathNotAllowedError(
         f"{text!r} is outside the folders this dashboard may read (it resolves to {str(resolved)!r})",
-        hint=f"use a folder under {_roots_text(roots)}; an administrator can change this with IOMT_DATA_ROOTS",
+        hint=f"use a folder under {roots_text(roots)}; an administrator can change this with IOMT_DATA_ROOTS",
     )
 
 
-def _roots_text(roots=None) -> str:
+def roots_text(roots=None) -> str:
+    """The allowed roots, in words."""
     allowed = [Path(r).resolve() for r in roots] if roots is not None else data_roots()
     return " or ".join(str(r) for r in allowed) or "(no roots configured)"

@@ -15,7 +15,7 @@ import streamlit as st
 
 from core.distributed import SUMMARY_FILE, prediction_statistics, read_summary
 from core.errors import CoreError
-from core.paths import confine
+from core.paths import confine, roots_text
 from dashboard import loaders
 from dashboard.escape import md
 from dashboard.figures import class_color
@@ -56,9 +56,18 @@ def render() -> None:
         "file, and summary.json). Charts come from the summary and from statistics read from the Parquet "
         "files in batches."
     )
-    text = st.text_input("Result folder", key=KEY_PATH, placeholder="/path/to/score-many/output")
+    text = st.text_input(
+        "Result folder",
+        key=KEY_PATH,
+        placeholder="data/results/2026-11",
+        help="A folder under the data folders this dashboard may read: " + roots_text(),
+    )
     if not text:
-        st.info("Type the folder a score-many run wrote to.", icon=":material/lightbulb:")
+        st.info(
+            "Type the folder a score-many run wrote to, e.g. after `python -m core score-many --model models/NAME "
+            "data/demo/test --out data/results/demo`.",
+            icon=":material/lightbulb:",
+        )
         return
     try:
         folder = result_folder(text)

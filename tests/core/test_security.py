@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core import audit
 from core.errors import CoreError, DataError, ModelFormatError
@@ -128,6 +130,31 @@ def test_line_length_limit_on_a_path(tmp_path):
     path.write_text(csv_text(rows=2) + "9" * 70_000)  # last line, without a newline
     err = refused(str(path), name="long.csv")
     assert "line 4 is 70,000 bytes long" in str(err)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(lengths=st.lists(st.integers(0, 80), min_size=0, max_size=60), limit=st.integers(1, 60),
+       trailing_newline=st.booleans())  # fmt: skip
+def test_quick_line_check_never_passes_a_long_line(lengths, limit, trailing_newline):
+    """The sampling shortcut says "no long line" only when the exact scan agrees."""
+    from core.limits import _longest_line, _no_line_longer_than
+
+    buf = b"\n".join(b"x" * n for n in lengths) + (b"\n" if trailing_newline and lengths else b"")
+    if _no_line_longer_than(buf, limit):
+        assert _longest_line(buf)[0] <= limit
+
+
+def test_line_length_limit_without_the_shortcut(monkeypatch):
+    """The exact scan still runs (and finds the line) when the shortcut cannot vouch for the file."""
+    import core.limits
+
+    calls = []
+    real = core.limits._longest_line
+    monkeypatch.setattr(core.limits, "_longest_line", lambda buf: calls.append(1) or real(buf))
+    read_csv(csv_text(rows=3).encode(), name="fine.csv")
+    assert calls == [], "a file of short lines is vouched for by the shortcut"
+    test_line_length_limit()
+    assert calls == [1]
 
 
 def test_limits_from_bad_environment(monkeypatch):

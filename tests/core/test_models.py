@@ -165,3 +165,26 @@ def test_paper_cnn_is_the_papers_network():
     assert [net.layers[i].filters for i in (0, 2)] == [32, 64]
     assert net.layers[0].kernel_size == (3,) and net.layers[5].units == 128 and net.layers[6].units == 19
     assert det.params["epochs"] == 10 and det.params["batch_size"] == 32
+
+
+def test_steps_per_execution_changes_speed_not_the_model():
+    """Several training steps per call into TensorFlow: the same updates (identical weights), progress still shown."""
+    from core.models import steps_per_execution
+
+    assert steps_per_execution("auto", 32) == 128 and steps_per_execution("auto", 512) == 8
+    assert steps_per_execution("auto", 8192) == 1 and steps_per_execution(4, 32) == 4
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        steps_per_execution("fast", 32)
+    ds = blobs(n_per_class=200)
+    X = np.nan_to_num(ds.X, posinf=0.0)
+    y = ds.y.astype(np.int64)
+    y = np.searchsorted(np.unique(y), y)
+    events = []
+    one = make_detector("paper-cnn", epochs=2, batch_size=4, steps_per_execution=1).fit(X, y, n_classes=4)
+    many = make_detector("paper-cnn", epochs=2, batch_size=4).fit(
+        X, y, n_classes=4, progress=lambda stage, fraction, message, metrics: events.append((stage, fraction))
+    )
+    for a, b in zip(one.model_.get_weights(), many.model_.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    batches = [f for stage, f in events if stage == "batch"]
+    assert len(batches) >= 4 and batches == sorted(batches) and batches[-1] == pytest.approx(1.0)

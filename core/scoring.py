@@ -15,7 +15,8 @@ whole-file size limit (``IOMT_MAX_FILE_MB``): it protects memory, which streamin
 The output is the frame :meth:`core.pipeline.Predictions.to_frame` describes (file, row in file,
 predicted class and probability, the runners-up, the true class where known), built with pyarrow
 instead of pandas: to_frame took 6 s for a million rows, this about a tenth of that, and scoring
-never imports pandas. ``tests/core/test_scoring.py`` checks the two byte for byte.
+never imports pandas. Both take the ranking of classes from :meth:`Predictions.ranked`;
+``tests/core/test_scoring.py`` checks the two outputs byte for byte.
 """
 
 from __future__ import annotations
@@ -367,35 +368,24 @@ class _OutputBuilder:
         return table
 
     def _fast(self, predictions, chunk: Dataset, file_index: int, offset: int) -> tuple[pa.Table, np.ndarray]:
-        proba = predictions.proba
-        n, k = proba.shape
-        rows = np.arange(n)
-        # The predicted class is Predictions.codes (argmax, or a 2-class model's alarm threshold); the
-        # runners-up by repeated argmax: the order of to_frame's stable argsort of -proba (ties: lower
-        # index first), about ten times faster.
-        work = proba.copy()
-        picks, probs = [], []
-        for j in range(min(self.top, k)):
-            best = np.asarray(predictions.codes) if j == 0 else np.argmax(work, axis=1)
-            picks.append(best)
-            probs.append(proba[rows, best])
-            work[rows, best] = -np.inf
+        n = len(predictions.proba)
+        codes, probs = predictions.ranked(self.top)  # the ranking to_frame uses
         cols = [
             pc.take(self.file_names, _numbers(np.full(n, file_index, dtype=np.int32))),
             _numbers(np.arange(offset + 1, offset + n + 1, dtype=np.int64)),
-            pc.take(self.class_names, _numbers(picks[0])),
-            _numbers(probs[0]),
+            pc.take(self.class_names, _numbers(codes[:, 0])),
+            _numbers(probs[:, 0]),
         ]
-        for j in range(1, len(picks)):
+        for j in range(1, codes.shape[1]):
             # An alternative with probability 0 is no alternative: blank, as in to_frame.
-            cols.append(pc.take(self.class_names, _numbers(picks[j], valid=probs[j] > 0)))
-            cols.append(_numbers(probs[j]))
+            cols.append(pc.take(self.class_names, _numbers(codes[:, j], valid=probs[:, j] > 0)))
+            cols.append(_numbers(probs[:, j]))
         if self.any_labelled:
             known = chunk.y != UNLABELLED
-            codes = np.zeros(n, dtype=np.int64)
-            codes[known] = codes_for_task(chunk.y[known], self.task)
-            cols.append(pc.take(self.task_names, _numbers(codes, valid=known)))
-        return pa.Table.from_arrays(cols, schema=self.schema), picks[0]
+            truth = np.zeros(n, dtype=np.int64)
+            truth[known] = codes_for_task(chunk.y[known], self.task)
+            cols.append(pc.take(self.task_names, _numbers(truth, valid=known)))
+        return pa.Table.from_arrays(cols, schema=self.schema), codes[:, 0]
 
 
 # pa.array() imports pandas (half a second) whatever it is given; arrays are built from buffers instead.

@@ -210,3 +210,18 @@ def test_matrix_from_batches_copies_every_block_in_order():
     np.testing.assert_array_equal(X, np.concatenate(parts))
     assert X.flags.c_contiguous and X.dtype == np.float32
     assert batches == [None] * 4, "each batch is released once copied"
+
+
+def test_ranking_is_a_stable_sort_led_by_the_prediction():
+    """Ties go to the lower class index (as a stable sort); a 2-class alarm threshold leads the ranking."""
+    proba = np.array([[0.4, 0.4, 0.2], [0.0, 1.0, 0.0], [0.2, 0.4, 0.4], [0.1, 0.3, 0.6]], dtype=np.float32)
+    p = Predictions(classes=["Benign", "DDoS", "DoS"], proba=proba, repairs=RepairCounts())
+    codes, probs = p.ranked(3)
+    np.testing.assert_array_equal(codes, np.argsort(-proba, axis=1, kind="stable"))
+    np.testing.assert_array_equal(probs, np.take_along_axis(proba, codes, axis=1))
+    assert p.ranked(2)[0].shape == (4, 2) and p.ranked(9)[0].shape == (4, 3)
+    two = Predictions(classes=["Benign", "Attack"], proba=np.array([[0.7, 0.3], [0.9, 0.1]], dtype=np.float32),
+                      repairs=RepairCounts(), threshold=0.2)  # fmt: skip
+    codes, probs = two.ranked(3)
+    assert codes.tolist() == [[1, 0], [0, 1]], "P(attack) 0.3 >= 0.2 raises the alarm although Benign is likelier"
+    assert probs[0].tolist() == pytest.approx([0.3, 0.7])

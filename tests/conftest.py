@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,8 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-# Audit events written by tests (command line, dashboard) go to a temporary folder, never to logs/ in the checkout.
-os.environ.setdefault("IOMT_AUDIT_DIR", str(Path(__import__("tempfile").mkdtemp(prefix="iomt-test-audit-"))))
+# Audit events written by tests (command line, dashboard) go to a temporary folder, never to logs/ in the checkout,
+# and so do the registry's lock files (never to the system's shared one); the folder goes when the tests end.
+_TEST_TMP = Path(tempfile.mkdtemp(prefix="iomt-test-"))
+atexit.register(shutil.rmtree, _TEST_TMP, ignore_errors=True)
+os.environ.setdefault("IOMT_AUDIT_DIR", str(_TEST_TMP / "audit"))
+os.environ.setdefault("IOMT_LOCK_DIR", str(_TEST_TMP / "locks"))
 
 SHARED_DATA = Path(os.environ.get("IOMT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 V1_SAMPLE = SHARED_DATA / "ciciomt2024-v1-sample"

@@ -7,8 +7,8 @@ optional table and an optional chart. The HTML draws each chart with Plotly (plo
 the PDF draws the same numbers with matplotlib (no browser needed). Every name that comes from a file
 or a column is escaped in the HTML.
 
-The Plotly builders are the dashboard's pure ones (``dashboard/figures.py``: Plotly only, no Streamlit),
-imported lazily so that ``core`` itself needs no Plotly to load.
+The Plotly builders are the dashboard's own (:mod:`core.figures`: Plotly only, no Streamlit), imported
+lazily so that the rest of ``core`` needs no Plotly to load.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def analysis_report(model: TrainedModel, data: Dataset, *, predictions: Predicti
     data_label : str, optional
         What was analysed, in words (e.g. the folder); by default the file names.
     """
-    from dashboard import figures
+    from . import figures
 
     if predictions is None:
         predictions = model.predict(data)
@@ -296,7 +296,7 @@ def _caveats(data: Dataset, predictions: Predictions, evaluation, importance) ->
 
 def comparison_report(scores: list[ModelScore], *, data_label: str, n_rows: int | None = None) -> Report:
     """Several models of one task scored on the same rows, best macro-F1 first."""
-    from dashboard import figures
+    from . import figures
 
     if not scores:
         raise ValueError("no scores to report")

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from core.evaluation import EvaluationReport
-from dashboard.figures import confusion_figure, per_class_metrics_figure, per_class_table, prediction_error_figure
+from core.figures import confusion_figure, per_class_metrics_figure, per_class_table, prediction_error_figure
 
 __all__ = [
     "ACCURACY_NOTE",

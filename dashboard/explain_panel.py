@@ -18,11 +18,11 @@ from core import explain
 from core import report as core_report
 from core import threshold as th
 from core.errors import CoreError
+from core.figures import attribution_figure, class_profile_figure, importance_figure, threshold_curves_figure
 from core.loading import UNLABELLED, Dataset
 from core.pipeline import Predictions, TrainedModel
 from dashboard import auth, loaders
 from dashboard.escape import md
-from dashboard.figures import attribution_figure, class_profile_figure, importance_figure, threshold_curves_figure
 
 IMPORTANCE_ROWS = 2000  # rows sampled for permutation importance (bounded, so the page stays responsive)
 IMPORTANCE_REPEATS = 3

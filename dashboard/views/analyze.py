@@ -10,12 +10,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.figures import class_counts_figure, confidence_histogram, timeline_figure
 from core.loading import Dataset
 from core.pipeline import Predictions
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
 from dashboard import auth, components, explain_panel, loaders
 from dashboard.escape import md, spreadsheet_text
-from dashboard.figures import class_counts_figure, confidence_histogram, timeline_figure
 
 SOURCES = ("Upload CSV files", "Demo traffic (synthetic)")
 MAX_SHOWN = 5_000  # rows drawn in the table; the download has every matching row

@@ -15,10 +15,10 @@ import streamlit as st
 
 from core.distributed import SUMMARY_FILE, prediction_statistics, read_summary
 from core.errors import CoreError
+from core.figures import class_color
 from core.paths import confine, roots_text
 from dashboard import loaders
 from dashboard.escape import md
-from dashboard.figures import class_color
 
 KEY_PATH = "batch_path"
 

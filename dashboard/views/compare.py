@@ -15,13 +15,13 @@ import streamlit as st
 
 from core.compare import PAPER_FAMILIES, ModelScore, results_markdown, run_benchmark, score_model
 from core.errors import CoreError
+from core.figures import comparison_bars, confusion_figure, per_class_f1_heatmap, speed_figure
 from core.loading import split_files
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
 from core.training import TrainProgress
 from dashboard import auth, explain_panel, loaders
 from dashboard.components import CAVEAT
 from dashboard.escape import md
-from dashboard.figures import comparison_bars, confusion_figure, per_class_f1_heatmap, speed_figure
 from dashboard.train_jobs import resolve_folder
 
 SOURCES = ("Test split of a data folder", "Uploaded CSV files")

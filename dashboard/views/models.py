@@ -7,11 +7,11 @@ import streamlit as st
 
 from core.errors import CoreError
 from core.evaluation import EvaluationReport
+from core.figures import class_counts_figure, training_curves
 from core.pipeline import delete_model
 from core.taxonomy import classes_for_task
 from dashboard import auth, components, loaders
 from dashboard.escape import md
-from dashboard.figures import class_counts_figure, training_curves
 
 KEY_CONFIRM = "models_confirm_delete"  # name of the model waiting for the user's confirmation
 KEY_FLASH = "models_flash"  # message shown once after a deletion

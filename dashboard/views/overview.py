@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.figures import model_scores_figure
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
 from dashboard import components, loaders
 from dashboard.escape import md
-from dashboard.figures import model_scores_figure
 
 INTRO = """
 This tool looks at **network-flow records** from a hospital network of connected medical devices

@@ -122,7 +122,7 @@ def _live_progress(job: TrainJob) -> None:
 
 
 def _curves(job: TrainJob, live: bool) -> None:
-    from dashboard.figures import training_curves
+    from core.figures import training_curves
 
     history = job.curves()
     if history.get("loss"):

@@ -15,10 +15,10 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
+from core import figures as F
 from core.compare import ModelScore
 from core.evaluation import EvaluationReport, evaluate
 from core.taxonomy import CATEGORY, CLASSES_2, CLASSES_6, CLASSES_19
-from dashboard import figures as F
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,7 +102,7 @@ def test_unknown_label_is_grey():
 
 
 def test_module_never_imports_streamlit():
-    code = "import sys, dashboard.figures; assert 'streamlit' not in sys.modules, 'streamlit imported'"
+    code = "import sys, core.figures; assert 'streamlit' not in sys.modules, 'streamlit imported'"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
@@ -411,3 +411,17 @@ def test_threshold_curves_figure_marks_the_operating_point():
     assert list(roc_point.x) == [0.25] and list(roc_point.y) == [0.75], "1 of 4 benign flagged, 3 of 4 attacks caught"
     assert list(pr_point.x) == [0.75] and list(pr_point.y) == [0.75], "3 of 4 alarms are attacks"
     assert "ROC (area" in fig.layout.annotations[0].text
+
+
+def test_core_never_imports_the_dashboard_or_streamlit():
+    """core/ stands alone: no module of it imports dashboard/ or Streamlit (read from the source, every import)."""
+    import ast
+
+    offenders = []
+    for path in sorted((ROOT / "core").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("dashboard", "streamlit")]
+    assert offenders == []

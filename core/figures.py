@@ -1,4 +1,4 @@
-"""Pure Plotly figure builders shared by the dashboard and the command-line report.
+"""Pure Plotly figure builders shared by the dashboard and the reports (core.report).
 
 Every function takes plain data (an :class:`~core.evaluation.EvaluationReport`, a list of
 :class:`~core.compare.ModelScore`, arrays, dicts) and returns a ``plotly.graph_objects.Figure``.

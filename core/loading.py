@@ -388,42 +388,31 @@ def matrix_from_batches(batches: list[pa.RecordBatch], n_features: int, *, rows_
     """Copy float32 record batches into one (n, n_features) C-ordered matrix, emptying ``batches`` as it goes.
 
     Each batch is dropped from the list once copied, so its memory is freed while the matrix fills;
-    the copy runs in slabs of ``rows_per_step`` rows that stay in the CPU cache.
+    the copy runs in slabs of ``rows_per_step`` rows that stay in the CPU cache, each turned row-major
+    by Arrow itself (``RecordBatch.to_tensor``, empty cells as NaN): 2-3x less CPU than numpy's
+    column-by-column writes in a fresh process.
     """
     n = sum(b.num_rows for b in batches)
     X = np.empty((n, n_features), dtype=np.float32)
     start = 0
     for i in range(len(batches)):
         batch, batches[i] = batches[i], None
-        cols = [_float_values(batch.column(j)) for j in range(n_features)]
-        del batch
-        m = len(cols[0]) if cols else 0
+        wrong = [f"{f.name}: {f.type}" for f in batch.schema if f.type != pa.float32()]
+        if wrong or batch.num_columns != n_features:
+            raise TypeError(f"expected {n_features} float32 columns, got {batch.num_columns} ({', '.join(wrong)})")
+        m = batch.num_rows
         for a in range(0, m, rows_per_step):
             b = min(a + rows_per_step, m)
-            # One C loop per slab (3-6x faster than a Python loop of strided column writes).
-            np.stack([col[a:b] for col in cols], axis=1, out=X[start + a : start + b])
+            slab = batch.slice(a, b - a).to_tensor(null_to_nan=True, row_major=True)  # default pool: reused
+            X[start + a : start + b] = np.asarray(slab)
+            del slab
         start += m
-        del cols
+        del batch
     return X
 
 
-def _float_values(arr: pa.Array) -> np.ndarray:
-    """A float32 array's values with empty cells as NaN, without a copy where it has none."""
-    if arr.type != pa.float32():
-        raise TypeError(f"expected a float32 column, got {arr.type}")
-    # The values buffer itself: Array.to_numpy imports pandas (half a second) even for a zero-copy view,
-    # and so does pyarrow.compute, hence the validity bitmap is applied here with numpy.
-    values = np.frombuffer(arr.buffers()[1], dtype=np.float32, count=len(arr), offset=arr.offset * 4)
-    if arr.null_count:
-        bits = np.frombuffer(arr.buffers()[0], dtype=np.uint8)
-        valid = np.unpackbits(bits, bitorder="little")[arr.offset : arr.offset + len(arr)].astype(bool)
-        values = values.copy()
-        values[~valid] = np.nan
-    return values
-
-
 def _index_values(arr: pa.Array) -> np.ndarray:
-    """Dictionary indices as numpy, without pandas (see _float_values) where there are no nulls."""
+    """Dictionary indices as numpy where there are no nulls: ``Array.to_numpy`` imports pandas (half a second)."""
     if arr.null_count or not pa.types.is_integer(arr.type):
         return arr.to_numpy(zero_copy_only=False)
     dtype = np.dtype(f"{'i' if pa.types.is_signed_integer(arr.type) else 'u'}{arr.type.bit_width // 8}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -270,9 +271,12 @@ def cmd_setup_demo(args) -> int:
 
 
 def cmd_benchmark_models(args) -> int:
-    from .compare import PAPER_FAMILIES, run_benchmark, write_results
+    import resource
 
-    families = tuple(args.families.split(",")) if args.families else PAPER_FAMILIES
+    from .compare import ALL_FAMILIES, run_benchmark, write_results
+
+    started = time.perf_counter()
+    families = tuple(args.families.split(",")) if args.families else ALL_FAMILIES
     tasks = tuple(int(t) for t in args.tasks.split(",")) if args.tasks else TASKS
     params = {f: {"epochs": args.epochs} for f in ("paper-cnn", "dnn")} if args.epochs else {}
     if args.rf_trees:
@@ -282,7 +286,16 @@ def cmd_benchmark_models(args) -> int:
         seed=args.seed, drop_train_duplicates=args.drop_train_duplicates, models_dir=args.save_models,
         progress=None if args.quiet else _progress_bar("benchmark"),
     )  # fmt: skip
-    md, js = write_results(scores, args.out, title=f"Model comparison on {args.data}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    rows = f"{scores[0].report.n_rows:,} test rows scored per model; " if scores else ""
+    footer = (f"Run: {rows}{time.perf_counter() - started:,.0f} s in all (reading, training, scoring), "
+              f"peak memory {peak:,.0f} MB (resident, this process), {os.cpu_count()} CPU cores, "
+              f"{time.strftime('%Y-%m-%d')}; `python -m core benchmark-models` with "
+              f"families {','.join(families)}, tasks {','.join(map(str, tasks))}"
+              + (f", rf {args.rf_trees} trees" if args.rf_trees else "")
+              + (f", at most {args.max_rows_per_class:,} training rows per class" if args.max_rows_per_class else "")
+              + (f", {args.epochs} epochs for paper-cnn and dnn" if args.epochs else "") + ".")  # fmt: skip
+    md, js = write_results(scores, args.out, title=f"Model comparison on {args.data}", footer=footer)
     print(md.read_text())
     for task in sorted(set(tasks) - {s.task for s in scores}):
         print(f"note: the {task}-class task was skipped: the training data has only one of its classes")
@@ -383,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("benchmark-models", help="train and score every family for every task (the paper's comparison)")
     p.add_argument("--data", required=True, help="folder in the official layout")
     p.add_argument("--out", default="bench/out", help="folder for results.md and results.json")
-    p.add_argument("--families", help="comma-separated families (default: the paper's five)")
+    p.add_argument("--families", help="comma-separated families (default: all six, our cnn and the paper's five)")
     p.add_argument("--tasks", help="comma-separated tasks (default: 2,6,19)")
     p.add_argument("--epochs", type=int, help="epochs for the networks (default: each family's preset)")
     p.add_argument("--rf-trees", type=int, help="trees in the random forest (default 100)")

@@ -84,6 +84,8 @@ def compare_models(
 
 #: The paper's comparison: its CNN against four baselines.
 PAPER_FAMILIES: tuple[str, ...] = ("paper-cnn", "lr", "adaboost", "dnn", "rf")
+#: Every family: our improved CNN first, then the paper's comparison.
+ALL_FAMILIES: tuple[str, ...] = ("cnn", *PAPER_FAMILIES)
 
 
 def run_benchmark(
@@ -154,12 +156,14 @@ def results_markdown(scores: list[ModelScore], title: str = "") -> str:
     return "\n".join(lines)
 
 
-def write_results(scores: list[ModelScore], out_dir: str | Path, title: str = "") -> tuple[Path, Path]:
-    """Write ``results.md`` and ``results.json`` into ``out_dir``."""
+def write_results(
+    scores: list[ModelScore], out_dir: str | Path, title: str = "", footer: str = ""
+) -> tuple[Path, Path]:
+    """Write ``results.md`` (with ``footer`` after the tables) and ``results.json`` into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     md = out / "results.md"
     js = out / "results.json"
-    md.write_text(results_markdown(scores, title))
+    md.write_text(results_markdown(scores, title) + (f"\n{footer}\n" if footer else ""))
     js.write_text(json.dumps([s.to_dict() for s in scores], indent=2))
     return md, js

@@ -1,6 +1,7 @@
 """The command line as a user runs it: a real ``python -m core`` process."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -88,3 +89,15 @@ def test_bad_input_exits_2_with_cause_and_hint_and_no_traceback(trained, v2_samp
 
     proc = run("train", "--task", 6, "--model", "rf", "--data", tmp_path, check=False)
     assert proc.returncode == 2 and "no CSV files in train/" in proc.stderr
+
+
+def test_benchmark_models_writes_tables_with_time_and_memory(demo_dir, tmp_path):
+    out = run("benchmark-models", "--data", demo_dir, "--families", "lr,rf", "--tasks", "6", "--rf-trees", 5,
+              "--out", tmp_path, "--quiet").stdout  # fmt: skip
+    md = (tmp_path / "results.md").read_text()
+    assert md in out, "the tables are printed as written"
+    assert "| lr |" in md and "| rf |" in md and "## 6 classes" in md
+    assert re.search(r"Run: [\d,]+ test rows scored per model; [\d,]+ s in all \(reading, training, scoring\), "
+                     r"peak memory [\d,]+ MB .*families lr,rf, tasks 6, rf 5 trees\.", md)  # fmt: skip
+    assert {(r["family"], r["task"]) for r in json.loads((tmp_path / "results.json").read_text())} == {
+        ("lr", 6), ("rf", 6)}  # fmt: skip

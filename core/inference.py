@@ -120,18 +120,25 @@ class NumpyNetwork:
         if not rest:
             return out
 
-        def run(block: list[int]) -> None:
-            for s in block:
+        # Each thread takes the next chunk not yet taken (``next`` on one shared iterator: atomic under the GIL),
+        # so a thread slowed by other work in the process (the CSV reader of ``predict``) holds no one up; the
+        # calling thread works too.
+        todo = iter(rest)
+
+        def run() -> None:
+            for s in todo:
                 out[s : s + chunk_rows] = self._forward(X[s : s + chunk_rows])
 
         with _single_threaded_blas():
-            if workers == 1 or len(rest) < 2:
-                run(rest)
+            helpers = min(workers, len(rest)) - 1
+            if helpers < 1:
+                run()
             else:
-                # Contiguous runs of chunks per worker; each worker reuses its cache-warm weights.
-                blocks = [rest[i::workers] for i in range(workers)]
-                with ThreadPoolExecutor(max_workers=workers) as pool:
-                    list(pool.map(run, blocks))
+                with ThreadPoolExecutor(max_workers=helpers) as pool:
+                    running = [pool.submit(run) for _ in range(helpers)]
+                    run()
+                    for f in running:
+                        f.result()
         return out
 
     @property

@@ -384,30 +384,46 @@ def count_nonfinite(X: np.ndarray, rows_per_step: int = 65536) -> int:
     return sum(int(np.count_nonzero(~np.isfinite(X[a : a + rows_per_step]))) for a in range(0, len(X), rows_per_step))
 
 
-def matrix_from_batches(batches: list[pa.RecordBatch], n_features: int, *, rows_per_step: int = 16384) -> np.ndarray:
+def matrix_from_batches(
+    batches: list[pa.RecordBatch], n_features: int, *, rows_per_step: int = 16384, threads: int | None = None
+) -> np.ndarray:
     """Copy float32 record batches into one (n, n_features) C-ordered matrix, emptying ``batches`` as it goes.
 
-    Each batch is dropped from the list once copied, so its memory is freed while the matrix fills;
-    the copy runs in slabs of ``rows_per_step`` rows that stay in the CPU cache, each turned row-major
-    by Arrow itself (``RecordBatch.to_tensor``, empty cells as NaN): 2-3x less CPU than numpy's
-    column-by-column writes in a fresh process.
+    Each batch is dropped from the list once copied, so its memory is freed while the matrix fills. Batches
+    are turned row-major by Arrow itself (``RecordBatch.to_tensor``, empty cells as NaN) in slabs of
+    ``rows_per_step`` rows that stay in the CPU cache, on one thread per core (``threads``), each taking the
+    next batch not yet taken: 2-4x faster than numpy's column-by-column writes on one thread.
     """
-    n = sum(b.num_rows for b in batches)
-    X = np.empty((n, n_features), dtype=np.float32)
-    start = 0
-    for i in range(len(batches)):
-        batch, batches[i] = batches[i], None
+    for batch in batches:
         wrong = [f"{f.name}: {f.type}" for f in batch.schema if f.type != pa.float32()]
         if wrong or batch.num_columns != n_features:
             raise TypeError(f"expected {n_features} float32 columns, got {batch.num_columns} ({', '.join(wrong)})")
-        m = batch.num_rows
-        for a in range(0, m, rows_per_step):
-            b = min(a + rows_per_step, m)
-            slab = batch.slice(a, b - a).to_tensor(null_to_nan=True, row_major=True)  # default pool: reused
-            X[start + a : start + b] = np.asarray(slab)
-            del slab
-        start += m
-        del batch
+    starts = np.cumsum([0] + [b.num_rows for b in batches]).tolist()
+    X = np.empty((starts[-1], n_features), dtype=np.float32)
+    todo = iter(range(len(batches)))  # ``next`` on it is atomic under the GIL
+
+    def work() -> None:
+        for i in todo:
+            batch, batches[i] = batches[i], None
+            for a in range(0, batch.num_rows, rows_per_step):
+                b = min(a + rows_per_step, batch.num_rows)
+                slab = batch.slice(a, b - a).to_tensor(null_to_nan=True, row_major=True)  # default pool: reused
+                X[starts[i] + a : starts[i] + b] = np.asarray(slab)
+            del batch
+
+    from .inference import worker_count
+
+    helpers = min(threads or worker_count(), len(batches)) - 1
+    if helpers < 1:
+        work()
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=helpers) as pool:
+            running = [pool.submit(work) for _ in range(helpers)]
+            work()
+            for f in running:
+                f.result()
     return X
 
 

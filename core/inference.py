@@ -2,17 +2,19 @@
 
 At save time the network's weights are exported next to ``model.keras`` as ``inference.npz``:
 the arrays plus a small JSON graph of operations (1-D convolution with batch normalisation
-folded in, max pooling, global max pooling, flatten, dense, concatenation, averaging of an
-ensemble, softmax). Loading it needs numpy only, so scoring never imports TensorFlow (about
-2.5 s) and runs at BLAS speed:
+folded in, max pooling, global max pooling, flatten, reshape to (length, channels), dense,
+ReLU clipped at 1 (the piecewise-linear encoding of :mod:`core.ple`), concatenation along the
+last axis, averaging of an ensemble, softmax). Loading it needs numpy only, so scoring never
+imports TensorFlow (about 2.5 s) and runs at BLAS speed:
 
-- a convolution over the one-channel input is a single matrix product with a banded
-  (Toeplitz) matrix; a convolution over channels is one product over strided windows (im2col);
+- a convolution over the one-channel input is a few matrix products with a small banded
+  matrix (four output positions each); a convolution over channels is one product per output
+  position over its contiguous window of inputs (no copy of the windows);
 - bias and activation are applied after max pooling (exact: both are monotone), so only the
   pooled values pay for them;
-- rows are scored in chunks small enough to stay in cache, by one worker thread per core,
-  each with single-threaded BLAS (which measured faster here than one multi-threaded BLAS
-  call on small matrices).
+- rows are scored in chunks small enough to stay in cache, by one worker thread per core
+  (each taking the next free chunk), each with single-threaded BLAS (which measured faster
+  here than one multi-threaded BLAS call on small matrices).
 
 The export is checked against Keras on random rows before it is written; a network this
 module cannot express is simply not exported, and such models keep scoring through Keras.
@@ -189,6 +191,9 @@ class NumpyNetwork:
         elif op == "to_sequence":
             x = self._eval(node["in"], X, memo)
             out = x.reshape(len(x), x.shape[1], 1)
+        elif op == "reshape":  # (n, L * C) -> (n, L, C)
+            x = self._eval(node["in"], X, memo)
+            out = x.reshape(len(x), *node["shape"])
         elif op == "flatten":
             x = self._eval(node["in"], X, memo)
             out = x.reshape(len(x), -1)
@@ -280,6 +285,8 @@ def _activate(x: np.ndarray, act: str) -> np.ndarray:
         return x
     if act == "relu":
         return np.maximum(x, 0, out=x)
+    if act == "relu1":  # ReLU(max_value=1): clip to [0, 1]
+        return np.clip(x, 0, 1, out=x)
     if act == "softmax":
         x -= x.max(axis=-1, keepdims=True)
         np.exp(x, out=x)
@@ -383,10 +390,12 @@ def _trace(tensor, inputs: dict, arrays: dict):
         if isinstance(src, dict) and src["op"] in ("conv1d", "dense") and src["act"] == "linear":
             return {**src, "act": act}
         raise UnsupportedNetwork(f"{layer.name}: activation not right after a linear conv/dense")
-    if kind == "ReLU" and not layer.get_config().get("max_value") and not layer.get_config().get("negative_slope"):
+    cfg = layer.get_config() if kind == "ReLU" else {}
+    plain_relu = cfg.get("max_value") in (None, 1.0) and not cfg.get("negative_slope") and not cfg.get("threshold")
+    if kind == "ReLU" and plain_relu:
         src = one()
         if isinstance(src, dict) and src["op"] in ("conv1d", "dense") and src["act"] == "linear":
-            return {**src, "act": "relu"}
+            return {**src, "act": "relu" if cfg.get("max_value") is None else "relu1"}
         raise UnsupportedNetwork(f"{layer.name}: ReLU not right after a linear conv/dense")
     if kind == "MaxPooling1D":
         size, stride = int(layer.pool_size[0]), int(layer.strides[0])
@@ -403,10 +412,13 @@ def _trace(tensor, inputs: dict, arrays: dict):
         shape = tuple(layer.target_shape)
         if len(shape) == 2 and shape[1] == 1 and len(srcs[0].shape) == 2 and srcs[0].shape[1] == shape[0]:
             return {"op": "to_sequence", "in": one()}
+        if len(shape) == 2 and len(srcs[0].shape) == 2 and srcs[0].shape[1] == shape[0] * shape[1]:
+            return {"op": "reshape", "in": one(), "shape": [int(shape[0]), int(shape[1])]}
         raise UnsupportedNetwork(f"{layer.name}: reshape to {shape}")
     if kind == "Concatenate":
-        if layer.axis not in (-1, 1) or any(len(t.shape) != 2 for t in srcs):
-            raise UnsupportedNetwork(f"{layer.name}: concatenation of non-flat tensors")
+        rank = len(srcs[0].shape)
+        if any(len(t.shape) != rank for t in srcs) or layer.axis not in (-1, rank - 1):
+            raise UnsupportedNetwork(f"{layer.name}: concatenation other than along the last axis")
         return {"op": "concat", "in": [_trace(t, inputs, arrays) for t in srcs]}
     if kind == "Average":
         return {"op": "average", "in": [_trace(t, inputs, arrays) for t in srcs]}

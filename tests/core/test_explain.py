@@ -107,11 +107,13 @@ def test_integrated_gradients_add_up_to_the_prediction_difference(demo_models_di
     np.testing.assert_array_equal(zero, 0.0)
 
 
-def test_integrated_gradients_on_a_dense_network(demo_dir, test_split):
+@pytest.mark.parametrize("family", ["dnn", "cnn"])  # cnn: our default network, piecewise-linear encoding included
+def test_integrated_gradients_on_our_other_networks(demo_dir, test_split, family):
     from core.training import train_model
 
     train = load_split(demo_dir, "train", max_rows_per_class=100)
-    m, _ = train_model("dnn", 2, train, params={"epochs": 2, "batch_size": 128})
+    m, _ = train_model(family, 2, train, params={"epochs": 2, "batch_size": 128})
+    assert family != "cnn" or m.detector.params["ple_bins"] > 0
     i = _attack_row(test_split)
     ex = explain.explain_row(m, test_split, i, steps=128)
     assert ex.method == "integrated gradients"

@@ -60,6 +60,22 @@ def worker_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def on_threads(work, threads: int) -> None:
+    """Run ``work()`` on ``threads`` threads at once, the calling thread one of them; re-raise an error of any.
+
+    ``work`` is meant to pull items from one shared iterator (``for item in todo``: ``next`` is atomic under
+    the GIL), so the threads share the items dynamically and finish together.
+    """
+    if threads <= 1:
+        work()
+        return
+    with ThreadPoolExecutor(max_workers=threads - 1) as pool:
+        running = [pool.submit(work) for _ in range(threads - 1)]
+        work()
+        for f in running:
+            f.result()
+
+
 # ---------------------------------------------------------------- the engine
 
 
@@ -132,15 +148,7 @@ class NumpyNetwork:
                 out[s : s + chunk_rows] = self._forward(X[s : s + chunk_rows])
 
         with _single_threaded_blas():
-            helpers = min(workers, len(rest)) - 1
-            if helpers < 1:
-                run()
-            else:
-                with ThreadPoolExecutor(max_workers=helpers) as pool:
-                    running = [pool.submit(run) for _ in range(helpers)]
-                    run()
-                    for f in running:
-                        f.result()
+            on_threads(run, min(workers, len(rest)))
         return out
 
     @property

@@ -411,19 +411,9 @@ def matrix_from_batches(
                 X[starts[i] + a : starts[i] + b] = np.asarray(slab)
             del batch
 
-    from .inference import worker_count
+    from .inference import on_threads, worker_count
 
-    helpers = min(threads or worker_count(), len(batches)) - 1
-    if helpers < 1:
-        work()
-    else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=helpers) as pool:
-            running = [pool.submit(work) for _ in range(helpers)]
-            work()
-            for f in running:
-                f.result()
+    on_threads(work, min(threads or worker_count(), len(batches)))
     return X
 
 

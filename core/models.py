@@ -144,8 +144,8 @@ class KerasDetector(Detector):
             "label_smoothing": 0.0,
             "lr_schedule": "constant",
             # Training steps per call into TensorFlow. The same updates in the same order (the weights
-            # come out identical), without Python between every batch: "auto" runs about 4,096 rows
-            # per call (128 steps at batch 32), measured 2.2x faster at batch 32 on 2 cores; 1 is
+            # come out identical), without Python between every batch: "auto" runs about 4,096 rows per
+            # call (128 steps at batch 32), 1.8x faster at batch 32 on 2 cores (bench/RESULTS.md); 1 is
             # Keras's default, the paper's pipeline.
             "steps_per_execution": "auto",
         }

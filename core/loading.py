@@ -319,7 +319,7 @@ def read_csv(
     label_values = table.column(label_col) if label_col else None
     # The table's memory is released batch by batch as the matrix fills: peak about one matrix, not two.
     batches, table = table.select(list(found.features)).to_batches(), None
-    X = matrix_from_batches(batches, found.n_features)
+    X = matrix_from_batches(batches, found.n_features, release_to=arrow_pool())
     nonfinite = count_nonfinite(X)
 
     file_label = class_from_filename(display)
@@ -350,25 +350,20 @@ def read_csv(
     return Dataset(X=X, y=y, source=np.zeros(n, dtype=np.int32), files=[summary], layout=found)
 
 
-@lru_cache(maxsize=1)
-def arrow_pool() -> pa.MemoryPool | None:
-    """The memory pool CSV tables are parsed into: jemalloc returning freed pages at once, where available.
+def arrow_pool() -> pa.MemoryPool:
+    """The memory pool CSV tables are parsed into: pyarrow's default (mimalloc in the Linux wheels).
 
-    A parsed table is freed block by block as it is copied into the float32 matrix; pyarrow's default
-    pool (mimalloc) keeps those pages, so a read peaked at table + matrix (2.5x the matrix at 1 M rows).
-    With jemalloc's decay at 0 the pages go back as the matrix fills (1.35x), at no measured CPU cost.
-    ``None`` (pyarrow's default pool) where this pyarrow has no jemalloc.
+    Its freed pages stay in the pool for the next allocation, which keeps parsing fast (a pool that returns
+    every freed page at once, jemalloc with decay 0, made the parse itself 0.2-0.3 s slower for 1 M rows:
+    its temporary buffers were faulted in again block after block). :func:`matrix_from_batches` instead asks
+    the pool to return its unused pages as the parsed batches are freed, so a read still peaks below twice
+    the float32 matrix.
     """
-    try:
-        pool = pa.jemalloc_memory_pool()
-        pa.jemalloc_set_decay_ms(0)
-    except (NotImplementedError, AttributeError):  # ArrowNotImplementedError is a NotImplementedError
-        return None
-    return pool
+    return pa.default_memory_pool()
 
 
 def _csv_input(data: bytes | str) -> pa.NativeFile:
-    """A stream over a path (its read buffers from :func:`arrow_pool`, so they too are returned) or bytes."""
+    """A stream over a path (its read buffers from :func:`arrow_pool`) or over bytes."""
     return pa.OSFile(data, "r", memory_pool=arrow_pool()) if isinstance(data, str) else pa.BufferReader(data)
 
 
@@ -385,12 +380,19 @@ def count_nonfinite(X: np.ndarray, rows_per_step: int = 65536) -> int:
 
 
 def matrix_from_batches(
-    batches: list[pa.RecordBatch], n_features: int, *, rows_per_step: int = 16384, threads: int | None = None
+    batches: list[pa.RecordBatch],
+    n_features: int,
+    *,
+    rows_per_step: int = 16384,
+    threads: int | None = None,
+    release_to: pa.MemoryPool | None = None,
 ) -> np.ndarray:
     """Copy float32 record batches into one (n, n_features) C-ordered matrix, emptying ``batches`` as it goes.
 
-    Each batch is dropped from the list once copied, so its memory is freed while the matrix fills. Batches
-    are turned row-major by Arrow itself (``RecordBatch.to_tensor``, empty cells as NaN) in slabs of
+    Each batch is dropped from the list once copied, so its memory is freed while the matrix fills; with
+    ``release_to`` (the pool the batches live in) the pool is asked every two batches to return its unused
+    pages to the system, so that the matrix reuses them (peak about one table, not a table and a matrix).
+    Batches are turned row-major by Arrow itself (``RecordBatch.to_tensor``, empty cells as NaN) in slabs of
     ``rows_per_step`` rows that stay in the CPU cache, on one thread per core (``threads``), each taking the
     next batch not yet taken: 2-4x faster than numpy's column-by-column writes on one thread.
     """
@@ -409,7 +411,9 @@ def matrix_from_batches(
                 b = min(a + rows_per_step, batch.num_rows)
                 slab = batch.slice(a, b - a).to_tensor(null_to_nan=True, row_major=True)  # default pool: reused
                 X[starts[i] + a : starts[i] + b] = np.asarray(slab)
-            del batch
+            batch = slab = None
+            if release_to is not None and i % 2:
+                release_to.release_unused()
 
     from .inference import on_threads, worker_count
 

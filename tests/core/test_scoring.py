@@ -212,6 +212,24 @@ def test_matrix_from_batches_copies_every_block_in_order():
     assert batches == [None] * 4, "each batch is released once copied"
 
 
+def test_matrix_from_batches_returns_freed_pages_every_two_batches():
+    """``release_to`` is the pool the batches live in: asked to give its unused pages back as batches go."""
+    from core.loading import matrix_from_batches
+
+    class CountingPool:  # stands in for a pyarrow.MemoryPool: only release_unused() is called
+        calls = 0
+
+        def release_unused(self):
+            self.calls += 1
+
+    parts = [np.full((3, 2), i, dtype=np.float32) for i in range(6)]
+    batches = [pa.RecordBatch.from_arrays([pa.array(p[:, j]) for j in range(2)], names=["a", "b"]) for p in parts]
+    pool = CountingPool()
+    X = matrix_from_batches(batches, 2, release_to=pool, threads=2)
+    np.testing.assert_array_equal(X, np.concatenate(parts))
+    assert pool.calls == 3
+
+
 def test_ranking_is_a_stable_sort_led_by_the_prediction():
     """Ties go to the lower class index (as a stable sort); a 2-class alarm threshold leads the ranking."""
     proba = np.array([[0.4, 0.4, 0.2], [0.0, 1.0, 0.0], [0.2, 0.4, 0.4], [0.1, 0.3, 0.6]], dtype=np.float32)

@@ -1,5 +1,7 @@
 """Evaluation reports and preprocessing: values checked against hand-computed results."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -86,3 +88,27 @@ def test_quantile_transform_keeps_order_and_spreads_plateaus():
     assert np.isfinite(out).all(), "values beyond the training range are clipped, not infinite"
     again = Preprocessor.from_dict(pre.to_dict())
     np.testing.assert_allclose(again.transform(X)[0], Z, atol=1e-6)
+
+
+def test_transform_in_pieces_on_threads_counts_every_repair():
+    """Large inputs are transformed in pieces shared by threads: same rows out, repairs counted in every piece."""
+    from core import preprocess
+
+    rng = np.random.default_rng(3)
+    n = 5 * preprocess._TRANSFORM_ROWS + 123
+    X = rng.lognormal(2, 2, size=(n, 3)).astype(np.float32)
+    bad_rows = [0, preprocess._TRANSFORM_ROWS - 1, 2 * preprocess._TRANSFORM_ROWS + 7, n - 1]
+    X[bad_rows, 0] = np.inf
+    X[bad_rows[1:3], 2] = np.nan
+    pre = Preprocessor(["a", "b", "c"], quantiles=50).fit(X[1:-1])
+    Z, counts = pre.transform(X)
+    assert counts.to_dict() == {"total": 6, "pos_inf": {"a": 4}, "neg_inf": {}, "nan": {"c": 2}}
+    # Row by row in small, oddly sized slices (one piece each, on the calling thread only): the same values.
+    cuts = [0, 1, 777, preprocess._TRANSFORM_ROWS + 5, 3 * preprocess._TRANSFORM_ROWS, n]
+    np.testing.assert_array_equal(Z, np.concatenate([pre.transform(X[a:b])[0] for a, b in itertools.pairwise(cuts)]))
+    assert Z[0, 0] == Z[X[:, 0] == X[1:-1, 0].max()][0, 0], "+inf lands on the training maximum"
+    # A refit with other quantile points is used at once (the converted points are not kept stale).
+    pre.fit(X[1:-1] * 2)
+    np.testing.assert_array_equal(
+        pre.transform(X[:100])[0], Preprocessor.from_dict(pre.to_dict()).transform(X[:100])[0]
+    )

@@ -80,6 +80,28 @@ def test_chunking_and_threads_do_not_change_results(saved, v2_data):
     many = engine.predict_proba(X, chunk_rows=37, workers=3)
     np.testing.assert_allclose(one, many, atol=1e-6)
     assert engine.predict_proba(X[:0]).shape == (0, len(model.classes))
+    # One thread, chunks of 37 and a shorter last one, all through the same kept arrays: the same rows out as
+    # each chunk scored alone with fresh arrays.
+    # (BLAS on one thread in both, as predict_proba runs it: threaded BLAS rounds the last bit differently.)
+    from core.inference import _single_threaded_blas
+
+    again = engine.predict_proba(X, chunk_rows=37, workers=1)
+    with _single_threaded_blas():
+        alone = np.concatenate([engine._forward(X[s : s + 37]) for s in range(0, len(X), 37)])
+    np.testing.assert_array_equal(again, alone)
+
+
+def test_scratch_arrays_are_kept_between_chunks():
+    from core.inference import _scratch
+
+    ws = {}
+    a = _scratch(ws, "k", (8, 3, 2), zeros=True)
+    a[:, 1:2] = 5.0  # a chunk writes the inside only
+    b = _scratch(ws, "k", (5, 3, 2), zeros=True)  # a shorter last chunk: the first rows of the same array
+    assert np.shares_memory(a, b) and b.shape == (5, 3, 2)
+    assert (b[:, 0] == 0).all() and (b[:, 2] == 0).all(), "the zero borders of a padded input stay zero"
+    c = _scratch(ws, "k", (9, 3, 2))  # longer, or another shape: a new array
+    assert not np.shares_memory(a, c) and c.shape == (9, 3, 2)
 
 
 def test_scoring_does_not_import_tensorflow(saved, v2_sample):

@@ -274,7 +274,7 @@ def _scratch(ws: dict, key, shape: tuple, *, zeros: bool = False) -> np.ndarray:
 
     A chunk's intermediate arrays are megabytes each: allocated afresh for every chunk, the C library maps
     and unmaps them each time, and the page faults that follow cost more than the arithmetic (16.8 s for
-    the improved CNN's forward pass over 1 M rows, 11 s of it in the kernel; 9-10 s with arrays reused).
+    the improved CNN's forward pass over 1 M rows, 11 s of it in the kernel; 10-12 s with the arrays kept).
     Chunks are at most as long as the first, so a smaller one uses the first rows of the kept array.
     """
     buf = ws.get(key)

@@ -51,11 +51,11 @@ TRAIN_SETTINGS = [(32, 1e-3, "1"), (32, 1e-3, "auto"), (256, 2e-3, "auto"), (512
 # ---------------------------------------------------------------- measuring a process
 
 
-def run_process(cmd: list[str], env: dict | None = None) -> dict:
+def run_process(cmd: list[str]) -> dict:
     """Run ``cmd``; return wall seconds, peak RSS (MB) and the JSON its last stdout line holds, if any."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=ROOT, env={**os.environ, **(env or {})})
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=ROOT)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -79,10 +79,6 @@ def median_of(runs: list[dict]) -> dict:
             out[key] = statistics.median(r[key] for r in runs)
     out["walls"] = [round(r["wall"], 2) for r in runs]
     return out
-
-
-def repeat(cmd: list[str], n: int, env: dict | None = None) -> dict:
-    return median_of([run_process(cmd, env) for _ in range(n)])
 
 
 def repeat_interleaved(cmds: dict[str, list[str]], n: int) -> dict[str, dict]:
@@ -340,9 +336,10 @@ def main(argv=None) -> int:
         print(f"paper pipeline: {paper['wall']:.2f} s, peak {paper['peak_rss_mb']:.0f} MB", flush=True)
         print(f"ours (python -m core predict): {ours['wall']:.2f} s, peak {ours['peak_rss_mb']:.0f} MB", flush=True)
         print(f"ours with our cnn: {cnn['wall']:.2f} s, peak {cnn['peak_rss_mb']:.0f} MB", flush=True)
-        fwd = repeat(me("--measure", "forward", "--csv", str(paths["score"]), "--model", model,
-                        *(["--keras-rows", str(args.keras_rows)] if args.keras_rows else [])), 1)  # fmt: skip
-        fwd_cnn = repeat(me("--measure", "forward", "--csv", str(paths["score"]), "--model", cnn_model), 1)
+        # One run each: the forward measurement itself times every chunk size in process.
+        fwd = run_process(me("--measure", "forward", "--csv", str(paths["score"]), "--model", model,
+                             *(["--keras-rows", str(args.keras_rows)] if args.keras_rows else [])))  # fmt: skip
+        fwd_cnn = run_process(me("--measure", "forward", "--csv", str(paths["score"]), "--model", cnn_model))
         print(f"floors: parse {parse['seconds']:.2f} s, forward {fwd['seconds']:.2f} s "
               f"(chunk {fwd['numpy_best_chunk']})", flush=True)  # fmt: skip
         rows.append(("scoring e2e", "the paper's pipeline (read_csv, StandardScaler, predict batch 32, to_csv)",

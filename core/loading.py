@@ -11,7 +11,7 @@ otherwise from the official file name. Which one was used is recorded per file.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -297,29 +297,31 @@ def read_csv(
     types = {c: pa.float32() for c in found.features}
     if label_col:
         types[label_col] = pa.string()
-    try:
-        with _csv_input(data) as src:
-            table = pacsv.read_csv(
-                src,
+    read_options = pacsv.ReadOptions(block_size=parse_block_bytes(limits), column_names=columns, skip_rows=1)
+    parse_options = pacsv.ParseOptions(delimiter=delimiter)
+    convert_options = pacsv.ConvertOptions(
+        column_types=types, include_columns=list(found.features) + ([label_col] if label_col else [])
+    )
+    pieces = _parse_in_pieces(data, found.features, label_col, read_options, parse_options, convert_options,
+                              check_rows=lambda rows: check_rows(rows, display, limits))  # fmt: skip
+    if pieces is not None:
+        X, label_values = pieces
+    else:  # quotes, blank lines or a parse error: the whole file at once (errors explained with their row)
+        try:
+            with _csv_input(data) as src:
                 # Our own (normalised) names replace the raw header, which may carry spaces or a BOM.
-                read_options=pacsv.ReadOptions(block_size=parse_block_bytes(limits), column_names=columns, skip_rows=1),
-                parse_options=pacsv.ParseOptions(delimiter=delimiter),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=types,
-                    include_columns=list(found.features) + ([label_col] if label_col else []),
-                ),
-                memory_pool=arrow_pool(),
-            )
-    except pa.ArrowInvalid as exc:
-        raise _explain_arrow_error(exc, data, display, columns, delimiter) from None
-    n = table.num_rows
+                table = pacsv.read_csv(src, read_options=read_options, parse_options=parse_options,
+                                       convert_options=convert_options, memory_pool=arrow_pool())  # fmt: skip
+        except pa.ArrowInvalid as exc:
+            raise _explain_arrow_error(exc, data, display, columns, delimiter) from None
+        label_values = table.column(label_col) if label_col else None
+        # The table's memory is released batch by batch as the matrix fills: peak about one matrix, not two.
+        batches, table = table.select(list(found.features)).to_batches(), None
+        X = matrix_from_batches(batches, found.n_features, release_to=arrow_pool())
+    n = len(X)
     if n == 0:
         raise DataError("the file has a header but no rows", file=display, row=1, hint="pick a file with flows in it")
     check_rows(n, display, limits)
-    label_values = table.column(label_col) if label_col else None
-    # The table's memory is released batch by batch as the matrix fills: peak about one matrix, not two.
-    batches, table = table.select(list(found.features)).to_batches(), None
-    X = matrix_from_batches(batches, found.n_features, release_to=arrow_pool())
     nonfinite = count_nonfinite(X)
 
     file_label = class_from_filename(display)
@@ -392,8 +394,7 @@ def matrix_from_batches(
     Each batch is dropped from the list once copied, so its memory is freed while the matrix fills; with
     ``release_to`` (the pool the batches live in) the pool is asked every two batches to return its unused
     pages to the system, so that the matrix reuses them (peak about one table, not a table and a matrix).
-    Batches are turned row-major by Arrow itself (``RecordBatch.to_tensor``, empty cells as NaN) in slabs of
-    ``rows_per_step`` rows that stay in the CPU cache, on one thread per core (``threads``), each taking the
+    Batches are turned row-major by :func:`_copy_batch` on one thread per core (``threads``), each taking the
     next batch not yet taken: 2-4x faster than numpy's column-by-column writes on one thread.
     """
     for batch in batches:
@@ -407,11 +408,8 @@ def matrix_from_batches(
     def work() -> None:
         for i in todo:
             batch, batches[i] = batches[i], None
-            for a in range(0, batch.num_rows, rows_per_step):
-                b = min(a + rows_per_step, batch.num_rows)
-                slab = batch.slice(a, b - a).to_tensor(null_to_nan=True, row_major=True)  # default pool: reused
-                X[starts[i] + a : starts[i] + b] = np.asarray(slab)
-            batch = slab = None
+            _copy_batch(batch, X, starts[i], rows_per_step)
+            batch = None
             if release_to is not None and i % 2:
                 release_to.release_unused()
 
@@ -419,6 +417,148 @@ def matrix_from_batches(
 
     on_threads(work, min(threads or worker_count(), len(batches)))
     return X
+
+
+def _copy_batch(batch: pa.RecordBatch, X: np.ndarray, start: int, rows_per_step: int = 16384) -> None:
+    """Write a float32 batch's rows into ``X[start:]``, turned row-major by Arrow itself (``to_tensor``, empty
+    cells as NaN) in slabs of ``rows_per_step`` rows that stay in the CPU cache."""
+    for a in range(0, batch.num_rows, rows_per_step):
+        b = min(a + rows_per_step, batch.num_rows)
+        slab = batch.slice(a, b - a).to_tensor(null_to_nan=True, row_major=True)  # default pool: reused
+        X[start + a : start + b] = np.asarray(slab)
+
+
+#: Bytes of CSV one thread parses at a time in :func:`_parse_in_pieces` (measured on 1 M rows, 120 MB: 2 MB
+#: pieces beat 8 MB ones, which leave a core idle at the end).
+PIECE_BYTES = 2 << 20
+#: Bytes scanned per step while counting lines (a step stays in the CPU cache).
+_SCAN_BYTES = 1 << 20
+
+
+def _parse_in_pieces(
+    data: bytes | str,
+    features: Sequence[str],
+    label_col: str | None,
+    read_options: pacsv.ReadOptions,
+    parse_options: pacsv.ParseOptions,
+    convert_options: pacsv.ConvertOptions,
+    *,
+    check_rows: Callable[[int], None] | None = None,
+    piece_bytes: int = PIECE_BYTES,
+    threads: int | None = None,
+) -> tuple[np.ndarray, pa.ChunkedArray | None] | None:
+    """Parse a CSV's rows in pieces of about ``piece_bytes``, one thread per core, each thread parsing a piece on
+    its own (pyarrow with ``use_threads=False``) and writing its rows straight into the matrix.
+
+    Faster than pyarrow's own multi-threaded reader followed by a copy into the matrix (1 M rows: about 1.0 s
+    against 1.25 s, fresh processes taking turns), because the copy of one piece overlaps the parse of the
+    next, a one-thread parse spends less CPU than a threaded one, and a file is mapped, not read into buffers.
+    Lines are counted first (the matrix is allocated once, at its final size, and each piece knows where its
+    rows go); a piece must parse into as many rows as it has lines. Returns ``(X, label column or None)``,
+    or None when pieces cannot be trusted or the parse failed (a quote character anywhere, since a quoted
+    field may hold a newline; blank lines; a bad cell): the caller then reads the file whole, which reports
+    any error with its row. Pages of a mapped file are handed back as they are parsed, so that the mapping
+    does not add the file's size to the process's memory.
+    """
+    import mmap
+
+    from .inference import on_threads, worker_count
+
+    mapping = None
+    if isinstance(data, str):
+        with open(data, "rb") as fh:  # the mapping keeps its own handle
+            mapping = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        buf = mapping
+    else:
+        buf = data
+    page = mmap.PAGESIZE
+
+    def drop(a: int, b: int) -> None:
+        """Hand back the pages wholly inside ``[a, b)`` (the page cache keeps them; a read faults them in)."""
+        a, b = -(-a // page) * page, b // page * page
+        if mapping is not None and b > a and hasattr(mmap, "MADV_DONTNEED"):
+            mapping.madvise(mmap.MADV_DONTNEED, a, b - a)
+
+    try:
+        n = len(buf)
+        start = buf.find(b"\n") + 1  # the header line was parsed already (read_options names the columns)
+        if start == 0 or start >= n:
+            return None
+        bounds = [start]
+        while bounds[-1] < n:
+            nl = buf.find(b"\n", bounds[-1] + piece_bytes) if bounds[-1] + piece_bytes < n else -1
+            bounds.append(n if nl < 0 else nl + 1)
+        bytes_ = np.frombuffer(buf, dtype=np.uint8)
+        lines = [0] * (len(bounds) - 1)
+        quoted = []
+        todo = iter(range(len(lines)))
+
+        def count() -> None:
+            for i in todo:
+                for a in range(bounds[i], bounds[i + 1], _SCAN_BYTES):
+                    b = min(a + _SCAN_BYTES, bounds[i + 1])
+                    if buf.find(b'"', a, b) >= 0:
+                        quoted.append(a)
+                    lines[i] += int(np.count_nonzero(bytes_[a:b] == 10))
+                    drop(a, b)
+                if i == len(lines) - 1 and bytes_[n - 1] != 10:
+                    lines[i] += 1  # the last line has no newline
+
+        threads = threads or worker_count()
+        on_threads(count, min(threads, len(lines)))
+        if quoted:
+            return None
+        starts = np.cumsum([0, *lines]).tolist()
+        if check_rows is not None:
+            check_rows(starts[-1])
+        X = np.empty((starts[-1], len(features)), dtype=np.float32)
+        labels: list[pa.ChunkedArray | None] = [None] * len(lines)
+        source = pa.py_buffer(buf)
+        options = {"read_options": pacsv.ReadOptions(**{**_options(read_options), "skip_rows": 0, "use_threads": False}),
+                   "parse_options": parse_options, "convert_options": convert_options, "memory_pool": arrow_pool()}  # fmt: skip
+        failed = []
+        todo = iter(range(len(lines)))
+
+        def parse() -> None:
+            for i in todo:
+                if failed:
+                    return
+                a, b = bounds[i], bounds[i + 1]
+                try:
+                    table = pacsv.read_csv(pa.BufferReader(source.slice(a, b - a)), **options)
+                except pa.ArrowInvalid:
+                    failed.append(i)
+                    return
+                drop(a, b)
+                if table.num_rows != lines[i]:
+                    failed.append(i)
+                    return
+                if label_col:
+                    labels[i] = table.column(label_col)
+                row = starts[i]
+                for batch in table.select(list(features)).to_batches():
+                    _copy_batch(batch, X, row)
+                    row += batch.num_rows
+                table = None
+
+        on_threads(parse, min(threads, len(lines)))
+        if failed:
+            return None
+        column = pa.chunked_array([c for part in labels for c in part.chunks], pa.string()) if label_col else None
+        return X, column
+    finally:
+        bytes_ = source = None
+        if mapping is not None:
+            try:
+                mapping.close()
+            except BufferError:  # still exported (an error left a view alive): closed when collected
+                pass
+
+
+def _options(read_options: pacsv.ReadOptions) -> dict:
+    """``ReadOptions`` as keyword arguments (to make a changed copy)."""
+    return {k: getattr(read_options, k) for k in ("use_threads", "block_size", "skip_rows", "skip_rows_after_names",
+                                                  "column_names", "autogenerate_column_names", "encoding")}  # fmt: skip
 
 
 def _index_values(arr: pa.Array) -> np.ndarray:

@@ -171,3 +171,118 @@ def test_both_shared_samples_load(v1_sample, v2_sample):
     assert v2.layout.name == "v2" and v2.X.shape[1] == 39 and len(v2.class_counts()) == 19
     assert sum(f.nonfinite_cells for f in v2.files) > 0, "the v2 sample's real inf/NaN are kept for repair"
     assert len(v2) == sum(f.rows for f in v2.files)
+
+
+# ---------------------------------------------------------------- parsing in pieces (one thread per piece)
+
+
+def _whole_file(monkeypatch, source, **kw):
+    """``read_csv`` with the piecewise parse switched off: pyarrow's reader over the whole file."""
+    import core.loading as loading
+
+    with monkeypatch.context() as m:
+        m.setattr(loading, "_parse_in_pieces", lambda *a, **k: None)
+        return loading.read_csv(source, **kw)
+
+
+def _same(a, b):
+    assert a.X.shape == b.X.shape and np.array_equal(a.X, b.X, equal_nan=True)
+    assert np.array_equal(a.y, b.y) and a.files == b.files and a.layout == b.layout
+
+
+def test_pieces_read_the_real_samples_exactly_as_the_whole_file(monkeypatch, v1_sample, v2_sample):
+    """Every real file, cut into 4 kB pieces (hundreds of boundaries, threads taking turns), gives the
+    whole-file reader's matrix, labels and summary bit for bit; both releases, inf and NaN included."""
+    import functools
+
+    import core.loading as loading
+
+    files = sorted(v1_sample.glob("*/*.csv"))[:6] + sorted(v2_sample.glob("*/*.csv"))
+    small = functools.partial(loading._parse_in_pieces, piece_bytes=4096, threads=2)
+    used = []
+
+    def spy(*a, **k):
+        result = small(*a, **k)
+        used.append(result is not None)
+        return result
+
+    for path in files:
+        whole = _whole_file(monkeypatch, path)
+        with monkeypatch.context() as m:
+            m.setattr(loading, "_parse_in_pieces", spy)
+            pieces = loading.read_csv(path)
+        _same(pieces, whole)
+    assert all(used) and len(used) == len(files), "the pieces must have been used, not the fallback"
+
+
+def test_pieces_with_labels_crlf_and_no_final_newline(monkeypatch, tmp_path):
+    import core.loading as loading
+
+    text = make_csv(rows=500, label="ARP_Spoofing").decode()
+    for variant in (text, text.replace("\n", "\r\n"), text.rstrip("\n")):
+        path = tmp_path / "capture.csv"
+        path.write_bytes(variant.encode())
+        pieces = loading._parse_in_pieces(
+            str(path), FEATURES_V2, "label", *_options(variant.splitlines()[0].split(","), "label"), piece_bytes=512
+        )
+        assert pieces is not None
+        X, labels = pieces
+        assert X.shape == (500, 39) and len(labels) == 500 and set(labels.to_pylist()) == {"ARP_Spoofing"}
+        _same(read_csv(path), _whole_file(monkeypatch, path))
+
+
+def _options(columns, label_col=None):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    types = {c: pa.float32() for c in FEATURES_V2} | ({label_col: pa.string()} if label_col else {})
+    return (
+        pacsv.ReadOptions(column_names=[c.strip() for c in columns], skip_rows=1),
+        pacsv.ParseOptions(),
+        pacsv.ConvertOptions(column_types=types, include_columns=list(FEATURES_V2) + ([label_col] if label_col else [])),
+    )
+
+
+@pytest.mark.parametrize("why", ["quote", "blank line", "bad cell", "ragged row"])
+def test_pieces_give_way_to_the_whole_file_reader(monkeypatch, why):
+    """Where pieces cannot be trusted, ``_parse_in_pieces`` says so (None) and read_csv reads the file whole:
+    same rows as before, or the same error naming the row."""
+    import core.loading as loading
+
+    lines = make_csv(rows=300).decode().splitlines()
+    if why == "quote":
+        lines[150] = lines[150].replace("1", '"1"', 1)
+    elif why == "blank line":
+        lines.insert(150, "")
+    elif why == "bad cell":
+        lines[150] = lines[150].replace("1", "x", 1)
+    else:
+        lines[150] = lines[150] + ",7"
+    data = ("\n".join(lines) + "\n").encode()
+    assert loading._parse_in_pieces(data, FEATURES_V2, None, *_options(lines[0].split(",")), piece_bytes=256) is None
+    if why in ("quote", "blank line"):
+        ds = read_csv(data, name="capture.csv")
+        assert len(ds) == 300
+        _same(ds, _whole_file(monkeypatch, data, name="capture.csv"))
+    else:
+        with pytest.raises(DataError) as err:
+            read_csv(data, name="capture.csv")
+        assert "capture.csv" in str(err.value)
+        if why == "bad cell":
+            assert "row 150" in str(err.value) and "'x" in str(err.value)
+
+
+def test_pieces_close_the_mapped_file(tmp_path):
+    """No file handle or mapping is left behind, also when the pieces give way."""
+    import os
+
+    path = tmp_path / "capture.csv"
+    path.write_bytes(make_csv(rows=50))
+    before = len(os.listdir("/proc/self/fd"))
+    maps_before = open("/proc/self/maps").read().count(str(path))
+    for _ in range(5):
+        read_csv(path)
+        path.write_bytes(make_csv(rows=50).replace(b"\n1", b'\n"1"', 1))
+        read_csv(path)
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert open("/proc/self/maps").read().count(str(path)) == maps_before == 0

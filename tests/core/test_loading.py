@@ -239,7 +239,9 @@ def _options(columns, label_col=None):
     return (
         pacsv.ReadOptions(column_names=[c.strip() for c in columns], skip_rows=1),
         pacsv.ParseOptions(),
-        pacsv.ConvertOptions(column_types=types, include_columns=list(FEATURES_V2) + ([label_col] if label_col else [])),
+        pacsv.ConvertOptions(
+            column_types=types, include_columns=list(FEATURES_V2) + ([label_col] if label_col else [])
+        ),
     )
 
 

@@ -484,13 +484,15 @@ def _parse_in_pieces(
             mapping.madvise(mmap.MADV_DONTNEED, a, b - a)
 
     try:
-        n = len(buf)
         start = buf.find(b"\n") + 1  # the header line was parsed already (read_options names the columns)
+        n = len(buf)
+        while n > start and buf[n - 1] in (10, 13):  # blank lines at the end (the parser skips them too)
+            n -= 1
         if start == 0 or start >= n:
             return None
         bounds = [start]
         while bounds[-1] < n:
-            nl = buf.find(b"\n", bounds[-1] + piece_bytes) if bounds[-1] + piece_bytes < n else -1
+            nl = buf.find(b"\n", bounds[-1] + piece_bytes, n) if bounds[-1] + piece_bytes < n else -1
             bounds.append(n if nl < 0 else nl + 1)
         bytes_ = np.frombuffer(buf, dtype=np.uint8)
         lines = [0] * (len(bounds) - 1)
@@ -505,8 +507,8 @@ def _parse_in_pieces(
                         quoted.append(a)
                     lines[i] += int(np.count_nonzero(bytes_[a:b] == 10))
                     drop(a, b)
-                if i == len(lines) - 1 and bytes_[n - 1] != 10:
-                    lines[i] += 1  # the last line has no newline
+                if i == len(lines) - 1:
+                    lines[i] += 1  # the last line, its newline left out above
 
         threads = threads or worker_count()
         on_threads(count, min(threads, len(lines)))

@@ -219,7 +219,8 @@ def test_pieces_with_labels_crlf_and_no_final_newline(monkeypatch, tmp_path):
     import core.loading as loading
 
     text = make_csv(rows=500, label="ARP_Spoofing").decode()
-    for variant in (text, text.replace("\n", "\r\n"), text.rstrip("\n")):
+    crlf = text.replace("\n", "\r\n")
+    for variant in (text, crlf, text.rstrip("\n"), text + "\n\n", crlf + "\r\n"):
         path = tmp_path / "capture.csv"
         path.write_bytes(variant.encode())
         pieces = loading._parse_in_pieces(

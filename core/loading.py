@@ -625,8 +625,9 @@ def _labels_from_column(column: pa.ChunkedArray, name: str, col: str, row_offset
     return mapping[idx]
 
 
-def concat(parts: Sequence[Dataset]) -> Dataset:
-    """Concatenate datasets of one layout; refuse a mix of releases."""
+def concat(parts: Sequence[Dataset], *, X: np.ndarray | None = None) -> Dataset:
+    """Concatenate datasets of one layout; refuse a mix of releases. ``X``: the parts' rows, already
+    concatenated (:func:`read_files` fills one matrix as it reads, so the parts hold no rows of their own)."""
     if not parts:
         raise DataError("no CSV files to read", hint="pass at least one .csv file")
     layouts = {p.layout.name for p in parts}
@@ -639,7 +640,7 @@ def concat(parts: Sequence[Dataset]) -> Dataset:
             f"the files mix both CICIoMT2024 releases ({detail})",
             hint="use the files of one release only (v1 has 45 features, v2 has 39)",
         )
-    if len(parts) == 1:
+    if len(parts) == 1 and X is None:
         return parts[0]
     files: list[FileSummary] = []
     sources = []
@@ -647,7 +648,7 @@ def concat(parts: Sequence[Dataset]) -> Dataset:
         sources.append(p.source + len(files))
         files.extend(p.files)
     return Dataset(
-        X=np.concatenate([p.X for p in parts]),
+        X=np.concatenate([p.X for p in parts]) if X is None else X,
         y=np.concatenate([p.y for p in parts]),
         source=np.concatenate(sources).astype(np.int32),
         files=files,
@@ -659,18 +660,73 @@ def concat(parts: Sequence[Dataset]) -> Dataset:
 def read_files(
     sources: Iterable[Source], *, require_labels: bool = False, layout: Layout | None = None, progress=None
 ) -> Dataset:
-    """Read several CSVs (paths or ``(name, bytes)`` pairs) into one dataset of one layout."""
+    """Read several CSVs (paths or ``(name, bytes)`` pairs) into one dataset of one layout.
+
+    The rows of every file go into one matrix as the files are read, so the peak is about that matrix plus
+    one file's rows, not twice the matrix (the full dataset: 8.8 M rows, 1.5 GB as float32). The matrix is
+    allocated for the files' newline count (a row takes at least one line, or is the last line), counted
+    before reading (about a second for the full dataset's 2 GB of CSV), and its unused end is never
+    touched. Should a file hold more rows than lines after all (it changed meanwhile), the remaining files
+    are concatenated at the end instead.
+    """
     items = list(sources)
-    parts = []
+    bound = _most_rows(items) if len(items) > 1 else None
+    parts: list[Dataset] = []
+    X, filled, spilled = None, 0, False
     for i, src in enumerate(items):
         if isinstance(src, tuple):
             nm, payload = src
-            parts.append(read_csv(payload, name=nm, require_labels=require_labels, layout=layout))
+            part = read_csv(payload, name=nm, require_labels=require_labels, layout=layout)
         else:
-            parts.append(read_csv(src, require_labels=require_labels, layout=layout))
+            part = read_csv(src, require_labels=require_labels, layout=layout)
+        if bound is not None and X is None:
+            X = np.empty((bound, part.X.shape[1]), dtype=np.float32)
+        same_layout = not parts or part.layout == parts[0].layout
+        if X is not None and not spilled and same_layout and filled + len(part) <= len(X):
+            X[filled : filled + len(part)] = part.X
+            filled += len(part)
+            part = replace(part, X=np.empty((0, X.shape[1]), dtype=np.float32))  # its rows are in X now (freed)
+        else:
+            spilled = True
+        parts.append(part)
         if progress:
             progress(i + 1, len(items), parts[-1].files[0].name)
-    return concat(parts)
+    if X is None:
+        return concat(parts)
+    if spilled:
+        if len({p.layout.name for p in parts}) > 1:
+            return concat(parts)  # refuses the mix of releases, naming the files of each
+        # More rows than counted (a file changed meanwhile): the rest is appended.
+        return concat(parts, X=np.concatenate([X[:filled], *(p.X for p in parts if len(p.X))]))
+    return concat(parts, X=X[:filled])
+
+
+def _count_newlines(path: str | os.PathLike, step: int = 8 << 20) -> int:
+    """Newlines in a file, counted on its mapping by numpy (about 3x faster than reading it into bytes)."""
+    import mmap
+
+    with open(path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            return 0
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            data = np.frombuffer(mm, dtype=np.uint8)
+            count = sum(int(np.count_nonzero(data[a : a + step] == 10)) for a in range(0, len(data), step))
+            del data
+            return count
+
+
+def _most_rows(sources: Sequence) -> int | None:
+    """An upper bound on the rows of all ``sources``: their newlines, plus one per file for a last line without
+    one (None when a source is neither a path nor ``(name, bytes)``)."""
+    total = 0
+    for src in sources:
+        if isinstance(src, tuple):
+            total += bytes(src[1]).count(b"\n") + 1
+        elif isinstance(src, (str, os.PathLike)) and Path(src).is_file():
+            total += _count_newlines(src) + 1
+        else:
+            return None
+    return total
 
 
 def split_files(data_dir: str | os.PathLike, split: str) -> list[Path]:

@@ -665,7 +665,7 @@ def read_files(
     The rows of every file go into one matrix as the files are read, so the peak is about that matrix plus
     one file's rows, not twice the matrix (the full dataset: 8.8 M rows, 1.5 GB as float32). The matrix is
     allocated for the files' newline count (a row takes at least one line, or is the last line), counted
-    before reading (about a second for the full dataset's 2 GB of CSV), and its unused end is never
+    before reading (0.3 s for the full dataset's train split, 1.1 GB of CSV), and its unused end is never
     touched. Should a file hold more rows than lines after all (it changed meanwhile), the remaining files
     are concatenated at the end instead.
     """
@@ -702,7 +702,7 @@ def read_files(
 
 
 def _count_newlines(path: str | os.PathLike, step: int = 8 << 20) -> int:
-    """Newlines in a file, counted on its mapping by numpy (about 3x faster than reading it into bytes)."""
+    """Newlines in a file, counted on its mapping by numpy (about 4x faster than reading it into bytes)."""
     import mmap
 
     with open(path, "rb") as fh:
@@ -720,8 +720,8 @@ def _most_rows(sources: Sequence) -> int | None:
     one (None when a source is neither a path nor ``(name, bytes)``)."""
     total = 0
     for src in sources:
-        if isinstance(src, tuple):
-            total += bytes(src[1]).count(b"\n") + 1
+        if isinstance(src, tuple) and isinstance(src[1], (bytes, bytearray)):
+            total += src[1].count(b"\n") + 1
         elif isinstance(src, (str, os.PathLike)) and Path(src).is_file():
             total += _count_newlines(src) + 1
         else:

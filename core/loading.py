@@ -520,8 +520,11 @@ def _parse_in_pieces(
         X = np.empty((starts[-1], len(features)), dtype=np.float32)
         labels: list[pa.ChunkedArray | None] = [None] * len(lines)
         source = pa.py_buffer(buf)
-        options = {"read_options": pacsv.ReadOptions(**{**_options(read_options), "skip_rows": 0, "use_threads": False}),
-                   "parse_options": parse_options, "convert_options": convert_options, "memory_pool": arrow_pool()}  # fmt: skip
+        # Each piece starts after the header, on one thread (the pieces are what is shared between the cores).
+        piece_reading = pacsv.ReadOptions(block_size=read_options.block_size, column_names=read_options.column_names,
+                                          use_threads=False)  # fmt: skip
+        options = {"read_options": piece_reading, "parse_options": parse_options, "convert_options": convert_options,
+                   "memory_pool": arrow_pool()}  # fmt: skip
         failed = []
         todo = iter(range(len(lines)))
 
@@ -559,12 +562,6 @@ def _parse_in_pieces(
                 mapping.close()
             except BufferError:  # still exported (an error left a view alive): closed when collected
                 pass
-
-
-def _options(read_options: pacsv.ReadOptions) -> dict:
-    """``ReadOptions`` as keyword arguments (to make a changed copy)."""
-    return {k: getattr(read_options, k) for k in ("use_threads", "block_size", "skip_rows", "skip_rows_after_names",
-                                                  "column_names", "autogenerate_column_names", "encoding")}  # fmt: skip
 
 
 def _index_values(arr: pa.Array) -> np.ndarray:

@@ -314,10 +314,14 @@ def test_read_files_fills_one_matrix_same_rows_as_concatenating(tmp_path):
     assert [f.rows for f in ds.files] == [20_000, 21_000, 22_000, 23_000]
 
 
-def test_read_files_peaks_near_one_matrix_not_two(tmp_path):
+def test_read_files_peaks_near_one_matrix_not_two(monkeypatch, tmp_path):
     """numpy's allocations, traced: the matrix plus one file's rows at most (concatenating held both: 2x)."""
     import tracemalloc
 
+    import core.loading as loading
+
+    # Every matrix from numpy, where tracemalloc sees it (large ones are otherwise mappings it does not trace).
+    monkeypatch.setattr(loading, "PLAIN_PAGES_BYTES", 1 << 62)
     paths = _four_files(tmp_path)
     tracemalloc.start()
     try:
@@ -336,3 +340,35 @@ def test_read_files_when_a_file_has_more_rows_than_counted(monkeypatch, tmp_path
     paths = _four_files(tmp_path)
     monkeypatch.setattr(loading, "_most_rows", lambda items: 30_000)  # fits the first file only
     _same(read_files(paths), concat([read_csv(p) for p in paths]))
+
+
+def test_new_matrix_large_is_a_writable_mapping_released_with_its_last_array():
+    import gc
+    import mmap
+    import weakref
+
+    from core.loading import PLAIN_PAGES_BYTES, new_matrix
+
+    small = new_matrix(10, 45)
+    assert small.shape == (10, 45) and small.dtype == np.float32 and small.flags.owndata  # numpy's own
+
+    rows = PLAIN_PAGES_BYTES // (45 * 4) + 1
+    X = new_matrix(rows, 45)
+    assert X.shape == (rows, 45) and X.dtype == np.float32
+    assert X.flags.c_contiguous and X.flags.writeable
+    root = X
+    while isinstance(root, np.ndarray):
+        root = root.base
+    root = root.obj if isinstance(root, memoryview) else root
+    assert isinstance(root, mmap.mmap)
+    X[:] = np.arange(rows * 45, dtype=np.float32).reshape(rows, 45)
+    assert X[-1, -1] == np.float32(rows * 45 - 1)
+    gone = weakref.ref(root)
+    del root
+    view = X[:5]
+    del X
+    gc.collect()
+    assert gone() is not None  # a view still uses it
+    del view
+    gc.collect()
+    assert gone() is None

@@ -214,3 +214,48 @@ def test_export_file_holds_no_pickles(saved):
         spec = json.loads(bytes(data["__spec__"]).decode())
         assert spec["graph"]["op"] == "average" and len(spec["graph"]["in"]) == 2
         assert all(data[k].dtype == np.float32 for k in data.files if k != "__spec__")
+
+
+def _shapes_network(features: int, pool: int, first: str):
+    """A network with every path of the engine's convolutions: the one-channel input or a concatenation (a
+    two-channel sequence) first, 'same' convolutions feeding 'same' convolutions, pooling of odd lengths,
+    a 'valid' convolution after a 'same' one, global max pooling, batch normalisation folded in."""
+    import keras
+    from keras import layers
+
+    inp = keras.Input(shape=(features,))
+    seq = layers.Reshape((features, 1))(inp)
+    if first == "concat":
+        twin = layers.Reshape((features, 1))(layers.Dense(features, activation="relu")(inp))
+        seq = layers.Concatenate(axis=-1)([seq, twin])
+    x = layers.Conv1D(6, 3, padding="same", activation="relu")(seq)
+    x = layers.Conv1D(5, 3, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.Activation("relu")(x)
+    x = layers.MaxPooling1D(pool)(x)
+    x = layers.Conv1D(7, 3, padding="same", activation="relu")(x)  # a pooled output straight into its borders
+    y = layers.Conv1D(4, 3, padding="valid", activation="relu")(x)  # reads a bordered array's inside
+    g = layers.GlobalMaxPooling1D()(layers.Conv1D(8, 3, padding="same")(x))
+    x = layers.Concatenate()([layers.Flatten()(layers.MaxPooling1D(2)(y)), g])
+    out = layers.Dense(3, activation="softmax")(x)
+    model = keras.Model(inp, out)
+    rng = np.random.default_rng(features + pool)
+    # Batch normalisation with statistics of its own (not the identity it starts as).
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            gamma, beta, mean, var = layer.get_weights()
+            layer.set_weights([rng.uniform(0.5, 2, gamma.shape), rng.normal(0, 0.5, beta.shape),
+                               rng.normal(0, 0.5, mean.shape), rng.uniform(0.5, 2, var.shape)])  # fmt: skip
+    return model
+
+
+@pytest.mark.parametrize(("features", "pool", "first"), [(39, 2, "sequence"), (45, 2, "concat"), (45, 3, "sequence"),
+                                                         (40, 3, "concat")])  # fmt: skip
+def test_engine_equals_keras_on_every_convolution_path(features, pool, first):
+    model = _shapes_network(features, pool, first)
+    net = export_keras(model)
+    X = (np.random.default_rng(1).standard_normal((700, features)) * 3).astype(np.float32)
+    want = np.asarray(model(X, training=False), dtype=np.float32)
+    for chunk_rows, workers in ((512, 1), (97, 2)):  # a shorter last chunk through the kept arrays
+        got = net.predict_proba(X, chunk_rows=chunk_rows, workers=workers)
+        np.testing.assert_allclose(got, want, atol=2e-6)

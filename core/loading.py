@@ -384,16 +384,16 @@ def new_matrix(rows: int, columns: int) -> np.ndarray:
     """An uninitialised C-ordered float32 ``(rows, columns)`` matrix for parsed rows.
 
     A large one is an anonymous private mapping of its own, without the transparent-huge-page hint numpy gives
-    its large arrays: on this project's virtual machines the kernel fills a hinted matrix with fresh 2 MB pages
-    on first touch, and zeroing those made a fresh process's read of 1 M rows 0.15 s slower (kernel time
-    0.23-0.47 s against 0.13-0.19 s with 4 kB pages; wall 0.92-1.23 s against 0.82-1.14 s, 8 runs each taking
-    turns). The memory is returned when the last array using it goes.
+    its large arrays: on the development machine (a virtual machine) the kernel fills a hinted matrix with
+    fresh 2 MB pages on first touch, and zeroing those made a fresh process's read of 1 M rows slower (median
+    0.98 s against 0.86 s, 10 runs each taking turns; kernel time 0.07-0.55 s against 0.12-0.17 s). The
+    memory is returned when the last array using it goes. Elsewhere (no ``MAP_PRIVATE``): numpy's own.
     """
-    nbytes = rows * columns * 4
-    if nbytes < PLAIN_PAGES_BYTES:
-        return np.empty((rows, columns), dtype=np.float32)
     import mmap
 
+    nbytes = rows * columns * 4
+    if nbytes < PLAIN_PAGES_BYTES or not hasattr(mmap, "MAP_PRIVATE"):
+        return np.empty((rows, columns), dtype=np.float32)
     return np.frombuffer(mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE), dtype=np.float32).reshape(rows, columns)
 
 

@@ -233,8 +233,8 @@ def _shapes_network(features: int, pool: int, first: str):
     x = layers.BatchNormalization()(x)
     x = layers.Activation("relu")(x)
     x = layers.MaxPooling1D(pool)(x)
-    x = layers.Conv1D(7, 3, padding="same", activation="relu")(x)  # a pooled output straight into its borders
-    y = layers.Conv1D(4, 3, padding="valid", activation="relu")(x)  # reads a bordered array's inside
+    x = layers.Conv1D(7, 3, padding="same", activation="relu")(x)  # 'same' after pooling
+    y = layers.Conv1D(4, 3, padding="valid", activation="relu")(x)  # 'valid' after 'same'
     g = layers.GlobalMaxPooling1D()(layers.Conv1D(8, 3, padding="same")(x))
     x = layers.Concatenate()([layers.Flatten()(layers.MaxPooling1D(2)(y)), g])
     out = layers.Dense(3, activation="softmax")(x)

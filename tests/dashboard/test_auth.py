@@ -85,6 +85,7 @@ def test_default_config_is_local_only_and_sends_no_statistics():
     parsed = tomllib.loads(cfg)
     assert parsed["server"]["address"] == "127.0.0.1"
     assert parsed["browser"]["gatherUsageStats"] is False
+    assert parsed["client"]["toolbarMode"] == "viewer"  # no "Deploy" button or developer menu
     assert parsed["server"]["maxUploadSize"] <= 1024  # MB, the same as core's IOMT_MAX_FILE_MB default
     assert parsed["server"].get("enableXsrfProtection", True) is True  # Streamlit's defaults, not weakened
     assert parsed["server"].get("enableCORS", True) is True

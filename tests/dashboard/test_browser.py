@@ -186,6 +186,8 @@ def test_overview(page, app_url):
     expect(page.get_by_role("tab", name=re.compile(r"^6 classes"))).to_be_visible()
     expect(plot_titled(page, "Saved models").first).to_be_visible()
     expect(page.get_by_role("button", name="Download the demo CSV")).to_be_visible()
+    # Streamlit offers a "Deploy" (publish to its cloud) button on localhost unless told otherwise.
+    expect(page.get_by_role("button", name="Deploy")).to_have_count(0)
     assert_no_errors(page)
     screenshot(page, "01-overview.png")
 

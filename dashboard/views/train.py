@@ -14,7 +14,7 @@ from core.models import FAMILIES
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
 from dashboard import auth, loaders
 from dashboard.escape import md
-from dashboard.train_jobs import TrainJob, TrainRequest, folder_summary, resolve_folder, start_training
+from dashboard.train_jobs import TrainJob, TrainRequest, default_name, folder_summary, resolve_folder, start_training
 
 SOURCES = ("Demo data", "A data folder", "Upload CSV files")
 FAMILY_NAMES = {"paper-cnn": "Paper's CNN", "cnn": "Improved CNN", "dnn": "Dense network", "rf": "Random forest",
@@ -101,8 +101,8 @@ def _choose_model(busy: bool) -> TrainRequest:
     left, right = st.columns(2)
     seed = left.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed", disabled=busy,
                              help="The same seed on the same data gives the same model.")  # fmt: skip
-    name = right.text_input("Model name", key="train_name", disabled=busy, placeholder="automatic, e.g. "
-                            f"{family}-{task}class-20250101-120000")  # fmt: skip
+    name = right.text_input("Model name", key="train_name", disabled=busy,
+                            placeholder=f"automatic, e.g. {default_name(family, int(task))}")  # fmt: skip
     return TrainRequest(family, int(task), params, loaders.models_dir(), name=name, max_rows_per_class=int(cap) or None,
                         val_fraction=float(val), seed=int(seed))  # fmt: skip
 

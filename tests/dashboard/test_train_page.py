@@ -63,6 +63,18 @@ def test_random_forest_trains_and_saves(registry):
     assert not at.button(key="train_start").disabled
 
 
+def test_name_placeholder_is_the_name_a_model_would_get_now(registry):
+    import re
+    from datetime import datetime
+
+    at = train_page("rf", task=19)
+    placeholder = at.text_input(key="train_name").placeholder
+    match = re.fullmatch(r"automatic, e\.g\. rf-19class-(\d{8}-\d{6})", placeholder)
+    assert match, placeholder
+    when = datetime.strptime(match.group(1), "%Y%m%d-%H%M%S")
+    assert abs((datetime.now() - when).total_seconds()) < 120  # today's, not a fixed example date
+
+
 def test_paper_cnn_one_epoch_shows_curves(registry):
     at = train_page("paper-cnn", task=19, name="ui-cnn", epochs=1, batch=256)
     at.button(key="train_start").click().run()

@@ -83,7 +83,7 @@ def cmd_train(args) -> int:
         model, reports = train_from_folder(
             args.model, args.task, args.data, max_rows_per_class=args.max_rows_per_class, params=params,
             seed=args.seed, models_dir=args.models_dir, name=args.name, val_fraction=args.val_fraction,
-            progress=None if args.quiet else _progress_bar(f"train {args.model} ({args.task} classes)"),
+            refit=args.refit, progress=None if args.quiet else _progress_bar(f"train {args.model} ({args.task} classes)"),
         )  # fmt: skip
     except ValueError as exc:  # unknown parameters and the like
         raise CoreError(str(exc), hint="python -m core train --help") from None
@@ -284,7 +284,7 @@ def cmd_benchmark_models(args) -> int:
     scores = run_benchmark(
         args.data, families=families, tasks=tasks, params=params, max_rows_per_class=args.max_rows_per_class,
         seed=args.seed, drop_train_duplicates=args.drop_train_duplicates, models_dir=args.save_models,
-        progress=None if args.quiet else _progress_bar("benchmark"),
+        refit=args.refit, progress=None if args.quiet else _progress_bar("benchmark"),
     )  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
     rows = f"{scores[0].report.n_rows:,} test rows scored per model; " if scores else ""
@@ -294,7 +294,9 @@ def cmd_benchmark_models(args) -> int:
               f"families {','.join(families)}, tasks {','.join(map(str, tasks))}"
               + (f", rf {args.rf_trees} trees" if args.rf_trees else "")
               + (f", at most {args.max_rows_per_class:,} training rows per class" if args.max_rows_per_class else "")
-              + (f", {args.epochs} epochs for paper-cnn and dnn" if args.epochs else "") + ".")  # fmt: skip
+              + (f", {args.epochs} epochs for paper-cnn and dnn" if args.epochs else "")
+              + ("; every model refitted on all training rows after validation" if args.refit
+                 else "; every model fitted on the training rows less the validation share") + ".")  # fmt: skip
     md, js = write_results(scores, args.out, title=f"Model comparison on {args.data}", footer=footer)
     print(md.read_text())
     for task in sorted(set(tasks) - {s.task for s in scores}):
@@ -341,6 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, help="batch size (networks only; paper preset: 32)")
     p.add_argument("--max-rows-per-class", type=int, help="cap rows per class (seeded random sample)")
     p.add_argument("--val-fraction", type=float, default=0.1, help="stratified validation share (default 0.1)")
+    p.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
+                   help="after validation, fit again on all of DIR/train for as many epochs and keep that "
+                   "model (default: the family's; on for cnn, off for the others)")  # fmt: skip
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="family parameter, e.g. n_estimators=300")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--name", help="model name (default: FAMILY-TASKclass-LAYOUT-TIMESTAMP)")
@@ -402,6 +407,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rf-trees", type=int, help="trees in the random forest (default 100)")
     p.add_argument("--max-rows-per-class", type=int)
     p.add_argument("--drop-train-duplicates", action="store_true", help="score only test rows not also in train")
+    p.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
+                   help="refit every family on all training rows after validation, so that all are fitted on the "
+                   "same rows (default: on; --no-refit fits on train less the validation share)")  # fmt: skip
     p.add_argument("--save-models", metavar="DIR", help="also save each trained model under DIR")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")

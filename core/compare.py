@@ -97,12 +97,14 @@ def run_benchmark(
     max_rows_per_class: int | None = None,
     seed: int = 0,
     drop_train_duplicates: bool = False,
+    refit: bool = True,
     models_dir: str | Path | None = None,
     progress: Callable[[TrainProgress], None] | None = None,
 ) -> list[ModelScore]:
     """Train every family for every task on ``DIR/train`` and score it on ``DIR/test``.
 
-    The data is read once. With ``models_dir``, each trained model is saved there.
+    The data is read once. With ``models_dir``, each trained model is saved there. With ``refit`` (default),
+    every family is refitted on all of ``DIR/train`` after validation, so that all are fitted on the same rows.
     ``progress`` receives the overall fraction over all (family, task) jobs.
     """
     report = progress or (lambda ev: None)
@@ -122,8 +124,8 @@ def run_benchmark(
             report(TrainProgress(ev.stage, (j + ev.fraction) / len(jobs),
                                  f"[{j + 1}/{len(jobs)}] {family}, {task} classes: {ev.message}", ev.metrics))  # fmt: skip
 
-        model, _ = train_model(family, task, train, params=(params or {}).get(family), seed=seed, progress=sub,
-                               data_description=str(data_dir))  # fmt: skip
+        model, _ = train_model(family, task, train, params=(params or {}).get(family), seed=seed, refit=refit,
+                               progress=sub, data_description=str(data_dir))  # fmt: skip
         score = score_model(model, test, exclude_rows_in=train if drop_train_duplicates else None)
         model.metadata["metrics"]["test"] = score.report.to_dict()
         if models_dir is not None:

@@ -65,6 +65,17 @@ def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndar
     return rng.permutation(np.concatenate(train_idx)), rng.permutation(np.concatenate(val_idx))
 
 
+def _epochs_run(detector) -> int | None:
+    """Epochs to refit for: as many as the validated fit ran (Keras families), else None.
+
+    Its whole schedule unless early stopping ended it; not the single best epoch, whose argmax over a small
+    validation share is noisy (docs/experiments.md, seventh round: refitting for the best epoch count lost
+    0.002-0.006 test macro-F1 against the whole schedule).
+    """
+    runs = getattr(detector, "epochs_run_", None)
+    return int(runs) if runs else None
+
+
 def train_model(
     family: str,
     task: int,
@@ -74,6 +85,7 @@ def train_model(
     params: dict | None = None,
     val_fraction: float = 0.1,
     seed: int = 0,
+    refit: bool | None = None,
     progress: ProgressCallback | None = None,
     data_description: str = "",
 ) -> tuple[TrainedModel, dict]:
@@ -91,6 +103,11 @@ def train_model(
     val_fraction : float
         Share of ``train`` held out, shuffled and stratified, for validation metrics
         (and early stopping where enabled).
+    refit : bool, optional
+        After validation, fit the model once more on every row of ``train`` (preprocessing too), for as
+        many epochs as the first fit ran, and keep that one. The validation figures and
+        curves are then those of the first fit (the refitted model has seen the validation rows); the test
+        figures are the refitted model's. None: the family's ``refit`` parameter (our ``cnn``: on), else off.
     progress : callable, optional
         Receives :class:`TrainProgress`; raising :class:`Cancelled` from it stops training.
 
@@ -135,22 +152,51 @@ def train_model(
     X_tr, repairs_train = pre.transform(train.X[tr_idx], copy=False)
     X_val, _ = pre.transform(train.X[val_idx], copy=False) if len(val_idx) else (None, None)
 
+    if refit is None:
+        refit = bool(detector.params.get("refit", False))
+    refit = bool(refit and len(val_idx))
     lo, hi = _SPAN["fit"]
+    mid = (lo + hi) / 2 if refit else hi
 
-    def fit_progress(stage, fraction, message, metrics):
+    def fit_progress(stage, fraction, message, metrics, lo=lo, hi=mid):
         report(TrainProgress(stage, lo + (hi - lo) * fraction, message, dict(metrics)))
 
     fit_started = time.perf_counter()
     detector.fit(X_tr, y_model[tr_idx], n_classes=len(classes), X_val=X_val,
                  y_val=y_model[val_idx] if len(val_idx) else None, progress=fit_progress)  # fmt: skip
     fit_seconds = time.perf_counter() - fit_started
-    del X_tr
+    del X_tr, X_val
 
     model = TrainedModel(detector, pre, task, classes, train.layout)
-    report(TrainProgress("evaluate", _SPAN["evaluate"][0], "evaluating"))
     reports = {"validation": None, "test": None}
     if len(val_idx):
+        report(TrainProgress("evaluate", mid, "evaluating on the validation rows"))
         reports["validation"] = model.evaluate(train.subset(np.sort(val_idx)))
+    refit_info = None
+    if refit:
+        history = getattr(detector, "history_", {})
+        refit_params = dict(params)
+        epochs = _epochs_run(detector)
+        if epochs is not None:
+            refit_params.update(epochs=epochs, early_stopping=False)
+        report(TrainProgress("preprocess", mid, f"refitting on all {len(train):,} training rows"))
+        pre = Preprocessor(train.layout.features, log_features=log_features,
+                           quantiles=QUANTILES if transform == "quantile" else 0).fit(train.X)  # fmt: skip
+        X_all, repairs_train = pre.transform(train.X, copy=True)
+        detector = make_detector(family, **refit_params)
+        refit_started = time.perf_counter()
+
+        def refit_progress(stage, fraction, message, metrics):
+            # Its own stage names: the curves shown while training are the validated first fit's.
+            fit_progress(f"refit_{stage}", fraction, f"refit on all rows: {message}", metrics, lo=mid, hi=hi)
+
+        detector.fit(X_all, y_model, n_classes=len(classes), progress=refit_progress)
+        fit_seconds += time.perf_counter() - refit_started
+        del X_all
+        model = TrainedModel(detector, pre, task, classes, train.layout)
+        refit_info = {"rows": len(train), "epochs": epochs, "history": getattr(detector, "history_", {})}
+        detector.history_ = history
+    report(TrainProgress("evaluate", _SPAN["evaluate"][0], "evaluating"))
     timing = {"fit_seconds": round(fit_seconds, 3)}
     if test is not None:
         t0 = time.perf_counter()
@@ -168,9 +214,11 @@ def train_model(
         data={
             "description": data_description,
             "train_rows": len(train),
-            "train_rows_used_for_fit": len(tr_idx),
+            "train_rows_used_for_fit": len(train) if refit else len(tr_idx),
             "validation_rows": len(val_idx),
-            "validation_split": f"shuffled, stratified {val_fraction:.0%} of train (seed {seed})",
+            "validation_split": f"shuffled, stratified {val_fraction:.0%} of train (seed {seed})"
+            + ("; validation figures are of the first fit, before the refit on all rows" if refit else ""),
+            "refit": refit_info,
             "train_class_counts": class_counts_for_task(train, task),
             "classes_absent_from_training": absent,
             "train_files": [f.name for f in train.files],

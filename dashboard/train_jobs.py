@@ -47,6 +47,7 @@ class TrainRequest:
     uploads: list[tuple[str, bytes]] = field(default_factory=list)  # ... uploaded (name, bytes)
     max_rows_per_class: int | None = None
     val_fraction: float = 0.1
+    refit: bool | None = None  # None: the family's default (core.training.train_model)
     seed: int = 0
     user: str | None = None  # the signed-in user, for the audit log
 
@@ -207,7 +208,8 @@ class TrainJob:
 
     def _train(self):
         r = self.request
-        common = dict(params=r.params, seed=r.seed, val_fraction=r.val_fraction, progress=self._progress)
+        common = dict(params=r.params, seed=r.seed, val_fraction=r.val_fraction, refit=r.refit,
+                      progress=self._progress)  # fmt: skip
         if r.data_dir is not None:
             return train_from_folder(r.family, r.task, r.data_dir, max_rows_per_class=r.max_rows_per_class,
                                      save=False, **common)  # fmt: skip

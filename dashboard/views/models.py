@@ -57,13 +57,19 @@ def _scores(meta: dict) -> None:
         st.info("This model was saved without test or validation scores.")
     else:
         if split != "test":
-            st.warning("No test data was given when this model was trained: these are validation scores.")
+            refit = " of a first fit, before the model was refitted on all training rows" if _refit(meta) else ""
+            st.warning(f"No test data was given when this model was trained: these are validation scores{refit}.")
         components.show_report(EvaluationReport.from_dict(scores), "models")
     history = meta.get("history") or {}
     if history:
         st.plotly_chart(training_curves(history), key="models_curves")
     else:
         st.caption("No training curves: this family does not train in epochs.")
+
+
+def _refit(meta: dict) -> dict | None:
+    """What the final refit on all training rows was (rows, epochs), or None when there was none."""
+    return (meta.get("data") or {}).get("refit")
 
 
 def _training_data(meta: dict) -> None:
@@ -80,7 +86,9 @@ def _training_data(meta: dict) -> None:
     repaired = (data.get("train_cells_repaired") or {}).get("total", 0)
     facts = {"data folder": data.get("description"), "training rows": data.get("train_rows"),
              "rows used to fit": data.get("train_rows_used_for_fit"), "validation rows": data.get("validation_rows"),
-             "validation split": data.get("validation_split"), "test rows": data.get("test_rows"),
+             "validation split": data.get("validation_split"),
+             "refitted on all training rows": f"yes, {_refit(meta)['epochs'] or 'the same'} epochs" if _refit(meta)
+             else "no", "test rows": data.get("test_rows"),
              "inf/NaN cells repaired in training": repaired, "training files": len(data.get("train_files") or []),
              "training data fingerprint (SHA-256)": data.get("train_fingerprint_sha256")}  # fmt: skip
     st.dataframe(_facts(facts), hide_index=True, key="models_data_facts")

@@ -98,13 +98,18 @@ def _choose_model(busy: bool) -> TrainRequest:
                             help="Caps each class by a random sample: quicker, and less dominated by DDoS.")  # fmt: skip
     val = right.slider("Validation share", 0.05, 0.5, 0.1, 0.05, key="train_val", disabled=busy,
                        help="Held out of training, shuffled and stratified, to check the model.")  # fmt: skip
+    refit = st.checkbox("Refit on all training rows after validation", value=bool(defaults.get("refit", False)),
+                        key=f"train_refit_{family}", disabled=busy,
+                        help="Trains a second time, on the validation share too, for as many epochs as the first "
+                        "fit ran, and keeps that model: more data for the model, about twice the training time. "
+                        "The validation scores shown are then those of the first fit.")  # fmt: skip
     left, right = st.columns(2)
     seed = left.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed", disabled=busy,
                              help="The same seed on the same data gives the same model.")  # fmt: skip
     name = right.text_input("Model name", key="train_name", disabled=busy,
                             placeholder=f"automatic, e.g. {default_name(family, int(task))}")  # fmt: skip
     return TrainRequest(family, int(task), params, loaders.models_dir(), name=name, max_rows_per_class=int(cap) or None,
-                        val_fraction=float(val), seed=int(seed))  # fmt: skip
+                        val_fraction=float(val), refit=bool(refit), seed=int(seed))  # fmt: skip
 
 
 @st.fragment(run_every=1.0)
@@ -154,6 +159,8 @@ def _show_reports(job: TrainJob) -> None:
     if data.get("classes_absent_from_training"):
         st.warning("Not in the training data, so never predicted: " + ", ".join(data["classes_absent_from_training"]))
     names = {"test": "Test set (rows never seen in training)", "validation": "Validation share of the training data"}
+    if data.get("refit"):
+        names["validation"] += " (first fit, before the refit)"
     shown = [k for k in ("test", "validation") if job.reports.get(k) is not None]
     for tab, key in zip(st.tabs([names[k] for k in shown]), shown):
         with tab:

@@ -29,7 +29,7 @@ def test_help_lists_the_commands():
 def trained(v1_sample, tmp_path_factory):
     models = tmp_path_factory.mktemp("cli-models")
     out = run("train", "--task", 19, "--model", "rf", "--data", v1_sample, "--param", "n_estimators=30",
-              "--models-dir", models, "--name", "rf19", "--quiet").stdout  # fmt: skip
+              "--models-dir", models, "--name", "rf19", "--refit", "--quiet").stdout  # fmt: skip
     return models, out
 
 
@@ -38,6 +38,14 @@ def test_train_prints_path_metrics_and_absent_classes(trained):
     assert f"saved: {models / 'rf19'}" in out
     assert "test: macro-F1" in out
     assert "classes absent from training data (11)" in out, "v1 sample has 8 of 19 classes"
+
+
+def test_train_refit_flag_fits_the_saved_model_on_every_training_row(trained):
+    models, _ = trained
+    data = json.loads((models / "rf19" / "metadata.json").read_text())["data"]
+    assert data["refit"] == {"rows": 16254, "epochs": None, "history": {}}, "the v1 sample's train/ has 16,254 rows"
+    assert data["train_rows_used_for_fit"] == 16254 and data["validation_rows"] > 1000
+    assert "validation figures are of the first fit" in data["validation_split"]
 
 
 def test_evaluate_writes_json(trained, v1_sample, tmp_path):
@@ -98,6 +106,7 @@ def test_benchmark_models_writes_tables_with_time_and_memory(demo_dir, tmp_path)
     assert md in out, "the tables are printed as written"
     assert "| lr |" in md and "| rf |" in md and "## 6 classes" in md
     assert re.search(r"Run: [\d,]+ test rows scored per model; [\d,]+ s in all \(reading, training, scoring\), "
-                     r"peak memory [\d,]+ MB .*families lr,rf, tasks 6, rf 5 trees\.", md)  # fmt: skip
+                     r"peak memory [\d,]+ MB .*families lr,rf, tasks 6, rf 5 trees; every model refitted on all "
+                     r"training rows after validation\.", md)  # fmt: skip
     assert {(r["family"], r["task"]) for r in json.loads((tmp_path / "results.json").read_text())} == {
         ("lr", 6), ("rf", 6)}  # fmt: skip

@@ -88,6 +88,44 @@ def test_family_fits_saves_loads_and_predicts_the_same(family, tmp_path):
     np.testing.assert_allclose(loaded.predict(test).proba, model.predict(test).proba, atol=1e-6)
 
 
+def test_refit_fits_again_on_every_training_row_for_the_epochs_the_first_fit_ran():
+    from core.preprocess import Preprocessor
+    from core.training import QUANTILES
+
+    train, test = blobs(seed=1), blobs(seed=2, n_per_class=60)
+    events = []
+    params = {**FAST_PARAMS["cnn"], "epochs": 4}
+    model, reports = train_model("cnn", 19, train, test=test, params=params, progress=events.append)
+    data, history = model.metadata["data"], model.metadata["history"]
+    assert len(history["val_macro_f1"]) == 4, "the curves kept are the validated first fit's"
+    ran = len(history["loss"])
+    assert data["refit"]["rows"] == data["train_rows_used_for_fit"] == len(train) == 600
+    assert data["refit"]["epochs"] == ran and len(data["refit"]["history"]["loss"]) == ran
+    assert data["validation_rows"] == 60 and reports["validation"] is not None
+    assert [e.stage for e in events].count("refit_epoch") == ran
+    assert [e.stage for e in events].count("epoch") == 4
+    fractions = [e.fraction for e in events]
+    assert fractions == sorted(fractions), "progress only moves forward through both fits"
+    # The saved model's preprocessing is fitted on every training row, not on the first fit's 90%.
+    on_all = Preprocessor(train.layout.features, quantiles=QUANTILES).fit(train.X)
+    np.testing.assert_allclose(model.preprocessor.mean_, on_all.mean_)
+    assert reports["test"].macro_f1 > 0.9, "a trained network (chance: 0.25)"
+
+
+def test_refit_is_the_cnns_default_and_on_request_for_the_others():
+    train = blobs(seed=1)
+    rf, _ = train_model("rf", 19, train, params={"n_estimators": 10})
+    assert rf.metadata["data"]["refit"] is None and rf.metadata["data"]["train_rows_used_for_fit"] == 540
+    rf, _ = train_model("rf", 19, train, params={"n_estimators": 10}, refit=True)
+    assert rf.metadata["data"]["refit"]["rows"] == rf.metadata["data"]["train_rows_used_for_fit"] == 600
+    cnn, _ = train_model("cnn", 19, train, params={**FAST_PARAMS["cnn"], "epochs": 1}, refit=False)
+    assert cnn.metadata["data"]["refit"] is None and cnn.metadata["data"]["train_rows_used_for_fit"] == 540
+    dnn, _ = train_model("dnn", 19, train, params=FAST_PARAMS["dnn"], refit=True)
+    assert dnn.metadata["data"]["refit"]["epochs"] == 3, "no early stopping: the epochs it ran"
+    nothing_held_out, _ = train_model("rf", 19, train, params={"n_estimators": 5}, refit=True, val_fraction=0)
+    assert nothing_held_out.metadata["data"]["refit"] is None, "no validation share: the first fit used every row"
+
+
 def test_tasks_map_classes_and_absent_ones_are_reported():
     train = blobs(labels=["Benign", "DDoS-UDP", "DDoS-SYN", "DoS-UDP"])
     model, reports = train_model("rf", 6, train, test=train, params={"n_estimators": 10})

@@ -72,6 +72,13 @@ def _refit(meta: dict) -> dict | None:
     return (meta.get("data") or {}).get("refit")
 
 
+def _refit_text(meta: dict) -> str:
+    refit = _refit(meta)
+    if not refit:
+        return "no"
+    return f"yes, {refit['rows']:,} rows" + (f", {refit['epochs']} epochs" if refit.get("epochs") else "")
+
+
 def _training_data(meta: dict) -> None:
     data = meta.get("data") or {}
     absent = data.get("classes_absent_from_training") or []
@@ -87,8 +94,7 @@ def _training_data(meta: dict) -> None:
     facts = {"data folder": data.get("description"), "training rows": data.get("train_rows"),
              "rows used to fit": data.get("train_rows_used_for_fit"), "validation rows": data.get("validation_rows"),
              "validation split": data.get("validation_split"),
-             "refitted on all training rows": f"yes, {_refit(meta)['epochs'] or 'the same'} epochs" if _refit(meta)
-             else "no", "test rows": data.get("test_rows"),
+             "refitted on all training rows": _refit_text(meta), "test rows": data.get("test_rows"),
              "inf/NaN cells repaired in training": repaired, "training files": len(data.get("train_files") or []),
              "training data fingerprint (SHA-256)": data.get("train_fingerprint_sha256")}  # fmt: skip
     st.dataframe(_facts(facts), hide_index=True, key="models_data_facts")

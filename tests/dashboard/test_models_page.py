@@ -72,6 +72,8 @@ def test_card_of_a_network_shows_scores_curves_and_settings(registry_env):
     assert dict(zip(values(counts["x"]).tolist(), values(counts["y"]).tolist())) == meta["data"]["train_class_counts"]
     text = " ".join(m.value for m in at.markdown)
     assert "+inf -> training max" in text
+    facts = next(d.value for d in at.dataframe if "rows used to fit" in set(d.value.get("item", [])))
+    assert dict(zip(facts["item"], facts["value"]))["refitted on all training rows"] == "no"
     versions = next(d.value for d in at.dataframe if "tensorflow" in set(d.value.get("item", [])))
     assert dict(zip(versions["item"], versions["value"]))["keras"] == meta["library_versions"]["keras"]
 
@@ -89,7 +91,8 @@ def test_classes_absent_from_training_are_named(demo_dir, tmp_path, monkeypatch)
         for stem in ("Benign", "ARP_Spoofing", "Recon-VulScan"):
             shutil.copy(demo_dir / split / f"{stem}_{split}.pcap.csv", part / split)
     models = tmp_path / "models"
-    train_from_folder("rf", 6, str(part), params={"n_estimators": 5}, models_dir=str(models), name="three-classes")
+    train_from_folder("rf", 6, str(part), params={"n_estimators": 5}, models_dir=str(models), name="three-classes",
+                      refit=True)  # fmt: skip
     monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
     monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
     at = models_page("three-classes")
@@ -97,6 +100,9 @@ def test_classes_absent_from_training_are_named(demo_dir, tmp_path, monkeypatch)
     assert all(c in never for c in ("MQTT", "DDoS", "DoS")) and "Recon" not in never
     absent = next(i.value for i in at.info if "have no rows in this data" in i.value)
     assert "3 of the task's 6 classes" in absent
+    facts = next(d.value for d in at.dataframe if "rows used to fit" in set(d.value.get("item", [])))
+    facts = dict(zip(facts["item"], facts["value"]))
+    assert facts["refitted on all training rows"] == f"yes, {facts['training rows']} rows" == "yes, 1,200 rows"  # 3 x 400
 
 
 def test_delete_asks_then_removes_the_folder(registry_env, tmp_path, monkeypatch, demo_dir):

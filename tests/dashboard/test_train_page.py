@@ -63,6 +63,23 @@ def test_random_forest_trains_and_saves(registry):
     assert not at.button(key="train_start").disabled
 
 
+def test_refit_checkbox_follows_the_family_default_and_refits_on_every_row(registry):
+    at = train_page("cnn", task=6)
+    assert at.checkbox(key="train_refit_cnn").value is True, "the cnn refits by default"
+    at.selectbox(key="train_family").set_value("rf").run()
+    assert at.checkbox(key="train_refit_rf").value is False, "the baselines do not, unless asked"
+    at.number_input(key="train_trees").set_value(10)
+    at.text_input(key="train_name").input("ui-rf-refit")
+    at.checkbox(key="train_refit_rf").check().run()
+    at.button(key="train_start").click().run()
+    poll(at, finished)
+    assert not at.exception, at.exception
+    assert at.session_state[KEY_TRAIN_JOB].state == "done", at.session_state[KEY_TRAIN_JOB].error
+    data = json.loads((registry / "ui-rf-refit" / "metadata.json").read_text())["data"]
+    assert data["refit"]["rows"] == data["train_rows_used_for_fit"] == data["train_rows"] > data["validation_rows"] > 0
+    assert "Validation share of the training data (first fit, before the refit)" in [t.label for t in at.tabs]
+
+
 def test_name_placeholder_is_the_name_a_model_would_get_now(registry):
     import re
     from datetime import datetime

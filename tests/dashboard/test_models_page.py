@@ -102,7 +102,9 @@ def test_classes_absent_from_training_are_named(demo_dir, tmp_path, monkeypatch)
     assert "3 of the task's 6 classes" in absent
     facts = next(d.value for d in at.dataframe if "rows used to fit" in set(d.value.get("item", [])))
     facts = dict(zip(facts["item"], facts["value"]))
-    assert facts["refitted on all training rows"] == f"yes, {facts['training rows']} rows" == "yes, 1,200 rows"  # 3 x 400
+    assert (
+        facts["refitted on all training rows"] == f"yes, {facts['training rows']} rows" == "yes, 1,200 rows"
+    )  # 3 x 400
 
 
 def test_delete_asks_then_removes_the_folder(registry_env, tmp_path, monkeypatch, demo_dir):

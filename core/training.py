@@ -70,7 +70,7 @@ def _epochs_run(detector) -> int | None:
 
     Its whole schedule unless early stopping ended it; not the single best epoch, whose argmax over a small
     validation share is noisy (docs/experiments.md, seventh round: refitting for the best epoch count lost
-    0.002-0.006 test macro-F1 against the whole schedule).
+    0.002-0.006 test macro-F1 against the whole schedule, seed 0 on three tasks).
     """
     runs = getattr(detector, "epochs_run_", None)
     return int(runs) if runs else None

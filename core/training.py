@@ -179,6 +179,9 @@ def train_model(
         epochs = _epochs_run(detector)
         if epochs is not None:
             refit_params.update(epochs=epochs, early_stopping=False)
+        # The first fit's model is not kept: let it go before the second is built (a 300-tree forest on the
+        # v2 sample is about 1 GB; holding both doubled the peak).
+        model = detector = None
         report(TrainProgress("preprocess", mid, f"refitting on all {len(train):,} training rows"))
         pre = Preprocessor(train.layout.features, log_features=log_features,
                            quantiles=QUANTILES if transform == "quantile" else 0).fit(train.X)  # fmt: skip

@@ -147,8 +147,12 @@ def train_model(
     if transform not in ("none", "log", "quantile"):
         raise ValueError(f"input_transform must be 'none', 'log' or 'quantile', got {transform!r}")
     log_features = [f for f in train.layout.features if f in HEAVY_TAILED] if transform == "log" else []
-    pre = Preprocessor(train.layout.features, log_features=log_features,
-                       quantiles=QUANTILES if transform == "quantile" else 0).fit(train.X[tr_idx])  # fmt: skip
+
+    def fitted_preprocessor(X: np.ndarray) -> Preprocessor:
+        quantiles = QUANTILES if transform == "quantile" else 0
+        return Preprocessor(train.layout.features, log_features=log_features, quantiles=quantiles).fit(X)
+
+    pre = fitted_preprocessor(train.X[tr_idx])
     X_tr, repairs_train = pre.transform(train.X[tr_idx], copy=False)
     X_val, _ = pre.transform(train.X[val_idx], copy=False) if len(val_idx) else (None, None)
 
@@ -168,13 +172,13 @@ def train_model(
     del X_tr, X_val
 
     model = TrainedModel(detector, pre, task, classes, train.layout)
+    history = getattr(detector, "history_", {})  # the curves kept and shown: the validated fit's
     reports = {"validation": None, "test": None}
     if len(val_idx):
         report(TrainProgress("evaluate", mid, "evaluating on the validation rows"))
         reports["validation"] = model.evaluate(train.subset(np.sort(val_idx)))
     refit_info = None
     if refit:
-        history = getattr(detector, "history_", {})
         refit_params = dict(params)
         epochs = _epochs_run(detector)
         if epochs is not None:
@@ -183,8 +187,7 @@ def train_model(
         # v2 sample is about 1 GB; holding both doubled the peak).
         model = detector = None
         report(TrainProgress("preprocess", mid, f"refitting on all {len(train):,} training rows"))
-        pre = Preprocessor(train.layout.features, log_features=log_features,
-                           quantiles=QUANTILES if transform == "quantile" else 0).fit(train.X)  # fmt: skip
+        pre = fitted_preprocessor(train.X)
         X_all, repairs_train = pre.transform(train.X, copy=True)
         detector = make_detector(family, **refit_params)
         refit_started = time.perf_counter()
@@ -198,7 +201,6 @@ def train_model(
         del X_all
         model = TrainedModel(detector, pre, task, classes, train.layout)
         refit_info = {"rows": len(train), "epochs": epochs, "history": getattr(detector, "history_", {})}
-        detector.history_ = history
     report(TrainProgress("evaluate", _SPAN["evaluate"][0], "evaluating"))
     timing = {"fit_seconds": round(fit_seconds, 3)}
     if test is not None:
@@ -231,7 +233,7 @@ def train_model(
             "notes": list(train.notes),
         },
         metrics={k: (v.to_dict() if v is not None else None) for k, v in reports.items()},
-        history=getattr(detector, "history_", {}),
+        history=history,
         timing=timing,
         seed=seed,
         input_transform=transform,

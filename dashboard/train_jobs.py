@@ -12,6 +12,7 @@ plain Python, testable without a server.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -27,6 +28,8 @@ from core.models import FAMILIES
 from core.paths import confine, data_roots
 from core.pipeline import TrainingLock
 from core.training import Cancelled, TrainProgress, train_from_folder, train_model
+
+log = logging.getLogger(__name__)
 
 #: A model name becomes a folder name: letters, digits, dot, dash and underscore only.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
@@ -239,6 +242,8 @@ class TrainJob:
             self.message, self.state = "cancelled: nothing was saved", "cancelled"
             self._audit("training cancelled")
         except Exception as exc:  # shown on the page (CoreError as cause and hint), never lost in a thread
+            if not isinstance(exc, CoreError):  # a bug, not bad input: its traceback goes to the server's log
+                log.exception("training %s failed", self.request.name)
             self.error, self.message, self.state = exc, "failed", "failed"
         finally:
             self.finished_at = time.time()

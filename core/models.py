@@ -99,6 +99,23 @@ def steps_per_execution(value, batch_size: int) -> int:
     return spe
 
 
+def _layer_namer():
+    """Names for one network's layers, counted per network rather than by Keras's global counters.
+
+    Streamlit clears Keras's session after every script run (``_clean_problem_modules``), from its own thread;
+    that resets Keras's name counters for every thread at once, so a network being built in the dashboard's
+    training thread at that moment could get two layers of one name ("The name "concatenate" is used 2 times
+    in the model", seen once when training a cnn from the Train page) and fail.
+    """
+    counts: dict[str, int] = {}
+
+    def name(kind: str) -> str:
+        counts[kind] = counts.get(kind, 0) + 1
+        return f"{kind}_{counts[kind]}"
+
+    return name
+
+
 class KerasDetector(Detector):
     """Shared training loop for the Keras networks.
 
@@ -303,16 +320,17 @@ class PaperCNN(KerasDetector):
         import keras
         from keras import layers
 
+        n = _layer_namer()
         return keras.Sequential(
             [
-                keras.Input(shape=(n_features, 1)),
-                layers.Conv1D(32, 3, activation="relu"),
-                layers.MaxPooling1D(2),
-                layers.Conv1D(64, 3, activation="relu"),
-                layers.MaxPooling1D(2),
-                layers.Flatten(),
-                layers.Dense(128, activation="relu"),
-                layers.Dense(n_classes, activation="softmax"),
+                keras.Input(shape=(n_features, 1), name=n("input")),
+                layers.Conv1D(32, 3, activation="relu", name=n("conv1d")),
+                layers.MaxPooling1D(2, name=n("max_pooling1d")),
+                layers.Conv1D(64, 3, activation="relu", name=n("conv1d")),
+                layers.MaxPooling1D(2, name=n("max_pooling1d")),
+                layers.Flatten(name=n("flatten")),
+                layers.Dense(128, activation="relu", name=n("dense")),
+                layers.Dense(n_classes, activation="softmax", name=n("dense")),
             ],
             name="paper_cnn",
         )
@@ -442,8 +460,9 @@ class ImprovedCNN(KerasDetector):
 
         p = self.params
         f = int(p["filters"])
-        inp = keras.Input(shape=(n_features,))
-        x = layers.Reshape((n_features, 1))(inp)
+        n = _layer_namer()
+        inp = keras.Input(shape=(n_features,), name=n("input"))
+        x = layers.Reshape((n_features, 1), name=n("reshape"))(inp)
         ple = None
         bins = int(p.get("ple_bins", 0))
         if bins:
@@ -452,28 +471,30 @@ class ImprovedCNN(KerasDetector):
 
             w, b = dense_weights(self.ple_edges_, bins)
             encoder = layers.Dense(n_features * bins, trainable=False, name="ple_encoding")
-            ple = layers.ReLU(max_value=1.0)(encoder(inp))
+            ple = layers.ReLU(max_value=1.0, name=n("re_lu"))(encoder(inp))
             encoder.set_weights([w, b])
-            seq = layers.Reshape((n_features, bins))(ple)
-            x = layers.Concatenate(axis=-1)([x, seq]) if p.get("ple_scalar", True) else seq
-        x = layers.Conv1D(f, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.Activation("relu")(x)
-        x = layers.Conv1D(f, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.Activation("relu")(x)
-        x = layers.MaxPooling1D(2)(x)
-        x = layers.Conv1D(2 * f, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.Activation("relu")(x)
-        x = layers.GlobalMaxPooling1D()(x)
-        wide = layers.Concatenate()([inp, ple]) if ple is not None and p.get("ple_shortcut") else inp
-        shortcut = layers.Dense(int(p["dense_units"]), activation="relu")(wide)
-        x = layers.Concatenate()([x, shortcut])
-        x = layers.Dropout(float(p["dropout"]))(x)
-        x = layers.Dense(int(p["dense_units"]), activation="relu")(x)
-        x = layers.Dropout(float(p["dropout"]))(x)
-        out = layers.Dense(n_classes, activation="softmax")(x)
+            seq = layers.Reshape((n_features, bins), name=n("reshape"))(ple)
+            x = layers.Concatenate(axis=-1, name=n("concatenate"))([x, seq]) if p.get("ple_scalar", True) else seq
+        x = layers.Conv1D(f, 3, padding="same", use_bias=False, name=n("conv1d"))(x)
+        x = layers.BatchNormalization(name=n("batch_normalization"))(x)
+        x = layers.Activation("relu", name=n("activation"))(x)
+        x = layers.Conv1D(f, 3, padding="same", use_bias=False, name=n("conv1d"))(x)
+        x = layers.BatchNormalization(name=n("batch_normalization"))(x)
+        x = layers.Activation("relu", name=n("activation"))(x)
+        x = layers.MaxPooling1D(2, name=n("max_pooling1d"))(x)
+        x = layers.Conv1D(2 * f, 3, padding="same", use_bias=False, name=n("conv1d"))(x)
+        x = layers.BatchNormalization(name=n("batch_normalization"))(x)
+        x = layers.Activation("relu", name=n("activation"))(x)
+        x = layers.GlobalMaxPooling1D(name=n("global_max_pooling1d"))(x)
+        wide = (
+            layers.Concatenate(name=n("concatenate"))([inp, ple]) if ple is not None and p.get("ple_shortcut") else inp
+        )
+        shortcut = layers.Dense(int(p["dense_units"]), activation="relu", name=n("dense"))(wide)
+        x = layers.Concatenate(name=n("concatenate"))([x, shortcut])
+        x = layers.Dropout(float(p["dropout"]), name=n("dropout"))(x)
+        x = layers.Dense(int(p["dense_units"]), activation="relu", name=n("dense"))(x)
+        x = layers.Dropout(float(p["dropout"]), name=n("dropout"))(x)
+        out = layers.Dense(n_classes, activation="softmax", name=n("dense"))(x)
         return keras.Model(inp, out, name="improved_cnn")
 
 
@@ -491,14 +512,15 @@ class DenseNet(KerasDetector):
         import keras
         from keras import layers
 
+        n = _layer_namer()
         return keras.Sequential(
             [
-                keras.Input(shape=(n_features,)),
-                layers.Dense(256, activation="relu"),
-                layers.Dropout(0.2),
-                layers.Dense(128, activation="relu"),
-                layers.Dropout(0.2),
-                layers.Dense(n_classes, activation="softmax"),
+                keras.Input(shape=(n_features,), name=n("input")),
+                layers.Dense(256, activation="relu", name=n("dense")),
+                layers.Dropout(0.2, name=n("dropout")),
+                layers.Dense(128, activation="relu", name=n("dense")),
+                layers.Dropout(0.2, name=n("dropout")),
+                layers.Dense(n_classes, activation="softmax", name=n("dense")),
             ],
             name="dnn",
         )

@@ -154,6 +154,25 @@ def test_refit_lets_the_first_model_go_before_fitting_the_second(monkeypatch):
     assert alive_during_refit == [False]
 
 
+@pytest.mark.parametrize("family", [f for f in sorted(FAMILIES) if FAMILIES[f].uses_epochs])
+def test_networks_build_when_keras_name_counters_are_reset_midway(family, monkeypatch):
+    """Streamlit clears Keras's session (its name counters, for every thread) after each script run, which may
+    fall in the middle of a build in the Train page's thread. Simulated at its worst: reset before every layer."""
+    import keras.src.ops.operation
+
+    monkeypatch.setattr(keras.src.ops.operation, "auto_name", lambda prefix: prefix)
+    detector = make_detector(family, **FAST_PARAMS[family])
+    detector.ple_edges_ = None
+    if family == "cnn":
+        from core.ple import fit_edges
+
+        X = np.random.default_rng(0).normal(size=(200, V2.n_features)).astype(np.float32)
+        detector.ple_edges_ = fit_edges(X, int(detector.params["ple_bins"]))
+    model = detector.build(V2.n_features, 4)
+    names = [layer.name for layer in model.layers]
+    assert len(names) == len(set(names)) >= 5
+
+
 def test_tasks_map_classes_and_absent_ones_are_reported():
     train = blobs(labels=["Benign", "DDoS-UDP", "DDoS-SYN", "DoS-UDP"])
     model, reports = train_model("rf", 6, train, test=train, params={"n_estimators": 10})

@@ -173,7 +173,7 @@ def show_models_table(frame: pd.DataFrame, key: str) -> None:
 
 
 def show_headline(report: EvaluationReport) -> None:
-    """Macro-F1 first, then weighted-F1, accuracy and the rows scored, as four metrics."""
+    """Macro-F1 first, then weighted-F1, accuracy and the rows evaluated (known true class), as four metrics."""
     cols = st.columns(4)
     cols[0].metric("Macro-F1", f"{report.macro_f1:.3f}", border=True,
                    help="F1 averaged over the classes with each class counting the same: rare attacks matter as "
@@ -181,7 +181,7 @@ def show_headline(report: EvaluationReport) -> None:
     cols[1].metric("Weighted-F1", f"{report.weighted_f1:.3f}", border=True,
                    help="F1 averaged with each class weighted by its number of rows: dominated by the big classes.")  # fmt: skip
     cols[2].metric("Accuracy", f"{report.accuracy:.3f}", border=True, help=ACCURACY_NOTE)
-    cols[3].metric("Rows scored", f"{report.n_rows:,}", border=True,
+    cols[3].metric("Rows evaluated", f"{report.n_rows:,}", border=True,
                    help=f"Rows with a known true class, over {len(report.scored_labels)} classes.")  # fmt: skip
 
 

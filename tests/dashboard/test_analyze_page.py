@@ -94,6 +94,7 @@ def test_demo_traffic_matches_core_evaluation(registry_env, demo_traffic):
     assert shown["Weighted-F1"] == f"{report.weighted_f1:.3f}"
     assert shown["Accuracy"] == f"{report.accuracy:.3f}"
     assert shown["Rows scored"] == f"{len(data):,}"
+    assert shown["Rows evaluated"] == f"{report.n_rows:,}" == f"{len(data):,}"
     assert shown["Attack traffic"] == f"{(predictions.labels != 'Benign').mean():.1%}"
     figs = charts(at)
     assert {"analyze_counts", "analyze_confidence", "analyze_timeline", "analyze_confusion", "analyze_per_class",

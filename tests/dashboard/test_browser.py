@@ -160,12 +160,23 @@ def choose(page, label: str, option: str) -> None:
     expect(box).to_have_value(re.compile(re.escape(option)))
 
 
-def metric_value(page, label: str) -> str:
+def metric_locator(page, label: str):
+    """The value of every metric labelled ``label``."""
     metric = page.locator('[data-testid="stMetric"]').filter(
         has=page.locator('[data-testid="stMetricLabel"]', has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
     )
-    expect(metric.first).to_be_visible()
-    return metric.first.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    return metric.locator('[data-testid="stMetricValue"]')
+
+
+def metric_value(page, label: str) -> str:
+    value = metric_locator(page, label)
+    expect(value).to_have_count(1)
+    return value.inner_text().strip()
+
+
+def expect_metric(page, label: str, value: str) -> None:
+    """The one metric labelled ``label`` shows ``value`` (waits out a rerun that is still redrawing)."""
+    expect(metric_locator(page, label)).to_have_text([value], timeout=PAGE_MS)
 
 
 def plot_titled(page, title: str):
@@ -218,6 +229,7 @@ def test_analyze_scores_real_uploads(page, app_url, v2_sample):
     # What the model found, then the evaluation: headline metrics, confusion matrix, per-class table.
     rows = int(metric_value(page, "Rows scored").replace(",", ""))
     assert rows > 1000
+    expect_metric(page, "Rows evaluated", f"{rows:,}")  # every uploaded file is an official, labelled one
     for label in ("Macro-F1", "Weighted-F1", "Accuracy"):
         value = metric_value(page, label)
         assert re.fullmatch(r"[01]\.\d{3}", value), (label, value)

@@ -173,6 +173,43 @@ def test_networks_build_when_keras_name_counters_are_reset_midway(family, monkey
     assert len(names) == len(set(names)) >= 5
 
 
+def test_a_seeded_network_trained_in_a_thread_is_the_same_while_another_thread_clears_keras():
+    """The dashboard trains in a thread while Streamlit calls ``keras.backend.clear_session()`` after each
+    script run: the trained cnn (its refit included) must not depend on when those calls land."""
+    import threading
+
+    import keras
+
+    train, test = blobs(seed=2, n_per_class=60), blobs(seed=3, n_per_class=20)
+
+    def fit(out: list) -> None:
+        model, _ = train_model("cnn", 19, train, params={**FAST_PARAMS["cnn"], "seed": 4}, seed=4, refit=True)
+        out.append(model.predict(test).proba)
+
+    def in_thread(clearing: bool) -> np.ndarray:
+        out, stop, calls = [], threading.Event(), []
+
+        def clear() -> None:
+            while not stop.is_set():
+                keras.backend.clear_session()
+                calls.append(1)
+                stop.wait(0.05)  # each call also runs gc.collect(), about 0.3 s with TensorFlow loaded
+
+        worker, clearer = threading.Thread(target=fit, args=(out,)), threading.Thread(target=clear)
+        worker.start()
+        if clearing:
+            clearer.start()
+        worker.join()
+        stop.set()
+        if clearing:
+            clearer.join()
+            assert len(calls) >= 5  # the clears did land during training
+        return out[0]
+
+    alone = in_thread(False)
+    np.testing.assert_array_equal(in_thread(True), alone)
+    assert not np.allclose(alone, alone[:, ::-1])  # a real, non-uniform prediction
+
 def test_tasks_map_classes_and_absent_ones_are_reported():
     train = blobs(labels=["Benign", "DDoS-UDP", "DDoS-SYN", "DoS-UDP"])
     model, reports = train_model("rf", 6, train, test=train, params={"n_estimators": 10})

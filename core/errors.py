@@ -22,6 +22,18 @@ class CoreError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self):
+        # Pickled whole (hint, file, column, row), so that an error raised in a worker process (the
+        # dashboard trains in one) reaches the page as it was raised, not as its bare message.
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore(cls: type, args: tuple, state: dict) -> CoreError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class DataError(CoreError):
     """Bad input data: names the file and, where known, the column and the first bad row.

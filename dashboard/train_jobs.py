@@ -1,22 +1,37 @@
-"""Training runs in a background thread, so that the page stays live and can cancel them.
+"""Training runs in a worker process, followed by a thread, so that the page stays live and can cancel them.
 
 Streamlit reruns the page script on every interaction, so a training loop that blocks the
 script could neither redraw its curves between reruns nor hear a Cancel click. Instead a
-:class:`TrainJob` owns one thread; the thread only writes plain fields of the job (never
-Streamlit elements, which need the script's own thread), and the page, holding the job in
-``st.session_state``, reads them on each rerun (a fragment polls it once a second). Cancel
-sets an event; the progress callback raises :class:`core.training.Cancelled` at the next
-report, so training stops and nothing is saved. No Streamlit import here: this module is
-plain Python, testable without a server.
+:class:`TrainJob` starts one worker process (``spawn``) that reads the data, trains and saves the
+model, and one thread in the server that follows it: the worker sends its progress over a queue
+and the thread writes plain fields of the job (never Streamlit elements, which need the script's
+own thread); the page, holding the job in ``st.session_state``, reads them on each rerun (a
+fragment polls it once a second).
+
+Why a process and not a thread: after every script run (so once a second while the fragment
+polls) Streamlit calls ``keras.backend.clear_session()``, which in Keras 3 resets the state of
+every thread and runs ``gc.collect()`` (about 0.3 s with TensorFlow loaded, holding the GIL). In a
+thread of the server, training was 1.4-1.7x slower than from the command line because of it, and
+could lose its layer names mid-build. The server now never imports Keras (saved networks are scored
+by the numpy engine), its memory does not grow with each network trained, and other users' pages do
+not wait on the training loop for the GIL.
+
+Cancel: the worker is asked to stop and then terminated at once (a forest's fit has no progress
+reports to stop at), unless it has already begun to save, in which case the model is saved as usual;
+a cancelled run saves nothing. No Streamlit import here: this module is plain Python, testable
+without a server.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
+import queue
 import re
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +41,7 @@ from core.errors import CoreError, DataError
 from core.loading import cap_rows_per_class, read_files, split_files
 from core.models import FAMILIES
 from core.paths import confine, data_roots
-from core.pipeline import TrainingLock
+from core.pipeline import TrainedModel, TrainingLock
 from core.training import Cancelled, TrainProgress, train_from_folder, train_model
 
 log = logging.getLogger(__name__)
@@ -116,7 +131,7 @@ def check_request(request: TrainRequest) -> TrainRequest:
 
 
 class TrainJob:
-    """One training run in a background thread; the page polls its fields.
+    """One training run in a worker process; the page polls its fields.
 
     Attributes
     ----------
@@ -126,11 +141,13 @@ class TrainJob:
     history : dict of str to list of float
         Per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` (networks only).
     model : TrainedModel or None
-        The saved model, once ``state == "done"``.
+        The saved model (loaded back from its folder), once ``state == "done"``.
     reports : dict
         ``{"validation": EvaluationReport or None, "test": EvaluationReport or None}``.
     error : Exception or None
-        Why the run failed.
+        Why the run failed (a :class:`core.errors.CoreError` as the worker raised it, cause and hint).
+    worker_pid : int or None
+        The worker process, once started.
     """
 
     def __init__(self, request: TrainRequest):
@@ -142,18 +159,22 @@ class TrainJob:
         self.model = None
         self.reports: dict = {}
         self.error: Exception | None = None
+        self.worker_pid: int | None = None
         self.started_at = time.time()
         self.finished_at: float | None = None
         self.seen_by_page = False  # set once the page has reacted to the end (refresh the model list)
         self._cancel = threading.Event()
         self._lock = threading.Lock()
         self._name_lock: TrainingLock | None = None  # held from start to end: one run per model name
+        self._mp = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads or TF state inherited
+        self._stop = self._mp.Event()  # set (under _saving's lock) only while the worker has not begun to save
+        self._saving = self._mp.Value("b", 0)
         self._thread = threading.Thread(target=self._run, name=f"train-{request.name}", daemon=True)
 
     # -------------------------------------------------------------- control
 
     def start(self) -> TrainJob:
-        """Take the model name's training lock (CoreError when another run holds it) and start the thread."""
+        """Take the model name's training lock (CoreError when another run holds it) and start the run."""
         self._name_lock = TrainingLock(self.request.models_dir, self.request.name).acquire()
         try:
             self._thread.start()
@@ -163,8 +184,17 @@ class TrainJob:
         return self
 
     def cancel(self) -> None:
-        """Ask the run to stop at its next progress report (nothing is saved)."""
+        """Stop the run now (nothing is saved), unless the model is already being saved."""
+        if self._cancel.is_set():
+            return
         self._cancel.set()
+        lock = self._saving.get_lock()
+        if lock.acquire(timeout=5):
+            try:
+                if not self._saving.value:
+                    self._stop.set()
+            finally:
+                lock.release()
 
     @property
     def cancel_requested(self) -> bool:
@@ -175,7 +205,7 @@ class TrainJob:
         return self.state == "running"
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the thread ends (tests and the command line); True when it has."""
+        """Block until the run ends (tests and the command line); True when it has."""
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
@@ -188,11 +218,9 @@ class TrainJob:
     def elapsed(self) -> float:
         return (self.finished_at or time.time()) - self.started_at
 
-    # -------------------------------------------------------------- the thread
+    # -------------------------------------------------------------- the following thread
 
-    def _progress(self, event: TrainProgress) -> None:
-        if self._cancel.is_set():
-            raise Cancelled("cancelled by the user")
+    def _apply(self, event: TrainProgress) -> None:
         with self._lock:
             self.fraction = min(max(float(event.fraction), 0.0), 1.0)
             self.message = event.message
@@ -209,46 +237,107 @@ class TrainJob:
         audit.record(action, user=r.user, via="dashboard", model=r.name, files=files, family=r.family, task=r.task,
                      data=r.data_dir or "uploads")  # fmt: skip
 
-    def _train(self):
-        r = self.request
-        common = dict(params=r.params, seed=r.seed, val_fraction=r.val_fraction, refit=r.refit,
-                      progress=self._progress)  # fmt: skip
-        if r.data_dir is not None:
-            return train_from_folder(r.family, r.task, r.data_dir, max_rows_per_class=r.max_rows_per_class,
-                                     save=False, **common)  # fmt: skip
-        train_files = [u for u in r.uploads if not _TEST_FILE_RE.search(u[0])]
-        test_files = [u for u in r.uploads if _TEST_FILE_RE.search(u[0])]
-        if not train_files:
-            raise DataError("every uploaded file is a test file (…_test.pcap.csv)", hint="upload training files too")
-        self._progress(TrainProgress("load", 0.0, f"reading {len(train_files)} uploaded file(s)"))
-        train = read_files(train_files, require_labels=True)
-        if r.max_rows_per_class:
-            train = cap_rows_per_class(train, r.max_rows_per_class, seed=r.seed)
-        test = read_files(test_files, require_labels=True, layout=train.layout) if test_files else None
-        names = ", ".join(n for n, _ in r.uploads[:3]) + (" …" if len(r.uploads) > 3 else "")
-        return train_model(r.family, r.task, train, test=test, data_description=f"uploaded: {names}", **common)
+    def _follow(self, worker, events) -> tuple:
+        """Apply the worker's progress until its outcome: ``("done", reports)``, ``("cancelled",)``,
+        ``("failed", CoreError)`` or ``("crashed", message, traceback)``."""
+        while True:
+            if self._stop.is_set():  # cancelled before saving began: the worker will not save, stop it now
+                worker.terminate()
+                worker.join()
+                return ("cancelled",)
+            try:
+                kind, *rest = events.get(timeout=0.2)
+            except queue.Empty:
+                if worker.is_alive():
+                    continue
+                try:  # its last message may still be in the pipe
+                    kind, *rest = events.get(timeout=2)
+                except queue.Empty:
+                    return ("crashed", f"the training process ended without a result (exit code {worker.exitcode})",
+                            "")  # fmt: skip
+            if kind == "progress":
+                self._apply(rest[0])
+            elif kind == "started":
+                self.worker_pid = rest[0]
+            else:
+                return (kind, *rest)
 
     def _run(self) -> None:
         try:
-            model, reports = self._train()
-            if self._cancel.is_set():
-                raise Cancelled("cancelled by the user")
-            self.message = "saving"
-            model.save(Path(self.request.models_dir) / self.request.name)
-            self.model, self.reports = model, reports
-            self.fraction, self.message, self.state = 1.0, f"saved as {self.request.name}", "done"
-            self._audit("trained")
-        except Cancelled:
-            self.message, self.state = "cancelled: nothing was saved", "cancelled"
-            self._audit("training cancelled")
-        except Exception as exc:  # shown on the page (CoreError as cause and hint), never lost in a thread
-            if not isinstance(exc, CoreError):  # a bug, not bad input: its traceback goes to the server's log
-                log.exception("training %s failed", self.request.name)
+            self.message = "starting the training process"
+            events = self._mp.Queue()
+            worker = self._mp.Process(target=_work, args=(self.request, events, self._stop, self._saving),
+                                      name=f"train-{self.request.name}", daemon=True)  # fmt: skip
+            worker.start()
+            kind, *rest = self._follow(worker, events)
+            worker.join(timeout=30)
+            if kind == "done":
+                self.model = TrainedModel.load(Path(self.request.models_dir) / self.request.name)
+                self.reports = rest[0]
+                self.fraction, self.message, self.state = 1.0, f"saved as {self.request.name}", "done"
+                self._audit("trained")
+            elif kind == "cancelled":
+                self.message, self.state = "cancelled: nothing was saved", "cancelled"
+                self._audit("training cancelled")
+            elif kind == "failed":  # bad input: cause and hint, shown on the page
+                self.error, self.message, self.state = rest[0], "failed", "failed"
+            else:  # a bug, not bad input: its traceback goes to the server's log, the message to the page
+                message, trace = rest
+                log.error("training %s failed: %s\n%s", self.request.name, message, trace)
+                self.error, self.message, self.state = RuntimeError(message), "failed", "failed"
+        except Exception as exc:  # starting or following the worker failed: shown on the page, logged
+            log.exception("training %s failed", self.request.name)
             self.error, self.message, self.state = exc, "failed", "failed"
         finally:
             self.finished_at = time.time()
             if self._name_lock is not None:
                 self._name_lock.release()
+
+
+def _train(request: TrainRequest, progress) -> tuple:
+    r = request
+    common = dict(params=r.params, seed=r.seed, val_fraction=r.val_fraction, refit=r.refit,
+                  progress=progress)  # fmt: skip
+    if r.data_dir is not None:
+        return train_from_folder(r.family, r.task, r.data_dir, max_rows_per_class=r.max_rows_per_class,
+                                 save=False, **common)  # fmt: skip
+    train_files = [u for u in r.uploads if not _TEST_FILE_RE.search(u[0])]
+    test_files = [u for u in r.uploads if _TEST_FILE_RE.search(u[0])]
+    if not train_files:
+        raise DataError("every uploaded file is a test file (…_test.pcap.csv)", hint="upload training files too")
+    progress(TrainProgress("load", 0.0, f"reading {len(train_files)} uploaded file(s)"))
+    train = read_files(train_files, require_labels=True)
+    if r.max_rows_per_class:
+        train = cap_rows_per_class(train, r.max_rows_per_class, seed=r.seed)
+    test = read_files(test_files, require_labels=True, layout=train.layout) if test_files else None
+    names = ", ".join(n for n, _ in r.uploads[:3]) + (" …" if len(r.uploads) > 3 else "")
+    return train_model(r.family, r.task, train, test=test, data_description=f"uploaded: {names}", **common)
+
+
+def _work(request: TrainRequest, events, stop, saving) -> None:
+    """The worker process: train, save, and send progress and the outcome over ``events``."""
+
+    def progress(event: TrainProgress) -> None:
+        if stop.is_set():
+            raise Cancelled("cancelled by the user")
+        events.put(("progress", event))
+
+    events.put(("started", os.getpid()))
+    try:
+        model, reports = _train(request, progress)
+        with saving.get_lock():
+            if stop.is_set():
+                raise Cancelled("cancelled by the user")
+            saving.value = 1
+        events.put(("progress", TrainProgress("save", 1.0, "saving")))
+        model.save(Path(request.models_dir) / request.name)
+        events.put(("done", reports))
+    except Cancelled:
+        events.put(("cancelled",))
+    except CoreError as exc:
+        events.put(("failed", exc))
+    except BaseException as exc:
+        events.put(("crashed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
 
 
 def _training_files(request: TrainRequest) -> list[dict]:

@@ -210,6 +210,7 @@ def test_a_seeded_network_trained_in_a_thread_is_the_same_while_another_thread_c
     np.testing.assert_array_equal(in_thread(True), alone)
     assert not np.allclose(alone, alone[:, ::-1])  # a real, non-uniform prediction
 
+
 def test_tasks_map_classes_and_absent_ones_are_reported():
     train = blobs(labels=["Benign", "DDoS-UDP", "DDoS-SYN", "DoS-UDP"])
     model, reports = train_model("rf", 6, train, test=train, params={"n_estimators": 10})

@@ -162,7 +162,7 @@ class KerasDetector(Detector):
             "lr_schedule": "constant",
             # Training steps per call into TensorFlow. The same updates in the same order (the weights
             # come out identical), without Python between every batch: "auto" runs about 4,096 rows per
-            # call (128 steps at batch 32), 1.8x faster at batch 32 on 2 cores (bench/RESULTS.md); 1 is
+            # call (128 steps at batch 32), 1.6-1.8x faster at batch 32 on 2 cores (bench/RESULTS.md); 1 is
             # Keras's default, the paper's pipeline.
             "steps_per_execution": "auto",
         }

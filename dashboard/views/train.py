@@ -1,6 +1,6 @@
 """Train: choose data, a task and a model family; watch it learn; save it to the registry.
 
-Training runs in a background thread (``dashboard.train_jobs``) held in session state; a
+Training runs in a worker process (``dashboard.train_jobs``), its job held in session state; a
 fragment polls it once a second to redraw the progress bar and the loss/accuracy curves,
 and its Cancel button stops the run before anything is saved.
 """
@@ -114,7 +114,7 @@ def _choose_model(busy: bool) -> TrainRequest:
 
 @st.fragment(run_every=1.0)
 def _live_progress(job: TrainJob) -> None:
-    """Redrawn every second while the thread trains; a full rerun once it has ended."""
+    """Redrawn every second while the worker trains; a full rerun once it has ended."""
     if not job.running:
         st.rerun()
     st.subheader(f"Training {md(job.request.name)}")

@@ -1,4 +1,4 @@
-"""Train page, driven by AppTest: real training in the page's background thread on the demo data."""
+"""Train page, driven by AppTest: real training in the page's worker process on the demo data."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ without it, except under ``CI=true`` where they fail.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -286,7 +287,7 @@ def test_compare_two_models(page, app_url):
     assert not re.search(r"<script[^>]+src=", html), "opens without internet: no external script"
 
 
-def test_train_page(page, app_url):
+def test_train_page(page, app_url, demo_models_dir):
     open_app(page, app_url)
     go_to(page, "Train", "Train a model")
     expect(page.get_by_role("radio", name="Demo data")).to_be_checked()
@@ -294,6 +295,28 @@ def test_train_page(page, app_url):
     expect(page.get_by_role("combobox", name="Model family")).to_be_visible()
     assert_no_errors(page)
     screenshot(page, "06-train.png")
+
+    # A real run of the default family through the served app's worker process: 1 epoch, 100 rows per class.
+    name = "browser-trained"
+    try:
+        for label, value in (("Epochs", "1"), ("Rows per class (0 = all)", "100")):
+            box = page.get_by_role("spinbutton", name=label)
+            box.fill(value)
+            box.press("Enter")
+            wait_idle(page)
+        page.get_by_role("textbox", name="Model name").fill(name)
+        page.get_by_role("textbox", name="Model name").press("Enter")
+        wait_idle(page)
+        page.get_by_role("button", name="Start training").click()
+        done = page.locator('[data-testid="stAlertContentSuccess"]').filter(has_text=f"Saved {name}")
+        expect(done).to_be_visible(timeout=240_000)
+        wait_idle(page)
+        assert_no_errors(page)
+        screenshot(page, "06b-train-done.png")
+        meta = json.loads((demo_models_dir / name / "metadata.json").read_text())
+        assert meta["family"] == "cnn" and meta["data"]["refit"]["epochs"] == 1
+    finally:  # the registry is shared with the tests that follow
+        shutil.rmtree(demo_models_dir / name, ignore_errors=True)
 
 
 def test_models_page(page, app_url):

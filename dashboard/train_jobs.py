@@ -130,8 +130,8 @@ def check_request(request: TrainRequest) -> TrainRequest:
     return request
 
 
-class TrainJob:
-    """One training run in a worker process; the page polls its fields.
+class WorkerJob:
+    """Work in a worker process, followed by a thread of the server; the page polls its fields.
 
     Attributes
     ----------
@@ -140,24 +140,21 @@ class TrainJob:
         Progress of the whole run (0..1) and what it is doing.
     history : dict of str to list of float
         Per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` (networks only).
-    model : TrainedModel or None
-        The saved model (loaded back from its folder), once ``state == "done"``.
-    reports : dict
-        ``{"validation": EvaluationReport or None, "test": EvaluationReport or None}``.
+    result
+        What the work returned, once ``state == "done"``.
     error : Exception or None
         Why the run failed (a :class:`core.errors.CoreError` as the worker raised it, cause and hint).
     worker_pid : int or None
         The worker process, once started.
     """
 
-    def __init__(self, request: TrainRequest):
-        self.request = request
+    def __init__(self, name: str):
+        self.name = name
         self.state = "running"
         self.fraction = 0.0
         self.message = "starting"
         self.history: dict[str, list[float]] = {}
-        self.model = None
-        self.reports: dict = {}
+        self.result = None
         self.error: Exception | None = None
         self.worker_pid: int | None = None
         self.started_at = time.time()
@@ -165,26 +162,32 @@ class TrainJob:
         self.seen_by_page = False  # set once the page has reacted to the end (refresh the model list)
         self._cancel = threading.Event()
         self._lock = threading.Lock()
-        self._name_lock: TrainingLock | None = None  # held from start to end: one run per model name
         self._mp = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads or TF state inherited
         self._stop = self._mp.Event()  # set (under _saving's lock) only while the worker has not begun to save
         self._saving = self._mp.Value("b", 0)
-        self._thread = threading.Thread(target=self._run, name=f"train-{request.name}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"job-{name}", daemon=True)
+
+    # -------------------------------------------------------------- what a kind of job does
+
+    def _work(self) -> tuple:
+        """``(function, args)`` run in the worker as ``function(*args, progress=..., commit=...)``."""
+        raise NotImplementedError
+
+    def _done(self, result) -> None:
+        """In the following thread, once the work has returned ``result``."""
+        self.result = result
+
+    def _ended(self) -> None:
+        """In the following thread, at the very end, whatever the outcome."""
 
     # -------------------------------------------------------------- control
 
-    def start(self) -> TrainJob:
-        """Take the model name's training lock (CoreError when another run holds it) and start the run."""
-        self._name_lock = TrainingLock(self.request.models_dir, self.request.name).acquire()
-        try:
-            self._thread.start()
-        except BaseException:
-            self._name_lock.release()
-            raise
+    def start(self) -> WorkerJob:
+        self._thread.start()
         return self
 
     def cancel(self) -> None:
-        """Stop the run now (nothing is saved), unless the model is already being saved."""
+        """Stop the run now, unless its result is already being saved."""
         if self._cancel.is_set():
             return
         self._cancel.set()
@@ -228,17 +231,8 @@ class TrainJob:
                 for key, value in event.metrics.items():
                     self.history.setdefault(key, []).append(float(value))
 
-    def _audit(self, action: str) -> None:
-        r = self.request
-        try:
-            files = _training_files(r)
-        except OSError as exc:  # a file removed meanwhile: still record the event
-            files = [{"name": str(r.data_dir), "size": None, "sha256": None, "error": str(exc)}]
-        audit.record(action, user=r.user, via="dashboard", model=r.name, files=files, family=r.family, task=r.task,
-                     data=r.data_dir or "uploads")  # fmt: skip
-
     def _follow(self, worker, events) -> tuple:
-        """Apply the worker's progress until its outcome: ``("done", reports)``, ``("cancelled",)``,
+        """Apply the worker's progress until its outcome: ``("done", result)``, ``("cancelled",)``,
         ``("failed", CoreError)`` or ``("crashed", message, traceback)``."""
         while True:
             if self._stop.is_set():  # cancelled before saving began: the worker will not save, stop it now
@@ -253,7 +247,7 @@ class TrainJob:
                 try:  # its last message may still be in the pipe
                     kind, *rest = events.get(timeout=2)
                 except queue.Empty:
-                    return ("crashed", f"the training process ended without a result (exit code {worker.exitcode})",
+                    return ("crashed", f"the worker process ended without a result (exit code {worker.exitcode})",
                             "")  # fmt: skip
             if kind == "progress":
                 self._apply(rest[0])
@@ -264,34 +258,135 @@ class TrainJob:
 
     def _run(self) -> None:
         try:
-            self.message = "starting the training process"
+            self.message = "starting a worker process"
             events = self._mp.Queue()
-            worker = self._mp.Process(target=_work, args=(self.request, events, self._stop, self._saving),
-                                      name=f"train-{self.request.name}", daemon=True)  # fmt: skip
+            function, args = self._work()
+            worker = self._mp.Process(target=_serve, args=(function, args, events, self._stop, self._saving),
+                                      name=f"job-{self.name}", daemon=True)  # fmt: skip
             worker.start()
             kind, *rest = self._follow(worker, events)
             worker.join(timeout=30)
             if kind == "done":
-                self.model = TrainedModel.load(Path(self.request.models_dir) / self.request.name)
-                self.reports = rest[0]
-                self.fraction, self.message, self.state = 1.0, f"saved as {self.request.name}", "done"
-                self._audit("trained")
+                self._done(rest[0])
+                self.fraction, self.state = 1.0, "done"
             elif kind == "cancelled":
-                self.message, self.state = "cancelled: nothing was saved", "cancelled"
-                self._audit("training cancelled")
+                self.message, self.state = "cancelled", "cancelled"
             elif kind == "failed":  # bad input: cause and hint, shown on the page
                 self.error, self.message, self.state = rest[0], "failed", "failed"
             else:  # a bug, not bad input: its traceback goes to the server's log, the message to the page
                 message, trace = rest
-                log.error("training %s failed: %s\n%s", self.request.name, message, trace)
+                log.error("%s failed: %s\n%s", self.name, message, trace)
                 self.error, self.message, self.state = RuntimeError(message), "failed", "failed"
         except Exception as exc:  # starting or following the worker failed: shown on the page, logged
-            log.exception("training %s failed", self.request.name)
+            log.exception("%s failed", self.name)
             self.error, self.message, self.state = exc, "failed", "failed"
         finally:
             self.finished_at = time.time()
-            if self._name_lock is not None:
-                self._name_lock.release()
+            self._ended()
+
+
+def _serve(function, args, events, stop, saving) -> None:
+    """The worker process: run ``function`` and send its progress and outcome over ``events``.
+
+    ``progress`` raises :class:`Cancelled` once a stop is asked; ``commit()`` is called by the function
+    just before it writes its result, after which a cancel no longer stops it."""
+
+    def progress(event: TrainProgress) -> None:
+        if stop.is_set():
+            raise Cancelled("cancelled by the user")
+        events.put(("progress", event))
+
+    def commit() -> None:
+        with saving.get_lock():
+            if stop.is_set():
+                raise Cancelled("cancelled by the user")
+            saving.value = 1
+
+    events.put(("started", os.getpid()))
+    try:
+        events.put(("done", function(*args, progress=progress, commit=commit)))
+    except Cancelled:
+        events.put(("cancelled",))
+    except CoreError as exc:
+        events.put(("failed", exc))
+    except BaseException as exc:
+        events.put(("crashed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+
+
+class TrainJob(WorkerJob):
+    """One training run (:class:`TrainRequest`); the model is saved by the worker.
+
+    Attributes (besides :class:`WorkerJob`'s)
+    ----------
+    model : TrainedModel or None
+        The saved model (loaded back from its folder), once ``state == "done"``.
+    reports : dict
+        ``{"validation": EvaluationReport or None, "test": EvaluationReport or None}``.
+    """
+
+    def __init__(self, request: TrainRequest):
+        super().__init__(f"train-{request.name}")
+        self.request = request
+        self.model = None
+        self.reports: dict = {}
+        self._name_lock: TrainingLock | None = None  # held from start to end: one run per model name
+
+    def start(self) -> TrainJob:
+        """Take the model name's training lock (CoreError when another run holds it) and start the run."""
+        self._name_lock = TrainingLock(self.request.models_dir, self.request.name).acquire()
+        try:
+            super().start()
+        except BaseException:
+            self._name_lock.release()
+            raise
+        return self
+
+    def _work(self) -> tuple:
+        return _train_and_save, (self.request,)
+
+    def _done(self, reports) -> None:
+        self.model = TrainedModel.load(Path(self.request.models_dir) / self.request.name)
+        self.reports = self.result = reports
+        self.message = f"saved as {self.request.name}"
+
+    def _ended(self) -> None:
+        if self.state == "done":
+            self._audit("trained")
+        elif self.state == "cancelled":
+            self.message = "cancelled: nothing was saved"
+            self._audit("training cancelled")
+        if self._name_lock is not None:
+            self._name_lock.release()
+
+    def _audit(self, action: str) -> None:
+        r = self.request
+        try:
+            files = _training_files(r)
+        except OSError as exc:  # a file removed meanwhile: still record the event
+            files = [{"name": str(r.data_dir), "size": None, "sha256": None, "error": str(exc)}]
+        audit.record(action, user=r.user, via="dashboard", model=r.name, files=files, family=r.family, task=r.task,
+                     data=r.data_dir or "uploads")  # fmt: skip
+
+
+class BenchmarkJob(WorkerJob):
+    """The paper's comparison (:func:`core.compare.run_benchmark`) on a data folder; ``result`` is its scores.
+
+    ``kwargs`` go to ``run_benchmark`` as they are. With ``models_dir`` each model is saved as soon as it is
+    trained, so a cancelled run keeps the models saved before the click."""
+
+    def __init__(self, data_dir: str | Path, **kwargs):
+        super().__init__(f"benchmark-{Path(data_dir).name}")
+        self.data_dir, self.kwargs = str(data_dir), kwargs
+        self.title = ""  # what the page calls this run
+
+    def _work(self) -> tuple:
+        return _benchmark, (self.data_dir, self.kwargs)
+
+
+def _benchmark(data_dir: str, kwargs: dict, *, progress, commit) -> list:
+    from core.compare import run_benchmark
+
+    return run_benchmark(data_dir, progress=progress, **kwargs)
 
 
 def _train(request: TrainRequest, progress) -> tuple:
@@ -314,30 +409,13 @@ def _train(request: TrainRequest, progress) -> tuple:
     return train_model(r.family, r.task, train, test=test, data_description=f"uploaded: {names}", **common)
 
 
-def _work(request: TrainRequest, events, stop, saving) -> None:
-    """The worker process: train, save, and send progress and the outcome over ``events``."""
-
-    def progress(event: TrainProgress) -> None:
-        if stop.is_set():
-            raise Cancelled("cancelled by the user")
-        events.put(("progress", event))
-
-    events.put(("started", os.getpid()))
-    try:
-        model, reports = _train(request, progress)
-        with saving.get_lock():
-            if stop.is_set():
-                raise Cancelled("cancelled by the user")
-            saving.value = 1
-        events.put(("progress", TrainProgress("save", 1.0, "saving")))
-        model.save(Path(request.models_dir) / request.name)
-        events.put(("done", reports))
-    except Cancelled:
-        events.put(("cancelled",))
-    except CoreError as exc:
-        events.put(("failed", exc))
-    except BaseException as exc:
-        events.put(("crashed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+def _train_and_save(request: TrainRequest, *, progress, commit) -> dict:
+    """In the worker: train, then (unless cancelled by then) save; the evaluation reports go back."""
+    model, reports = _train(request, progress)
+    commit()
+    progress(TrainProgress("save", 1.0, "saving"))
+    model.save(Path(request.models_dir) / request.name)
+    return reports
 
 
 def _training_files(request: TrainRequest) -> list[dict]:

@@ -13,19 +13,19 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core.compare import PAPER_FAMILIES, ModelScore, results_markdown, run_benchmark, score_model
+from core.compare import PAPER_FAMILIES, ModelScore, results_markdown, score_model
 from core.errors import CoreError
 from core.figures import comparison_bars, confusion_figure, per_class_f1_heatmap, speed_figure
 from core.loading import split_files
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
-from core.training import TrainProgress
 from dashboard import auth, explain_panel, loaders
 from dashboard.components import CAVEAT
 from dashboard.escape import md
-from dashboard.train_jobs import resolve_folder
+from dashboard.train_jobs import BenchmarkJob, resolve_folder
 
 SOURCES = ("Test split of a data folder", "Uploaded CSV files")
 KEY_BENCH = "compare_bench_result"  # the last benchmark run of this session
+KEY_BENCH_JOB = "compare_bench_job"  # the benchmark running (or last run) in a worker process
 
 
 def render() -> None:
@@ -146,45 +146,71 @@ def _score_table(scores: list[ModelScore]) -> pd.DataFrame:
 
 
 def _benchmark(folder: Path | None) -> None:
-    with st.expander("Reproduce the paper's comparison", icon=":material/science:"):
+    with st.expander("Reproduce the paper's comparison", icon=":material/science:",
+                     expanded=st.session_state.get(KEY_BENCH_JOB) is not None):  # fmt: skip
         st.markdown(f"Trains **{len(PAPER_FAMILIES)} model families** ({', '.join(PAPER_FAMILIES)}) for each of the "
                     "**3 tasks** on the data folder's train/ split and scores them on its test/ split, as the paper "
                     "did. Cap the rows and epochs for a quick run: on the demo data, 1,000 rows per class and 3 epochs take "
-                    "a few minutes; the full dataset takes hours.")  # fmt: skip
+                    "a few minutes; the full dataset takes hours. It runs in a worker process: other pages stay "
+                    "usable meanwhile, and it can be cancelled.")  # fmt: skip
         if folder is None:
             st.info("Choose a data folder above (uploaded files cannot be used here).")
             return
+        job: BenchmarkJob | None = st.session_state.get(KEY_BENCH_JOB)
+        busy = job is not None and job.running
         left, mid, right = st.columns(3)
-        cap = left.number_input("Rows per class (0 = all)", 0, 10_000_000, 1000, step=500, key="compare_bench_cap")
-        epochs = mid.number_input("Epochs of the networks", 1, 100, 3, key="compare_bench_epochs")
-        dedup = right.checkbox("Leave out test rows also in train", key="compare_bench_dedup")
-        save = right.checkbox("Save the 15 models to the registry", key="compare_bench_save")
-        if st.button("Run the comparison", key="compare_bench_run", type="primary", icon=":material/play_arrow:"):
-            _run_benchmark(folder, int(cap) or None, int(epochs), dedup, save)
+        cap = left.number_input("Rows per class (0 = all)", 0, 10_000_000, 1000, step=500, key="compare_bench_cap",
+                                disabled=busy)  # fmt: skip
+        epochs = mid.number_input("Epochs of the networks", 1, 100, 3, key="compare_bench_epochs", disabled=busy)
+        dedup = right.checkbox("Leave out test rows also in train", key="compare_bench_dedup", disabled=busy)
+        save = right.checkbox("Save the 15 models to the registry", key="compare_bench_save", disabled=busy)
+        if st.button("Run the comparison", key="compare_bench_run", type="primary", icon=":material/play_arrow:",
+                     disabled=busy):  # fmt: skip
+            _start_benchmark(folder, int(cap) or None, int(epochs), dedup, save)
+        if job is not None and job.running:
+            _benchmark_progress(job)
+        elif job is not None:
+            _benchmark_outcome(job)
         result = st.session_state.get(KEY_BENCH)
         if result:
             _show_benchmark(result)
 
 
-def _run_benchmark(folder: Path, cap: int | None, epochs: int, dedup: bool, save: bool) -> None:
-    bar = st.progress(0.0, text="Reading the data…")
+def _start_benchmark(folder: Path, cap: int | None, epochs: int, dedup: bool, save: bool) -> None:
+    job = BenchmarkJob(folder, params={f: {"epochs": epochs} for f in ("paper-cnn", "dnn")},
+                       max_rows_per_class=cap, drop_train_duplicates=dedup,
+                       models_dir=str(loaders.models_dir()) if save else None)  # fmt: skip
+    job.title = f"Paper comparison on {folder} (rows per class: {cap or 'all'}, epochs: {epochs})"
+    st.session_state[KEY_BENCH_JOB] = job.start()
+    st.rerun()
 
-    def progress(ev: TrainProgress) -> None:
-        bar.progress(min(max(ev.fraction, 0.0), 1.0), text=ev.message[:150])
 
-    try:
-        scores = run_benchmark(folder, params={f: {"epochs": epochs} for f in ("paper-cnn", "dnn")},
-                               max_rows_per_class=cap, drop_train_duplicates=dedup, progress=progress,
-                               models_dir=loaders.models_dir() if save else None)  # fmt: skip
-    except CoreError as exc:
-        bar.empty()
-        loaders.show_error(exc)
-        return
-    bar.empty()
-    if save:
-        loaders.refresh_models()
-    title = f"Paper comparison on {folder} (rows per class: {cap or 'all'}, epochs: {epochs})"
-    st.session_state[KEY_BENCH] = {"title": title, "scores": scores}
+@st.fragment(run_every=1.0)
+def _benchmark_progress(job: BenchmarkJob) -> None:
+    """Redrawn every second while the worker runs; a full rerun once it has ended."""
+    if not job.running:
+        st.rerun()
+    st.progress(job.fraction, text=f"{job.message[:150]} ({job.elapsed:.0f} s)")
+    if job.cancel_requested:
+        st.warning("Stopping…", icon=":material/hourglass_top:")
+    else:
+        st.button("Cancel", key="compare_bench_cancel", icon=":material/stop:", on_click=job.cancel)
+
+
+def _benchmark_outcome(job: BenchmarkJob) -> None:
+    if not job.seen_by_page:
+        job.seen_by_page = True
+        if job.kwargs.get("models_dir"):
+            loaders.refresh_models()
+        if job.state == "done":
+            st.session_state[KEY_BENCH] = {"title": job.title, "scores": job.result}
+    if job.state == "failed":
+        loaders.show_error(job.error)
+    elif job.state == "cancelled":
+        kept = " Models already trained and saved stay in the registry." if job.kwargs.get("models_dir") else ""
+        st.info(f"The comparison was cancelled after {job.elapsed:.0f} s.{kept}", icon=":material/block:")
+    else:
+        st.success(f"Done in {job.elapsed:.0f} s.", icon=":material/check_circle:")
 
 
 def _show_benchmark(result: dict) -> None:

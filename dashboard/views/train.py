@@ -121,7 +121,7 @@ def _live_progress(job: TrainJob) -> None:
     st.progress(job.fraction, text=f"{job.message} ({job.elapsed:.0f} s)")
     _curves(job, live=True)
     if job.cancel_requested:
-        st.warning("Stopping at the next step…", icon=":material/hourglass_top:")
+        st.warning("Stopping…", icon=":material/hourglass_top:")
     else:
         st.button("Cancel", key="train_cancel", icon=":material/stop:", on_click=job.cancel)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -120,11 +122,41 @@ def test_paper_benchmark_runs_quickly(registry_env):
     at = AppTest.from_file(str(PAGE), default_timeout=60).run()
     at.number_input(key="compare_bench_cap").set_value(20)
     at.number_input(key="compare_bench_epochs").set_value(1)
-    at.button(key="compare_bench_run").click().run(timeout=180)
+    at.button(key="compare_bench_run").click().run()
+    job = at.session_state["compare_bench_job"]
+    assert job.wait(240), "the comparison did not finish in time"
+    assert job.worker_pid not in (None, os.getpid())  # it ran in a worker process
+    at.run()
     assert not at.exception, at.exception
+    assert job.state == "done", job.error
+    assert any("Done in" in s.value for s in at.success)
     result = at.session_state["compare_bench_result"]
     assert sorted({(s.family, s.task) for s in result["scores"]}) == sorted(
         (f, t) for f in ("paper-cnn", "lr", "adaboost", "dnn", "rf") for t in (2, 6, 19)
     )
     assert {f"compare_bench_bars_{t}" for t in (2, 6, 19)} <= set(charts(at))
     assert {b.key for b in at.get("download_button")} >= {"compare_bench_md", "compare_bench_json"}
+
+
+def test_paper_benchmark_can_be_cancelled_and_saves_nothing_more(registry_env):
+    """Cancel during the comparison: the worker stops at once, no results are shown, the page stays usable."""
+    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    at.number_input(key="compare_bench_cap").set_value(0)
+    at.number_input(key="compare_bench_epochs").set_value(100)
+    at.button(key="compare_bench_run").click().run()
+    job = at.session_state["compare_bench_job"]
+    deadline = time.monotonic() + 120
+    while job.running and job.fraction == 0.0:  # wait until it is training
+        assert time.monotonic() < deadline, job.message
+        time.sleep(0.2)
+    assert job.running, job.error
+    at.run()
+    assert at.number_input(key="compare_bench_cap").disabled  # no second run while one is going
+    at.button(key="compare_bench_cancel").click().run()
+    assert job.wait(30)
+    at.run()
+    assert not at.exception, at.exception
+    assert job.state == "cancelled"
+    assert any("cancelled" in i.value for i in at.info)
+    assert "compare_bench_result" not in at.session_state
+    assert not at.number_input(key="compare_bench_cap").disabled

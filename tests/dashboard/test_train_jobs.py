@@ -80,7 +80,7 @@ def test_a_bug_in_the_worker_is_reported_and_logged(demo_dir, tmp_path, monkeypa
     assert job.wait(120)
     assert job.state == "failed" and isinstance(job.error, RuntimeError)
     assert str(job.error) == "ValueError: invalid literal for int() with base 10: 'deep'"
-    assert "Traceback" in caplog.text and "training broken failed" in caplog.text
+    assert "Traceback" in caplog.text and "train-broken failed" in caplog.text
     assert not (tmp_path / "models" / "broken").exists()
 
 

@@ -350,13 +350,15 @@ class TrainJob(WorkerJob):
         self.message = f"saved as {self.request.name}"
 
     def _ended(self) -> None:
-        if self.state == "done":
-            self._audit("trained")
-        elif self.state == "cancelled":
-            self.message = "cancelled: nothing was saved"
-            self._audit("training cancelled")
-        if self._name_lock is not None:
-            self._name_lock.release()
+        try:
+            if self.state == "done":
+                self._audit("trained")
+            elif self.state == "cancelled":
+                self.message = "cancelled: nothing was saved"
+                self._audit("training cancelled")
+        finally:  # the name is free again, even if the audit log could not be written
+            if self._name_lock is not None:
+                self._name_lock.release()
 
     def _audit(self, action: str) -> None:
         r = self.request

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 #: Settings used here: the paper's CNN keeps its architecture with fewer, larger batches to keep CI short.
 SETTINGS = {
-    "cnn": {},  # its defaults: 30 epochs, 32 filters, refitted on all training rows
+    "cnn": {},  # its defaults: 40 epochs, 32 filters, refitted on all training rows
     "paper-cnn": {"epochs": 6, "batch_size": 64},
     "dnn": {"epochs": 10},
     "lr": {"max_iter": 300},

@@ -328,7 +328,6 @@ class TrainJob(WorkerJob):
         super().__init__(f"train-{request.name}")
         self.request = request
         self.model = None
-        self.reports: dict = {}
         self._name_lock: TrainingLock | None = None  # held from start to end: one run per model name
 
     def start(self) -> TrainJob:
@@ -346,8 +345,12 @@ class TrainJob(WorkerJob):
 
     def _done(self, reports) -> None:
         self.model = TrainedModel.load(Path(self.request.models_dir) / self.request.name)
-        self.reports = self.result = reports
+        self.result = reports
         self.message = f"saved as {self.request.name}"
+
+    @property
+    def reports(self) -> dict:
+        return self.result or {}
 
     def _ended(self) -> None:
         try:
@@ -376,10 +379,9 @@ class BenchmarkJob(WorkerJob):
     ``kwargs`` go to ``run_benchmark`` as they are. With ``models_dir`` each model is saved as soon as it is
     trained, so a cancelled run keeps the models saved before the click."""
 
-    def __init__(self, data_dir: str | Path, **kwargs):
+    def __init__(self, data_dir: str | Path, title: str = "", **kwargs):
         super().__init__(f"benchmark-{Path(data_dir).name}")
-        self.data_dir, self.kwargs = str(data_dir), kwargs
-        self.title = ""  # what the page calls this run
+        self.data_dir, self.title, self.kwargs = str(data_dir), title, kwargs  # title: what the page calls this run
 
     def _work(self) -> tuple:
         return _benchmark, (self.data_dir, self.kwargs)

@@ -177,10 +177,10 @@ def _benchmark(folder: Path | None) -> None:
 
 
 def _start_benchmark(folder: Path, cap: int | None, epochs: int, dedup: bool, save: bool) -> None:
-    job = BenchmarkJob(folder, params={f: {"epochs": epochs} for f in ("paper-cnn", "dnn")},
+    title = f"Paper comparison on {folder} (rows per class: {cap or 'all'}, epochs: {epochs})"
+    job = BenchmarkJob(folder, title, params={f: {"epochs": epochs} for f in ("paper-cnn", "dnn")},
                        max_rows_per_class=cap, drop_train_duplicates=dedup,
                        models_dir=str(loaders.models_dir()) if save else None)  # fmt: skip
-    job.title = f"Paper comparison on {folder} (rows per class: {cap or 'all'}, epochs: {epochs})"
     st.session_state[KEY_BENCH_JOB] = job.start()
     st.rerun()
 

@@ -118,12 +118,17 @@ def test_fewer_than_two_models_explains(registry_env):
     assert any("at least two" in i.value for i in at.info)
 
 
-def test_paper_benchmark_runs_quickly(registry_env):
+def start_benchmark(cap: int, epochs: int) -> tuple[AppTest, object]:
+    """The Compare page with "Run the comparison" clicked: the page and the comparison's job."""
     at = AppTest.from_file(str(PAGE), default_timeout=60).run()
-    at.number_input(key="compare_bench_cap").set_value(20)
-    at.number_input(key="compare_bench_epochs").set_value(1)
+    at.number_input(key="compare_bench_cap").set_value(cap)
+    at.number_input(key="compare_bench_epochs").set_value(epochs)
     at.button(key="compare_bench_run").click().run()
-    job = at.session_state["compare_bench_job"]
+    return at, at.session_state["compare_bench_job"]
+
+
+def test_paper_benchmark_runs_quickly(registry_env):
+    at, job = start_benchmark(cap=20, epochs=1)
     assert job.wait(240), "the comparison did not finish in time"
     assert job.worker_pid not in (None, os.getpid())  # it ran in a worker process
     at.run()
@@ -140,11 +145,7 @@ def test_paper_benchmark_runs_quickly(registry_env):
 
 def test_paper_benchmark_can_be_cancelled_and_saves_nothing_more(registry_env):
     """Cancel during the comparison: the worker stops at once, no results are shown, the page stays usable."""
-    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
-    at.number_input(key="compare_bench_cap").set_value(0)
-    at.number_input(key="compare_bench_epochs").set_value(100)
-    at.button(key="compare_bench_run").click().run()
-    job = at.session_state["compare_bench_job"]
+    at, job = start_benchmark(cap=0, epochs=100)
     deadline = time.monotonic() + 120
     while job.running and job.fraction == 0.0:  # wait until it is training
         assert time.monotonic() < deadline, job.message

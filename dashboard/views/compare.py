@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core.compare import PAPER_FAMILIES, ModelScore, results_markdown, score_model
+from core.compare import PAPER_FAMILIES, ModelScore, common_notes, results_markdown, score_model
 from core.errors import CoreError
 from core.figures import comparison_bars, confusion_figure, per_class_f1_heatmap, speed_figure
 from core.loading import split_files
@@ -229,6 +229,8 @@ def _show_benchmark(result: dict) -> None:
             st.dataframe(_score_table(task_scores), hide_index=True)
             st.plotly_chart(comparison_bars(task_scores), key=f"compare_bench_bars_{task}")
             st.plotly_chart(per_class_f1_heatmap(task_scores), key=f"compare_bench_heatmap_{task}")
+            for note in common_notes(task_scores):
+                st.caption(md(note))
     left, right = st.columns(2)
     left.download_button("Download results (Markdown)", results_markdown(scores, result["title"]), "results.md",
                          "text/markdown", key="compare_bench_md", on_click="ignore")  # fmt: skip

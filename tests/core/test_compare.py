@@ -2,7 +2,10 @@
 
 import json
 
-from core.compare import results_markdown, run_benchmark
+import numpy as np
+
+from core.compare import overlap_notes, results_markdown, run_benchmark
+from core.taxonomy import CLASSES_19
 
 
 def test_benchmark_skips_a_task_the_data_cannot_train_and_scores_the_rest(v1_sample, tmp_path):
@@ -20,3 +23,64 @@ def test_benchmark_skips_a_task_the_data_cannot_train_and_scores_the_rest(v1_sam
         assert s.report.n_rows == 8621 and s.rows_per_second > 0
     md = results_markdown(scores)
     assert "## 6 classes" in md and "| rf | " in md and "Per-class F1" in md
+
+
+def _dataset(X, y):
+    from core.loading import Dataset, FileSummary
+    from core.schema import LAYOUTS
+
+    X = np.asarray(X, np.float32)
+    return Dataset(X=X, y=np.asarray(y, np.int8), source=np.zeros(len(X), np.int32),
+                   files=[FileSummary("a.csv", len(X), None, None)], layout=LAYOUTS["v2"])  # fmt: skip
+
+
+def test_overlap_notes_count_test_rows_whose_vector_is_trained_only_under_other_classes():
+    c = CLASSES_19.index
+    a, b, d = (np.full(39, v, np.float32) for v in (1.0, 2.0, 3.0))
+    e = np.where(np.arange(39) == 0, 0.0, 4.0).astype(np.float32)
+    neg_zero = np.where(np.arange(39) == 0, -0.0, 4.0).astype(np.float32)  # the same vector as e (-0.0 == 0.0)
+    train = _dataset(
+        [a, a, b, b, e], [c("Recon-VulScan"), c("Recon-VulScan"), c("DoS-UDP"), c("DDoS-UDP"), c("Benign")]
+    )
+    test = _dataset([a, a, a, b, b, d, e, neg_zero, d],
+                    [c("Recon-Port_Scan"), c("Recon-Port_Scan"), c("Recon-OS_Scan"),  # a: trained as VulScan only
+                     c("DoS-UDP"),  # b: trained as DoS-UDP too, so not a conflict
+                     c("DDoS-TCP"),  # b: trained as DoS-UDP and DDoS-UDP, never DDoS-TCP
+                     c("Benign"), c("Benign"), c("Benign"), -1])  # fmt: skip
+    notes = overlap_notes(train, test, (2, 6, 19))
+    assert notes[19].startswith("7 of the 8 labelled test rows (87.5%) also occur in the training rows; 4 of them")
+    assert "(50.0% of the test rows: Recon-Port_Scan 2, Recon-OS_Scan 1, DDoS-TCP 1)" in notes[19]
+    # 6 classes: a is Recon in both (no conflict); b is DoS/DDoS in train, DDoS in test: trained as DDoS too
+    assert notes[6] == "7 of the 8 labelled test rows (87.5%) also occur in the training rows."
+    assert notes[2] == notes[6]
+    assert overlap_notes(train, _dataset([d], [c("Benign")]), (19,)) == {}, "no overlap, no note"
+
+
+def test_overlap_notes_agree_with_a_plain_dictionary_on_the_v2_sample(v2_sample):
+    """Oracle: each training row's bytes -> the set of its classes, counted with a Python dict."""
+    from core.loading import load_split
+    from core.taxonomy import codes_for_task
+
+    train = load_split(v2_sample, "train")
+    test = load_split(v2_sample, "test", layout=train.layout)
+    notes = overlap_notes(train, test, (19, 6))
+    for task in (19, 6):
+        seen: dict[bytes, set] = {}
+        for row, code in zip(train.X + np.float32(0.0), codes_for_task(train.y, task)):
+            seen.setdefault(row.tobytes(), set()).add(int(code))
+        also = other = 0
+        for row, code in zip(test.X + np.float32(0.0), codes_for_task(test.y, task)):
+            classes = seen.get(row.tobytes())
+            also += classes is not None
+            other += classes is not None and int(code) not in classes
+        assert notes[task].startswith(f"{also:,} of the {len(test):,} labelled test rows")
+        assert f"; {other:,} of them" in notes[task]
+    assert other > 0 and "Recon-Port_Scan" in notes[19] and "Recon-OS_Scan" in notes[19]
+
+
+def test_results_markdown_shows_the_overlap_note_once_per_task(v2_sample):
+    scores = run_benchmark(v2_sample, families=("lr",), tasks=(19,), max_rows_per_class=200)
+    md = results_markdown(scores)
+    notes = [line for line in md.splitlines() if line.startswith("Note: ")]
+    assert len([n for n in notes if "occur there only under other classes" in n]) == 1, notes
+    assert any("only under other classes" in n for n in scores[0].report.to_dict()["notes"])

@@ -161,3 +161,19 @@ def test_paper_benchmark_can_be_cancelled_and_saves_nothing_more(registry_env):
     assert any("cancelled" in i.value for i in at.info)
     assert "compare_bench_result" not in at.session_state
     assert not at.number_input(key="compare_bench_cap").disabled
+
+
+def test_comparison_results_say_which_test_rows_training_labels_otherwise(registry_env, v2_sample):
+    """Real scores on the v2 sample (one family, capped rows) shown by the page: the data note under the 19-class
+    tab names the test rows whose vector occurs in training only under other classes."""
+    from core.compare import run_benchmark
+
+    scores = run_benchmark(v2_sample, families=("lr",), tasks=(2, 19), max_rows_per_class=200)
+    at = AppTest.from_file(str(PAGE), default_timeout=60)
+    at.session_state["compare_bench_result"] = {"title": "v2 sample", "scores": scores}
+    at.run()
+    assert not at.exception, at.exception
+    captions = [c.value for c in at.caption]
+    conflicts = [c for c in captions if "only under other classes" in c]
+    assert len(conflicts) == 1 and "Recon-Port\\_Scan" in conflicts[0], captions  # escaped for Markdown
+    assert any(c.startswith("2,") and "also occur in the training rows." in c for c in captions), captions

@@ -387,7 +387,9 @@ class ImprovedCNN(KerasDetector):
       training rows (:mod:`core.ple`; ``ple_edges`` "quantile" or "tree"), given to the convolution as
       ``ple_bins`` channels per feature beside the quantile score (``ple_scalar``) and, with
       ``ple_shortcut``, to the dense path too. It is a frozen layer of the network, so it is saved with
-      the weights and scored by the numpy engine.
+      the weights and scored by the numpy engine;
+    - ``pool``: the max-pooling window after the second convolution (2; 4 halves the third convolution's
+      positions, hence its cost).
     """
 
     family = "cnn"
@@ -408,7 +410,7 @@ class ImprovedCNN(KerasDetector):
                 "lr_schedule": "cosine", "dropout": 0.2, "filters": 32, "dense_units": 128,
                 "input_transform": "quantile", "seeds": 1,
                 "ple_bins": 8, "ple_edges": "quantile", "ple_scalar": True, "ple_shortcut": False,
-                "refit": True}  # fmt: skip
+                "pool": 2, "refit": True}  # fmt: skip
 
     def _inputs(self, X):
         return np.asarray(X, dtype=np.float32)
@@ -482,7 +484,7 @@ class ImprovedCNN(KerasDetector):
         x = layers.Conv1D(f, 3, padding="same", use_bias=False, name=n("conv1d"))(x)
         x = layers.BatchNormalization(name=n("batch_normalization"))(x)
         x = layers.Activation("relu", name=n("activation"))(x)
-        x = layers.MaxPooling1D(2, name=n("max_pooling1d"))(x)
+        x = layers.MaxPooling1D(int(p.get("pool", 2)), name=n("max_pooling1d"))(x)
         x = layers.Conv1D(2 * f, 3, padding="same", use_bias=False, name=n("conv1d"))(x)
         x = layers.BatchNormalization(name=n("batch_normalization"))(x)
         x = layers.Activation("relu", name=n("activation"))(x)

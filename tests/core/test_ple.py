@@ -88,10 +88,11 @@ def test_inf_and_nan_follow_the_preprocessor_repair():
 
 @pytest.fixture(scope="module")
 def ple_model(v2_sample, tmp_path_factory):
-    """A tiny PLE CNN trained on real v2 rows (inf in Rate, plateaus), saved."""
+    """A tiny PLE CNN trained on real v2 rows (inf in Rate, plateaus), saved; pooling by 4, not 2, after the second
+    convolution, so that the numpy engine's pooling is checked for a window other than the default's too."""
     train = load_split(v2_sample, "train", max_rows_per_class=60, seed=0)
     test = load_split(v2_sample, "test", layout=train.layout, max_rows_per_class=60, seed=0)
-    params = {"epochs": 2, "filters": 8, "dense_units": 32, "ple_bins": 8, "ple_shortcut": True}
+    params = {"epochs": 2, "filters": 8, "dense_units": 32, "ple_bins": 8, "ple_shortcut": True, "pool": 4}
     model, _ = train_model("cnn", 6, train, test=test, params=params)
     folder = model.save(tmp_path_factory.mktemp("ple") / "ple-cnn")
     return model, folder, test
@@ -120,6 +121,9 @@ def test_save_load_round_trip_and_numpy_engine_equals_keras(ple_model, monkeypat
     model, folder, test = ple_model
     meta = json.loads((folder / "metadata.json").read_text())
     assert meta["params"]["ple_bins"] == 8 and meta["params"]["ple_edges"] == "quantile"
+    assert meta["params"]["pool"] == 4
+    pool = next(lyr for lyr in model.detector.model_.layers if type(lyr).__name__ == "MaxPooling1D")
+    assert tuple(pool.output.shape) == (None, 39 // 4, 8), "39 positions pooled by 4 (8 filters)"
     loaded = TrainedModel.load(folder)
     assert loaded.detector.engine_ is not None, "the PLE network is exported to numpy"
     with zipfile.ZipFile(folder / EXPORT_FILE) as zf:  # an .npz is a zip of .npy files

@@ -161,6 +161,8 @@ def run_benchmark(
         log.warning(message)
         report(TrainProgress("load", 0.0, message))
     overlap = overlap_notes(train, test, tuple(trainable))
+    if drop_train_duplicates:
+        overlap = {t: n + " They are left out of the scores here." for t, n in overlap.items()}
     jobs = [(f, t) for t in trainable for f in families]
     scores = []
     for j, (family, task) in enumerate(jobs):

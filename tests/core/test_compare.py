@@ -84,3 +84,9 @@ def test_results_markdown_shows_the_overlap_note_once_per_task(v2_sample):
     notes = [line for line in md.splitlines() if line.startswith("Note: ")]
     assert len([n for n in notes if "occur there only under other classes" in n]) == 1, notes
     assert any("only under other classes" in n for n in scores[0].report.to_dict()["notes"])
+    assert "left out of the scores" not in md
+    dropped = run_benchmark(
+        v2_sample, families=("lr",), tasks=(19,), max_rows_per_class=200, drop_train_duplicates=True
+    )
+    assert "They are left out of the scores here." in results_markdown(dropped)
+    assert dropped[0].report.duplicates_removed == int(md.split("Note: ")[-1].split(" of the ")[0].replace(",", ""))

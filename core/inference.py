@@ -245,9 +245,15 @@ class NumpyNetwork:
             return out
         # Output position p is one product over the contiguous window of k * c_in inputs starting at p:
         # no windows copied out first (im2col), 10-15% less time per row measured on the paper's network.
+        # All positions in one call: a strided view (positions, rows, window) whose every (rows, window) slice
+        # is a plain BLAS matrix, written through the matching view of ``out``; numpy then loops over the
+        # positions in C. Against one call per position (one thread, 256 rows, per 100,000 rows): 0.069 vs
+        # 0.085 s for 39 positions x 9 -> 32 channels, 0.211 vs 0.224 s for 39 x 32 -> 32.
         w2 = w.reshape(k * c_in, c_out)
-        for p in range(keep):
-            np.matmul(flat[:, p * c_in : (p + k) * c_in], w2, out=out[:, p, :])
+        windows = np.lib.stride_tricks.as_strided(flat, shape=(keep, n, k * c_in),
+                                                  strides=(c_in * flat.itemsize, flat.strides[0], flat.itemsize),
+                                                  writeable=False)  # fmt: skip
+        np.matmul(windows, w2, out=out.transpose(1, 0, 2))
         return out
 
     def _band(self, node: dict, positions: int) -> np.ndarray:

@@ -5,6 +5,7 @@ Used by the dashboard's Compare page and by ``python -m core benchmark-models``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import DataError
 from .evaluation import EvaluationReport
 from .loading import UNLABELLED, Dataset, load_split, row_hashes
 from .pipeline import TrainedModel
@@ -43,6 +45,12 @@ class ModelScore:
             "fit_seconds": self.fit_seconds,
             "report": self.report.to_dict(),
         }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelScore:
+        return cls(name=str(d["name"]), family=str(d["family"]), task=int(d["task"]),
+                   report=EvaluationReport.from_dict(d["report"]), rows_per_second=float(d["rows_per_second"]),
+                   fit_seconds=None if d.get("fit_seconds") is None else float(d["fit_seconds"]))  # fmt: skip
 
 
 def score_model(model: TrainedModel, data: Dataset, *, exclude_rows_in: Dataset | None = None) -> ModelScore:
@@ -215,6 +223,38 @@ def results_markdown(scores: list[ModelScore], title: str = "") -> str:
             lines += ["", *(f"Note: {n}" for n in common)]
         lines.append("")
     return "\n".join(lines)
+
+
+def read_results(text: str | bytes, source: str = "results.json") -> list[ModelScore]:
+    """The scores in a ``results.json`` written by :func:`write_results` (``benchmark-models --out``, or the
+    Compare page's download). Raises :class:`DataError` naming ``source`` and the first bad entry."""
+    hint = "choose the results.json that `python -m core benchmark-models --out DIR` wrote into DIR"
+    try:
+        entries = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise DataError(f"not JSON ({e})", file=source, hint=hint) from None
+    if not isinstance(entries, list) or not entries:
+        raise DataError("expected a non-empty list of model results", file=source, hint=hint)
+    scores = []
+    for i, entry in enumerate(entries, 1):
+        try:
+            if not isinstance(entry, dict) or not isinstance(entry.get("report"), dict):
+                raise ValueError("expected an object with a 'report'")
+            needed = [f.name for f in dataclasses.fields(EvaluationReport) if f.default is dataclasses.MISSING
+                      and f.default_factory is dataclasses.MISSING]  # fmt: skip
+            lacking = [k for k in needed if k not in entry["report"]]
+            if lacking:
+                raise ValueError(f"its report lacks {', '.join(lacking)}")
+            score = ModelScore.from_dict(entry)
+            if score.task not in TASKS:
+                raise ValueError(f"task {score.task} is not one of {TASKS}")
+            if set(score.report.per_class) != set(score.report.labels):
+                raise ValueError("its per-class scores do not match its class list")
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            what = f"missing {e}" if isinstance(e, KeyError) else str(e)
+            raise DataError(f"entry {i} is not a model result: {what}", file=source, hint=hint) from None
+        scores.append(score)
+    return scores
 
 
 def write_results(

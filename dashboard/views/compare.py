@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core.compare import PAPER_FAMILIES, ModelScore, common_notes, results_markdown, score_model
+from core.compare import PAPER_FAMILIES, ModelScore, common_notes, read_results, results_markdown, score_model
 from core.errors import CoreError
 from core.figures import comparison_bars, confusion_figure, per_class_f1_heatmap, speed_figure
 from core.loading import split_files
@@ -58,6 +58,7 @@ def render() -> None:
         except CoreError as exc:
             loaders.show_error(exc)
     _benchmark(folder)
+    _saved_results()
 
 
 def _audit(folder: Path | None, data_key, chosen: list[str], rows: int) -> None:
@@ -213,29 +214,49 @@ def _benchmark_outcome(job: BenchmarkJob) -> None:
         st.success(f"Done in {job.elapsed:.0f} s.", icon=":material/check_circle:")
 
 
-def _show_benchmark(result: dict) -> None:
+def _saved_results() -> None:
+    """Show a comparison run elsewhere: the results.json of ``python -m core benchmark-models`` (on the full
+    dataset it runs for hours, better from a terminal) or one downloaded from this page."""
+    with st.expander("Open saved comparison results", icon=":material/folder_open:"):
+        st.markdown("Shows a comparison run earlier: the `results.json` that `python -m core benchmark-models "
+                    "--data DIR --out OUT` writes into OUT, or one downloaded from this page.")  # fmt: skip
+        upload = st.file_uploader("results.json", type="json", key="compare_saved_upload")
+        if upload is None:
+            return
+        try:
+            scores = read_results(upload.getvalue(), upload.name)
+        except CoreError as exc:
+            loaders.show_error(exc)
+            return
+        _show_benchmark({"title": f"Saved results: {upload.name}", "scores": scores}, key="compare_saved")
+
+
+def _show_benchmark(result: dict, key: str = "compare_bench") -> None:
+    """Tables, charts and data notes per task, and downloads; ``key`` prefixes the widgets' keys."""
     scores: list[ModelScore] = result["scores"]
     st.markdown(f"**{md(result['title'])}**")
     tasks = sorted({s.task for s in scores})
-    skipped = [t for t in TASKS if t not in tasks]
-    if skipped:
-        st.info(f"Skipped the {', '.join(f'{t}-class' for t in skipped)} task(s): the training data holds only one "
-                "of their classes (e.g. no Benign rows).", icon=":material/info:")  # fmt: skip
+    skipped = ", ".join(f"{t}-class" for t in TASKS if t not in tasks)
+    if skipped and key == "compare_bench":
+        st.info(f"Skipped the {skipped} task(s): the training data holds only one of their classes (e.g. no Benign "
+                "rows).", icon=":material/info:")  # fmt: skip
+    elif skipped:
+        st.info(f"The file holds no results for the {skipped} task(s).", icon=":material/info:")
     if not scores:
         return
     for tab, task in zip(st.tabs([f"{t} classes" for t in tasks]), tasks):
         task_scores = [s for s in scores if s.task == task]
         with tab:
             st.dataframe(_score_table(task_scores), hide_index=True)
-            st.plotly_chart(comparison_bars(task_scores), key=f"compare_bench_bars_{task}")
-            st.plotly_chart(per_class_f1_heatmap(task_scores), key=f"compare_bench_heatmap_{task}")
+            st.plotly_chart(comparison_bars(task_scores), key=f"{key}_bars_{task}")
+            st.plotly_chart(per_class_f1_heatmap(task_scores), key=f"{key}_heatmap_{task}")
             for note in common_notes(task_scores):
                 st.caption(md(note))
     left, right = st.columns(2)
     left.download_button("Download results (Markdown)", results_markdown(scores, result["title"]), "results.md",
-                         "text/markdown", key="compare_bench_md", on_click="ignore")  # fmt: skip
+                         "text/markdown", key=f"{key}_md", on_click="ignore")  # fmt: skip
     right.download_button("Download results (JSON)", json.dumps([s.to_dict() for s in scores], indent=2),
-                          "results.json", "application/json", key="compare_bench_json", on_click="ignore")  # fmt: skip
+                          "results.json", "application/json", key=f"{key}_json", on_click="ignore")  # fmt: skip
 
 
 render()

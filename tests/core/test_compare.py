@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from core.compare import overlap_notes, results_markdown, run_benchmark
 from core.taxonomy import CLASSES_19
@@ -90,3 +91,31 @@ def test_results_markdown_shows_the_overlap_note_once_per_task(v2_sample):
     )
     assert "They are left out of the scores here." in results_markdown(dropped)
     assert dropped[0].report.duplicates_removed == int(md.split("Note: ")[-1].split(" of the ")[0].replace(",", ""))
+
+
+def test_results_json_reads_back_as_the_scores_written(v1_sample, tmp_path):
+    from core.compare import read_results, write_results
+
+    scores = run_benchmark(v1_sample, families=("lr",), tasks=(6, 19), max_rows_per_class=100)
+    _, js = write_results(scores, tmp_path)
+    back = read_results(js.read_bytes(), js.name)
+    assert [s.to_dict() for s in back] == [s.to_dict() for s in scores]
+    assert results_markdown(back) == results_markdown(scores)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("{", "not JSON"),
+        ("[]", "non-empty list"),
+        ("[1]", "entry 1 is not a model result: expected an object"),
+        ('[{"name": "a", "report": {"task": 6}}]', "its report lacks labels, n_rows"),
+    ],
+)
+def test_results_json_that_is_not_a_comparison_is_refused_with_the_file_and_entry(text, says):
+    from core.compare import read_results
+    from core.errors import DataError
+
+    with pytest.raises(DataError) as err:
+        read_results(text, "mine.json")
+    assert says in str(err.value) and err.value.file == "mine.json" and "benchmark-models" in err.value.hint

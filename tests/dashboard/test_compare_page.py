@@ -177,3 +177,24 @@ def test_comparison_results_say_which_test_rows_training_labels_otherwise(regist
     conflicts = [c for c in captions if "only under other classes" in c]
     assert len(conflicts) == 1 and "Recon-Port\\_Scan" in conflicts[0], captions  # escaped for Markdown
     assert any(c.startswith("2,") and "also occur in the training rows." in c for c in captions), captions
+
+
+def test_saved_results_json_is_shown_and_a_wrong_file_is_explained(registry_env, v1_sample):
+    """A results.json from benchmark-models, uploaded: its tasks' tables and charts; a wrong file: the problem."""
+    from core.compare import run_benchmark
+
+    scores = run_benchmark(v1_sample, families=("lr", "rf"), tasks=(6,), params={"rf": {"n_estimators": 10}},
+                           max_rows_per_class=100)  # fmt: skip
+    payload = json.dumps([s.to_dict() for s in scores]).encode()
+    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    at.file_uploader(key="compare_saved_upload").set_value(("results.json", payload, "application/json")).run()
+    assert not at.exception, at.exception
+    assert "compare_saved_bars_6" in charts(at) and "compare_saved_heatmap_6" in charts(at)
+    table = next(d.value for d in at.dataframe if list(d.value["family"]) == ["lr", "rf"])
+    assert list(table["macro-F1"]) == [round(s.report.macro_f1, 4) for s in scores]
+    assert any("no results for the 2-class, 19-class" in i.value for i in at.info)
+    assert not at.error
+    at.file_uploader(key="compare_saved_upload").set_value(("notes.json", b'{"a": 1}', "application/json")).run()
+    assert not at.exception
+    assert any("notes.json" in e.value and "non-empty list" in e.value and "What to do" in e.value for e in at.error)
+    assert "compare_saved_bars_6" not in charts(at)

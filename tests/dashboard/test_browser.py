@@ -287,6 +287,29 @@ def test_compare_two_models(page, app_url):
     assert not re.search(r"<script[^>]+src=", html), "opens without internet: no external script"
 
 
+def test_compare_opens_saved_results(page, app_url, v2_sample, tmp_path):
+    """A results.json written by benchmark-models on real rows, opened in the browser: tables, charts and the data
+    note saying which test rows training labels otherwise."""
+    from core.compare import run_benchmark, write_results
+
+    scores = run_benchmark(v2_sample, families=("lr", "rf"), tasks=(19,), params={"rf": {"n_estimators": 10}},
+                           max_rows_per_class=100)  # fmt: skip
+    _, results = write_results(scores, tmp_path)
+    open_app(page, app_url)
+    go_to(page, "Compare models", "Compare models")
+    saved = page.locator('[data-testid="stExpander"]').filter(has_text="Open saved comparison results")
+    saved.get_by_text("Open saved comparison results").click()
+    saved.locator('input[type="file"]').set_input_files(str(results))
+    expect(saved.get_by_text("Saved results: results.json")).to_be_visible(timeout=SCORE_MS)
+    wait_idle(page)
+    assert_no_errors(page)
+    expect(saved.get_by_text("The file holds no results for the 2-class, 6-class task(s).")).to_be_visible()
+    expect(saved.get_by_text(re.compile(r"occur there only under other classes"))).to_be_visible()
+    expect(plot_titled(page, "Model comparison").last).to_be_visible()
+    expect(saved.locator('[data-testid="stDataFrame"]').first).to_be_visible()
+    screenshot(page, "05b-compare-saved-results.png")
+
+
 def test_train_page(page, app_url, demo_models_dir):
     open_app(page, app_url)
     go_to(page, "Train", "Train a model")

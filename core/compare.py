@@ -109,19 +109,19 @@ def overlap_notes(train: Dataset, test: Dataset, tasks: tuple[int, ...]) -> dict
         return {}
     h_tr, h_te = row_hashes(train.X[tr]), row_hashes(test.X[te])
     also = np.isin(h_te[:, 0], h_tr[:, 0]) & np.isin(h_te[:, 1], h_tr[:, 1])
+    if not also.any():
+        return {}
     n = int(te.sum())
+    salt = np.uint64(0x9E3779B97F4A7C15)
     notes = {}
     for task in tasks:
         c_tr, c_te = codes_for_task(train.y[tr], task), codes_for_task(test.y[te], task)
         # (vector, class) pairs: the class folded into both halves of the row's 128-bit hash
-        salt = np.uint64(0x9E3779B97F4A7C15)
         with np.errstate(over="ignore"):
             p_tr = (h_tr[:, 0] ^ (c_tr.astype(np.uint64) * salt), h_tr[:, 1] + c_tr.astype(np.uint64))
             p_te = (h_te[:, 0] ^ (c_te.astype(np.uint64) * salt), h_te[:, 1] + c_te.astype(np.uint64))
         same = np.isin(p_te[0], p_tr[0]) & np.isin(p_te[1], p_tr[1])
         other = also & ~same
-        if not also.any():
-            continue
         text = (
             f"{int(also.sum()):,} of the {n:,} labelled test rows ({also.mean():.1%}) also occur in the training rows"
         )

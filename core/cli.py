@@ -111,6 +111,12 @@ def cmd_evaluate(args) -> int:
     model.check_layout(test)
     train = load_split(args.data, "train", layout=model.layout) if args.drop_train_duplicates else None
     report = model.evaluate(test, exclude_rows_in=train)
+    if train is not None:  # the train/ rows are read anyway: say how many test rows they label otherwise
+        from .compare import overlap_notes
+
+        note = overlap_notes(train, test, (model.task,)).get(model.task)
+        if note:
+            report.notes.append(note + " They are left out of the scores here.")
     print(f"{model.name} on {args.data}/test: {report.headline()}")
     if report.absent_classes:
         print(f"classes absent from the test data: {', '.join(report.absent_classes)}")

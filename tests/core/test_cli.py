@@ -58,6 +58,9 @@ def test_evaluate_writes_json(trained, v1_sample, tmp_path):
         assert key in report
     assert len(report["labels"]) == len(report["confusion_matrix"]) == 8
     assert report["duplicates_removed"] > 0 and "also in train removed" in out
+    # the same count in the overlap note (the v1 sample labels none of them otherwise)
+    assert f"note: {report['duplicates_removed']:,} of the 8,621 labelled test rows" in out
+    assert "They are left out of the scores here." in out and "only under other classes" not in out
 
 
 def test_predict_keeps_every_row_in_order(trained, v1_sample, tmp_path):

@@ -228,16 +228,17 @@ def _saved_results() -> None:
         except CoreError as exc:
             loaders.show_error(exc)
             return
-        _show_benchmark({"title": f"Saved results: {upload.name}", "scores": scores}, key="compare_saved")
+        _show_benchmark({"title": f"Saved results: {upload.name}", "scores": scores}, key="compare_saved", saved=True)
 
 
-def _show_benchmark(result: dict, key: str = "compare_bench") -> None:
-    """Tables, charts and data notes per task, and downloads; ``key`` prefixes the widgets' keys."""
+def _show_benchmark(result: dict, key: str = "compare_bench", *, saved: bool = False) -> None:
+    """Tables, charts and data notes per task, and downloads; ``key`` prefixes the widgets' keys; ``saved``: the
+    results come from a file (a missing task is then not one the data could not train)."""
     scores: list[ModelScore] = result["scores"]
     st.markdown(f"**{md(result['title'])}**")
     tasks = sorted({s.task for s in scores})
     skipped = ", ".join(f"{t}-class" for t in TASKS if t not in tasks)
-    if skipped and key == "compare_bench":
+    if skipped and not saved:
         st.info(f"Skipped the {skipped} task(s): the training data holds only one of their classes (e.g. no Benign "
                 "rows).", icon=":material/info:")  # fmt: skip
     elif skipped:

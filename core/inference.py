@@ -522,17 +522,24 @@ def load_export(model_file: str | os.PathLike) -> NumpyNetwork | None:
     return net
 
 
-def export_for(model, model_file: str | os.PathLike, *, write: bool = True) -> NumpyNetwork | None:
+def export_for(
+    model, model_file: str | os.PathLike | None, *, write: bool = True, net: NumpyNetwork | None = None
+) -> NumpyNetwork | None:
     """Export the Keras ``model`` saved as ``model_file``; write ``inference.npz`` beside it when ``write``.
 
     Returns None (the caller then scores through Keras) when the network is not supported. Writing is
-    best effort: a read-only model folder still gets the fast path in memory.
+    best effort: a read-only model folder still gets the fast path in memory. ``model_file`` None: a model
+    not saved yet (the export is kept in memory only). ``net``: an export of ``model`` already checked
+    (:meth:`core.models.KerasDetector.prepare_scoring`), used instead of exporting again.
     """
-    try:
-        net = export_checked(model, int(model.inputs[0].shape[1]))
-    except UnsupportedNetwork as exc:
-        log.info("no numpy export for %s: %s", model_file, exc)
-        return None
+    if net is None:
+        try:
+            net = export_checked(model, int(model.inputs[0].shape[1]))
+        except UnsupportedNetwork as exc:
+            log.info("no numpy export for %s: %s", model_file or "the fitted network", exc)
+            return None
+    if model_file is None:
+        return net
     net.source = file_sha256(model_file)
     if write:
         try:

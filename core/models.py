@@ -65,6 +65,10 @@ class Detector(ABC):
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (n, n_classes), float32."""
 
+    def prepare_scoring(self) -> None:
+        """Make the fitted model score as it will once saved and loaded (nothing to do for most families)."""
+        return None
+
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Most probable class code per row, shape (n,)."""
         return np.argmax(self.predict_proba(X), axis=1)
@@ -272,14 +276,29 @@ class KerasDetector(Detector):
             )
         return out
 
+    def prepare_scoring(self) -> None:
+        """Score through the numpy engine from now on, as the model will once saved and loaded.
+
+        Without it a freshly fitted network scores through Keras: the same classes (the export is checked
+        against Keras), but a different engine, so the test figures and scoring speed measured right after
+        training (``train_model``, ``benchmark-models``) would not be those of the saved model. A network
+        the exporter does not support keeps scoring through Keras, as it will after loading.
+        """
+        from .inference import export_for
+
+        self._check_fitted()
+        if self.engine_ is None and os.environ.get("IOMT_INFERENCE", "").lower() != "keras":
+            self.engine_ = export_for(self.model_, None)
+
     def save(self, folder):
         """Write ``model.keras`` and, where the network allows, its numpy export ``inference.npz``."""
         from .inference import export_for
 
         self._check_fitted()
-        model = self.model_
+        model, engine = self.model_, self.engine_
         model.save(Path(folder) / self.file_name)
-        self.engine_ = export_for(model, Path(folder) / self.file_name, write=True)
+        # An export made by prepare_scoring() is of these very weights: written as it is, not made again.
+        self.engine_ = export_for(model, Path(folder) / self.file_name, write=True, net=engine)
 
     @classmethod
     def load(cls, folder, params, n_classes):

@@ -169,6 +169,7 @@ def train_model(
     detector.fit(X_tr, y_model[tr_idx], n_classes=len(classes), X_val=X_val,
                  y_val=y_model[val_idx] if len(val_idx) else None, progress=fit_progress)  # fmt: skip
     fit_seconds = time.perf_counter() - fit_started
+    detector.prepare_scoring()  # every figure below from the engine the saved model scores with
     del X_tr, X_val
 
     model = TrainedModel(detector, pre, task, classes, train.layout)
@@ -198,15 +199,14 @@ def train_model(
 
         detector.fit(X_all, y_model, n_classes=len(classes), progress=refit_progress)
         fit_seconds += time.perf_counter() - refit_started
+        detector.prepare_scoring()
         del X_all
         model = TrainedModel(detector, pre, task, classes, train.layout)
         refit_info = {"rows": len(train), "epochs": epochs, "history": getattr(detector, "history_", {})}
     report(TrainProgress("evaluate", _SPAN["evaluate"][0], "evaluating"))
     timing = {"fit_seconds": round(fit_seconds, 3)}
     if test is not None:
-        t0 = time.perf_counter()
-        predictions = model.predict(test)
-        elapsed = time.perf_counter() - t0
+        predictions, elapsed = model.predict_timed(test)
         timing["test_predict_seconds"] = round(elapsed, 3)
         timing["test_rows_per_second"] = round(len(test) / max(elapsed, 1e-9), 1)
         reports["test"] = model.evaluate(test, predictions=predictions)

@@ -138,6 +138,34 @@ def test_predict_command_imports_no_tensorflow_sklearn_or_pandas(saved, v2_sampl
     assert len(out.read_text().splitlines()) == 200  # header + every one of the 199 rows
 
 
+def test_freshly_trained_network_is_scored_as_the_saved_one_is(v2_data, tmp_path):
+    """The test figures and speed recorded at training come from the engine the saved model scores with."""
+    train, test = v2_data
+    model, reports = train_model("paper-cnn", 19, train, test=test, params={"epochs": 1, "batch_size": 256})
+    engine = model.detector.engine_
+    assert isinstance(engine, NumpyNetwork), "scored through the numpy engine before it is ever saved"
+    X, _ = model.preprocessor.transform(test.X)
+    np.testing.assert_allclose(engine.predict_proba(X), keras_proba(model, X), atol=1e-4)  # and it is this network
+    fresh = model.predict(test)
+
+    folder = model.save(tmp_path / "fresh")
+    assert model.detector.engine_ is engine, "save() writes the export it already has"
+    assert load_export(folder / "model.keras").source == engine.source, "tied to the file just written"
+    loaded = TrainedModel.load(folder)
+    again = loaded.predict(test)
+    np.testing.assert_array_equal(again.proba, fresh.proba)
+    assert loaded.evaluate(test).to_dict() == reports["test"].to_dict()
+
+
+def test_predict_timed_scores_every_row_as_predict_does(saved, v2_data):
+    _, test = v2_data
+    model = TrainedModel.load(saved["paper-cnn"])
+    predictions, seconds = model.predict_timed(test, warmup_rows=7)
+    assert seconds > 0
+    np.testing.assert_array_equal(predictions.proba, model.predict(test).proba)
+    assert predictions.repairs.to_dict() == model.predict(test).repairs.to_dict()
+
+
 def test_model_is_still_a_keras_model_after_load(saved, v2_data):
     import keras
 

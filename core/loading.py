@@ -678,7 +678,7 @@ def concat(parts: Sequence[Dataset], *, X: np.ndarray | None = None) -> Dataset:
 def read_files(
     sources: Iterable[Source], *, require_labels: bool = False, layout: Layout | None = None, progress=None
 ) -> Dataset:
-    """Read several CSVs (paths or ``(name, bytes)`` pairs) into one dataset of one layout.
+    """Read several CSVs (paths, or ``(name, bytes or path)`` pairs) into one dataset of one layout.
 
     The rows of every file go into one matrix as the files are read, so the peak is about that matrix plus
     one file's rows, not twice the matrix (the full dataset: 8.8 M rows, 1.5 GB as float32). The matrix is
@@ -735,11 +735,13 @@ def _count_newlines(path: str | os.PathLike, step: int = 8 << 20) -> int:
 
 def _most_rows(sources: Sequence) -> int | None:
     """An upper bound on the rows of all ``sources``: their newlines, plus one per file for a last line without
-    one (None when a source is neither a path nor ``(name, bytes)``)."""
+    one (None when a source is neither a path nor ``(name, bytes or path)``)."""
     total = 0
     for src in sources:
-        if isinstance(src, tuple) and isinstance(src[1], (bytes, bytearray)):
-            total += src[1].count(b"\n") + 1
+        if isinstance(src, tuple):
+            src = src[1]
+        if isinstance(src, (bytes, bytearray)):
+            total += src.count(b"\n") + 1
         elif isinstance(src, (str, os.PathLike)) and Path(src).is_file():
             total += _count_newlines(src) + 1
         else:

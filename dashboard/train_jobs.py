@@ -29,6 +29,8 @@ import multiprocessing
 import os
 import queue
 import re
+import shutil
+import tempfile
 import threading
 import time
 import traceback
@@ -62,7 +64,7 @@ class TrainRequest:
     models_dir: Path
     name: str = ""
     data_dir: str | None = None  # a folder in the official layout, or ...
-    uploads: list[tuple[str, bytes]] = field(default_factory=list)  # ... uploaded (name, bytes)
+    uploads: list[tuple[str, bytes | str]] = field(default_factory=list)  # ... uploaded (name, bytes or a path)
     max_rows_per_class: int | None = None
     val_fraction: float = 0.1
     refit: bool | None = None  # None: the family's default (core.training.train_model)
@@ -329,6 +331,7 @@ class TrainJob(WorkerJob):
         self.request = request
         self.model = None
         self._name_lock: TrainingLock | None = None  # held from start to end: one run per model name
+        self._upload_dir: Path | None = None  # the uploads written out for the worker, removed at the end
 
     def start(self) -> TrainJob:
         """Take the model name's training lock (CoreError when another run holds it) and start the run."""
@@ -341,6 +344,9 @@ class TrainJob(WorkerJob):
         return self
 
     def _work(self) -> tuple:
+        if any(isinstance(payload, bytes | bytearray | memoryview) for _, payload in self.request.uploads):
+            self.message = "passing the uploaded files to the worker"
+            self.request.uploads, self._upload_dir = spill_uploads(self.request.uploads)
         return _train_and_save, (self.request,)
 
     def _done(self, reports) -> None:
@@ -360,6 +366,8 @@ class TrainJob(WorkerJob):
                 self.message = "cancelled: nothing was saved"
                 self._audit("training cancelled")
         finally:  # the name is free again, even if the audit log could not be written
+            if self._upload_dir is not None:
+                shutil.rmtree(self._upload_dir, ignore_errors=True)
             if self._name_lock is not None:
                 self._name_lock.release()
 
@@ -385,6 +393,30 @@ class BenchmarkJob(WorkerJob):
 
     def _work(self) -> tuple:
         return _benchmark, (self.data_dir, self.kwargs)
+
+
+def spill_uploads(uploads: list[tuple[str, bytes | str]]) -> tuple[list[tuple[str, bytes | str]], Path]:
+    """Write uploaded files into a new private temporary folder; ``(name, path)`` pairs in the same order.
+
+    The worker process then reads files, not bytes sent to it: the uploads are not pickled through a pipe
+    (for a 1 GB upload that held a second gigabyte in the server and a third in the worker while it was
+    sent), and the worker parses them as it parses files on disk (mapped, in pieces). The names stay the
+    uploads' own: they give the class and name the file in error messages. ``$IOMT_UPLOAD_DIR`` chooses
+    where the folder is made (default: the system's temporary folder).
+    """
+    folder = Path(tempfile.mkdtemp(prefix="iomt-uploads-", dir=os.environ.get("IOMT_UPLOAD_DIR") or None))
+    out: list[tuple[str, bytes | str]] = []
+    try:
+        for i, (name, payload) in enumerate(uploads):
+            if isinstance(payload, bytes | bytearray | memoryview):
+                path = folder / f"{i:04d}.csv"  # the upload's own name may hold anything; it is kept beside
+                path.write_bytes(payload)
+                payload = str(path)
+            out.append((name, payload))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return out, folder
 
 
 def _benchmark(data_dir: str, kwargs: dict, *, progress, commit) -> list:

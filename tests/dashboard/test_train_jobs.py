@@ -95,3 +95,35 @@ def _alive(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_uploads_reach_the_worker_as_files_under_their_own_names_and_are_removed(demo_dir, tmp_path, monkeypatch):
+    """Uploaded bytes are written to a private folder for the worker (not pickled to it), keep their names
+    (which give the class and name the file in errors), and the folder is removed when the run ends."""
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    monkeypatch.setenv("IOMT_UPLOAD_DIR", str(spill))
+    monkeypatch.setenv("IOMT_AUDIT_DIR", str(tmp_path / "audit"))
+    files = sorted((demo_dir / "train").glob("*.csv"))[:3] + sorted((demo_dir / "test").glob("*.csv"))[:3]
+    uploads = [(f.name, f.read_bytes()) for f in files]
+    job = start_training(TrainRequest("rf", 19, {"n_estimators": 5}, tmp_path / "models", name="from-uploads",
+                                      uploads=uploads))  # fmt: skip
+    assert job.wait(120)
+    assert job.state == "done", job.error
+    assert [n for n, _ in job.request.uploads] == [f.name for f in files]
+    assert all(isinstance(p, str) for _, p in job.request.uploads), "the job no longer holds the bytes"
+    meta = read_metadata(tmp_path / "models" / "from-uploads")
+    assert meta["data"]["train_files"] == [f.name for f in files[:3]]
+    assert meta["data"]["test_rows"] == sum(f.read_bytes().count(b"\n") - 1 for f in files[3:])
+    assert not any(spill.iterdir()), "the uploads' folder is removed at the end"
+    log_text = "".join(f.read_text() for f in (tmp_path / "audit").glob("audit-*.jsonl"))
+    trained = [e for e in map(json.loads, log_text.splitlines()) if e["action"] == "trained"]
+    assert [f["name"] for f in trained[-1]["files"]] == [f.name for f in files]
+    assert all(f["sha256"] for f in trained[-1]["files"]), "the audit log hashed each upload before it was removed"
+
+    bad = [("capture-2026.csv", b"a,b,c\n1,2,3\n")]
+    job = start_training(TrainRequest("rf", 19, {"n_estimators": 5}, tmp_path / "models", name="bad", uploads=bad))
+    assert job.wait(120)
+    assert job.state == "failed"
+    assert "capture-2026.csv" in str(job.error), "the error names the upload, not the temporary file"
+    assert not any(spill.iterdir())

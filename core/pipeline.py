@@ -193,8 +193,8 @@ class TrainedModel:
         """:meth:`predict` and its seconds, timed after scoring the first ``warmup_rows`` rows once untimed.
 
         The first call in a process pays one-time costs (worker threads, buffers, caches): timed cold, the
-        model scored first in a comparison of 9,155 rows looked 2.6x slower than the same model scored
-        second (56,000 against 149,000 rows/s, measured). Scoring speeds compared side by side must not
+        model scored first in a comparison of 9,155 rows looked 2.7x slower than the same model scored
+        again (56,000 against 149,000 rows/s, measured). Scoring speeds compared side by side must not
         depend on the order.
         """
         if warmup_rows and len(data):

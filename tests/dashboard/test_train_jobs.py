@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -119,7 +120,9 @@ def test_uploads_reach_the_worker_as_files_under_their_own_names_and_are_removed
     log_text = "".join(f.read_text() for f in (tmp_path / "audit").glob("audit-*.jsonl"))
     trained = [e for e in map(json.loads, log_text.splitlines()) if e["action"] == "trained"]
     assert [f["name"] for f in trained[-1]["files"]] == [f.name for f in files]
-    assert all(f["sha256"] for f in trained[-1]["files"]), "the audit log hashed each upload before it was removed"
+    assert [f["sha256"] for f in trained[-1]["files"]] == [hashlib.sha256(f.read_bytes()).hexdigest() for f in files], (
+        "the audit log hashed each upload before its copy was removed"
+    )
 
     bad = [("capture-2026.csv", b"a,b,c\n1,2,3\n")]
     job = start_training(TrainRequest("rf", 19, {"n_estimators": 5}, tmp_path / "models", name="bad", uploads=bad))

@@ -135,8 +135,17 @@ def _show_scores(scores: list[ModelScore], n_data: int) -> None:
             col.plotly_chart(confusion_figure(s.report, normalize="true" if normalize else None), key=f"compare_cm_{i}")
     st.subheader("Speed")
     st.plotly_chart(speed_figure(scores), key="compare_speed")
+    st.caption(SPEED_NOTE)
     st.dataframe(_score_table(scores), hide_index=True)
     st.caption(CAVEAT)
+
+
+#: How the speed chart was measured, under it.
+SPEED_NOTE = (
+    "Scoring speed: rows of this data scored per second on this server, repairs and scaling included, timed after "
+    "a warm-up on the first rows so that the order of the models does not matter. On a few thousand rows fixed "
+    "costs per call weigh more than on a whole capture file; compare models measured on the same data."
+)
 
 
 def _score_table(scores: list[ModelScore]) -> pd.DataFrame:

@@ -64,6 +64,7 @@ def test_two_models_match_core_evaluation(registry_env, core_reports):
     assert f"**{best}**" in at.success[0].value
     figs = charts(at)
     assert {"compare_bars", "compare_heatmap", "compare_cm_0", "compare_cm_1", "compare_speed"} <= set(figs)
+    assert any(c.value.startswith("Scoring speed: rows of this data") for c in at.caption), "how speed was measured"
     heat = array(figs["compare_heatmap"]["data"][0]["z"])
     assert heat.shape == (2, 6)  # models x classes
     assert heat[0] == pytest.approx(

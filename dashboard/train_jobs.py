@@ -344,7 +344,7 @@ class TrainJob(WorkerJob):
         return self
 
     def _work(self) -> tuple:
-        if any(isinstance(payload, bytes | bytearray | memoryview) for _, payload in self.request.uploads):
+        if self.request.uploads:
             self.message = "passing the uploaded files to the worker"
             self.request.uploads, self._upload_dir = spill_uploads(self.request.uploads)
         return _train_and_save, (self.request,)

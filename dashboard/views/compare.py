@@ -142,7 +142,7 @@ def _show_scores(scores: list[ModelScore], n_data: int) -> None:
 
 #: How the speed chart was measured, under it.
 SPEED_NOTE = (
-    "Scoring speed: rows of this data scored per second on this server, repairs and scaling included, timed after "
+    "Scoring speed: rows of this data scored per second on this server, repairs and input transforms included, timed after "
     "a warm-up on the first rows so that the order of the models does not matter. On a few thousand rows fixed "
     "costs per call weigh more than on a whole capture file; compare models measured on the same data."
 )

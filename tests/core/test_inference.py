@@ -91,6 +91,28 @@ def test_chunking_and_threads_do_not_change_results(saved, v2_data):
     np.testing.assert_array_equal(again, alone)
 
 
+def test_chunks_are_sized_to_the_network(saved, v2_data, monkeypatch):
+    """Rows per chunk follow the size of a network's intermediate arrays (so that a chunk's stay in cache): a
+    power of two in range, fewer rows for the two-network cnn than for the paper's, most for the dense network;
+    predict_proba scores in chunks of that size when not told otherwise."""
+    from core.inference import CHUNK_ROWS_RANGE
+
+    _, test = v2_data
+    engines = {family: TrainedModel.load(path).detector.engine_ for family, path in saved.items()}
+    width = test.X.shape[1]
+    rows = {family: engine.chunk_rows(width) for family, engine in engines.items()}
+    for family, r in rows.items():
+        assert CHUNK_ROWS_RANGE[0] <= r <= CHUNK_ROWS_RANGE[1] and r & (r - 1) == 0, (family, r)
+    assert rows["cnn"] < rows["paper-cnn"] < rows["dnn"], rows
+    engine = engines["cnn"]
+    seen = []
+    forward = engine._forward
+    monkeypatch.setattr(engine, "_forward", lambda X, ws=None: seen.append(len(X)) or forward(X, ws))
+    X = np.zeros((rows["cnn"] * 2 + 5, width), dtype=np.float32)
+    engine.predict_proba(X, workers=1)
+    assert sorted(seen) == [5, rows["cnn"], rows["cnn"]]
+
+
 def test_scratch_arrays_are_kept_between_chunks():
     from core.inference import _scratch
 

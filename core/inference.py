@@ -160,7 +160,7 @@ class NumpyNetwork:
         row of zeros) into :data:`CHUNK_BYTES`, as a power of two within :data:`CHUNK_ROWS_RANGE`.
 
         Measured (one and two threads, 200,000 rows, best of 7): our cnn (31 KB of arrays per row) 7.5 / 4.2 s
-        per million rows in chunks of 256 against 8.6 / 4.7 in chunks of 512; the paper's network (14 KB) the
+        per million rows in chunks of 256 against 8.6 / 4.5 in chunks of 512; the paper's network (14 KB) the
         same in 256 and 512 (4.1 / 2.1) and slower below.
         """
         rows = self._chunk_rows.get(n_features)

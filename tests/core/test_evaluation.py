@@ -90,8 +90,9 @@ def test_quantile_transform_keeps_order_and_spreads_plateaus():
     np.testing.assert_allclose(again.transform(X)[0], Z, atol=1e-6)
 
 
-def test_transform_in_pieces_on_threads_counts_every_repair():
-    """Large inputs are transformed in pieces shared by threads: same rows out, repairs counted in every piece."""
+def test_transform_in_pieces_on_threads_counts_every_repair(monkeypatch):
+    """Inputs are transformed in equal pieces shared by threads: same rows out whatever the pieces and threads,
+    repairs counted in every piece."""
     from core import preprocess
 
     rng = np.random.default_rng(3)
@@ -103,9 +104,16 @@ def test_transform_in_pieces_on_threads_counts_every_repair():
     pre = Preprocessor(["a", "b", "c"], quantiles=50).fit(X[1:-1])
     Z, counts = pre.transform(X)
     assert counts.to_dict() == {"total": 6, "pos_inf": {"a": 4}, "neg_inf": {}, "nan": {"c": 2}}
-    # Row by row in small, oddly sized slices (one piece each, on the calling thread only): the same values.
+    # In small, oddly sized slices (each cut in pieces of its own): the same values.
     cuts = [0, 1, 777, preprocess._TRANSFORM_ROWS + 5, 3 * preprocess._TRANSFORM_ROWS, n]
     np.testing.assert_array_equal(Z, np.concatenate([pre.transform(X[a:b])[0] for a, b in itertools.pairwise(cuts)]))
+    # On one thread (one piece per _TRANSFORM_ROWS) and on three (pieces a multiple of three): the same again.
+    for threads in ("1", "3"):
+        monkeypatch.setenv("IOMT_THREADS", threads)
+        Z_threads, counts_threads = pre.transform(X)
+        np.testing.assert_array_equal(Z_threads, Z)
+        assert counts_threads.to_dict() == counts.to_dict()
+    monkeypatch.delenv("IOMT_THREADS")
     assert Z[0, 0] == Z[X[:, 0] == X[1:-1, 0].max()][0, 0], "+inf lands on the training maximum"
     # A refit with other quantile points is used at once (the converted points are not kept stale).
     pre.fit(X[1:-1] * 2)

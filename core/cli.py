@@ -26,15 +26,22 @@ DEMO_DATA_DIR = PROJECT_ROOT / "data" / "demo"
 
 
 def _progress_bar(desc: str):
-    """A tqdm bar on stderr driven by TrainProgress events (fraction of the whole job)."""
+    """A tqdm bar on stderr driven by TrainProgress events (fraction of the whole job): time spent, time left
+    (:class:`core.training.TimeLeft`, once fitting has set a pace), and what the job is doing."""
     from tqdm import tqdm
 
+    from .training import TimeLeft, describe_seconds
+
     bar = tqdm(total=1000, desc=desc, unit="‰", file=sys.stderr, leave=False,
-               bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")  # fmt: skip
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}{postfix}")  # fmt: skip
+    time_left = TimeLeft()
 
     def update(event):
+        left = time_left.update(event)
         bar.n = int(event.fraction * 1000)
-        bar.set_postfix_str(event.message, refresh=False)
+        # tqdm puts ", " before the postfix
+        bar.set_postfix_str(event.message if left is None else f"about {describe_seconds(left)} left, {event.message}",
+                            refresh=False)  # fmt: skip
         bar.refresh()
         if event.stage == "done":
             bar.close()

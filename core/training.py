@@ -36,6 +36,45 @@ class TrainProgress:
 
 ProgressCallback = Callable[[TrainProgress], None]
 
+
+class TimeLeft:
+    """How long a job reported by :class:`TrainProgress` events has left, at its pace since fitting began.
+
+    Reading the data and fitting the preprocessing run at another pace than the fit, so the clock starts at the
+    first ``fit``, ``batch`` or ``epoch`` event. :meth:`update` returns seconds, or ``None`` while there is no pace
+    to go by yet (under a second of fitting, or no progress since it began) and once the job is done.
+    """
+
+    FIT_STAGES = ("fit", "batch", "epoch")
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._start: tuple[float, float] | None = None  # (time, fraction) at the first fitting event
+
+    def update(self, event: TrainProgress) -> float | None:
+        now = self._clock()
+        if self._start is None:
+            if event.stage not in self.FIT_STAGES:
+                return None
+            self._start = (now, event.fraction)
+        t0, f0 = self._start
+        done = event.fraction - f0
+        if event.stage == "done" or now - t0 < 1.0 or done <= 0:
+            return None
+        return (now - t0) * max(0.0, 1.0 - event.fraction) / done
+
+
+def describe_seconds(seconds: float) -> str:
+    """A duration as people read it: ``45 s``, ``3 min 05 s``, ``25 min``, ``2 h 05 min``."""
+    s = int(max(0.0, float(seconds)) + 0.5)  # rounded half up
+    if s < 60:
+        return f"{s} s"
+    if s < 600:
+        return f"{s // 60} min {s % 60:02d} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
 # Share of the job's progress bar given to each stage.
 _SPAN = {"load": (0.0, 0.1), "fit": (0.1, 0.9), "evaluate": (0.9, 0.97), "save": (0.97, 1.0)}
 

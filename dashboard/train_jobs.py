@@ -44,7 +44,7 @@ from core.loading import cap_rows_per_class, read_files, split_files
 from core.models import FAMILIES
 from core.paths import confine, data_roots
 from core.pipeline import TrainedModel, TrainingLock
-from core.training import Cancelled, TrainProgress, train_from_folder, train_model
+from core.training import Cancelled, TimeLeft, TrainProgress, describe_seconds, train_from_folder, train_model
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,9 @@ class WorkerJob:
     state : {"running", "done", "cancelled", "failed"}
     fraction, message : float, str
         Progress of the whole run (0..1) and what it is doing.
+    seconds_left : float or None
+        How long the run has left at its pace since fitting began (:class:`core.training.TimeLeft`); None
+        until there is a pace to go by.
     history : dict of str to list of float
         Per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` (networks only).
     result
@@ -155,6 +158,8 @@ class WorkerJob:
         self.state = "running"
         self.fraction = 0.0
         self.message = "starting"
+        self.seconds_left: float | None = None
+        self._time_left = TimeLeft()
         self.history: dict[str, list[float]] = {}
         self.result = None
         self.error: Exception | None = None
@@ -223,12 +228,19 @@ class WorkerJob:
     def elapsed(self) -> float:
         return (self.finished_at or time.time()) - self.started_at
 
+    def progress_text(self, limit: int = 150) -> str:
+        """What the run is doing, time spent and (once known) time left, for a progress bar's label."""
+        left = self.seconds_left
+        times = describe_seconds(self.elapsed) + ("" if left is None else f", about {describe_seconds(left)} left")
+        return f"{self.message[:limit]} ({times})"
+
     # -------------------------------------------------------------- the following thread
 
     def _apply(self, event: TrainProgress) -> None:
         with self._lock:
             self.fraction = min(max(float(event.fraction), 0.0), 1.0)
             self.message = event.message
+            self.seconds_left = self._time_left.update(event)
             if event.stage == "epoch":
                 for key, value in event.metrics.items():
                     self.history.setdefault(key, []).append(float(value))
@@ -283,7 +295,7 @@ class WorkerJob:
             log.exception("%s failed", self.name)
             self.error, self.message, self.state = exc, "failed", "failed"
         finally:
-            self.finished_at = time.time()
+            self.finished_at, self.seconds_left = time.time(), None
             self._ended()
 
 

@@ -200,7 +200,7 @@ def _benchmark_progress(job: BenchmarkJob) -> None:
     """Redrawn every second while the worker runs; a full rerun once it has ended."""
     if not job.running:
         st.rerun()
-    st.progress(job.fraction, text=f"{job.message[:150]} ({job.elapsed:.0f} s)")
+    st.progress(job.fraction, text=job.progress_text())
     if job.cancel_requested:
         st.warning("Stopping…", icon=":material/hourglass_top:")
     else:

@@ -118,7 +118,7 @@ def _live_progress(job: TrainJob) -> None:
     if not job.running:
         st.rerun()
     st.subheader(f"Training {md(job.request.name)}")
-    st.progress(job.fraction, text=f"{job.message} ({job.elapsed:.0f} s)")
+    st.progress(job.fraction, text=job.progress_text())
     _curves(job, live=True)
     if job.cancel_requested:
         st.warning("Stopping…", icon=":material/hourglass_top:")

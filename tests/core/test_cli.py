@@ -113,3 +113,23 @@ def test_benchmark_models_writes_tables_with_time_and_memory(demo_dir, tmp_path)
                      r"training rows after validation\.", md)  # fmt: skip
     assert {(r["family"], r["task"]) for r in json.loads((tmp_path / "results.json").read_text())} == {
         ("lr", 6), ("rf", 6)}  # fmt: skip
+
+
+def test_training_progress_bar_shows_time_spent_and_left(capsys):
+    import time
+
+    from core.cli import _progress_bar
+    from core.training import TrainProgress
+
+    def line():  # the bar's current line (a line shorter than the last is padded with spaces)
+        return capsys.readouterr().err.split("\r")[-1].rstrip()
+
+    update = _progress_bar("train cnn (19 classes)")
+    update(TrainProgress("load", 0.05, "reading"))
+    assert re.search(r"  5%\|.*\| 00:0\d, reading$", line()), "time spent, and no time left before fitting"
+    update(TrainProgress("batch", 0.1, "epoch 1/2, batch 1/20"))
+    time.sleep(1.2)
+    update(TrainProgress("batch", 0.5, "epoch 1/2, batch 10/20"))
+    # 0.4 of the job in about 1.2 s since the first batch: about 1.5 s left
+    assert re.search(r" 50%\|.*\| 00:0\d, about \d s left, epoch 1/2, batch 10/20$", line())
+    update(TrainProgress("done", 1.0, "saved"))

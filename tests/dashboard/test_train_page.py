@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -112,6 +113,10 @@ def test_cancel_stops_and_saves_nothing(registry):
     poll(at, lambda job: job.curves().get("loss") or not job.running)  # live curves after the first epoch
     assert at.session_state[KEY_TRAIN_JOB].running, "finished before it could be cancelled"
     assert any("train_curves_live" in c.proto.id for c in at.get("plotly_chart"))
+    # the bar's label: what it does, time spent, and once fitting has set a pace, time left (300 epochs: minutes)
+    poll(at, lambda job: job.seconds_left is not None or not job.running)
+    label = at.get("progress")[0].proto.text
+    assert re.fullmatch(r"epoch \d+/300, batch \d+/\d+ \(\d+ s, about \d+ (s|min.*|h.*) left\)", label), label
     at.button(key="train_cancel").click().run()
     poll(at, finished, timeout=30)
     assert not at.exception, at.exception

@@ -1,0 +1,44 @@
+"""Time left in a training job's progress reports (core.training.TimeLeft) and how durations are written."""
+
+import pytest
+
+from core.training import TimeLeft, TrainProgress, describe_seconds
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_time_left_goes_by_the_pace_since_fitting_began():
+    clock = Clock()
+    left = TimeLeft(clock)
+    assert left.update(TrainProgress("load", 0.05, "read a file")) is None, "no pace before fitting"
+    clock.now += 60  # a slow load must not count: the fit's own pace decides
+    assert left.update(TrainProgress("preprocess", 0.1, "fitting preprocessing")) is None
+    assert left.update(TrainProgress("batch", 0.1, "epoch 1/4, batch 1/100")) is None, "the clock starts here"
+    clock.now += 0.5
+    assert left.update(TrainProgress("batch", 0.12, "epoch 1/4, batch 10/100")) is None, "under a second: no pace yet"
+    clock.now += 19.5
+    # 0.2 of the job in 20 s since the first batch: 0.7 left takes 70 s
+    assert left.update(TrainProgress("epoch", 0.3, "epoch 1/4")) == pytest.approx(70.0)
+    clock.now += 10  # time passing without progress slows the pace: the estimate grows
+    assert left.update(TrainProgress("evaluate", 0.3, "evaluating")) == pytest.approx(0.7 * 30 / 0.2)
+    assert left.update(TrainProgress("done", 1.0, "training finished")) is None
+
+
+def test_a_forest_fit_sets_the_pace_too():
+    clock = Clock()
+    left = TimeLeft(clock)
+    left.update(TrainProgress("fit", 0.1, "fitting rf"))
+    clock.now += 30
+    assert left.update(TrainProgress("fit", 0.5, "fitted")) == pytest.approx(30 * 0.5 / 0.4)
+
+
+def test_durations_are_written_as_people_read_them():
+    assert [describe_seconds(s) for s in (0, 0.4, 44.6, 60, 185, 599, 600, 3599, 3600, 7530)] == [
+        "0 s", "0 s", "45 s", "1 min 00 s", "3 min 05 s", "9 min 59 s", "10 min", "59 min", "1 h 00 min", "2 h 05 min",
+    ]  # fmt: skip

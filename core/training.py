@@ -75,6 +75,7 @@ def describe_seconds(seconds: float) -> str:
         return f"{s // 60} min"
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
+
 # Share of the job's progress bar given to each stage.
 _SPAN = {"load": (0.0, 0.1), "fit": (0.1, 0.9), "evaluate": (0.9, 0.97), "save": (0.97, 1.0)}
 

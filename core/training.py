@@ -192,8 +192,9 @@ def train_model(
         quantiles = QUANTILES if transform == "quantile" else 0
         return Preprocessor(train.layout.features, log_features=log_features, quantiles=quantiles).fit(X)
 
-    pre = fitted_preprocessor(train.X[tr_idx])
-    X_tr, repairs_train = pre.transform(train.X[tr_idx], copy=False)
+    X_tr = train.X[tr_idx]  # one copy of the training share: fitted on, then transformed in place
+    pre = fitted_preprocessor(X_tr)
+    X_tr, repairs_train = pre.transform(X_tr, copy=False)
     X_val, _ = pre.transform(train.X[val_idx], copy=False) if len(val_idx) else (None, None)
 
     if refit is None:

@@ -93,8 +93,8 @@ def test_chunking_and_threads_do_not_change_results(saved, v2_data):
 
 def test_chunks_are_sized_to_the_network(saved, v2_data, monkeypatch):
     """Rows per chunk follow the size of a network's intermediate arrays (so that a chunk's stay in cache): a
-    power of two in range, fewer rows for the two-network cnn than for the paper's, most for the dense network;
-    predict_proba scores in chunks of that size when not told otherwise."""
+    power of two in range, fewer rows for our cnn (larger arrays per row) than for the paper's, most for the
+    dense network; predict_proba scores in chunks of that size when not told otherwise."""
     from core.inference import CHUNK_ROWS_RANGE
 
     _, test = v2_data

@@ -90,6 +90,30 @@ class Detector(ABC):
 # ---------------------------------------------------------------- Keras families
 
 
+#: Alignment TensorFlow requires of memory it shares instead of copying.
+TF_ALIGNMENT = 64
+
+
+def shared_with_tensorflow(X: np.ndarray):
+    """``X`` for Keras's ``fit``, shared with TensorFlow instead of copied where it can be.
+
+    Keras turns the arrays it is given into TensorFlow tensors: a copy of the training rows, which peaks at
+    twice their size while it is made (275 MB of rows: 578 MB more; ``docs/full-dataset-protocol.md``). A
+    writeable float32 C-ordered array in 64-byte aligned memory (a large one from
+    :func:`core.loading.new_matrix` is page-aligned) is handed over through DLPack instead: the same values, so
+    the same batches and the same weights, without the copy. Anything else is returned as it is, for Keras to
+    convert as before; the alignment check is not optional (TensorFlow aborts the process on unaligned memory).
+    """
+    import keras
+
+    if (keras.backend.backend() != "tensorflow" or X.dtype != np.float32 or not X.flags.c_contiguous
+            or not X.flags.writeable or X.size == 0 or X.ctypes.data % TF_ALIGNMENT):  # fmt: skip
+        return X
+    import tensorflow as tf
+
+    return tf.experimental.dlpack.from_dlpack(X.__dlpack__())
+
+
 def steps_per_execution(value, batch_size: int) -> int:
     """Training steps per call into TensorFlow: ``"auto"`` (about 4,096 rows per call, at most 128 steps) or a number."""
     if value in (None, "auto"):
@@ -248,7 +272,7 @@ class KerasDetector(Detector):
 
         self.fitted_ = True  # predict_proba is used by early stopping during fit
         self.model_.fit(
-            self._inputs(X),
+            shared_with_tensorflow(self._inputs(X)),
             targets(y),
             validation_data=(self._inputs(X_val), targets(y_val)) if X_val is not None else None,
             epochs=epochs,

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
-from .loading import Dataset, load_split
+from .loading import Dataset, load_split, new_matrix
 from .models import make_detector
 from .pipeline import (
     TrainedModel,
@@ -192,7 +192,9 @@ def train_model(
         quantiles = QUANTILES if transform == "quantile" else 0
         return Preprocessor(train.layout.features, log_features=log_features, quantiles=quantiles).fit(X)
 
-    X_tr = train.X[tr_idx]  # one copy of the training share: fitted on, then transformed in place
+    # One copy of the training share, fitted on, then transformed in place; in a matrix of its own (page-aligned
+    # when large), which a network's fit shares with TensorFlow instead of copying (models.shared_with_tensorflow).
+    X_tr = np.take(train.X, tr_idx, axis=0, out=new_matrix(len(tr_idx), train.X.shape[1]), mode="clip")  # unbuffered
     pre = fitted_preprocessor(X_tr)
     X_tr, repairs_train = pre.transform(X_tr, copy=False)
     X_val, _ = pre.transform(train.X[val_idx], copy=False) if len(val_idx) else (None, None)
@@ -230,7 +232,9 @@ def train_model(
         model = detector = None
         report(TrainProgress("preprocess", mid, f"refitting on all {len(train):,} training rows"))
         pre = fitted_preprocessor(train.X)
-        X_all, repairs_train = pre.transform(train.X, copy=True)
+        X_all = new_matrix(*train.X.shape)
+        X_all[:] = train.X
+        X_all, repairs_train = pre.transform(X_all, copy=False)
         detector = make_detector(family, **refit_params)
         refit_started = time.perf_counter()
 

@@ -311,3 +311,40 @@ def test_steps_per_execution_changes_speed_not_the_model():
         np.testing.assert_allclose(a, b, atol=1e-6)
     batches = [f for stage, f in events if stage == "batch"]
     assert len(batches) >= 4 and batches == sorted(batches) and batches[-1] == pytest.approx(1.0)
+
+
+def test_training_rows_in_aligned_memory_are_shared_with_tensorflow_not_copied():
+    """Keras copies the arrays fit is given into tensors (twice their size at the peak); rows in 64-byte
+    aligned memory are shared through DLPack instead, and the network trains to the very same weights."""
+    from core.models import TF_ALIGNMENT, shared_with_tensorflow
+
+    ds = blobs(n_per_class=200)
+    rows = np.nan_to_num(ds.X, posinf=0.0)
+    y = np.searchsorted(np.unique(ds.y), ds.y)
+    buffer = np.empty(rows.nbytes + TF_ALIGNMENT, dtype=np.uint8)  # aligned by hand (large ones are page-aligned)
+    start = -buffer.ctypes.data % TF_ALIGNMENT
+    aligned = buffer[start : start + rows.nbytes].view(np.float32).reshape(rows.shape)
+    aligned[:] = rows
+    unaligned = buffer[start + 4 : start + 4 + rows.nbytes].view(np.float32).reshape(rows.shape)
+    assert unaligned.ctypes.data % TF_ALIGNMENT
+
+    tensor = shared_with_tensorflow(aligned)
+    assert not isinstance(tensor, np.ndarray)
+    aligned[0, 0] += 1.0  # shared: TensorFlow sees the change
+    assert float(tensor[0, 0]) == aligned[0, 0]
+    aligned[0, 0] -= 1.0
+    assert shared_with_tensorflow(unaligned) is unaligned, "unaligned memory would abort TensorFlow"
+    readonly = aligned.view()
+    readonly.flags.writeable = False
+    assert shared_with_tensorflow(readonly) is readonly
+    assert shared_with_tensorflow(aligned.astype(np.float64)).dtype == np.float64
+
+    copied = np.array(rows)  # converted by Keras as before
+    weights = {}
+    for name, X in (("shared", aligned), ("copied", copied)):
+        for family in ("paper-cnn", "cnn"):
+            net = make_detector(family, **FAST_PARAMS[family] | {"epochs": 2, "batch_size": 32, "seed": 3})
+            weights[name, family] = net.fit(X, y, n_classes=4).model_.get_weights()
+    for family in ("paper-cnn", "cnn"):
+        for a, b in zip(weights["shared", family], weights["copied", family], strict=True):
+            np.testing.assert_array_equal(a, b)

@@ -18,6 +18,7 @@ from core.errors import CoreError
 from core.figures import comparison_bars, confusion_figure, per_class_f1_heatmap, speed_figure
 from core.loading import split_files
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
+from core.training import describe_seconds
 from dashboard import auth, explain_panel, loaders
 from dashboard.components import CAVEAT
 from dashboard.escape import md
@@ -218,9 +219,9 @@ def _benchmark_outcome(job: BenchmarkJob) -> None:
         loaders.show_error(job.error)
     elif job.state == "cancelled":
         kept = " Models already trained and saved stay in the registry." if job.kwargs.get("models_dir") else ""
-        st.info(f"The comparison was cancelled after {job.elapsed:.0f} s.{kept}", icon=":material/block:")
+        st.info(f"The comparison was cancelled after {describe_seconds(job.elapsed)}.{kept}", icon=":material/block:")
     else:
-        st.success(f"Done in {job.elapsed:.0f} s.", icon=":material/check_circle:")
+        st.success(f"Done in {describe_seconds(job.elapsed)}.", icon=":material/check_circle:")
 
 
 def _saved_results() -> None:

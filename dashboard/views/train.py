@@ -12,6 +12,7 @@ import streamlit as st
 from core.errors import CoreError
 from core.models import FAMILIES
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
+from core.training import describe_seconds
 from dashboard import auth, loaders
 from dashboard.escape import md
 from dashboard.train_jobs import TrainJob, TrainRequest, default_name, folder_summary, resolve_folder, start_training
@@ -146,7 +147,7 @@ def _show_outcome(job: TrainJob) -> None:
     if not job.seen_by_page:
         loaders.refresh_models()
         job.seen_by_page = True
-    st.success(f"Saved **{md(job.request.name)}** in {md(job.request.models_dir)} after {job.elapsed:.0f} s. "
+    st.success(f"Saved **{md(job.request.name)}** in {md(job.request.models_dir)} after {describe_seconds(job.elapsed)}. "
                "It is now listed on *Analyze traffic*, *Compare models* and *Models*.", icon=":material/check_circle:")  # fmt: skip
     _curves(job, live=False)
     _show_reports(job)

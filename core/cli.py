@@ -97,7 +97,7 @@ def cmd_train(args) -> int:
     print(f"saved: {model.path}")
     _audit("trained", model=model.name, files=[audit.file_info(str(f)) for f in model_train_files(args.data)],
            family=args.model, task=args.task, data=str(args.data))  # fmt: skip
-    for note in model.metadata["data"]["notes"]:
+    for note in [*model.metadata["data"]["notes"], *model.metadata["fit_notes"]]:
         print(f"note: {note}")
     absent = model.metadata["data"]["classes_absent_from_training"]
     if absent:
@@ -293,7 +293,7 @@ def cmd_benchmark_models(args) -> int:
     tasks = tuple(int(t) for t in args.tasks.split(",")) if args.tasks else TASKS
     params = {f: {"epochs": args.epochs} for f in ("paper-cnn", "dnn")} if args.epochs else {}
     if args.rf_trees:
-        params["rf"] = {"n_estimators": args.rf_trees}
+        params["rf"] = params["cnn-rf"] = {"n_estimators": args.rf_trees}
     scores = run_benchmark(
         args.data, families=families, tasks=tasks, params=params, max_rows_per_class=args.max_rows_per_class,
         seed=args.seed, drop_train_duplicates=args.drop_train_duplicates, models_dir=args.save_models,
@@ -414,10 +414,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("benchmark-models", help="train and score every family for every task (the paper's comparison)")
     p.add_argument("--data", required=True, help="folder in the official layout")
     p.add_argument("--out", default="bench/out", help="folder for results.md and results.json")
-    p.add_argument("--families", help="comma-separated families (default: all six, our cnn and the paper's five)")
+    p.add_argument(
+        "--families",
+        help="comma-separated families (default: all seven: our cnn, it averaged with a forest "
+        "(cnn-rf), and the paper's five)",
+    )
     p.add_argument("--tasks", help="comma-separated tasks (default: 2,6,19)")
     p.add_argument("--epochs", type=int, help="epochs for the networks (default: each family's preset)")
-    p.add_argument("--rf-trees", type=int, help="trees in the random forest (default 100)")
+    p.add_argument(
+        "--rf-trees",
+        type=int,
+        help="trees in the random forest, alone and in cnn-rf (default 100 alone, 300 in cnn-rf)",
+    )
     p.add_argument("--max-rows-per-class", type=int)
     p.add_argument("--drop-train-duplicates", action="store_true", help="score only test rows not also in train")
     p.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,

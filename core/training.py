@@ -105,17 +105,6 @@ def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndar
     return rng.permutation(np.concatenate(train_idx)), rng.permutation(np.concatenate(val_idx))
 
 
-def _epochs_run(detector) -> int | None:
-    """Epochs to refit for: as many as the validated fit ran (Keras families), else None.
-
-    Its whole schedule unless early stopping ended it; not the single best epoch, whose argmax over a small
-    validation share is noisy (docs/experiments.md, seventh round: refitting for the best epoch count lost
-    0.002-0.006 test macro-F1 against the whole schedule, seed 0 on three tasks).
-    """
-    runs = getattr(detector, "epochs_run_", None)
-    return int(runs) if runs else None
-
-
 def train_model(
     family: str,
     task: int,
@@ -212,6 +201,7 @@ def train_model(
     detector.fit(X_tr, y_model[tr_idx], n_classes=len(classes), X_val=X_val,
                  y_val=y_model[val_idx] if len(val_idx) else None, progress=fit_progress)  # fmt: skip
     fit_seconds = time.perf_counter() - fit_started
+    fit_notes = list(getattr(detector, "fit_notes_", []))  # what the validated fit chose, e.g. cnn-rf's weight
     detector.prepare_scoring()  # every figure below from the engine the saved model scores with
     del X_tr, X_val
 
@@ -223,10 +213,8 @@ def train_model(
         reports["validation"] = model.evaluate(train.subset(np.sort(val_idx)))
     refit_info = None
     if refit:
-        refit_params = dict(params)
-        epochs = _epochs_run(detector)
-        if epochs is not None:
-            refit_params.update(epochs=epochs, early_stopping=False)
+        decided = detector.refit_params()  # e.g. the epochs the first fit ran
+        refit_params, epochs = {**params, **decided}, decided.get("epochs")
         # The first fit's model is not kept: let it go before the second is built (a 300-tree forest on the
         # v2 sample is about 1 GB; holding both doubled the peak).
         model = detector = None
@@ -279,6 +267,7 @@ def train_model(
         },
         metrics={k: (v.to_dict() if v is not None else None) for k, v in reports.items()},
         history=history,
+        fit_notes=fit_notes,
         timing=timing,
         seed=seed,
         input_transform=transform,

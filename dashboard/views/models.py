@@ -116,6 +116,8 @@ def _settings(meta: dict) -> None:
     mid.dataframe(_facts(meta.get("timing") or {}), hide_index=True, key="models_timing")
     right.markdown("**Library versions**")
     right.dataframe(_facts(meta.get("library_versions") or {}), hide_index=True, key="models_versions")
+    for note in meta.get("fit_notes") or []:  # what the fit chose, e.g. the forest weight of cnn-rf
+        st.caption(f"Note: {md(note)}")
     st.caption(f"Folder: {md(meta['path'])}")
 
 

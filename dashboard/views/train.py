@@ -18,8 +18,8 @@ from dashboard.escape import md
 from dashboard.train_jobs import TrainJob, TrainRequest, default_name, folder_summary, resolve_folder, start_training
 
 SOURCES = ("Demo data", "A data folder", "Upload CSV files")
-FAMILY_NAMES = {"paper-cnn": "Paper's CNN", "cnn": "Improved CNN", "dnn": "Dense network", "rf": "Random forest",
-                "lr": "Logistic regression", "adaboost": "AdaBoost"}  # fmt: skip
+FAMILY_NAMES = {"paper-cnn": "Paper's CNN", "cnn": "Improved CNN", "cnn-rf": "Improved CNN + random forest",
+                "dnn": "Dense network", "rf": "Random forest", "lr": "Logistic regression", "adaboost": "AdaBoost"}  # fmt: skip
 
 
 def render() -> None:
@@ -91,9 +91,11 @@ def _choose_model(busy: bool) -> TrainRequest:
         params["epochs"] = left.number_input("Epochs", 1, 500, defaults["epochs"], key="train_epochs", disabled=busy)
         params["batch_size"] = right.number_input("Batch size", 1, 65536, defaults["batch_size"],
                                                   key="train_batch", disabled=busy)  # fmt: skip
-    elif "n_estimators" in defaults:
-        params["n_estimators"] = left.number_input("Trees", 1, 2000, defaults["n_estimators"], key="train_trees",
-                                                   disabled=busy)  # fmt: skip
+        left = st.columns(2)[0]
+    if "n_estimators" in defaults:
+        # Keyed by family: the forest's default (100) and the one in cnn-rf (300) differ.
+        params["n_estimators"] = left.number_input("Trees", 1, 2000, defaults["n_estimators"],
+                                                   key=f"train_trees_{family}", disabled=busy)  # fmt: skip
     left, right = st.columns(2)
     cap = left.number_input("Rows per class (0 = all)", 0, 10_000_000, 0, step=1000, key="train_cap", disabled=busy,
                             help="Caps each class by a random sample: quicker, and less dominated by DDoS.")  # fmt: skip
@@ -159,6 +161,8 @@ def _show_reports(job: TrainJob) -> None:
     data = job.model.metadata.get("data", {})
     if data.get("classes_absent_from_training"):
         st.warning("Not in the training data, so never predicted: " + ", ".join(data["classes_absent_from_training"]))
+    for note in job.model.metadata.get("fit_notes") or []:  # e.g. the forest weight cnn-rf chose
+        st.caption(f"Note: {md(note)}")
     names = {"test": "Test set (rows never seen in training)", "validation": "Validation share of the training data"}
     if data.get("refit"):
         names["validation"] += " (first fit, before the refit)"

@@ -26,6 +26,18 @@ def test_benchmark_skips_a_task_the_data_cannot_train_and_scores_the_rest(v1_sam
     assert "## 6 classes" in md and "| rf | " in md and "Per-class F1" in md
 
 
+def test_benchmark_reports_cnn_rfs_forest_weight_and_validation_scores_under_its_task(v1_sample):
+    tiny = {"epochs": 2, "filters": 8, "dense_units": 32, "n_estimators": 10}
+    scores = run_benchmark(v1_sample, families=("cnn-rf", "rf"), tasks=(6,), max_rows_per_class=200,
+                           params={"cnn-rf": tiny, "rf": {"n_estimators": 10}})  # fmt: skip
+    blend, rf = scores
+    mine = [n for n in blend.report.notes if n.startswith("cnn-rf: forest weight ")]
+    assert len(mine) == 1 and mine[0].startswith("cnn-rf: forest weight 0.5; on the 160 validation rows macro-F1 ")
+    assert not any(n.startswith("cnn-rf") for n in rf.report.notes), "the note is the blend's own"
+    md = results_markdown(scores)
+    assert md.count(f"Note: {mine[0]}") == 1 and "| cnn-rf | " in md and "| rf | " in md
+
+
 def _dataset(X, y):
     from core.loading import Dataset, FileSummary
     from core.schema import LAYOUTS

@@ -7,7 +7,7 @@ import pytest
 
 from core.errors import ModelFormatError, ModelMismatchError
 from core.loading import Dataset, FileSummary
-from core.models import FAMILIES, make_detector
+from core.models import FAMILIES, KerasDetector, make_detector
 from core.pipeline import TrainedModel, delete_model, list_models, read_metadata
 from core.schema import V1, V2
 from core.taxonomy import CLASSES_19
@@ -15,6 +15,7 @@ from core.training import Cancelled, stratified_split, train_model
 
 FAST_PARAMS = {
     "cnn": {"epochs": 3, "filters": 16, "dense_units": 64},
+    "cnn-rf": {"epochs": 3, "filters": 16, "dense_units": 64, "n_estimators": 20},
     "paper-cnn": {"epochs": 3, "batch_size": 64},
     "dnn": {"epochs": 3, "batch_size": 64},
     "lr": {"max_iter": 200},
@@ -154,7 +155,7 @@ def test_refit_lets_the_first_model_go_before_fitting_the_second(monkeypatch):
     assert alive_during_refit == [False]
 
 
-@pytest.mark.parametrize("family", [f for f in sorted(FAMILIES) if FAMILIES[f].uses_epochs])
+@pytest.mark.parametrize("family", [f for f in sorted(FAMILIES) if issubclass(FAMILIES[f], KerasDetector)])
 def test_networks_build_when_keras_name_counters_are_reset_midway(family, monkeypatch):
     """Streamlit clears Keras's session (its name counters, for every thread) after each script run, which may
     fall in the middle of a build in the Train page's thread. Simulated at its worst: reset before every layer."""
@@ -209,6 +210,84 @@ def test_a_seeded_network_trained_in_a_thread_is_the_same_while_another_thread_c
     alone = in_thread(False)
     np.testing.assert_array_equal(in_thread(True), alone)
     assert not np.allclose(alone, alone[:, ::-1])  # a real, non-uniform prediction
+
+
+def choose_forest_weight(p_cnn, p_forest, y):
+    from core.models import best_forest_weight, forest_weight_scores
+
+    scores = forest_weight_scores(p_cnn, p_forest, y, [w / 10 for w in range(11)])
+    return best_forest_weight(scores), scores
+
+
+def test_the_forest_weight_is_the_one_that_scores_best_nearest_to_half_on_ties():
+
+    y = np.array([0, 1])
+    # Row 0 is right while 0.65 - 0.45 w > 0.5 (w < 1/3), row 1 while 0.4 + 0.5 w > 0.5 (w > 0.2): only 0.3 gets both.
+    p_cnn, p_forest = np.array([[0.65, 0.35], [0.6, 0.4]]), np.array([[0.2, 0.8], [0.1, 0.9]])
+    weight, scores = choose_forest_weight(p_cnn, p_forest, y)
+    assert weight == 0.3 and scores[0.3] == 1.0 and sorted(scores) == [w / 10 for w in range(11)]
+    assert scores[0.0] < 1 and scores[0.5] < 1 and scores[1.0] < 1
+    # Both right for 0.2 < w < 2/3: 0.3 to 0.6 tie, and the nearest to 0.5 is taken.
+    assert choose_forest_weight(np.array([[0.9, 0.1], [0.6, 0.4]]), p_forest, y)[0] == 0.5
+    assert choose_forest_weight(p_cnn, p_cnn, y)[0] == 0.5, "all equal: an even average"
+
+
+def test_cnn_rf_averages_the_two_with_the_forest_weight_that_scores_best_on_the_validation_rows(tmp_path):
+    """The blend's weight is recomputed here from its two parts on the validation rows train_model held out; its
+    outputs are the weighted average of the parts'; the refit keeps the chosen weight; weight 0 is our cnn alone."""
+    from sklearn.metrics import f1_score
+
+    from core.taxonomy import codes_for_task
+
+    hard = blobs(seed=1)  # overlapping classes, so that the weights score differently
+    hard.X[:] += np.random.default_rng(5).normal(0, 4, hard.X.shape).astype(np.float32)
+    test = blobs(seed=2, n_per_class=60)
+    params = FAST_PARAMS["cnn-rf"]
+    auto = {**params, "forest_weight": "auto"}
+    assert make_detector("cnn-rf").params["forest_weight"] == 0.5, "equal weights unless asked"
+    first, _ = train_model("cnn-rf", 19, hard, test=test, params=auto, refit=False)
+    blend = first.detector
+
+    _, val = stratified_split(codes_for_task(hard.y, 19), 0.1, seed=0)  # train_model's validation rows
+    X_val = first.preprocessor.transform(hard.X[val])[0]
+    y_val = np.searchsorted([CLASSES_19.index(c) for c in LABELS], hard.y[val])
+    p_cnn, p_forest = blend.cnn_.predict_proba(X_val), blend.forest_.predict_proba(X_val)
+    scores = {w / 10: f1_score(y_val, np.argmax((1 - w / 10) * p_cnn + w / 10 * p_forest, axis=1), average="macro")
+              for w in range(11)}  # fmt: skip
+    assert blend.weight_scores_ == pytest.approx(scores)
+    assert len(set(np.round(list(scores.values()), 6))) > 1, "the weights must matter on these rows"
+    chosen = blend.params["forest_weight"]
+    assert scores[chosen] == max(scores.values())
+    X_test = first.preprocessor.transform(test.X)[0]
+    np.testing.assert_allclose(first.predict(test).proba, (1 - chosen) * blend.cnn_.predict_proba(X_test)
+                               + chosen * blend.forest_.predict_proba(X_test), atol=1e-6)  # fmt: skip
+
+    note = (f"cnn-rf: forest weight {chosen:g}, chosen on the validation rows; on the 60 validation rows macro-F1 "
+            f"{scores[chosen]:.4f} (the cnn alone {scores[0.0]:.4f}, the forest alone {scores[1.0]:.4f})")  # fmt: skip
+    assert first.metadata["fit_notes"] == [note]
+
+    refitted, _ = train_model("cnn-rf", 19, hard, params=auto)  # the family's default: refit on every row
+    assert refitted.detector.params["forest_weight"] == chosen, "the refit keeps the weight the validated fit chose"
+    assert refitted.metadata["fit_notes"] == [note], "and reports how the validated fit chose it"
+    assert refitted.metadata["data"]["refit"]["epochs"] == 3
+    path = refitted.save(tmp_path / "blend")
+    assert (path / "cnn" / "model.keras").is_file() and (path / "rf" / "model.skops").is_file()
+    meta = json.loads((path / "metadata.json").read_text())
+    assert meta["params"]["forest_weight"] == chosen and meta["params"]["n_estimators"] == 20
+    meta["params"]["forest_weight"] = "auto"
+    (path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFormatError, match="forest weight was never chosen"):
+        TrainedModel.load(path)
+
+    cnn_alone, _ = train_model("cnn", 19, hard, params=FAST_PARAMS["cnn"], refit=False)
+    weight_0, _ = train_model("cnn-rf", 19, hard, params={**params, "forest_weight": 0}, refit=False)
+    np.testing.assert_allclose(weight_0.predict(test).proba, cnn_alone.predict(test).proba, atol=1e-6)
+    assert weight_0.metadata["fit_notes"] == [f"cnn-rf: forest weight 0; on the 60 validation rows macro-F1 "
+                                              f"{scores[0.0]:.4f} (the cnn alone {scores[0.0]:.4f}, the forest alone "
+                                              f"{scores[1.0]:.4f})"]  # fmt: skip
+    assert cnn_alone.metadata["fit_notes"] == []
+    with pytest.raises(ValueError, match="forest_weight must be 'auto' or a number from 0 to 1, got 'heavy'"):
+        train_model("cnn-rf", 19, hard, params={**params, "forest_weight": "heavy"})
 
 
 def test_tasks_map_classes_and_absent_ones_are_reported():

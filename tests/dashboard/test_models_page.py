@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.pipeline import list_models
 from core.training import train_from_folder
+from dashboard.escape import md
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 
@@ -105,6 +106,19 @@ def test_classes_absent_from_training_are_named(demo_dir, tmp_path, monkeypatch)
     assert (
         facts["refitted on all training rows"] == f"yes, {facts['training rows']} rows" == "yes, 1,200 rows"
     )  # 3 x 400
+
+
+def test_card_of_cnn_rf_says_its_forest_weight_and_how_it_did_on_validation(demo_dir, tmp_path, monkeypatch):
+    models = tmp_path / "models"
+    model, _ = train_from_folder("cnn-rf", 2, str(demo_dir), params={"epochs": 1, "filters": 8, "dense_units": 16,
+                                 "n_estimators": 5}, max_rows_per_class=100, models_dir=str(models), name="blend")  # fmt: skip
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    at = models_page("blend")
+    (note,) = model.metadata["fit_notes"]
+    assert note.startswith("cnn-rf: forest weight ") and f"Note: {md(note)}" in [c.value for c in at.caption]
+    params = next(d.value for d in at.dataframe if "forest_weight" in set(d.value.get("item", [])))
+    assert dict(zip(params["item"], params["value"]))["forest_weight"] == str(model.detector.params["forest_weight"])
 
 
 def test_delete_asks_then_removes_the_folder(registry_env, tmp_path, monkeypatch, demo_dir):

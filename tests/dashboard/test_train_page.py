@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.escape import md
 from dashboard.loaders import KEY_TRAIN_JOB
 
 PAGE = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "train.py"
@@ -29,7 +30,7 @@ def train_page(family: str, task: int = 6, name: str = "", **settings) -> AppTes
     at.selectbox(key="train_task").set_value(task)
     at.selectbox(key="train_family").set_value(family).run()
     for key, value in settings.items():
-        at.number_input(key=f"train_{key}").set_value(value)
+        at.number_input(key=f"train_trees_{family}" if key == "trees" else f"train_{key}").set_value(value)
     at.text_input(key="train_name").input(name)
     return at.run()
 
@@ -64,12 +65,34 @@ def test_random_forest_trains_and_saves(registry):
     assert not at.button(key="train_start").disabled
 
 
+def test_cnn_with_a_forest_shows_both_settings_trains_and_says_how_the_average_did_on_validation(registry):
+    at = train_page("cnn-rf", task=6)
+    assert at.number_input(key="train_epochs").value == 40 and at.number_input(key="train_trees_cnn-rf").value == 300
+    assert at.checkbox(key="train_refit_cnn-rf").value is True, "refits by default, as the cnn does"
+    at.number_input(key="train_epochs").set_value(2)
+    at.number_input(key="train_trees_cnn-rf").set_value(10)
+    at.text_input(key="train_name").input("ui-blend")
+    at.button(key="train_start").click().run()
+    poll(at, finished, timeout=180)
+    assert not at.exception, at.exception
+    assert at.session_state[KEY_TRAIN_JOB].state == "done", at.session_state[KEY_TRAIN_JOB].error
+    folder = registry / "ui-blend"
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert (meta["family"], meta["params"]["epochs"], meta["params"]["n_estimators"]) == ("cnn-rf", 2, 10)
+    assert meta["params"]["forest_weight"] == 0.5, "equal weights by default"
+    assert (folder / "cnn" / "model.keras").is_file() and (folder / "rf" / "model.skops").is_file()
+    assert len(meta["history"]["loss"]) == 2, "the network's curves are shown and kept"
+    assert [c.value for c in at.caption if c.value.startswith("Note: cnn-rf: forest weight")] == [
+        f"Note: {md(meta['fit_notes'][0])}"
+    ], "the page says which weight was taken, and how the two did on the validation rows"
+
+
 def test_refit_checkbox_follows_the_family_default_and_refits_on_every_row(registry):
     at = train_page("cnn", task=6)
     assert at.checkbox(key="train_refit_cnn").value is True, "the cnn refits by default"
     at.selectbox(key="train_family").set_value("rf").run()
     assert at.checkbox(key="train_refit_rf").value is False, "the baselines do not, unless asked"
-    at.number_input(key="train_trees").set_value(10)
+    at.number_input(key="train_trees_rf").set_value(10)
     at.text_input(key="train_name").input("ui-rf-refit")
     at.checkbox(key="train_refit_rf").check().run()
     at.button(key="train_start").click().run()

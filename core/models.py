@@ -747,19 +747,21 @@ class CnnForestBlend(Detector):
     The forest's weight ``w`` (``forest_weight``) is 0.5 by default; ``"auto"`` takes the one of 0, 0.1, ..., 1
     with the best macro-F1 on the validation rows (ties: the nearest to 0.5; 0.5 without validation rows). Not
     the default: a weight chosen on one half of the validation rows did no better than 0.5 on the other half
-    (docs/experiments.md, twelfth round). The fit reports the validation macro-F1 of the average, of the cnn alone
-    and of the forest alone (``fit_notes_``). The forest sees the cnn's preprocessed rows: its splits depend only on the order of each feature's
-    values, which the cnn's monotone transforms keep. Saved as two folders, ``cnn/`` and ``rf/``, each as
-    its own family saves it; scoring costs both models' time.
+    (docs/experiments.md, twelfth round). The fit reports the validation macro-F1 of the average, of the cnn
+    alone and of the forest alone (``fit_notes_``). The forest sees the cnn's preprocessed rows: its splits depend
+    only on the order of each feature's values, which the cnn's monotone transforms keep. Saved as two folders,
+    ``cnn/`` and ``rf/``, each as its own family saves it; scoring costs both models' time.
     """
 
     family = "cnn-rf"
     file_name = "cnn/" + ImprovedCNN.file_name
     uses_epochs = True
-    description = "Improved CNN and a 300-tree random forest fitted on the same rows, their probabilities averaged"
+    description = (
+        "Improved CNN and a random forest (300 trees unless set) fitted on the same rows, their probabilities averaged"
+    )
     FOREST_PARAMS = ("n_estimators", "max_depth", "min_samples_leaf", "n_jobs")
     WEIGHTS = tuple(i / 10 for i in range(11))
-    #: Share of the fit's progress given to the network (on the v2 sample it takes ~15x the forest's time).
+    #: Share of the fit's progress given to the network (on the v2 sample it takes 10-25x the forest's time).
     CNN_SHARE = 0.9
 
     @classmethod

@@ -220,7 +220,6 @@ def choose_forest_weight(p_cnn, p_forest, y):
 
 
 def test_the_forest_weight_is_the_one_that_scores_best_nearest_to_half_on_ties():
-
     y = np.array([0, 1])
     # Row 0 is right while 0.65 - 0.45 w > 0.5 (w < 1/3), row 1 while 0.4 + 0.5 w > 0.5 (w > 0.2): only 0.3 gets both.
     p_cnn, p_forest = np.array([[0.65, 0.35], [0.6, 0.4]]), np.array([[0.2, 0.8], [0.1, 0.9]])

@@ -770,10 +770,14 @@ class CnnForestBlend(Detector):
         return {**ImprovedCNN.default_params(), **{k: forest[k] for k in cls.FOREST_PARAMS}, "n_estimators": 300,
                 "forest_weight": 0.5}  # fmt: skip
 
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._weight()  # a bad forest_weight is refused before any training
+
     def _weight(self) -> float | None:
         """The fixed forest weight, or None to choose it on the validation rows."""
         w = self.params["forest_weight"]
-        if w in (None, "auto"):
+        if w == "auto":
             return None
         try:
             w = float(w)
@@ -858,7 +862,12 @@ class CnnForestBlend(Detector):
 
     @classmethod
     def load(cls, folder, params, n_classes):
-        self = cls(**params)
+        try:
+            self = cls(**params)
+        except ValueError as exc:
+            raise ModelFormatError(
+                f"{folder}: {exc}", hint="the model folder was edited or is damaged; train it again"
+            ) from None
         if self._weight() is None:
             raise ModelFormatError(f"{folder}: the forest weight was never chosen (forest_weight {params.get('forest_weight')!r})",
                                    hint="the model folder was edited or is damaged; train it again")  # fmt: skip

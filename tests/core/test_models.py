@@ -277,6 +277,10 @@ def test_cnn_rf_averages_the_two_with_the_forest_weight_that_scores_best_on_the_
     (path / "metadata.json").write_text(json.dumps(meta))
     with pytest.raises(ModelFormatError, match="forest weight was never chosen"):
         TrainedModel.load(path)
+    meta["params"]["forest_weight"] = 7
+    (path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFormatError, match="forest_weight must be 'auto' or a number from 0 to 1, got 7"):
+        TrainedModel.load(path)
 
     cnn_alone, _ = train_model("cnn", 19, hard, params=FAST_PARAMS["cnn"], refit=False)
     weight_0, _ = train_model("cnn-rf", 19, hard, params={**params, "forest_weight": 0}, refit=False)
@@ -285,8 +289,9 @@ def test_cnn_rf_averages_the_two_with_the_forest_weight_that_scores_best_on_the_
                                               f"{scores[0.0]:.4f} (the cnn alone {scores[0.0]:.4f}, the forest alone "
                                               f"{scores[1.0]:.4f})"]  # fmt: skip
     assert cnn_alone.metadata["fit_notes"] == []
-    with pytest.raises(ValueError, match="forest_weight must be 'auto' or a number from 0 to 1, got 'heavy'"):
-        train_model("cnn-rf", 19, hard, params={**params, "forest_weight": "heavy"})
+    for bad in ("heavy", 1.5, None):
+        with pytest.raises(ValueError, match=f"forest_weight must be 'auto' or a number from 0 to 1, got {bad!r}"):
+            make_detector("cnn-rf", forest_weight=bad)
 
 
 def test_tasks_map_classes_and_absent_ones_are_reported():

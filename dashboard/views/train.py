@@ -91,11 +91,11 @@ def _choose_model(busy: bool) -> TrainRequest:
         params["epochs"] = left.number_input("Epochs", 1, 500, defaults["epochs"], key="train_epochs", disabled=busy)
         params["batch_size"] = right.number_input("Batch size", 1, 65536, defaults["batch_size"],
                                                   key="train_batch", disabled=busy)  # fmt: skip
-        left = st.columns(2)[0]
     if "n_estimators" in defaults:
+        where = st.columns(2)[0] if FAMILIES[family].uses_epochs else left  # cnn-rf: a row of its own
         # Keyed by family: the forest's default (100) and the one in cnn-rf (300) differ.
-        params["n_estimators"] = left.number_input("Trees", 1, 2000, defaults["n_estimators"],
-                                                   key=f"train_trees_{family}", disabled=busy)  # fmt: skip
+        params["n_estimators"] = where.number_input("Trees", 1, 2000, defaults["n_estimators"],
+                                                    key=f"train_trees_{family}", disabled=busy)  # fmt: skip
     left, right = st.columns(2)
     cap = left.number_input("Rows per class (0 = all)", 0, 10_000_000, 0, step=1000, key="train_cap", disabled=busy,
                             help="Caps each class by a random sample: quicker, and less dominated by DDoS.")  # fmt: skip

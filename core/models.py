@@ -761,7 +761,8 @@ class CnnForestBlend(Detector):
     )
     FOREST_PARAMS = ("n_estimators", "max_depth", "min_samples_leaf", "n_jobs")
     WEIGHTS = tuple(i / 10 for i in range(11))
-    #: Share of the fit's progress given to the network (on the v2 sample it takes 10-25x the forest's time).
+    #: Share of the fit's progress given to the network (on the v2 sample the `rf` family's fit took 4.6-12 s, our
+    #: cnn's 107-131 s: docs/model-comparison-v2-sample.md).
     CNN_SHARE = 0.9
 
     @classmethod
@@ -800,7 +801,6 @@ class CnnForestBlend(Detector):
         fixed = self._weight()
         self.cnn_, self.forest_ = self._parts()
         self.n_classes_ = n_classes
-        started = time.perf_counter()
         share = self.CNN_SHARE
         self.cnn_.fit(X, y, n_classes=n_classes, X_val=X_val, y_val=y_val,
                       progress=lambda stage, f, message, metrics: progress(stage, share * f, f"cnn: {message}", metrics))  # fmt: skip
@@ -810,7 +810,7 @@ class CnnForestBlend(Detector):
         self.weight_scores_ = None
         if X_val is not None and len(X_val):
             p_cnn, p_forest = self.cnn_.predict_proba(X_val), self.forest_.predict_proba(X_val)
-            weights = self.WEIGHTS if fixed is None else sorted({*self.WEIGHTS, fixed})
+            weights = self.WEIGHTS if fixed is None else sorted({fixed, 0.0, 1.0})  # chosen, or the note's three
             self.weight_scores_ = forest_weight_scores(p_cnn, p_forest, np.asarray(y_val), weights)
         if fixed is None:
             fixed = (
@@ -826,7 +826,6 @@ class CnnForestBlend(Detector):
                      f"the forest alone {s[1.0]:.4f})")  # fmt: skip
         self.fit_notes_ = [note]
         self.params["forest_weight"] = fixed
-        self.fit_seconds_ = time.perf_counter() - started
         self.fitted_ = True
         return self
 
@@ -834,10 +833,6 @@ class CnnForestBlend(Detector):
     def history_(self) -> dict:
         """The network's curves (the forest has none)."""
         return self.cnn_.history_
-
-    @property
-    def epochs_run_(self) -> int | None:
-        return self.cnn_.epochs_run_
 
     def refit_params(self) -> dict:
         """The network's epochs, and the forest weight this fit chose (the refit has no validation rows)."""

@@ -416,8 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="bench/out", help="folder for results.md and results.json")
     p.add_argument(
         "--families",
-        help="comma-separated families (default: all seven: our cnn, it averaged with a forest "
-        "(cnn-rf), and the paper's five)",
+        help="comma-separated families (default: all eight: our cnn, it averaged with a forest "
+        "(cnn-rf), the paper's five, and gradient-boosted trees (gbt))",
     )
     p.add_argument("--tasks", help="comma-separated tasks (default: 2,6,19)")
     p.add_argument("--epochs", type=int, help="epochs for the networks (default: each family's preset)")

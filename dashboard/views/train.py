@@ -19,7 +19,8 @@ from dashboard.train_jobs import TrainJob, TrainRequest, default_name, folder_su
 
 SOURCES = ("Demo data", "A data folder", "Upload CSV files")
 FAMILY_NAMES = {"paper-cnn": "Paper's CNN", "cnn": "Improved CNN", "cnn-rf": "Improved CNN + random forest",
-                "dnn": "Dense network", "rf": "Random forest", "lr": "Logistic regression", "adaboost": "AdaBoost"}  # fmt: skip
+                "dnn": "Dense network", "rf": "Random forest", "lr": "Logistic regression", "adaboost": "AdaBoost",
+                "gbt": "Gradient-boosted trees"}  # fmt: skip
 
 
 def render() -> None:
@@ -104,7 +105,7 @@ def _choose_model(busy: bool) -> TrainRequest:
     refit = st.checkbox("Refit on all training rows after validation", value=bool(defaults.get("refit", False)),
                         key=f"train_refit_{family}", disabled=busy,
                         help="Trains a second time, on the validation share too, for as many epochs as the first "
-                        "fit ran, and keeps that model: more data for the model, about twice the training time. "
+                        "fit ran (boosting rounds for gradient-boosted trees), and keeps that model: more data for the model, about twice the training time. "
                         "The validation scores shown are then those of the first fit.")  # fmt: skip
     left, right = st.columns(2)
     seed = left.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed", disabled=busy,

@@ -99,6 +99,8 @@ def cmd_train(args) -> int:
            family=args.model, task=args.task, data=str(args.data))  # fmt: skip
     for note in [*model.metadata["data"]["notes"], *model.metadata["fit_notes"]]:
         print(f"note: {note}")
+    for warning in model.metadata["fit_warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     absent = model.metadata["data"]["classes_absent_from_training"]
     if absent:
         print(f"classes absent from training data ({len(absent)}): {', '.join(absent)}")

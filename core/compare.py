@@ -182,6 +182,7 @@ def run_benchmark(
                                progress=sub, data_description=str(data_dir))  # fmt: skip
         score = score_model(model, test, exclude_rows_in=train if drop_train_duplicates else None)
         score.report.notes.extend(model.metadata.get("fit_notes", []))
+        score.report.notes.extend(f"Warning: {w}" for w in model.metadata.get("fit_warnings", []))
         if task in overlap:
             score.report.notes.append(overlap[task])
         model.metadata["metrics"]["test"] = score.report.to_dict()

@@ -202,6 +202,7 @@ def train_model(
                  y_val=y_model[val_idx] if len(val_idx) else None, progress=fit_progress)  # fmt: skip
     fit_seconds = time.perf_counter() - fit_started
     fit_notes = list(getattr(detector, "fit_notes_", []))  # what the validated fit chose, e.g. cnn-rf's weight
+    fit_warnings = list(getattr(detector, "fit_warnings_", []))  # what went wrong in it, e.g. gbt's boosting diverged
     detector.prepare_scoring()  # every figure below from the engine the saved model scores with
     del X_tr, X_val
 
@@ -232,6 +233,7 @@ def train_model(
 
         detector.fit(X_all, y_model, n_classes=len(classes), progress=refit_progress)
         fit_seconds += time.perf_counter() - refit_started
+        fit_warnings += [f"refit on all rows: {w}" for w in getattr(detector, "fit_warnings_", [])]
         detector.prepare_scoring()
         del X_all
         model = TrainedModel(detector, pre, task, classes, train.layout)
@@ -268,6 +270,7 @@ def train_model(
         metrics={k: (v.to_dict() if v is not None else None) for k, v in reports.items()},
         history=history,
         fit_notes=fit_notes,
+        fit_warnings=fit_warnings,
         timing=timing,
         seed=seed,
         input_transform=transform,

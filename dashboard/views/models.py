@@ -118,6 +118,8 @@ def _settings(meta: dict) -> None:
     right.dataframe(_facts(meta.get("library_versions") or {}), hide_index=True, key="models_versions")
     for note in meta.get("fit_notes") or []:  # what the fit chose, e.g. the forest weight of cnn-rf
         st.caption(f"Note: {md(note)}")
+    for warning in meta.get("fit_warnings") or []:  # what went wrong, e.g. gbt's boosting diverged
+        st.warning(md(warning), icon=":material/warning:")
     st.caption(f"Folder: {md(meta['path'])}")
 
 

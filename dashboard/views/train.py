@@ -164,6 +164,8 @@ def _show_reports(job: TrainJob) -> None:
         st.warning("Not in the training data, so never predicted: " + ", ".join(data["classes_absent_from_training"]))
     for note in job.model.metadata.get("fit_notes") or []:  # e.g. the forest weight cnn-rf chose
         st.caption(f"Note: {md(note)}")
+    for warning in job.model.metadata.get("fit_warnings") or []:  # e.g. gbt's boosting diverged
+        st.warning(md(warning), icon=":material/warning:")
     names = {"test": "Test set (rows never seen in training)", "validation": "Validation share of the training data"}
     if data.get("refit"):
         names["validation"] += " (first fit, before the refit)"

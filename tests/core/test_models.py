@@ -1,6 +1,7 @@
 """Every model family on small data, through the whole pipeline: fit, evaluate, save, load, predict."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ FAST_PARAMS = {
     "lr": {"max_iter": 200},
     "adaboost": {"n_estimators": 20},
     "rf": {"n_estimators": 20},
+    "gbt": {"max_iter": 50},
 }
 
 LABELS = ["Benign", "Recon-Port_Scan", "DDoS-UDP", "DoS-UDP"]  # taxonomy order
@@ -292,6 +294,66 @@ def test_cnn_rf_averages_the_two_with_the_forest_weight_that_scores_best_on_the_
     for bad in ("heavy", 1.5, None):
         with pytest.raises(ValueError, match=f"forest_weight must be 'auto' or a number from 0 to 1, got {bad!r}"):
             make_detector("cnn-rf", forest_weight=bad)
+
+
+def test_gbt_stops_on_the_validation_rows_given_and_the_refit_runs_the_rounds_it_kept(tmp_path):
+    """Early stopping watches train_model's validation rows (never a share the estimator takes from the training
+    rows); growing in steps gives the model one fit gives; the refit runs the rounds the first fit kept."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from core.models import GradientBoostingDetector
+    from core.taxonomy import codes_for_task
+
+    hard = blobs(seed=1)  # overlapping classes: the validation loss stops improving long before 300 rounds
+    hard.X[:] += np.random.default_rng(5).normal(0, 8, hard.X.shape).astype(np.float32)
+    events = []
+    first, _ = train_model("gbt", 19, hard, params={"max_iter": 300}, refit=False, progress=events.append)
+    est = first.detector.estimator_
+    kept = int(est.n_iter_)
+    assert 10 < kept < 300 and first.detector.stopped_early_
+    assert first.metadata["fit_notes"] == [f"gbt: early stopping on the validation rows kept {kept} of at most 300 "
+                                           "boosting rounds"]  # fmt: skip
+    steps = [e.message for e in events if e.stage == "fit" and "boosting rounds" in e.message]
+    assert steps[0] == "30/300 boosting rounds" and steps[-1] == f"{kept}/300 boosting rounds"
+
+    tr, val = stratified_split(codes_for_task(hard.y, 19), 0.1, seed=0)  # train_model's split
+    to_code = np.searchsorted([CLASSES_19.index(c) for c in LABELS], hard.y)
+    X_tr, X_val = first.preprocessor.transform(hard.X[tr])[0], first.preprocessor.transform(hard.X[val])[0]
+    assert len(est.validation_score_) == kept + 1, "scored on the validation rows given, every round"
+    once = HistGradientBoostingClassifier(max_iter=300, early_stopping=True, l2_regularization=1.0, random_state=0)
+    once.fit(X_tr, to_code[tr], X_val=X_val, y_val=to_code[val])
+    assert once.n_iter_ == kept
+    np.testing.assert_allclose(est.predict_proba(X_val), once.predict_proba(X_val), atol=1e-6)
+
+    refitted, _ = train_model("gbt", 19, hard, params={"max_iter": 300}, refit=True)
+    assert refitted.detector.params["max_iter"] == kept and refitted.detector.params["early_stopping"] is False
+    assert refitted.detector.estimator_.n_iter_ == kept and refitted.metadata["data"]["refit"]["rows"] == 600
+    assert refitted.metadata["fit_notes"] == first.metadata["fit_notes"], "the note tells how the rounds were chosen"
+
+    unheld, _ = train_model("gbt", 19, hard, params={"max_iter": 40}, val_fraction=0)
+    assert unheld.detector.estimator_.n_iter_ == 40, "no validation rows: every round, none taken from training"
+    assert unheld.metadata["fit_notes"] == ["gbt: 40 (all of max_iter) boosting rounds"]
+    for off in (False, "false"):  # as Python or as a command line's --param early_stopping=false gives it
+        detector = GradientBoostingDetector(max_iter=300, early_stopping=off)
+        detector.fit(X_tr, to_code[tr], n_classes=len(LABELS), X_val=X_val, y_val=to_code[val])
+        assert detector.estimator_.n_iter_ == 300 and not detector.stopped_early_
+
+
+def test_gbt_reports_a_diverged_boosting_and_its_defaults_do_not_diverge_there(tmp_path):
+    """Identical rows under different labels, a large step and no l2 penalty: the training log-loss explodes (as it
+    did on the v2 sample's 19-class task with scikit-learn's l2 of 0). The fit says so; the defaults do not."""
+    noisy = blobs(seed=1)
+    noisy.X[:] = np.random.default_rng(3).normal(0, 1, noisy.X.shape).round(0)  # few distinct rows, labels mixed
+    wild = {"learning_rate": 1.0, "l2_regularization": 0.0, "min_samples_leaf": 5, "max_iter": 60}
+    model, _ = train_model("gbt", 19, noisy, params=wild, refit=True)
+    refit_warnings = [w for w in model.metadata["fit_warnings"] if w.startswith("refit on all rows: gbt diverged")]
+    assert len(refit_warnings) == 1 and "Train it again with a smaller learning_rate" in refit_warnings[0]
+    rose = [float(v) for v in re.findall(r"(\d+\.\d+) \(round", refit_warnings[0])]
+    assert rose[1] > 1.1 * rose[0]
+    path = model.save(tmp_path / "wild")
+    assert json.loads((path / "metadata.json").read_text())["fit_warnings"] == model.metadata["fit_warnings"]
+    calm, _ = train_model("gbt", 19, noisy, params={"max_iter": 60}, refit=True)
+    assert calm.metadata["fit_warnings"] == []
 
 
 def test_tasks_map_classes_and_absent_ones_are_reported():

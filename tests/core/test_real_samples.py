@@ -20,6 +20,7 @@ SETTINGS = {
     "lr": {"max_iter": 300},
     "adaboost": {},
     "rf": {"n_estimators": 100},
+    "gbt": {},
 }
 
 #: Measured 19-class macro-F1 on each sample's test split (2026-11-27, docs/real-sample-floors.md), minus 0.05.
@@ -30,12 +31,14 @@ FLOORS = {
     ("v2", "lr"): 0.54,
     ("v2", "adaboost"): 0.48,
     ("v2", "rf"): 0.68,
+    ("v2", "gbt"): 0.68,
     ("v1", "cnn"): 0.86,
     ("v1", "paper-cnn"): 0.68,
     ("v1", "dnn"): 0.70,
     ("v1", "lr"): 0.69,
     ("v1", "adaboost"): 0.83,
     ("v1", "rf"): 0.84,
+    ("v1", "gbt"): 0.87,
 }
 
 

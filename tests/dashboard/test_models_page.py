@@ -121,6 +121,30 @@ def test_card_of_cnn_rf_says_its_forest_weight_and_how_it_did_on_validation(demo
     assert dict(zip(params["item"], params["value"]))["forest_weight"] == str(model.detector.params["forest_weight"])
 
 
+def test_card_of_a_diverged_gbt_warns_that_its_predictions_are_unreliable(tmp_path, monkeypatch, demo_dir):
+    from core.loading import Dataset, FileSummary
+    from core.schema import V2
+    from core.taxonomy import CLASSES_19
+    from core.training import train_model
+
+    labels = ["Benign", "DDoS-UDP", "DoS-UDP"]
+    rng = np.random.default_rng(3)
+    X = rng.normal(0, 1, (900, V2.n_features)).round(0).astype(np.float32)  # few distinct rows, labels mixed
+    y = np.repeat([CLASSES_19.index(c) for c in labels], 300).astype(np.int8)
+    files = [FileSummary(name=f"{c}.csv", rows=300, label_source="file name", label=c) for c in labels]
+    data = Dataset(X=X, y=y, source=np.repeat(np.arange(3, dtype=np.int32), 300), files=files, layout=V2)
+    model, _ = train_model("gbt", 6, data, params={"learning_rate": 1.0, "l2_regularization": 0.0,
+                                                   "min_samples_leaf": 5, "max_iter": 60}, refit=True)  # fmt: skip
+    model.metadata["name"] = "wild"
+    model.save(tmp_path / "models" / "wild")
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    at = models_page("wild")
+    (warning,) = [w for w in model.metadata["fit_warnings"] if w.startswith("refit on all rows: gbt diverged")]
+    assert md(warning) in [w.value for w in at.warning], "the card warns, it does not just note"
+    assert any(c.value.startswith("Note: gbt: ") for c in at.caption), "and says how many rounds it kept"
+
+
 def test_delete_asks_then_removes_the_folder(registry_env, tmp_path, monkeypatch, demo_dir):
     registry = tmp_path / "models"
     for name in ("test-rf-2class", "test-lr-2class"):

@@ -87,6 +87,21 @@ def test_cnn_with_a_forest_shows_both_settings_trains_and_says_how_the_average_d
     ], "the page says which weight was taken, and how the two did on the validation rows"
 
 
+def test_gradient_boosted_trees_train_and_say_how_many_rounds_they_kept(registry):
+    at = train_page("gbt", task=19, name="ui-gbt")
+    assert "Gradient-boosted trees" in at.selectbox(key="train_family").options
+    at.button(key="train_start").click().run()
+    poll(at, finished, timeout=120)
+    assert not at.exception, at.exception
+    assert at.session_state[KEY_TRAIN_JOB].state == "done", at.session_state[KEY_TRAIN_JOB].error
+    meta = json.loads((registry / "ui-gbt" / "metadata.json").read_text())
+    assert (meta["family"], meta["task"], meta["params"]["l2_regularization"]) == ("gbt", 19, 1.0)
+    assert meta["fit_warnings"] == [] and not at.warning
+    assert re.fullmatch(r"gbt: (early stopping on the validation rows kept \d+ of at most 500|500 \(all of max_iter\)) "
+                        r"boosting rounds", meta["fit_notes"][0])  # fmt: skip
+    assert f"Note: {md(meta['fit_notes'][0])}" in [c.value for c in at.caption]
+
+
 def test_refit_checkbox_follows_the_family_default_and_refits_on_every_row(registry):
     at = train_page("cnn", task=6)
     assert at.checkbox(key="train_refit_cnn").value is True, "the cnn refits by default"

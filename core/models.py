@@ -723,9 +723,6 @@ class RandomForestDetector(SklearnDetector):
         return est
 
 
-# ---------------------------------------------------------------- our cnn and the forest together
-
-
 class GradientBoostingDetector(SklearnDetector):
     """Gradient-boosted trees: scikit-learn's histogram gradient boosting.
 
@@ -827,6 +824,9 @@ def _flag(value) -> bool:
     if isinstance(value, str):
         return value.strip().lower() not in ("false", "0", "no", "off", "")
     return bool(value)
+
+
+# ---------------------------------------------------------------- our cnn and the forest together
 
 
 def forest_weight_scores(p_cnn: np.ndarray, p_forest: np.ndarray, y: np.ndarray, weights) -> dict[float, float]:

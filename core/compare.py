@@ -95,6 +95,15 @@ EXTRA_BASELINES: tuple[str, ...] = ("gbt",)
 ALL_FAMILIES: tuple[str, ...] = ("cnn", "cnn-rf", *PAPER_FAMILIES, *EXTRA_BASELINES)
 
 
+#: How a note that warns about one model (e.g. its boosting diverged) begins: shown as a warning, not a remark.
+WARNING = "Warning: "
+
+
+def _note_line(note: str) -> str:
+    """One Markdown line for a note under a task's results: a warning in bold, any other note as a note."""
+    return f"**Warning:** {note.removeprefix(WARNING)}" if note.startswith(WARNING) else f"Note: {note}"
+
+
 def overlap_notes(train: Dataset, test: Dataset, tasks: tuple[int, ...]) -> dict[int, str]:
     """Per task, a note on the labelled test rows whose exact feature vector (at float32) also occurs in the
     training rows, and on those of them that occur there **only under other classes** of the task.
@@ -182,7 +191,7 @@ def run_benchmark(
                                progress=sub, data_description=str(data_dir))  # fmt: skip
         score = score_model(model, test, exclude_rows_in=train if drop_train_duplicates else None)
         score.report.notes.extend(model.metadata.get("fit_notes", []))
-        score.report.notes.extend(f"Warning: {w}" for w in model.metadata.get("fit_warnings", []))
+        score.report.notes.extend(f"{WARNING}{w}" for w in model.metadata.get("fit_warnings", []))
         if task in overlap:
             score.report.notes.append(overlap[task])
         model.metadata["metrics"]["test"] = score.report.to_dict()
@@ -229,7 +238,7 @@ def results_markdown(scores: list[ModelScore], title: str = "") -> str:
             lines.append(f"| {c} | " + " | ".join(row) + " |")
         notes = task_notes(task_scores)
         if notes:
-            lines += ["", *(f"Note: {n}" for n in notes)]
+            lines += ["", *(_note_line(n) for n in notes)]
         lines.append("")
     return "\n".join(lines)
 

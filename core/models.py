@@ -769,7 +769,7 @@ class GradientBoostingDetector(SklearnDetector):
         finally:
             self._val = None
         rounds, most = int(self.estimator_.n_iter_), int(self.params["max_iter"])
-        how = (f"early stopping on the validation rows kept {rounds:,} of at most {most:,}" if self.stopped_early_
+        how = (f"early stopping on the validation rows kept {rounds:,} of at most {most:,}" if rounds < most
                else f"{rounds:,} (all of max_iter)")  # fmt: skip
         self.fit_notes_ = [f"gbt: {how} boosting rounds"]
         self.fit_warnings_ = self._divergence(X, y)
@@ -802,14 +802,13 @@ class GradientBoostingDetector(SklearnDetector):
         est.set_params(early_stopping=bool(val), warm_start=True)
         total = int(self.params["max_iter"])
         step = max(1, total // 10)
-        grown, self.stopped_early_ = 0, False
+        grown = 0
         while grown < total:
             grown = min(total, grown + step)
             est.set_params(max_iter=grown)
             est.fit(X, y, **val)
             progress("fit", grown / total, f"{est.n_iter_:,}/{total:,} boosting rounds", {})
-            if est.n_iter_ < grown:
-                self.stopped_early_ = True
+            if est.n_iter_ < grown:  # early stopping ended it
                 break
         est.set_params(warm_start=False, max_iter=int(est.n_iter_))
         return est

@@ -49,6 +49,16 @@ def v2_sample() -> Path:
 
 
 @pytest.fixture(scope="session")
+def diverged_gbt(v1_sample):
+    """Benchmark scores of gbt on the v1 sample with a step too large and no l2 penalty: its boosting diverges, in
+    the first fit and in the refit, and each score's notes carry the warnings."""
+    from core.compare import run_benchmark
+
+    wild = {"learning_rate": 1.0, "l2_regularization": 0.0, "min_samples_leaf": 2, "max_iter": 60}
+    return run_benchmark(v1_sample, families=("gbt",), tasks=(19,), max_rows_per_class=100, params={"gbt": wild})
+
+
+@pytest.fixture(scope="session")
 def files_tsv() -> Path:
     return require_shared(FILES_TSV)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core.compare import PAPER_FAMILIES, ModelScore, read_results, results_markdown, score_model, task_notes
+from core.compare import PAPER_FAMILIES, WARNING, ModelScore, read_results, results_markdown, score_model, task_notes
 from core.errors import CoreError
 from core.figures import comparison_bars, confusion_figure, per_class_f1_heatmap, speed_figure
 from core.loading import split_files
@@ -262,7 +262,10 @@ def _show_benchmark(result: dict, key: str = "compare_bench", *, saved: bool = F
             st.plotly_chart(comparison_bars(task_scores), key=f"{key}_bars_{task}")
             st.plotly_chart(per_class_f1_heatmap(task_scores), key=f"{key}_heatmap_{task}")
             for note in task_notes(task_scores):
-                st.caption(md(note))
+                if note.startswith(WARNING):  # about one model, e.g. its boosting diverged
+                    st.warning(md(note.removeprefix(WARNING)), icon=":material/warning:")
+                else:
+                    st.caption(md(note))
     left, right = st.columns(2)
     left.download_button("Download results (Markdown)", results_markdown(scores, result["title"]), "results.md",
                          "text/markdown", key=f"{key}_md", on_click="ignore")  # fmt: skip

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from core.compare import overlap_notes, results_markdown, run_benchmark
+from core.compare import WARNING, overlap_notes, results_markdown, run_benchmark
 from core.taxonomy import CLASSES_19
 
 
@@ -36,6 +36,16 @@ def test_benchmark_reports_cnn_rfs_forest_weight_and_validation_scores_under_its
     assert not any(n.startswith("cnn-rf") for n in rf.report.notes), "the note is the blend's own"
     md = results_markdown(scores)
     assert md.count(f"Note: {mine[0]}") == 1 and "| cnn-rf | " in md and "| rf | " in md
+
+
+def test_a_diverged_fit_is_a_warning_under_its_task_not_a_note(diverged_gbt):
+    (score,) = diverged_gbt
+    warnings = [n.removeprefix(WARNING) for n in score.report.notes if n.startswith(WARNING)]
+    assert [w.split(":")[0] for w in warnings] == ["gbt diverged", "refit on all rows"], score.report.notes
+    md = results_markdown([score])
+    for w in warnings:
+        assert md.count(f"**Warning:** {w}") == 1
+    assert "Note: Warning" not in md and "Note: gbt: early stopping on the validation rows kept" in md
 
 
 def _dataset(X, y):

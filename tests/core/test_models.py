@@ -301,6 +301,7 @@ def test_gbt_stops_on_the_validation_rows_given_and_the_refit_runs_the_rounds_it
     rows); growing in steps gives the model one fit gives; the refit runs the rounds the first fit kept."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    from core.cli import _parse_params
     from core.models import GradientBoostingDetector
     from core.taxonomy import codes_for_task
 
@@ -310,7 +311,7 @@ def test_gbt_stops_on_the_validation_rows_given_and_the_refit_runs_the_rounds_it
     first, _ = train_model("gbt", 19, hard, params={"max_iter": 300}, refit=False, progress=events.append)
     est = first.detector.estimator_
     kept = int(est.n_iter_)
-    assert 10 < kept < 300 and first.detector.stopped_early_
+    assert 10 < kept < 300
     assert first.metadata["fit_notes"] == [f"gbt: early stopping on the validation rows kept {kept} of at most 300 "
                                            "boosting rounds"]  # fmt: skip
     steps = [e.message for e in events if e.stage == "fit" and "boosting rounds" in e.message]
@@ -333,10 +334,13 @@ def test_gbt_stops_on_the_validation_rows_given_and_the_refit_runs_the_rounds_it
     unheld, _ = train_model("gbt", 19, hard, params={"max_iter": 40}, val_fraction=0)
     assert unheld.detector.estimator_.n_iter_ == 40, "no validation rows: every round, none taken from training"
     assert unheld.metadata["fit_notes"] == ["gbt: 40 (all of max_iter) boosting rounds"]
-    for off in (False, "false"):  # as Python or as a command line's --param early_stopping=false gives it
+    # Off as Python gives it, and as the command line gives `--param early_stopping=False` (text: not JSON).
+    for off in (False, _parse_params(["early_stopping=False"])["early_stopping"]):
         detector = GradientBoostingDetector(max_iter=300, early_stopping=off)
         detector.fit(X_tr, to_code[tr], n_classes=len(LABELS), X_val=X_val, y_val=to_code[val])
-        assert detector.estimator_.n_iter_ == 300 and not detector.stopped_early_
+        assert detector.estimator_.n_iter_ == 300 and detector.fit_notes_ == [
+            "gbt: 300 (all of max_iter) boosting rounds"
+        ]
 
 
 def test_gbt_reports_a_diverged_boosting_and_its_defaults_do_not_diverge_there(tmp_path):

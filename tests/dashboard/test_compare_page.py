@@ -181,6 +181,21 @@ def test_comparison_results_say_which_test_rows_training_labels_otherwise(regist
     assert any(c.endswith("also occur in the training rows.") for c in captions), captions
 
 
+def test_a_diverged_fit_in_the_results_is_shown_as_a_warning(registry_env, diverged_gbt):
+    from core.compare import WARNING
+    from dashboard.escape import md
+
+    scores = diverged_gbt
+    at = AppTest.from_file(str(PAGE), default_timeout=60)
+    at.session_state["compare_bench_result"] = {"title": "v1 sample", "scores": scores}
+    at.run()
+    assert not at.exception, at.exception
+    warned = [n.removeprefix(WARNING) for n in scores[0].report.notes if n.startswith(WARNING)]
+    assert len(warned) == 2 and [w.value for w in at.warning] == [md(w) for w in warned]
+    captions = [c.value for c in at.caption]
+    assert not any("diverged" in c for c in captions) and any(c.startswith("gbt: early stopping") for c in captions)
+
+
 def test_saved_results_json_is_shown_and_a_wrong_file_is_explained(registry_env, v1_sample):
     """A results.json from benchmark-models, uploaded: its tasks' tables and charts; a wrong file: the problem."""
     from core.compare import run_benchmark

@@ -315,7 +315,7 @@ def test_gbt_stops_on_the_validation_rows_given_and_the_refit_runs_the_rounds_it
     assert first.metadata["fit_notes"] == [f"gbt: early stopping on the validation rows kept {kept} of at most 300 "
                                            "boosting rounds"]  # fmt: skip
     steps = [e.message for e in events if e.stage == "fit" and "boosting rounds" in e.message]
-    assert steps[-1] == f"{kept}/300 boosting rounds"
+    assert steps[-1] == f"{kept} of at most 300 boosting rounds", "early stopping may end it before 300 rounds"
 
     tr, val = stratified_split(codes_for_task(hard.y, 19), 0.1, seed=0)  # train_model's split
     to_code = np.searchsorted([CLASSES_19.index(c) for c in LABELS], hard.y)

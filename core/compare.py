@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
-from .evaluation import EvaluationReport
+from .evaluation import WARNING, EvaluationReport
 from .loading import UNLABELLED, Dataset, load_split, row_hashes
 from .pipeline import TrainedModel
 from .taxonomy import TASKS, classes_for_task, codes_for_task
@@ -93,10 +93,6 @@ PAPER_FAMILIES: tuple[str, ...] = ("paper-cnn", "lr", "adaboost", "dnn", "rf")
 EXTRA_BASELINES: tuple[str, ...] = ("gbt",)
 #: Every family: our improved CNN and it averaged with a forest first, then the paper's comparison, then the rest.
 ALL_FAMILIES: tuple[str, ...] = ("cnn", "cnn-rf", *PAPER_FAMILIES, *EXTRA_BASELINES)
-
-
-#: How a note that warns about one model (e.g. its boosting diverged) begins: shown as a warning, not a remark.
-WARNING = "Warning: "
 
 
 def _note_line(note: str) -> str:

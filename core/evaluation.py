@@ -14,6 +14,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+#: How a note of a report that warns about the model (e.g. its boosting diverged) begins: shown as a warning, not
+#: a remark.
+WARNING = "Warning: "
+
 
 @dataclass(frozen=True)
 class EvaluationReport:
@@ -46,7 +50,7 @@ class EvaluationReport:
     confusion_matrix: list[list[int]]
     absent_classes: list[str] = field(default_factory=list)
     duplicates_removed: int | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # those starting with WARNING are warnings about the model
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.evaluation import EvaluationReport
+from core.evaluation import WARNING, EvaluationReport
 from core.figures import confusion_figure, per_class_metrics_figure, per_class_table, prediction_error_figure
+from dashboard.escape import md
 
 __all__ = [
     "ACCURACY_NOTE",
@@ -27,6 +28,7 @@ __all__ = [
     "models_frame",
     "show_headline",
     "show_models_table",
+    "show_note",
     "show_report",
     "top_confusions",
 ]
@@ -185,6 +187,15 @@ def show_headline(report: EvaluationReport) -> None:
                    help=f"Rows with a known true class, over {len(report.scored_labels)} classes.")  # fmt: skip
 
 
+def show_note(note: str, *, label: str = "") -> None:
+    """One note of a report: a warning about the model (it starts with :data:`core.evaluation.WARNING`, e.g. its
+    boosting diverged) as a warning box, any other as a caption after ``label``; both shown as plain text."""
+    if note.startswith(WARNING):
+        st.warning(md(note.removeprefix(WARNING)), icon=":material/warning:")
+    else:
+        st.caption(label + md(note))
+
+
 def show_report(report: EvaluationReport, key_prefix: str, *, caveat: bool = True, notes: bool = True) -> None:
     """Everything about one evaluation: headline metrics, absent classes, confusion matrix,
     per-class table and chart, and where the errors go.
@@ -215,7 +226,7 @@ def show_report(report: EvaluationReport, key_prefix: str, *, caveat: bool = Tru
     if report.duplicates_removed:
         st.info(f"{report.duplicates_removed:,} test rows that also occur in the training data were left out.")
     for note in report.notes if notes else ():
-        st.caption(f"Note: {note}")
+        show_note(note, label="Note: ")
     cm_tab, class_tab, error_tab = st.tabs(["Confusion matrix", "Per class", "Where the errors go"])
     with cm_tab:
         mode = st.segmented_control("Show", _CM_MODES, default=_CM_MODES[0], required=True,

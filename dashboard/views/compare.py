@@ -13,14 +13,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core.compare import PAPER_FAMILIES, WARNING, ModelScore, read_results, results_markdown, score_model, task_notes
+from core.compare import PAPER_FAMILIES, ModelScore, read_results, results_markdown, score_model, task_notes
 from core.errors import CoreError
 from core.figures import comparison_bars, confusion_figure, per_class_f1_heatmap, speed_figure
 from core.loading import split_files
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
 from core.training import describe_seconds
 from dashboard import auth, explain_panel, loaders
-from dashboard.components import CAVEAT
+from dashboard.components import CAVEAT, show_note
 from dashboard.escape import md
 from dashboard.train_jobs import BenchmarkJob, resolve_folder
 
@@ -262,10 +262,7 @@ def _show_benchmark(result: dict, key: str = "compare_bench", *, saved: bool = F
             st.plotly_chart(comparison_bars(task_scores), key=f"{key}_bars_{task}")
             st.plotly_chart(per_class_f1_heatmap(task_scores), key=f"{key}_heatmap_{task}")
             for note in task_notes(task_scores):
-                if note.startswith(WARNING):  # about one model, e.g. its boosting diverged
-                    st.warning(md(note.removeprefix(WARNING)), icon=":material/warning:")
-                else:
-                    st.caption(md(note))
+                show_note(note)
     left, right = st.columns(2)
     left.download_button("Download results (Markdown)", results_markdown(scores, result["title"]), "results.md",
                          "text/markdown", key=f"{key}_md", on_click="ignore")  # fmt: skip

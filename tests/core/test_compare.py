@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from core.compare import WARNING, overlap_notes, results_markdown, run_benchmark
+from core.compare import overlap_notes, results_markdown, run_benchmark
+from core.evaluation import WARNING
 from core.taxonomy import CLASSES_19
 
 
@@ -39,7 +40,7 @@ def test_benchmark_reports_cnn_rfs_forest_weight_and_validation_scores_under_its
 
 
 def test_a_diverged_fit_is_a_warning_under_its_task_not_a_note(diverged_gbt):
-    (score,) = diverged_gbt
+    (score,), _ = diverged_gbt
     warnings = [n.removeprefix(WARNING) for n in score.report.notes if n.startswith(WARNING)]
     assert [w.split(":")[0] for w in warnings] == ["gbt diverged", "refit on all rows"], score.report.notes
     md = results_markdown([score])

@@ -182,10 +182,10 @@ def test_comparison_results_say_which_test_rows_training_labels_otherwise(regist
 
 
 def test_a_diverged_fit_in_the_results_is_shown_as_a_warning(registry_env, diverged_gbt):
-    from core.compare import WARNING
+    from core.evaluation import WARNING
     from dashboard.escape import md
 
-    scores = diverged_gbt
+    scores, _ = diverged_gbt
     at = AppTest.from_file(str(PAGE), default_timeout=60)
     at.session_state["compare_bench_result"] = {"title": "v1 sample", "scores": scores}
     at.run()

@@ -145,6 +145,21 @@ def test_card_of_a_diverged_gbt_warns_that_its_predictions_are_unreliable(tmp_pa
     assert any(c.value.startswith("Note: gbt: ") for c in at.caption), "and says how many rounds it kept"
 
 
+def test_scores_of_a_benchmarked_diverged_gbt_carry_its_warnings_as_warnings(monkeypatch, demo_dir, diverged_gbt):
+    """A model saved by benchmark-models keeps the test report's notes; a warning among them is shown as one on the
+    Scores tab, not as a note."""
+    from core.evaluation import WARNING
+
+    (score,), models = diverged_gbt
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    at = models_page("bench-gbt-19class-v1")
+    warned = [md(n.removeprefix(WARNING)) for n in score.report.notes if n.startswith(WARNING)]
+    shown = [x.value for x in at.warning]
+    assert len(warned) == 2 and all(shown.count(w) == 2 for w in warned), "on the Scores tab and under Settings"
+    assert not any("Warning" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
 def test_delete_asks_then_removes_the_folder(registry_env, tmp_path, monkeypatch, demo_dir):
     registry = tmp_path / "models"
     for name in ("test-rf-2class", "test-lr-2class"):

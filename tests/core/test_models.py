@@ -298,7 +298,7 @@ def test_cnn_rf_averages_the_two_with_the_forest_weight_that_scores_best_on_the_
 
 def test_gbt_stops_on_the_validation_rows_given_and_the_refit_runs_the_rounds_it_kept(tmp_path):
     """Early stopping watches train_model's validation rows (never a share the estimator takes from the training
-    rows); growing in steps gives the model one fit gives; the refit runs the rounds the first fit kept."""
+    rows): the model is the one scikit-learn fits on those rows; the refit runs the rounds the first fit kept."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     from core.cli import _parse_params

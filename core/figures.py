@@ -476,6 +476,10 @@ def _model_names(scores: Sequence[ModelScore]) -> list[str]:
     return [f"{s.name} ({s.task} classes)" if mixed else s.name for s in scores]
 
 
+#: Models up to which the comparison bars carry their values as text (beyond, 7 groups of more bars are too narrow).
+BAR_LABELS_UP_TO = 4
+
+
 def comparison_bars(scores: list[ModelScore]) -> go.Figure:
     """Grouped bars comparing models on every headline metric, macro-F1 first.
 
@@ -483,20 +487,22 @@ def comparison_bars(scores: list[ModelScore]) -> go.Figure:
     -------
     go.Figure
         One ``Bar`` trace per model (``name`` = model name); ``x`` = the metric labels of
-        :data:`COMPARISON_METRICS` in order; ``y`` in 0..1.
+        :data:`COMPARISON_METRICS` in order; ``y`` in 0..1; values as text on the bars for up to
+        :data:`BAR_LABELS_UP_TO` models, in the hover always.
     """
     title = "Model comparison (macro-F1 first: every class counts the same)"
     if not scores:
         return _empty_figure(title, "no models to compare")
     metric_labels = [label for label, _ in COMPARISON_METRICS]
     fig = go.Figure()
+    labelled = len(scores) <= BAR_LABELS_UP_TO  # more bars than that: too narrow for a readable value (hover has it)
     for name, score in zip(_model_names(scores), scores):
         values = [float(getattr(score.report, attr)) for _, attr in COMPARISON_METRICS]
         fig.add_bar(
             name=name,
             x=metric_labels,
             y=values,
-            text=[f"{v:.2f}" for v in values],
+            text=[f"{v:.2f}" for v in values] if labelled else None,
             textposition="outside",
             cliponaxis=False,
             hovertemplate=f"{name}<br>%{{x}} %{{y:.4f}}<extra></extra>",

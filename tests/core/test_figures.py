@@ -278,6 +278,8 @@ def test_comparison_bars_metric_order_and_values(report6, report19):
     _assert_styled(fig)
     mixed = F.comparison_bars([_score("rf", report6), _score("rf", report19)])
     assert [t.name for t in mixed.data] == ["rf (6 classes)", "rf (19 classes)"]
+    many = F.comparison_bars([_score(f"m{i}", report6) for i in range(F.BAR_LABELS_UP_TO + 1)])
+    assert all(t.text is None and "%{y:.4f}" in t.hovertemplate for t in many.data), "too many bars to label"
 
 
 def test_per_class_f1_heatmap_nan_for_unsupported_class(report6):

@@ -711,16 +711,28 @@ class RandomForestDetector(SklearnDetector):
             warm_start=True,
         )
 
+    #: Seconds a step of trees may take, once the first step (a tree per core) has shown what a tree costs.
+    STEP_SECONDS = 10.0
+
     def _fit_estimator(self, X, y, progress):
+        from joblib import effective_n_jobs
+
         est = self.make_estimator()
         total = int(self.params["n_estimators"])
-        step = max(10, total // 10)
-        grown = 0
+        cores = max(1, effective_n_jobs(est.n_jobs))
+        # Steps of a tenth (at least 10 trees) where trees are quick; where one takes minutes (millions of rows),
+        # as few trees as keep a step within STEP_SECONDS, a tree per core at least, so the bar keeps moving. Tree i
+        # gets the i-th seed of random_state whatever the steps, so the forest does not depend on them.
+        most = max(10, total // 10)
+        step, grown = min(cores, most), 0
         while grown < total:
+            started, before = time.perf_counter(), grown
             grown = min(total, grown + step)
             est.set_params(n_estimators=grown)
             est.fit(X, y)
             progress("fit", grown / total, f"{grown}/{total} trees", {})
+            per_tree = (time.perf_counter() - started) / (grown - before)
+            step = min(most, max(cores, int(self.STEP_SECONDS / per_tree) // cores * cores))
         est.set_params(warm_start=False)
         return est
 

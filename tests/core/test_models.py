@@ -296,6 +296,25 @@ def test_cnn_rf_averages_the_two_with_the_forest_weight_that_scores_best_on_the_
             make_detector("cnn-rf", forest_weight=bad)
 
 
+def test_forest_steps_follow_the_cost_of_a_tree_and_do_not_change_the_forest(monkeypatch):
+    """Quick trees: a tree per core first, then steps of 10 (the bar moves by tenths). Slow trees (here: any tree is
+    slower than the step's time): a tree per core each step. Either way the forest one fit would grow."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    from core.models import RandomForestDetector
+
+    data = blobs(seed=3)
+    X, y = np.nan_to_num(data.X, posinf=0, neginf=0), np.searchsorted([CLASSES_19.index(c) for c in LABELS], data.y)
+    once = RandomForestClassifier(n_estimators=30, random_state=0, n_jobs=2).fit(X, y).predict_proba(X)
+    for step_seconds, steps in ((10.0, [2, 12, 22, 30]), (0.0, list(range(2, 31, 2)))):
+        monkeypatch.setattr(RandomForestDetector, "STEP_SECONDS", step_seconds)
+        said = []
+        forest = RandomForestDetector(n_estimators=30, n_jobs=2)
+        forest.fit(X, y, n_classes=len(LABELS), progress=lambda stage, f, message, m, said=said: said.append(message))
+        assert [m for m in said if m.endswith(" trees")] == [f"{n}/30 trees" for n in steps]
+        np.testing.assert_allclose(forest.predict_proba(X), once, atol=1e-6)  # float32 against float64
+
+
 def test_gbt_stops_on_the_validation_rows_given_and_the_refit_runs_the_rounds_it_kept(tmp_path):
     """Early stopping watches train_model's validation rows (never a share the estimator takes from the training
     rows): the model is the one scikit-learn fits on those rows; the refit runs the rounds the first fit kept."""

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelFormatError
+from .errors import CoreError, ModelFormatError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -725,6 +725,7 @@ class RandomForestDetector(SklearnDetector):
         # gets the i-th seed of random_state whatever the steps, so the forest does not depend on them.
         most = max(10, total // 10)
         step, grown = min(cores, most), 0
+        room = available_memory()  # what the trees may take (the rows are in memory already)
         while grown < total:
             started, before = time.perf_counter(), grown
             grown = min(total, grown + step)
@@ -733,8 +734,31 @@ class RandomForestDetector(SklearnDetector):
             progress("fit", grown / total, f"{grown}/{total} trees", {})
             per_tree = (time.perf_counter() - started) / (grown - before)
             step = min(most, max(cores, int(self.STEP_SECONDS / per_tree) // cores * cores))
+            self._check_room(est, total, len(X), room)
         est.set_params(warm_start=False)
         return est
+
+    #: Share of the memory free when the fit began that the whole forest may take.
+    ROOM_SHARE = 0.8
+
+    def _check_room(self, est, total: int, rows: int, room: int | None) -> None:
+        """Stop early, with what to do, if the forest grown at this rate will not fit in memory: trees grown to full
+        depth on millions of rows take hundreds of MB each (on the full-size generated training split, 300 MB), and
+        the process would otherwise be killed for memory, without a word, half an hour later."""
+        if not room:
+            return
+        size = sum(t.tree_.node_count * _NODE_BYTES + t.tree_.value.nbytes for t in est.estimators_)
+        projected = size / len(est.estimators_) * total
+        if projected <= self.ROOM_SHARE * room:
+            return
+        raise CoreError(
+            f"a random forest of {total:,} trees on {rows:,} rows would take about {projected / 1e9:,.1f} GB "
+            f"({size / len(est.estimators_) / 1e6:,.0f} MB a tree, from the first {len(est.estimators_):,}), more than "
+            f"the {room / 1e9:,.1f} GB this machine had free when the fit began",
+            hint="make the trees smaller (--param min_samples_leaf=5, or --param max_depth=30), grow fewer trees "
+            "(--param n_estimators=..., --rf-trees for benchmark-models), cap the training rows "
+            "(--max-rows-per-class), or use a machine with more memory",
+        )
 
 
 class GradientBoostingDetector(SklearnDetector):
@@ -834,6 +858,23 @@ class GradientBoostingDetector(SklearnDetector):
     def refit_params(self) -> dict:
         """As many boosting rounds as this fit kept, without early stopping (no validation rows to stop on)."""
         return {"max_iter": int(self.estimator_.n_iter_), "early_stopping": False}
+
+
+def available_memory() -> int | None:
+    """Bytes of memory the system can still give this process without swapping (``MemAvailable`` of
+    ``/proc/meminfo``), or None where that is not known."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+#: Bytes of one node of a scikit-learn tree, besides its class counts (``sklearn.tree._tree.NODE_DTYPE``).
+_NODE_BYTES = 64
 
 
 @contextmanager

@@ -315,6 +315,29 @@ def test_forest_steps_follow_the_cost_of_a_tree_and_do_not_change_the_forest(mon
         np.testing.assert_allclose(forest.predict_proba(X), once, atol=1e-6)  # float32 against float64
 
 
+def test_a_forest_that_will_not_fit_in_memory_stops_after_its_first_trees_and_says_what_to_do(monkeypatch):
+    """The forest's size is projected from its first trees; beyond the memory free when the fit began, it stops
+    there with the figures and the settings that make it fit, instead of being killed for memory much later."""
+    import core.models
+    from core.errors import CoreError
+
+    data = blobs(seed=4)
+    events = []
+    monkeypatch.setattr(core.models, "available_memory", lambda: 10_000)  # 10 kB free
+    with pytest.raises(CoreError) as err:
+        train_model("rf", 19, data, params={"n_estimators": 500, "n_jobs": 2}, progress=events.append)
+    said = [e.message for e in events if e.message.endswith(" trees")]
+    assert said == ["2/500 trees"], "stopped after a tree per core"
+    message = str(err.value)
+    assert message.startswith("a random forest of 500 trees on 540 rows would take about ") and "MB a tree" in message
+    assert "more than the 0.0 GB this machine had free" in message
+    assert "min_samples_leaf" in err.value.hint and "--max-rows-per-class" in err.value.hint
+
+    monkeypatch.setattr(core.models, "available_memory", lambda: None)  # not known: no check
+    model, _ = train_model("rf", 19, data, params={"n_estimators": 20, "n_jobs": 2})
+    assert len(model.detector.estimator_.estimators_) == 20
+
+
 def test_gbt_stops_on_the_validation_rows_given_and_the_refit_runs_the_rounds_it_kept(tmp_path):
     """Early stopping watches train_model's validation rows (never a share the estimator takes from the training
     rows): the model is the one scikit-learn fits on those rows; the refit runs the rounds the first fit kept."""

@@ -294,8 +294,10 @@ def cmd_benchmark_models(args) -> int:
     families = tuple(args.families.split(",")) if args.families else ALL_FAMILIES
     tasks = tuple(int(t) for t in args.tasks.split(",")) if args.tasks else TASKS
     params = {f: {"epochs": args.epochs} for f in ("paper-cnn", "dnn")} if args.epochs else {}
-    if args.rf_trees:
-        params["rf"] = params["cnn-rf"] = {"n_estimators": args.rf_trees}
+    forest = {**({"n_estimators": args.rf_trees} if args.rf_trees else {}),
+              **({"min_samples_leaf": args.rf_min_leaf} if args.rf_min_leaf else {})}  # fmt: skip
+    if forest:
+        params["rf"], params["cnn-rf"] = dict(forest), dict(forest)
     scores = run_benchmark(
         args.data, families=families, tasks=tasks, params=params, max_rows_per_class=args.max_rows_per_class,
         seed=args.seed, drop_train_duplicates=args.drop_train_duplicates, models_dir=args.save_models,
@@ -308,6 +310,7 @@ def cmd_benchmark_models(args) -> int:
               f"{time.strftime('%Y-%m-%d')}; `python -m core benchmark-models` with "
               f"families {','.join(families)}, tasks {','.join(map(str, tasks))}"
               + (f", rf {args.rf_trees} trees" if args.rf_trees else "")
+              + (f", forest leaves of at least {args.rf_min_leaf} rows" if args.rf_min_leaf else "")
               + (f", at most {args.max_rows_per_class:,} training rows per class" if args.max_rows_per_class else "")
               + (f", {args.epochs} epochs for paper-cnn and dnn" if args.epochs else "")
               + ("; every model refitted on all training rows after validation" if args.refit
@@ -427,6 +430,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--rf-trees",
         type=int,
         help="trees in the random forest, alone and in cnn-rf (default 100 alone, 300 in cnn-rf)",
+    )
+    p.add_argument(
+        "--rf-min-leaf",
+        type=int,
+        help="fewest training rows in a leaf of the forest's trees, alone and in cnn-rf (default 1: grown to full "
+        "depth; 5 keeps trees grown on millions of rows in memory, see docs/full-dataset-protocol.md)",
     )
     p.add_argument("--max-rows-per-class", type=int)
     p.add_argument("--drop-train-duplicates", action="store_true", help="score only test rows not also in train")

@@ -755,8 +755,8 @@ class RandomForestDetector(SklearnDetector):
             f"a random forest of {total:,} trees on {rows:,} rows would take about {projected / 1e9:,.1f} GB "
             f"({size / len(est.estimators_) / 1e6:,.0f} MB a tree, from the first {len(est.estimators_):,}), more than "
             f"the {room / 1e9:,.1f} GB this machine had free when the fit began",
-            hint="make the trees smaller (--param min_samples_leaf=5, or --param max_depth=30), grow fewer trees "
-            "(--param n_estimators=..., --rf-trees for benchmark-models), cap the training rows "
+            hint="make the trees smaller (--param min_samples_leaf=5 with train, --rf-min-leaf 5 with "
+            "benchmark-models, 'Smallest leaf' on the Train page), grow fewer trees, cap the training rows "
             "(--max-rows-per-class), or use a machine with more memory",
         )
 

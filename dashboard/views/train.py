@@ -93,10 +93,16 @@ def _choose_model(busy: bool) -> TrainRequest:
         params["batch_size"] = right.number_input("Batch size", 1, 65536, defaults["batch_size"],
                                                   key="train_batch", disabled=busy)  # fmt: skip
     if "n_estimators" in defaults:
-        where = st.columns(2)[0] if FAMILIES[family].uses_epochs else left  # cnn-rf: a row of its own
+        where, beside = st.columns(2) if FAMILIES[family].uses_epochs else (left, right)  # cnn-rf: a row of its own
         # Keyed by family: the forest's default (100) and the one in cnn-rf (300) differ.
         params["n_estimators"] = where.number_input("Trees", 1, 2000, defaults["n_estimators"],
                                                     key=f"train_trees_{family}", disabled=busy)  # fmt: skip
+        if "min_samples_leaf" in defaults:  # the random forest, alone or in cnn-rf
+            params["min_samples_leaf"] = beside.number_input(
+                "Smallest leaf (rows)", 1, 100_000, defaults["min_samples_leaf"], key=f"train_leaf_{family}",
+                disabled=busy, help="Fewest training rows in a leaf of each tree. 1 grows the trees to full depth; on "
+                "millions of rows such a tree takes hundreds of MB, and 5 keeps them in memory. The fit stops after "
+                "its first trees, saying so, if the forest will not fit.")  # fmt: skip
     left, right = st.columns(2)
     cap = left.number_input("Rows per class (0 = all)", 0, 10_000_000, 0, step=1000, key="train_cap", disabled=busy,
                             help="Caps each class by a random sample: quicker, and less dominated by DDoS.")  # fmt: skip

@@ -30,7 +30,7 @@ def train_page(family: str, task: int = 6, name: str = "", **settings) -> AppTes
     at.selectbox(key="train_task").set_value(task)
     at.selectbox(key="train_family").set_value(family).run()
     for key, value in settings.items():
-        at.number_input(key=f"train_trees_{family}" if key == "trees" else f"train_{key}").set_value(value)
+        at.number_input(key=f"train_{key}_{family}" if key in ("trees", "leaf") else f"train_{key}").set_value(value)
     at.text_input(key="train_name").input(name)
     return at.run()
 
@@ -50,7 +50,7 @@ def finished(job) -> bool:
 
 
 def test_random_forest_trains_and_saves(registry):
-    at = train_page("rf", task=6, name="ui-rf", trees=10)
+    at = train_page("rf", task=6, name="ui-rf", trees=10, leaf=3)
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
     assert at.button(key="train_start").disabled  # only one training at a time
@@ -58,7 +58,12 @@ def test_random_forest_trains_and_saves(registry):
     assert not at.exception, at.exception
     assert at.session_state[KEY_TRAIN_JOB].state == "done", at.session_state[KEY_TRAIN_JOB].error
     meta = json.loads((registry / "ui-rf" / "metadata.json").read_text())
-    assert (meta["family"], meta["task"], meta["params"]["n_estimators"]) == ("rf", 6, 10)
+    assert (meta["family"], meta["task"], meta["params"]["n_estimators"], meta["params"]["min_samples_leaf"]) == (
+        "rf",
+        6,
+        10,
+        3,
+    )
     assert "ui-rf" in at.success[0].value
     test_f1 = meta["metrics"]["test"]["macro_f1"]
     assert any(f"{test_f1:.3f}" in m.value for m in at.metric), [m.value for m in at.metric]
@@ -68,6 +73,7 @@ def test_random_forest_trains_and_saves(registry):
 def test_cnn_with_a_forest_shows_both_settings_trains_and_says_how_the_average_did_on_validation(registry):
     at = train_page("cnn-rf", task=6)
     assert at.number_input(key="train_epochs").value == 40 and at.number_input(key="train_trees_cnn-rf").value == 300
+    assert at.number_input(key="train_leaf_cnn-rf").value == 1, "the forest's leaf size beside its trees"
     assert at.checkbox(key="train_refit_cnn-rf").value is True, "refits by default, as the cnn does"
     at.number_input(key="train_epochs").set_value(2)
     at.number_input(key="train_trees_cnn-rf").set_value(10)

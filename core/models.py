@@ -743,7 +743,7 @@ class RandomForestDetector(SklearnDetector):
 
     def _check_room(self, est, total: int, rows: int, room: int | None) -> None:
         """Stop early, with what to do, if the forest grown at this rate will not fit in memory: trees grown to full
-        depth on millions of rows take hundreds of MB each (on the full-size generated training split, 300 MB), and
+        depth on millions of rows take hundreds of MB each (on the full-size generated training split, 250 MB), and
         the process would otherwise be killed for memory, without a word, half an hour later."""
         if not room:
             return

@@ -49,6 +49,17 @@ def _progress_bar(desc: str):
     return update
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (0 trees, epochs or rows would mean nothing, or the default)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is below 1; leave the option out for the default")
+    return value
+
+
 def _parse_params(pairs: list[str]) -> dict:
     out = {}
     for pair in pairs or []:
@@ -298,29 +309,44 @@ def cmd_benchmark_models(args) -> int:
               **({"min_samples_leaf": args.rf_min_leaf} if args.rf_min_leaf else {})}  # fmt: skip
     if forest:
         params["rf"], params["cnn-rf"] = dict(forest), dict(forest)
-    scores = run_benchmark(
+    which = f"families {','.join(families)}, tasks {','.join(map(str, tasks))}"
+    settings = ((f", rf {args.rf_trees} trees" if args.rf_trees else "")
+                + (f", forest leaves of at least {args.rf_min_leaf} rows" if args.rf_min_leaf else "")
+                + (f", at most {args.max_rows_per_class:,} training rows per class" if args.max_rows_per_class else "")
+                + (f", {args.epochs} epochs for paper-cnn and dnn" if args.epochs else "")
+                + ("; every model refitted on all training rows after validation" if args.refit
+                   else "; every model fitted on the training rows less the validation share"))  # fmt: skip
+    title = f"Model comparison on {args.data}"
+
+    def footer(results, partial: bool) -> str:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+        rows = f"{results.scores[0].report.n_rows:,} test rows scored per model; " if results.scores else ""
+        done = len(results.scores) + len(results.failures)
+        so_far = f"{done} job{'s' * (done != 1)} done so far"
+        state = f"**Partial results: the run is still going or was stopped** ({so_far}). " if partial else ""
+        failed = f"{len(results.failures)} of {done} jobs failed (see each task); " if results.failures else ""
+        return (f"{state}Run: {rows}{failed}{time.perf_counter() - started:,.0f} s in all (reading, training, "
+                f"scoring), peak memory {peak:,.0f} MB (resident, this process), {os.cpu_count()} CPU cores, "
+                f"{time.strftime('%Y-%m-%d')}; `python -m core benchmark-models` with {which}{settings}.")  # fmt: skip
+
+    def write(results, partial: bool = True):
+        return write_results(results, args.out, title=title, footer=footer(results, partial))
+
+    results = run_benchmark(
         args.data, families=families, tasks=tasks, params=params, max_rows_per_class=args.max_rows_per_class,
         seed=args.seed, drop_train_duplicates=args.drop_train_duplicates, models_dir=args.save_models,
-        refit=args.refit, progress=None if args.quiet else _progress_bar("benchmark"),
+        refit=args.refit, progress=None if args.quiet else _progress_bar("benchmark"), on_result=write,
     )  # fmt: skip
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
-    rows = f"{scores[0].report.n_rows:,} test rows scored per model; " if scores else ""
-    footer = (f"Run: {rows}{time.perf_counter() - started:,.0f} s in all (reading, training, scoring), "
-              f"peak memory {peak:,.0f} MB (resident, this process), {os.cpu_count()} CPU cores, "
-              f"{time.strftime('%Y-%m-%d')}; `python -m core benchmark-models` with "
-              f"families {','.join(families)}, tasks {','.join(map(str, tasks))}"
-              + (f", rf {args.rf_trees} trees" if args.rf_trees else "")
-              + (f", forest leaves of at least {args.rf_min_leaf} rows" if args.rf_min_leaf else "")
-              + (f", at most {args.max_rows_per_class:,} training rows per class" if args.max_rows_per_class else "")
-              + (f", {args.epochs} epochs for paper-cnn and dnn" if args.epochs else "")
-              + ("; every model refitted on all training rows after validation" if args.refit
-                 else "; every model fitted on the training rows less the validation share") + ".")  # fmt: skip
-    md, js = write_results(scores, args.out, title=f"Model comparison on {args.data}", footer=footer)
+    md, js = write(results, partial=False)
     print(md.read_text())
-    for task in sorted(set(tasks) - {s.task for s in scores}):
+    for task in sorted(set(tasks) - set(results.tasks)):
         print(f"note: the {task}-class task was skipped: the training data has only one of its classes")
     print(f"written: {md} and {js}")
-    return 0
+    for f in results.failures:
+        print(f"error: {f.family}, {f.task} classes failed: {f.message}", file=sys.stderr)
+        if f.hint:
+            print(f"hint: {f.hint}", file=sys.stderr)
+    return 1 if results.failures else 0
 
 
 def cmd_report(args) -> int:
@@ -357,9 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", type=int, choices=TASKS, required=True, help="2, 6 or 19 classes")
     p.add_argument("--model", choices=sorted(FAMILIES), required=True, help="model family")
     p.add_argument("--data", required=True, help="folder in the official layout (DIR/train/*.csv, DIR/test/*.csv)")
-    p.add_argument("--epochs", type=int, help="epochs (networks only; paper preset: 10)")
-    p.add_argument("--batch-size", type=int, help="batch size (networks only; paper preset: 32)")
-    p.add_argument("--max-rows-per-class", type=int, help="cap rows per class (seeded random sample)")
+    p.add_argument("--epochs", type=_positive_int, help="epochs (networks only; paper preset: 10)")
+    p.add_argument("--batch-size", type=_positive_int, help="batch size (networks only; paper preset: 32)")
+    p.add_argument("--max-rows-per-class", type=_positive_int, help="cap rows per class (seeded random sample)")
     p.add_argument("--val-fraction", type=float, default=0.1, help="stratified validation share (default 0.1)")
     p.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
                    help="after validation, fit again on all of DIR/train for as many epochs and keep that "
@@ -392,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="CSV files, folders of CSVs or glob patterns")
     p.add_argument("--out", required=True, help="output folder (predictions/ as Parquet, summary.json)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler (default: start a local cluster)")
-    p.add_argument("--workers", type=int, help="local cluster worker processes (default: one per CPU core)")
+    p.add_argument("--workers", type=_positive_int, help="local cluster worker processes (default: one per CPU core)")
     p.add_argument("--partition-size", default="64MB", help="CSV bytes per task, e.g. 64MB (bounds worker memory)")
     p.add_argument("--low-confidence", type=float, default=0.6, help="count rows below this probability (0.6)")
     p.add_argument("--overwrite", action="store_true", help="replace results already in --out")
@@ -425,19 +451,19 @@ def build_parser() -> argparse.ArgumentParser:
         "(cnn-rf), the paper's five, and gradient-boosted trees (gbt))",
     )
     p.add_argument("--tasks", help="comma-separated tasks (default: 2,6,19)")
-    p.add_argument("--epochs", type=int, help="epochs for the networks (default: each family's preset)")
+    p.add_argument("--epochs", type=_positive_int, help="epochs for the networks (default: each family's preset)")
     p.add_argument(
         "--rf-trees",
-        type=int,
+        type=_positive_int,
         help="trees in the random forest, alone and in cnn-rf (default 100 alone, 300 in cnn-rf)",
     )
     p.add_argument(
         "--rf-min-leaf",
-        type=int,
+        type=_positive_int,
         help="fewest training rows in a leaf of the forest's trees, alone and in cnn-rf (default 1: grown to full "
         "depth; 5 keeps trees grown on millions of rows in memory, see docs/full-dataset-protocol.md)",
     )
-    p.add_argument("--max-rows-per-class", type=int)
+    p.add_argument("--max-rows-per-class", type=_positive_int)
     p.add_argument("--drop-train-duplicates", action="store_true", help="score only test rows not also in train")
     p.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
                    help="refit every family on all training rows after validation, so that all are fitted on the "

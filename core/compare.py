@@ -6,20 +6,22 @@ Used by the dashboard's Compare page and by ``python -m core benchmark-models``.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
+from .errors import CoreError, DataError
 from .evaluation import WARNING, EvaluationReport
 from .loading import UNLABELLED, Dataset, load_split, row_hashes
+from .models import make_detector
 from .pipeline import TrainedModel
 from .taxonomy import TASKS, classes_for_task, codes_for_task
-from .training import TrainProgress, train_model
+from .training import Cancelled, TrainProgress, train_model
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,66 @@ class ModelScore:
         return cls(name=str(d["name"]), family=str(d["family"]), task=int(d["task"]),
                    report=EvaluationReport.from_dict(d["report"]), rows_per_second=float(d["rows_per_second"]),
                    fit_seconds=None if d.get("fit_seconds") is None else float(d["fit_seconds"]))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class JobFailure:
+    """A (family, task) of a benchmark that could not be trained or scored: what went wrong and what to do.
+
+    A benchmark records it and goes on with the next job, so that one failure (a forest too large for the
+    memory, hours into a run at full scale) does not lose the other results.
+    """
+
+    family: str
+    task: int
+    message: str
+    hint: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"family": self.family, "task": self.task, "failed": self.message, "hint": self.hint}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> JobFailure:
+        if not isinstance(d["failed"], str) or not isinstance(d["family"], str):
+            raise ValueError("a failed entry needs a family and a message")
+        hint = d.get("hint")
+        return cls(
+            family=d["family"], task=int(d["task"]), message=d["failed"], hint=None if hint is None else str(hint)
+        )
+
+    @classmethod
+    def from_exception(cls, family: str, task: int, exc: Exception) -> JobFailure:
+        if isinstance(exc, CoreError):
+            return cls(family, task, str(exc), exc.hint)
+        if isinstance(exc, MemoryError):
+            return cls(family, task, f"out of memory ({type(exc).__name__}: {exc})".replace(": )", ")"),
+                       "train on fewer rows (--max-rows-per-class N), or for the forest set --rf-min-leaf 5; "
+                       "docs/full-dataset-protocol.md gives the memory each family needs")  # fmt: skip
+        alone = f"rerun it alone (--families {family} --tasks {task} --verbose) for the traceback"
+        if isinstance(exc, ValueError):  # mostly a setting out of range (scikit-learn checks them as it fits)
+            return cls(
+                family, task, f"{type(exc).__name__}: {exc}", f"check the settings given to {family}, or {alone}"
+            )
+        return cls(family, task, f"{type(exc).__name__}: {exc}", f"an unexpected error: {alone}, and report it")
+
+
+@dataclass
+class Results:
+    """A benchmark's outcome: the scores of the (family, task) jobs that finished, and the jobs that failed."""
+
+    scores: list[ModelScore] = field(default_factory=list)
+    failures: list[JobFailure] = field(default_factory=list)
+
+    @property
+    def tasks(self) -> list[int]:
+        """The tasks with a score or a failure, in order."""
+        return sorted({s.task for s in self.scores} | {f.task for f in self.failures})
+
+    def of_task(self, task: int) -> tuple[list[ModelScore], list[JobFailure]]:
+        return [s for s in self.scores if s.task == task], [f for f in self.failures if f.task == task]
+
+    def to_json(self) -> str:
+        return json.dumps([*(s.to_dict() for s in self.scores), *(f.to_dict() for f in self.failures)], indent=2)
 
 
 def score_model(model: TrainedModel, data: Dataset, *, exclude_rows_in: Dataset | None = None) -> ModelScore:
@@ -156,13 +218,24 @@ def run_benchmark(
     refit: bool = True,
     models_dir: str | Path | None = None,
     progress: Callable[[TrainProgress], None] | None = None,
-) -> list[ModelScore]:
+    on_result: Callable[[Results], None] | None = None,
+) -> Results:
     """Train every family for every task on ``DIR/train`` and score it on ``DIR/test``.
 
     The data is read once. With ``models_dir``, each trained model is saved there. With ``refit`` (default),
     every family is refitted on all of ``DIR/train`` after validation, so that all are fitted on the same rows.
-    ``progress`` receives the overall fraction over all (family, task) jobs.
+    ``progress`` receives the overall fraction over all (family, task) jobs; ``on_result`` the results so far
+    after each job (to write them as they come: a run at full scale takes hours).
+
+    A job that fails (an error, the forest's memory check, out of memory) is recorded as a :class:`JobFailure`,
+    reported through ``progress`` and logged, and the next job runs. Cancelling (:class:`Cancelled` from
+    ``progress``) and interrupting stop the whole run.
     """
+    for family in families:  # unknown families and parameters stop the run before the data is read
+        try:
+            make_detector(family, **((params or {}).get(family) or {}))
+        except ValueError as exc:
+            raise CoreError(str(exc), hint="python -m core benchmark-models --help lists the families") from None
     report = progress or (lambda ev: None)
     report(TrainProgress("load", 0.0, f"reading {data_dir}"))
     train = load_split(data_dir, "train", max_rows_per_class=max_rows_per_class, seed=seed)
@@ -176,26 +249,43 @@ def run_benchmark(
     if drop_train_duplicates:
         overlap = {t: n + " They are left out of the scores here." for t, n in overlap.items()}
     jobs = [(f, t) for t in trainable for f in families]
-    scores = []
+    results = Results()
     for j, (family, task) in enumerate(jobs):
 
         def sub(ev: TrainProgress, j=j, family=family, task=task):
             report(TrainProgress(ev.stage, (j + ev.fraction) / len(jobs),
                                  f"[{j + 1}/{len(jobs)}] {family}, {task} classes: {ev.message}", ev.metrics))  # fmt: skip
 
-        model, _ = train_model(family, task, train, params=(params or {}).get(family), seed=seed, refit=refit,
-                               progress=sub, data_description=str(data_dir))  # fmt: skip
-        score = score_model(model, test, exclude_rows_in=train if drop_train_duplicates else None)
-        score.report.notes.extend(model.metadata.get("fit_notes", []))
-        score.report.notes.extend(f"{WARNING}{w}" for w in model.metadata.get("fit_warnings", []))
-        if task in overlap:
-            score.report.notes.append(overlap[task])
-        model.metadata["metrics"]["test"] = score.report.to_dict()
-        if models_dir is not None:
-            model.save(Path(models_dir) / f"bench-{family}-{task}class-{train.layout.name}", overwrite=True)
-        scores.append(score)
-    report(TrainProgress("done", 1.0, "benchmark finished"))
-    return scores
+        try:
+            model, _ = train_model(family, task, train, params=(params or {}).get(family), seed=seed, refit=refit,
+                                   progress=sub, data_description=str(data_dir))  # fmt: skip
+            score = score_model(model, test, exclude_rows_in=train if drop_train_duplicates else None)
+        except Cancelled:
+            raise
+        except Exception as exc:  # recorded, and the other jobs go on
+            failure = JobFailure.from_exception(family, task, exc)
+            log.warning("%s, %d classes failed: %s", family, task, failure.message,
+                        exc_info=not isinstance(exc, CoreError | MemoryError))  # fmt: skip
+            results.failures.append(failure)
+            model = None
+            gc.collect()  # what the failed job held, before the next one
+            report(TrainProgress("evaluate", (j + 1) / len(jobs),
+                                 f"[{j + 1}/{len(jobs)}] {family}, {task} classes: failed: {failure.message}"))  # fmt: skip
+        else:
+            score.report.notes.extend(model.metadata.get("fit_notes", []))
+            score.report.notes.extend(f"{WARNING}{w}" for w in model.metadata.get("fit_warnings", []))
+            if task in overlap:
+                score.report.notes.append(overlap[task])
+            model.metadata["metrics"]["test"] = score.report.to_dict()
+            if models_dir is not None:
+                model.save(Path(models_dir) / f"bench-{family}-{task}class-{train.layout.name}", overwrite=True)
+            results.scores.append(score)
+        if on_result:
+            on_result(results)
+    done = f"benchmark finished, {len(results.failures)} of {len(jobs)} jobs failed" if results.failures else (
+        "benchmark finished")  # fmt: skip
+    report(TrainProgress("done", 1.0, done))
+    return results
 
 
 def common_notes(scores: list[ModelScore]) -> list[str]:
@@ -213,35 +303,48 @@ def task_notes(scores: list[ModelScore]) -> list[str]:
     return list(dict.fromkeys([*common, *own]))
 
 
-def results_markdown(scores: list[ModelScore], title: str = "") -> str:
-    """A Markdown table per task: macro-F1 first, then weighted-F1, accuracy, speed."""
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+def _failure_line(f: JobFailure) -> str:
+    return f"**Failed: {f.family}.** {_sentence(f.message)}" + (f" What to do: {_sentence(f.hint)}" if f.hint else "")
+
+
+def results_markdown(results: Results, title: str = "") -> str:
+    """A Markdown table per task: macro-F1 first, then weighted-F1, accuracy, speed; the jobs that failed in the
+    table as such and, under it, why and what to do."""
     lines = [f"# {title}", ""] if title else []
-    for task in sorted({s.task for s in scores}):
+    for task in results.tasks:
+        task_scores, failed = results.of_task(task)
         lines += [f"## {task} classes", "",
                   "| model | macro-F1 | weighted-F1 | accuracy | macro precision | macro recall | train s | rows/s scored |",
                   "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-        for s in [s for s in scores if s.task == task]:
+        for s in task_scores:
             r = s.report
             fit = f"{s.fit_seconds:.1f}" if s.fit_seconds is not None else "-"
             lines.append(f"| {s.family} | {r.macro_f1:.4f} | {r.weighted_f1:.4f} | {r.accuracy:.4f} | "
                          f"{r.macro_precision:.4f} | {r.macro_recall:.4f} | {fit} | {s.rows_per_second:,.0f} |")  # fmt: skip
-        task_scores = [s for s in scores if s.task == task]
-        labels = task_scores[0].report.scored_labels
-        lines += ["", "Per-class F1:", "", "| class | " + " | ".join(s.family for s in task_scores) + " |",
-                  "|---|" + "---|" * len(task_scores)]  # fmt: skip
-        for c in labels:
-            row = [f"{s.report.per_class.get(c, {}).get('f1', float('nan')):.3f}" for s in task_scores]
-            lines.append(f"| {c} | " + " | ".join(row) + " |")
+        lines += [f"| {f.family} | failed (below) | - | - | - | - | - | - |" for f in failed]
+        if task_scores:
+            labels = task_scores[0].report.scored_labels
+            lines += ["", "Per-class F1:", "", "| class | " + " | ".join(s.family for s in task_scores) + " |",
+                      "|---|" + "---|" * len(task_scores)]  # fmt: skip
+            for c in labels:
+                row = [f"{s.report.per_class.get(c, {}).get('f1', float('nan')):.3f}" for s in task_scores]
+                lines.append(f"| {c} | " + " | ".join(row) + " |")
         notes = task_notes(task_scores)
-        if notes:
-            lines += ["", *(_note_line(n) for n in notes)]
+        if notes or failed:
+            lines += ["", *(_failure_line(f) for f in failed), *(_note_line(n) for n in notes)]
         lines.append("")
     return "\n".join(lines)
 
 
-def read_results(text: str | bytes, source: str = "results.json") -> list[ModelScore]:
-    """The scores in a ``results.json`` written by :func:`write_results` (``benchmark-models --out``, or the
-    Compare page's download). Raises :class:`DataError` naming ``source`` and the first bad entry."""
+def read_results(text: str | bytes, source: str = "results.json") -> Results:
+    """The results in a ``results.json`` written by :func:`write_results` (``benchmark-models --out``, or the
+    Compare page's download): scores, and the jobs that failed. Raises :class:`DataError` naming ``source`` and
+    the first bad entry."""
     hint = "choose the results.json that `python -m core benchmark-models --out DIR` wrote into DIR"
     try:
         entries = json.loads(text)
@@ -249,9 +352,15 @@ def read_results(text: str | bytes, source: str = "results.json") -> list[ModelS
         raise DataError(f"not JSON ({e})", file=source, hint=hint) from None
     if not isinstance(entries, list) or not entries:
         raise DataError("expected a non-empty list of model results", file=source, hint=hint)
-    scores = []
+    results = Results()
     for i, entry in enumerate(entries, 1):
         try:
+            if isinstance(entry, dict) and "failed" in entry:
+                failure = JobFailure.from_dict(entry)
+                if failure.task not in TASKS:
+                    raise ValueError(f"task {failure.task} is not one of {TASKS}")
+                results.failures.append(failure)
+                continue
             if not isinstance(entry, dict) or not isinstance(entry.get("report"), dict):
                 raise ValueError("expected an object with a 'report'")
             needed = [f.name for f in dataclasses.fields(EvaluationReport) if f.default is dataclasses.MISSING
@@ -267,18 +376,22 @@ def read_results(text: str | bytes, source: str = "results.json") -> list[ModelS
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             what = f"missing {e}" if isinstance(e, KeyError) else str(e)
             raise DataError(f"entry {i} is not a model result: {what}", file=source, hint=hint) from None
-        scores.append(score)
-    return scores
+        results.scores.append(score)
+    return results
 
 
-def write_results(
-    scores: list[ModelScore], out_dir: str | Path, title: str = "", footer: str = ""
-) -> tuple[Path, Path]:
-    """Write ``results.md`` (with ``footer`` after the tables) and ``results.json`` into ``out_dir``."""
+def write_results(results: Results, out_dir: str | Path, title: str = "", footer: str = "") -> tuple[Path, Path]:
+    """Write ``results.md`` (with ``footer`` after the tables) and ``results.json`` into ``out_dir``.
+
+    Each file is written whole under a temporary name and then renamed, so that a run stopped while writing (they
+    are rewritten after every job of a long benchmark) leaves the previous complete files, never half of one."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     md = out / "results.md"
     js = out / "results.json"
-    md.write_text(results_markdown(scores, title) + (f"\n{footer}\n" if footer else ""))
-    js.write_text(json.dumps([s.to_dict() for s in scores], indent=2))
+    for path, text in ((md, results_markdown(results, title) + (f"\n{footer}\n" if footer else "")),
+                       (js, results.to_json())):  # fmt: skip
+        part = path.with_name(path.name + ".part")
+        part.write_text(text)
+        part.replace(path)
     return md, js

@@ -719,6 +719,8 @@ class RandomForestDetector(SklearnDetector):
 
         est = self.make_estimator()
         total = int(self.params["n_estimators"])
+        if total < 1:  # the steps below would grow no tree and leave an unfitted forest
+            raise ValueError(f"n_estimators must be at least 1, got {total}")
         cores = max(1, effective_n_jobs(est.n_jobs))
         # Steps of a tenth (at least 10 trees) where trees are quick; where one takes minutes (millions of rows),
         # as few trees as keep a step within STEP_SECONDS, a tree per core at least, so the bar keeps moving. Tree i

@@ -394,7 +394,8 @@ class TrainJob(WorkerJob):
 
 
 class BenchmarkJob(WorkerJob):
-    """The paper's comparison (:func:`core.compare.run_benchmark`) on a data folder; ``result`` is its scores.
+    """The paper's comparison (:func:`core.compare.run_benchmark`) on a data folder; ``result`` is its
+    :class:`core.compare.Results` (scores, and the jobs that failed).
 
     ``kwargs`` go to ``run_benchmark`` as they are. With ``models_dir`` each model is saved as soon as it is
     trained, so a cancelled run keeps the models saved before the click."""
@@ -431,7 +432,7 @@ def spill_uploads(uploads: list[tuple[str, bytes | str]]) -> tuple[list[tuple[st
     return out, folder
 
 
-def _benchmark(data_dir: str, kwargs: dict, *, progress, commit) -> list:
+def _benchmark(data_dir: str, kwargs: dict, *, progress, commit):
     from core.compare import run_benchmark
 
     return run_benchmark(data_dir, progress=progress, **kwargs)

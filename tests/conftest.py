@@ -51,15 +51,15 @@ def v2_sample() -> Path:
 @pytest.fixture(scope="session")
 def diverged_gbt(v1_sample, tmp_path_factory):
     """Benchmark scores of gbt on the v1 sample with a step too large and no l2 penalty: its boosting diverges, in
-    the first fit and in the refit, and each score's notes carry the warnings. Returns the scores and the folder
-    the benchmark saved the model in (``bench-gbt-19class-v1``)."""
+    the first fit and in the refit, and each score's notes carry the warnings. Returns the results
+    (:class:`core.compare.Results`) and the folder the benchmark saved the model in (``bench-gbt-19class-v1``)."""
     from core.compare import run_benchmark
 
     models = tmp_path_factory.mktemp("diverged") / "models"
     wild = {"learning_rate": 1.0, "l2_regularization": 0.0, "min_samples_leaf": 2, "max_iter": 60}
-    scores = run_benchmark(v1_sample, families=("gbt",), tasks=(19,), max_rows_per_class=100, params={"gbt": wild},
-                           models_dir=models)  # fmt: skip
-    return scores, models
+    results = run_benchmark(v1_sample, families=("gbt",), tasks=(19,), max_rows_per_class=100, params={"gbt": wild},
+                            models_dir=models)  # fmt: skip
+    return results, models
 
 
 @pytest.fixture(scope="session")

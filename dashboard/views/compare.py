@@ -7,13 +7,12 @@ An expander reruns the paper's whole comparison (five families x three tasks).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from core.compare import PAPER_FAMILIES, ModelScore, read_results, results_markdown, score_model, task_notes
+from core.compare import PAPER_FAMILIES, ModelScore, Results, read_results, results_markdown, score_model, task_notes
 from core.errors import CoreError
 from core.figures import comparison_bars, confusion_figure, per_class_f1_heatmap, speed_figure
 from core.loading import split_files
@@ -220,14 +219,19 @@ def _benchmark_outcome(job: BenchmarkJob) -> None:
         if job.kwargs.get("models_dir"):
             loaders.refresh_models()
         if job.state == "done":
-            st.session_state[KEY_BENCH] = {"title": job.title, "scores": job.result}
+            st.session_state[KEY_BENCH] = {"title": job.title, "results": job.result}
     if job.state == "failed":
         loaders.show_error(job.error)
     elif job.state == "cancelled":
         kept = " Models already trained and saved stay in the registry." if job.kwargs.get("models_dir") else ""
         st.info(f"The comparison was cancelled after {describe_seconds(job.elapsed)}.{kept}", icon=":material/block:")
     else:
-        st.success(f"Done in {describe_seconds(job.elapsed)}.", icon=":material/check_circle:")
+        failed = len(job.result.failures) if job.result else 0
+        if failed:
+            st.warning(f"Done in {describe_seconds(job.elapsed)}, but {failed} of the jobs failed: each task's tab "
+                       "says which and what to do.", icon=":material/warning:")  # fmt: skip
+        else:
+            st.success(f"Done in {describe_seconds(job.elapsed)}.", icon=":material/check_circle:")
 
 
 def _saved_results() -> None:
@@ -240,40 +244,44 @@ def _saved_results() -> None:
         if upload is None:
             return
         try:
-            scores = read_results(upload.getvalue(), upload.name)
+            results = read_results(upload.getvalue(), upload.name)
         except CoreError as exc:
             loaders.show_error(exc)
             return
-        _show_benchmark({"title": f"Saved results: {upload.name}", "scores": scores}, key="compare_saved", saved=True)
+        _show_benchmark({"title": f"Saved results: {upload.name}", "results": results}, key="compare_saved", saved=True)
 
 
 def _show_benchmark(result: dict, key: str = "compare_bench", *, saved: bool = False) -> None:
-    """Tables, charts and data notes per task, and downloads; ``key`` prefixes the widgets' keys; ``saved``: the
-    results come from a file (a missing task is then not one the data could not train)."""
-    scores: list[ModelScore] = result["scores"]
+    """Tables, charts and data notes per task, the jobs that failed, and downloads; ``key`` prefixes the widgets'
+    keys; ``saved``: the results come from a file (a missing task is then not one the data could not train)."""
+    results: Results = result["results"]
     st.markdown(f"**{md(result['title'])}**")
-    tasks = sorted({s.task for s in scores})
+    tasks = results.tasks
     skipped = ", ".join(f"{t}-class" for t in TASKS if t not in tasks)
     if skipped and not saved:
         st.info(f"Skipped the {skipped} task(s): the training data holds only one of their classes (e.g. no Benign "
                 "rows).", icon=":material/info:")  # fmt: skip
     elif skipped:
         st.info(f"The file holds no results for the {skipped} task(s).", icon=":material/info:")
-    if not scores:
+    if not tasks:
         return
     for tab, task in zip(st.tabs([f"{t} classes" for t in tasks]), tasks):
-        task_scores = [s for s in scores if s.task == task]
+        task_scores, failed = results.of_task(task)
         with tab:
-            st.dataframe(_score_table(task_scores), hide_index=True, column_config=_SCORE_COLUMNS)
-            st.plotly_chart(comparison_bars(task_scores), key=f"{key}_bars_{task}")
-            st.plotly_chart(per_class_f1_heatmap(task_scores), key=f"{key}_heatmap_{task}")
+            for f in failed:
+                st.error(f"**{md(f.family)} failed:** {md(f.message)}" + (f"\n\n**What to do:** {md(f.hint)}"
+                         if f.hint else ""), icon="⚠️")  # fmt: skip
+            if task_scores:
+                st.dataframe(_score_table(task_scores), hide_index=True, column_config=_SCORE_COLUMNS)
+                st.plotly_chart(comparison_bars(task_scores), key=f"{key}_bars_{task}")
+                st.plotly_chart(per_class_f1_heatmap(task_scores), key=f"{key}_heatmap_{task}")
             for note in task_notes(task_scores):
                 show_note(note)
     left, right = st.columns(2)
-    left.download_button("Download results (Markdown)", results_markdown(scores, result["title"]), "results.md",
+    left.download_button("Download results (Markdown)", results_markdown(results, result["title"]), "results.md",
                          "text/markdown", key=f"{key}_md", on_click="ignore")  # fmt: skip
-    right.download_button("Download results (JSON)", json.dumps([s.to_dict() for s in scores], indent=2),
-                          "results.json", "application/json", key=f"{key}_json", on_click="ignore")  # fmt: skip
+    right.download_button("Download results (JSON)", results.to_json(), "results.json", "application/json",
+                          key=f"{key}_json", on_click="ignore")  # fmt: skip
 
 
 render()

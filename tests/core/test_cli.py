@@ -118,6 +118,59 @@ def test_benchmark_models_writes_tables_with_time_and_memory(demo_dir, tmp_path)
     assert (forest["n_estimators"], forest["min_samples_leaf"]) == (5, 3)
 
 
+def test_benchmark_models_goes_on_past_a_job_that_fails_and_exits_1(v1_sample, tmp_path, monkeypatch, capsys):
+    """The forest's memory check fails its jobs (here: a machine with 10 kB free); lr still runs for both tasks,
+    the results say which jobs failed and what to do, and the exit status tells scripts the run is incomplete."""
+    import core.models
+    from core.cli import main
+
+    monkeypatch.setattr(core.models, "available_memory", lambda: 10_000)
+    rc = main(["benchmark-models", "--data", str(v1_sample), "--families", "rf,lr", "--tasks", "6,19", "--rf-trees",
+               "20", "--max-rows-per-class", "100", "--out", str(tmp_path), "--quiet"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert rc == 1
+    md = (tmp_path / "results.md").read_text()
+    assert md in out and md.count("| lr | 0.") == 2 and md.count("| rf | failed (below) |") == 2
+    assert "2 of 4 jobs failed (see each task)" in md and "Partial results" not in md
+    entries = json.loads((tmp_path / "results.json").read_text())
+    assert [(e["family"], e["task"], "failed" in e) for e in entries] == [
+        ("lr", 6, False), ("lr", 19, False), ("rf", 6, True), ("rf", 19, True)]  # fmt: skip
+    assert err.count("error: rf, ") == 2 and "classes failed: a random forest of 20 trees" in err
+    assert "hint: " in err and "min_samples_leaf" in err
+
+
+def test_benchmark_models_killed_mid_run_keeps_the_jobs_it_finished(v1_sample, tmp_path):
+    """The results are written after every job: killed while the second job (a forest of many trees) runs, the
+    run leaves the first job's complete results, marked as partial."""
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "core", "benchmark-models", "--data", str(v1_sample), "--families",
+                             "lr,rf", "--tasks", "6", "--rf-trees", "20000", "--max-rows-per-class", "100", "--out",
+                             str(tmp_path), "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while not (tmp_path / "results.json").exists():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "no results written after the first job"
+            time.sleep(0.2)
+        time.sleep(1.0)
+        assert proc.poll() is None, "the forest should still be growing"
+    finally:
+        proc.kill()
+        proc.wait()
+    assert [(e["family"], e["task"]) for e in json.loads((tmp_path / "results.json").read_text())] == [("lr", 6)]
+    md = (tmp_path / "results.md").read_text()
+    assert "| lr | 0." in md and "| rf |" not in md
+    assert "**Partial results: the run is still going or was stopped** (1 job done so far)." in md
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "results.md"]
+
+
+@pytest.mark.parametrize("option", ["--rf-trees", "--rf-min-leaf", "--epochs", "--max-rows-per-class"])
+def test_benchmark_models_refuses_counts_below_one(option, tmp_path):
+    proc = run("benchmark-models", "--data", tmp_path, option, 0, check=False)
+    assert proc.returncode == 2 and f"argument {option}: 0 is below 1" in proc.stderr
+
+
 def test_training_progress_bar_shows_time_spent_and_left(capsys):
     import time
 

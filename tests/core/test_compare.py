@@ -12,8 +12,10 @@ from core.taxonomy import CLASSES_19
 
 def test_benchmark_skips_a_task_the_data_cannot_train_and_scores_the_rest(v1_sample, tmp_path):
     events = []
-    scores = run_benchmark(v1_sample, families=("rf", "lr"), tasks=(2, 6), params={"rf": {"n_estimators": 10}},
-                           max_rows_per_class=300, models_dir=tmp_path, progress=events.append)  # fmt: skip
+    results = run_benchmark(v1_sample, families=("rf", "lr"), tasks=(2, 6), params={"rf": {"n_estimators": 10}},
+                            max_rows_per_class=300, models_dir=tmp_path, progress=events.append)  # fmt: skip
+    scores = results.scores
+    assert not results.failures and results.tasks == [6]
     assert [(s.family, s.task) for s in scores] == [("rf", 6), ("lr", 6)], "v1 sample has no Benign: no 2-class task"
     assert any("skipped the 2-class task" in e.message for e in events)
     assert events[-1].fraction == 1.0
@@ -23,27 +25,28 @@ def test_benchmark_skips_a_task_the_data_cannot_train_and_scores_the_rest(v1_sam
         assert data["train_rows_used_for_fit"] == data["train_rows"] == data["refit"]["rows"] == 8 * 300
     for s in scores:
         assert s.report.n_rows == 8621 and s.rows_per_second > 0
-    md = results_markdown(scores)
+    md = results_markdown(results)
     assert "## 6 classes" in md and "| rf | " in md and "Per-class F1" in md
 
 
 def test_benchmark_reports_cnn_rfs_forest_weight_and_validation_scores_under_its_task(v1_sample):
     tiny = {"epochs": 2, "filters": 8, "dense_units": 32, "n_estimators": 10}
-    scores = run_benchmark(v1_sample, families=("cnn-rf", "rf"), tasks=(6,), max_rows_per_class=200,
-                           params={"cnn-rf": tiny, "rf": {"n_estimators": 10}})  # fmt: skip
-    blend, rf = scores
+    results = run_benchmark(v1_sample, families=("cnn-rf", "rf"), tasks=(6,), max_rows_per_class=200,
+                            params={"cnn-rf": tiny, "rf": {"n_estimators": 10}})  # fmt: skip
+    blend, rf = results.scores
     mine = [n for n in blend.report.notes if n.startswith("cnn-rf: forest weight ")]
     assert len(mine) == 1 and mine[0].startswith("cnn-rf: forest weight 0.5; on the 160 validation rows macro-F1 ")
     assert not any(n.startswith("cnn-rf") for n in rf.report.notes), "the note is the blend's own"
-    md = results_markdown(scores)
+    md = results_markdown(results)
     assert md.count(f"Note: {mine[0]}") == 1 and "| cnn-rf | " in md and "| rf | " in md
 
 
 def test_a_diverged_fit_is_a_warning_under_its_task_not_a_note(diverged_gbt):
-    (score,), _ = diverged_gbt
+    results, _ = diverged_gbt
+    (score,) = results.scores
     warnings = [n.removeprefix(WARNING) for n in score.report.notes if n.startswith(WARNING)]
     assert [w.split(":")[0] for w in warnings] == ["gbt diverged", "refit on all rows"], score.report.notes
-    md = results_markdown([score])
+    md = results_markdown(results)
     for w in warnings:
         assert md.count(f"**Warning:** {w}") == 1
     assert "Note: Warning" not in md and "Note: gbt: early stopping on the validation rows kept" in md
@@ -103,27 +106,85 @@ def test_overlap_notes_agree_with_a_plain_dictionary_on_the_v2_sample(v2_sample)
 
 
 def test_results_markdown_shows_the_overlap_note_once_per_task(v2_sample):
-    scores = run_benchmark(v2_sample, families=("lr",), tasks=(19,), max_rows_per_class=200)
-    md = results_markdown(scores)
+    results = run_benchmark(v2_sample, families=("lr",), tasks=(19,), max_rows_per_class=200)
+    md = results_markdown(results)
     notes = [line for line in md.splitlines() if line.startswith("Note: ")]
     assert len([n for n in notes if "occur there only under other classes" in n]) == 1, notes
-    assert any("only under other classes" in n for n in scores[0].report.to_dict()["notes"])
+    assert any("only under other classes" in n for n in results.scores[0].report.to_dict()["notes"])
     assert "left out of the scores" not in md
     dropped = run_benchmark(
         v2_sample, families=("lr",), tasks=(19,), max_rows_per_class=200, drop_train_duplicates=True
     )
     assert "They are left out of the scores here." in results_markdown(dropped)
-    assert dropped[0].report.duplicates_removed == int(md.split("Note: ")[-1].split(" of the ")[0].replace(",", ""))
+    assert dropped.scores[0].report.duplicates_removed == int(
+        md.split("Note: ")[-1].split(" of the ")[0].replace(",", "")
+    )
 
 
 def test_results_json_reads_back_as_the_scores_written(v1_sample, tmp_path):
     from core.compare import read_results, write_results
 
-    scores = run_benchmark(v1_sample, families=("lr",), tasks=(6, 19), max_rows_per_class=100)
-    _, js = write_results(scores, tmp_path)
+    results = run_benchmark(v1_sample, families=("lr",), tasks=(6, 19), max_rows_per_class=100)
+    _, js = write_results(results, tmp_path)
     back = read_results(js.read_bytes(), js.name)
-    assert [s.to_dict() for s in back] == [s.to_dict() for s in scores]
-    assert results_markdown(back) == results_markdown(scores)
+    assert [s.to_dict() for s in back.scores] == [s.to_dict() for s in results.scores] and not back.failures
+    assert results_markdown(back) == results_markdown(results)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "results.md"], "no .part left behind"
+
+
+def test_a_job_that_fails_is_recorded_with_what_to_do_and_the_others_still_run(v1_sample, monkeypatch, tmp_path):
+    """The forest's memory check stops its job (here: a machine with 10 kB free); the benchmark records that, with
+    the hint, goes on with the next family and task, and writes the results so far after every job."""
+    import core.models
+    from core.compare import read_results, write_results
+
+    monkeypatch.setattr(core.models, "available_memory", lambda: 10_000)
+    events, written = [], []
+
+    def keep(results):
+        written.append([(s.family, s.task) for s in results.scores] + [(f.family, f.task) for f in results.failures])
+        write_results(results, tmp_path)
+
+    results = run_benchmark(v1_sample, families=("rf", "lr"), tasks=(6, 19), max_rows_per_class=100,
+                            params={"rf": {"n_estimators": 20}}, progress=events.append, on_result=keep)  # fmt: skip
+    assert [(s.family, s.task) for s in results.scores] == [("lr", 6), ("lr", 19)]
+    assert [(f.family, f.task) for f in results.failures] == [("rf", 6), ("rf", 19)]
+    assert written == [[("rf", 6)], [("lr", 6), ("rf", 6)], [("lr", 6), ("rf", 6), ("rf", 19)],
+                       [("lr", 6), ("lr", 19), ("rf", 6), ("rf", 19)]]  # fmt: skip
+    failure = results.failures[0]
+    assert "random forest of 20 trees" in failure.message and "min_samples_leaf" in failure.hint
+    assert any(e.message.startswith("[1/4] rf, 6 classes: failed: a random forest") for e in events)
+    assert events[-1].fraction == 1.0 and "2 of 4 jobs failed" in events[-1].message
+
+    md = results_markdown(results)
+    assert md.count("| rf | failed (below) |") == 2 and md.count("| lr | 0.") == 2
+    assert md.count("**Failed: rf.** A random forest of 20 trees") == 2 and "What to do: " in md
+    back = read_results((tmp_path / "results.json").read_text())
+    assert back.failures == results.failures and results_markdown(back) == md
+
+
+def test_a_task_where_every_job_failed_still_has_its_section(v1_sample):
+    """No scores for the task at all: the section names the failures and shows no empty per-class table."""
+    results = run_benchmark(v1_sample, families=("rf",), tasks=(6,), max_rows_per_class=50,
+                            params={"rf": {"n_estimators": 0}})  # fmt: skip
+    assert not results.scores and results.tasks == [6]
+    (failure,) = results.failures
+    assert failure.message == "ValueError: n_estimators must be at least 1, got 0"
+    assert (
+        failure.hint
+        == "check the settings given to rf, or rerun it alone (--families rf --tasks 6 --verbose) for the traceback"
+    )
+    md = results_markdown(results)
+    assert "## 6 classes" in md and "| rf | failed (below) |" in md and "Per-class F1" not in md
+
+
+def test_an_unknown_family_or_parameter_stops_the_benchmark_before_reading_data(tmp_path):
+    from core.errors import CoreError
+
+    with pytest.raises(CoreError, match="unknown model family 'forest'"):
+        run_benchmark(tmp_path / "nothing-here", families=("rf", "forest"))
+    with pytest.raises(CoreError, match=r"unknown parameter\(s\) \['trees'\] for rf"):
+        run_benchmark(tmp_path / "nothing-here", families=("rf",), params={"rf": {"trees": 3}})
 
 
 @pytest.mark.parametrize(

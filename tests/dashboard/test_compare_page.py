@@ -137,7 +137,8 @@ def test_paper_benchmark_runs_quickly(registry_env):
     assert job.state == "done", job.error
     assert any("Done in" in s.value for s in at.success)
     result = at.session_state["compare_bench_result"]
-    assert sorted({(s.family, s.task) for s in result["scores"]}) == sorted(
+    assert not result["results"].failures
+    assert sorted({(s.family, s.task) for s in result["results"].scores}) == sorted(
         (f, t) for f in ("paper-cnn", "lr", "adaboost", "dnn", "rf") for t in (2, 6, 19)
     )
     assert {f"compare_bench_bars_{t}" for t in (2, 6, 19)} <= set(charts(at))
@@ -169,9 +170,9 @@ def test_comparison_results_say_which_test_rows_training_labels_otherwise(regist
     tab names the test rows whose vector occurs in training only under other classes."""
     from core.compare import run_benchmark
 
-    scores = run_benchmark(v2_sample, families=("lr",), tasks=(2, 19), max_rows_per_class=200)
+    results = run_benchmark(v2_sample, families=("lr",), tasks=(2, 19), max_rows_per_class=200)
     at = AppTest.from_file(str(PAGE), default_timeout=60)
-    at.session_state["compare_bench_result"] = {"title": "v2 sample", "scores": scores}
+    at.session_state["compare_bench_result"] = {"title": "v2 sample", "results": results}
     at.run()
     assert not at.exception, at.exception
     captions = [c.value for c in at.caption]
@@ -185,15 +186,42 @@ def test_a_diverged_fit_in_the_results_is_shown_as_a_warning(registry_env, diver
     from core.evaluation import WARNING
     from dashboard.escape import md
 
-    scores, _ = diverged_gbt
+    results, _ = diverged_gbt
     at = AppTest.from_file(str(PAGE), default_timeout=60)
-    at.session_state["compare_bench_result"] = {"title": "v1 sample", "scores": scores}
+    at.session_state["compare_bench_result"] = {"title": "v1 sample", "results": results}
     at.run()
     assert not at.exception, at.exception
-    warned = [n.removeprefix(WARNING) for n in scores[0].report.notes if n.startswith(WARNING)]
+    warned = [n.removeprefix(WARNING) for n in results.scores[0].report.notes if n.startswith(WARNING)]
     assert len(warned) == 2 and [w.value for w in at.warning] == [md(w) for w in warned]
     captions = [c.value for c in at.caption]
     assert not any("diverged" in c for c in captions) and any(c.startswith("gbt: early stopping") for c in captions)
+
+
+def test_jobs_that_failed_are_shown_in_their_tasks_with_what_to_do(registry_env, v1_sample, monkeypatch):
+    """A comparison in which the forest's memory check failed (a machine with 10 kB free): each task's tab says so
+    with the hint, beside the scores of the family that ran; the same from its results.json, uploaded."""
+    import core.models
+    from core.compare import run_benchmark
+
+    monkeypatch.setattr(core.models, "available_memory", lambda: 10_000)
+    results = run_benchmark(v1_sample, families=("rf", "lr"), tasks=(6, 19), params={"rf": {"n_estimators": 20}},
+                            max_rows_per_class=100)  # fmt: skip
+    assert len(results.failures) == 2 and len(results.scores) == 2
+    at = AppTest.from_file(str(PAGE), default_timeout=60)
+    at.session_state["compare_bench_result"] = {"title": "v1 sample", "results": results}
+    at.run()
+    assert not at.exception, at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 2 and all(e.startswith("**rf failed:** a random forest of 20 trees") for e in errors)
+    assert all("**What to do:** make the trees smaller" in e for e in errors)
+    assert {"compare_bench_bars_6", "compare_bench_bars_19"} <= set(charts(at)), "lr's scores still shown"
+    assert [list(d.value["family"]) for d in at.dataframe][-2:] == [["lr"], ["lr"]], "after the saved models"
+
+    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    at.file_uploader(key="compare_saved_upload").set_value(("results.json", results.to_json().encode(),
+                                                           "application/json")).run()  # fmt: skip
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == errors
 
 
 def test_saved_results_json_is_shown_and_a_wrong_file_is_explained(registry_env, v1_sample):
@@ -201,8 +229,8 @@ def test_saved_results_json_is_shown_and_a_wrong_file_is_explained(registry_env,
     from core.compare import run_benchmark
 
     scores = run_benchmark(v1_sample, families=("lr", "rf"), tasks=(6,), params={"rf": {"n_estimators": 10}},
-                           max_rows_per_class=100)  # fmt: skip
-    payload = json.dumps([s.to_dict() for s in scores]).encode()
+                           max_rows_per_class=100).scores  # fmt: skip
+    payload = json.dumps([s.to_dict() for s in scores]).encode()  # as written before failures were recorded
     at = AppTest.from_file(str(PAGE), default_timeout=60).run()
     at.file_uploader(key="compare_saved_upload").set_value(("results.json", payload, "application/json")).run()
     assert not at.exception, at.exception

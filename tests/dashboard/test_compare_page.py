@@ -145,6 +145,29 @@ def test_paper_benchmark_runs_quickly(registry_env):
     assert {b.key for b in at.get("download_button")} >= {"compare_bench_md", "compare_bench_json"}
 
 
+def test_a_comparison_with_a_failed_job_ends_with_a_warning_and_shows_the_rest(registry_env, v1_sample):
+    """In the worker process adaboost fails (no estimators: scikit-learn refuses); the run still ends, the page
+    warns that a job failed, shows the failure with what to do, and the other family's scores."""
+    from dashboard.train_jobs import BenchmarkJob
+
+    job = BenchmarkJob(v1_sample, "v1 sample", families=("lr", "adaboost"), tasks=(6,), max_rows_per_class=50,
+                       params={"adaboost": {"n_estimators": 0}}).start()  # fmt: skip
+    assert job.wait(240), "the comparison did not finish in time"
+    assert job.state == "done", job.error
+    at = AppTest.from_file(str(PAGE), default_timeout=60)
+    at.session_state["compare_bench_job"] = job
+    at.run()
+    assert not at.exception, at.exception
+    assert any(w.value.startswith("Done in ") and "but 1 of the jobs failed" in w.value for w in at.warning)
+    assert not any("Done in" in s.value for s in at.success)
+    (error,) = [e.value for e in at.error]
+    assert (
+        error.startswith("**adaboost failed:** InvalidParameterError: ")
+        and "**What to do:** check the settings" in error
+    )
+    assert list(at.dataframe[-1].value["family"]) == ["lr"] and "compare_bench_bars_6" in charts(at)
+
+
 def test_paper_benchmark_can_be_cancelled_and_saves_nothing_more(registry_env):
     """Cancel during the comparison: the worker stops at once, no results are shown, the page stays usable."""
     at, job = start_benchmark(cap=0, epochs=100)

@@ -51,6 +51,8 @@ class Detector(ABC):
     """A classifier over preprocessed rows. Subclasses set ``family`` and ``file_name``."""
 
     family: str = ""
+    #: A short name for people (menus, legends): "Improved CNN" for ``cnn``.
+    title: str = ""
     file_name: str = ""
     description: str = ""
     uses_epochs: bool = False
@@ -374,6 +376,7 @@ class PaperCNN(KerasDetector):
     """
 
     family = "paper-cnn"
+    title = "Paper's CNN"
     description = "The paper's 1-D CNN (Mohammadi et al., ICIS 2024), exact architecture and defaults"
 
     def _inputs(self, X):
@@ -456,6 +459,7 @@ class ImprovedCNN(KerasDetector):
     """
 
     family = "cnn"
+    title = "Improved CNN"
     description = (
         "Improved 1-D CNN (quantile inputs with a piecewise-linear encoding, batch norm, shortcut, "
         "early stop on macro-F1)"
@@ -568,6 +572,7 @@ class DenseNet(KerasDetector):
     """A dense neural network baseline: 256-128 ReLU units with dropout."""
 
     family = "dnn"
+    title = "Dense network"
     description = "Dense neural network baseline (256-128 ReLU, dropout 0.2)"
 
     @classmethod
@@ -656,6 +661,7 @@ class SklearnDetector(Detector):
 
 class LogisticRegressionDetector(SklearnDetector):
     family = "lr"
+    title = "Logistic regression"
     description = "Logistic regression (multinomial, L2, lbfgs)"
 
     @classmethod
@@ -671,6 +677,7 @@ class LogisticRegressionDetector(SklearnDetector):
 
 class AdaBoostDetector(SklearnDetector):
     family = "adaboost"
+    title = "AdaBoost"
     description = "AdaBoost (SAMME) over depth-2 decision trees"
 
     @classmethod
@@ -692,6 +699,7 @@ class AdaBoostDetector(SklearnDetector):
 
 class RandomForestDetector(SklearnDetector):
     family = "rf"
+    title = "Random forest"
     description = "Random forest (grown in steps so progress can be shown)"
 
     @classmethod
@@ -779,6 +787,7 @@ class GradientBoostingDetector(SklearnDetector):
     """
 
     family = "gbt"
+    title = "Gradient-boosted trees"
     description = "Gradient-boosted trees (histogram-based, early stopping on the validation rows)"
 
     @classmethod
@@ -958,6 +967,7 @@ class CnnForestBlend(Detector):
     """
 
     family = "cnn-rf"
+    title = "Improved CNN + random forest"
     file_name = "cnn/" + ImprovedCNN.file_name
     uses_epochs = True
     description = (

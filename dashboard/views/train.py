@@ -18,9 +18,6 @@ from dashboard.escape import md
 from dashboard.train_jobs import TrainJob, TrainRequest, default_name, folder_summary, resolve_folder, start_training
 
 SOURCES = ("Demo data", "A data folder", "Upload CSV files")
-FAMILY_NAMES = {"paper-cnn": "Paper's CNN", "cnn": "Improved CNN", "cnn-rf": "Improved CNN + random forest",
-                "dnn": "Dense network", "rf": "Random forest", "lr": "Logistic regression", "adaboost": "AdaBoost",
-                "gbt": "Gradient-boosted trees"}  # fmt: skip
 
 
 def render() -> None:
@@ -84,7 +81,7 @@ def _choose_model(busy: bool) -> TrainRequest:
     """Task, family and its main settings, as a request (data filled in on Start)."""
     task = st.selectbox("Task", TASKS, index=1, key="train_task", format_func=TASK_DESCRIPTIONS.get, disabled=busy)
     family = st.selectbox("Model family", list(FAMILIES), key="train_family", disabled=busy,
-                          format_func=lambda f: FAMILY_NAMES.get(f, f))  # fmt: skip
+                          format_func=lambda f: FAMILIES[f].title)  # fmt: skip
     st.caption(FAMILIES[family].description)
     defaults = FAMILIES[family].default_params()
     params, left, right = {}, *st.columns(2)

@@ -119,9 +119,11 @@ def test_fewer_than_two_models_explains(registry_env):
     assert any("at least two" in i.value for i in at.info)
 
 
-def start_benchmark(cap: int, epochs: int) -> tuple[AppTest, object]:
+def start_benchmark(cap: int, epochs: int, families: list[str] | None = None) -> tuple[AppTest, object]:
     """The Compare page with "Run the comparison" clicked: the page and the comparison's job."""
     at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    if families is not None:
+        at.multiselect(key="compare_bench_families").set_value(families)
     at.number_input(key="compare_bench_cap").set_value(cap)
     at.number_input(key="compare_bench_epochs").set_value(epochs)
     at.button(key="compare_bench_run").click().run()
@@ -143,6 +145,24 @@ def test_paper_benchmark_runs_quickly(registry_env):
     )
     assert {f"compare_bench_bars_{t}" for t in (2, 6, 19)} <= set(charts(at))
     assert {b.key for b in at.get("download_button")} >= {"compare_bench_md", "compare_bench_json"}
+
+
+def test_comparison_of_chosen_families_caps_the_networks_epochs(registry_env):
+    """Our cnn and gbt instead of the paper's five: only they are trained, the cnn for at most the epochs chosen."""
+    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    assert at.multiselect(key="compare_bench_families").value == ["paper-cnn", "lr", "adaboost", "dnn", "rf"]
+    assert at.multiselect(key="compare_bench_families").format_func("cnn-rf") == "Improved CNN + random forest"
+    at, job = start_benchmark(cap=20, epochs=2, families=["cnn", "gbt"])
+    assert job.kwargs["families"] == ("cnn", "gbt") and job.kwargs["params"] == {"cnn": {"epochs": 2}}
+    assert job.wait(240), "the comparison did not finish in time"
+    at.run()
+    assert not at.exception, at.exception
+    assert job.state == "done", job.error
+    results = at.session_state["compare_bench_result"]["results"]
+    assert sorted((s.family, s.task) for s in results.scores) == sorted(
+        (f, t) for f in ("cnn", "gbt") for t in (2, 6, 19)
+    )
+    assert at.session_state["compare_bench_result"]["title"].startswith("Improved CNN, Gradient-boosted trees on ")
 
 
 def test_a_comparison_with_a_failed_job_ends_with_a_warning_and_shows_the_rest(registry_env, v1_sample):

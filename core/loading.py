@@ -800,7 +800,7 @@ def cap_rows_per_class(ds: Dataset, cap: int, *, seed: int = 0) -> Dataset:
     if not dropped:
         return ds
     out = ds.subset(np.sort(np.concatenate(keep)))
-    out.notes.append(f"capped at {cap} rows per class: {dropped} of {len(ds)} rows left out (seed {seed})")
+    out.notes.append(f"capped at {cap:,} rows per class: {dropped:,} of {len(ds):,} rows left out (seed {seed})")
     return out
 
 

@@ -171,7 +171,7 @@ def train_model(
     y_model = to_model[y_task]
 
     tr_idx, val_idx = stratified_split(y_model, val_fraction, seed)
-    report(TrainProgress("preprocess", _SPAN["load"][1], f"fitting preprocessing on {len(tr_idx)} rows"))
+    report(TrainProgress("preprocess", _SPAN["load"][1], f"fitting preprocessing on {len(tr_idx):,} rows"))
     transform = detector.params.get("input_transform", "none")  # only the improved CNN has this parameter
     if transform not in ("none", "log", "quantile"):
         raise ValueError(f"input_transform must be 'none', 'log' or 'quantile', got {transform!r}")

@@ -173,7 +173,7 @@ def _score_table(scores: list[ModelScore]) -> pd.DataFrame:
 
 
 def _benchmark(folder: Path | None) -> None:
-    with st.expander("Run a comparison: every family, every task", icon=":material/science:",
+    with st.expander("Run a comparison: model families × the three tasks", icon=":material/science:",
                      expanded=st.session_state.get(KEY_BENCH_JOB) is not None):  # fmt: skip
         st.markdown("Trains the chosen **model families** for each of the **3 tasks** on the data folder's train/ "
                     "split and scores them on its test/ split; by default the paper's comparison (its CNN and four "

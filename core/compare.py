@@ -84,7 +84,8 @@ class JobFailure:
         if isinstance(exc, CoreError):
             return cls(family, task, str(exc), exc.hint)
         if isinstance(exc, MemoryError):
-            return cls(family, task, f"out of memory ({type(exc).__name__}: {exc})".replace(": )", ")"),
+            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            return cls(family, task, f"out of memory ({detail})",
                        "train on fewer rows (--max-rows-per-class N), or for the forest set --rf-min-leaf 5; "
                        "docs/full-dataset-protocol.md gives the memory each family needs")  # fmt: skip
         alone = f"rerun it alone (--families {family} --tasks {task} --verbose) for the traceback"
@@ -256,6 +257,7 @@ def run_benchmark(
             report(TrainProgress(ev.stage, (j + ev.fraction) / len(jobs),
                                  f"[{j + 1}/{len(jobs)}] {family}, {task} classes: {ev.message}", ev.metrics))  # fmt: skip
 
+        model = score = failure = None  # the previous job's model is not kept while this one trains
         try:
             model, _ = train_model(family, task, train, params=(params or {}).get(family), seed=seed, refit=refit,
                                    progress=sub, data_description=str(data_dir))  # fmt: skip
@@ -267,8 +269,6 @@ def run_benchmark(
             log.warning("%s, %d classes failed: %s", family, task, failure.message,
                         exc_info=not isinstance(exc, CoreError | MemoryError))  # fmt: skip
             results.failures.append(failure)
-            model = None
-            gc.collect()  # what the failed job held, before the next one
             report(TrainProgress("evaluate", (j + 1) / len(jobs),
                                  f"[{j + 1}/{len(jobs)}] {family}, {task} classes: failed: {failure.message}"))  # fmt: skip
         else:
@@ -280,6 +280,8 @@ def run_benchmark(
             if models_dir is not None:
                 model.save(Path(models_dir) / f"bench-{family}-{task}class-{train.layout.name}", overwrite=True)
             results.scores.append(score)
+        if failure is not None:
+            gc.collect()  # what the failed job held (its traceback is gone now), before the next one
         if on_result:
             on_result(results)
     done = f"benchmark finished, {len(results.failures)} of {len(jobs)} jobs failed" if results.failures else (

@@ -394,7 +394,7 @@ class TrainJob(WorkerJob):
 
 
 class BenchmarkJob(WorkerJob):
-    """The paper's comparison (:func:`core.compare.run_benchmark`) on a data folder; ``result`` is its
+    """A comparison of model families (:func:`core.compare.run_benchmark`) on a data folder; ``result`` is its
     :class:`core.compare.Results` (scores, and the jobs that failed).
 
     ``kwargs`` go to ``run_benchmark`` as they are. With ``models_dir`` each model is saved as soon as it is

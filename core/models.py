@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -614,14 +615,50 @@ class SklearnDetector(Detector):
         self.n_classes_ = n_classes
         started = time.perf_counter()
         progress("fit", 0.0, f"fitting {self.family}", {})
-        self.estimator_ = self._fit_estimator(np.asarray(X, dtype=np.float32), np.asarray(y), progress)
+        self.fit_notes_: list[str] = []  # a family's own notes (gbt's rounds) are set by its _fit_estimator
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self.estimator_ = self._fit_estimator(np.asarray(X, dtype=np.float32), np.asarray(y), progress)
+        self.fit_notes_ += self._convergence_notes(caught)
         self.fit_seconds_ = time.perf_counter() - started
         progress("fit", 1.0, f"{self.family} fitted", {})
         self.fitted_ = True
         return self
 
+    def _convergence_notes(self, caught: list) -> list[str]:
+        """scikit-learn's ConvergenceWarning (logistic regression's solver stopping at ``max_iter``) as a note on the
+        fit, shown with the model and under a benchmark's task instead of text in the middle of the progress bar;
+        other warnings are passed on as they were."""
+        from sklearn.exceptions import ConvergenceWarning
+
+        notes = []
+        for w in caught:
+            if issubclass(w.category, ConvergenceWarning):
+                said = str(w.message).strip().splitlines()[0].rstrip(":. ")
+                notes.append(f"{self.family}: {said}; a larger max_iter may fit better (--param max_iter=N)")
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+        return list(dict.fromkeys(notes))
+
+    #: Seconds between looks at a running fit (the rounds it has made, or the time it has taken).
+    PROGRESS_EVERY = 0.5
+    #: Seconds between reports of the time taken, for a fit with no steps to count (logistic regression's solver).
+    HEARTBEAT = 5.0
+
     def _fit_estimator(self, X, y, progress):
-        return self.make_estimator().fit(X, y)
+        """One fit with no progress of its own to follow: the time it has taken is reported every HEARTBEAT seconds,
+        so that a fit of minutes (logistic regression on 6.4 M rows: 650 s) shows it is still running."""
+        from .training import describe_seconds
+
+        est, started = self.make_estimator(), time.perf_counter()
+
+        def taken(n: int) -> None:
+            if n:
+                progress("fit", 0.0, f"fitting {self.family}: {describe_seconds(n * self.HEARTBEAT)} so far", {})
+
+        with _following(lambda: int((time.perf_counter() - started) / self.HEARTBEAT), taken, self.PROGRESS_EVERY):
+            est.fit(X, y)
+        return est
 
     def predict_proba(self, X):
         self._check_fitted()
@@ -695,6 +732,19 @@ class AdaBoostDetector(SklearnDetector):
             learning_rate=float(p["learning_rate"]),
             random_state=int(p["seed"]),
         )
+
+    def _fit_estimator(self, X, y, progress):
+        """One fit, followed round by round: scikit-learn adds each round's tree to ``estimators_`` as it starts
+        fitting it. Rounds may end early (a perfect or a useless tree), so the count is an upper bound."""
+        est = self.make_estimator()
+        total = int(est.n_estimators)
+
+        def rounds(n: int) -> None:
+            progress("fit", max(n - 1, 0) / total, f"boosting round {n:,} of at most {total:,}", {})
+
+        with _following(lambda: len(est.estimators_), rounds, every=self.PROGRESS_EVERY):
+            est.fit(X, y)
+        return est
 
 
 class RandomForestDetector(SklearnDetector):
@@ -840,9 +890,6 @@ class GradientBoostingDetector(SklearnDetector):
         return [f"gbt diverged: its training log-loss rose from {losses[best]:.3f} (round {best + 1:,}) to "
                 f"{losses[-1]:.3f} (round {len(losses):,}); its predictions are unreliable. Train it again with a "
                 "smaller learning_rate or a larger l2_regularization"]  # fmt: skip
-
-    #: Seconds between looks at how many boosting rounds the running fit has made.
-    PROGRESS_EVERY = 0.5
 
     def _fit_estimator(self, X, y, progress):
         est = self.make_estimator()

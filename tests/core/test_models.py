@@ -414,6 +414,61 @@ def test_gbt_reports_its_rounds_while_it_fits_and_a_cancel_from_progress_stops_i
     assert "200/200 boosting rounds" not in seen and not any("refit" in m for m in seen)
 
 
+def test_adaboost_reports_its_rounds_while_it_fits(monkeypatch):
+    """Followed from a thread like gbt: each round as it starts, in order, up to the last; the model is the one
+    scikit-learn fits on the same rows without following."""
+    from core.models import AdaBoostDetector
+
+    monkeypatch.setattr(AdaBoostDetector, "PROGRESS_EVERY", 0.001)
+    data = blobs(seed=3, n_per_class=400)
+    X, y = np.nan_to_num(data.X, posinf=0.0), data.y.astype(np.int64)
+    events = []
+    detector = AdaBoostDetector(n_estimators=150).fit(
+        X, y, n_classes=19, progress=lambda stage, fraction, message, metrics: events.append((fraction, message))
+    )
+    said = [int(m.group(1)) for _, msg in events if (m := re.fullmatch(r"boosting round (\d+) of at most 150", msg))]
+    assert len(said) >= 4 and said == sorted(set(said)) and said[-1] == len(detector.estimator_.estimators_)
+    fractions = [f for f, msg in events if msg.startswith("boosting round")]
+    assert fractions == sorted(fractions) and fractions[-1] < 1.0
+    plain = AdaBoostDetector(n_estimators=150).make_estimator().fit(X, y)
+    np.testing.assert_array_equal(detector.estimator_.predict_proba(X), plain.predict_proba(X))
+
+
+def test_a_solver_stopped_before_converging_is_a_note_on_the_model_not_a_stray_warning():
+    """scikit-learn's ConvergenceWarning becomes a note in the model's metadata (shown with it and in benchmark
+    results); it is not printed into the progress bar. A converged fit has no such note."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    data = blobs(seed=6)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        short, _ = train_model("lr", 19, data, params={"max_iter": 3}, refit=False)
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert short.metadata["fit_notes"] == [
+        "lr: lbfgs failed to converge after 3 iteration(s) (status=1); a larger max_iter may fit better "
+        "(--param max_iter=N)"
+    ]
+    converged, _ = train_model("lr", 19, data, params={"max_iter": 2000}, refit=False)
+    assert converged.metadata["fit_notes"] == []
+
+
+def test_a_fit_with_no_steps_to_count_reports_the_time_it_has_taken(monkeypatch):
+    """Logistic regression's solver cannot be followed; a fit of minutes reports the time taken (here every 10 ms),
+    with the bar where it was (no pace to make up a time left from)."""
+    from core.models import LogisticRegressionDetector
+
+    monkeypatch.setattr(LogisticRegressionDetector, "HEARTBEAT", 0.01)
+    monkeypatch.setattr(LogisticRegressionDetector, "PROGRESS_EVERY", 0.002)
+    events = []
+    train_model("lr", 19, blobs(seed=5, n_per_class=2000), params={"max_iter": 3000}, refit=False,
+                progress=events.append)  # fmt: skip
+    ticks = [e for e in events if re.fullmatch(r"fitting lr: \d+ s so far", e.message)]
+    assert ticks, [e.message for e in events]
+    assert len({e.fraction for e in ticks}) == 1, "the bar does not move while the time is reported"
+
+
 def test_gbt_reports_a_diverged_boosting_and_its_defaults_do_not_diverge_there(tmp_path):
     """Identical rows under different labels, a large step and no l2 penalty: the training log-loss explodes (as it
     did on the v2 sample's 19-class task with scikit-learn's l2 of 0). The fit says so; the defaults do not."""

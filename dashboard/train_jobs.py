@@ -24,6 +24,7 @@ without a server.
 
 from __future__ import annotations
 
+import copy
 import logging
 import multiprocessing
 import os
@@ -393,19 +394,31 @@ class TrainJob(WorkerJob):
                      data=r.data_dir or "uploads")  # fmt: skip
 
 
+#: The stage of a progress event that carries a benchmark's results so far instead of progress.
+RESULTS_SO_FAR = "results so far"
+
+
 class BenchmarkJob(WorkerJob):
     """A comparison of model families (:func:`core.compare.run_benchmark`) on a data folder; ``result`` is its
     :class:`core.compare.Results` (scores, and the jobs that failed).
 
     ``kwargs`` go to ``run_benchmark`` as they are. With ``models_dir`` each model is saved as soon as it is
-    trained, so a cancelled run keeps the models saved before the click."""
+    trained, so a cancelled run keeps the models saved before the click. ``partial`` holds the results of the jobs
+    finished so far (sent by the worker after each), so a cancelled run can still show them."""
 
     def __init__(self, data_dir: str | Path, title: str = "", **kwargs):
         super().__init__(f"benchmark-{Path(data_dir).name}")
         self.data_dir, self.title, self.kwargs = str(data_dir), title, kwargs  # title: what the page calls this run
+        self.partial = None
 
     def _work(self) -> tuple:
         return _benchmark, (self.data_dir, self.kwargs)
+
+    def _apply(self, event: TrainProgress) -> None:
+        if event.stage == RESULTS_SO_FAR:
+            self.partial = event.metrics["results"]
+        else:
+            super()._apply(event)
 
 
 def spill_uploads(uploads: list[tuple[str, bytes | str]]) -> tuple[list[tuple[str, bytes | str]], Path]:
@@ -435,7 +448,10 @@ def spill_uploads(uploads: list[tuple[str, bytes | str]]) -> tuple[list[tuple[st
 def _benchmark(data_dir: str, kwargs: dict, *, progress, commit):
     from core.compare import run_benchmark
 
-    return run_benchmark(data_dir, progress=progress, **kwargs)
+    def so_far(results) -> None:  # a copy: the queue pickles it later, in its own thread, as the run goes on
+        progress(TrainProgress(RESULTS_SO_FAR, 0.0, "", {"results": copy.deepcopy(results)}))
+
+    return run_benchmark(data_dir, progress=progress, on_result=so_far, **kwargs)
 
 
 def _train(request: TrainRequest, progress) -> tuple:

@@ -243,11 +243,17 @@ def _benchmark_outcome(job: BenchmarkJob) -> None:
             loaders.refresh_models()
         if job.state == "done":
             st.session_state[KEY_BENCH] = {"title": job.title, "results": job.result}
+        elif job.partial is not None:  # cancelled or failed: what it had finished
+            done = len(job.partial.scores) + len(job.partial.failures)
+            st.session_state[KEY_BENCH] = {"title": f"{job.title}: the {done} job{'s' * (done != 1)} finished before "
+                                           f"it stopped", "results": job.partial}  # fmt: skip
     if job.state == "failed":
         loaders.show_error(job.error)
     elif job.state == "cancelled":
         kept = " Models already trained and saved stay in the registry." if job.kwargs.get("models_dir") else ""
-        st.info(f"The comparison was cancelled after {describe_seconds(job.elapsed)}.{kept}", icon=":material/block:")
+        shown = " The jobs it had finished are shown below." if job.partial is not None else ""
+        st.info(f"The comparison was cancelled after {describe_seconds(job.elapsed)}.{kept}{shown}",
+                icon=":material/block:")  # fmt: skip
     else:
         failed = len(job.result.failures) if job.result else 0
         if failed:

@@ -165,6 +165,28 @@ def test_comparison_of_chosen_families_caps_the_networks_epochs(registry_env):
     assert at.session_state["compare_bench_result"]["title"].startswith("Improved CNN, Gradient-boosted trees on ")
 
 
+def test_a_cancelled_comparison_shows_the_jobs_it_had_finished(registry_env):
+    """lr finishes in seconds, then the paper's CNN trains for 100 epochs: cancelled then, the page shows lr's
+    results for the 2-class task, titled as what was finished, and says so."""
+    at, job = start_benchmark(cap=0, epochs=100, families=["lr", "paper-cnn"])
+    deadline = time.monotonic() + 180
+    while job.running and job.partial is None:
+        assert time.monotonic() < deadline, job.message
+        time.sleep(0.2)
+    assert job.running, job.error
+    assert [(s.family, s.task) for s in job.partial.scores] == [("lr", 2)]
+    job.cancel()
+    assert job.wait(30)
+    at.run()
+    assert not at.exception, at.exception
+    assert job.state == "cancelled"
+    assert any("The jobs it had finished are shown below." in i.value for i in at.info)
+    result = at.session_state["compare_bench_result"]
+    assert result["title"].endswith(": the 1 job finished before it stopped")
+    assert [(s.family, s.task) for s in result["results"].scores] == [("lr", 2)]
+    assert "compare_bench_bars_2" in charts(at) and "compare_bench_bars_6" not in charts(at)
+
+
 def test_a_comparison_with_a_failed_job_ends_with_a_warning_and_shows_the_rest(registry_env, v1_sample):
     """In the worker process adaboost fails (no estimators: scikit-learn refuses); the run still ends, the page
     warns that a job failed, shows the failure with what to do, and the other family's scores."""

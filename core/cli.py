@@ -60,6 +60,30 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _task_list(text: str) -> tuple[int, ...]:
+    """An argparse type: comma-separated tasks, each one of TASKS (``2,19``)."""
+    tasks = []
+    for part in text.split(","):
+        if part.strip() not in {str(t) for t in TASKS}:
+            raise argparse.ArgumentTypeError(
+                f"{part.strip()!r} is not a task; choose from {', '.join(map(str, TASKS))}"
+            )
+        tasks.append(int(part))
+    return tuple(dict.fromkeys(tasks))
+
+
+def _family_list(text: str) -> tuple[str, ...]:
+    """An argparse type: comma-separated model families, each one of FAMILIES (``cnn,rf``)."""
+    from .models import FAMILIES
+
+    families = [part.strip() for part in text.split(",")]
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown famil{'ies' if len(unknown) > 1 else 'y'} "
+                                         f"{', '.join(map(repr, unknown))}; choose from {', '.join(FAMILIES)}")  # fmt: skip
+    return tuple(dict.fromkeys(families))
+
+
 def _parse_params(pairs: list[str]) -> dict:
     out = {}
     for pair in pairs or []:
@@ -302,8 +326,8 @@ def cmd_benchmark_models(args) -> int:
     from .compare import ALL_FAMILIES, run_benchmark, write_results
 
     started = time.perf_counter()
-    families = tuple(args.families.split(",")) if args.families else ALL_FAMILIES
-    tasks = tuple(int(t) for t in args.tasks.split(",")) if args.tasks else TASKS
+    families = args.families or ALL_FAMILIES
+    tasks = args.tasks or TASKS
     params = {f: {"epochs": args.epochs} for f in ("paper-cnn", "dnn")} if args.epochs else {}
     forest = {**({"n_estimators": args.rf_trees} if args.rf_trees else {}),
               **({"min_samples_leaf": args.rf_min_leaf} if args.rf_min_leaf else {})}  # fmt: skip
@@ -447,10 +471,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="bench/out", help="folder for results.md and results.json")
     p.add_argument(
         "--families",
+        type=_family_list,
         help="comma-separated families (default: all eight: our cnn, it averaged with a forest "
         "(cnn-rf), the paper's five, and gradient-boosted trees (gbt))",
     )
-    p.add_argument("--tasks", help="comma-separated tasks (default: 2,6,19)")
+    p.add_argument("--tasks", type=_task_list, help="comma-separated tasks (default: 2,6,19)")
     p.add_argument("--epochs", type=_positive_int, help="epochs for paper-cnn and dnn (default: each family's "
                    "preset; our cnn stops early on its validation macro-F1)")  # fmt: skip
     p.add_argument(
@@ -493,6 +518,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _close_progress_bars() -> None:
+    """Clear any progress bar still drawn, so that an error starts on a line of its own."""
+    tqdm = sys.modules.get("tqdm")
+    for bar in list(getattr(getattr(tqdm, "tqdm", None), "_instances", None) or []):
+        bar.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -500,6 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except CoreError as exc:
+        _close_progress_bars()
         print(f"error: {exc}", file=sys.stderr)
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)

@@ -171,6 +171,29 @@ def test_benchmark_models_refuses_counts_below_one(option, tmp_path):
     assert proc.returncode == 2 and f"argument {option}: 0 is below 1" in proc.stderr
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--tasks", "2,x", "argument --tasks: 'x' is not a task; choose from 2, 6, 19"),
+        ("--tasks", "5", "argument --tasks: '5' is not a task"),
+        ("--families", "rf,forest", "argument --families: unknown family 'forest'; choose from cnn, cnn-rf, "),
+    ],
+)
+def test_benchmark_models_refuses_unknown_tasks_and_families_before_reading(option, value, says, tmp_path):
+    proc = run("benchmark-models", "--data", tmp_path / "absent", option, value, check=False)
+    assert proc.returncode == 2 and says in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_error_after_the_progress_bar_starts_is_on_a_line_of_its_own(tmp_path, capsys):
+    from core.cli import main
+
+    assert main(["benchmark-models", "--data", str(tmp_path / "absent"), "--families", "lr"]) == 2
+    err = capsys.readouterr().err
+    assert "reading " in err, "the bar was drawn"
+    last = err.split("\r")[-1]
+    assert last.lstrip().startswith("error: ") and last.endswith("hint: pass a folder holding train/ and test/\n")
+
+
 def test_training_progress_bar_shows_time_spent_and_left(capsys):
     import time
 

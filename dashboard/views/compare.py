@@ -246,7 +246,7 @@ def _benchmark_outcome(job: BenchmarkJob) -> None:
         elif job.partial is not None:  # cancelled or failed: what it had finished
             done = len(job.partial.scores) + len(job.partial.failures)
             st.session_state[KEY_BENCH] = {"title": f"{job.title}: the {done} job{'s' * (done != 1)} finished before "
-                                           f"it stopped", "results": job.partial}  # fmt: skip
+                                           f"it stopped", "results": job.partial, "partial": True}  # fmt: skip
     if job.state == "failed":
         loaders.show_error(job.error)
     elif job.state == "cancelled":
@@ -282,12 +282,15 @@ def _saved_results() -> None:
 
 def _show_benchmark(result: dict, key: str = "compare_bench", *, saved: bool = False) -> None:
     """Tables, charts and data notes per task, the jobs that failed, and downloads; ``key`` prefixes the widgets'
-    keys; ``saved``: the results come from a file (a missing task is then not one the data could not train)."""
+    keys; ``saved``: the results come from a file (a missing task is then not one the data could not train);
+    ``result["partial"]``: those of a run stopped before its end (a missing task had not been run)."""
     results: Results = result["results"]
     st.markdown(f"**{md(result['title'])}**")
     tasks = results.tasks
     skipped = ", ".join(f"{t}-class" for t in TASKS if t not in tasks)
-    if skipped and not saved:
+    if skipped and result.get("partial"):
+        st.info(f"The {skipped} task(s) had not been run when the comparison stopped.", icon=":material/info:")
+    elif skipped and not saved:
         st.info(f"Skipped the {skipped} task(s): the training data holds only one of their classes (e.g. no Benign "
                 "rows).", icon=":material/info:")  # fmt: skip
     elif skipped:

@@ -181,6 +181,10 @@ def test_a_cancelled_comparison_shows_the_jobs_it_had_finished(registry_env):
     assert not at.exception, at.exception
     assert job.state == "cancelled"
     assert any("The jobs it had finished are shown below." in i.value for i in at.info)
+    assert any(
+        i.value == "The 6-class, 19-class task(s) had not been run when the comparison stopped." for i in at.info
+    )
+    assert not any("Skipped" in i.value for i in at.info), "not run is not skipped for want of classes"
     result = at.session_state["compare_bench_result"]
     assert result["title"].endswith(": the 1 job finished before it stopped")
     assert [(s.family, s.task) for s in result["results"].scores] == [("lr", 2)]

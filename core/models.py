@@ -631,12 +631,13 @@ class SklearnDetector(Detector):
         other warnings are passed on as they were."""
         from sklearn.exceptions import ConvergenceWarning
 
-        notes = []
+        notes, passed = [], set()
         for w in caught:
             if issubclass(w.category, ConvergenceWarning):
                 said = str(w.message).strip().splitlines()[0].rstrip(":. ")
                 notes.append(f"{self.family}: {said}; a larger max_iter may fit better (--param max_iter=N)")
-            else:
+            elif (key := (w.category, str(w.message), w.filename, w.lineno)) not in passed:  # once each, as by default
+                passed.add(key)
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
         return list(dict.fromkeys(notes))
 

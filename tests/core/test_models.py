@@ -454,6 +454,27 @@ def test_a_solver_stopped_before_converging_is_a_note_on_the_model_not_a_stray_w
     assert converged.metadata["fit_notes"] == []
 
 
+def test_other_warnings_of_a_fit_are_passed_on_once_each():
+    """Only ConvergenceWarning becomes a note; any other warning raised during the fit reaches the caller, once per
+    place and message as Python's default filter shows it, not once per time it was raised."""
+    import warnings
+
+    from core.models import LogisticRegressionDetector
+
+    class Noisy(LogisticRegressionDetector):
+        def _fit_estimator(self, X, y, progress):
+            for _ in range(50):
+                warnings.warn("the same thing", UserWarning, stacklevel=1)
+            return super()._fit_estimator(X, y, progress)
+
+    X, y = np.random.default_rng(0).random((200, 5)).astype(np.float32), np.arange(200) % 3
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        detector = Noisy(max_iter=2).fit(X, y, n_classes=3)
+    assert [str(w.message) for w in caught] == ["the same thing"]
+    assert detector.fit_notes_ and "failed to converge" in detector.fit_notes_[0]
+
+
 def test_a_fit_with_no_steps_to_count_reports_the_time_it_has_taken(monkeypatch):
     """Logistic regression's solver cannot be followed; a fit of minutes reports the time taken (here every 10 ms),
     with the bar where it was (no pace to make up a time left from)."""

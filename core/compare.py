@@ -19,6 +19,7 @@ from .errors import CoreError, DataError
 from .evaluation import WARNING, EvaluationReport
 from .loading import UNLABELLED, Dataset, load_split, row_hashes
 from .models import make_detector
+from .paths import write_text_atomic
 from .pipeline import TrainedModel
 from .taxonomy import TASKS, classes_for_task, codes_for_task
 from .training import Cancelled, TrainProgress, train_model
@@ -385,15 +386,9 @@ def read_results(text: str | bytes, source: str = "results.json") -> Results:
 def write_results(results: Results, out_dir: str | Path, title: str = "", footer: str = "") -> tuple[Path, Path]:
     """Write ``results.md`` (with ``footer`` after the tables) and ``results.json`` into ``out_dir``.
 
-    Each file is written whole under a temporary name and then renamed, so that a run stopped while writing (they
-    are rewritten after every job of a long benchmark) leaves the previous complete files, never half of one."""
+    Each file is written whole or not at all, so that a run stopped while writing (they are rewritten after every
+    job of a long benchmark) leaves the previous complete files, never half of one."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    md = out / "results.md"
-    js = out / "results.json"
-    for path, text in ((md, results_markdown(results, title) + (f"\n{footer}\n" if footer else "")),
-                       (js, results.to_json())):  # fmt: skip
-        part = path.with_name(path.name + ".part")
-        part.write_text(text)
-        part.replace(path)
-    return md, js
+    md = write_text_atomic(out / "results.md", results_markdown(results, title) + (f"\n{footer}\n" if footer else ""))
+    return md, write_text_atomic(out / "results.json", results.to_json())

@@ -12,6 +12,7 @@ project's ``data/`` and ``../shared/data`` beside the project.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -65,3 +66,16 @@ def roots_text(roots=None) -> str:
     """The allowed roots, in words."""
     allowed = [Path(r).resolve() for r in roots] if roots is not None else data_roots()
     return " or ".join(str(r) for r in allowed) or "(no roots configured)"
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` whole or not at all: into a hidden temporary file in the same folder, then renamed
+    over ``path``, so that a reader (or a run stopped while writing) never sees half a file. Returns the path."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 
 from .errors import CoreError
 from .loading import UNLABELLED, Dataset
+from .paths import write_text_atomic
 from .pipeline import METADATA_FILE, read_metadata
 from .taxonomy import classes_for_task, codes_for_task
 
@@ -160,12 +160,7 @@ def update_metadata(folder: str | os.PathLike, **fields) -> dict:
             meta.pop(key, None)
         else:
             meta[key] = value
-    tmp = folder / f".{METADATA_FILE}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        tmp.write_text(json.dumps(meta, indent=2))
-        os.replace(tmp, folder / METADATA_FILE)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text_atomic(folder / METADATA_FILE, json.dumps(meta, indent=2))
     return meta
 
 

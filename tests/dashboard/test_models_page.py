@@ -150,7 +150,8 @@ def test_scores_of_a_benchmarked_diverged_gbt_carry_its_warnings_as_warnings(mon
     Scores tab, not as a note."""
     from core.evaluation import WARNING
 
-    (score,), models = diverged_gbt[0].scores, diverged_gbt[1]
+    results, models = diverged_gbt
+    (score,) = results.scores
     monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
     monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
     at = models_page("bench-gbt-19class-v1")

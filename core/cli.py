@@ -320,12 +320,29 @@ def cmd_setup_demo(args) -> int:
     return 0
 
 
+def _is_in(entry, results) -> bool:
+    """Whether ``entry`` is one of ``results``' own entries (kept from them, not an equal one made again)."""
+    return any(entry is e for e in [*results.scores, *results.failures])
+
+
 def cmd_benchmark_models(args) -> int:
     import resource
 
-    from .compare import ALL_FAMILIES, run_benchmark, write_results
+    from .compare import ALL_FAMILIES, read_results, run_benchmark, write_results
 
     started = time.perf_counter()
+    earlier = None
+    if args.resume:
+        saved = Path(args.out) / "results.json"
+        if saved.is_file():
+            earlier = read_results(saved.read_bytes(), str(saved))
+            print(f"resuming from {saved}: {len(earlier.scores)} job(s) finished there, {len(earlier.failures)} "
+                  "failed (these run again)")  # fmt: skip
+        else:
+            print(f"nothing to resume in {args.out} (no results.json): running every job")
+    elif (Path(args.out) / "results.json").is_file():
+        print(f"note: {args.out} holds an earlier run's results; this run replaces them as it goes "
+              "(--resume continues that run instead)")  # fmt: skip
     families = args.families or ALL_FAMILIES
     tasks = args.tasks or TASKS
     params = {f: {"epochs": args.epochs} for f in ("paper-cnn", "dnn")} if args.epochs else {}
@@ -349,9 +366,14 @@ def cmd_benchmark_models(args) -> int:
         so_far = f"{done} job{'s' * (done != 1)} done so far"
         state = f"**Partial results: the run is still going or was stopped** ({so_far}). " if partial else ""
         failed = f"{len(results.failures)} of {done} jobs failed (see each task); " if results.failures else ""
-        return (f"{state}Run: {rows}{failed}{time.perf_counter() - started:,.0f} s in all (reading, training, "
-                f"scoring), peak memory {peak:,.0f} MB (resident, this process), {os.cpu_count()} CPU cores, "
-                f"{time.strftime('%Y-%m-%d')}; `python -m core benchmark-models` with {which}{settings}.")  # fmt: skip
+        kept = [e for e in [*results.scores, *results.failures] if earlier and _is_in(e, earlier)]
+        resumed = ""
+        if kept:
+            resumed = (f"{len(kept)} job{'s' * (len(kept) != 1)} kept from an earlier run into this folder "
+                       "(--resume, its times and memory are that run's); this run: ")  # fmt: skip
+        return (f"{state}Run: {rows}{failed}{resumed}{time.perf_counter() - started:,.0f} s in all (reading, "
+                f"training, scoring), peak memory {peak:,.0f} MB (resident, this process), {os.cpu_count()} CPU "
+                f"cores, {time.strftime('%Y-%m-%d')}; `python -m core benchmark-models` with {which}{settings}.")  # fmt: skip
 
     def write(results, partial: bool = True):
         return write_results(results, args.out, title=title, footer=footer(results, partial))
@@ -360,6 +382,7 @@ def cmd_benchmark_models(args) -> int:
         args.data, families=families, tasks=tasks, params=params, max_rows_per_class=args.max_rows_per_class,
         seed=args.seed, drop_train_duplicates=args.drop_train_duplicates, models_dir=args.save_models,
         refit=args.refit, progress=None if args.quiet else _progress_bar("benchmark"), on_result=write,
+        resume=earlier,
     )  # fmt: skip
     md, js = write(results, partial=False)
     print(md.read_text())
@@ -494,6 +517,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
                    help="refit every family on all training rows after validation, so that all are fitted on the "
                    "same rows (default: on; --no-refit fits on train less the validation share)")  # fmt: skip
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run whose results are in --out: keep its jobs that finished with the same "
+                   "settings, run the others (those that failed, those not run yet, those whose family's settings "
+                   "changed); the data and --max-rows-per-class, --seed, --refit, --drop-train-duplicates must be "
+                   "the same")  # fmt: skip
     p.add_argument("--save-models", metavar="DIR", help="also save each trained model under DIR")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")

@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import CoreError, DataError
 from .evaluation import WARNING, EvaluationReport
-from .loading import UNLABELLED, Dataset, load_split, row_hashes
+from .loading import UNLABELLED, Dataset, load_split, row_hashes, split_files
 from .models import make_detector
 from .paths import write_text_atomic
 from .pipeline import TrainedModel
@@ -37,6 +37,8 @@ class ModelScore:
     report: EvaluationReport
     rows_per_second: float
     fit_seconds: float | None
+    #: what a benchmark job was run with (:func:`job_settings`), so that ``--resume`` can tell whether it still holds
+    settings: dict | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -46,13 +48,15 @@ class ModelScore:
             "rows_per_second": self.rows_per_second,
             "fit_seconds": self.fit_seconds,
             "report": self.report.to_dict(),
+            **({"settings": self.settings} if self.settings is not None else {}),
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelScore:
         return cls(name=str(d["name"]), family=str(d["family"]), task=int(d["task"]),
                    report=EvaluationReport.from_dict(d["report"]), rows_per_second=float(d["rows_per_second"]),
-                   fit_seconds=None if d.get("fit_seconds") is None else float(d["fit_seconds"]))  # fmt: skip
+                   fit_seconds=None if d.get("fit_seconds") is None else float(d["fit_seconds"]),
+                   settings=_settings_of(d))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -67,21 +71,23 @@ class JobFailure:
     task: int
     message: str
     hint: str | None = None
+    settings: dict | None = None
 
     def to_dict(self) -> dict:
-        return {"family": self.family, "task": self.task, "failed": self.message, "hint": self.hint}
+        return {"family": self.family, "task": self.task, "failed": self.message, "hint": self.hint,
+                **({"settings": self.settings} if self.settings is not None else {})}  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: dict) -> JobFailure:
         if not isinstance(d["failed"], str) or not isinstance(d["family"], str):
             raise ValueError("a failed entry needs a family and a message")
         hint = d.get("hint")
-        return cls(
-            family=d["family"], task=int(d["task"]), message=d["failed"], hint=None if hint is None else str(hint)
-        )
+        return cls(family=d["family"], task=int(d["task"]), message=d["failed"], hint=None if hint is None else str(hint),
+                   settings=_settings_of(d))  # fmt: skip
 
     @classmethod
     def from_exception(cls, family: str, task: int, exc: Exception) -> JobFailure:
+        """What went wrong and what to do, by the kind of error."""
         if isinstance(exc, CoreError):
             return cls(family, task, str(exc), exc.hint)
         if isinstance(exc, MemoryError):
@@ -114,6 +120,61 @@ class Results:
 
     def to_json(self) -> str:
         return json.dumps([*(s.to_dict() for s in self.scores), *(f.to_dict() for f in self.failures)], indent=2)
+
+
+def _settings_of(entry: dict) -> dict | None:
+    settings = entry.get("settings")
+    if settings is not None and not isinstance(settings, dict):
+        raise ValueError("its settings are not an object")
+    return settings
+
+
+def run_settings(data_dir: str | Path, *, max_rows_per_class: int | None = None, seed: int = 0,
+                 drop_train_duplicates: bool = False, refit: bool = True) -> dict:  # fmt: skip
+    """What every job of a benchmark shares: the data (its folder, and the number and bytes of its CSV files, which
+    are not read here) and how it is used. Raises :class:`DataError` when the folder lacks train/ or test/ files."""
+    data = {"data": str(Path(data_dir).resolve())}
+    for split in ("train", "test"):
+        files = split_files(data_dir, split)
+        data[split] = {"files": len(files), "bytes": sum(f.stat().st_size for f in files)}
+    return {**data, "max_rows_per_class": max_rows_per_class, "seed": seed,
+            "drop_train_duplicates": drop_train_duplicates, "refit": refit}  # fmt: skip
+
+
+def job_settings(run: dict, params: dict | None) -> dict:
+    """A (family, task) job's settings: the run's and the family's parameters, as they read back from JSON."""
+    return json.loads(json.dumps({**run, "params": params or {}}))
+
+
+#: How each of :func:`run_settings` is named to a user (the command line's options).
+_SETTING_NAMES = {"data": "data folder", "train": "train/ files", "test": "test/ files",
+                  "max_rows_per_class": "--max-rows-per-class", "seed": "--seed",
+                  "drop_train_duplicates": "--drop-train-duplicates", "refit": "--refit"}  # fmt: skip
+
+
+def _shown(value) -> str:
+    if isinstance(value, dict) and set(value) == {"files", "bytes"}:
+        return f"{value['files']} file{'s' * (value['files'] != 1)} of {value['bytes']:,} bytes"
+    return "none" if value is None else str(value)
+
+
+def check_resumable(earlier: Results, run: dict) -> None:
+    """Raise :class:`CoreError` unless every job in ``earlier`` was run with ``run``'s settings (the same data,
+    used the same way), saying which differ. The families' own parameters may differ: those jobs run again."""
+    entries = [*earlier.scores, *earlier.failures]
+    if any(e.settings is None for e in entries):
+        raise CoreError("cannot resume: the earlier results do not record the settings they were made with "
+                        "(an older version wrote them), so they cannot be checked against this run's",
+                        hint="start afresh: choose another --out folder, or remove the earlier results.json")  # fmt: skip
+    for e in entries:
+        theirs = {k: v for k, v in e.settings.items() if k != "params"}
+        if theirs != run:
+            differ = [k for k in dict.fromkeys([*run, *theirs]) if theirs.get(k) != run.get(k)]
+            said = "; ".join(f"{_SETTING_NAMES.get(k, k)} {_shown(theirs.get(k))} there, {_shown(run.get(k))} here"
+                             for k in differ)  # fmt: skip
+            raise CoreError(f"cannot resume: the earlier results were made with other settings ({said})",
+                            hint="resume with the earlier run's data and settings, or start afresh in another "
+                            "--out folder")  # fmt: skip
 
 
 def score_model(model: TrainedModel, data: Dataset, *, exclude_rows_in: Dataset | None = None) -> ModelScore:
@@ -221,6 +282,7 @@ def run_benchmark(
     models_dir: str | Path | None = None,
     progress: Callable[[TrainProgress], None] | None = None,
     on_result: Callable[[Results], None] | None = None,
+    resume: Results | None = None,
 ) -> Results:
     """Train every family for every task on ``DIR/train`` and score it on ``DIR/test``.
 
@@ -232,6 +294,12 @@ def run_benchmark(
     A job that fails (an error, the forest's memory check, out of memory) is recorded as a :class:`JobFailure`,
     reported through ``progress`` and logged, and the next job runs. Cancelling (:class:`Cancelled` from
     ``progress``) and interrupting stop the whole run.
+
+    ``resume`` (an earlier run's results, e.g. read back from its ``results.json``) continues that run: its jobs
+    that finished with the same settings are kept and not run again; those that failed, or whose family now has
+    other parameters, run again; its jobs that this run does not include (other families or tasks) are kept as
+    they are. It must have been made on the same data with the same run settings (:func:`check_resumable`, before
+    the data is read).
     """
     for family in families:  # unknown families and parameters stop the run before the data is read
         try:
@@ -240,6 +308,10 @@ def run_benchmark(
             raise CoreError(str(exc), hint="python -m core benchmark-models --help lists the families") from None
     report = progress or (lambda ev: None)
     report(TrainProgress("load", 0.0, f"reading {data_dir}"))
+    run = run_settings(data_dir, max_rows_per_class=max_rows_per_class, seed=seed,
+                       drop_train_duplicates=drop_train_duplicates, refit=refit)  # fmt: skip
+    if resume is not None:
+        check_resumable(resume, run)
     train = load_split(data_dir, "train", max_rows_per_class=max_rows_per_class, seed=seed)
     test = load_split(data_dir, "test", layout=train.layout)
     trainable = [t for t in tasks if len(np.unique(codes_for_task(train.y, t))) >= 2]
@@ -250,13 +322,26 @@ def run_benchmark(
     overlap = overlap_notes(train, test, tuple(trainable))
     if drop_train_duplicates:
         overlap = {t: n + " They are left out of the scores here." for t, n in overlap.items()}
-    jobs = [(f, t) for t in trainable for f in families]
+    settings = {f: job_settings(run, (params or {}).get(f)) for f in families}
+    plan = [(family, task, before, ours and not (isinstance(before, ModelScore) and before.settings == settings[family]))
+            for family, task, before, ours in _plan(families, trainable, resume)]  # fmt: skip
+    n_todo = sum(run_it for *_, run_it in plan)
+    if resume is not None:
+        report(TrainProgress("load", 0.0, f"resuming: {len(plan) - n_todo} job(s) kept from the earlier run, "
+                                          f"{n_todo} to run"))  # fmt: skip
     results = Results()
-    for j, (family, task) in enumerate(jobs):
+    j = -1
+    for family, task, before, run_it in plan:
+        if not run_it:  # kept from the earlier run: finished with these settings, or not part of this run
+            (results.scores if isinstance(before, ModelScore) else results.failures).append(before)
+            continue
+        j += 1
+        again = ("" if before is None else "failed in the earlier run, trying again: " if isinstance(before, JobFailure)
+                 else "other parameters than in the earlier run, training again: ")  # fmt: skip
 
-        def sub(ev: TrainProgress, j=j, family=family, task=task):
-            report(TrainProgress(ev.stage, (j + ev.fraction) / len(jobs),
-                                 f"[{j + 1}/{len(jobs)}] {family}, {task} classes: {ev.message}", ev.metrics))  # fmt: skip
+        def sub(ev: TrainProgress, j=j, family=family, task=task, again=again):
+            report(TrainProgress(ev.stage, (j + ev.fraction) / n_todo,
+                                 f"[{j + 1}/{n_todo}] {family}, {task} classes: {again}{ev.message}", ev.metrics))  # fmt: skip
 
         model = score = failure = None  # the previous job's model is not kept while this one trains
         try:
@@ -266,13 +351,14 @@ def run_benchmark(
         except Cancelled:
             raise
         except Exception as exc:  # recorded, and the other jobs go on
-            failure = JobFailure.from_exception(family, task, exc)
+            failure = dataclasses.replace(JobFailure.from_exception(family, task, exc), settings=settings[family])
             log.warning("%s, %d classes failed: %s", family, task, failure.message,
                         exc_info=not isinstance(exc, CoreError | MemoryError))  # fmt: skip
             results.failures.append(failure)
-            report(TrainProgress("evaluate", (j + 1) / len(jobs),
-                                 f"[{j + 1}/{len(jobs)}] {family}, {task} classes: failed: {failure.message}"))  # fmt: skip
+            report(TrainProgress("evaluate", (j + 1) / n_todo,
+                                 f"[{j + 1}/{n_todo}] {family}, {task} classes: failed: {failure.message}"))  # fmt: skip
         else:
+            score = dataclasses.replace(score, settings=settings[family])
             score.report.notes.extend(model.metadata.get("fit_notes", []))
             score.report.notes.extend(f"{WARNING}{w}" for w in model.metadata.get("fit_warnings", []))
             if task in overlap:
@@ -285,10 +371,26 @@ def run_benchmark(
             gc.collect()  # what the failed job held (its traceback is gone now), before the next one
         if on_result:
             on_result(results)
-    done = f"benchmark finished, {len(results.failures)} of {len(jobs)} jobs failed" if results.failures else (
+    done = f"benchmark finished, {len(results.failures)} of {len(plan)} jobs failed" if results.failures else (
         "benchmark finished")  # fmt: skip
     report(TrainProgress("done", 1.0, done))
     return results
+
+
+def _plan(families: tuple[str, ...], tasks: list[int], earlier: Results | None) -> list[tuple]:
+    """The jobs of a run, as ``(family, task, earlier entry or None, part of this run)``, in the order of the
+    results: per task, this run's families, then the earlier run's jobs that this run does not include (kept
+    as they are). A family named twice (to compare two runs of it) matches the earlier entries in order."""
+    waiting: dict[tuple[str, int], list] = {}
+    for e in [*earlier.scores, *earlier.failures] if earlier else []:
+        waiting.setdefault((e.family, e.task), []).append(e)
+    plan = []
+    for task in sorted(set(tasks) | {t for _, t in waiting}):
+        for family in families if task in tasks else ():
+            left = waiting.get((family, task))
+            plan.append((family, task, left.pop(0) if left else None, True))
+        plan += [(f, t, e, False) for (f, t), left in waiting.items() if t == task for e in left]
+    return plan
 
 
 def common_notes(scores: list[ModelScore]) -> list[str]:

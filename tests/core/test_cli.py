@@ -165,6 +165,35 @@ def test_benchmark_models_killed_mid_run_keeps_the_jobs_it_finished(v1_sample, t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "results.md"]
 
 
+def test_benchmark_models_resume_runs_only_what_the_earlier_run_lacks(v1_sample, tmp_path, capsys):
+    from core.cli import main
+
+    common = ["benchmark-models", "--data", str(v1_sample), "--tasks", "6", "--max-rows-per-class", "100", "--out",
+              str(tmp_path), "--rf-trees", "10", "--quiet"]  # fmt: skip
+    assert main([*common, "--families", "lr"]) == 0
+    (lr,) = json.loads((tmp_path / "results.json").read_text())
+    assert lr["settings"]["params"] == {} and lr["settings"]["max_rows_per_class"] == 100
+    capsys.readouterr()
+
+    assert main([*common, "--families", "lr,rf", "--resume"]) == 0
+    out = capsys.readouterr().out
+    assert f"resuming from {tmp_path / 'results.json'}: 1 job(s) finished there, 0 failed (these run again)" in out
+    entries = json.loads((tmp_path / "results.json").read_text())
+    assert [e["family"] for e in entries] == ["lr", "rf"] and entries[0] == lr, "lr kept as it was"
+    assert "1 job kept from an earlier run into this folder (--resume, its times and memory are that run's); " \
+           "this run: " in (tmp_path / "results.md").read_text()  # fmt: skip
+
+    rc = main([*common, "--families", "lr", "--resume", "--max-rows-per-class", "50"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "error: cannot resume: the earlier results were made with other settings " \
+                       "(--max-rows-per-class 100 there, 50 here)" in err  # fmt: skip
+    assert json.loads((tmp_path / "results.json").read_text()) == entries, "the earlier results are left as they were"
+
+    assert main([*common, "--families", "lr"]) == 0
+    assert "holds an earlier run's results; this run replaces them as it goes (--resume continues" in (
+        capsys.readouterr().out)  # fmt: skip
+
+
 @pytest.mark.parametrize("option", ["--rf-trees", "--rf-min-leaf", "--epochs", "--max-rows-per-class"])
 def test_benchmark_models_refuses_counts_below_one(option, tmp_path):
     proc = run("benchmark-models", "--data", tmp_path, option, 0, check=False)

@@ -197,6 +197,79 @@ def test_a_task_where_every_job_failed_still_has_its_section(v1_sample):
     assert "## 6 classes" in md and "| rf | failed (below) |" in md and "Per-class F1" not in md
 
 
+def _jobs(results):
+    return [(s.family, s.task) for s in results.scores], [(f.family, f.task) for f in results.failures]
+
+
+def test_resume_keeps_the_finished_jobs_and_runs_the_failed_and_missing_ones(v1_sample, monkeypatch, tmp_path):
+    """A run whose forest failed (its memory check) and that stopped before the 19-class task, resumed from its
+    results.json: lr's 6-class score is kept as it was, not trained again; the forest and the 19-class jobs run."""
+    import core.models
+    from core.compare import read_results, write_results
+
+    monkeypatch.setattr(core.models, "available_memory", lambda: 10_000)
+    first = run_benchmark(v1_sample, families=("lr", "rf"), tasks=(6,), max_rows_per_class=100,
+                          params={"rf": {"n_estimators": 10}})  # fmt: skip
+    assert _jobs(first) == ([("lr", 6)], [("rf", 6)])
+    write_results(first, tmp_path)
+    monkeypatch.undo()
+
+    earlier = read_results((tmp_path / "results.json").read_bytes())
+    events = []
+    results = run_benchmark(v1_sample, families=("lr", "rf"), tasks=(6, 19), max_rows_per_class=100,
+                            params={"rf": {"n_estimators": 10}}, progress=events.append, resume=earlier)  # fmt: skip
+    assert _jobs(results) == ([("lr", 6), ("rf", 6), ("lr", 19), ("rf", 19)], [])
+    assert results.scores[0] is earlier.scores[0], "kept, not trained again"
+    messages = [e.message for e in events]
+    assert "resuming: 1 job(s) kept from the earlier run, 3 to run" in messages
+    assert not any(m.startswith("[") and "lr, 6 classes" in m for m in messages)
+    assert any(m.startswith("[1/3] rf, 6 classes: failed in the earlier run, trying again: ") for m in messages)
+    assert any(m.startswith("[3/3] rf, 19 classes: ") for m in messages) and events[-1].fraction == 1.0
+    assert all(s.settings == results.scores[0].settings | {"params": s.settings["params"]} for s in results.scores)
+
+
+def test_resume_trains_again_a_family_whose_parameters_changed_and_keeps_jobs_not_in_this_run(v1_sample):
+    earlier = run_benchmark(v1_sample, families=("lr", "rf"), tasks=(6,), max_rows_per_class=100,
+                            params={"rf": {"n_estimators": 10}})  # fmt: skip
+    events = []
+    results = run_benchmark(v1_sample, families=("rf",), tasks=(6,), max_rows_per_class=100,
+                            params={"rf": {"n_estimators": 5}}, progress=events.append, resume=earlier)  # fmt: skip
+    assert _jobs(results) == ([("rf", 6), ("lr", 6)], []), "this run's families first, then the earlier run's others"
+    rf, lr = results.scores
+    assert lr is earlier.scores[0] and rf is not earlier.scores[1]
+    assert rf.settings["params"] == {"n_estimators": 5} and earlier.scores[1].settings["params"] == {"n_estimators": 10}
+    assert any(e.message.startswith("[1/1] rf, 6 classes: other parameters than in the earlier run, training again")
+               for e in events)  # fmt: skip
+
+    again = run_benchmark(v1_sample, families=("rf",), tasks=(6,), max_rows_per_class=100,
+                          params={"rf": {"n_estimators": 5}}, progress=events.append, resume=results)  # fmt: skip
+    assert all(a is b for a, b in zip(again.scores, results.scores, strict=True)), "nothing left to run"
+    assert events[-2].message == "resuming: 2 job(s) kept from the earlier run, 0 to run"
+
+
+def test_resume_refuses_results_of_other_data_or_settings_saying_which(v1_sample, v2_sample, tmp_path):
+    import dataclasses
+
+    from core.errors import CoreError
+
+    earlier = run_benchmark(v1_sample, families=("lr",), tasks=(6,), max_rows_per_class=100)
+    with pytest.raises(CoreError) as err:
+        run_benchmark(v1_sample, families=("lr",), tasks=(6,), max_rows_per_class=50, resume=earlier)
+    assert str(err.value) == ("cannot resume: the earlier results were made with other settings "
+                              "(--max-rows-per-class 100 there, 50 here)")  # fmt: skip
+    assert "another --out folder" in err.value.hint
+    other_data = (r"\(data folder .*v1-sample there, .*v2-sample here; train/ files 8 files of [\d,]+ bytes there, "
+                  r"\d+ files? of [\d,]+ bytes here; test/ files ")  # fmt: skip
+    with pytest.raises(CoreError, match=other_data):
+        run_benchmark(v2_sample, families=("lr",), tasks=(6,), max_rows_per_class=100, resume=earlier)
+    with pytest.raises(CoreError, match="seed 0 there, 1 here; --refit True there, False here"):
+        run_benchmark(v1_sample, families=("lr",), tasks=(6,), max_rows_per_class=100, seed=1, refit=False,
+                      resume=earlier)  # fmt: skip
+    unrecorded = type(earlier)([dataclasses.replace(earlier.scores[0], settings=None)])
+    with pytest.raises(CoreError, match="do not record the settings they were made with"):
+        run_benchmark(v1_sample, families=("lr",), tasks=(6,), max_rows_per_class=100, resume=unrecorded)
+
+
 def test_an_unknown_family_or_parameter_stops_the_benchmark_before_reading_data(tmp_path):
     from core.errors import CoreError
 

@@ -329,11 +329,12 @@ def run_benchmark(
     if resume is not None:
         report(TrainProgress("load", 0.0, f"resuming: {len(plan) - n_todo} job(s) kept from the earlier run, "
                                           f"{n_todo} to run"))  # fmt: skip
-    results = Results()
+    # Each job's entry: the earlier run's until this run replaces it, so that the results written as the run goes
+    # never lose an earlier entry (one still to run again, or one after the job running when it is stopped).
+    slots: list[ModelScore | JobFailure | None] = [before for _, _, before, _ in plan]
     j = -1
-    for family, task, before, run_it in plan:
+    for i, (family, task, before, run_it) in enumerate(plan):
         if not run_it:  # kept from the earlier run: finished with these settings, or not part of this run
-            (results.scores if isinstance(before, ModelScore) else results.failures).append(before)
             continue
         j += 1
         again = ("" if before is None else "failed in the earlier run, trying again: " if isinstance(before, JobFailure)
@@ -354,7 +355,7 @@ def run_benchmark(
             failure = dataclasses.replace(JobFailure.from_exception(family, task, exc), settings=settings[family])
             log.warning("%s, %d classes failed: %s", family, task, failure.message,
                         exc_info=not isinstance(exc, CoreError | MemoryError))  # fmt: skip
-            results.failures.append(failure)
+            slots[i] = failure
             report(TrainProgress("evaluate", (j + 1) / n_todo,
                                  f"[{j + 1}/{n_todo}] {family}, {task} classes: failed: {failure.message}"))  # fmt: skip
         else:
@@ -366,15 +367,20 @@ def run_benchmark(
             model.metadata["metrics"]["test"] = score.report.to_dict()
             if models_dir is not None:
                 model.save(Path(models_dir) / f"bench-{family}-{task}class-{train.layout.name}", overwrite=True)
-            results.scores.append(score)
+            slots[i] = score
         if failure is not None:
             gc.collect()  # what the failed job held (its traceback is gone now), before the next one
         if on_result:
-            on_result(results)
+            on_result(_collect(slots))
+    results = _collect(slots)
     done = f"benchmark finished, {len(results.failures)} of {len(plan)} jobs failed" if results.failures else (
         "benchmark finished")  # fmt: skip
     report(TrainProgress("done", 1.0, done))
     return results
+
+
+def _collect(entries: list[ModelScore | JobFailure | None]) -> Results:
+    return Results([e for e in entries if isinstance(e, ModelScore)], [e for e in entries if isinstance(e, JobFailure)])
 
 
 def _plan(families: tuple[str, ...], tasks: list[int], earlier: Results | None) -> list[tuple]:

@@ -229,22 +229,30 @@ def test_resume_keeps_the_finished_jobs_and_runs_the_failed_and_missing_ones(v1_
 
 
 def test_resume_trains_again_a_family_whose_parameters_changed_and_keeps_jobs_not_in_this_run(v1_sample):
-    earlier = run_benchmark(v1_sample, families=("lr", "rf"), tasks=(6,), max_rows_per_class=100,
+    """The earlier run's entries are never lost: the results written after each job hold the earlier entries
+    not yet replaced (here rf's 19-class score, to be trained again, and lr's, not part of this run)."""
+    earlier = run_benchmark(v1_sample, families=("lr", "rf"), tasks=(6, 19), max_rows_per_class=100,
                             params={"rf": {"n_estimators": 10}})  # fmt: skip
-    events = []
-    results = run_benchmark(v1_sample, families=("rf",), tasks=(6,), max_rows_per_class=100,
-                            params={"rf": {"n_estimators": 5}}, progress=events.append, resume=earlier)  # fmt: skip
-    assert _jobs(results) == ([("rf", 6), ("lr", 6)], []), "this run's families first, then the earlier run's others"
-    rf, lr = results.scores
-    assert lr is earlier.scores[0] and rf is not earlier.scores[1]
-    assert rf.settings["params"] == {"n_estimators": 5} and earlier.scores[1].settings["params"] == {"n_estimators": 10}
-    assert any(e.message.startswith("[1/1] rf, 6 classes: other parameters than in the earlier run, training again")
+    events, written = [], []
+    results = run_benchmark(v1_sample, families=("rf",), tasks=(6, 19), max_rows_per_class=100,
+                            params={"rf": {"n_estimators": 5}}, progress=events.append, on_result=written.append,
+                            resume=earlier)  # fmt: skip
+    assert _jobs(results) == ([("rf", 6), ("lr", 6), ("rf", 19), ("lr", 19)], []), (
+        "per task, this run's families first, then the earlier run's others")  # fmt: skip
+    rf6, lr6, rf19, lr19 = results.scores
+    assert lr6 is earlier.scores[0] and lr19 is earlier.scores[2] and rf6 is not earlier.scores[1]
+    assert rf6.settings["params"] == {"n_estimators": 5}
+    assert earlier.scores[1].settings["params"] == {"n_estimators": 10}
+    assert any(e.message.startswith("[1/2] rf, 6 classes: other parameters than in the earlier run, training again")
                for e in events)  # fmt: skip
+    first = written[0].scores
+    assert [(s.family, s.task) for s in first] == [("rf", 6), ("lr", 6), ("rf", 19), ("lr", 19)]
+    assert first[0] is rf6 and first[2] is earlier.scores[3], "rf's earlier 19-class score stays until replaced"
 
-    again = run_benchmark(v1_sample, families=("rf",), tasks=(6,), max_rows_per_class=100,
+    again = run_benchmark(v1_sample, families=("rf",), tasks=(6, 19), max_rows_per_class=100,
                           params={"rf": {"n_estimators": 5}}, progress=events.append, resume=results)  # fmt: skip
     assert all(a is b for a, b in zip(again.scores, results.scores, strict=True)), "nothing left to run"
-    assert events[-2].message == "resuming: 2 job(s) kept from the earlier run, 0 to run"
+    assert events[-2].message == "resuming: 4 job(s) kept from the earlier run, 0 to run"
 
 
 def test_resume_refuses_results_of_other_data_or_settings_saying_which(v1_sample, v2_sample, tmp_path):

@@ -208,6 +208,11 @@ def _benchmark(folder: Path | None) -> None:
         elif job is not None:
             _benchmark_outcome(job)
         result = st.session_state.get(KEY_BENCH)
+        if result and result.get("job") is not None and not busy:  # a stopped comparison
+            st.button("Continue this comparison", key="compare_bench_continue", icon=":material/resume:",
+                      on_click=_continue_benchmark, args=(result["job"], result["results"]),
+                      help="Runs the jobs it had not finished, with its own settings (not those above); the jobs "
+                      "shown below are kept, not trained again.")  # fmt: skip
         if result:
             _show_benchmark(result)
 
@@ -222,6 +227,12 @@ def _start_benchmark(folder: Path, families: tuple[str, ...], cap: int | None, e
                        models_dir=str(loaders.models_dir()) if save else None)  # fmt: skip
     st.session_state[KEY_BENCH_JOB] = job.start()
     st.rerun()
+
+
+def _continue_benchmark(job: BenchmarkJob, finished: Results) -> None:
+    """Start the stopped comparison again with its settings, keeping the jobs it had finished."""
+    again = BenchmarkJob(job.data_dir, job.title, **{**job.kwargs, "resume": finished})
+    st.session_state[KEY_BENCH_JOB] = again.start()
 
 
 @st.fragment(run_every=1.0)
@@ -243,15 +254,16 @@ def _benchmark_outcome(job: BenchmarkJob) -> None:
             loaders.refresh_models()
         if job.state == "done":
             st.session_state[KEY_BENCH] = {"title": job.title, "results": job.result}
-        elif job.partial is not None:  # cancelled or failed: what it had finished
-            done = len(job.partial.scores) + len(job.partial.failures)
+        elif (partial := job.partial or job.kwargs.get("resume")) is not None:  # cancelled or failed: what it had
+            done = len(partial.scores) + len(partial.failures)  # finished (a continued one: at least the earlier's)
             st.session_state[KEY_BENCH] = {"title": f"{job.title}: the {done} job{'s' * (done != 1)} finished before "
-                                           f"it stopped", "results": job.partial, "partial": True}  # fmt: skip
+                                           f"it stopped", "results": partial, "partial": True, "job": job}  # fmt: skip
     if job.state == "failed":
         loaders.show_error(job.error)
     elif job.state == "cancelled":
         kept = " Models already trained and saved stay in the registry." if job.kwargs.get("models_dir") else ""
-        shown = " The jobs it had finished are shown below." if job.partial is not None else ""
+        shown = (" The jobs it had finished are shown below; *Continue this comparison* runs the others."
+                 if job.partial is not None or job.kwargs.get("resume") is not None else "")  # fmt: skip
         st.info(f"The comparison was cancelled after {describe_seconds(job.elapsed)}.{kept}{shown}",
                 icon=":material/block:")  # fmt: skip
     else:

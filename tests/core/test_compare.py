@@ -240,7 +240,8 @@ def test_resume_trains_again_a_family_whose_parameters_changed_and_keeps_jobs_no
     assert _jobs(results) == ([("rf", 6), ("lr", 6), ("rf", 19), ("lr", 19)], []), (
         "per task, this run's families first, then the earlier run's others")  # fmt: skip
     rf6, lr6, rf19, lr19 = results.scores
-    assert lr6 is earlier.scores[0] and lr19 is earlier.scores[2] and rf6 is not earlier.scores[1]
+    assert lr6 is earlier.scores[0] and lr19 is earlier.scores[2]
+    assert rf6 is not earlier.scores[1] and rf19 is not earlier.scores[3]
     assert rf6.settings["params"] == {"n_estimators": 5}
     assert earlier.scores[1].settings["params"] == {"n_estimators": 10}
     assert any(e.message.startswith("[1/2] rf, 6 classes: other parameters than in the earlier run, training again")

@@ -180,7 +180,8 @@ def test_a_cancelled_comparison_shows_the_jobs_it_had_finished(registry_env):
     at.run()
     assert not at.exception, at.exception
     assert job.state == "cancelled"
-    assert any("The jobs it had finished are shown below." in i.value for i in at.info)
+    assert any("The jobs it had finished are shown below; *Continue this comparison* runs the others." in i.value
+               for i in at.info)  # fmt: skip
     assert any(
         i.value == "The 6-class, 19-class task(s) had not been run when the comparison stopped." for i in at.info
     )
@@ -189,6 +190,38 @@ def test_a_cancelled_comparison_shows_the_jobs_it_had_finished(registry_env):
     assert result["title"].endswith(": the 1 job finished before it stopped")
     assert [(s.family, s.task) for s in result["results"].scores] == [("lr", 2)]
     assert "compare_bench_bars_2" in charts(at) and "compare_bench_bars_6" not in charts(at)
+
+
+def test_a_stopped_comparison_continues_with_its_own_settings_keeping_what_it_had_finished(registry_env):
+    """Cancelled once lr's 2-class job is done, then continued: the new run keeps that job (not trained again),
+    runs the five others with the first run's settings (not the inputs changed since), and shows all six."""
+    at, job = start_benchmark(cap=20, epochs=20, families=["lr", "paper-cnn"])
+    deadline = time.monotonic() + 180
+    while job.running and job.partial is None:
+        assert time.monotonic() < deadline, job.message
+        time.sleep(0.2)
+    job.cancel()
+    assert job.wait(30) and job.state == "cancelled", job.error
+    at.run()
+    assert [(s.family, s.task) for s in job.partial.scores] == [("lr", 2)]
+    assert not at.button(key="compare_bench_continue").disabled
+    at.number_input(key="compare_bench_cap").set_value(5)
+    at.button(key="compare_bench_continue").click().run()
+    assert not at.exception, at.exception
+    again = at.session_state["compare_bench_job"]
+    assert again is not job and again.kwargs["resume"] is job.partial and again.kwargs["max_rows_per_class"] == 20
+    assert again.wait(300), "the continued comparison did not finish in time"
+    at.run()
+    assert not at.exception, at.exception
+    assert again.state == "done", again.error
+    result = at.session_state["compare_bench_result"]
+    assert "partial" not in result and "compare_bench_continue" not in [b.key for b in at.button]
+    scores = result["results"].scores
+    assert sorted((s.family, s.task) for s in scores) == sorted((f, t) for f in ("lr", "paper-cnn") for t in (2, 6, 19))
+    (lr2,) = [s for s in scores if (s.family, s.task) == ("lr", 2)]
+    assert lr2.to_dict() == job.partial.scores[0].to_dict(), "kept as the first run scored it"
+    assert all(s.settings["max_rows_per_class"] == 20 for s in scores)
+    assert {f"compare_bench_bars_{t}" for t in (2, 6, 19)} <= set(charts(at))
 
 
 def test_a_comparison_with_a_failed_job_ends_with_a_warning_and_shows_the_rest(registry_env, v1_sample):

@@ -438,7 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="after validation, fit again on all of DIR/train for as many epochs and keep that "
                    "model (default: the family's; on for cnn, off for the others)")  # fmt: skip
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="family parameter, e.g. n_estimators=300")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the row sample, the validation split and the model "
+                   "(default 0)")  # fmt: skip
     p.add_argument("--name", help="model name (default: FAMILY-TASKclass-LAYOUT-TIMESTAMP)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common_models(p)
@@ -486,7 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=str(DEMO_DATA_DIR), help=f"output folder (default {DEMO_DATA_DIR})")
     p.add_argument("--layout", choices=["v1", "v2"], default="v2", help="release layout (default v2, 39 features)")
     p.add_argument("--rows", type=float, help="scale factor on the default size (e.g. 100 for millions of rows)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the generator (default 0)")
     p.set_defaults(func=cmd_demo_data)
 
     p = sub.add_parser("benchmark-models", help="train and score every family for every task (the paper's comparison)")
@@ -512,7 +513,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="fewest training rows in a leaf of the forest's trees, alone and in cnn-rf (default 1: grown to full "
         "depth; 5 keeps trees grown on millions of rows in memory, see docs/full-dataset-protocol.md)",
     )
-    p.add_argument("--max-rows-per-class", type=_positive_int)
+    p.add_argument("--max-rows-per-class", type=_positive_int, metavar="N",
+                   help="train on at most N rows of each class (a seeded random sample); every test row is scored")  # fmt: skip
     p.add_argument("--drop-train-duplicates", action="store_true", help="score only test rows not also in train")
     p.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
                    help="refit every family on all training rows after validation, so that all are fitted on the "
@@ -523,13 +525,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "changed); the data and --max-rows-per-class, --seed, --refit, --drop-train-duplicates must be "
                    "the same")  # fmt: skip
     p.add_argument("--save-models", metavar="DIR", help="also save each trained model under DIR")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--seed", type=int, default=0, help="seed of the row sample, the validation split and every "
+                   "model (default 0)")  # fmt: skip
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_benchmark_models)
 
     p = sub.add_parser("setup-demo", help="generate demo data and train demo models, when absent")
-    p.add_argument("--data", default=str(DEMO_DATA_DIR))
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--data", default=str(DEMO_DATA_DIR), help=f"demo data folder (default {DEMO_DATA_DIR}; "
+                   "generated there when it holds no train/ files)")  # fmt: skip
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     common_models(p)
     p.set_defaults(func=cmd_setup_demo)
 

@@ -25,6 +25,18 @@ def test_help_lists_the_commands():
         assert cmd in out
 
 
+def test_every_option_of_every_command_says_what_it_does():
+    import argparse
+
+    from core.cli import build_parser
+
+    (commands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    silent = [f"{name} {a.option_strings[-1] if a.option_strings else a.dest}"
+              for name, p in commands.choices.items() for a in p._actions
+              if not isinstance(a, argparse._HelpAction) and not a.help]  # fmt: skip
+    assert not silent, f"options without help text: {silent}"
+
+
 @pytest.fixture(scope="module")
 def trained(v1_sample, tmp_path_factory):
     models = tmp_path_factory.mktemp("cli-models")

@@ -390,7 +390,10 @@ def cmd_benchmark_models(args) -> int:
         print(f"note: the {task}-class task was skipped: the training data has only one of its classes")
     print(f"written: {md} and {js}")
     for f in results.failures:
-        print(f"error: {f.family}, {f.task} classes failed: {f.message}", file=sys.stderr)
+        before = (
+            " (in the earlier run; not part of this one, so not run again)" if earlier and _is_in(f, earlier) else ""
+        )
+        print(f"error: {f.family}, {f.task} classes failed{before}: {f.message}", file=sys.stderr)
         if f.hint:
             print(f"hint: {f.hint}", file=sys.stderr)
     return 1 if results.failures else 0

@@ -177,7 +177,8 @@ def test_benchmark_models_killed_mid_run_keeps_the_jobs_it_finished(v1_sample, t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "results.md"]
 
 
-def test_benchmark_models_resume_runs_only_what_the_earlier_run_lacks(v1_sample, tmp_path, capsys):
+def test_benchmark_models_resume_runs_only_what_the_earlier_run_lacks(v1_sample, tmp_path, capsys, monkeypatch):
+    import core.models
     from core.cli import main
 
     common = ["benchmark-models", "--data", str(v1_sample), "--tasks", "6", "--max-rows-per-class", "100", "--out",
@@ -194,6 +195,16 @@ def test_benchmark_models_resume_runs_only_what_the_earlier_run_lacks(v1_sample,
     assert [e["family"] for e in entries] == ["lr", "rf"] and entries[0] == lr, "lr kept as it was"
     assert "1 job kept from an earlier run into this folder (--resume, its times and memory are that run's); " \
            "this run: " in (tmp_path / "results.md").read_text()  # fmt: skip
+
+    with monkeypatch.context() as m:  # the forest, with other settings, trained again and failing its memory check
+        m.setattr(core.models, "available_memory", lambda: 10_000)
+        assert main([*common, "--families", "rf", "--resume", "--rf-trees", "20"]) == 1
+    assert "error: rf, 6 classes failed: a random forest of 20 trees" in capsys.readouterr().err
+    assert main([*common, "--families", "lr", "--resume", "--rf-trees", "20"]) == 1, "the results still lack rf"
+    err = capsys.readouterr().err
+    assert "error: rf, 6 classes failed (in the earlier run; not part of this one, so not run again): " in err
+    entries = json.loads((tmp_path / "results.json").read_text())
+    assert [(e["family"], "failed" in e) for e in entries] == [("lr", False), ("rf", True)] and entries[0] == lr
 
     rc = main([*common, "--families", "lr", "--resume", "--max-rows-per-class", "50"])
     err = capsys.readouterr().err

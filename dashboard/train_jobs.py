@@ -411,6 +411,12 @@ class BenchmarkJob(WorkerJob):
         self.data_dir, self.title, self.kwargs = str(data_dir), title, kwargs  # title: what the page calls this run
         self.partial = None
 
+    @property
+    def finished(self):
+        """The results of the jobs finished so far: ``partial`` or, before a continued run (``resume``) has
+        finished one, those it was given."""
+        return self.partial if self.partial is not None else self.kwargs.get("resume")
+
     def _work(self) -> tuple:
         return _benchmark, (self.data_dir, self.kwargs)
 

@@ -35,7 +35,7 @@ from dashboard.escape import md
 from dashboard.train_jobs import BenchmarkJob, resolve_folder
 
 SOURCES = ("Test split of a data folder", "Uploaded CSV files")
-KEY_BENCH = "compare_bench_result"  # the last benchmark run of this session
+KEY_BENCH = "compare_bench_result"  # the last benchmark run of this session; "job" in it: stopped before its end
 KEY_BENCH_JOB = "compare_bench_job"  # the benchmark running (or last run) in a worker process
 
 
@@ -254,16 +254,16 @@ def _benchmark_outcome(job: BenchmarkJob) -> None:
             loaders.refresh_models()
         if job.state == "done":
             st.session_state[KEY_BENCH] = {"title": job.title, "results": job.result}
-        elif (partial := job.partial or job.kwargs.get("resume")) is not None:  # cancelled or failed: what it had
-            done = len(partial.scores) + len(partial.failures)  # finished (a continued one: at least the earlier's)
+        elif (finished := job.finished) is not None:  # cancelled or failed: what it had finished
+            done = len(finished.scores) + len(finished.failures)
             st.session_state[KEY_BENCH] = {"title": f"{job.title}: the {done} job{'s' * (done != 1)} finished before "
-                                           f"it stopped", "results": partial, "partial": True, "job": job}  # fmt: skip
+                                           f"it stopped", "results": finished, "job": job}  # fmt: skip
     if job.state == "failed":
         loaders.show_error(job.error)
     elif job.state == "cancelled":
         kept = " Models already trained and saved stay in the registry." if job.kwargs.get("models_dir") else ""
         shown = (" The jobs it had finished are shown below; *Continue this comparison* runs the others."
-                 if job.partial is not None or job.kwargs.get("resume") is not None else "")  # fmt: skip
+                 if job.finished is not None else "")  # fmt: skip
         st.info(f"The comparison was cancelled after {describe_seconds(job.elapsed)}.{kept}{shown}",
                 icon=":material/block:")  # fmt: skip
     else:
@@ -295,12 +295,12 @@ def _saved_results() -> None:
 def _show_benchmark(result: dict, key: str = "compare_bench", *, saved: bool = False) -> None:
     """Tables, charts and data notes per task, the jobs that failed, and downloads; ``key`` prefixes the widgets'
     keys; ``saved``: the results come from a file (a missing task is then not one the data could not train);
-    ``result["partial"]``: those of a run stopped before its end (a missing task had not been run)."""
+    ``result["job"]``: those of a run stopped before its end, that job (a missing task had not been run)."""
     results: Results = result["results"]
     st.markdown(f"**{md(result['title'])}**")
     tasks = results.tasks
     skipped = ", ".join(f"{t}-class" for t in TASKS if t not in tasks)
-    if skipped and result.get("partial"):
+    if skipped and result.get("job") is not None:
         st.info(f"The {skipped} task(s) had not been run when the comparison stopped.", icon=":material/info:")
     elif skipped and not saved:
         st.info(f"Skipped the {skipped} task(s): the training data holds only one of their classes (e.g. no Benign "

@@ -215,7 +215,7 @@ def test_a_stopped_comparison_continues_with_its_own_settings_keeping_what_it_ha
     assert not at.exception, at.exception
     assert again.state == "done", again.error
     result = at.session_state["compare_bench_result"]
-    assert "partial" not in result and "compare_bench_continue" not in [b.key for b in at.button]
+    assert "job" not in result and "compare_bench_continue" not in [b.key for b in at.button]
     scores = result["results"].scores
     assert sorted((s.family, s.task) for s in scores) == sorted((f, t) for f in ("lr", "paper-cnn") for t in (2, 6, 19))
     (lr2,) = [s for s in scores if (s.family, s.task) == ("lr", 2)]

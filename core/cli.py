@@ -525,9 +525,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="continue the run whose results are in --out: keep its jobs that finished with the same "
                    "settings, run the others (those that failed, those not run yet, those whose family's settings "
-                   "changed); the data and --max-rows-per-class, --seed, --refit, --drop-train-duplicates must be "
-                   "the same")  # fmt: skip
-    p.add_argument("--save-models", metavar="DIR", help="also save each trained model under DIR")
+                   "changed, and with --save-models those whose model is not saved in DIR); the data and "
+                   "--max-rows-per-class, --seed, --refit, --drop-train-duplicates must be the same")  # fmt: skip
+    p.add_argument("--save-models", metavar="DIR", help="also save each trained model under DIR (as "
+                   "bench-FAMILY-TASKclass-LAYOUT)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of the row sample, the validation split and every "
                    "model (default 0)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -20,7 +20,7 @@ from .evaluation import WARNING, EvaluationReport
 from .loading import UNLABELLED, Dataset, load_split, row_hashes, split_files
 from .models import make_detector
 from .paths import write_text_atomic
-from .pipeline import TrainedModel
+from .pipeline import TrainedModel, read_metadata
 from .taxonomy import TASKS, classes_for_task, codes_for_task
 from .training import Cancelled, TrainProgress, train_model
 
@@ -323,9 +323,27 @@ def run_benchmark(
     if drop_train_duplicates:
         overlap = {t: n + " They are left out of the scores here." for t, n in overlap.items()}
     settings = {f: job_settings(run, (params or {}).get(f)) for f in families}
-    plan = [(family, task, before, ours and not (isinstance(before, ModelScore) and before.settings == settings[family]))
+
+    def saved_as(family: str, task: int) -> Path:
+        return Path(models_dir) / f"bench-{family}-{task}class-{train.layout.name}"
+
+    def again(family: str, task: int, before, ours: bool) -> str | None:
+        """Why a job runs (``""`` when it is new), or None when the earlier run's entry is kept."""
+        if not ours:
+            return None
+        if before is None:
+            return ""
+        if isinstance(before, JobFailure):
+            return "failed in the earlier run, trying again: "
+        if before.settings != settings[family]:
+            return "other parameters than in the earlier run, training again: "
+        if models_dir is not None and not _saved_model_of(saved_as(family, task), before):
+            return f"its model is not saved in {models_dir} (the earlier run did not save it there), training again: "
+        return None
+
+    plan = [(family, task, before, again(family, task, before, ours))
             for family, task, before, ours in _plan(families, trainable, resume)]  # fmt: skip
-    n_todo = sum(run_it for *_, run_it in plan)
+    n_todo = sum(why is not None for *_, why in plan)
     if resume is not None:
         report(TrainProgress("load", 0.0, f"resuming: {len(plan) - n_todo} job(s) kept from the earlier run, "
                                           f"{n_todo} to run"))  # fmt: skip
@@ -333,16 +351,14 @@ def run_benchmark(
     # never lose an earlier entry (one still to run again, or one after the job running when it is stopped).
     slots: list[ModelScore | JobFailure | None] = [before for _, _, before, _ in plan]
     j = -1
-    for i, (family, task, before, run_it) in enumerate(plan):
-        if not run_it:  # kept from the earlier run: finished with these settings, or not part of this run
+    for i, (family, task, _, why) in enumerate(plan):
+        if why is None:  # kept from the earlier run: finished with these settings, or not part of this run
             continue
         j += 1
-        again = ("" if before is None else "failed in the earlier run, trying again: " if isinstance(before, JobFailure)
-                 else "other parameters than in the earlier run, training again: ")  # fmt: skip
 
-        def sub(ev: TrainProgress, j=j, family=family, task=task, again=again):
+        def sub(ev: TrainProgress, j=j, family=family, task=task, why=why):
             report(TrainProgress(ev.stage, (j + ev.fraction) / n_todo,
-                                 f"[{j + 1}/{n_todo}] {family}, {task} classes: {again}{ev.message}", ev.metrics))  # fmt: skip
+                                 f"[{j + 1}/{n_todo}] {family}, {task} classes: {why}{ev.message}", ev.metrics))  # fmt: skip
 
         model = score = failure = None  # the previous job's model is not kept while this one trains
         try:
@@ -366,7 +382,7 @@ def run_benchmark(
                 score.report.notes.append(overlap[task])
             model.metadata["metrics"]["test"] = score.report.to_dict()
             if models_dir is not None:
-                model.save(Path(models_dir) / f"bench-{family}-{task}class-{train.layout.name}", overwrite=True)
+                model.save(saved_as(family, task), overwrite=True)
             slots[i] = score
         if failure is not None:
             gc.collect()  # what the failed job held (its traceback is gone now), before the next one
@@ -377,6 +393,18 @@ def run_benchmark(
         "benchmark finished")  # fmt: skip
     report(TrainProgress("done", 1.0, done))
     return results
+
+
+def _saved_model_of(folder: Path, score: ModelScore) -> bool:
+    """Whether ``folder`` holds the model ``score`` was measured on: a saved model whose test scores, written
+    into its metadata when it was benchmarked, are those of ``score``."""
+    try:
+        saved = EvaluationReport.from_dict(read_metadata(folder)["metrics"]["test"])
+    except (OSError, ValueError, KeyError, TypeError, CoreError):
+        return False
+    kept = score.report
+    return (saved.n_rows, saved.labels, saved.confusion_matrix) == (kept.n_rows, kept.labels, kept.confusion_matrix) and (
+        abs(saved.macro_f1 - kept.macro_f1) <= 1e-12)  # fmt: skip
 
 
 def _collect(entries: list[ModelScore | JobFailure | None]) -> Results:

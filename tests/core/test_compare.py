@@ -256,6 +256,45 @@ def test_resume_trains_again_a_family_whose_parameters_changed_and_keeps_jobs_no
     assert events[-2].message == "resuming: 4 job(s) kept from the earlier run, 0 to run"
 
 
+def test_resume_with_save_models_trains_again_the_kept_jobs_whose_model_is_not_saved_there(v1_sample, tmp_path):
+    """A resume asked to save the models must leave every model of the run in that folder: a finished job whose
+    model the earlier run did not save there (or saved from another run) is trained again; one it did is kept."""
+    import shutil
+
+    from core.pipeline import read_metadata
+
+    saved = tmp_path / "models"
+    earlier = run_benchmark(v1_sample, families=("lr", "rf"), tasks=(6,), max_rows_per_class=100,
+                            params={"rf": {"n_estimators": 5}})  # fmt: skip
+    events = []
+    results = run_benchmark(v1_sample, families=("lr", "rf"), tasks=(6,), max_rows_per_class=100,
+                            params={"rf": {"n_estimators": 5}}, models_dir=saved, progress=events.append,
+                            resume=earlier)  # fmt: skip
+    messages = [e.message for e in events]
+    assert "resuming: 0 job(s) kept from the earlier run, 2 to run" in messages
+    assert any(m.startswith(f"[1/2] lr, 6 classes: its model is not saved in {saved} (the earlier run did not save "
+                            "it there), training again: ") for m in messages)  # fmt: skip
+    assert sorted(p.name for p in saved.iterdir()) == ["bench-lr-6class-v1", "bench-rf-6class-v1"]
+    assert read_metadata(saved / "bench-rf-6class-v1")["metrics"]["test"] == results.scores[1].report.to_dict()
+
+    events.clear()  # resumed again into the same folder: both models are there, nothing runs
+    again = run_benchmark(v1_sample, families=("lr", "rf"), tasks=(6,), max_rows_per_class=100,
+                          params={"rf": {"n_estimators": 5}}, models_dir=saved, progress=events.append,
+                          resume=results)  # fmt: skip
+    assert all(a is b for a, b in zip(again.scores, results.scores, strict=True))
+    assert "resuming: 2 job(s) kept from the earlier run, 0 to run" in [e.message for e in events]
+
+    shutil.rmtree(saved / "bench-lr-6class-v1")  # a model removed, and one replaced by another run's
+    shutil.copytree(saved / "bench-rf-6class-v1", saved / "bench-lr-6class-v1")
+    events.clear()
+    third = run_benchmark(v1_sample, families=("lr", "rf"), tasks=(6,), max_rows_per_class=100,
+                          params={"rf": {"n_estimators": 5}}, models_dir=saved, progress=events.append,
+                          resume=results)  # fmt: skip
+    assert third.scores[0] is not results.scores[0] and third.scores[1] is results.scores[1]
+    assert "resuming: 1 job(s) kept from the earlier run, 1 to run" in [e.message for e in events]
+    assert read_metadata(saved / "bench-lr-6class-v1")["family"] == "lr"
+
+
 def test_resume_refuses_results_of_other_data_or_settings_saying_which(v1_sample, v2_sample, tmp_path):
     import dataclasses
 

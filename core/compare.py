@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -131,12 +132,14 @@ def _settings_of(entry: dict) -> dict | None:
 
 def run_settings(data_dir: str | Path, *, max_rows_per_class: int | None = None, seed: int = 0,
                  drop_train_duplicates: bool = False, refit: bool = True) -> dict:  # fmt: skip
-    """What every job of a benchmark shares: the data (its folder, and the number and bytes of its CSV files, which
-    are not read here) and how it is used. Raises :class:`DataError` when the folder lacks train/ or test/ files."""
+    """What every job of a benchmark shares: the data (its folder, and the number, bytes and newest modification
+    time of its CSV files, which are not read here) and how it is used. Raises :class:`DataError` when the folder lacks train/ or test/ files."""
     data = {"data": str(Path(data_dir).resolve())}
     for split in ("train", "test"):
-        files = split_files(data_dir, split)
-        data[split] = {"files": len(files), "bytes": sum(f.stat().st_size for f in files)}
+        stats = [f.stat() for f in split_files(data_dir, split)]
+        newest = datetime.fromtimestamp(max(s.st_mtime_ns for s in stats) / 1e9, UTC)
+        data[split] = {"files": len(stats), "bytes": sum(s.st_size for s in stats),
+                       "modified": newest.isoformat(timespec="microseconds")}  # fmt: skip
     return {**data, "max_rows_per_class": max_rows_per_class, "seed": seed,
             "drop_train_duplicates": drop_train_duplicates, "refit": refit}  # fmt: skip
 
@@ -153,8 +156,9 @@ _SETTING_NAMES = {"data": "data folder", "train": "train/ files", "test": "test/
 
 
 def _shown(value) -> str:
-    if isinstance(value, dict) and set(value) == {"files", "bytes"}:
-        return f"{value['files']} file{'s' * (value['files'] != 1)} of {value['bytes']:,} bytes"
+    if isinstance(value, dict) and {"files", "bytes"} <= set(value):
+        modified = f", the newest modified {value['modified']}" if value.get("modified") else ""
+        return f"{value['files']} file{'s' * (value['files'] != 1)} of {value['bytes']:,} bytes{modified}"
     return "none" if value is None else str(value)
 
 

@@ -306,8 +306,8 @@ def test_resume_refuses_results_of_other_data_or_settings_saying_which(v1_sample
     assert str(err.value) == ("cannot resume: the earlier results were made with other settings "
                               "(--max-rows-per-class 100 there, 50 here)")  # fmt: skip
     assert "another --out folder" in err.value.hint
-    other_data = (r"\(data folder .*v1-sample there, .*v2-sample here; train/ files 8 files of [\d,]+ bytes there, "
-                  r"\d+ files? of [\d,]+ bytes here; test/ files ")  # fmt: skip
+    other_data = (r"\(data folder .*v1-sample there, .*v2-sample here; train/ files 8 files of [\d,]+ bytes, the newest "
+                  r"modified 20\d\d-[^;]+ there, \d+ files? of [\d,]+ bytes, the newest modified [^;]+ here; test/ files ")  # fmt: skip
     with pytest.raises(CoreError, match=other_data):
         run_benchmark(v2_sample, families=("lr",), tasks=(6,), max_rows_per_class=100, resume=earlier)
     with pytest.raises(CoreError, match="seed 0 there, 1 here; --refit True there, False here"):
@@ -316,6 +316,28 @@ def test_resume_refuses_results_of_other_data_or_settings_saying_which(v1_sample
     unrecorded = type(earlier)([dataclasses.replace(earlier.scores[0], settings=None)])
     with pytest.raises(CoreError, match="do not record the settings they were made with"):
         run_benchmark(v1_sample, families=("lr",), tasks=(6,), max_rows_per_class=100, resume=unrecorded)
+
+
+def test_resume_refuses_data_files_changed_in_place_to_the_same_size(v1_sample, tmp_path):
+    """The same folder and the same bytes are not enough: a file rewritten since the earlier run (its modification
+    time) means other rows, and the results of the two would be mixed."""
+    import os
+    import shutil
+
+    from core.errors import CoreError
+
+    data = tmp_path / "data"
+    shutil.copytree(v1_sample, data)
+    earlier = run_benchmark(data, families=("lr",), tasks=(6,), max_rows_per_class=50)
+    kept = run_benchmark(data, families=("lr",), tasks=(6,), max_rows_per_class=50, resume=earlier)
+    assert kept.scores[0] is earlier.scores[0], "unchanged files: the job is kept"
+    changed = sorted((data / "test").glob("*.csv"))[0]
+    text = changed.read_bytes()
+    changed.write_bytes(text)  # the same bytes, written again
+    os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 10**9))
+    with pytest.raises(CoreError, match=r"test/ files 8 files of [\d,]+ bytes, the newest modified \S+ there, 8 files "
+                       r"of [\d,]+ bytes, the newest modified \S+ here\)"):  # fmt: skip
+        run_benchmark(data, families=("lr",), tasks=(6,), max_rows_per_class=50, resume=earlier)
 
 
 def test_an_unknown_family_or_parameter_stops_the_benchmark_before_reading_data(tmp_path):

@@ -133,7 +133,8 @@ def _settings_of(entry: dict) -> dict | None:
 def run_settings(data_dir: str | Path, *, max_rows_per_class: int | None = None, seed: int = 0,
                  drop_train_duplicates: bool = False, refit: bool = True) -> dict:  # fmt: skip
     """What every job of a benchmark shares: the data (its folder, and the number, bytes and newest modification
-    time of its CSV files, which are not read here) and how it is used. Raises :class:`DataError` when the folder lacks train/ or test/ files."""
+    time of its CSV files, which are not read here) and how it is used. Raises :class:`DataError` when the folder
+    lacks train/ or test/ files."""
     data = {"data": str(Path(data_dir).resolve())}
     for split in ("train", "test"):
         stats = [f.stat() for f in split_files(data_dir, split)]
@@ -303,7 +304,8 @@ def run_benchmark(
     that finished with the same settings are kept and not run again; those that failed, or whose family now has
     other parameters, run again; its jobs that this run does not include (other families or tasks) are kept as
     they are. It must have been made on the same data with the same run settings (:func:`check_resumable`, before
-    the data is read).
+    the data is read). With ``models_dir`` too, a finished job whose model is not saved there (or whose saved model
+    has other test scores) runs again, so that the folder ends up holding every model of the run.
     """
     for family in families:  # unknown families and parameters stop the run before the data is read
         try:
@@ -341,8 +343,8 @@ def run_benchmark(
             return "failed in the earlier run, trying again: "
         if before.settings != settings[family]:
             return "other parameters than in the earlier run, training again: "
-        if models_dir is not None and not _saved_model_of(saved_as(family, task), before):
-            return f"its model is not saved in {models_dir} (the earlier run did not save it there), training again: "
+        if models_dir is not None and (unsaved := _not_saved(saved_as(family, task), before)):
+            return f"{unsaved}, training again: "
         return None
 
     plan = [(family, task, before, again(family, task, before, ours))
@@ -399,16 +401,20 @@ def run_benchmark(
     return results
 
 
-def _saved_model_of(folder: Path, score: ModelScore) -> bool:
-    """Whether ``folder`` holds the model ``score`` was measured on: a saved model whose test scores, written
-    into its metadata when it was benchmarked, are those of ``score``."""
+def _not_saved(folder: Path, score: ModelScore) -> str | None:
+    """Why ``folder`` does not hold the model ``score`` was measured on (None when it does: a saved model whose test
+    scores, written into its metadata when it was benchmarked, are those of ``score``)."""
+    if not folder.exists():
+        return f"its model is not saved in {folder.parent} (the earlier run did not save it there)"
     try:
         saved = EvaluationReport.from_dict(read_metadata(folder)["metrics"]["test"])
     except (OSError, ValueError, KeyError, TypeError, CoreError):
-        return False
+        saved = None
     kept = score.report
-    return (saved.n_rows, saved.labels, saved.confusion_matrix) == (kept.n_rows, kept.labels, kept.confusion_matrix) and (
-        abs(saved.macro_f1 - kept.macro_f1) <= 1e-12)  # fmt: skip
+    if saved is None or (saved.n_rows, saved.labels, saved.confusion_matrix) != (
+            kept.n_rows, kept.labels, kept.confusion_matrix) or abs(saved.macro_f1 - kept.macro_f1) > 1e-12:  # fmt: skip
+        return f"the model saved as {folder} is not the one the earlier run measured"
+    return None
 
 
 def _collect(entries: list[ModelScore | JobFailure | None]) -> Results:

@@ -292,6 +292,8 @@ def test_resume_with_save_models_trains_again_the_kept_jobs_whose_model_is_not_s
                           resume=results)  # fmt: skip
     assert third.scores[0] is not results.scores[0] and third.scores[1] is results.scores[1]
     assert "resuming: 1 job(s) kept from the earlier run, 1 to run" in [e.message for e in events]
+    assert any(e.message.startswith(f"[1/1] lr, 6 classes: the model saved as {saved / 'bench-lr-6class-v1'} is not "
+                                    "the one the earlier run measured, training again: ") for e in events)  # fmt: skip
     assert read_metadata(saved / "bench-lr-6class-v1")["family"] == "lr"
 
 

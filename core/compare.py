@@ -173,13 +173,25 @@ def check_resumable(earlier: Results, run: dict) -> None:
                         hint="start afresh: choose another --out folder, or remove the earlier results.json")  # fmt: skip
     for e in entries:
         theirs = {k: v for k, v in e.settings.items() if k != "params"}
-        if theirs != run:
-            differ = [k for k in dict.fromkeys([*run, *theirs]) if theirs.get(k) != run.get(k)]
-            said = "; ".join(f"{_SETTING_NAMES.get(k, k)} {_shown(theirs.get(k))} there, {_shown(run.get(k))} here"
+        ours = as_recorded(run, theirs)
+        if theirs != ours:
+            differ = [k for k in dict.fromkeys([*ours, *theirs]) if theirs.get(k) != ours.get(k)]
+            said = "; ".join(f"{_SETTING_NAMES.get(k, k)} {_shown(theirs.get(k))} there, {_shown(ours.get(k))} here"
                              for k in differ)  # fmt: skip
             raise CoreError(f"cannot resume: the earlier results were made with other settings ({said})",
                             hint="resume with the earlier run's data and settings, or start afresh in another "
                             "--out folder")  # fmt: skip
+
+
+def as_recorded(ours: dict, theirs: dict) -> dict:
+    """``ours`` settings as ``theirs`` record them: results written before the files' modification times were
+    recorded (their number and bytes only) are checked on what they record."""
+
+    def older(k, v) -> bool:
+        return isinstance(v, dict) and "modified" in v and isinstance(theirs.get(k), dict) and (
+            "modified" not in theirs[k])  # fmt: skip
+
+    return {k: {f: n for f, n in v.items() if f != "modified"} if older(k, v) else v for k, v in ours.items()}
 
 
 def score_model(model: TrainedModel, data: Dataset, *, exclude_rows_in: Dataset | None = None) -> ModelScore:
@@ -341,7 +353,7 @@ def run_benchmark(
             return ""
         if isinstance(before, JobFailure):
             return "failed in the earlier run, trying again: "
-        if before.settings != settings[family]:
+        if before.settings != as_recorded(settings[family], before.settings):
             return "other parameters than in the earlier run, training again: "
         if models_dir is not None and (unsaved := _not_saved(saved_as(family, task), before)):
             return f"{unsaved}, training again: "

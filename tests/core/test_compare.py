@@ -323,6 +323,7 @@ def test_resume_refuses_results_of_other_data_or_settings_saying_which(v1_sample
 def test_resume_refuses_data_files_changed_in_place_to_the_same_size(v1_sample, tmp_path):
     """The same folder and the same bytes are not enough: a file rewritten since the earlier run (its modification
     time) means other rows, and the results of the two would be mixed."""
+    import dataclasses
     import os
     import shutil
 
@@ -340,6 +341,18 @@ def test_resume_refuses_data_files_changed_in_place_to_the_same_size(v1_sample, 
     with pytest.raises(CoreError, match=r"test/ files 8 files of [\d,]+ bytes, the newest modified \S+ there, 8 files "
                        r"of [\d,]+ bytes, the newest modified \S+ here\)"):  # fmt: skip
         run_benchmark(data, families=("lr",), tasks=(6,), max_rows_per_class=50, resume=earlier)
+
+    # results written before modification times were recorded are checked on what they record
+    older = dataclasses.replace(earlier.scores[0], settings={
+        k: {f: n for f, n in v.items() if f != "modified"} if k in ("train", "test") else v
+        for k, v in earlier.scores[0].settings.items()})  # fmt: skip
+    assert "modified" not in older.settings["test"] and "modified" in earlier.scores[0].settings["test"]
+    kept = run_benchmark(data, families=("lr",), tasks=(6,), max_rows_per_class=50, resume=type(earlier)([older]))
+    assert kept.scores[0] is older
+    changed.write_bytes(text + b"1")
+    with pytest.raises(CoreError, match=r"test/ files 8 files of ([\d,]+) bytes there, 8 files of (?!\1)[\d,]+ bytes "
+                       "here"):  # fmt: skip
+        run_benchmark(data, families=("lr",), tasks=(6,), max_rows_per_class=50, resume=type(earlier)([older]))
 
 
 def test_an_unknown_family_or_parameter_stops_the_benchmark_before_reading_data(tmp_path):

@@ -35,6 +35,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 #: progress(stage, fraction, message, metrics) where fraction is 0..1 of the fit.
 FitProgress = Callable[[str, float, str, dict], None]
+#: Key set in the metrics of a fit's progress report that counts no steps, only the time taken (logistic
+#: regression's solver): no time left can be estimated while it runs.
+UNPACED = "unpaced"
 
 #: The only non-default types a scikit-learn model file may contain.
 TRUSTED_SKOPS_TYPES = frozenset(
@@ -655,7 +658,8 @@ class SklearnDetector(Detector):
 
         def taken(n: int) -> None:
             if n:
-                progress("fit", 0.0, f"fitting {self.family}: {describe_seconds(n * self.HEARTBEAT)} so far", {})
+                progress("fit", 0.0, f"fitting {self.family}: {describe_seconds(n * self.HEARTBEAT)} so far",
+                         {UNPACED: True})  # fmt: skip
 
         with _following(lambda: int((time.perf_counter() - started) / self.HEARTBEAT), taken, self.PROGRESS_EVERY):
             est.fit(X, y)

@@ -488,6 +488,7 @@ def test_a_fit_with_no_steps_to_count_reports_the_time_it_has_taken(monkeypatch)
     ticks = [e for e in events if re.fullmatch(r"fitting lr: \d+ s so far", e.message)]
     assert ticks, [e.message for e in events]
     assert len({e.fraction for e in ticks}) == 1, "the bar does not move while the time is reported"
+    assert all(e.metrics == {"unpaced": True} for e in ticks), "and says so: no time left is made up from it"
 
 
 def test_gbt_reports_a_diverged_boosting_and_its_defaults_do_not_diverge_there(tmp_path):

@@ -38,6 +38,22 @@ def test_a_forest_fit_sets_the_pace_too():
     assert left.update(TrainProgress("fit", 0.5, "fitted")) == pytest.approx(30 * 0.5 / 0.4)
 
 
+def test_no_time_left_while_a_fit_that_counts_no_steps_runs():
+    """In a benchmark, a forest that stopped at once and then logistic regression on millions of rows: the pace of
+    the first job would make the second's ten minutes look like one, so no time left is given while it runs."""
+    from core.models import UNPACED
+
+    clock = Clock()
+    left = TimeLeft(clock)
+    left.update(TrainProgress("fit", 0.05, "[1/2] rf: fitting rf"))
+    clock.now += 60
+    assert left.update(TrainProgress("preprocess", 0.5, "[2/2] lr: fitting preprocessing")) == pytest.approx(60 * 0.5 / 0.45)
+    clock.now += 45
+    assert left.update(TrainProgress("fit", 0.55, "[2/2] lr: fitting lr: 45 s so far", {UNPACED: True})) is None
+    clock.now += 600
+    assert left.update(TrainProgress("evaluate", 0.9, "[2/2] lr: evaluating")) == pytest.approx(705 * 0.1 / 0.85)
+
+
 def test_durations_are_written_as_people_read_them():
     assert [describe_seconds(s) for s in (0, 0.4, 44.6, 60, 185, 599, 600, 3599, 3600, 7530)] == [
         "0 s", "0 s", "45 s", "1 min 00 s", "3 min 05 s", "9 min 59 s", "10 min", "59 min", "1 h 00 min", "2 h 05 min",

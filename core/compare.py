@@ -253,7 +253,7 @@ def overlap_notes(train: Dataset, test: Dataset, tasks: tuple[int, ...]) -> dict
     tr, te = train.y != UNLABELLED, test.y != UNLABELLED
     if not tr.any() or not te.any():
         return {}
-    h_tr, h_te = row_hashes(train.X[tr]), row_hashes(test.X[te])
+    h_tr, h_te = row_hashes(train.X)[tr], row_hashes(test.X)[te]  # not train.X[tr]: a copy of the rows
     also = np.isin(h_te[:, 0], h_tr[:, 0]) & np.isin(h_te[:, 1], h_tr[:, 1])
     if not also.any():
         return {}

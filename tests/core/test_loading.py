@@ -164,6 +164,24 @@ def test_duplicate_detection_at_float32():
     assert rows_also_in(a, b).tolist() == [True, True, False, False]
 
 
+def test_row_hashes_are_the_same_whatever_the_block_size():
+    """Rows are hashed a block at a time (to bound the memory at full scale): a row's hash must not depend on the
+    block it falls in, nor on the layout of the matrix it comes from."""
+    from core.loading import row_hashes
+
+    X = np.random.default_rng(4).normal(size=(1001, 39)).astype(np.float32)
+    X[::5] = np.round(X[::5])
+    X[3, 2], X[4, 2], X[5] = np.nan, np.inf, -0.0
+    whole = row_hashes(X, block=1 << 20)
+    assert whole.shape == (1001, 2) and whole.dtype == np.uint64
+    assert len(np.unique(whole[:, 0])) == len(np.unique(X, axis=0)), "distinct rows, distinct hashes"
+    for block in (1, 7, 1000):
+        assert np.array_equal(row_hashes(X, block=block), whole), block
+    assert np.array_equal(row_hashes(np.asfortranarray(X)[::2].astype(np.float64)), whole[::2])
+    assert np.array_equal(row_hashes(np.zeros((1, 39)) * -1.0), row_hashes(np.zeros((1, 39)))), "-0.0 as 0.0"
+    assert row_hashes(X[:0]).shape == (0, 2)
+
+
 def test_both_shared_samples_load(v1_sample, v2_sample):
     v1 = load_split(v1_sample, "train")
     v2 = load_split(v2_sample, "train")

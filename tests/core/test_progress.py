@@ -47,7 +47,8 @@ def test_no_time_left_while_a_fit_that_counts_no_steps_runs():
     left = TimeLeft(clock)
     left.update(TrainProgress("fit", 0.05, "[1/2] rf: fitting rf"))
     clock.now += 60
-    assert left.update(TrainProgress("preprocess", 0.5, "[2/2] lr: fitting preprocessing")) == pytest.approx(60 * 0.5 / 0.45)
+    at_lr = left.update(TrainProgress("preprocess", 0.5, "[2/2] lr: fitting preprocessing"))
+    assert at_lr == pytest.approx(60 * 0.5 / 0.45), "the pace of the first job, until lr's fit begins"
     clock.now += 45
     assert left.update(TrainProgress("fit", 0.55, "[2/2] lr: fitting lr: 45 s so far", {UNPACED: True})) is None
     clock.now += 600

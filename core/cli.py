@@ -336,8 +336,9 @@ def cmd_benchmark_models(args) -> int:
         saved = Path(args.out) / "results.json"
         if saved.is_file():
             earlier = read_results(saved.read_bytes(), str(saved))
-            print(f"resuming from {saved}: {len(earlier.scores)} job(s) finished there, {len(earlier.failures)} "
-                  "failed (these run again)")  # fmt: skip
+            failed = f", {len(earlier.failures)} failed (run again if their family is named here)" if (
+                earlier.failures) else ""  # fmt: skip
+            print(f"resuming from {saved}: {len(earlier.scores)} job(s) finished there{failed}")
         else:
             print(f"nothing to resume in {args.out} (no results.json): running every job")
     elif (Path(args.out) / "results.json").is_file():

@@ -26,13 +26,18 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure_ours(data: str) -> dict:
+def _load_both(data: str):
+    """Train and test as the product reads them (``core.loading.load_split``)."""
     sys.path.insert(0, str(ROOT))
     from core.loading import load_split
 
-    started = time.perf_counter()
     train = load_split(data, "train")
-    test = load_split(data, "test", layout=train.layout)
+    return train, load_split(data, "test", layout=train.layout)
+
+
+def measure_ours(data: str) -> dict:
+    started = time.perf_counter()
+    train, test = _load_both(data)
     elapsed = time.perf_counter() - started
     rows = len(train) + len(test)
     return {"loader": "core.loading.load_split (pyarrow, float32)", "rows": rows, "seconds": round(elapsed, 2),
@@ -43,13 +48,10 @@ def measure_ours(data: str) -> dict:
 def measure_overlap(data: str) -> dict:
     """The check ``benchmark-models`` (and ``evaluate --drop-train-duplicates``) makes before any job: which test
     rows also occur in train, per task. Peak RSS is that of the whole process (the data loaded, then the check)."""
-    sys.path.insert(0, str(ROOT))
+    train, test = _load_both(data)
     from core.compare import overlap_notes
-    from core.loading import load_split
     from core.taxonomy import TASKS
 
-    train = load_split(data, "train")
-    test = load_split(data, "test", layout=train.layout)
     loaded = _peak_rss_mb()
     started = time.perf_counter()
     notes = overlap_notes(train, test, TASKS)

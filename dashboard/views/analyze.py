@@ -216,13 +216,40 @@ def _predictions_table(frame: pd.DataFrame, classes: list[str], model_name: str)
         mask = mask & (frame["true"].notna() & (frame["true"] != frame["predicted"])).to_numpy()
     shown = frame[mask]
     more = f"; the first {MAX_SHOWN:,} are shown, the download has them all" if len(shown) > MAX_SHOWN else ""
-    st.caption(f"{len(shown):,} of {len(frame):,} rows match{more}. 'row' is the row number within its file.")
-    probability = {c: st.column_config.NumberColumn(c, format="%.3f") for c in frame if c.endswith("probability")}
-    st.dataframe(shown.head(MAX_SHOWN), hide_index=True, key="analyze_table", column_config=probability)
+    st.caption(f"{len(shown):,} of {len(frame):,} rows match{more}. "
+               "Rows are numbered within each file, 1 being the first after the header.")  # fmt: skip
+    st.dataframe(_readable(shown.head(MAX_SHOWN)), hide_index=True, key="analyze_table",
+                 column_config=_column_labels(frame))  # fmt: skip
     st.download_button(f"Download these {len(shown):,} predictions (CSV)", _csv(shown, model_name, auth.current_user()),
                        f"predictions-{model_name}.csv",
                        "text/csv", key="analyze_download", icon=":material/download:", on_click="ignore",
                        disabled=shown.empty)  # fmt: skip
+
+
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows as shown on screen: an empty cell (no runner-up with any probability, a row without a known
+    class) reads "—", not "None". The download keeps such cells empty."""
+    text = [c for c in frame if c == "true" or (c.startswith("top") and not c.endswith("probability"))]
+    return frame.assign(**{c: frame[c].astype(object).where(frame[c].notna(), "—") for c in text}) if text else frame
+
+
+def _column_labels(frame: pd.DataFrame) -> dict:
+    """Plain headings for the predictions table (the download keeps the short column names)."""
+    labels = {"row": "row in file", "predicted": "predicted class", "probability": "its probability",
+              "true": "true class"}  # fmt: skip
+    config = {}
+    for c in frame:
+        if c.startswith("top") and c[3:].split("_")[0].isdigit():
+            k = int(c[3:].split("_")[0])
+            nth = {2: "2nd", 3: "3rd"}.get(k, f"{k}th")
+            label = f"{nth} likeliest" + (": probability" if c.endswith("probability") else " class")
+        else:
+            label = labels.get(c, c)
+        if c.endswith("probability"):
+            config[c] = st.column_config.NumberColumn(label, format="%.3f")
+        else:
+            config[c] = st.column_config.Column(label)
+    return config
 
 
 def _csv(frame: pd.DataFrame, model_name: str | None = None, user: str | None = None):

@@ -108,6 +108,12 @@ def test_demo_traffic_matches_core_evaluation(registry_env, demo_traffic):
     assert len(table) == len(data) and list(table.columns[:4]) == ["file", "row", "predicted", "probability"]
     assert "column 'label'" in " ".join(c.value for c in at.caption)
     assert at.download_button(key="analyze_download")
+    # A runner-up without any probability reads "—" on screen, not "None" (the download leaves it empty).
+    frame = predictions.to_frame(data, 6)
+    blank = (frame["top2_probability"] == 0).to_numpy()
+    assert blank.any() and frame["top2"].isna().to_numpy()[blank].all()
+    assert (table["top2"].to_numpy()[blank] == "—").all() and table["top2"].notna().all()
+    assert (table["top2"].to_numpy()[~blank] == frame["top2"].to_numpy()[~blank]).all()
 
     # Row-% toggle: each true-class row of the matrix sums to 100.
     at.segmented_control(key="analyze_cm_mode").set_value("Row %").run()

@@ -221,7 +221,8 @@ def score_files(
     files : sequence of paths
         CSV files of one release, scored in the order given.
     out_path : path
-        Output CSV (written under a temporary name, renamed when complete).
+        Output CSV (written under a temporary name, renamed when complete; its folder is made if missing,
+        and a folder given as the output is refused before anything is read).
     block_bytes : int
         CSV bytes per block; memory use is a few blocks, whatever the size of the input.
     top : int
@@ -239,12 +240,16 @@ def score_files(
     started = time.perf_counter()
     if not files:
         raise DataError("no CSV files to read", hint="pass at least one .csv file")
+    out_path = Path(out_path)
+    if out_path.is_dir():  # found now, not after scoring every row
+        raise DataError(f"the output {out_path} is a folder", hint="give a file name for the predictions, e.g. "
+                        f"{out_path / 'predictions.csv'}")  # fmt: skip
     plans = [_plan(f) for f in files]
     _check_layouts(model, plans)
     any_labelled = any(p.labelled for p in plans)
     builder = _OutputBuilder(model, [p.display for p in plans], top, any_labelled)
 
-    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
     stop = threading.Event()
     parsed: queue.Queue = queue.Queue(maxsize=2)

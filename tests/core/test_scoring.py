@@ -243,3 +243,14 @@ def test_ranking_is_a_stable_sort_led_by_the_prediction():
     codes, probs = two.ranked(3)
     assert codes.tolist() == [[1, 0], [0, 1]], "P(attack) 0.3 >= 0.2 raises the alarm although Benign is likelier"
     assert probs[0].tolist() == pytest.approx([0.3, 0.7])
+
+
+def test_output_folder_is_made_and_a_folder_as_output_is_refused_first(model, inputs, tmp_path, monkeypatch):
+    out = tmp_path / "new" / "deeper" / "p.csv"
+    summary = score_files(model, [inputs[1]], out)
+    assert out.is_file() and summary.rows == len(read_csv(inputs[1])) == len(pd.read_csv(out))
+    scored = []
+    monkeypatch.setattr(TrainedModel, "predict", lambda self, data: scored.append(1))
+    with pytest.raises(DataError, match="is a folder") as err:
+        score_files(model, [inputs[1]], tmp_path)
+    assert not scored and "predictions.csv" in err.value.hint

@@ -241,6 +241,31 @@ def _find_first_bad_cell(
     return first + 1, str(text.iloc[first])
 
 
+def _find_ragged_row(data: bytes | str, columns: list[str], delimiter: str) -> int | None:
+    """The data row (1 = the first after the header) whose cell count differs from the header's (only called
+    after a parse error)."""
+    found: list[int] = []
+
+    def first(row) -> str:
+        if row.number is not None and not found:
+            found.append(row.number - 1)  # the physical line, the header being line 1
+        return "skip"
+
+    try:
+        with _csv_input(data) as src:
+            pacsv.read_csv(
+                src,
+                read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1, use_threads=False),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=first),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=columns[:1], column_types={columns[0]: pa.string()}
+                ),
+            )
+    except (pa.ArrowInvalid, KeyError, IndexError):
+        pass
+    return found[0] if found else None
+
+
 def read_csv(
     source: Source,
     *,
@@ -615,6 +640,7 @@ def _explain_arrow_error(
         return DataError(
             f"a row has {m.group(2)} cells but the header has {m.group(1)} columns ({msg.splitlines()[0]})",
             file=name,
+            row=_find_ragged_row(data, columns, delimiter),
             hint="the file is truncated or has stray delimiters; export it again",
         )
     return DataError(f"could not parse the CSV: {msg.splitlines()[0]}", file=name, hint="is this really a CSV file?")

@@ -119,10 +119,19 @@ def test_unknown_label_names_row():
     assert err.value.row == 3 and "Martians" in str(err.value)
 
 
-def test_ragged_row_is_reported():
+def test_ragged_row_is_reported_with_its_row(tmp_path):
     data = make_csv(rows=3) + b"1,2,3\n"
-    with pytest.raises(DataError, match="cells"):
+    with pytest.raises(DataError, match="cells") as err:
         read_csv(data, name="x.csv")
+    assert err.value.row == 4
+    # Deep in a file read from disk: the row is found again (1 = the first row after the header).
+    lines = make_csv(rows=5000).decode().splitlines()
+    lines[3210] = lines[3210].rsplit(",", 1)[0]
+    path = tmp_path / "ragged.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match="cells") as err:
+        read_csv(path)
+    assert err.value.row == 3210 and "row 3210" in str(err.value)
 
 
 def test_mixing_layouts_is_refused_naming_both():

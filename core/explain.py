@@ -26,6 +26,7 @@ import pandas as pd
 from .errors import CoreError
 from .glossary import meaning
 from .loading import UNLABELLED, Dataset
+from .pipeline import decide
 from .taxonomy import classes_for_task, codes_for_task
 
 BENIGN = "Benign"
@@ -184,8 +185,10 @@ def permutation_importance(model, data: Dataset, *, max_rows: int = 2000, repeat
     X, _ = model.preprocessor.transform(data.X[idx])
     mapping = _class_mapping(model)
 
-    def score(Xs: np.ndarray) -> np.ndarray:
-        return mapping[np.argmax(_proba(model, Xs), axis=1)]
+    threshold = model.metadata.get("alarm_threshold") if model.task == 2 else None
+
+    def score(Xs: np.ndarray) -> np.ndarray:  # the model's own decision rule (a 2-class model's alarm threshold)
+        return mapping[decide(model.classes, _proba(model, Xs), threshold)]
 
     base = _macro_f1(y_true, score(X))
     rng = np.random.default_rng(seed)
@@ -280,13 +283,9 @@ def explain_row(model, data: Dataset, index: int, *, baseline: Baseline | None =
 
 
 def _predicted_column(model, p: np.ndarray) -> int:
-    """The predicted output column: the most probable one, or for a 2-class model with a saved alarm
-    threshold, the attack column when P(attack) reaches it."""
-    threshold = model.metadata.get("alarm_threshold")
-    if threshold is None or len(model.classes) != 2 or BENIGN not in model.classes:
-        return int(np.argmax(p))
-    attack = 1 - model.classes.index(BENIGN)
-    return attack if p[attack] >= float(threshold) else 1 - attack
+    """The predicted output column, by the model's own decision rule (:func:`core.pipeline.decide`)."""
+    threshold = model.metadata.get("alarm_threshold") if model.task == 2 else None
+    return int(decide(model.classes, p[None, :], threshold)[0])
 
 
 def integrated_gradients(model, x: np.ndarray, baseline: np.ndarray, target: int, *, steps: int = 128) -> np.ndarray:

@@ -17,7 +17,7 @@ import platform
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,6 +56,21 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+#: A 2-class model's default alarm threshold: a flow is an attack where P(attack) >= 0.5, so that a tie (P = 0.5,
+#: e.g. an even vote of a forest's trees) is flagged, the same rule the dashboard's threshold slider counts with.
+DEFAULT_THRESHOLD = 0.5
+
+
+def decide(classes: Sequence[str], proba: np.ndarray, threshold: float | None = None) -> np.ndarray:
+    """Predicted class codes: the most probable class; for a 2-class model, attack where
+    P(attack) >= ``threshold`` (DEFAULT_THRESHOLD when None)."""
+    if len(classes) == 2 and "Benign" in classes:
+        attack = 1 - list(classes).index("Benign")
+        t = DEFAULT_THRESHOLD if threshold is None else threshold
+        return np.where(proba[:, attack] >= t, attack, 1 - attack)
+    return np.argmax(proba, axis=1)
+
+
 @dataclass
 class Predictions:
     """Predictions of a model for a dataset, row for row, in input order."""
@@ -63,15 +78,13 @@ class Predictions:
     classes: list[str]  # the model's class order (columns of ``proba``)
     proba: np.ndarray  # (n, k) float32
     repairs: RepairCounts
-    #: Alarm threshold of a 2-class model (core.threshold): attack where P(attack) >= threshold.
+    #: Alarm threshold of a 2-class model (core.threshold): attack where P(attack) >= threshold; None: the
+    #: default, DEFAULT_THRESHOLD.
     threshold: float | None = None
 
     @property
     def codes(self) -> np.ndarray:
-        if self.threshold is not None and len(self.classes) == 2 and "Benign" in self.classes:
-            attack = 1 - self.classes.index("Benign")
-            return np.where(self.proba[:, attack] >= self.threshold, attack, 1 - attack)
-        return np.argmax(self.proba, axis=1)
+        return decide(self.classes, self.proba, self.threshold)
 
     @property
     def labels(self) -> np.ndarray:

@@ -19,11 +19,10 @@ import numpy as np
 from .errors import CoreError
 from .loading import UNLABELLED, Dataset
 from .paths import write_text_atomic
-from .pipeline import METADATA_FILE, read_metadata
+from .pipeline import DEFAULT_THRESHOLD, METADATA_FILE, read_metadata
 from .taxonomy import classes_for_task, codes_for_task
 
 BENIGN = "Benign"
-DEFAULT_THRESHOLD = 0.5
 
 
 def attack_probability(classes: list[str], proba: np.ndarray) -> np.ndarray:

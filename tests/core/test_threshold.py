@@ -11,7 +11,8 @@ import pytest
 from core import threshold as th
 from core.errors import CoreError
 from core.loading import load_split
-from core.pipeline import TrainedModel
+from core.pipeline import Predictions, TrainedModel
+from core.preprocess import RepairCounts
 
 
 def test_cost_counts_false_alarms_and_misses_by_hand():
@@ -25,6 +26,24 @@ def test_cost_counts_false_alarms_and_misses_by_hand():
     assert "1 of 3 attack flows missed" in c.sentence()
     # The threshold itself counts as an alarm (P(attack) >= threshold).
     assert th.cost_at(is_attack, p, 0.9).false_alarms == 1
+
+
+def test_default_decision_is_the_slider_rule_ties_included():
+    """Without a saved threshold a 2-class model flags P(attack) >= 0.5, as the slider counts: a tie (an even
+    vote of a forest's trees) is an alarm, not the first class of an argmax."""
+    proba = np.array([[0.5, 0.5], [0.6, 0.4], [0.4, 0.6], [0.5, 0.5]], dtype=np.float32)
+    for classes in (["Benign", "Attack"], ["Attack", "Benign"]):
+        p = proba if classes[0] == "Benign" else proba[:, ::-1]
+        labels = Predictions(classes, p, RepairCounts({}, {}, {})).labels
+        assert labels.tolist() == ["Attack", "Benign", "Attack", "Attack"]
+        p_attack = th.attack_probability(classes, p)
+        is_attack = np.array([False, False, True, True])
+        cost = th.cost_at(is_attack, p_attack, th.DEFAULT_THRESHOLD)
+        assert cost.false_alarms == int(((labels == "Attack") & ~is_attack).sum()) == 1
+        assert cost.missed == int(((labels == "Benign") & is_attack).sum()) == 0
+    # Other tasks keep the most probable class.
+    three = Predictions(["DDoS", "DoS", "Recon"], np.array([[0.2, 0.5, 0.3]]), RepairCounts({}, {}, {}))
+    assert three.labels.tolist() == ["DoS"]
 
 
 def test_moving_the_threshold_trades_false_alarms_for_misses_monotonically():

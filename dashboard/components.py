@@ -98,7 +98,9 @@ def models_frame(models: list[dict]) -> pd.DataFrame:
     -------
     pd.DataFrame
         Columns ``name, task, family, layout, created, data, macro-F1, weighted-F1, scored on,
-        size (MB)``; sorted by task, then macro-F1 (best first).
+        size (MB)``; sorted by task, then the models scored on test data before those scored only on their
+        validation rows (a validation figure is not a test figure and must not outrank one), then macro-F1
+        (best first).
     """
     rows = []
     for m in models:
@@ -119,7 +121,16 @@ def models_frame(models: list[dict]) -> pd.DataFrame:
     columns = ["name", "task", "family", "layout", "created", "data", "macro-F1", "weighted-F1", "scored on",
                "size (MB)"]  # fmt: skip
     frame = pd.DataFrame(rows, columns=columns)
-    return frame.sort_values(["task", "macro-F1"], ascending=[True, False], kind="mergesort").reset_index(drop=True)
+    frame["_untested"] = frame["scored on"] != "test"
+    order = frame.sort_values(["task", "_untested", "macro-F1"], ascending=[True, True, False], kind="mergesort")
+    return order.drop(columns="_untested").reset_index(drop=True)
+
+
+def ranking_key(meta: dict) -> tuple[bool, float]:
+    """Sort key of saved models, best first: test-scored models by macro-F1, then validation-only ones, then
+    models without scores (the order of :func:`models_frame`)."""
+    scores, split = model_scores(meta)
+    return split != "test", -(scores["macro_f1"] if scores else -1.0)
 
 
 def absent_classes_sentence(report: EvaluationReport) -> str | None:

@@ -76,7 +76,7 @@ def _choose_model() -> dict | None:
     task = st.selectbox("Task", TASKS, index=TASKS.index(st.session_state.get(loaders.KEY_TASK, 6)),
                         key="analyze_task", format_func=TASK_DESCRIPTIONS.get)  # fmt: skip
     st.session_state[loaders.KEY_TASK] = task
-    models = sorted(loaders.saved_models(task), key=lambda m: -_macro_f1(m))
+    models = sorted(loaders.saved_models(task), key=components.ranking_key)
     if not models:
         st.info(f"No saved {task}-class model yet: train one on the Train page.", icon=":material/model_training:")
         components.link_to_page("train.py", "Train a model", ":material/model_training:")
@@ -85,11 +85,6 @@ def _choose_model() -> dict | None:
     path = st.selectbox("Model (best test macro-F1 first)", list(by_path), key="analyze_model",
                         format_func=lambda p: components.model_label(by_path[p]))  # fmt: skip
     return by_path[path]
-
-
-def _macro_f1(meta: dict) -> float:
-    scores, _split = components.model_scores(meta)
-    return scores["macro_f1"] if scores else -1.0
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

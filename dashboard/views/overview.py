@@ -60,12 +60,15 @@ def _model_scores(models: list[dict]) -> None:
     frame = components.models_frame(models)
     st.markdown("Scores measured on each model's held-out **test** data. **Macro-F1** comes first, "
                 "**weighted-F1** second.")  # fmt: skip
+    if (frame["scored on"] == "validation").any():
+        st.caption("A model trained without a test split is shown with the score on its validation rows, marked "
+                   "*(validation)* and listed after the models scored on test data: the two are not comparable.")  # fmt: skip
     st.caption(components.ACCURACY_NOTE)
     tasks = [t for t in TASKS if (frame["task"] == t).any()]
     for tab, task in zip(st.tabs([_tab_title(t, int((frame["task"] == t).sum())) for t in tasks]), tasks):
         part = frame[frame["task"] == task]
-        rows = [{"name": r["name"], "macro_f1": r["macro-F1"], "weighted_f1": r["weighted-F1"]}
-                for r in part.to_dict("records")]  # fmt: skip
+        rows = [{"name": r["name"] + ("" if r["scored on"] == "test" else f" ({r['scored on']})"),
+                 "macro_f1": r["macro-F1"], "weighted_f1": r["weighted-F1"]} for r in part.to_dict("records")]  # fmt: skip
         tab.plotly_chart(model_scores_figure(rows), key=f"overview_scores_{task}")
         with tab:
             components.show_models_table(part.drop(columns=["task"]), f"overview_table_{task}")

@@ -81,3 +81,30 @@ def test_damaged_model_folder_is_reported(tmp_path, monkeypatch, demo_dir):
     monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
     at = overview()
     assert any("half-written" in w.value for w in at.warning)
+
+
+def test_a_validation_score_never_outranks_a_test_score(demo_models_dir, demo_dir, tmp_path, monkeypatch):
+    """A model saved without a test split shows its validation score, marked, after the test-scored models,
+    however high that score is (in the Overview's table and chart, and in the Analyze page's model list)."""
+    import shutil
+
+    from dashboard.components import model_label, ranking_key
+
+    six = sorted(p for p in demo_models_dir.iterdir() if p.name.endswith("-6class"))
+    for p in six:
+        shutil.copytree(p, tmp_path / p.name)
+    meta_file = tmp_path / six[0].name / "metadata.json"
+    meta = json.loads(meta_file.read_text())
+    meta["metrics"]["validation"] = dict(meta["metrics"]["test"], macro_f1=0.999, weighted_f1=0.999)
+    meta["metrics"]["test"] = None
+    meta_file.write_text(json.dumps(meta))
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(tmp_path))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    at = overview()
+    table = next(d.value for d in at.dataframe if "macro-F1" in d.value.columns)
+    assert table["name"].iloc[-1] == six[0].name and table["scored on"].iloc[-1] == "validation"
+    assert list(table["scored on"].iloc[:-1]) == ["test"] * (len(six) - 1)
+    assert charts(at)["overview_scores_6"]["data"][0]["y"][-1] == f"{six[0].name} (validation)"
+    assert "not comparable" in " ".join(c.value for c in at.caption)
+    ranked = sorted(list_models(tmp_path), key=ranking_key)
+    assert ranked[-1]["name"] == six[0].name and model_label(ranked[-1]).endswith("macro-F1 0.999 (validation)")

@@ -367,6 +367,9 @@ def cmd_benchmark_models(args) -> int:
         so_far = f"{done} job{'s' * (done != 1)} done so far"
         state = f"**Partial results: the run is still going or was stopped** ({so_far}). " if partial else ""
         failed = f"{len(results.failures)} of {done} jobs failed (see each task); " if results.failures else ""
+        if not partial:
+            failed += "".join(f"the {t}-class task was skipped (the training data has only one of its classes); "
+                              for t in sorted(set(tasks) - set(results.tasks)))  # fmt: skip
         kept = [e for e in [*results.scores, *results.failures] if earlier and _is_in(e, earlier)]
         resumed = ""
         if kept:

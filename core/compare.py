@@ -479,8 +479,12 @@ def results_markdown(results: Results, title: str = "") -> str:
     lines = [f"# {title}", ""] if title else []
     for task in results.tasks:
         task_scores, failed = results.of_task(task)
-        lines += [f"## {task} classes", "",
-                  "| model | macro-F1 | weighted-F1 | accuracy | macro precision | macro recall | train s | rows/s scored |",
+        lines += [f"## {task} classes", ""]
+        absent = list(task_scores[0].report.absent_classes) if task_scores else []
+        if absent:  # a macro average over fewer classes is not comparable with one over all of them
+            lines += [f"Macro averages are over the {len(task_scores[0].report.scored_labels)} of the task's {task} "
+                      f"classes that occur in the test rows; absent there: {', '.join(absent)}.", ""]  # fmt: skip
+        lines += ["| model | macro-F1 | weighted-F1 | accuracy | macro precision | macro recall | train s | rows/s scored |",
                   "|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for s in task_scores:
             r = s.report

@@ -151,6 +151,20 @@ def test_benchmark_models_goes_on_past_a_job_that_fails_and_exits_1(v1_sample, t
     assert "hint: " in err and "min_samples_leaf" in err
 
 
+def test_benchmark_models_results_say_which_task_was_skipped(v1_sample, tmp_path, capsys):
+    """The v1 sample has no Benign rows: results.md itself (not only the console) says the 2-class task was
+    skipped, and that its 6-class macro averages leave the absent classes out."""
+    from core.cli import main
+
+    rc = main(["benchmark-models", "--data", str(v1_sample), "--families", "lr", "--tasks", "2,6",
+               "--max-rows-per-class", "100", "--out", str(tmp_path), "--quiet"])  # fmt: skip
+    assert rc == 0
+    md = (tmp_path / "results.md").read_text()
+    assert "the 2-class task was skipped (the training data has only one of its classes)" in md
+    assert "## 2 classes" not in md and "absent there: Benign, DDoS, DoS." in md
+    assert "note: the 2-class task was skipped" in capsys.readouterr().out
+
+
 def test_benchmark_models_killed_mid_run_keeps_the_jobs_it_finished(v1_sample, tmp_path):
     """The results are written after every job: killed while the second job (a forest of many trees) runs, the
     run leaves the first job's complete results, marked as partial."""

@@ -235,6 +235,12 @@ class TrainedModel:
             raise ModelMismatchError("the data has no labels, so it cannot be evaluated",
                                      hint="use official file names or a 'label' column")  # fmt: skip
         notes = list(data.notes)
+        threshold = self.metadata.get("alarm_threshold") if self.task == 2 else None
+        if threshold is not None:
+            chosen = self.metadata.get("alarm_threshold_chosen_on")
+            notes.append(f"scored with the alarm threshold {float(threshold):.3f} saved with the model (the default is "
+                         f"0.5){f', chosen on {chosen}' if chosen else ''}: a threshold chosen on the rows scored "
+                         "here flatters the score")  # fmt: skip
         if not known.all():
             notes.append(f"{int((~known).sum())} unlabelled rows not scored")
         keep = known.copy()

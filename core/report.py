@@ -144,8 +144,9 @@ def _model_facts(model: TrainedModel) -> list[str]:
         facts.append(f"Its own test score when trained: macro-F1 {test['macro_f1']:.3f}, "
                      f"weighted-F1 {test['weighted_f1']:.3f} on {test['n_rows']:,} rows")  # fmt: skip
     if meta.get("alarm_threshold") is not None:
+        chosen = meta.get("alarm_threshold_chosen_on")
         facts.append(f"Alarm threshold: a flow is an attack when its attack probability is at least "
-                     f"{float(meta['alarm_threshold']):.3f}")  # fmt: skip
+                     f"{float(meta['alarm_threshold']):.3f}" + (f" (chosen on {chosen})" if chosen else ""))  # fmt: skip
     absent = data.get("classes_absent_from_training") or []
     if absent:
         facts.append(f"Classes it never saw in training (it cannot predict them): {', '.join(absent)}")

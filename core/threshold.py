@@ -163,8 +163,10 @@ def update_metadata(folder: str | os.PathLike, **fields) -> dict:
     return meta
 
 
-def save_threshold(folder: str | os.PathLike, threshold: float | None) -> dict:
-    """Store the alarm threshold of a 2-class model (``None`` goes back to the most probable class)."""
+def save_threshold(folder: str | os.PathLike, threshold: float | None, chosen_on: str | None = None) -> dict:
+    """Store the alarm threshold of a 2-class model (``None`` goes back to the default, 0.5), and what it was
+    chosen on (``chosen_on``: the rows looked at, in words), which every evaluation with it then repeats: a
+    threshold chosen on the rows it is scored on flatters the score."""
     meta = read_metadata(folder)
     if int(meta["task"]) != 2:
         raise CoreError(f"{Path(folder).name} is a {meta['task']}-class model; an alarm threshold applies to "
@@ -174,7 +176,8 @@ def save_threshold(folder: str | os.PathLike, threshold: float | None) -> dict:
         if not 0.0 < threshold <= 1.0:
             raise CoreError(f"alarm threshold {threshold} is outside (0, 1]",
                             hint="choose a probability above 0 and at most 1")  # fmt: skip
-    return update_metadata(folder, alarm_threshold=threshold)
+    return update_metadata(folder, alarm_threshold=threshold,
+                           alarm_threshold_chosen_on=chosen_on if threshold is not None else None)  # fmt: skip
 
 
 def model_threshold(meta: dict) -> float:

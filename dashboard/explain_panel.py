@@ -186,13 +186,16 @@ def _threshold_section(ids, model: TrainedModel, data: Dataset, pred: Prediction
     cols[2].metric("Attacks caught", f"{cost.detected:,}", border=True)
     cv = th.with_operating_point(_curves(*ids, is_attack, p_attack), is_attack, p_attack, t)
     st.plotly_chart(threshold_curves_figure(cv), key="analyze_alarm_curves")
-    state = "the default (most probable class)" if model.metadata.get("alarm_threshold") is None else f"{saved:.2f}"
+    chosen = model.metadata.get("alarm_threshold_chosen_on")
+    state = ("the default, 0.50" if model.metadata.get("alarm_threshold") is None
+             else f"{saved:.2f}" + (f" (chosen on {chosen})" if chosen else ""))  # fmt: skip
     left, right = st.columns([1, 2], vertical_alignment="center")
     right.caption(f"Saved with the model now: {state}. Saving makes every later scoring with this model (here and "
-                  "on the command line) use the new threshold.")  # fmt: skip
+                  "on the command line) use the new threshold, and its evaluations say on which flows it was chosen: "
+                  "choose it on flows other than those you will judge the model by.")  # fmt: skip
     if left.button("Save this threshold with the model", key="analyze_alarm_save", icon=":material/save:",
                    disabled=abs(t - saved) < 1e-9):  # fmt: skip
-        th.save_threshold(ids[0], t)
+        th.save_threshold(ids[0], t, chosen_on=data_label(None, data))
         auth.log("threshold saved", model=model.name, threshold=round(t, 4))
         loaders.refresh_models()
         st.toast(f"Alarm threshold {t:.2f} saved with {model.name}.", icon=":material/check:")
@@ -230,7 +233,8 @@ def data_label(folder: Path | None, data: Dataset) -> str:
     if folder is not None:
         return f"{folder}/test"
     names = [f.name for f in data.files]
-    return ", ".join(names[:3]) + (f" and {len(names) - 3} more files" if len(names) > 3 else "")
+    more = len(names) - 3
+    return ", ".join(names[:3]) + (f" and {more} more file{'s' * (more != 1)}" if more > 0 else "")
 
 
 def comparison_downloads(scores: list, data_label: str, n_rows: int | None = None) -> None:

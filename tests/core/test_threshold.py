@@ -94,7 +94,7 @@ def test_saved_threshold_is_used_when_scoring(model_copy, demo_dir):
     p_attack = th.attack_probability(pred0.classes, pred0.proba)
     assert pred0.threshold is None
     t = float(np.quantile(p_attack, 0.8))  # well above 0.5: fewer alarms
-    meta = th.save_threshold(model_copy, t)
+    meta = th.save_threshold(model_copy, t, chosen_on="Benign_test.pcap.csv and 2 more files")
     assert meta["alarm_threshold"] == t
     on_disk = json.loads((model_copy / "metadata.json").read_text())
     assert on_disk["alarm_threshold"] == t and on_disk["classes"] == before.classes, "other fields kept"
@@ -111,9 +111,15 @@ def test_saved_threshold_is_used_when_scoring(model_copy, demo_dir):
     report = after.evaluate(test, predictions=pred)
     cm = np.asarray(report.confusion_matrix)
     assert cm[:, report.labels.index("Attack")].sum() == (p_attack >= t).sum()
-    # Clearing it goes back to the most probable class.
+    # ... and says so, with the rows the threshold was chosen on (chosen on the rows scored, it flatters).
+    assert [n for n in report.notes if n.startswith("scored with the alarm threshold")] == [
+        f"scored with the alarm threshold {t:.3f} saved with the model (the default is 0.5), chosen on "
+        "Benign_test.pcap.csv and 2 more files: a threshold chosen on the rows scored here flatters the score"]  # fmt: skip
+    assert not [n for n in before.evaluate(test, predictions=pred0).notes if "alarm threshold" in n]
+    # Clearing it goes back to the default, and forgets where it was chosen.
     th.save_threshold(model_copy, None)
-    assert "alarm_threshold" not in json.loads((model_copy / "metadata.json").read_text())
+    kept = json.loads((model_copy / "metadata.json").read_text())
+    assert not {"alarm_threshold", "alarm_threshold_chosen_on"} & set(kept)
     np.testing.assert_array_equal(TrainedModel.load(model_copy).predict(test).codes, pred0.codes)
 
 

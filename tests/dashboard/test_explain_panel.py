@@ -121,11 +121,15 @@ def test_threshold_slider_costs_and_saving(own_registry, demo_dir):
     # Save 0.8 with the model: stored in metadata.json, then used when the page scores again.
     at.button(key="analyze_alarm_save").click().run()
     no_exception(at)
-    assert json.loads((folder / "metadata.json").read_text())["alarm_threshold"] == 0.8
+    saved = json.loads((folder / "metadata.json").read_text())
+    assert saved["alarm_threshold"] == 0.8
+    assert saved["alarm_threshold_chosen_on"] == (
+        "Benign_test.pcap.csv, TCP_IP-DDoS-UDP1_test.pcap.csv, Recon-Port_Scan_test.pcap.csv and 1 more file"
+    )
     assert at.slider(key="analyze_alarm_threshold").value == 0.8
     flagged = int((p >= 0.8).sum())
     assert metrics(at)["Attack traffic"] == f"{flagged / len(p):.1%}"
-    assert any("Saved with the model now: 0.80" in c.value for c in at.caption)
+    assert any("Saved with the model now: 0.80 (chosen on Benign_test.pcap.csv, " in c.value for c in at.caption)
     # Away (no 2-class model shown) and back: the slider starts again from the model's saved threshold.
     at.selectbox(key="analyze_task").set_value(6).run()
     assert "analyze_alarm_threshold" not in [s.key for s in at.slider]

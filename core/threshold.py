@@ -26,11 +26,13 @@ BENIGN = "Benign"
 
 
 def attack_probability(classes: list[str], proba: np.ndarray) -> np.ndarray:
-    """P(attack) per row from a 2-class model's probabilities (columns in ``classes`` order)."""
+    """P(attack) per row from a 2-class model's probabilities (columns in ``classes`` order), in their own
+    precision: compared with a threshold as :func:`core.pipeline.decide` compares them (a float32 0.7 widened to
+    float64 is 0.69999998, below a threshold of 0.7 that the float32 comparison reaches)."""
     if len(classes) != 2 or BENIGN not in classes:
         raise CoreError(f"an alarm threshold needs a 2-class (benign or attack) model; this one has classes {classes}",
                         hint="choose a 2-class model")  # fmt: skip
-    return np.asarray(proba, dtype=np.float64)[:, 1 - classes.index(BENIGN)]
+    return np.asarray(proba)[:, 1 - classes.index(BENIGN)]
 
 
 def is_attack_truth(data: Dataset) -> np.ndarray:

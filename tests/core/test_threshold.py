@@ -41,6 +41,12 @@ def test_default_decision_is_the_slider_rule_ties_included():
         cost = th.cost_at(is_attack, p_attack, th.DEFAULT_THRESHOLD)
         assert cost.false_alarms == int(((labels == "Attack") & ~is_attack).sum()) == 1
         assert cost.missed == int(((labels == "Benign") & is_attack).sum()) == 0
+    # A float32 probability equal to the threshold (as float32) is an alarm in both places.
+    p = np.array([[0.3, 0.7], [0.31, 0.69]], dtype=np.float32)
+    labels = Predictions(["Benign", "Attack"], p, RepairCounts({}, {}, {}), threshold=0.7).labels
+    flagged = th.attack_probability(["Benign", "Attack"], p) >= 0.7
+    assert labels.tolist() == ["Attack", "Benign"] and flagged.tolist() == [True, False]
+    assert th.cost_at(np.array([False, False]), th.attack_probability(["Benign", "Attack"], p), 0.7).false_alarms == 1
     # Other tasks keep the most probable class.
     three = Predictions(["DDoS", "DoS", "Recon"], np.array([[0.2, 0.5, 0.3]]), RepairCounts({}, {}, {}))
     assert three.labels.tolist() == ["DoS"]

@@ -244,6 +244,11 @@ def score_files(
     if out_path.is_dir():  # found now, not after scoring every row
         raise DataError(f"the output {out_path} is a folder", hint="give a file name for the predictions, e.g. "
                         f"{out_path / 'predictions.csv'}")  # fmt: skip
+    for f in files:  # the capture itself would be replaced by its predictions
+        if out_path.exists() and Path(f).exists() and os.path.samefile(f, out_path):
+            raise DataError(f"the output {out_path} is one of the input files", file=Path(f).name,
+                            hint="write the predictions to another file, e.g. "
+                            f"{out_path.with_name(out_path.stem + '-predictions.csv')}")  # fmt: skip
     plans = [_plan(f) for f in files]
     _check_layouts(model, plans)
     any_labelled = any(p.labelled for p in plans)

@@ -254,3 +254,11 @@ def test_output_folder_is_made_and_a_folder_as_output_is_refused_first(model, in
     with pytest.raises(DataError, match="is a folder") as err:
         score_files(model, [inputs[1]], tmp_path)
     assert not scored and "predictions.csv" in err.value.hint
+
+
+def test_an_input_given_as_the_output_is_refused_and_kept(model, inputs, tmp_path):
+    capture = tmp_path / "capture.csv"
+    capture.write_bytes(inputs[0].read_bytes())
+    with pytest.raises(DataError, match="is one of the input files") as err:
+        score_files(model, [inputs[1], capture], capture)
+    assert capture.read_bytes() == inputs[0].read_bytes() and "capture-predictions.csv" in err.value.hint

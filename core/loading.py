@@ -255,7 +255,11 @@ def _find_ragged_row(data: bytes | str, columns: list[str], delimiter: str) -> i
         with _csv_input(data) as src:
             pacsv.read_csv(
                 src,
-                read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1, use_threads=False),
+                # Read as latin-1 (every byte a character, the delimiters and line ends where they were), so that
+                # pyarrow can hand the handler a row that is not valid UTF-8 (it failed inside pyarrow otherwise).
+                read_options=pacsv.ReadOptions(
+                    column_names=columns, skip_rows=1, use_threads=False, encoding="latin-1"
+                ),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=first),
                 convert_options=pacsv.ConvertOptions(
                     include_columns=columns[:1], column_types={columns[0]: pa.string()}

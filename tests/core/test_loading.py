@@ -132,6 +132,10 @@ def test_ragged_row_is_reported_with_its_row(tmp_path):
     with pytest.raises(DataError, match="cells") as err:
         read_csv(path)
     assert err.value.row == 3210 and "row 3210" in str(err.value)
+    # A ragged row that is not valid UTF-8 (a Windows-1252 quote) is found too.
+    with pytest.raises(DataError, match="cells") as err:
+        read_csv(make_csv(rows=3) + b"1,\x922,3\n", name="x.csv")
+    assert err.value.row == 4
 
 
 def test_mixing_layouts_is_refused_naming_both():

@@ -367,15 +367,15 @@ def cmd_benchmark_models(args) -> int:
         so_far = f"{done} job{'s' * (done != 1)} done so far"
         state = f"**Partial results: the run is still going or was stopped** ({so_far}). " if partial else ""
         failed = f"{len(results.failures)} of {done} jobs failed (see each task); " if results.failures else ""
-        if not partial:
-            failed += "".join(f"the {t}-class task was skipped (the training data has only one of its classes); "
-                              for t in sorted(set(tasks) - set(results.tasks)))  # fmt: skip
+        skipped = "" if partial else "".join(
+            f"the {t}-class task was skipped (the training data has only one of its classes); "
+            for t in sorted(set(tasks) - set(results.tasks)))  # fmt: skip
         kept = [e for e in [*results.scores, *results.failures] if earlier and _is_in(e, earlier)]
         resumed = ""
         if kept:
             resumed = (f"{len(kept)} job{'s' * (len(kept) != 1)} kept from an earlier run into this folder "
                        "(--resume, its times and memory are that run's); this run: ")  # fmt: skip
-        return (f"{state}Run: {rows}{failed}{resumed}{time.perf_counter() - started:,.0f} s in all (reading, "
+        return (f"{state}Run: {rows}{failed}{skipped}{resumed}{time.perf_counter() - started:,.0f} s in all (reading, "
                 f"training, scoring), peak memory {peak:,.0f} MB (resident, this process), {os.cpu_count()} CPU "
                 f"cores, {time.strftime('%Y-%m-%d')}; `python -m core benchmark-models` with {which}{settings}.")  # fmt: skip
 

@@ -231,20 +231,10 @@ def _readable(frame: pd.DataFrame) -> pd.DataFrame:
 def _column_labels(frame: pd.DataFrame) -> dict:
     """Plain headings for the predictions table (the download keeps the short column names)."""
     labels = {"row": "row in file", "predicted": "predicted class", "probability": "its probability",
-              "true": "true class"}  # fmt: skip
-    config = {}
-    for c in frame:
-        if c.startswith("top") and c[3:].split("_")[0].isdigit():
-            k = int(c[3:].split("_")[0])
-            nth = {2: "2nd", 3: "3rd"}.get(k, f"{k}th")
-            label = f"{nth} likeliest" + (": probability" if c.endswith("probability") else " class")
-        else:
-            label = labels.get(c, c)
-        if c.endswith("probability"):
-            config[c] = st.column_config.NumberColumn(label, format="%.3f")
-        else:
-            config[c] = st.column_config.Column(label)
-    return config
+              "true": "true class", "top2": "2nd likeliest class", "top2_probability": "2nd likeliest: probability",
+              "top3": "3rd likeliest class", "top3_probability": "3rd likeliest: probability"}  # fmt: skip
+    return {c: st.column_config.NumberColumn(labels.get(c, c), format="%.3f") if c.endswith("probability")
+            else st.column_config.Column(labels.get(c, c)) for c in frame}  # fmt: skip
 
 
 def _csv(frame: pd.DataFrame, model_name: str | None = None, user: str | None = None):

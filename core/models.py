@@ -182,7 +182,11 @@ class KerasDetector(Detector):
         if self._keras_model is None and self._keras_path is not None:
             import keras
 
-            self._keras_model = keras.saving.load_model(self._keras_path, compile=False, safe_mode=True)
+            try:
+                self._keras_model = keras.saving.load_model(self._keras_path, compile=False, safe_mode=True)
+            except Exception as exc:  # a truncated or edited file fails in zipfile, h5py or Keras itself
+                raise ModelFormatError(f"{self._keras_path} cannot be read ({type(exc).__name__}: {exc})",
+                                       hint="the model folder is damaged; train the model again") from exc  # fmt: skip
         if self._keras_model is None:
             raise AttributeError(f"{type(self).__name__} has no network yet; call fit() or load()")
         return self._keras_model

@@ -324,15 +324,43 @@ class TrainedModel:
         folder = Path(folder)
         with registry_lock(folder, shared=True):  # a save or delete of this name waits until it is read
             meta = read_metadata(folder)
-            detector = FAMILIES[meta["family"]].load(folder, meta.get("params", {}), len(meta["classes"]))
-        pre = Preprocessor.from_dict(meta["preprocessing"])
+            try:
+                detector = FAMILIES[meta["family"]].load(folder, meta.get("params", {}), len(meta["classes"]))
+            except (ModelFormatError, MemoryError):
+                raise
+            except Exception as exc:  # truncated or edited weights: each library fails in its own way
+                raise ModelFormatError(f"{folder}: the weights in {meta.get('model_file', 'the model file')} "
+                                       f"cannot be read ({type(exc).__name__}: {exc})",
+                                       hint="the model folder is damaged; train the model again") from exc  # fmt: skip
+        try:
+            pre = Preprocessor.from_dict(meta["preprocessing"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFormatError(f"{folder}: the preprocessing in {METADATA_FILE} is incomplete ({exc!r})",
+                                   hint="the model folder was edited or is damaged; train it again") from exc  # fmt: skip
         layout = LAYOUTS[meta["layout"]]
         if list(layout.features) != list(meta["features"]) or pre.features != list(meta["features"]):
             raise ModelFormatError(f"{folder}: feature order in metadata.json does not match the {layout.name} layout",
                                    hint="the model folder was edited or is damaged; train it again")  # fmt: skip
-        model = cls(detector, pre, int(meta["task"]), meta["classes"], layout, meta)
+        _check_outputs(folder, detector, len(layout.features), meta["classes"])
+        model = cls(detector, pre, meta["task"], meta["classes"], layout, meta)
         model.path = folder
         return model
+
+
+def _check_outputs(folder: Path, detector: Detector, n_features: int, classes: list[str]) -> None:
+    """Score one row of zeros: weights that take another number of features, or give another number of
+    classes than ``metadata.json`` lists, are refused at load time instead of failing mid-scoring."""
+    hint = "the model folder was edited, or its files come from two models; train it again"
+    try:
+        shape = detector.predict_proba(np.zeros((1, n_features), dtype=np.float32)).shape
+    except (ModelFormatError, MemoryError):
+        raise
+    except Exception as exc:
+        raise ModelFormatError(f"{folder}: the weights do not fit the {n_features} features and {len(classes)} "
+                               f"classes that {METADATA_FILE} lists ({type(exc).__name__}: {exc})", hint=hint) from exc  # fmt: skip
+    if shape != (1, len(classes)):
+        raise ModelFormatError(f"{folder}: the weights give {shape[-1]} class probabilities, {METADATA_FILE} "
+                               f"lists {len(classes)} classes", hint=hint)  # fmt: skip
 
 
 def _json_default(obj):
@@ -359,9 +387,13 @@ def read_metadata(folder: str | os.PathLike) -> dict:
         raise ModelFormatError(f"{folder} has no {METADATA_FILE}; it is not a saved model",
                                hint="list saved models with: python -m core models")  # fmt: skip
     try:
-        meta = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelFormatError(f"{path} is not valid JSON ({exc})", hint="train the model again") from None
+    if not isinstance(meta, dict):
+        raise ModelFormatError(
+            f"{path} holds a JSON {type(meta).__name__}, not an object", hint="train the model again"
+        )
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise ModelFormatError(f"{folder.name}: model format version {version!r}, this tool reads {FORMAT_VERSION}",
@@ -369,15 +401,55 @@ def read_metadata(folder: str | os.PathLike) -> dict:
     missing = [k for k in ("task", "family", "classes", "layout", "features", "preprocessing") if k not in meta]
     if missing:
         raise ModelFormatError(f"{path} lacks {missing}", hint="train the model again")
+    meta["name"] = folder.name  # the folder's name is the handle (a copied or renamed folder keeps the old one)
+    for problem in _metadata_problems(meta):
+        raise ModelFormatError(f"{path}: {problem}", hint="the model folder was edited or is damaged; train it again")
     if meta["family"] not in FAMILIES:
         raise ModelFormatError(f"{folder.name}: unknown model family {meta['family']!r}",
                                hint=f"this tool knows {sorted(FAMILIES)}")  # fmt: skip
     if meta["layout"] not in LAYOUTS:
         raise ModelFormatError(f"{folder.name}: unknown layout {meta['layout']!r}")
-    unknown = [c for c in meta["classes"] if c not in classes_for_task(int(meta["task"]))]
+    unknown = [c for c in meta["classes"] if c not in classes_for_task(meta["task"])]
     if unknown:
         raise ModelFormatError(f"{folder.name}: classes {unknown} are not in the {meta['task']}-class taxonomy")
     return meta
+
+
+def _metadata_problems(meta: dict) -> Iterator[str]:
+    """What in a metadata dict is of the wrong type for loading, listing or showing it (first problem first)."""
+    if meta["task"] not in (2, 6, 19) or isinstance(meta["task"], bool):
+        yield f"task is {meta['task']!r}, not 2, 6 or 19"
+    for key in ("family", "layout"):
+        if not isinstance(meta[key], str):
+            yield f"{key} is {meta[key]!r}, not a name"
+    for key in ("classes", "features"):
+        value = meta[key]
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            yield f"{key} is not a list of names"
+    if len(set(meta["classes"])) != len(meta["classes"]):
+        yield "classes are listed twice"
+    if not isinstance(meta["preprocessing"], dict):
+        yield "preprocessing is not an object"
+    for key in ("name", "saved_at", "created_at", "description"):
+        if key in meta and not isinstance(meta[key], str):
+            yield f"{key} is {meta[key]!r}, not text"
+    for key in ("params", "data", "timing"):
+        if key in meta and not isinstance(meta[key], dict):
+            yield f"{key} is not an object"
+    metrics = meta.get("metrics", {})
+    if not isinstance(metrics, dict):
+        yield "metrics is not an object"
+        return
+    for split, report in metrics.items():
+        if report is None:
+            continue
+        if not isinstance(report, dict):
+            yield f"metrics.{split} is not an object"
+            continue
+        for key in ("macro_f1", "weighted_f1", "accuracy"):
+            value = report.get(key)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                yield f"metrics.{split}.{key} is {value!r}, not a number"
 
 
 # ---------------------------------------------------------------- registry
@@ -398,6 +470,9 @@ def list_models(models_dir: str | os.PathLike | None = None) -> list[dict]:
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         try:
             meta = read_metadata(folder)
+            weights = folder / FAMILIES[meta["family"]].file_name
+            if not weights.is_file():
+                raise ModelFormatError(f"model file missing: {weights}")
             meta["path"] = str(folder)
             meta["size_bytes"] = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
         except ModelFormatError as exc:

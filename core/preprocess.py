@@ -238,4 +238,9 @@ class Preprocessor:
         self.mean_ = np.array(d["mean"], dtype=np.float64)
         self.std_ = np.array(d["std"], dtype=np.float64)
         self.log_mask_ = np.array([f in set(self.log_features) for f in self.features])
+        for name in ("max_", "min_", "median_", "mean_", "std_"):
+            if getattr(self, name).shape != (len(self.features),):
+                raise ValueError(
+                    f"{name.rstrip('_')} holds {getattr(self, name).size} values for {len(self.features)} features"
+                )
         return self

@@ -2,6 +2,8 @@
 
 import json
 import re
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -537,6 +539,66 @@ def test_loading_checks_metadata_before_weights(tmp_path):
         read_metadata(tmp_path)
     with pytest.raises(ModelFormatError, match="already exists"):
         model.save(path)
+
+
+def _damaged(src: Path, dst: Path, *, meta=None, weights=...) -> Path:
+    """A copy of the model folder ``src`` with its metadata changed by ``meta`` (a dict update, or the raw
+    bytes of the file) and its weights file replaced by ``weights`` (bytes, or None to delete it)."""
+    shutil.copytree(src, dst)
+    path = dst / "metadata.json"
+    if isinstance(meta, bytes):
+        path.write_bytes(meta)
+    elif meta is not None:
+        path.write_text(json.dumps({**json.loads(path.read_text()), **meta}))
+    if weights is not ...:
+        (file,) = [f for f in dst.iterdir() if f.name.startswith("model.")]
+        file.unlink() if weights is None else file.write_bytes(weights)
+    return dst
+
+
+DAMAGE = {  # what is changed: (metadata, weights), and the words the error must say
+    "metadata a JSON list": (b"[1, 2]", ..., "holds a JSON list, not an object"),
+    "metadata not UTF-8": (b"\xff\xfe garbage", ..., "is not valid JSON"),
+    "task a word": ({"task": "six"}, ..., "task is 'six', not 2, 6 or 19"),
+    "classes a string": ({"classes": "Benign"}, ..., "classes is not a list of names"),
+    "saved_at a number": ({"saved_at": 5}, ..., "saved_at is 5, not text"),
+    "test score text": ({"metrics": {"test": {"macro_f1": "high"}}}, ..., "metrics.test.macro_f1 is 'high'"),
+    "weights missing": (None, None, "model file missing"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_a_damaged_model_folder_is_listed_as_damaged_and_refused_with_its_reason(damage, tmp_path):
+    """One edited or broken folder must not break the listing of the others, nor end in a traceback."""
+    model, _ = train_model("rf", 6, blobs(), params={"n_estimators": 5})
+    good = model.save(tmp_path / "good")
+    meta, weights, words = DAMAGE[damage]
+    bad = _damaged(good, tmp_path / "bad", meta=meta, weights=weights)
+    listed = {m["name"]: m for m in list_models(tmp_path)}
+    assert "error" not in listed["good"] and words in listed["bad"]["error"]
+    with pytest.raises(ModelFormatError, match=re.escape(words)):
+        TrainedModel.load(bad)
+
+
+@pytest.mark.parametrize("family", ["rf", "paper-cnn"])
+def test_weights_that_are_damaged_or_do_not_fit_the_metadata_are_refused_when_loaded(family, tmp_path, monkeypatch):
+    monkeypatch.setenv("IOMT_INFERENCE", "keras")  # a network is read by Keras itself, not from its export
+    params = {"n_estimators": 5} if family == "rf" else {"epochs": 1, "batch_size": 256}
+    model, _ = train_model(family, 6, blobs(n_per_class=40), params=params)
+    good = model.save(tmp_path / "good")
+    (file,) = [f for f in good.iterdir() if f.name.startswith("model.")]
+    cut = _damaged(good, tmp_path / "cut", weights=file.read_bytes()[:200])
+    with pytest.raises(ModelFormatError, match="cannot be read") as err:
+        TrainedModel.load(cut).predict(blobs(n_per_class=2))
+    assert "train the model again" in err.value.hint
+    fewer = _damaged(good, tmp_path / "fewer", meta={"classes": model.classes[:3]})
+    with pytest.raises(ModelFormatError, match=r"3 classes that metadata\.json lists"):
+        TrainedModel.load(fewer)
+    renamed = _damaged(good, tmp_path / "renamed")
+    assert TrainedModel.load(renamed).metadata["name"] == "renamed", "a copied folder is known by its own name"
+    prep = _damaged(good, tmp_path / "prep", meta={"preprocessing": {**model.preprocessor.to_dict(), "std": [1.0]}})
+    with pytest.raises(ModelFormatError, match="std holds 1 values for 39 features"):
+        TrainedModel.load(prep)
 
 
 def test_skops_refuses_untrusted_types(tmp_path):

@@ -60,6 +60,21 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _share(low: float, high: float, what: str):
+    """An argparse type: a number from ``low`` to ``high`` (inclusive), ``what`` naming it in the error."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{text} is not {what} from {low:g} to {high:g}")
+        return value
+
+    return parse
+
+
 def _task_list(text: str) -> tuple[int, ...]:
     """An argparse type: comma-separated tasks, each one of TASKS (``2,19``)."""
     tasks = []
@@ -226,7 +241,9 @@ def cmd_score_many(args) -> int:
     files = [{"name": f["path"], "size": f.get("bytes"), "sha256": None} for f in summary["files"] + summary["failed"]]
     _audit("scored", model=summary["model"]["name"], files=files, rows=summary["rows"], out=str(args.out),
            failed=[f["file"] for f in summary["failed"]], engine="dask")  # fmt: skip
-    return 0 if summary["files_scored"] else 2
+    if not summary["files_scored"]:
+        return 2
+    return 1 if summary["failed"] else 0  # some files scored, some not: a script must not take it for a success
 
 
 def cmd_models(args) -> int:
@@ -440,7 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=_positive_int, help="epochs (networks only; paper preset: 10)")
     p.add_argument("--batch-size", type=_positive_int, help="batch size (networks only; paper preset: 32)")
     p.add_argument("--max-rows-per-class", type=_positive_int, help="cap rows per class (seeded random sample)")
-    p.add_argument("--val-fraction", type=float, default=0.1, help="stratified validation share (default 0.1)")
+    p.add_argument("--val-fraction", type=_share(0, 0.5, "a share of the training rows"), default=0.1,
+                   help="stratified validation share, 0 to 0.5 (default 0.1; 0: no validation rows, so no early "
+                   "stopping and no validation score)")  # fmt: skip
     p.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
                    help="after validation, fit again on all of DIR/train for as many epochs and keep that "
                    "model (default: the family's; on for cnn, off for the others)")  # fmt: skip
@@ -475,7 +494,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="address of a running Dask scheduler (default: start a local cluster)")
     p.add_argument("--workers", type=_positive_int, help="local cluster worker processes (default: one per CPU core)")
     p.add_argument("--partition-size", default="64MB", help="CSV bytes per task, e.g. 64MB (bounds worker memory)")
-    p.add_argument("--low-confidence", type=float, default=0.6, help="count rows below this probability (0.6)")
+    p.add_argument(
+        "--low-confidence",
+        type=_share(0, 1, "a probability"),
+        default=0.6,
+        help="count rows below this probability (0.6)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common_models(p)

@@ -96,6 +96,8 @@ def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndar
     Keras's ``validation_split`` takes the last rows, which with files read in class order
     removes whole classes from training; this never does.
     """
+    if not 0 <= fraction < 1:
+        raise ValueError(f"the validation share must be from 0 to below 1, not {fraction}")
     rng = np.random.default_rng(seed)
     train_idx, val_idx = [], []
     for code in np.unique(y):

@@ -251,6 +251,25 @@ def test_benchmark_models_refuses_unknown_tasks_and_families_before_reading(opti
     assert proc.returncode == 2 and says in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize(
+    ("command", "value", "says"),
+    [
+        ("train", "1.5", "argument --val-fraction: 1.5 is not a share of the training rows from 0 to 0.5"),
+        ("train", "-0.1", "argument --val-fraction: -0.1 is not a share of the training rows from 0 to 0.5"),
+        ("train", "nan", "argument --val-fraction: nan is not a share"),
+        ("train", "tenth", "argument --val-fraction: 'tenth' is not a number"),
+        ("score-many", "60", "argument --low-confidence: 60 is not a probability from 0 to 1"),
+    ],
+)
+def test_shares_out_of_range_are_refused_before_any_row_is_read(command, value, says, tmp_path):
+    """--val-fraction 1.5 used to train on one row per class and score the rest as validation."""
+    option = "--val-fraction" if command == "train" else "--low-confidence"
+    args = ["--task", 2, "--model", "lr", "--data", tmp_path] if command == "train" else ["--model", "m", tmp_path]
+    proc = run(command, *args, "--out" if command == "score-many" else "--quiet", *(
+        [tmp_path / "out"] if command == "score-many" else []), f"{option}={value}", check=False)  # fmt: skip
+    assert proc.returncode == 2 and says in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_an_error_after_the_progress_bar_starts_is_on_a_line_of_its_own(tmp_path, capsys):
     from core.cli import main
 

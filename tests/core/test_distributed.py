@@ -163,7 +163,7 @@ def test_malformed_file_is_reported_and_the_others_scored(client, model_path, v2
         "--partition-size",
         "48KB",
     ]
-    assert main(argv) == 0
+    assert main(argv) == 1, "some files failed: not a success"
     printed = capsys.readouterr().out
     assert "Dask dashboard: http" in printed and "FAILED broken.csv" in printed
     summary = json.loads((out / "summary.json").read_text())

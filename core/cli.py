@@ -594,7 +594,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # here, so that a reader who left is met below and not at exit
+        return status
     except CoreError as exc:
         _close_progress_bars()
         print(f"error: {exc}", file=sys.stderr)
@@ -604,3 +606,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader left (``python -m core models | head -3``): stop quietly, as Unix tools do
+        try:  # Python flushes stdout again at exit; point it at /dev/null so that flush cannot fail too
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is not a file (e.g. captured in tests)
+            pass
+        return 141  # 128 + SIGPIPE, the status a shell gives a tool the pipe ended

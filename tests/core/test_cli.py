@@ -270,6 +270,15 @@ def test_shares_out_of_range_are_refused_before_any_row_is_read(command, value, 
     assert proc.returncode == 2 and says in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_a_reader_that_leaves_early_ends_the_command_quietly(tmp_path):
+    """``python -m core models | head -1``: the closed pipe used to end in a BrokenPipeError traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "core", "models", "--models-dir", tmp_path], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc.stdout.close()  # before the interpreter has even started: its first write meets a closed pipe
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141 and err == "", err
+
+
 def test_an_error_after_the_progress_bar_starts_is_on_a_line_of_its_own(tmp_path, capsys):
     from core.cli import main
 

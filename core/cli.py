@@ -342,12 +342,31 @@ def _is_in(entry, results) -> bool:
     return any(entry is e for e in [*results.scores, *results.failures])
 
 
+def _output_folder(path, option: str) -> Path:
+    """Make the folder ``path`` given as ``option`` now, so that a file in its place or a folder that cannot be
+    written is said before hours of work instead of after them."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise CoreError(f"{option} {folder} is a file, not a folder", hint=f"give {option} a folder") from None
+    except OSError as exc:
+        raise CoreError(f"{option} {folder} cannot be made: {exc.strerror}", hint=f"give {option} a folder you can "
+                        "write to") from None  # fmt: skip
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CoreError(f"{option} {folder} cannot be written to", hint=f"give {option} a folder you can write to")
+    return folder
+
+
 def cmd_benchmark_models(args) -> int:
     import resource
 
     from .compare import ALL_FAMILIES, read_results, run_benchmark, write_results
 
     started = time.perf_counter()
+    _output_folder(args.out, "--out")
+    if args.save_models:
+        _output_folder(args.save_models, "--save-models")
     earlier = None
     if args.resume:
         saved = Path(args.out) / "results.json"

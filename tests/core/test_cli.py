@@ -238,6 +238,15 @@ def test_benchmark_models_refuses_counts_below_one(option, tmp_path):
     assert proc.returncode == 2 and f"argument {option}: 0 is below 1" in proc.stderr
 
 
+@pytest.mark.parametrize("option", ["--out", "--save-models"])
+def test_benchmark_models_refuses_a_file_as_its_output_folder_before_reading(option, tmp_path):
+    """It used to train every job and fail only when writing the first results."""
+    (tmp_path / "taken").write_text("not a folder")
+    out = ["--out", tmp_path / "taken"] if option == "--out" else ["--out", tmp_path / "o", option, tmp_path / "taken"]
+    proc = run("benchmark-models", "--data", tmp_path / "absent", *out, check=False)
+    assert proc.returncode == 2 and f"error: {option} {tmp_path / 'taken'} is a file, not a folder" in proc.stderr
+
+
 @pytest.mark.parametrize(
     ("option", "value", "says"),
     [

@@ -157,6 +157,12 @@ def cmd_train(args) -> int:
     for split in ("validation", "test"):
         if reports[split] is not None:
             print(f"{split}: {reports[split].headline()}")
+    if reports["validation"] is None:
+        why = "--val-fraction 0" if args.val_fraction == 0 else "no class has two rows to spare"
+        print(f"validation: none ({why}: no rows were kept back)")
+    if reports["test"] is None:
+        print(f"test: not scored: {args.data} has no test/ folder (score the model later with: python -m core "
+              f"evaluate --model {model.name} --data DIR)")  # fmt: skip
     print(f"training time: {model.metadata['timing']['fit_seconds']:.1f} s")
     return 0
 

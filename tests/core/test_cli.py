@@ -52,6 +52,17 @@ def test_train_prints_path_metrics_and_absent_classes(trained):
     assert "classes absent from training data (11)" in out, "v1 sample has 8 of 19 classes"
 
 
+def test_train_says_what_it_did_not_score(v2_sample, tmp_path):
+    """Without test/ (and with --val-fraction 0) the output used to end with no score and no word why."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train").symlink_to(v2_sample / "train")
+    out = run("train", "--task", 2, "--model", "lr", "--data", tmp_path / "data", "--val-fraction", 0, "--models-dir",
+              tmp_path / "models", "--name", "m", "--quiet").stdout  # fmt: skip
+    assert "validation: none (--val-fraction 0: no rows were kept back)" in out
+    assert f"test: not scored: {tmp_path / 'data'} has no test/ folder" in out
+    assert "macro-F1" not in out
+
+
 def test_train_refit_flag_fits_the_saved_model_on_every_training_row(trained):
     models, _ = trained
     data = json.loads((models / "rf19" / "metadata.json").read_text())["data"]

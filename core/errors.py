@@ -38,7 +38,7 @@ def _restore(cls: type, args: tuple, state: dict) -> CoreError:
 class DataError(CoreError):
     """Bad input data: names the file and, where known, the column and the first bad row.
 
-    ``row`` is the 1-based data row (the header is row 0), as a spreadsheet user counts
+    ``row`` is the 1-based data row (0: the header, said as "header"), as a spreadsheet user counts
     rows below the header.
     """
 
@@ -60,7 +60,7 @@ class DataError(CoreError):
         if column is not None:
             where.append(f"column {column!r}")
         if row is not None:
-            where.append(f"row {row}")
+            where.append("header" if row == 0 else f"row {row}")  # "row 0" would read as the first data row
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {message}" if prefix else message, hint)
 

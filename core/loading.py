@@ -349,7 +349,7 @@ def read_csv(
         X = matrix_from_batches(batches, found.n_features, release_to=arrow_pool())
     n = len(X)
     if n == 0:
-        raise DataError("the file has a header but no rows", file=display, row=1, hint="pick a file with flows in it")
+        raise DataError("the file has a header but no rows", file=display, hint="pick a file with flows in it")
     check_rows(n, display, limits)
     nonfinite = count_nonfinite(X)
 

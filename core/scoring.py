@@ -172,7 +172,7 @@ def _grouped(reader, plan: _FilePlan, group: int, file_code: int, explain):
         yield offset, X, y
         offset += n
     if offset == 0:
-        raise DataError("the file has a header but no rows", file=plan.display, row=1,
+        raise DataError("the file has a header but no rows", file=plan.display,
                         hint="pick a file with flows in it")  # fmt: skip
 
 

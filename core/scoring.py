@@ -38,6 +38,7 @@ import pyarrow.csv as pacsv
 
 from . import loading
 from .errors import DataError
+from .limits import Limits, check_line_length
 from .loading import UNLABELLED, Dataset, FileSummary
 from .preprocess import RepairCounts
 from .schema import find_label_column
@@ -95,6 +96,9 @@ def _plan(path: str | os.PathLike) -> _FilePlan:
         cut = head.rfind(b"\n", 0, PREFIX_BYTES)
         # No complete line in the prefix: let read_csv read the whole file and say what is wrong.
         ds = loading.read_csv(path) if cut <= 0 else loading.read_csv(head[: cut + 1], name=display)
+        # read_csv saw the prefix only: the rest must keep to the same line limit (a scan of raw bytes that, on
+        # a file of short lines, reads about one byte in a hundred; core.limits).
+        check_line_length(str(path), display, Limits.from_env())
     else:
         ds = loading.read_csv(path)
     columns, delimiter = loading._parse_header(head, display)

@@ -152,6 +152,25 @@ def test_bad_cell_deep_in_a_file_is_reported_like_read_csv(model, tmp_path):
     assert not list(tmp_path.glob(".pred.csv*")), "no temporary file left behind"
 
 
+@pytest.mark.parametrize("length", [200_000, 3_000_000])
+def test_a_line_too_long_deep_in_a_file_is_refused_like_read_csv(model, tmp_path, length):
+    """The line limit used to be checked in the first 256 KB only: a 200 KB number past it was scored (as
+    infinity), and a 3 MB line ended in pyarrow's "straddling object" error naming no row."""
+    path = tmp_path / "capture.csv"
+    write_demo_csv(path, layout="v2", rows_per_class={"Benign": 4000}, seed=7)
+    lines = path.read_text().splitlines()
+    cells = lines[3500].split(",")
+    cells[3] = "9" * length
+    lines[3500] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    assert sum(len(line) + 1 for line in lines[:3500]) > 1 << 18, "the long line lies past the prefix read_csv checks"
+    with pytest.raises(DataError) as want:
+        read_csv(path)
+    with pytest.raises(DataError) as got:
+        score_files(model, [path], tmp_path / "out.csv", block_bytes=BLOCK)
+    assert str(got.value) == str(want.value) and f"line 3,501 is {len(lines[3500]):,} bytes long" in str(got.value)
+
+
 def test_bad_label_deep_in_a_file_names_its_row(model, tmp_path):
     path = tmp_path / "labelled.csv"
     write_demo_csv(path, layout="v2", rows_per_class={"Benign": 3000, "DoS-UDP": 2000}, seed=6, with_label_column=True)

@@ -47,6 +47,7 @@ from urllib.parse import quote
 import numpy as np
 
 from .errors import CoreError, DataError
+from .loading import display_names
 
 log = logging.getLogger(__name__)
 
@@ -94,16 +95,6 @@ def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
         for p in matches:
             found.setdefault(str(p.resolve()), p.resolve())
     return sorted(found.values())
-
-
-def partition_names(paths: Sequence[Path]) -> dict[Path, str]:
-    """The name each file goes by in the output: its file name (the ``file`` column of ``predict``),
-    or, where two inputs share a file name, its path below their common folder."""
-    names = [p.name for p in paths]
-    if len(set(names)) == len(names):
-        return dict(zip(paths, names))
-    common = Path(os.path.commonpath([str(p.parent) for p in paths]))
-    return {p: p.relative_to(common).as_posix() for p in paths}
 
 
 @dataclass(frozen=True)
@@ -425,7 +416,7 @@ def score_many(
     model_path = Path(model).resolve()
     meta = read_metadata(model_path)  # a clear error before any worker tries to load it
     paths = expand_inputs(inputs)
-    names = partition_names(paths)
+    names = dict(zip(paths, display_names(paths), strict=True))
     out = Path(out_dir).resolve()
     _prepare_out(out, overwrite)
     say = echo or (lambda _msg: None)

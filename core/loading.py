@@ -270,6 +270,17 @@ def _find_ragged_row(data: bytes | str, columns: list[str], delimiter: str) -> i
     return found[0] if found else None
 
 
+def display_names(paths: Sequence[str | os.PathLike]) -> list[str]:
+    """The name each file goes by in outputs and messages (the ``file`` column of predictions): its file name,
+    or, where two of ``paths`` share a file name, each one's path below the folder common to all."""
+    paths = [Path(p) for p in paths]
+    names = [p.name for p in paths]
+    if len(set(names)) == len(names):
+        return names
+    common = Path(os.path.commonpath([str(p.parent.resolve()) for p in paths]))
+    return [p.resolve().relative_to(common).as_posix() for p in paths]
+
+
 def read_csv(
     source: Source,
     *,

@@ -84,23 +84,36 @@ class _FilePlan:
         return self.label_col is not None or self.file_label is not None
 
 
-def _plan(path: str | os.PathLike) -> _FilePlan:
+def _display_names(files: Sequence[str | os.PathLike]) -> list[str]:
+    """:func:`core.loading.display_names` of ``files``, refusing the same file given twice (its flows would be
+    counted twice)."""
+    seen: dict[str, str] = {}
+    for f in files:
+        key = os.path.realpath(f)
+        if key in seen:
+            also = f" (also as {seen[key]!r})" if seen[key] != str(f) else ""
+            raise DataError(f"the file {str(f)!r} is given twice{also}", hint="give each file once")
+        seen[key] = str(f)
+    return loading.display_names(files)
+
+
+def _plan(path: str | os.PathLike, display: str | None = None) -> _FilePlan:
     """Check a file's header and first rows with ``read_csv`` itself; return how to stream it."""
     path = Path(path)
-    display = path.name
+    display = display or path.name
     if not path.is_file():
-        loading.read_csv(path)  # raises the same DataError (not found / is a folder)
+        loading.read_csv(path, name=display)  # raises the same DataError (not found / is a folder)
     with open(path, "rb") as fh:
         head = fh.read(PREFIX_BYTES + 1)
     if len(head) > PREFIX_BYTES:
         cut = head.rfind(b"\n", 0, PREFIX_BYTES)
         # No complete line in the prefix: let read_csv read the whole file and say what is wrong.
-        ds = loading.read_csv(path) if cut <= 0 else loading.read_csv(head[: cut + 1], name=display)
+        ds = loading.read_csv(path, name=display) if cut <= 0 else loading.read_csv(head[: cut + 1], name=display)
         # read_csv saw the prefix only: the rest must keep to the same line limit (a scan of raw bytes that, on
         # a file of short lines, reads about one byte in a hundred; core.limits).
         check_line_length(str(path), display, Limits.from_env())
     else:
-        ds = loading.read_csv(path)
+        ds = loading.read_csv(path, name=display)
     columns, delimiter = loading._parse_header(head, display)
     return _FilePlan(str(path), display, columns, delimiter, find_label_column(columns),
                      class_from_filename(display), ds.layout)  # fmt: skip
@@ -253,7 +266,7 @@ def score_files(
             raise DataError(f"the output {out_path} is one of the input files", file=Path(f).name,
                             hint="write the predictions to another file, e.g. "
                             f"{out_path.with_name(out_path.stem + '-predictions.csv')}")  # fmt: skip
-    plans = [_plan(f) for f in files]
+    plans = [_plan(f, name) for f, name in zip(files, _display_names(files), strict=True)]
     _check_layouts(model, plans)
     any_labelled = any(p.labelled for p in plans)
     builder = _OutputBuilder(model, [p.display for p in plans], top, any_labelled)

@@ -15,7 +15,7 @@ import pytest
 
 from core import distributed as dist
 from core.cli import main
-from core.loading import read_files
+from core.loading import display_names, read_files
 
 #: Small partitions, so that every sample file is cut into several ranges.
 PARTITION = 48 * 1024
@@ -65,11 +65,11 @@ def test_count_rows_matches_pyarrow_and_ranges_cover_the_body(tmp_path):
     assert sum(dist.count_range(str(path), s, e) for s, e in plan.ranges) == 5000
 
 
-def test_partition_names_keep_predicts_file_name_unless_two_inputs_share_it(tmp_path):
+def test_display_names_keep_the_file_name_unless_two_inputs_share_it(tmp_path):
     a, b = tmp_path / "site1" / "flows.csv", tmp_path / "site2" / "flows.csv"
     c = tmp_path / "site1" / "other.csv"
-    assert dist.partition_names([a, c]) == {a: "flows.csv", c: "other.csv"}
-    assert dist.partition_names([a, b, c]) == {a: "site1/flows.csv", b: "site2/flows.csv", c: "site1/other.csv"}
+    assert display_names([a, c]) == ["flows.csv", "other.csv"]
+    assert display_names([a, b, c]) == ["site1/flows.csv", "site2/flows.csv", "site1/other.csv"]
 
 
 def test_rows_identical_to_predict_and_model_loaded_once_per_worker(client, model_path, v2_sample, tmp_path):

@@ -171,6 +171,22 @@ def test_a_line_too_long_deep_in_a_file_is_refused_like_read_csv(model, tmp_path
     assert str(got.value) == str(want.value) and f"line 3,501 is {len(lines[3500]):,} bytes long" in str(got.value)
 
 
+def test_two_files_of_one_name_are_told_apart_and_one_file_given_twice_is_refused(model, tmp_path):
+    """Two sites' ``capture.csv`` both came out as ``capture.csv`` in the file column; the same file given twice
+    (two overlapping globs) was scored twice."""
+    for site, seed in (("site1", 1), ("site2", 2)):
+        (tmp_path / site).mkdir()
+        write_demo_csv(tmp_path / site / "capture.csv", layout="v2", rows_per_class={"Benign": 30}, seed=seed)
+    files = [tmp_path / "site1" / "capture.csv", tmp_path / "site2" / "capture.csv"]
+    score_files(model, files, tmp_path / "out.csv")
+    got = pd.read_csv(tmp_path / "out.csv")
+    assert got["file"].tolist() == ["site1/capture.csv"] * 30 + ["site2/capture.csv"] * 30
+    again = tmp_path / "site1" / ".." / "site1" / "capture.csv"
+    with pytest.raises(DataError, match=r"is given twice \(also as .*site1/capture\.csv'\)"):
+        score_files(model, [*files, again], tmp_path / "out2.csv")
+    assert not (tmp_path / "out2.csv").exists()
+
+
 def test_bad_label_deep_in_a_file_names_its_row(model, tmp_path):
     path = tmp_path / "labelled.csv"
     write_demo_csv(path, layout="v2", rows_per_class={"Benign": 3000, "DoS-UDP": 2000}, seed=6, with_label_column=True)

@@ -10,7 +10,9 @@ otherwise from the official file name. Which one was used is recorded per file.
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -716,6 +718,53 @@ def concat(parts: Sequence[Dataset], *, X: np.ndarray | None = None) -> Dataset:
     )
 
 
+def _distinct_names(items: list) -> list[str | None]:
+    """Refuse a file given twice; return the name each source goes by (None: the one ``read_csv`` gives it).
+
+    Two paths to one file, or two uploads of the same bytes, would count its flows twice (and, in training,
+    put the same rows on both sides of the validation split): refused, naming both. Files that only share a
+    name are told apart: paths by their path below a common folder (:func:`display_names`), uploads by
+    their place (``capture.csv (2)``). Only uploads of equal size are hashed.
+    """
+    payloads = [src[1] if isinstance(src, tuple) else src for src in items]
+    names = [src[0] if isinstance(src, tuple) else Path(src).name if isinstance(src, (str, os.PathLike)) else ""
+             for src in items]  # fmt: skip
+    is_path = [isinstance(p, (str, os.PathLike)) for p in payloads]
+    sizes = Counter(len(p) for p in payloads if isinstance(p, (bytes, bytearray, memoryview)))
+
+    def identity(i: int):
+        p = payloads[i]
+        if is_path[i]:
+            return "path", os.path.realpath(p)
+        if isinstance(p, (bytes, bytearray, memoryview)) and sizes[len(p)] > 1:
+            return "bytes", hashlib.blake2b(p, digest_size=16).digest()
+        return None
+
+    first: dict = {}
+    for i in range(len(items)):
+        key = identity(i)
+        if key is None:
+            continue
+        if key in first:
+            a, b = names[first[key]], names[i]
+            same = "are the same file" if key[0] == "path" else "hold the same bytes (one capture given twice)"
+            raise DataError(f"{a!r} and {b!r} {same}: its flows would be counted twice" if a != b else
+                            f"{a!r} is given twice: its flows would be counted twice",
+                            hint="remove one of them")  # fmt: skip
+        first[key] = i
+    out: list[str | None] = [None] * len(items)
+    shared = [i for i in range(len(items)) if is_path[i] and sum(is_path[j] and names[j] == names[i]
+                                                                  for j in range(len(items))) > 1]  # fmt: skip
+    for i, shown in zip(shared, display_names([payloads[i] for i in shared]), strict=True):
+        out[i] = shown
+    seen: Counter = Counter()
+    for i, name in enumerate(names):
+        if out[i] is None and name and names.count(name) > 1:
+            seen[name] += 1
+            out[i] = name if seen[name] == 1 else f"{name} ({seen[name]})"
+    return out
+
+
 def read_files(
     sources: Iterable[Source], *, require_labels: bool = False, layout: Layout | None = None, progress=None
 ) -> Dataset:
@@ -729,6 +778,7 @@ def read_files(
     are concatenated at the end instead.
     """
     items = list(sources)
+    shown = _distinct_names(items)
     bound = _most_rows(items) if len(items) > 1 else None
     parts: list[Dataset] = []
     X, filled, spilled = None, 0, False
@@ -738,6 +788,8 @@ def read_files(
             part = read_csv(payload, name=nm, require_labels=require_labels, layout=layout)
         else:
             part = read_csv(src, require_labels=require_labels, layout=layout)
+        if shown[i] is not None:  # the label came from the file's own name; only the name shown changes
+            part = replace(part, files=[replace(part.files[0], name=shown[i])])
         if bound is not None and X is None:
             X = new_matrix(bound, part.X.shape[1])
         same_layout = not parts or part.layout == parts[0].layout

@@ -84,19 +84,6 @@ class _FilePlan:
         return self.label_col is not None or self.file_label is not None
 
 
-def _display_names(files: Sequence[str | os.PathLike]) -> list[str]:
-    """:func:`core.loading.display_names` of ``files``, refusing the same file given twice (its flows would be
-    counted twice)."""
-    seen: dict[str, str] = {}
-    for f in files:
-        key = os.path.realpath(f)
-        if key in seen:
-            also = f" (also as {seen[key]!r})" if seen[key] != str(f) else ""
-            raise DataError(f"the file {str(f)!r} is given twice{also}", hint="give each file once")
-        seen[key] = str(f)
-    return loading.display_names(files)
-
-
 def _plan(path: str | os.PathLike, display: str | None = None) -> _FilePlan:
     """Check a file's header and first rows with ``read_csv`` itself; return how to stream it."""
     path = Path(path)
@@ -266,7 +253,9 @@ def score_files(
             raise DataError(f"the output {out_path} is one of the input files", file=Path(f).name,
                             hint="write the predictions to another file, e.g. "
                             f"{out_path.with_name(out_path.stem + '-predictions.csv')}")  # fmt: skip
-    plans = [_plan(f, name) for f, name in zip(files, _display_names(files), strict=True)]
+    # A file given twice is refused; two files of one name are told apart (day1/capture.csv, day2/capture.csv).
+    shown = loading._distinct_names(list(files))
+    plans = [_plan(f, name or Path(f).name) for f, name in zip(files, shown, strict=True)]
     _check_layouts(model, plans)
     any_labelled = any(p.labelled for p in plans)
     builder = _OutputBuilder(model, [p.display for p in plans], top, any_labelled)

@@ -345,6 +345,28 @@ def test_read_files_fills_one_matrix_same_rows_as_concatenating(tmp_path):
     assert [f.rows for f in ds.files] == [20_000, 21_000, 22_000, 23_000]
 
 
+def test_read_files_refuses_one_capture_given_twice_and_tells_apart_files_of_one_name(tmp_path):
+    """An upload added twice, or one file reached by two paths, had its flows counted twice without a word."""
+    one, other = make_csv(rows=5), make_csv(rows=4, fill=1.5)
+    with pytest.raises(DataError, match=r"'a\.csv' and 'b\.csv' hold the same bytes") as err:
+        read_files([("a.csv", one), ("b.csv", one)])
+    assert err.value.hint == "remove one of them"
+    with pytest.raises(DataError, match=r"'a\.csv' is given twice"):
+        read_files([("a.csv", one), ("a.csv", one)])
+    ds = read_files(
+        [("Benign_test.pcap.csv", one), ("Benign_test.pcap.csv", other), ("c.csv", make_csv(rows=5, fill=2))]
+    )
+    assert [f.name for f in ds.files] == ["Benign_test.pcap.csv", "Benign_test.pcap.csv (2)", "c.csv"]
+    assert [f.label for f in ds.files] == ["Benign", "Benign", None], "the label still comes from the real name"
+    for site, data in (("site1", one), ("site2", other)):
+        (tmp_path / site).mkdir()
+        (tmp_path / site / "flows.csv").write_bytes(data)
+    ds = read_files([tmp_path / "site1" / "flows.csv", tmp_path / "site2" / "flows.csv"])
+    assert [f.name for f in ds.files] == ["site1/flows.csv", "site2/flows.csv"] and len(ds) == 9
+    with pytest.raises(DataError, match=r"'flows\.csv' is given twice"):
+        read_files([tmp_path / "site1" / "flows.csv", tmp_path / "site2" / ".." / "site1" / "flows.csv"])
+
+
 def test_read_files_peaks_near_one_matrix_not_two(monkeypatch, tmp_path):
     """numpy's allocations, traced: the matrix plus one file's rows at most (concatenating held both: 2x)."""
     import tracemalloc

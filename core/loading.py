@@ -152,6 +152,19 @@ def _head(data: bytes | str, size: int = 65536) -> bytes:
         return fh.read(size)
 
 
+def header_layout(head: bytes, name: str = "upload.csv") -> Layout | None:
+    """The release of a CSV from its first bytes (its header), or None when the header is not one of them.
+
+    Cheap (the file is not parsed): for choosing a model before the file is read. Reading the file still
+    checks everything and says what is wrong."""
+    try:
+        columns, _ = _parse_header(head, name)
+        label = find_label_column(columns)
+        return detect_layout([c for c in columns if c != label])
+    except (DataError, SchemaError):
+        return None
+
+
 #: Leading bytes of files that are often picked by mistake instead of a CSV: what they are.
 _MAGIC = (
     (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook is one too)", "unzip it / save the sheet as CSV"),

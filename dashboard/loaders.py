@@ -20,8 +20,9 @@ if str(ROOT) not in sys.path:
 
 from core.errors import CoreError, ModelFormatError  # noqa: E402
 from core.evaluation import EvaluationReport  # noqa: E402
-from core.loading import Dataset, read_files  # noqa: E402
+from core.loading import Dataset, header_layout, read_files  # noqa: E402
 from core.pipeline import Predictions, TrainedModel, default_models_dir, list_models  # noqa: E402
+from core.schema import V2, Layout  # noqa: E402
 
 # Session-state keys (widget keys are prefixed by their page: "analyze_", "compare_", ...).
 KEY_TASK = "task"  # the task chosen last, shared by Analyze and Compare
@@ -105,6 +106,11 @@ def _parse(key: UploadKey, _payloads: tuple[tuple[str, bytes], ...]) -> Dataset:
     return read_files(list(_payloads))
 
 
+def upload_layout(uploads) -> Layout | None:
+    """The release of the first upload, from its header alone (None when not recognised)."""
+    return header_layout(bytes(uploads[0].getbuffer()[:65536]), uploads[0].name) if uploads else None
+
+
 def parse_uploads(uploads) -> Dataset:
     """Parse uploaded CSVs (cached by name, size and upload id). Raises CoreError on bad input."""
     return _parse(upload_key(uploads), tuple((u.name, u.getvalue()) for u in uploads))
@@ -123,6 +129,8 @@ def parse_paths(paths: list[str | Path]) -> Dataset:
 
 #: Name of the built-in demo capture (synthetic; its ``label`` column holds the true class).
 DEMO_TRAFFIC_NAME = "demo-traffic-v2-synthetic.csv"
+#: Its release.
+DEMO_TRAFFIC_LAYOUT = V2
 
 
 @st.cache_data(show_spinner="Generating demo traffic…")
@@ -135,7 +143,7 @@ def demo_traffic_csv() -> bytes:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / DEMO_TRAFFIC_NAME
-        write_demo_csv(path, "v2", None, 0, with_label_column=True)
+        write_demo_csv(path, DEMO_TRAFFIC_LAYOUT.name, None, 0, with_label_column=True)
         return path.read_bytes()
 
 

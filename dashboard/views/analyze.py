@@ -13,6 +13,7 @@ import streamlit as st
 from core.figures import class_counts_figure, confidence_histogram, timeline_figure
 from core.loading import Dataset
 from core.pipeline import Predictions
+from core.schema import Layout
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
 from dashboard import auth, components, explain_panel, loaders
 from dashboard.escape import md, spreadsheet_text
@@ -30,10 +31,10 @@ def render() -> None:
     with data_col:
         loaded = _choose_data()
     with model_col:
-        meta = _choose_model()
+        meta = _choose_model(loaded[2] if loaded else None)
     if loaded is None or meta is None:
         return
-    scored = _read_and_score(*loaded, meta)
+    scored = _read_and_score(*loaded[:2], meta)
     if scored is None:
         return
     data, pred, report, frame = scored
@@ -53,14 +54,15 @@ def render() -> None:
 
 
 def _choose_data():
-    """``(data_key, loader)`` for the chosen traffic, or None while there is nothing to read."""
+    """``(data_key, loader, layout)`` for the chosen traffic (``layout`` from the header, None when not
+    recognised), or None while there is nothing to read."""
     st.markdown("**1. Traffic to analyze**")
     source = st.radio("Traffic to analyze", SOURCES, key="analyze_source", horizontal=True,
                       label_visibility="collapsed")  # fmt: skip
     if source == SOURCES[1]:
         st.caption("A synthetic capture of 2,800 rows: benign traffic with a burst of each of the 18 attacks, and a "
                    "`label` column with the true class. Not real traffic.")  # fmt: skip
-        return ("demo", loaders.DEMO_TRAFFIC_NAME), loaders.parse_demo_traffic
+        return ("demo", loaders.DEMO_TRAFFIC_NAME), loaders.parse_demo_traffic, loaders.DEMO_TRAFFIC_LAYOUT
     uploads = st.file_uploader("CICIoMT2024 flow CSV files (one release: 45 or 39 features)", type="csv",
                                accept_multiple_files=True, key="analyze_uploads",
                                help="The class is read from an official file name (e.g. "
@@ -68,21 +70,30 @@ def _choose_data():
     if not uploads:
         st.info("Upload one or more CSV files, or choose *Demo traffic* to try the tool.", icon=":material/upload:")
         return None
-    return loaders.upload_key(uploads), lambda: loaders.parse_uploads(uploads)
+    return loaders.upload_key(uploads), lambda: loaders.parse_uploads(uploads), loaders.upload_layout(uploads)
 
 
-def _choose_model() -> dict | None:
+def _choose_model(layout: Layout | None) -> dict | None:
+    """The chosen saved model; with the traffic's ``layout`` known, only models of that layout are offered (a
+    model of the other release cannot read it)."""
     st.markdown("**2. Detector**")
     task = st.selectbox("Task", TASKS, index=TASKS.index(st.session_state.get(loaders.KEY_TASK, 6)),
                         key="analyze_task", format_func=TASK_DESCRIPTIONS.get)  # fmt: skip
     st.session_state[loaders.KEY_TASK] = task
-    models = sorted(loaders.saved_models(task), key=components.ranking_key)
+    every = sorted(loaders.saved_models(task), key=components.ranking_key)
+    models = [m for m in every if layout is None or m["layout"] == layout.name]
     if not models:
-        st.info(f"No saved {task}-class model yet: train one on the Train page.", icon=":material/model_training:")
+        if every:
+            st.info(f"None of the {len(every)} saved {task}-class model(s) reads this traffic's {layout.name} "
+                    f"layout ({layout.n_features} features): they were trained on the other release. Train one "
+                    f"on {layout.name} data on the Train page.", icon=":material/model_training:")  # fmt: skip
+        else:
+            st.info(f"No saved {task}-class model yet: train one on the Train page.", icon=":material/model_training:")
         components.link_to_page("train.py", "Train a model", ":material/model_training:")
         return None
     by_path = {m["path"]: m for m in models}
-    path = st.selectbox("Model (best test macro-F1 first)", list(by_path), key="analyze_model",
+    which = f"{layout.name} models, best" if layout else "best"
+    path = st.selectbox(f"Model ({which} test macro-F1 first)", list(by_path), key="analyze_model",
                         format_func=lambda p: components.model_label(by_path[p]))  # fmt: skip
     return by_path[path]
 

@@ -71,6 +71,15 @@ def test_missing_column_names_file_and_column():
     assert err.value.hint and err.value.row == 0
 
 
+def test_header_layout_reads_the_release_from_the_header_alone():
+    from core.loading import header_layout
+
+    assert header_layout(make_csv(FEATURES_V1, rows=0)).name == "v1"
+    assert header_layout(make_csv(FEATURES_V2, label="Benign")[:400] + b"garbage, cut mid-row").name == "v2"
+    assert header_layout(make_csv([f for f in FEATURES_V2 if f != "Rate"])) is None
+    assert header_layout(b"") is None and header_layout(b"PK\x03\x04zip") is None
+
+
 def test_unexpected_column_is_named():
     with pytest.raises(DataError) as err:
         read_csv(make_csv([*FEATURES_V2, "Extra"]), name="x.csv")

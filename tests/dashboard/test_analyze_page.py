@@ -201,7 +201,17 @@ def test_empty_file_and_text_in_number_are_clear_errors(registry_env, demo_dir):
     assert "'lots'" in message and "Header_Length" in message and "row 3" in message
 
 
-def test_model_of_the_other_layout_is_refused_clearly(demo_dir, tmp_path, monkeypatch):
+def components_label(path: Path) -> str:
+    """The select box's line for the saved model at ``path``."""
+    from core.pipeline import read_metadata
+    from dashboard.components import model_label
+
+    return model_label({**read_metadata(path), "path": str(path)})
+
+
+def test_only_models_of_the_traffics_layout_are_offered(demo_dir, tmp_path, monkeypatch):
+    """The list used to open on the best-scored model whatever its release, so a v2 upload met a v1 model and an
+    error until the analyst found the right one."""
     from core.demo import write_demo_dataset
 
     v1 = tmp_path / "v1"
@@ -211,11 +221,25 @@ def test_model_of_the_other_layout_is_refused_clearly(demo_dir, tmp_path, monkey
     monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
     monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
     payload = (demo_dir / "test" / "Benign_test.pcap.csv").read_bytes()
-    at = upload(choose(analyze_page(), 6, "v1-rf-6class"), [("Benign_test.pcap.csv", payload)])
+    at = upload(analyze_page(), [("Benign_test.pcap.csv", payload)])
+    at.selectbox(key="analyze_task").set_value(6).run()
     no_exception(at)
-    assert len(at.error) == 1
-    message = re.sub(r"\\(.)", r"\1", at.error[0].value)  # as shown: names are backslash-escaped Markdown
-    assert "v1 layout (45 features)" in message and "v2 layout (39 features)" in message
+    assert not at.error
+    assert [s.key for s in at.selectbox] == ["analyze_task"], "no model to choose: none reads v2"
+    assert any("None of the 1 saved 6-class model(s) reads this traffic's v2 layout (39 features)" in i.value
+               for i in at.info)  # fmt: skip
+
+    train_from_folder("lr", 6, str(demo_dir), params={"max_iter": 20}, models_dir=str(models), name="v2-lr-6class")
+    at = upload(analyze_page(), [("Benign_test.pcap.csv", payload)])
+    at.selectbox(key="analyze_task").set_value(6).run()
+    no_exception(at)
+    box = at.selectbox(key="analyze_model")
+    assert box.options == [components_label(models / "v2-lr-6class")] and box.label.startswith("Model (v2 models")
+    v1_payload = (v1 / "test" / "Benign_test.pcap.csv").read_bytes()
+    at = upload(at, [("Benign_test.pcap.csv", v1_payload)])
+    no_exception(at)
+    assert at.selectbox(key="analyze_model").options == [components_label(models / "v1-rf-6class")]
+    assert not at.error and len(table_with(at, "predicted")) == v1_payload.count(b"\n") - 1, "scored"
 
 
 def test_real_v2_sample_files(registry_env, v2_sample):

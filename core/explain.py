@@ -27,9 +27,8 @@ from .errors import CoreError
 from .glossary import meaning
 from .loading import UNLABELLED, Dataset
 from .pipeline import decide
-from .taxonomy import classes_for_task, codes_for_task
+from .taxonomy import BENIGN, classes_for_task, codes_for_task
 
-BENIGN = "Benign"
 KERAS_FAMILIES = frozenset({"cnn", "paper-cnn", "dnn"})
 BASELINE_ROWS = 100_000  # benign rows at most behind the typical benign values
 
@@ -63,28 +62,41 @@ class Baseline:
     source: str
 
 
+def benign_median(pre, data: Dataset) -> tuple[np.ndarray, int] | None:
+    """Per-feature median of the benign rows of ``data`` (inf/NaN repaired as ``pre`` does, not scaled) and how
+    many benign rows there are, or None when there are none. Over a seeded sample of ``BASELINE_ROWS`` at most."""
+    benign = _benign_mask(data)
+    if not benign.any():
+        return None
+    idx = np.flatnonzero(benign)
+    if len(idx) > BASELINE_ROWS:  # a seeded sample bounds the cost on large captures
+        idx = np.sort(np.random.default_rng(0).choice(idx, BASELINE_ROWS, replace=False))
+    return np.median(_repair_only(pre, data.X[idx]), axis=0), int(benign.sum())
+
+
 def benign_baseline(model, data: Dataset | None = None) -> Baseline:
-    """Median of the benign rows of ``data`` (when it has labelled benign rows), else the preprocessor's
-    fitted training medians.
+    """Typical benign values: the median of the benign rows of ``data`` when it has labelled benign rows, else
+    that of the benign rows the model was trained on (stored with it), else (a model saved before that was
+    stored, or trained without Benign) the preprocessor's medians of all its training rows.
 
     The median commutes with the monotonic per-feature preprocessing, so the preprocessed baseline is
     the median of the benign rows after preprocessing as well.
     """
     pre = model.preprocessor
-    raw = None
-    source = ""
-    if data is not None:
-        benign = _benign_mask(data)
-        if benign.any():
-            idx = np.flatnonzero(benign)
-            if len(idx) > BASELINE_ROWS:  # a seeded sample bounds the cost on large captures
-                idx = np.sort(np.random.default_rng(0).choice(idx, BASELINE_ROWS, replace=False))
-            raw = np.median(_repair_only(pre, data.X[idx]), axis=0)
-            source = f"median of the {int(benign.sum()):,} benign rows analysed" + (
-                f" (a sample of {BASELINE_ROWS:,})" if benign.sum() > BASELINE_ROWS else "")  # fmt: skip
-    if raw is None:
+    found = benign_median(pre, data) if data is not None else None
+    stored = (model.metadata.get("data") or {}).get("benign_median")
+    if found is not None:
+        raw, n = found
+        source = f"median of the {n:,} benign rows analysed" + (
+            f" (a sample of {BASELINE_ROWS:,})" if n > BASELINE_ROWS else "")  # fmt: skip
+    elif stored and len(stored.get("values") or ()) == len(pre.features):
+        raw = np.asarray(stored["values"], dtype=np.float64)
+        source = (f"median of the {stored['rows']:,} benign rows of the model's training data (none among the "
+                  "rows analysed)")  # fmt: skip
+    else:
         raw = np.asarray(pre.median_, dtype=np.float64)
-        source = "median of the model's training rows (no benign rows at hand)"
+        source = ("median of all the model's training rows, attacks included (no benign rows among the rows "
+                  "analysed, and none stored with the model)")  # fmt: skip
     preprocessed = pre.transform(raw[None, :].astype(np.float32))[0][0]
     return Baseline(raw=raw, preprocessed=preprocessed.astype(np.float32), source=source)
 

@@ -13,9 +13,12 @@ from pathlib import PurePath
 
 import numpy as np
 
+#: The benign class: its name in every task, first in each.
+BENIGN = "Benign"
+
 #: The 19 classes, in the canonical order used for every model and report.
 CLASSES_19: tuple[str, ...] = (
-    "Benign",
+    BENIGN,
     "ARP_Spoofing",
     "MQTT-DDoS-Connect_Flood",
     "MQTT-DDoS-Publish_Flood",
@@ -36,8 +39,8 @@ CLASSES_19: tuple[str, ...] = (
     "DoS-UDP",
 )
 
-CLASSES_6: tuple[str, ...] = ("Benign", "Spoofing", "MQTT", "Recon", "DDoS", "DoS")
-CLASSES_2: tuple[str, ...] = ("Benign", "Attack")
+CLASSES_6: tuple[str, ...] = (BENIGN, "Spoofing", "MQTT", "Recon", "DDoS", "DoS")
+CLASSES_2: tuple[str, ...] = (BENIGN, "Attack")
 
 #: 19-class label -> 6-class category.
 CATEGORY: dict[str, str] = {

@@ -20,9 +20,7 @@ from .errors import CoreError
 from .loading import UNLABELLED, Dataset
 from .paths import write_text_atomic
 from .pipeline import DEFAULT_THRESHOLD, METADATA_FILE, read_metadata
-from .taxonomy import classes_for_task, codes_for_task
-
-BENIGN = "Benign"
+from .taxonomy import BENIGN, classes_for_task, codes_for_task
 
 
 def attack_probability(classes: list[str], proba: np.ndarray) -> np.ndarray:

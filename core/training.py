@@ -109,6 +109,13 @@ def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndar
     return rng.permutation(np.concatenate(train_idx)), rng.permutation(np.concatenate(val_idx))
 
 
+def _benign_median(pre: Preprocessor, train: Dataset) -> dict | None:
+    from .explain import benign_median
+
+    found = benign_median(pre, train)
+    return None if found is None else {"values": [float(v) for v in found[0]], "rows": found[1]}
+
+
 def train_model(
     family: str,
     task: int,
@@ -268,6 +275,8 @@ def train_model(
             "train_files": [f.name for f in train.files],
             "train_fingerprint_sha256": fingerprint(train),
             "train_cells_repaired": repairs_train.to_dict(),
+            # what "typical benign values" are when an analysis has no benign rows of its own (core.explain)
+            "benign_median": _benign_median(pre, train),
             "test_rows": len(test) if test is not None else None,
             "notes": list(train.notes),
         },

@@ -21,12 +21,12 @@ from core.errors import CoreError
 from core.figures import attribution_figure, class_profile_figure, importance_figure, threshold_curves_figure
 from core.loading import UNLABELLED, Dataset
 from core.pipeline import Predictions, TrainedModel
+from core.taxonomy import BENIGN
 from dashboard import auth, loaders
 from dashboard.escape import md
 
 IMPORTANCE_ROWS = 2000  # rows sampled for permutation importance (bounded, so the page stays responsive)
 IMPORTANCE_REPEATS = 3
-BENIGN = "Benign"
 KEY_ALARM_MODEL = "analyze_alarm_model"  # (model path, mtime) the threshold slider was last set for
 
 
@@ -147,10 +147,16 @@ def _profiles_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFra
     labels = frame["true"].to_numpy(dtype=object) if labelled else frame["predicted"].to_numpy(dtype=object)
     prof = _profiles(*ids, model, data, labels)
     classes = list(dict.fromkeys(prof["class"]))
-    if not classes:
-        st.info("No attack rows to compare with benign traffic.", icon=":material/help:")
-        return
     basis = "true classes" if labelled else "predicted classes (the true class is unknown)"
+    if not classes:
+        attacks = sorted({c for c in pd.unique(labels[pd.notna(labels)]) if c != BENIGN})
+        if not attacks:
+            st.info(f"No attack rows (by their {basis}) to compare with benign traffic.", icon=":material/help:")
+        else:  # one attack class and no benign rows: nothing to compare it with
+            st.info(f"All these rows are {attacks[0]} (by their {basis}), with no benign rows to compare them with. "
+                    "Add benign traffic (e.g. the official Benign file) to see what marks this attack.",
+                    icon=":material/help:")  # fmt: skip
+        return
     cls = st.selectbox("Attack class", classes, key="analyze_explain_class",
                        help=f"Grouped by their {basis}; differences are of averages, in training standard deviations.")  # fmt: skip
     st.plotly_chart(class_profile_figure(prof, cls), key="analyze_explain_class_chart")

@@ -14,13 +14,12 @@ from core.figures import class_counts_figure, confidence_histogram, timeline_fig
 from core.loading import Dataset
 from core.pipeline import Predictions
 from core.schema import Layout
-from core.taxonomy import TASK_DESCRIPTIONS, TASKS
+from core.taxonomy import BENIGN, TASK_DESCRIPTIONS, TASKS
 from dashboard import auth, components, explain_panel, loaders
 from dashboard.escape import md, spreadsheet_text
 
 SOURCES = ("Upload CSV files", "Demo traffic (synthetic)")
 MAX_SHOWN = 5_000  # rows drawn in the table; the download has every matching row
-BENIGN = "Benign"
 
 
 def render() -> None:

@@ -76,9 +76,24 @@ def test_benign_baseline_is_the_median_of_benign_rows(demo_models_dir, test_spli
     np.testing.assert_allclose(base.raw, np.median(test_split.X[benign].astype(np.float64), axis=0), rtol=1e-6)
     np.testing.assert_allclose(base.preprocessed, m.preprocessor.transform(base.raw[None].astype(np.float32))[0][0])
     assert "benign rows" in base.source
-    fallback = explain.benign_baseline(m, None)
-    np.testing.assert_allclose(fallback.raw, m.preprocessor.median_)
-    assert "training" in fallback.source
+
+
+def test_without_benign_rows_the_baseline_is_the_training_datas_benign_median(demo_models_dir, demo_dir):
+    """It used to be the median of every training row, attacks included, still called "typical benign"."""
+    m = model(demo_models_dir, "test-rf-6class")
+    train = load_split(demo_dir, "train")
+    benign = codes_for_task(train.y, 2) == 0
+    attacks_only = train.subset(np.flatnonzero(~benign))
+    base = explain.benign_baseline(m, attacks_only)
+    want = np.median(explain._repair_only(m.preprocessor, train.X[benign]), axis=0)
+    np.testing.assert_allclose(base.raw, want, rtol=1e-6)
+    assert not np.allclose(want, m.preprocessor.median_), "the benign median differs from the all-rows one"
+    assert base.source == (f"median of the {int(benign.sum()):,} benign rows of the model's training data (none "
+                           "among the rows analysed)")  # fmt: skip
+    del m.metadata["data"]["benign_median"]  # a model saved before it was stored
+    legacy = explain.benign_baseline(m, None)
+    np.testing.assert_allclose(legacy.raw, m.preprocessor.median_)
+    assert legacy.source.startswith("median of all the model's training rows, attacks included")
 
 
 def _attack_row(data) -> int:

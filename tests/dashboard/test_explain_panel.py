@@ -84,6 +84,19 @@ def test_paper_cnn_flow_is_explained_with_integrated_gradients(registry_env):
     assert "analyze_explain_row_chart" in charts(at)
 
 
+def test_one_attack_without_benign_rows_is_explained_against_the_training_datas_benign_rows(registry_env, demo_dir):
+    """One attack's file alone: "What marks each attack" said there were no attack rows, and "Why this flow"
+    compared the flow with the median of all training rows, attacks included, calling it typical benign."""
+    payload = (demo_dir / "test" / "Recon-Port_Scan_test.pcap.csv").read_bytes()
+    at = upload(choose(analyze_page(), 6, "test-rf-6class"), [("Recon-Port_Scan_test.pcap.csv", payload)])
+    no_exception(at)
+    infos = [i.value for i in at.info]
+    assert any(v.startswith("All these rows are Recon (by their true classes), with no benign rows") for v in infos)
+    assert not any("No attack rows" in v for v in infos)
+    assert any("Typical benign values: median of the" in c.value and "benign rows of the model's training data "
+               "(none among the rows analysed)" in c.value for c in at.caption)  # fmt: skip
+
+
 @pytest.fixture()
 def own_registry(demo_models_dir, demo_dir, tmp_path, monkeypatch):
     """A registry of its own (the threshold test writes to a model's metadata)."""

@@ -51,7 +51,12 @@ def render() -> None:
     chosen = st.multiselect("Models", list(names), default=list(names), key=f"compare_models_{task}",
                             placeholder="choose two or more saved models")  # fmt: skip
     folder, data_key, data = _choose_data()
-    dedup = st.checkbox("Leave out test rows that also occur in train", key="compare_dedup", disabled=folder is None,
+    # Uploads have no train/ to compare with: an unticked, greyed box of its own. The folder's box keeps its
+    # choice meanwhile (Streamlit forgets the state of a widget not drawn in a run unless it is set again).
+    if "compare_dedup" in st.session_state:
+        st.session_state["compare_dedup"] = st.session_state["compare_dedup"]
+    dedup = st.checkbox("Leave out test rows that also occur in train", key="compare_dedup" if folder else
+                        "compare_dedup_uploads", disabled=folder is None,
                         help="About 40% of CICIoMT2024 test rows are exact copies of training rows; they make "
                         "scores look better than on new traffic. Needs a data folder with train/.")  # fmt: skip
     if len(names) < 2:
@@ -61,7 +66,12 @@ def render() -> None:
     elif data is not None:
         try:
             train = _train_split(folder) if dedup and folder else None
-            scores = _score_all([names[n] for n in chosen], data_key, data, train)
+            layouts = {m["name"]: m["layout"] for m in loaders.saved_models(task)}
+            other = [n for n in chosen if layouts.get(n) != data.layout.name]
+            if other:
+                st.info(f"Left out: {md(', '.join(other))}, trained on the other release; these rows are of the "
+                        f"{data.layout.name} layout ({data.layout.n_features} features).", icon=":material/info:")  # fmt: skip
+            scores = _score_all([names[n] for n in chosen if n not in other], data_key, data, train)
             if scores:
                 _audit(folder, data_key, chosen, len(data))
                 _show_scores(scores, len(data))

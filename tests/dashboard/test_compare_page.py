@@ -93,6 +93,33 @@ def test_leave_out_train_duplicates_says_how_many(registry_env, core_reports):
     table = at.dataframe[0].value.set_index("model")
     for name in PAIR:
         assert table.loc[name, "macro-F1"] == pytest.approx(core_reports[name][1].macro_f1, abs=1e-4)
+    # Uploads have no train/: the box is unticked and greyed there (it stayed ticked), and kept for the folder.
+    at.radio(key="compare_source").set_value("Uploaded CSV files").run()
+    box = at.checkbox(key="compare_dedup_uploads")
+    assert box.value is False and box.disabled
+    at.radio(key="compare_source").set_value("Test split of a data folder").run()
+    assert at.checkbox(key="compare_dedup").value is True
+
+
+def test_models_of_the_other_release_are_left_out_with_a_word(demo_models_dir, demo_dir, tmp_path, monkeypatch):
+    """Each used to fail on its own with a layout error among the scores."""
+    import shutil
+
+    from core.demo import write_demo_dataset
+    from core.training import train_from_folder
+
+    models = tmp_path / "models"
+    for name in PAIR:
+        shutil.copytree(demo_models_dir / name, models / name)
+    write_demo_dataset(tmp_path / "v1", layout="v1", rows_per_class=30, seed=1)
+    train_from_folder("rf", 6, str(tmp_path / "v1"), params={"n_estimators": 5}, models_dir=str(models), name="v1-rf")
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    at = compare_page([*PAIR, "v1-rf"])
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any(i.value.startswith("Left out: v1-rf, trained on the other release; these rows are of the v2")
+               for i in at.info), [i.value for i in at.info]  # fmt: skip
+    assert sorted(at.dataframe[0].value["model"]) == sorted(PAIR)
 
 
 def test_folder_without_splits_gives_clear_error(registry_env, tmp_path, monkeypatch):

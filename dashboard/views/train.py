@@ -86,9 +86,11 @@ def _choose_model(busy: bool) -> TrainRequest:
     defaults = FAMILIES[family].default_params()
     params, left, right = {}, *st.columns(2)
     if FAMILIES[family].uses_epochs:
-        params["epochs"] = left.number_input("Epochs", 1, 500, defaults["epochs"], key="train_epochs", disabled=busy)
+        # Keyed by family, as the trees below: the paper's network trains 10 epochs of 32 rows, the cnn 40 of 256.
+        params["epochs"] = left.number_input("Epochs", 1, 500, defaults["epochs"], key=f"train_epochs_{family}",
+                                             disabled=busy)  # fmt: skip
         params["batch_size"] = right.number_input("Batch size", 1, 65536, defaults["batch_size"],
-                                                  key="train_batch", disabled=busy)  # fmt: skip
+                                                  key=f"train_batch_{family}", disabled=busy)  # fmt: skip
     if "n_estimators" in defaults:
         where, beside = st.columns(2) if FAMILIES[family].uses_epochs else (left, right)  # cnn-rf: a row of its own
         # Keyed by family: the forest's default (100) and the one in cnn-rf (300) differ.

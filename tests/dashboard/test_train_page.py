@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.models import FAMILIES
 from dashboard.escape import md
 from dashboard.loaders import KEY_TRAIN_JOB
 
@@ -30,7 +31,7 @@ def train_page(family: str, task: int = 6, name: str = "", **settings) -> AppTes
     at.selectbox(key="train_task").set_value(task)
     at.selectbox(key="train_family").set_value(family).run()
     for key, value in settings.items():
-        at.number_input(key=f"train_{key}_{family}" if key in ("trees", "leaf") else f"train_{key}").set_value(value)
+        at.number_input(key=f"train_{key}_{family}").set_value(value)
     at.text_input(key="train_name").input(name)
     return at.run()
 
@@ -72,10 +73,11 @@ def test_random_forest_trains_and_saves(registry):
 
 def test_cnn_with_a_forest_shows_both_settings_trains_and_says_how_the_average_did_on_validation(registry):
     at = train_page("cnn-rf", task=6)
-    assert at.number_input(key="train_epochs").value == 40 and at.number_input(key="train_trees_cnn-rf").value == 300
+    assert at.number_input(key="train_epochs_cnn-rf").value == 40
+    assert at.number_input(key="train_trees_cnn-rf").value == 300
     assert at.number_input(key="train_leaf_cnn-rf").value == 1, "the forest's leaf size beside its trees"
     assert at.checkbox(key="train_refit_cnn-rf").value is True, "refits by default, as the cnn does"
-    at.number_input(key="train_epochs").set_value(2)
+    at.number_input(key="train_epochs_cnn-rf").set_value(2)
     at.number_input(key="train_trees_cnn-rf").set_value(10)
     at.text_input(key="train_name").input("ui-blend")
     at.button(key="train_start").click().run()
@@ -91,6 +93,18 @@ def test_cnn_with_a_forest_shows_both_settings_trains_and_says_how_the_average_d
     assert [c.value for c in at.caption if c.value.startswith("Note: cnn-rf: forest weight")] == [
         f"Note: {md(meta['fit_notes'][0])}"
     ], "the page says which weight was taken, and how the two did on the validation rows"
+
+
+def test_each_network_keeps_its_own_epochs_and_batch_size(registry):
+    """Switching from the paper's network to the cnn kept 10 epochs of 32 rows, the paper's settings."""
+    at = train_page("paper-cnn")
+    assert (at.number_input(key="train_epochs_paper-cnn").value, at.number_input(key="train_batch_paper-cnn").value) == (
+        10, 32)  # fmt: skip
+    at.number_input(key="train_epochs_paper-cnn").set_value(3).run()
+    at.selectbox(key="train_family").set_value("cnn").run()
+    defaults = FAMILIES["cnn"].default_params()
+    assert (at.number_input(key="train_epochs_cnn").value, at.number_input(key="train_batch_cnn").value) == (
+        defaults["epochs"], defaults["batch_size"])  # fmt: skip
 
 
 def test_gradient_boosted_trees_train_and_say_how_many_rounds_they_kept(registry):

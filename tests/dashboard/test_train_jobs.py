@@ -47,6 +47,27 @@ print(json.dumps({{"state": job.state, "error": str(job.error), "worker": job.wo
     assert read_metadata(tmp_path / "m" / "net")["family"] == "paper-cnn"
 
 
+def test_a_worker_started_from_the_app_does_not_run_the_app_again(tmp_path):
+    """Streamlit runs dashboard/app.py as ``__main__``, and a ``spawn`` worker imports the main module again: the
+    worker used to import Streamlit and draw the whole app in bare mode (ten "missing ScriptRunContext" warnings
+    in the server's log, half a second more per start)."""
+    probe = tmp_path / "probe.py"
+    probe.write_text("import sys\nprint('streamlit imported' if 'streamlit' in sys.modules else 'clean')\n")
+    script = f"""
+import multiprocessing, runpy, sys, types
+app = types.ModuleType("__main__")  # as Streamlit's script runner leaves it
+app.__file__ = {str(ROOT / "dashboard" / "app.py")!r}
+sys.modules["__main__"] = app
+worker = multiprocessing.get_context("spawn").Process(target=runpy.run_path, args=({str(probe)!r},))
+worker.start()
+worker.join()
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "clean" and "ScriptRunContext" not in done.stderr, done.stdout + done.stderr
+
+
 def test_cancel_stops_a_run_in_the_middle_of_a_fit_without_progress_reports(demo_dir, tmp_path, monkeypatch):
     """AdaBoost reports nothing while it fits: cancel ends the worker, not the next report (with the run in a
     thread of the server, as before, the click waited for the whole fit)."""

@@ -185,6 +185,13 @@ def cmd_evaluate(args) -> int:
     print(f"{model.name} on {args.data}/test: {report.headline()}")
     if report.absent_classes:
         print(f"classes absent from the test data: {', '.join(report.absent_classes)}")
+    extra = {c: sum(row[report.labels.index(c)] for row in report.confusion_matrix) for c in report.labels
+             if report.per_class[c]["support"] == 0}  # fmt: skip
+    if extra:
+        print(
+            "predicted but absent from the test data (false alarms or mistakes; left out of the macro averages, "
+            f"which are over the classes present): {', '.join(f'{c} ({n:,} rows)' for c, n in extra.items())}"
+        )
     for note in report.notes:
         print(f"note: {note}")
     width = max(len(c) for c in report.labels)

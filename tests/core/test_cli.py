@@ -86,6 +86,27 @@ def test_evaluate_writes_json(trained, v1_sample, tmp_path):
     assert "They are left out of the scores here." in out and "only under other classes" not in out
 
 
+def test_evaluate_names_the_classes_it_predicted_that_the_test_rows_lack(trained, v1_sample, tmp_path):
+    """They are left out of the macro average (no support); evaluate used to leave them out without a word."""
+    models, _ = trained
+    (tmp_path / "data" / "test").mkdir(parents=True)
+    # ARP spoofing flows under a Recon file's name: whatever the model predicts for them other than Recon-OS_Scan
+    # is a class absent from these rows' truth.
+    (tmp_path / "data" / "test" / "Recon-OS_Scan_test.pcap.csv").symlink_to(
+        v1_sample / "test" / "ARP_Spoofing_test.pcap.csv"
+    )
+    report = tmp_path / "r.json"
+    out = run(
+        "evaluate", "--model", "rf19", "--models-dir", models, "--data", tmp_path / "data", "--json", report
+    ).stdout
+    data = json.loads(report.read_text())
+    extra = {c: sum(row[data["labels"].index(c)] for row in data["confusion_matrix"]) for c in data["labels"]
+             if c != "Recon-OS_Scan"}  # fmt: skip
+    assert extra.get("ARP_Spoofing", 0) > 0
+    line = next(x for x in out.splitlines() if x.startswith("predicted but absent from the test data"))
+    assert line.endswith(", ".join(f"{c} ({n:,} rows)" for c, n in extra.items())), line
+
+
 def test_predict_keeps_every_row_in_order(trained, v1_sample, tmp_path):
     models, _ = trained
     files = sorted((v1_sample / "test").glob("*.csv"))[:2]

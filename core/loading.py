@@ -766,13 +766,13 @@ def _distinct_names(items: list) -> list[str | None]:
                             hint="remove one of them")  # fmt: skip
         first[key] = i
     out: list[str | None] = [None] * len(items)
-    shared = [i for i in range(len(items)) if is_path[i] and sum(is_path[j] and names[j] == names[i]
-                                                                  for j in range(len(items))) > 1]  # fmt: skip
+    of_paths = Counter(name for name, path in zip(names, is_path, strict=True) if path)
+    shared = [i for i in range(len(items)) if is_path[i] and of_paths[names[i]] > 1]
     for i, shown in zip(shared, display_names([payloads[i] for i in shared]), strict=True):
         out[i] = shown
-    seen: Counter = Counter()
+    count, seen = Counter(names), Counter()
     for i, name in enumerate(names):
-        if out[i] is None and name and names.count(name) > 1:
+        if out[i] is None and name and count[name] > 1:
             seen[name] += 1
             out[i] = name if seen[name] == 1 else f"{name} ({seen[name]})"
     return out
@@ -799,9 +799,9 @@ def read_files(
         if isinstance(src, tuple):
             nm, payload = src
             part = read_csv(payload, name=nm, require_labels=require_labels, layout=layout)
-        else:
-            part = read_csv(src, require_labels=require_labels, layout=layout)
-        if shown[i] is not None:  # the label came from the file's own name; only the name shown changes
+        else:  # a path: errors name it as shown (site1/flows.csv); its label still comes from its file name
+            part = read_csv(src, name=shown[i], require_labels=require_labels, layout=layout)
+        if shown[i] is not None and part.files[0].name != shown[i]:  # an upload: the label came from its own name
             part = replace(part, files=[replace(part.files[0], name=shown[i])])
         if bound is not None and X is None:
             X = new_matrix(bound, part.X.shape[1])

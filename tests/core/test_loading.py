@@ -374,6 +374,10 @@ def test_read_files_refuses_one_capture_given_twice_and_tells_apart_files_of_one
     assert [f.name for f in ds.files] == ["site1/flows.csv", "site2/flows.csv"] and len(ds) == 9
     with pytest.raises(DataError, match=r"'flows\.csv' is given twice"):
         read_files([tmp_path / "site1" / "flows.csv", tmp_path / "site2" / ".." / "site1" / "flows.csv"])
+    (tmp_path / "site2" / "flows.csv").write_bytes(other.replace(b"1.5", b"abc", 1))
+    with pytest.raises(DataError) as err:
+        read_files([tmp_path / "site1" / "flows.csv", tmp_path / "site2" / "flows.csv"])
+    assert err.value.file == "site2/flows.csv", "the error names the file as the output would"
 
 
 def test_read_files_peaks_near_one_matrix_not_two(monkeypatch, tmp_path):

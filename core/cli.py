@@ -157,6 +157,11 @@ def cmd_train(args) -> int:
     for split in ("validation", "test"):
         if reports[split] is not None:
             print(f"{split}: {reports[split].headline()}")
+    suggested = model.metadata.get("alarm_threshold_validation")
+    if suggested and suggested["threshold"] != 0.5:
+        print(f"note: on the validation rows, macro-F1 is highest at alarm threshold {suggested['threshold']:.2f} "
+              f"({suggested['macro_f1']:.4f}; {suggested['macro_f1_at_default']:.4f} at 0.50). The model decides at "
+              "0.50 until a threshold is saved with it (the dashboard's Analyze page offers this one).")  # fmt: skip
     if reports["validation"] is None:
         why = "--val-fraction 0" if args.val_fraction == 0 else "no class has two rows to spare"
         print(f"validation: none ({why}: no rows were kept back)")

@@ -116,6 +116,20 @@ def _benign_median(pre: Preprocessor, train: Dataset) -> dict | None:
     return None if found is None else {"values": [float(v) for v in found[0]], "rows": found[1]}
 
 
+def _validation_threshold(classes: list[str], val: Dataset, pred, *, of_first_fit: bool) -> dict:
+    """Where a 2-class model's benign-vs-attack macro-F1 is highest on its validation rows: a threshold chosen on
+    rows that no test score is computed on (core.threshold.best_threshold). Stored, not applied: the model keeps
+    deciding at 0.5 until a threshold is saved with it (the dashboard offers this one)."""
+    from .threshold import DEFAULT_THRESHOLD, attack_probability, best_threshold, cost_at, is_attack_truth
+
+    is_attack, p_attack = is_attack_truth(val), attack_probability(classes, pred.proba)
+    best, default = best_threshold(is_attack, p_attack), cost_at(is_attack, p_attack, DEFAULT_THRESHOLD)
+    return {"threshold": best.threshold, "macro_f1": round(best.macro_f1, 6),
+            "macro_f1_at_default": round(default.macro_f1, 6), "rows": len(val),
+            "false_alarms_per_10k": round(best.false_alarms_per_10k, 3), "missed_rate": round(best.missed_rate, 6),
+            "of_first_fit": of_first_fit}  # fmt: skip
+
+
 def train_model(
     family: str,
     task: int,
@@ -220,9 +234,14 @@ def train_model(
     model = TrainedModel(detector, pre, task, classes, train.layout)
     history = getattr(detector, "history_", {})  # the curves kept and shown: the validated fit's
     reports = {"validation": None, "test": None}
+    validation_threshold = None
     if len(val_idx):
         report(TrainProgress("evaluate", mid, "evaluating on the validation rows"))
-        reports["validation"] = model.evaluate(train.subset(np.sort(val_idx)))
+        val = train.subset(np.sort(val_idx))
+        val_pred = model.predict(val)
+        reports["validation"] = model.evaluate(val, predictions=val_pred)
+        if task == 2:
+            validation_threshold = _validation_threshold(classes, val, val_pred, of_first_fit=refit)
     refit_info = None
     if refit:
         decided = detector.refit_params()  # e.g. the epochs the first fit ran
@@ -281,6 +300,7 @@ def train_model(
             "notes": list(train.notes),
         },
         metrics={k: (v.to_dict() if v is not None else None) for k, v in reports.items()},
+        alarm_threshold_validation=validation_threshold,
         history=history,
         fit_notes=fit_notes,
         fit_warnings=fit_warnings,

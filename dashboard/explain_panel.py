@@ -181,6 +181,7 @@ def _threshold_section(ids, model: TrainedModel, data: Dataset, pred: Prediction
         st.session_state["analyze_alarm_threshold"] = float(saved)
     st.caption("A flow raises an alarm when the model's probability that it is an attack reaches the threshold. "
                "Lower it to miss fewer attacks, raise it for fewer false alarms. Counted on these flows.")  # fmt: skip
+    _validation_threshold(model.metadata.get("alarm_threshold_validation"))
     t = st.slider("Alarm threshold (probability of attack)", 0.0, 1.0, step=0.01, format="%.2f",
                   key="analyze_alarm_threshold")  # fmt: skip
     cost = th.cost_at(is_attack, p_attack, t)
@@ -201,11 +202,31 @@ def _threshold_section(ids, model: TrainedModel, data: Dataset, pred: Prediction
                   "choose it on flows other than those you will judge the model by.")  # fmt: skip
     if left.button("Save this threshold with the model", key="analyze_alarm_save", icon=":material/save:",
                    disabled=abs(t - saved) < 1e-9):  # fmt: skip
-        th.save_threshold(ids[0], t, chosen_on=data_label(None, data))
+        suggested = model.metadata.get("alarm_threshold_validation") or {}
+        on_validation = abs(t - suggested.get("threshold", -1.0)) < 1e-9
+        th.save_threshold(ids[0], t, chosen_on=f"the model's {suggested.get('rows', 0):,} validation rows at training"
+                          if on_validation else data_label(None, data))  # fmt: skip
         auth.log("threshold saved", model=model.name, threshold=round(t, 4))
         loaders.refresh_models()
         st.toast(f"Alarm threshold {t:.2f} saved with {model.name}.", icon=":material/check:")
         st.rerun()
+
+
+def _validation_threshold(suggested: dict | None) -> None:
+    """The threshold chosen at training on the model's validation rows, with a button that moves the slider to it:
+    a choice made on rows that no score here is computed on."""
+    if not suggested:
+        return
+    which = "its first fit's validation rows (before the refit on all rows)" if suggested.get("of_first_fit") else (
+        "its validation rows")  # fmt: skip
+    left, right = st.columns([1, 2], vertical_alignment="center")
+    right.caption(f"At training, macro-F1 on {which} ({suggested['rows']:,} flows the model was not fitted on) was "
+                  f"highest at **{suggested['threshold']:.2f}**: {suggested['macro_f1']:.4f}, against "
+                  f"{suggested['macro_f1_at_default']:.4f} at 0.50. A threshold chosen there is fair to judge on these "
+                  "flows; one chosen on these flows is not.")  # fmt: skip
+    if left.button(f"Start from {suggested['threshold']:.2f}", key="analyze_alarm_validation",
+                   icon=":material/straighten:", help="Moves the slider; nothing is saved until you save it."):  # fmt: skip
+        st.session_state["analyze_alarm_threshold"] = float(suggested["threshold"])
 
 
 def _report_downloads(ids, model: TrainedModel, data: Dataset, pred: Predictions, evaluation) -> None:

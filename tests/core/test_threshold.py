@@ -69,6 +69,43 @@ def test_moving_the_threshold_trades_false_alarms_for_misses_monotonically():
         assert (direct.false_alarms, direct.missed) == (c.false_alarms, c.missed)
 
 
+def test_the_best_threshold_is_the_grid_point_of_highest_macro_f1_nearest_the_default_on_ties():
+    is_attack = np.array([0, 0, 0, 1, 1, 1], dtype=bool)
+    p = np.array([0.1, 0.2, 0.55, 0.6, 0.8, 0.9], dtype=np.float32)  # perfect from above 0.55 up to 0.60
+    best = th.best_threshold(is_attack, p)
+    by_hand = {t: th.cost_at(is_attack, p, t).macro_f1 for t in th.GRID}
+    assert best.macro_f1 == pytest.approx(max(by_hand.values()))
+    tied = [t for t, f in by_hand.items() if f == pytest.approx(best.macro_f1)]
+    assert best.threshold == min(tied, key=lambda t: abs(t - 0.5)) == 0.56 and best.macro_f1 == 1.0
+    assert tied == [0.56, 0.57, 0.58, 0.59, 0.6], "0.60 still flags the attack at float32 0.6"
+    assert th.cost_at(is_attack, p, 0.5).macro_f1 == pytest.approx((0.8 + 6 / 7) / 2)  # one false alarm
+
+
+def test_training_a_2_class_model_stores_the_threshold_best_on_its_validation_rows(demo_dir):
+    """Stored, not applied: the model still decides at 0.5 until a threshold is saved with it."""
+    from core.taxonomy import codes_for_task
+    from core.training import stratified_split, train_from_folder
+
+    model, reports = train_from_folder("lr", 2, str(demo_dir), params={"max_iter": 30}, save=False)
+    train = load_split(demo_dir, "train")
+    _, val_idx = stratified_split(codes_for_task(train.y, 2), 0.1, 0)
+    val = train.subset(np.sort(val_idx))
+    p = th.attack_probability(model.classes, model.predict(val).proba)
+    best = th.best_threshold(th.is_attack_truth(val), p)
+    stored = model.metadata["alarm_threshold_validation"]
+    assert (
+        (stored["threshold"], stored["rows"])
+        == (best.threshold, len(val))
+        == (best.threshold, reports["validation"].n_rows)
+    )
+    assert stored["macro_f1"] == pytest.approx(best.macro_f1, abs=1e-6)
+    assert stored["macro_f1"] >= stored["macro_f1_at_default"]
+    assert stored["macro_f1_at_default"] == pytest.approx(reports["validation"].macro_f1, abs=1e-6)
+    assert model.metadata.get("alarm_threshold") is None
+    six, _ = train_from_folder("lr", 6, str(demo_dir), params={"max_iter": 30}, save=False)
+    assert six.metadata["alarm_threshold_validation"] is None
+
+
 def test_curves_and_the_operating_point():
     rng = np.random.default_rng(1)
     is_attack = rng.random(2000) < 0.5

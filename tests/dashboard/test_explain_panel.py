@@ -151,6 +151,24 @@ def test_threshold_slider_costs_and_saving(own_registry, demo_dir):
     assert at.slider(key="analyze_alarm_threshold").value == 0.8
 
 
+def test_the_threshold_chosen_on_validation_rows_at_training_is_offered_and_saved_as_such(own_registry, demo_dir):
+    names = ["Benign_test.pcap.csv", "TCP_IP-DDoS-UDP1_test.pcap.csv", "ARP_Spoofing_test.pcap.csv"]
+    at = upload(choose(analyze_page(), 2, "test-rf-2class"), [(n, (demo_dir / "test" / n).read_bytes()) for n in names])
+    no_exception(at)
+    folder = own_registry / "test-rf-2class"
+    stored = json.loads((folder / "metadata.json").read_text())["alarm_threshold_validation"]
+    assert any(f"was highest at **{stored['threshold']:.2f}**: {stored['macro_f1']:.4f}, against "
+               f"{stored['macro_f1_at_default']:.4f} at 0.50" in c.value for c in at.caption)  # fmt: skip
+    at.button(key="analyze_alarm_validation").click().run()
+    no_exception(at)
+    assert at.slider(key="analyze_alarm_threshold").value == pytest.approx(stored["threshold"])
+    assert stored["threshold"] != 0.5, "else the slider would not move (the demo model's is 0.61)"
+    at.button(key="analyze_alarm_save").click().run()
+    saved = json.loads((folder / "metadata.json").read_text())
+    assert saved["alarm_threshold"] == pytest.approx(stored["threshold"])
+    assert saved["alarm_threshold_chosen_on"] == f"the model's {stored['rows']:,} validation rows at training"
+
+
 def test_compare_page_offers_the_report(registry_env):
     at = compare_page(["test-rf-6class", "test-lr-6class"])
     no_exception(at)

@@ -731,7 +731,7 @@ def concat(parts: Sequence[Dataset], *, X: np.ndarray | None = None) -> Dataset:
     )
 
 
-def _distinct_names(items: list) -> list[str | None]:
+def source_names(items: list) -> list[str | None]:
     """Refuse a file given twice; return the name each source goes by (None: the one ``read_csv`` gives it).
 
     Two paths to one file, or two uploads of the same bytes, would count its flows twice (and, in training,
@@ -791,7 +791,7 @@ def read_files(
     are concatenated at the end instead.
     """
     items = list(sources)
-    shown = _distinct_names(items)
+    shown = source_names(items)
     bound = _most_rows(items) if len(items) > 1 else None
     parts: list[Dataset] = []
     X, filled, spilled = None, 0, False

@@ -254,7 +254,7 @@ def score_files(
                             hint="write the predictions to another file, e.g. "
                             f"{out_path.with_name(out_path.stem + '-predictions.csv')}")  # fmt: skip
     # A file given twice is refused; two files of one name are told apart (day1/capture.csv, day2/capture.csv).
-    shown = loading._distinct_names(list(files))
+    shown = loading.source_names(list(files))
     plans = [_plan(f, name or Path(f).name) for f, name in zip(files, shown, strict=True)]
     _check_layouts(model, plans)
     any_labelled = any(p.labelled for p in plans)

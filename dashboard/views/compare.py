@@ -46,7 +46,8 @@ def render() -> None:
     task = st.selectbox("Task", TASKS, index=TASKS.index(st.session_state.get(loaders.KEY_TASK, 6)),
                         key="compare_task", format_func=TASK_DESCRIPTIONS.get)  # fmt: skip
     st.session_state[loaders.KEY_TASK] = task
-    names = {m["name"]: m["path"] for m in loaders.saved_models(task)}
+    saved = loaders.saved_models(task)
+    names = {m["name"]: m["path"] for m in saved}
     # One selection per task (its own key), so switching task starts from all of that task's models.
     chosen = st.multiselect("Models", list(names), default=list(names), key=f"compare_models_{task}",
                             placeholder="choose two or more saved models")  # fmt: skip
@@ -66,7 +67,7 @@ def render() -> None:
     elif data is not None:
         try:
             train = _train_split(folder) if dedup and folder else None
-            layouts = {m["name"]: m["layout"] for m in loaders.saved_models(task)}
+            layouts = {m["name"]: m["layout"] for m in saved}
             other = [n for n in chosen if layouts.get(n) != data.layout.name]
             if other:
                 st.info(f"Left out: {md(', '.join(other))}, trained on the other release; these rows are of the "

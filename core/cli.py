@@ -161,7 +161,8 @@ def cmd_train(args) -> int:
     if suggested and suggested["threshold"] != 0.5:
         print(f"note: on the validation rows, macro-F1 is highest at alarm threshold {suggested['threshold']:.2f} "
               f"({suggested['macro_f1']:.4f}; {suggested['macro_f1_at_default']:.4f} at 0.50). The model decides at "
-              "0.50 until a threshold is saved with it (the dashboard's Analyze page offers this one).")  # fmt: skip
+              f"0.50 until a threshold is saved with it (python -m core threshold {model.name} --validation; the dashboard's "
+              "Analyze page offers it too).")  # fmt: skip
     if reports["validation"] is None:
         why = "--val-fraction 0" if args.val_fraction == 0 else "no class has two rows to spare"
         print(f"validation: none ({why}: no rows were kept back)")
@@ -291,6 +292,96 @@ def cmd_delete(args) -> int:
     _audit("deleted", model=folder.name, path=str(folder))
     print(f"deleted {folder}")
     return 0
+
+
+def cmd_threshold(args) -> int:
+    from . import threshold as th
+    from .pipeline import TrainedModel, read_metadata, resolve_model_path
+
+    folder = resolve_model_path(args.model, args.models_dir)
+    meta = read_metadata(folder)
+    name = meta["name"]
+    if int(meta["task"]) != 2:
+        raise CoreError(f"{name} is a {meta['task']}-class model; an alarm threshold applies to 2-class (benign or "
+                        "attack) models only", hint="choose a 2-class model (python -m core models lists them)")  # fmt: skip
+    suggested = meta.get("alarm_threshold_validation")
+    if args.chosen_on is not None and args.set is None:
+        raise CoreError("--chosen-on goes with --set", hint="e.g. --set 0.7 --chosen-on 'the March capture of ward 3'")
+    if args.validation and not suggested:
+        raise CoreError(f"{name} holds no threshold chosen on validation rows (it was trained without validation "
+                        "rows, or before this was stored)", hint="choose one with --data on labelled flows that "
+                        "you will not judge the model by, then --set it")  # fmt: skip
+    change = None
+    if args.set is not None:
+        change = (args.set, args.chosen_on)
+    elif args.validation:
+        change = (float(suggested["threshold"]), th.validation_rows_label(suggested))
+    elif args.clear:
+        change = (None, None)
+    if change is not None:
+        meta = th.save_threshold(folder, *change)
+        _audit("threshold saved" if change[0] is not None else "threshold cleared", model=name,
+               threshold=None if change[0] is None else round(change[0], 4))  # fmt: skip
+    saved = meta.get("alarm_threshold")
+    chosen = meta.get("alarm_threshold_chosen_on")
+    if saved is None:
+        state = "the default, 0.50 (none saved)"
+    else:
+        state = f"{float(saved):.2f}" + (
+            f", chosen on {chosen}" if chosen else " (where it was chosen is not recorded)"
+        )
+    print(f"{name}: {'now ' if change is not None else ''}alarm threshold {state}")
+    if change is not None:
+        print(
+            "every later scoring with this model (predict, score-many, evaluate, report, the dashboard) "
+            + ("uses it" if saved is not None else "decides at 0.50")
+        )
+    if suggested:
+        which = "its first fit's validation rows" if suggested.get("of_first_fit") else "its validation rows"
+        print(f"at training, macro-F1 on {which} ({suggested['rows']:,} flows it was not fitted on) was highest at "
+              f"{suggested['threshold']:.2f}: {suggested['macro_f1']:.4f}, against {suggested['macro_f1_at_default']:.4f}"
+              f" at 0.50" + ("" if saved is not None and abs(float(saved) - suggested["threshold"]) < 1e-9
+                             else " (save it with --validation)"))  # fmt: skip
+    if args.data:
+        _print_threshold_costs(TrainedModel.load(folder), args.data, th.model_threshold(meta), saved is not None,
+                               suggested)  # fmt: skip
+    return 0
+
+
+def _print_threshold_costs(model, paths: list[str], in_use: float, is_saved: bool, suggested: dict | None) -> None:
+    """The cost of the usual thresholds, the one in use and the validation one on the labelled flows ``paths``."""
+    from . import threshold as th
+    from .loading import UNLABELLED
+    from .report import read_report_data
+
+    data, label = read_report_data(paths, layout=model.layout)
+    model.check_layout(data)
+    known = data.y != UNLABELLED
+    if not known.any():
+        raise CoreError(f"{label} has no labels, so the cost of a threshold cannot be counted",
+                        hint="use files with official names or a 'label' column")  # fmt: skip
+    is_attack = th.is_attack_truth(data)
+    if is_attack.all() or not is_attack.any():
+        raise CoreError(f"{label} holds {'only attack' if is_attack.all() else 'only benign'} flows; the cost of a "
+                        "threshold needs both", hint="add captures of the other kind")  # fmt: skip
+    p_attack = th.attack_probability(list(model.classes), model.predict(data).proba)[known]
+    marks = {in_use: "in use (saved)" if is_saved else "in use (the default)"}
+    if suggested:
+        marks[float(suggested["threshold"])] = " + ".join(filter(None, [marks.get(float(suggested["threshold"])),
+                                                                    "validation"]))  # fmt: skip
+    thresholds = sorted(set(th.COST_STEPS) | set(marks))
+    costs = th.cost_table(is_attack, p_attack, thresholds)
+    print(f"cost on {label}: {int(known.sum()):,} labelled flows ({costs[0].n_benign:,} benign, "
+          f"{costs[0].n_attack:,} attacks)" + (f"; {int((~known).sum()):,} unlabelled left out" if not known.all()
+                                                 else ""))  # fmt: skip
+    print(f"{'threshold':>9} {'false alarms per 10k benign':>28} {'false alarms':>13} {'attacks missed':>15} "
+          f"{'missed':>8} {'macro-F1':>9}")  # fmt: skip
+    for c in costs:
+        mark = marks.get(c.threshold, "")
+        print(f"{c.threshold:>9.2f} {c.false_alarms_per_10k:>28,.1f} {c.false_alarms:>13,} {c.missed:>15,} "
+              f"{c.missed_rate:>8.2%} {c.macro_f1:>9.4f}" + (f"  <- {mark}" if mark else ""))  # fmt: skip
+    print("note: counted on these flows; a threshold chosen by this table flatters them, so judge it on other flows "
+          "(and record where it was chosen: --set T --chosen-on 'these flows')")  # fmt: skip
 
 
 def cmd_demo_data(args) -> int:
@@ -550,6 +641,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="model folder or name")
     common_models(p)
     p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser("threshold", help="show or set the alarm threshold of a 2-class model, and its cost on "
+                       "labelled flows")  # fmt: skip
+    p.add_argument("model", help="model folder or name (a 2-class model)")
+    action = p.add_mutually_exclusive_group()
+    action.add_argument("--set", type=_share(0, 1, "a probability"), metavar="T",
+                        help="flag a flow as an attack when its probability of attack is at least T (above 0, at "
+                        "most 1)")  # fmt: skip
+    action.add_argument(
+        "--validation",
+        action="store_true",
+        help="save the threshold of highest macro-F1 on the model's validation rows at training",
+    )
+    action.add_argument("--clear", action="store_true", help="go back to the default, 0.5")
+    p.add_argument("--chosen-on", metavar="TEXT", help="with --set: the flows it was chosen on, in words (every "
+                   "evaluation with it says so)")  # fmt: skip
+    p.add_argument("--data", nargs="+", metavar="PATH", help="labelled flows to count each threshold's false alarms "
+                   "and missed attacks on: a folder in the official layout (its test/), a folder of CSV files, or CSV "
+                   "files")  # fmt: skip
+    common_models(p)
+    p.set_defaults(func=cmd_threshold)
 
     p = sub.add_parser("demo-data", help="generate synthetic CICIoMT2024-shaped data in the official layout")
     p.add_argument("--out", default=str(DEMO_DATA_DIR), help=f"output folder (default {DEMO_DATA_DIR})")

@@ -201,6 +201,15 @@ def save_threshold(folder: str | os.PathLike, threshold: float | None, chosen_on
                            alarm_threshold_chosen_on=chosen_on if threshold is not None else None)  # fmt: skip
 
 
+def validation_rows_label(suggested: dict) -> str:
+    """What a threshold chosen at training (``metadata["alarm_threshold_validation"]``) was chosen on, in words."""
+    return f"the model's {int(suggested.get('rows', 0)):,} validation rows at training"
+
+
+#: Thresholds whose cost ``python -m core threshold --data`` lists, besides the saved and the validation ones.
+COST_STEPS = tuple(round(k / 10, 1) for k in range(1, 10))
+
+
 def model_threshold(meta: dict) -> float:
     """The alarm threshold a model's metadata holds, else the default 0.5."""
     value = meta.get("alarm_threshold")

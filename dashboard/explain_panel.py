@@ -204,8 +204,8 @@ def _threshold_section(ids, model: TrainedModel, data: Dataset, pred: Prediction
                    disabled=abs(t - saved) < 1e-9):  # fmt: skip
         suggested = model.metadata.get("alarm_threshold_validation") or {}
         on_validation = abs(t - suggested.get("threshold", -1.0)) < 1e-9
-        th.save_threshold(ids[0], t, chosen_on=f"the model's {suggested.get('rows', 0):,} validation rows at training"
-                          if on_validation else data_label(None, data))  # fmt: skip
+        th.save_threshold(ids[0], t, chosen_on=th.validation_rows_label(suggested) if on_validation
+                          else data_label(None, data))  # fmt: skip
         auth.log("threshold saved", model=model.name, threshold=round(t, 4))
         loaders.refresh_models()
         st.toast(f"Alarm threshold {t:.2f} saved with {model.name}.", icon=":material/check:")

@@ -175,3 +175,61 @@ def test_threshold_refused_for_other_tasks_and_out_of_range(demo_models_dir, mod
     with pytest.raises(CoreError, match="2-class"):
         th.attack_probability(["Benign", "DDoS", "DoS"], np.zeros((1, 3)))
     assert th.model_threshold({}) == 0.5 and th.model_threshold({"alarm_threshold": 0.8}) == 0.8
+
+
+def test_threshold_command_shows_sets_and_counts_costs(model_copy, demo_dir, demo_models_dir, capsys, tmp_path,
+                                                       monkeypatch):  # fmt: skip
+    """``python -m core threshold``: what the model decides at, the validation choice, saving either, and the cost
+    of each threshold on labelled flows, counted as cost_table counts them."""
+    from core.cli import main
+
+    monkeypatch.setenv("IOMT_AUDIT_DIR", str(tmp_path / "audit"))
+    folder = str(model_copy)
+    suggested = TrainedModel.load(model_copy).metadata["alarm_threshold_validation"]
+    assert suggested, "the test model was trained with validation rows"
+    assert main(["threshold", folder]) == 0
+    out = capsys.readouterr().out
+    assert "alarm threshold the default, 0.50 (none saved)" in out
+    assert f"was highest at {suggested['threshold']:.2f}" in out and "(save it with --validation)" in out
+
+    assert main(["threshold", folder, "--validation"]) == 0
+    meta = json.loads((model_copy / "metadata.json").read_text())
+    assert meta["alarm_threshold"] == suggested["threshold"]
+    assert meta["alarm_threshold_chosen_on"] == f"the model's {suggested['rows']:,} validation rows at training"
+    assert "(save it with --validation)" not in capsys.readouterr().out
+
+    assert main(["threshold", folder, "--set", "0.7", "--chosen-on", "ward 3, March", "--data", str(demo_dir)]) == 0
+    out = capsys.readouterr().out
+    meta = json.loads((model_copy / "metadata.json").read_text())
+    assert (meta["alarm_threshold"], meta["alarm_threshold_chosen_on"]) == (0.7, "ward 3, March")
+    assert "now alarm threshold 0.70, chosen on ward 3, March" in out
+    # The cost table: the usual steps, the one in use and the validation one, each as cost_table counts it.
+    model = TrainedModel.load(model_copy)
+    test = load_split(demo_dir, "test")
+    p = th.attack_probability(model.classes, model.predict(test).proba)
+    rows = [line.split() for line in out.splitlines() if line[:9].strip().replace(".", "").isdigit()]
+    shown = {float(r[0]): r for r in rows}
+    assert set(shown) == set(th.COST_STEPS) | {suggested["threshold"]}
+    for c in th.cost_table(th.is_attack_truth(test), p, sorted(shown)):
+        r = shown[c.threshold]
+        assert (int(r[2].replace(",", "")), int(r[3].replace(",", ""))) == (c.false_alarms, c.missed)
+        assert float(r[5]) == pytest.approx(c.macro_f1, abs=1e-4)
+    assert shown[0.7][-3:] == ["in", "use", "(saved)"] and shown[suggested["threshold"]][-1] == "validation"
+    events = [json.loads(line) for f in (tmp_path / "audit").glob("*.jsonl") for line in f.read_text().splitlines()]
+    assert [(e["action"], e["details"]["threshold"]) for e in events] == [
+        ("threshold saved", suggested["threshold"]), ("threshold saved", 0.7)]  # fmt: skip
+
+    assert main(["threshold", folder, "--clear"]) == 0
+    assert "alarm_threshold" not in json.loads((model_copy / "metadata.json").read_text())
+    capsys.readouterr()
+    # Refusals: another task, --chosen-on alone, a threshold of 0, traffic without labels.
+    assert main(["threshold", str(demo_models_dir / "test-rf-6class"), "--clear"]) == 2
+    assert "applies to 2-class" in capsys.readouterr().err
+    assert main(["threshold", folder, "--chosen-on", "x"]) == 2
+    assert main(["threshold", folder, "--set", "0"]) == 2
+    assert "outside (0, 1]" in capsys.readouterr().err
+    unlabelled = tmp_path / "capture.csv"
+    unlabelled.write_bytes(next(iter(sorted((demo_dir / "test").glob("*.csv")))).read_bytes())
+    assert main(["threshold", folder, "--data", str(unlabelled)]) == 2
+    assert "has no labels" in capsys.readouterr().err
+    assert "alarm_threshold" not in json.loads((model_copy / "metadata.json").read_text()), "refusals change nothing"

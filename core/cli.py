@@ -323,25 +323,12 @@ def cmd_threshold(args) -> int:
         _audit("threshold saved" if change[0] is not None else "threshold cleared", model=name,
                threshold=None if change[0] is None else round(change[0], 4))  # fmt: skip
     saved = meta.get("alarm_threshold")
-    chosen = meta.get("alarm_threshold_chosen_on")
-    if saved is None:
-        state = "the default, 0.50 (none saved)"
-    else:
-        state = f"{float(saved):.2f}" + (
-            f", chosen on {chosen}" if chosen else " (where it was chosen is not recorded)"
-        )
-    print(f"{name}: {'now ' if change is not None else ''}alarm threshold {state}")
+    print(f"{name}: {'now ' if change is not None else ''}alarm threshold {th.state_text(meta)}")
     if change is not None:
-        print(
-            "every later scoring with this model (predict, score-many, evaluate, report, the dashboard) "
-            + ("uses it" if saved is not None else "decides at 0.50")
-        )
+        print("every later scoring with this model (predict, score-many, evaluate, report, the dashboard) "
+              + ("uses it" if saved is not None else "decides at 0.50"))  # fmt: skip
     if suggested:
-        which = "its first fit's validation rows" if suggested.get("of_first_fit") else "its validation rows"
-        print(f"at training, macro-F1 on {which} ({suggested['rows']:,} flows it was not fitted on) was highest at "
-              f"{suggested['threshold']:.2f}: {suggested['macro_f1']:.4f}, against {suggested['macro_f1_at_default']:.4f}"
-              f" at 0.50" + ("" if saved is not None and abs(float(saved) - suggested["threshold"]) < 1e-9
-                             else " (save it with --validation)"))  # fmt: skip
+        print(th.validation_text(meta) + ("" if th.uses_validation_choice(meta) else " (save it with --validation)"))
     if args.data:
         _print_threshold_costs(TrainedModel.load(folder), args.data, th.model_threshold(meta), saved is not None,
                                suggested)  # fmt: skip

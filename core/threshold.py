@@ -210,6 +210,32 @@ def validation_rows_label(suggested: dict) -> str:
 COST_STEPS = tuple(round(k / 10, 1) for k in range(1, 10))
 
 
+def state_text(meta: dict) -> str:
+    """What a 2-class model decides at, in words: ``the default, 0.50 (none saved)`` or ``0.70, chosen on ...``."""
+    saved = meta.get("alarm_threshold")
+    if saved is None:
+        return f"the default, {DEFAULT_THRESHOLD:.2f} (none saved)"
+    chosen = meta.get("alarm_threshold_chosen_on")
+    return f"{float(saved):.2f}" + (f", chosen on {chosen}" if chosen else " (where it was chosen is not recorded)")
+
+
+def validation_text(meta: dict) -> str | None:
+    """The threshold found best on the model's validation rows at training, in words (None when none was stored)."""
+    suggested = meta.get("alarm_threshold_validation")
+    if not suggested:
+        return None
+    which = "its first fit's validation rows" if suggested.get("of_first_fit") else "its validation rows"
+    return (f"at training, macro-F1 on {which} ({suggested['rows']:,} flows it was not fitted on) was highest at "
+            f"{suggested['threshold']:.2f}: {suggested['macro_f1']:.4f}, against {suggested['macro_f1_at_default']:.4f} "
+            f"at {DEFAULT_THRESHOLD:.2f}")  # fmt: skip
+
+
+def uses_validation_choice(meta: dict) -> bool:
+    """Whether the saved threshold is the one found best on the validation rows."""
+    suggested, saved = meta.get("alarm_threshold_validation"), meta.get("alarm_threshold")
+    return bool(suggested) and saved is not None and abs(float(saved) - float(suggested["threshold"])) < 1e-9
+
+
 def model_threshold(meta: dict) -> float:
     """The alarm threshold a model's metadata holds, else the default 0.5."""
     value = meta.get("alarm_threshold")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core import threshold as th
 from core.errors import CoreError
 from core.evaluation import EvaluationReport
 from core.figures import class_counts_figure, training_curves
@@ -41,6 +42,8 @@ def render() -> None:
     st.markdown(md(meta.get("description") or meta["family"]))
     st.markdown(f"**Task:** {meta['task']} classes · **Family:** {md(meta['family'])} · **Layout:** {meta['layout']} "
                 f"({len(meta['features'])} features) · **Created:** {components.models_frame([meta])['created'][0]}")  # fmt: skip
+    if int(meta["task"]) == 2:
+        _alarm_threshold(meta)
     scores_tab, data_tab, settings_tab = st.tabs(["Scores", "Training data", "Settings and versions"])
     with scores_tab:
         _scores(meta)
@@ -49,6 +52,19 @@ def render() -> None:
     with settings_tab:
         _settings(meta)
     _delete(meta)
+
+
+def _alarm_threshold(meta: dict) -> None:
+    """What a 2-class model flags at: a threshold saved after training changes its decisions, not its stored scores."""
+    text = f"**Alarm threshold:** {md(th.state_text(meta))}."
+    if meta.get("alarm_threshold") is not None:
+        text += (" Saved after training: the scores below were computed at 0.50, and every scoring now flags a flow "
+                 "whose probability of attack reaches this threshold.")  # fmt: skip
+    st.markdown(text)
+    validation = th.validation_text(meta)
+    if validation and not th.uses_validation_choice(meta):
+        st.caption(f"{validation[0].upper()}{validation[1:]}; not applied unless saved (the Analyze page's alarm "
+                   f"section, or `python -m core threshold {md(meta['name'])} --validation`).")  # fmt: skip
 
 
 def _scores(meta: dict) -> None:

@@ -85,6 +85,31 @@ def test_card_of_a_forest_has_no_curves(registry_env):
     assert any("does not train in epochs" in c.value for c in at.caption)
 
 
+def test_card_of_a_2_class_model_says_what_it_flags_at(registry_env, demo_models_dir, demo_dir, tmp_path, monkeypatch):
+    """A threshold saved after training changes the model's decisions but not the scores stored at training: the card
+    says which threshold is in use, that the scores are at 0.50, and offers the validation rows' choice."""
+    from core import threshold as th
+
+    models = tmp_path / "models"
+    shutil.copytree(demo_models_dir / "test-rf-2class", models / "rf2")
+    shutil.copytree(demo_models_dir / "test-rf-6class", models / "rf6")
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
+    suggested = json.loads((models / "rf2" / "metadata.json").read_text())["alarm_threshold_validation"]
+    at = models_page("rf2")
+    text = " ".join(m.value for m in at.markdown)
+    assert f"**Alarm threshold:** {md('the default, 0.50 (none saved)')}." in text and "computed at 0.50" not in text
+    offer = next(c.value for c in at.caption if "validation rows" in c.value)
+    assert f"was highest at {suggested['threshold']:.2f}" in offer and "threshold rf2 --validation" in offer
+    th.save_threshold(models / "rf2", 0.8, chosen_on="ward 3")
+    at = models_page("rf2")
+    text = " ".join(m.value for m in at.markdown)
+    assert f"**Alarm threshold:** {md('0.80, chosen on ward 3')}." in text and "computed at 0.50" in text
+    th.save_threshold(models / "rf2", suggested["threshold"], chosen_on=th.validation_rows_label(suggested))
+    at = models_page("rf2")
+    assert not [c for c in at.caption if "not applied unless saved" in c.value], "already in use: nothing to offer"
+    assert not [m for m in models_page("rf6").markdown if "Alarm threshold" in m.value]
+
+
 def test_classes_absent_from_training_are_named(demo_dir, tmp_path, monkeypatch):
     part = tmp_path / "part"
     for split in ("train", "test"):

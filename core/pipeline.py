@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import platform
+import re
 import shutil
 import time
 import uuid
@@ -486,21 +487,51 @@ def list_models(models_dir: str | os.PathLike | None = None) -> list[dict]:
     return out
 
 
+#: What a model name may be: a plain folder name in the registry (no path, no leading dot, no spaces).
+MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+
+
+def check_model_name(name: str) -> str:
+    """``name`` if it can name a model folder in the registry, else a CoreError saying what is allowed.
+
+    A path (``../x``, ``a/b``) would save outside the registry or where ``models`` does not look, a leading dot
+    hides the folder from the list, and blanks or other characters make names that are hard to type back."""
+    if not MODEL_NAME_RE.match(name):
+        raise CoreError(f"the model name {name!r} cannot be used as a folder name in the registry",
+                        hint="use letters, digits, '-', '_' and '.', starting with a letter or digit (at most 80 "
+                        "characters)")  # fmt: skip
+    return name
+
+
 def resolve_model_path(name_or_path: str | os.PathLike, models_dir: str | os.PathLike | None = None) -> Path:
-    """A model path as given, or a model name looked up in the registry."""
+    """A model name looked up in the registry, else a model folder's path as given.
+
+    A plain name (no folder in it) found in the registry is the registry's model even when the current folder
+    holds a folder of that name (``docs``, ``models``): the registry is what ``models`` lists and ``--models-dir``
+    names. A path (``./name``, ``models/name``, an absolute one) is taken as given."""
+    text = str(name_or_path)
+    registry = Path(models_dir) if models_dir else default_models_dir()
+    plain = os.sep not in text and (os.altsep is None or os.altsep not in text) and text not in ("", ".", "..")
+    if plain and (registry / text).is_dir():
+        return registry / text
     p = Path(name_or_path)
     if p.is_dir():
         return p
-    candidate = (Path(models_dir) if models_dir else default_models_dir()) / str(name_or_path)
-    if candidate.is_dir():
-        return candidate
-    raise ModelFormatError(f"no model at {str(name_or_path)!r}", hint="list saved models with: python -m core models")
+    raise ModelFormatError(f"no model at {text!r}" + (f" (nor in {registry})" if plain else ""),
+                           hint="list saved models with: python -m core models")  # fmt: skip
 
 
 def delete_model(name_or_path: str | os.PathLike, models_dir: str | os.PathLike | None = None) -> Path:
-    """Delete a saved model folder (checked to be a model first)."""
+    """Delete a saved model folder (checked to be a model first; a damaged one only inside the registry, where
+    ``models`` lists it as damaged). A model that is a symbolic link loses the link, not what it points to."""
     folder = resolve_model_path(name_or_path, models_dir)
-    read_metadata(folder)
+    try:
+        read_metadata(folder)
+    except ModelFormatError:
+        registry = Path(models_dir) if models_dir else default_models_dir()
+        inside = registry.is_dir() and os.path.samefile(os.path.dirname(os.path.abspath(folder)), registry)
+        if not inside or folder.name.startswith("."):
+            raise
     trash = folder.parent / f".trash-{folder.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     with registry_lock(folder):  # waits while another session is loading it
         try:
@@ -508,8 +539,11 @@ def delete_model(name_or_path: str | os.PathLike, models_dir: str | os.PathLike 
         except FileNotFoundError:
             raise ModelFormatError(f"the model {folder.name!r} was already deleted (by another session)",
                                    hint="refresh the list of models") from None  # fmt: skip
-    shutil.rmtree(trash, ignore_errors=True)
-    return folder
+    if trash.is_symlink():
+        trash.unlink()
+    else:
+        shutil.rmtree(trash, ignore_errors=True)
+    return Path(os.path.abspath(folder))
 
 
 # ---------------------------------------------------------------- registry locks

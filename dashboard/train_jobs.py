@@ -44,13 +44,12 @@ from core.errors import CoreError, DataError
 from core.loading import cap_rows_per_class, read_files, split_files
 from core.models import FAMILIES
 from core.paths import confine, data_roots
-from core.pipeline import TrainedModel, TrainingLock
+from core.pipeline import TrainedModel, TrainingLock, check_model_name
 from core.training import Cancelled, TimeLeft, TrainProgress, describe_seconds, train_from_folder, train_model
 
 log = logging.getLogger(__name__)
 
 #: A model name becomes a folder name: letters, digits, dot, dash and underscore only.
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 #: Uploaded files of the official test split (``..._test.pcap.csv``) are used as the test set.
 _TEST_FILE_RE = re.compile(r"_test(\.pcap)?\.csv$", re.IGNORECASE)
 
@@ -115,11 +114,7 @@ def check_request(request: TrainRequest) -> TrainRequest:
     if request.family not in FAMILIES:
         raise CoreError(f"unknown model family {request.family!r}", hint=f"choose one of {sorted(FAMILIES)}")
     name = request.name.strip() or default_name(request.family, request.task)
-    if not _NAME_RE.match(name):
-        raise CoreError(
-            f"the model name {name!r} cannot be used as a folder name",
-            hint="use letters, digits, '-', '_' and '.', starting with a letter or digit (at most 80 characters)",
-        )
+    check_model_name(name)
     if (Path(request.models_dir) / name).exists():
         raise CoreError(f"a model named {name!r} already exists", hint="choose another name, or delete the old model")
     if request.data_dir == "":

@@ -625,6 +625,66 @@ def test_registry_lists_and_deletes(tmp_path):
     assert not (tmp_path / "a").exists()
 
 
+def test_a_registry_name_wins_over_a_folder_of_that_name_here(tmp_path, monkeypatch):
+    """``--model docs --models-dir R`` is R's model even where the current folder holds a docs/ folder; a path is
+    taken as given. Delete removes what it names, says where, and never a folder outside the registry that is not
+    a model."""
+    from core.pipeline import resolve_model_path
+
+    model, _ = train_model("rf", 19, blobs(), params={"n_estimators": 5})
+    registry = tmp_path / "registry"
+    model.save(registry / "docs")
+    here = tmp_path / "work"
+    (here / "docs").mkdir(parents=True)
+    (here / "docs" / "notes.md").write_text("not a model")
+    monkeypatch.chdir(here)
+    assert resolve_model_path("docs", registry) == registry / "docs"
+    assert resolve_model_path("./docs", registry) == Path("./docs")
+    assert TrainedModel.load(resolve_model_path("docs", registry)).family == "rf"
+    with pytest.raises(ModelFormatError, match=r"no metadata\.json"):
+        delete_model("./docs", registry)  # a folder here that is not a model: refused, kept
+    assert (here / "docs" / "notes.md").exists()
+    assert delete_model("docs", registry) == registry / "docs"
+    assert not (registry / "docs").exists() and (here / "docs" / "notes.md").exists()
+    with pytest.raises(ModelFormatError, match=r"no model at 'gone' \(nor in "):
+        resolve_model_path("gone", registry)
+
+
+def test_damaged_models_in_the_registry_can_be_deleted_and_a_linked_model_loses_only_its_link(tmp_path):
+    model, _ = train_model("rf", 19, blobs(), params={"n_estimators": 5})
+    registry = tmp_path / "registry"
+    elsewhere = model.save(tmp_path / "elsewhere")
+    (registry / "broken").mkdir(parents=True)
+    (registry / "broken" / "metadata.json").write_text("{not json")
+    assert "error" in {m["name"]: m for m in list_models(registry)}["broken"]
+    delete_model("broken", registry)
+    assert not (registry / "broken").exists()
+    (registry / "linked").symlink_to(elsewhere)
+    delete_model("linked", registry)
+    assert sorted(p.name for p in registry.iterdir()) == [], "no link left, not even as .trash-*"
+    assert TrainedModel.load(elsewhere).family == "rf", "the folder it pointed to is kept"
+
+
+@pytest.mark.parametrize("bad", ["../escaped", "a/b", ".hidden", "  ", "", "x" * 81, "ward 3"])
+def test_a_model_name_that_is_not_a_plain_folder_name_is_refused_before_reading_data(tmp_path, bad):
+    from core.errors import CoreError
+    from core.training import train_from_folder
+
+    with pytest.raises(CoreError, match="cannot be used as a folder name"):
+        train_from_folder("rf", 2, str(tmp_path / "no-data-here"), models_dir=str(tmp_path / "m"), name=bad)
+    assert not (tmp_path / "escaped").exists() and not (tmp_path / "m").exists()
+
+
+def test_a_name_already_taken_is_refused_before_reading_data(tmp_path):
+    from core.training import train_from_folder
+
+    model, _ = train_model("rf", 19, blobs(), params={"n_estimators": 5})
+    model.save(tmp_path / "m" / "taken")
+    # The data folder does not exist: refused for the name first, so nothing was read or fitted.
+    with pytest.raises(ModelFormatError, match="a model named 'taken' already exists"):
+        train_from_folder("rf", 2, str(tmp_path / "no-data-here"), models_dir=str(tmp_path / "m"), name="taken")
+
+
 def test_cancel_stops_training():
     def cancel_at_second_epoch(event):
         if event.stage == "epoch":

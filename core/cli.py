@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -73,6 +74,17 @@ def _share(low: float, high: float, what: str):
         return value
 
     return parse
+
+
+def _scale(text: str) -> float:
+    """An argparse type: a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} is not a scale factor above 0 (e.g. 0.5, 1 or 100)")
+    return value
 
 
 def _task_list(text: str) -> tuple[int, ...]:
@@ -177,6 +189,7 @@ def cmd_evaluate(args) -> int:
     from .loading import load_split
     from .pipeline import TrainedModel, resolve_model_path
 
+    json_out = _output_file(args.json, "--json", [args.data]) if args.json else None
     model = TrainedModel.load(resolve_model_path(args.model, args.models_dir))
     test = load_split(args.data, "test")
     model.check_layout(test)
@@ -191,6 +204,10 @@ def cmd_evaluate(args) -> int:
     print(f"{model.name} on {args.data}/test: {report.headline()}")
     if report.absent_classes:
         print(f"classes absent from the test data: {', '.join(report.absent_classes)}")
+    never = [c for c in model.metadata["data"].get("classes_absent_from_training") or [] if c in report.labels]
+    if never:
+        print(f"classes the model never saw in training, so never predicts (their F1 is 0 by construction): "
+              f"{', '.join(never)}")  # fmt: skip
     extra = {c: sum(row[report.labels.index(c)] for row in report.confusion_matrix) for c in report.labels
              if report.per_class[c]["support"] == 0}  # fmt: skip
     if extra:
@@ -207,7 +224,7 @@ def cmd_evaluate(args) -> int:
         print(f"{c:<{width}}  {pc['precision']:9.4f} {pc['recall']:7.4f} {pc['f1']:6.4f} {pc['support']:8d}")
     if args.json:
         out = {"model": model.name, "data": str(args.data), **report.to_dict()}
-        Path(args.json).write_text(json.dumps(out, indent=2))
+        _write_output(json_out, "--json", lambda: json_out.write_text(json.dumps(out, indent=2)))
         print(f"report written: {args.json}")
     return 0
 
@@ -454,6 +471,38 @@ def _output_folder(path, option: str) -> Path:
     return folder
 
 
+def _output_file(path, option: str, inputs=(), *, other: tuple[str, str | None] = ("", None)) -> Path:
+    """Check the file ``path`` given as ``option`` before any work: not a folder, not one of the ``inputs`` (files,
+    or folders whose CSV files and test/ CSV files are inputs), not the same as the ``other`` output; its folder is
+    made. A capture overwritten by a report, or a report lost after the scoring, is refused at once instead."""
+    out = Path(path)
+    if out.is_dir():
+        raise CoreError(f"{option} {out} is a folder", hint=f"give {option} the name of a file in it")
+    if other[1] is not None and os.path.abspath(other[1]) == os.path.abspath(out):
+        raise CoreError(f"{option} and {other[0]} are the same file, {out}", hint="give them different names")
+    if out.exists():
+        for item in inputs:
+            item = Path(item)
+            files = (
+                [item] if item.is_file() else [*item.glob("*.csv"), *item.glob("test/*.csv")] if item.is_dir() else []
+            )
+            for f in files:
+                if os.path.samefile(f, out):
+                    raise CoreError(f"{option} {out} is one of the input files", hint=f"write the {option} file "
+                                    "elsewhere")  # fmt: skip
+    _output_folder(out.parent, f"the folder of {option}")
+    return out
+
+
+def _write_output(out: Path, option: str, write) -> None:
+    """Run ``write()``; a file that cannot be written is one error line, not a traceback."""
+    try:
+        write()
+    except OSError as exc:
+        raise CoreError(f"{option} {out} could not be written: {exc.strerror or exc}",
+                        hint=f"give {option} a file in a folder you can write to") from None  # fmt: skip
+
+
 def cmd_benchmark_models(args) -> int:
     import resource
 
@@ -536,15 +585,21 @@ def cmd_benchmark_models(args) -> int:
 
 
 def cmd_report(args) -> int:
+    from .paths import write_bytes_atomic
     from .pipeline import TrainedModel, resolve_model_path
     from .report import analysis_report, read_report_data
 
+    html = _output_file(args.out, "--out", args.data, other=("--pdf", args.pdf))
+    pdf = _output_file(args.pdf, "--pdf", args.data) if args.pdf else None
     model = TrainedModel.load(resolve_model_path(args.model, args.models_dir))
     data, label = read_report_data(args.data, layout=model.layout)
     model.check_layout(data)
     report = analysis_report(model, data, data_label=label, compute_importance=not args.no_importance,
                              importance_rows=args.importance_rows)  # fmt: skip
-    report.write(args.out, args.pdf)
+    # Both documents are made before either is written: a PDF that fails does not leave the HTML alone behind.
+    documents = [(html, "--out", report.to_html().encode("utf-8"))] + ([(pdf, "--pdf", report.to_pdf())] if pdf else [])
+    for path, option, content in documents:
+        _write_output(path, option, lambda path=path, content=content: write_bytes_atomic(path, content))
     _audit("exported", model=model.name, files=[{"name": f.name, "rows": f.rows} for f in data.files], rows=len(data),
            out=[str(p) for p in (args.out, args.pdf) if p], what="report")  # fmt: skip
     print(f"report written: {args.out}" + (f" and {args.pdf}" if args.pdf else ""))
@@ -653,7 +708,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo-data", help="generate synthetic CICIoMT2024-shaped data in the official layout")
     p.add_argument("--out", default=str(DEMO_DATA_DIR), help=f"output folder (default {DEMO_DATA_DIR})")
     p.add_argument("--layout", choices=["v1", "v2"], default="v2", help="release layout (default v2, 39 features)")
-    p.add_argument("--rows", type=float, help="scale factor on the default size (e.g. 100 for millions of rows)")
+    p.add_argument("--rows", type=_scale, help="scale factor on the default size (e.g. 100 for millions of rows)")
     p.add_argument("--seed", type=int, default=0, help="seed of the generator (default 0)")
     p.set_defaults(func=cmd_demo_data)
 
@@ -711,7 +766,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "a folder of CSV files, or CSV files")  # fmt: skip
     p.add_argument("--out", required=True, help="HTML file to write (self-contained: opens without internet)")
     p.add_argument("--pdf", help="also write this PDF file")
-    p.add_argument("--importance-rows", type=int, default=2000, help="rows sampled for feature importance")
+    p.add_argument("--importance-rows", type=_positive_int, default=2000, help="rows sampled for feature importance "
+                   "(default 2000)")  # fmt: skip
     p.add_argument("--no-importance", action="store_true", help="skip feature importance (faster)")
     common_models(p)
     p.set_defaults(func=cmd_report)

@@ -34,12 +34,14 @@ def _env_int(name: str, default: int) -> int:
     if not value:
         return default
     try:
-        number = int(float(value))
+        number = float(value)
     except ValueError:
         raise DataError(f"${name} must be a number, not {value!r}", hint=f"unset it to use {default:,}") from None
+    if not np.isfinite(number) or number != int(number):  # 1.9 was cut to 1 and inf was a traceback
+        raise DataError(f"${name} must be a whole number, not {value!r}", hint=f"unset it to use {default:,}")
     if number <= 0:
         raise DataError(f"${name} must be positive, not {value!r}", hint=f"unset it to use {default:,}")
-    return number
+    return int(number)
 
 
 @dataclass(frozen=True)

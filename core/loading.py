@@ -302,6 +302,7 @@ def read_csv(
     name: str | None = None,
     require_labels: bool = False,
     layout: Layout | None = None,
+    limits: Limits | None = None,
 ) -> Dataset:
     """Read one CICIoMT2024-shaped CSV into a :class:`Dataset`.
 
@@ -316,6 +317,8 @@ def read_csv(
         name gives the class.
     layout : Layout, optional
         Expected layout; a file of the other release is refused.
+    limits : Limits, optional
+        The input limits (default: :meth:`Limits.from_env`); a reader of part of a file lifts the whole-file ones.
 
     Raises
     ------
@@ -323,7 +326,7 @@ def read_csv(
         Empty file, missing or unexpected columns, a non-numeric cell (with its row),
         an unrecognised label, or no label when one is required.
     """
-    limits = Limits.from_env()
+    limits = limits or Limits.from_env()
     data, display = _read_bytes(source, name, limits)
     columns, delimiter = _parse_header(_head(data), display, limits)
     if len(set(columns)) != len(columns):

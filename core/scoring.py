@@ -9,8 +9,9 @@ Same checks and messages as :func:`core.loading.read_csv`: every file's header a
 through ``read_csv`` itself before anything is scored (so a wrong file, a mix of releases or a
 model of the other release is refused at once), and a bad cell further down is reported with its
 file, column and row exactly as ``read_csv`` reports it; the output file then is not created
-(it is written under a temporary name and renamed at the end). The one check not repeated is the
-whole-file size limit (``IOMT_MAX_FILE_MB``): it protects memory, which streaming does not need.
+(it is written under a temporary name and renamed at the end). The two checks not made are the
+whole-file size and row limits (``IOMT_MAX_FILE_MB``, ``IOMT_MAX_ROWS``): they protect memory, which
+streaming does not need (and the first rows' count is not the file's).
 
 The output is the frame :meth:`core.pipeline.Predictions.to_frame` describes (file, row in file,
 predicted class and probability, the runners-up, the true class where known), built with pyarrow
@@ -24,10 +25,11 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,7 +97,10 @@ def _plan(path: str | os.PathLike, display: str | None = None) -> _FilePlan:
     if len(head) > PREFIX_BYTES:
         cut = head.rfind(b"\n", 0, PREFIX_BYTES)
         # No complete line in the prefix: let read_csv read the whole file and say what is wrong.
-        ds = loading.read_csv(path, name=display) if cut <= 0 else loading.read_csv(head[: cut + 1], name=display)
+        # The prefix's rows are not the file's: the whole-file row limit is not checked on them (see above).
+        prefix_limits = replace(Limits.from_env(), max_rows=sys.maxsize)
+        ds = (loading.read_csv(path, name=display) if cut <= 0
+              else loading.read_csv(head[: cut + 1], name=display, limits=prefix_limits))  # fmt: skip
         # read_csv saw the prefix only: the rest must keep to the same line limit (a scan of raw bytes that, on
         # a file of short lines, reads about one byte in a hundred; core.limits).
         check_line_length(str(path), display, Limits.from_env())

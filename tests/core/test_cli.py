@@ -1,6 +1,7 @@
 """The command line as a user runs it: a real ``python -m core`` process."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -348,3 +349,72 @@ def test_training_progress_bar_shows_time_spent_and_left(capsys):
     # 0.4 of the job in about 1.2 s since the first batch: about 1.5 s left
     assert re.search(r" 50%\|.*\| 00:0\d, about \d s left, epoch 1/2, batch 10/20$", line())
     update(TrainProgress("done", 1.0, "saved"))
+
+
+def test_report_and_evaluate_check_their_output_files_before_any_work(trained, v1_sample, tmp_path):
+    """A report written over the capture it reads, an HTML and a PDF of one name, a folder given as a file, or a
+    folder that does not exist yet: refused (or made) at once; they were an overwritten capture, a lost HTML and
+    tracebacks after the scoring."""
+    models, _ = trained
+    capture = tmp_path / "capture.csv"
+    capture.write_bytes((v1_sample / "test" / "Recon-VulScan_test.pcap.csv").read_bytes())
+    before = capture.read_bytes()
+    common = ("--model", "rf19", "--models-dir", models, "--no-importance")
+    proc = run("report", *common, "--data", capture, "--out", capture, check=False)
+    assert proc.returncode == 2 and "is one of the input files" in proc.stderr and capture.read_bytes() == before
+    proc = run("report", *common, "--data", tmp_path, "--out", capture, check=False)  # the folder holding it
+    assert proc.returncode == 2 and "is one of the input files" in proc.stderr and capture.read_bytes() == before
+    same = tmp_path / "r.html"
+    proc = run("report", *common, "--data", capture, "--out", same, "--pdf", same, check=False)
+    assert proc.returncode == 2 and "--out and --pdf are the same file" in proc.stderr and not same.exists()
+    proc = run("report", *common, "--data", capture, "--out", tmp_path, check=False)
+    assert proc.returncode == 2 and "is a folder" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run("report", "--model", "rf19", "--models-dir", models, "--data", capture, "--out", same,
+               "--importance-rows", 0, check=False)  # fmt: skip
+    assert proc.returncode == 2 and "--importance-rows" in proc.stderr and "Traceback" not in proc.stderr
+    html, pdf = tmp_path / "new" / "a" / "r.html", tmp_path / "new" / "b" / "r.pdf"
+    run("report", *common, "--data", capture, "--out", html, "--pdf", pdf)
+    assert html.read_text().startswith("<!DOCTYPE html>") and pdf.read_bytes().startswith(b"%PDF")
+    assert not [p for p in (tmp_path / "new").rglob("*.tmp")], "written under a temporary name, then renamed"
+
+    proc = run("evaluate", "--model", "rf19", "--models-dir", models, "--data", v1_sample, "--json", tmp_path,
+               check=False)  # fmt: skip
+    assert proc.returncode == 2 and "--json" in proc.stderr and "is a folder" in proc.stderr
+    js = tmp_path / "deeper" / "r.json"
+    run("evaluate", "--model", "rf19", "--models-dir", models, "--data", v1_sample, "--json", js)
+    assert json.loads(js.read_text())["model"] == "rf19"
+
+
+def test_evaluate_names_the_classes_the_model_never_saw_in_training(v1_sample, tmp_path):
+    """Their F1 is 0 whatever the model: evaluate used to print it without a word, where train and report say it."""
+    data = tmp_path / "data"
+    (data / "train").mkdir(parents=True)
+    for f in (v1_sample / "train").glob("*.csv"):
+        if not f.name.startswith("Recon-"):
+            (data / "train" / f.name).symlink_to(f)
+    (data / "test").symlink_to(v1_sample / "test")
+    run("train", "--task", 6, "--model", "rf", "--param", "n_estimators=5", "--data", data, "--models-dir",
+        tmp_path / "m", "--name", "no-recon", "--quiet")  # fmt: skip
+    out = run("evaluate", "--model", "no-recon", "--models-dir", tmp_path / "m", "--data", data).stdout
+    assert "classes the model never saw in training, so never predicts (their F1 is 0 by construction): Recon" in out
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf", "lots"])
+def test_demo_data_refuses_a_scale_that_is_not_a_positive_number(value, tmp_path):
+    proc = run("demo-data", "--out", tmp_path / "d", f"--rows={value}", check=False)
+    assert proc.returncode == 2 and "--rows" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "d").exists()
+
+
+def test_predict_streams_past_the_row_limit_that_protects_memory(trained, v1_sample, tmp_path):
+    """The row limit used to be checked on the first 256 KB only: a file over it was scored, and one whose first
+    256 KB were over it was refused as 'the file has N rows' with N the prefix's count, not the file's."""
+    models, _ = trained
+    big = v1_sample / "train" / "MQTT-DDoS-Publish_Flood_train.pcap.csv"
+    n = sum(1 for _ in big.open("rb")) - 1
+    assert big.stat().st_size > 300_000, "the file must be longer than the 256 KB checked first"
+    proc = subprocess.run([sys.executable, "-m", "core", "predict", "--model", "rf19", "--models-dir", str(models),
+                           str(big), "--out", str(tmp_path / "p.csv")], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "IOMT_MAX_ROWS": "100"}, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert len(pd.read_csv(tmp_path / "p.csv")) == n

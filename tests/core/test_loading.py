@@ -438,3 +438,15 @@ def test_new_matrix_large_is_a_writable_mapping_released_with_its_last_array():
     del view
     gc.collect()
     assert gone() is None
+
+
+@pytest.mark.parametrize("value", ["inf", "1.9", "0.5", "nan", "1e400"])
+def test_a_limit_that_is_not_a_whole_number_is_refused_by_name(value, monkeypatch):
+    """IOMT_MAX_FILE_MB=inf was an OverflowError traceback, and 1.9 was cut to 1 MB without a word."""
+    from core.limits import Limits
+
+    monkeypatch.setenv("IOMT_MAX_FILE_MB", value)
+    with pytest.raises(DataError, match=r"\$IOMT_MAX_FILE_MB must be a whole number"):
+        Limits.from_env()
+    monkeypatch.setenv("IOMT_MAX_FILE_MB", "2")
+    assert Limits.from_env().max_bytes == 2 * 1024 * 1024

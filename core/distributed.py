@@ -21,6 +21,10 @@ renamed: a task retried after a worker died overwrites its own part instead of a
 tasks are done, the row count of every file is checked three ways (counted, scored, in the Parquet
 footers) before the summary is written to ``DIR/summary.json``.
 
+A run writes into a staging folder ``DIR/.score-many-<id>/`` and moves its ``predictions`` and
+``summary.json`` into ``DIR`` only once complete, so that results already there (replaced with
+``--overwrite``) survive a run that fails or is interrupted.
+
 The model is loaded once per worker process (a worker plugin warms a per-process cache keyed by the
 model folder and its modification time); tasks carry only the model's path, never the model.
 Inputs, model and output folder must be reachable at the same paths from every worker (a shared
@@ -59,6 +63,8 @@ LOW_CONFIDENCE = 0.6
 SUMMARY_FILE = "summary.json"
 PREDICTIONS_DIR = "predictions"
 SUMMARY_VERSION = 1
+#: A run writes into ``OUT/.score-many-<id>/`` and moves its results into OUT only when complete.
+STAGING_PREFIX = ".score-many-"
 _MAX_HEADER_BYTES = 1 << 20
 
 
@@ -88,6 +94,13 @@ def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
             matches = [path]
         elif glob.has_magic(text):
             matches = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+            if not matches:
+                raise DataError(
+                    "the pattern matched no file",
+                    file=text,
+                    hint="check the folder and the pattern, and quote the pattern (e.g. 'captures/**/*.csv') so that "
+                    "score-many expands it, not the shell",
+                )
         else:
             raise DataError("file not found", file=text, hint="pass CSV files, folders of CSV files or glob patterns")
         if not matches:
@@ -184,22 +197,44 @@ def worker_model(path: str | os.PathLike):
     """The :class:`~core.pipeline.TrainedModel` at ``path``, loaded at most once per process (until the
     folder's metadata changes)."""
     global model_loads
-    import warnings
+    from joblib import parallel_config
 
     from .pipeline import TrainedModel
-
-    # scikit-learn falls back to one job per estimator inside a Dask worker (the parallelism is the
-    # workers'); it says so with a warning on every call.
-    warnings.filterwarnings("ignore", message="Inside a Dask worker with daemon=True")
 
     key = _model_key(path)
     with _model_lock:
         model = _model_cache.get(key)
         if model is None:
             _model_cache.clear()
-            model = _model_cache[key] = TrainedModel.load(key[0])
+            # Loading scores a row (a check of the weights): with the forest's n_jobs=-1 joblib would ask its
+            # default (process) backend, which a daemonic Dask worker cannot use, and warn about it.
+            with parallel_config(backend="sequential"):
+                model = TrainedModel.load(key[0])
+            _one_job_each(model.detector)
+            _model_cache[key] = model
             model_loads += 1
         return model
+
+
+def _one_job_each(detector) -> None:
+    """Set ``n_jobs=1`` on the scikit-learn estimators of a loaded model (a random forest's is -1: all cores).
+
+    In score-many each worker thread scores its own range, so the cluster is busy already; a worker process is
+    daemonic and cannot start joblib's worker processes anyway (scikit-learn would fall back to one job and
+    warn on stderr, once in every worker). Detectors made of others (cnn-rf) are followed into their parts.
+    """
+    from sklearn.base import BaseEstimator
+
+    from .models import Detector
+
+    for value in vars(detector).values():
+        if isinstance(value, BaseEstimator):
+            params = value.get_params(deep=True)
+            jobs = [k for k, v in params.items() if k.rpartition("__")[2] == "n_jobs" and v not in (None, 1)]
+            if jobs:
+                value.set_params(**dict.fromkeys(jobs, 1))
+        elif isinstance(value, Detector) and value is not detector:
+            _one_job_each(value)
 
 
 def _forget_models() -> None:
@@ -261,6 +296,16 @@ def _to_table(frame, n_classes: int, top: int = 3):
     return table
 
 
+def _range_limits():
+    """The input limits for one range of a file: the whole-file row and size limits lifted."""
+    import dataclasses
+    import sys
+
+    from .limits import Limits
+
+    return dataclasses.replace(Limits.from_env(), max_rows=sys.maxsize, max_bytes=sys.maxsize)
+
+
 def score_range(
     model_path: str,
     path: str,
@@ -288,7 +333,9 @@ def score_range(
         model = worker_model(model_path)
         body = _read_range(path, start, end)
         try:
-            data = read_csv(header + body, name=Path(name).name, layout=model.layout)
+            # A range is not the file: its rows and bytes are bounded by the partition size, and the whole-file
+            # limits (which protect memory) would report the range's count as the file's (as predict, which streams).
+            data = read_csv(header + body, name=Path(name).name, layout=model.layout, limits=_range_limits())
         except DataError as exc:
             raise _shift_row(exc, offset) from None
         if len(data) != counts[index]:
@@ -303,7 +350,7 @@ def score_range(
     frame["row"] += offset
     table = _to_table(frame, len(model.classes))
     target = part_path(out_dir, name, index)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(exist_ok=True)  # not parents: a late task of a stopped run must not remake the folder
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")  # hidden: readers skip it
     pq.write_table(table, tmp)
     os.replace(tmp, target)
@@ -335,16 +382,52 @@ class _FileJob:
     hint: str | None = None
 
 
-def _prepare_out(out: Path, overwrite: bool) -> None:
-    existing = [p for p in (out / SUMMARY_FILE, out / PREDICTIONS_DIR) if p.exists()]
+def _results_in(out: Path) -> list[Path]:
+    return [p for p in (out / SUMMARY_FILE, out / PREDICTIONS_DIR) if p.exists()]
+
+
+def _prepare_out(out: Path, overwrite: bool) -> Path:
+    """Refuse an ``out`` that holds results unless ``overwrite``, and make the staging folder the run writes to.
+
+    Earlier results are left alone here: :func:`_commit` replaces them once the new ones are complete, and a run
+    that fails (scheduler not reached, interrupted, nothing scored) removes only its staging folder.
+    """
+    existing = _results_in(out)
     if existing and not overwrite:
         raise CoreError(
             f"{out} already holds score-many results ({', '.join(p.name for p in existing)})",
             hint="choose another --out folder, or pass --overwrite to replace them",
         )
-    for p in existing:
-        shutil.rmtree(p) if p.is_dir() else p.unlink()
     out.mkdir(parents=True, exist_ok=True)
+    staging = out / f"{STAGING_PREFIX}{uuid.uuid4().hex}"  # same file system as out: moved in by renames
+    (staging / PREDICTIONS_DIR).mkdir(parents=True)
+    return staging
+
+
+def _commit(staging: Path, out: Path) -> None:
+    """Put the complete results in ``staging`` in place of those in ``out``.
+
+    The old summary goes first and the new one comes last, so that a ``summary.json`` in ``out`` always goes with
+    the predictions it describes; the old results are moved aside into the staging folder and deleted with it.
+    """
+    replaced = staging / ".replaced"
+    replaced.mkdir()
+    moved: list[str] = []
+    try:
+        for name in (SUMMARY_FILE, PREDICTIONS_DIR):
+            if (out / name).exists():
+                os.replace(out / name, replaced / name)
+        for name in (PREDICTIONS_DIR, SUMMARY_FILE):
+            os.replace(staging / name, out / name)
+            moved.append(name)
+    except BaseException:  # put everything back as it was: the caller deletes the staging folder
+        for name in moved:
+            os.replace(out / name, staging / name)
+        for name in (PREDICTIONS_DIR, SUMMARY_FILE):
+            if (replaced / name).exists():
+                os.replace(replaced / name, out / name)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def make_client(scheduler: str | None = None, workers: int | None = None):
@@ -397,6 +480,11 @@ def score_many(
         CSV bytes per task.
     low_confidence : float
         Rows whose top probability is below this are counted as low-confidence.
+    overwrite : bool
+        Replace the results already in ``out_dir``. The run is written to a staging folder in ``out_dir``
+        (``.score-many-<id>``) and replaces them only when complete: a run that fails, is interrupted or
+        scores no file leaves them as they were (one in which some files failed replaces them, and lists
+        those files in its summary).
     on_progress : callable(done, total), optional
         Called as each range finishes (tests use it to kill a worker mid-run).
     echo : callable(str), optional
@@ -406,9 +494,12 @@ def score_many(
     -------
     dict
         The summary, as written to ``summary.json``.
-    """
-    from distributed import as_completed
 
+    Raises
+    ------
+    CoreError
+        Also when ``overwrite`` is set and no file could be scored: the earlier results are kept then.
+    """
     from .pipeline import read_metadata
 
     if partition_bytes < 1024:
@@ -418,7 +509,49 @@ def score_many(
     paths = expand_inputs(inputs)
     names = dict(zip(paths, display_names(paths), strict=True))
     out = Path(out_dir).resolve()
-    _prepare_out(out, overwrite)
+    staging = _prepare_out(out, overwrite)
+    try:
+        summary = _run(
+            client, scheduler, workers, model_path, meta, paths, names, staging, out, partition_bytes,
+            low_confidence, progress, on_progress, echo,
+        )  # fmt: skip
+        summary["inputs"] = [str(i) for i in inputs]
+        if not summary["files_scored"] and _results_in(out):
+            failed = summary["failed"]
+            raise CoreError(
+                f"no file was scored, so the earlier results in {out} were kept: "
+                + "; ".join(f["error"] for f in failed[:3])
+                + (f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""),
+                hint=failed[0]["hint"] if failed and failed[0]["hint"] else "check the model and the input files",
+            )
+        (staging / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
+        _commit(staging, out)
+    except BaseException:  # the scheduler not reached, an error, Ctrl-C: earlier results stay as they were
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return summary
+
+
+def _run(
+    client,
+    scheduler: str | None,
+    workers: int | None,
+    model_path: Path,
+    meta: dict,
+    paths: list[Path],
+    names: dict[Path, str],
+    staging: Path,
+    out: Path,
+    partition_bytes: int,
+    low_confidence: float,
+    progress: bool,
+    on_progress: Callable[[int, int], None] | None,
+    echo: Callable[[str], None] | None,
+) -> dict:
+    """Score into ``staging`` (a folder with a ``predictions`` folder in it) and return the summary, whose paths
+    are those the results will have once moved to ``out``."""
+    from distributed import as_completed
+
     say = echo or (lambda _msg: None)
     own = client is None
     cluster = None
@@ -427,6 +560,8 @@ def score_many(
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     plugin = model_plugin(model_path)
+    submitted: list = []
+    done = False
     try:
         info = client.scheduler_info(n_workers=-1)
         n_workers = len(info["workers"])
@@ -436,6 +571,7 @@ def score_many(
         loaded = time.perf_counter() - started
         jobs = [_FileJob(p, names[p]) for p in paths]
         plans = [client.submit(plan_file, str(j.path), partition_bytes, pure=False) for j in jobs]
+        submitted += plans
         for job, fut in zip(jobs, plans):
             try:
                 job.plan = fut.result()
@@ -459,13 +595,14 @@ def score_many(
                     e,
                     k,
                     job.count_futures,
-                    str(out),
+                    str(staging),
                     low_confidence,
                     pure=False,
                     retries=1,
                 )
                 for k, (s, e) in enumerate(plan.ranges)
             ]
+            submitted += job.count_futures + job.score_futures
         every = [f for j in jobs for f in (j.score_futures or [])]
         total_bytes = sum(j.plan.size for j in jobs if j.plan)
         say(
@@ -488,9 +625,15 @@ def score_many(
                 on_progress(i, len(every))
         if bar is not None:
             bar.close()
-        summary = _summarise(jobs, out, meta, model_path, low_confidence)
+        summary = _summarise(jobs, staging, out, meta, model_path, low_confidence)
         seconds = time.perf_counter() - started
+        done = True
     finally:
+        if not done and submitted:  # stopped midway: tasks still queued on a cluster we do not own must not run
+            try:
+                client.cancel(submitted)
+            except Exception:
+                log.debug("could not cancel the run's tasks", exc_info=True)
         try:
             client.unregister_worker_plugin(plugin.name)
         except Exception:
@@ -506,9 +649,7 @@ def score_many(
         model_load_seconds=round(loaded, 3),
         workers=n_workers,
         partition_bytes=partition_bytes,
-        inputs=[str(i) for i in inputs],
     )
-    (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
     return summary
 
 
@@ -536,8 +677,12 @@ def _merge(into: dict, counts: dict) -> None:
         into[k] = into.get(k, 0) + v
 
 
-def _summarise(jobs: list[_FileJob], out: Path, meta: dict, model_path: Path, low_confidence: float) -> dict:
-    """Collect the ranges' statistics per file, check the row counts, and drop failed files' output."""
+def _summarise(
+    jobs: list[_FileJob], staging: Path, out: Path, meta: dict, model_path: Path, low_confidence: float
+) -> dict:
+    """Collect the ranges' statistics per file, check the row counts, and drop failed files' output.
+
+    The parts are read in ``staging``; the summary gives the paths they will have in ``out``."""
     import pyarrow.parquet as pq
 
     files, failed = [], []
@@ -567,7 +712,7 @@ def _summarise(jobs: list[_FileJob], out: Path, meta: dict, model_path: Path, lo
             errors = [s for s in stats if "error" in s]
             if errors:
                 job.error, job.hint = errors[0]["error"], errors[0]["hint"]
-        folder = part_path(out, job.name, 0).parent
+        folder = part_path(staging, job.name, 0).parent
         if job.error is None:
             counted = sum(f.result() for f in job.count_futures)
             scored = sum(s["rows"] for s in stats)

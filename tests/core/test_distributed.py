@@ -7,6 +7,9 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,10 +18,12 @@ import pytest
 
 from core import distributed as dist
 from core.cli import main
+from core.errors import CoreError, DataError
 from core.loading import display_names, read_files
 
 #: Small partitions, so that every sample file is cut into several ranges.
 PARTITION = 48 * 1024
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +183,97 @@ def test_malformed_file_is_reported_and_the_others_scored(client, model_path, v2
     # Results already there: refused unless --overwrite.
     assert main(argv) == 2
     assert "--overwrite" in capsys.readouterr().err
+
+
+def test_a_glob_that_matches_nothing_is_told_apart_from_an_empty_folder(model_path, tmp_path, capsys):
+    pattern = str(tmp_path / "nonexist" / "*.csv")
+    with pytest.raises(DataError) as caught:
+        dist.expand_inputs([pattern])
+    assert str(caught.value) == f"{pattern}: the pattern matched no file"
+    assert "quote" in caught.value.hint and "folder must hold" not in caught.value.hint
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no CSV files here") as caught:
+        dist.expand_inputs([tmp_path / "empty"])
+    assert "folder must hold" in caught.value.hint
+    assert main(["score-many", "--model", str(model_path), pattern, "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "the pattern matched no file" in err and "no CSV files here" not in err
+
+
+def _snapshot(out) -> dict:
+    """Every file under ``out`` (hidden ones too) and its bytes."""
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_overwrite_keeps_earlier_results_when_the_new_run_fails(client, model_path, v2_sample, tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    files = sorted((v2_sample / "test").glob("*.csv"))[:3]
+    for f in files:
+        shutil.copy(f, inputs / f.name)
+    out = tmp_path / "out"
+    run = dict(client=client, partition_bytes=PARTITION, progress=False, echo=None)
+    first = dist.score_many(model_path, [str(inputs)], out, **run)
+    assert first["files_scored"] == 3
+    before = _snapshot(out)
+    assert "summary.json" in before and sum(k.endswith(".parquet") for k in before) > 3
+
+    # Interrupted mid-run (Ctrl-C while parts are being written), on a cluster of its own.
+    def interrupt(done, total):
+        assert done < total
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        dist.score_many(model_path, [str(inputs)], out, workers=1, partition_bytes=PARTITION, progress=False,
+                        echo=None, overwrite=True, on_progress=interrupt)  # fmt: skip
+    assert _snapshot(out) == before  # no staging folder left either
+
+    # Every file has gone bad: nothing scored, so nothing replaces the earlier results.
+    for f in files:
+        (inputs / f.name).write_text("not,a,capture\n1,2,3\n")
+    with pytest.raises(CoreError, match=r"no file was scored, so the earlier results in .* were kept"):
+        dist.score_many(model_path, [str(inputs)], out, overwrite=True, **run)
+    assert _snapshot(out) == before
+
+    # Without --overwrite: refused, and nothing touched.
+    with pytest.raises(CoreError, match="already holds score-many results"):
+        dist.score_many(model_path, [str(v2_sample / "test" / files[0].name)], out, **run)
+    assert _snapshot(out) == before
+
+    # A run that completes replaces them whole: no part of a file scored before is left.
+    second = dist.score_many(model_path, [str(v2_sample / "test" / files[0].name)], out, overwrite=True, **run)
+    assert sorted(p.name for p in out.iterdir()) == ["predictions", "summary.json"]
+    assert second["out"] == str(out.resolve()) and second["predictions"] == str(out.resolve() / "predictions")
+    assert json.loads((out / "summary.json").read_text()) == second
+    assert [p.name for p in (out / "predictions").iterdir()] == [f"file={files[0].name}"]
+    expected = _predict_frame(model_path, files[:1])
+    pd.testing.assert_frame_equal(_read_output(out)[list(expected.columns)], expected, check_exact=True)
+    assert second["rows"] == len(expected) == dist.prediction_statistics(out)["rows_on_disk"][files[0].name]
+
+
+def test_random_forest_scored_on_workers_prints_no_joblib_warning(model_path, v2_sample, tmp_path):
+    """The forest's n_jobs=-1 inside a (daemonic) Dask worker process made scikit-learn warn on stderr."""
+    for f in sorted((v2_sample / "test").glob("*.csv"))[:2]:
+        shutil.copy(f, tmp_path / f.name)
+    argv = ["score-many", "--model", str(model_path), str(tmp_path / "*.csv"), "--out", str(tmp_path / "out"),
+            "--workers", "1", "--quiet"]  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "core", *argv], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "from 2 file(s) scored" in done.stdout
+    assert "Loky" not in done.stderr and "n_jobs" not in done.stderr and "Dask worker" not in done.stderr, done.stderr
+
+
+def test_the_whole_file_row_limit_is_not_applied_to_each_range(model_path, v2_sample, tmp_path):
+    """Each range was read with the whole-file limits: with IOMT_MAX_ROWS below a range's rows a file failed as
+    'the file has N rows' (N the range's), and with small partitions a file over the limit passed. Ranges are
+    bounded by the partition size, as predict's blocks are; the limits that protect memory are not theirs."""
+    src = v2_sample / "test" / "Recon-VulScan_test.pcap.csv"
+    shutil.copy(src, tmp_path / src.name)
+    n = sum(1 for _ in src.open("rb")) - 1
+    argv = ["score-many", "--model", str(model_path), str(tmp_path / src.name), "--out", str(tmp_path / "out"),
+            "--workers", "1", "--quiet"]  # fmt: skip
+    env = {**os.environ, "IOMT_MAX_ROWS": str(n // 3)}
+    done = subprocess.run([sys.executable, "-m", "core", *argv], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert len(_read_output(tmp_path / "out")) == n

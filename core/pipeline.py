@@ -60,6 +60,8 @@ def library_versions() -> dict[str, str]:
 #: A 2-class model's default alarm threshold: a flow is an attack where P(attack) >= 0.5, so that a tie (P = 0.5,
 #: e.g. an even vote of a forest's trees) is flagged, the same rule the dashboard's threshold slider counts with.
 DEFAULT_THRESHOLD = 0.5
+#: How an evaluation's note on a saved alarm threshold begins (pages that pick their notes look for it).
+THRESHOLD_NOTE = "scored with the alarm threshold"
 
 
 def decide(classes: Sequence[str], proba: np.ndarray, threshold: float | None = None) -> np.ndarray:
@@ -239,7 +241,7 @@ class TrainedModel:
         threshold = self.metadata.get("alarm_threshold") if self.task == 2 else None
         if threshold is not None:
             chosen = self.metadata.get("alarm_threshold_chosen_on")
-            notes.append(f"scored with the alarm threshold {float(threshold):.3f} saved with the model (the default is "
+            notes.append(f"{THRESHOLD_NOTE} {float(threshold):.3f} saved with the model (the default is "
                          f"0.5){f', chosen on {chosen}' if chosen else ''}: a threshold chosen on the rows scored "
                          "here flatters the score")  # fmt: skip
         if not known.all():
@@ -451,6 +453,12 @@ def _metadata_problems(meta: dict) -> Iterator[str]:
             value = report.get(key)
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 yield f"metrics.{split}.{key} is {value!r}, not a number"
+
+
+def threshold_notes(report: EvaluationReport) -> list[str]:
+    """The report's note on a saved alarm threshold, if any (pages that choose which notes to show keep this one:
+    a model scored at its own threshold is not scored like the others, at 0.5)."""
+    return [n for n in report.notes if n.startswith(THRESHOLD_NOTE)]
 
 
 # ---------------------------------------------------------------- registry

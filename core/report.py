@@ -314,6 +314,9 @@ def comparison_report(scores: list[ModelScore], *, data_label: str, n_rows: int 
     if best.report.duplicates_removed is not None:
         intro.paragraphs.append(f"{best.report.duplicates_removed:,} test flows that also occur in training were "
                                 "left out.")  # fmt: skip
+    from .pipeline import threshold_notes
+
+    intro.paragraphs += [f"{s.name}: {note}." for s in ranked for note in threshold_notes(s.report)]
     table = pd.DataFrame([{"model": s.name, "family": s.family, "macro-F1": round(s.report.macro_f1, 4),
                            "weighted-F1": round(s.report.weighted_f1, 4), "accuracy": round(s.report.accuracy, 4),
                            "flows per second": round(s.rows_per_second)} for s in ranked])  # fmt: skip

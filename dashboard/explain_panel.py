@@ -182,7 +182,7 @@ def _threshold_section(ids, model: TrainedModel, data: Dataset, pred: Prediction
     st.caption("A flow raises an alarm when the model's probability that it is an attack reaches the threshold. "
                "Lower it to miss fewer attacks, raise it for fewer false alarms. Counted on these flows.")  # fmt: skip
     _validation_threshold(model.metadata.get("alarm_threshold_validation"))
-    t = st.slider("Alarm threshold (probability of attack)", 0.0, 1.0, step=0.01, format="%.2f",
+    t = st.slider("Alarm threshold (probability of attack)", 0.01, 1.0, step=0.01, format="%.2f",
                   key="analyze_alarm_threshold")  # fmt: skip
     cost = th.cost_at(is_attack, p_attack, t)
     cols = st.columns(3)

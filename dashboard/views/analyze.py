@@ -7,12 +7,14 @@ label column), the page also measures the model on these rows.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
 from core.figures import class_counts_figure, confidence_histogram, timeline_figure
 from core.loading import Dataset
-from core.pipeline import Predictions
+from core.pipeline import Predictions, threshold_notes
 from core.schema import Layout
 from core.taxonomy import BENIGN, TASK_DESCRIPTIONS, TASKS
 from dashboard import auth, components, explain_panel, loaders
@@ -20,6 +22,8 @@ from dashboard.escape import md, spreadsheet_text
 
 SOURCES = ("Upload CSV files", "Demo traffic (synthetic)")
 MAX_SHOWN = 5_000  # rows drawn in the table; the download has every matching row
+
+KEY_GONE = "analyze_model_gone"  # name of the chosen model, deleted since (perhaps by another session)
 
 
 def render() -> None:
@@ -48,7 +52,9 @@ def render() -> None:
     else:
         sources = sorted({f.label_source for f in data.files if f.label_source})
         st.caption(f"Predictions compared with the true class, taken from the {' and the '.join(sources)}.")
-        components.show_report(report, "analyze", notes=False)
+        components.show_report(report, "analyze", notes=False)  # the page says the others in its own words
+        for note in threshold_notes(report):
+            components.show_note(note, label="Note: ")
     explain_panel.render(meta, loaded[0], data, pred, report, frame)  # why, alarm threshold, report downloads
 
 
@@ -91,10 +97,37 @@ def _choose_model(layout: Layout | None) -> dict | None:
         components.link_to_page("train.py", "Train a model", ":material/model_training:")
         return None
     by_path = {m["path"]: m for m in models}
+    chosen = st.session_state.get("analyze_model")
+    if chosen is not None and chosen not in by_path and not Path(chosen).exists():
+        # Deleted (perhaps in another session): say so, and score nothing until another is chosen, rather than
+        # let the list fall back to its first model and show that detector's results under the analyst's eyes.
+        st.session_state[KEY_GONE] = Path(chosen).name
+        st.session_state["analyze_model"] = None
     which = f"{layout.name} models, best" if layout else "best"
     path = st.selectbox(f"Model ({which} test macro-F1 first)", list(by_path), key="analyze_model",
-                        format_func=lambda p: components.model_label(by_path[p]))  # fmt: skip
-    return by_path[path]
+                        format_func=lambda p: components.model_label(by_path[p]), placeholder="Choose a model")  # fmt: skip
+    if path is None:
+        gone = st.session_state.get(KEY_GONE)
+        st.warning((f"The model **{md(gone)}** you were using no longer exists: it was deleted, perhaps in another "
+                    "session. Choose another model to go on." if gone else "Choose a model."),
+                   icon=":material/delete:")  # fmt: skip
+        return None
+    st.session_state.pop(KEY_GONE, None)
+    meta = by_path[path]
+    _warn_unseen_classes(meta)
+    return meta
+
+
+def _warn_unseen_classes(meta: dict) -> None:
+    """A model that never saw some classes of its task in training can never predict them: said where it is used,
+    above all when Benign is one of them (every flow would be called an attack)."""
+    absent = (meta.get("data") or {}).get("classes_absent_from_training") or []
+    if not absent:
+        return
+    worst = " It never saw **Benign** traffic, so it calls every flow an attack." if BENIGN in absent else ""
+    st.warning(f"This model never saw {len(absent)} of the task's {meta['task']} classes in training, so it can "
+               f"never predict them: {md(', '.join(absent))}.{worst} Its test macro-F1 is over the classes it "
+               "was tested on.", icon=":material/warning:")  # fmt: skip
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

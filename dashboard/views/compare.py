@@ -27,10 +27,11 @@ from core.errors import CoreError
 from core.figures import comparison_bars, confusion_figure, per_class_f1_heatmap, speed_figure
 from core.loading import split_files
 from core.models import FAMILIES
+from core.pipeline import threshold_notes
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
 from core.training import describe_seconds
 from dashboard import auth, explain_panel, loaders
-from dashboard.components import CAVEAT, show_note
+from dashboard.components import CAVEAT, absent_classes_sentence, show_note
 from dashboard.escape import md
 from dashboard.train_jobs import BenchmarkJob, resolve_folder
 
@@ -74,7 +75,7 @@ def render() -> None:
                         f"{data.layout.name} layout ({data.layout.n_features} features).", icon=":material/info:")  # fmt: skip
             scores = _score_all([names[n] for n in chosen if n not in other], data_key, data, train)
             if scores:
-                _audit(folder, data_key, chosen, len(data))
+                _audit(folder, data_key, sorted(s.name for s in scores), len(data))  # those scored, not left out
                 _show_scores(scores, len(data))
                 explain_panel.comparison_downloads(scores, explain_panel.data_label(folder, data), len(data))
         except CoreError as exc:
@@ -125,14 +126,18 @@ def _score_one(path: str, mtime: float, data_key: tuple, dedup: bool, _data, _tr
 def _score_all(paths: list[str], data_key: tuple, data, train) -> list[ModelScore]:
     """Score each model (cached), with a progress bar; a model that cannot score this data is reported."""
     bar = st.progress(0.0, text="Scoring…")
-    scores = []
+    scores, failed = [], {}
     for i, path in enumerate(paths):
         bar.progress(i / len(paths), text=f"Scoring {Path(path).name} ({i + 1} of {len(paths)})…")
         try:
             scores.append(_score_one(path, Path(path).stat().st_mtime, data_key, train is not None, data, train))
-        except CoreError as exc:
-            loaders.show_error(exc)
+        except CoreError as exc:  # one message per cause (unlabelled rows fail every model alike), naming the models
+            failed.setdefault((str(exc), exc.hint), (exc, []))[1].append(Path(path).name)
     bar.empty()
+    for exc, models in failed.values():
+        if len(models) < len(paths):
+            st.caption(f"Not scored: {md(', '.join(models))}")
+        loaders.show_error(exc)
     return scores
 
 
@@ -143,6 +148,12 @@ def _show_scores(scores: list[ModelScore], n_data: int) -> None:
     if removed is not None:
         st.info(f"{removed:,} of {n_data:,} test rows also occur in train and were left out; "
                 f"{best.report.n_rows:,} rows scored.", icon=":material/filter_alt:")  # fmt: skip
+    for s in ranked:  # a 2-class model at its saved alarm threshold, the others at 0.5
+        for note in threshold_notes(s.report):
+            st.info(f"**{md(s.name)}** was {md(note)}.", icon=":material/tune:")
+    absent = absent_classes_sentence(best.report)
+    if absent:  # e.g. benign flows alone: macro-F1 is then the benign class's F1
+        st.info(absent, icon=":material/info:")
     ahead = f", ahead of **{rest[0].name}** ({rest[0].report.macro_f1:.3f})" if rest else ""
     st.success(f"On these {best.report.n_rows:,} rows, **{md(best.name)}** ({best.family}) detects best: macro-F1 "
                f"{best.report.macro_f1:.3f}{ahead}.", icon=":material/emoji_events:")  # fmt: skip

@@ -233,3 +233,15 @@ def test_threshold_command_shows_sets_and_counts_costs(model_copy, demo_dir, dem
     assert main(["threshold", folder, "--data", str(unlabelled)]) == 2
     assert "has no labels" in capsys.readouterr().err
     assert "alarm_threshold" not in json.loads((model_copy / "metadata.json").read_text()), "refusals change nothing"
+
+
+def test_a_comparison_report_says_which_model_was_scored_at_a_saved_threshold(model_copy, demo_dir, demo_models_dir):
+    from core.compare import score_model
+    from core.report import comparison_report
+
+    th.save_threshold(model_copy, 0.8, chosen_on="ward 3")
+    test = load_split(demo_dir, "test")
+    scores = [score_model(TrainedModel.load(p), test) for p in (model_copy, demo_models_dir / "test-lr-2class")]
+    html = comparison_report(scores, data_label="demo test").to_html()
+    assert "rf2: scored with the alarm threshold 0.800 saved with the model" in html and "chosen on ward 3" in html
+    assert html.count("scored with the alarm threshold") == 1, "the other model is at the default"

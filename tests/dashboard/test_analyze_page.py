@@ -258,3 +258,51 @@ def test_real_v2_sample_files(registry_env, v2_sample):
     assert "16 of the task's 19 classes" in absent
     if predictions.repairs.total:
         assert any(predictions.repairs.summary() in i.value for i in at.info)
+
+
+def test_a_model_deleted_while_in_use_is_said_gone_not_swapped_for_another(demo_dir, tmp_path, monkeypatch):
+    """Another session deletes the model being used: the page used to fall back to the list's first model and show
+    that detector's results without a word."""
+    from core.pipeline import delete_model
+
+    models = tmp_path / "models"
+    for name in ("kept", "doomed"):
+        train_from_folder("lr", 6, str(demo_dir), params={"max_iter": 20}, models_dir=str(models), name=name)
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    at = analyze_page()
+    at.radio(key="analyze_source").set_value("Demo traffic (synthetic)").run()
+    at = choose(at, 6, "doomed")
+    no_exception(at)
+    assert metrics(at)["Rows scored"] == "2,800"
+    delete_model("doomed", models)  # the other session
+    at.run()
+    no_exception(at)
+    gone = next(w.value for w in at.warning if "no longer exists" in w.value)
+    assert "**doomed**" in gone and "Choose another model" in gone
+    assert "Rows scored" not in metrics(at) and not at.dataframe, "nothing scored with a model the analyst did not pick"
+    assert at.selectbox(key="analyze_model").value is None
+    at.selectbox(key="analyze_model").set_value(str(models / "kept")).run()
+    no_exception(at)
+    assert metrics(at)["Rows scored"] == "2,800" and not [w for w in at.warning if "no longer exists" in w.value]
+
+
+def test_a_model_that_never_saw_benign_traffic_is_flagged_where_it_is_chosen(demo_dir, tmp_path, monkeypatch):
+    import shutil
+
+    part = tmp_path / "no-benign"
+    for split in ("train", "test"):
+        (part / split).mkdir(parents=True)
+        for f in (demo_dir / split).glob("*.csv"):
+            if not f.name.startswith("Benign"):
+                shutil.copy(f, part / split)
+    models = tmp_path / "models"
+    train_from_folder("lr", 6, str(part), params={"max_iter": 20}, models_dir=str(models), name="attacks-only")
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    at = analyze_page()
+    at.radio(key="analyze_source").set_value("Demo traffic (synthetic)").run()
+    at = choose(at, 6, "attacks-only")
+    no_exception(at)
+    warning = next(w.value for w in at.warning if "never saw" in w.value)
+    assert "never saw 1 of the task's 6 classes" in warning and "never saw **Benign** traffic" in warning

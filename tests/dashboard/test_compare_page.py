@@ -372,3 +372,45 @@ def test_saved_results_json_is_shown_and_a_wrong_file_is_explained(registry_env,
     assert not at.exception
     assert any("notes.json" in e.value and "non-empty list" in e.value and "What to do" in e.value for e in at.error)
     assert "compare_saved_bars_6" not in charts(at)
+
+
+def test_a_saved_alarm_threshold_missing_classes_and_one_cause_of_failure_are_each_said_once(
+    demo_models_dir, demo_dir, tmp_path, monkeypatch
+):
+    """A 2-class model at its saved threshold was ranked against others at 0.5 without a word (page and report);
+    benign rows alone were ranked as 'detects best' with no word that attacks were absent; an unlabelled upload
+    gave the same error once per model; the audit named models left out as compared."""
+    import shutil
+
+    from core import threshold as th
+    from core.demo import write_demo_dataset
+    from core.training import train_from_folder
+    from dashboard.escape import md
+
+    models = tmp_path / "models"
+    for name in ("test-rf-2class", "test-lr-2class"):
+        shutil.copytree(demo_models_dir / name, models / name)
+    th.save_threshold(models / "test-rf-2class", 0.8, chosen_on="ward 3")
+    write_demo_dataset(tmp_path / "v1", layout="v1", rows_per_class=30, seed=1)
+    train_from_folder("lr", 2, str(tmp_path / "v1"), params={"max_iter": 20}, models_dir=str(models), name="v1-lr")
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    monkeypatch.setenv("IOMT_AUDIT_DIR", str(tmp_path / "audit"))
+    at = compare_page(["test-rf-2class", "test-lr-2class", "v1-lr"], task=2)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    note = [i.value for i in at.info if "alarm threshold" in i.value]
+    assert note == ["**test-rf-2class** was " + md("scored with the alarm threshold 0.800 saved with the model (the "
+                    "default is 0.5), chosen on ward 3: a threshold chosen on the rows scored here flatters the score")
+                    + "."]  # fmt: skip
+    events = [json.loads(x) for f in (tmp_path / "audit").glob("*.jsonl") for x in f.read_text().splitlines()]
+    compared = [e for e in events if e["action"] == "evaluated"]
+    assert [e["details"]["compared"] for e in compared] == [2] and "v1-lr" not in compared[0]["model"]
+
+    at.radio(key="compare_source").set_value("Uploaded CSV files").run()
+    benign = (demo_dir / "test" / "Benign_test.pcap.csv").read_bytes()
+    at.file_uploader(key="compare_uploads").set_value([("Benign_test.pcap.csv", benign, "text/csv")]).run()
+    assert not at.exception
+    assert any("have no rows in this data" in i.value for i in at.info), [i.value for i in at.info]
+    at.file_uploader(key="compare_uploads").set_value([("capture.csv", benign, "text/csv")]).run()
+    assert not at.exception
+    assert [e.value for e in at.error if "no labels" in e.value] and len(at.error) == 1, [e.value for e in at.error]

@@ -119,6 +119,8 @@ def test_threshold_slider_costs_and_saving(own_registry, demo_dir):
     p = th.attack_probability(model.classes, model.predict(data).proba)
     truth = th.is_attack_truth(data)
     assert at.slider(key="analyze_alarm_threshold").value == 0.5
+    # The slider offers only what can be saved: above 0 (at 0 every flow is an alarm, and saving was refused).
+    assert at.slider(key="analyze_alarm_threshold").min == 0.01
     shown = {}
     for t in (0.2, 0.5, 0.8):
         at.slider(key="analyze_alarm_threshold").set_value(t).run()

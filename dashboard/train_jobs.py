@@ -312,9 +312,15 @@ def _serve(function, args, events, stop, saving) -> None:
                 raise Cancelled("cancelled by the user")
             saving.value = 1
 
+    from joblib import parallel_config
+
     events.put(("started", os.getpid()))
     try:
-        events.put(("done", function(*args, progress=progress, commit=commit)))
+        # The worker is a daemonic process, which joblib's default (process) backend cannot use: asked how many
+        # jobs n_jobs=-1 means, joblib answered 1, with a warning in the server log (the forest then grew its trees
+        # in steps sized for one core; its own fit runs on threads, which scikit-learn prefers, either way).
+        with parallel_config(backend="threading"):
+            events.put(("done", function(*args, progress=progress, commit=commit)))
     except Cancelled:
         events.put(("cancelled",))
     except CoreError as exc:

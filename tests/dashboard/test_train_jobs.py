@@ -151,3 +151,33 @@ def test_uploads_reach_the_worker_as_files_under_their_own_names_and_are_removed
     assert job.state == "failed"
     assert "capture-2026.csv" in str(job.error), "the error names the upload, not the temporary file"
     assert not any(spill.iterdir())
+
+
+def _joblib_cores(progress, commit):
+    """Run in the job worker: the cores joblib gives ``n_jobs=-1`` there, and any warning it raises about it."""
+    import warnings
+
+    from joblib import effective_n_jobs
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cores = effective_n_jobs(-1)
+    return cores, [str(w.message) for w in caught]
+
+
+def test_joblib_in_the_job_worker_counts_every_core_without_a_warning():
+    """The worker is a daemonic process: joblib's default backend cannot start processes there, so n_jobs=-1 was
+    answered with 1 and a 'Loky-backed parallel loops' warning in the server log on every forest trained."""
+    import multiprocessing
+
+    from dashboard.train_jobs import _serve
+
+    ctx = multiprocessing.get_context("spawn")
+    events, stop, saving = ctx.Queue(), ctx.Event(), ctx.Value("i", 0)
+    worker = ctx.Process(target=_serve, args=(_joblib_cores, (), events, stop, saving), daemon=True)
+    worker.start()
+    assert events.get(timeout=120)[0] == "started"
+    kind, (cores, caught) = events.get(timeout=120)
+    worker.join(30)
+    assert kind == "done" and not caught, caught
+    assert cores == os.cpu_count() or cores == len(os.sched_getaffinity(0))

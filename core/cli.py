@@ -19,6 +19,7 @@ from pathlib import Path
 from . import audit
 from .errors import CoreError
 from .taxonomy import TASK_DESCRIPTIONS, TASKS
+from .words import counted
 
 log = logging.getLogger("core")
 
@@ -211,9 +212,10 @@ def cmd_evaluate(args) -> int:
     extra = {c: sum(row[report.labels.index(c)] for row in report.confusion_matrix) for c in report.labels
              if report.per_class[c]["support"] == 0}  # fmt: skip
     if extra:
+        listed = ", ".join(f"{c} ({counted(n, 'row')})" for c, n in extra.items())
         print(
             "predicted but absent from the test data (false alarms or mistakes; left out of the macro averages, "
-            f"which are over the classes present): {', '.join(f'{c} ({n:,} rows)' for c, n in extra.items())}"
+            f"which are over the classes present): {listed}"
         )
     for note in report.notes:
         print(f"note: {note}")
@@ -285,6 +287,9 @@ def cmd_score_many(args) -> int:
 def cmd_models(args) -> int:
     from .pipeline import default_models_dir, list_models
 
+    if args.models_dir and not Path(args.models_dir).is_dir():  # a typo used to read as an empty registry
+        what = "is a file" if Path(args.models_dir).exists() else "does not exist"
+        raise CoreError(f"--models-dir {args.models_dir} {what}", hint="give the folder that holds the saved models")
     models = list_models(args.models_dir)
     if not models:
         print(f"no saved models in {args.models_dir or default_models_dir()}; train one with: python -m core train ...")
@@ -626,7 +631,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="folder in the official layout (DIR/train/*.csv, DIR/test/*.csv)")
     p.add_argument("--epochs", type=_positive_int, help="epochs (networks only; paper preset: 10)")
     p.add_argument("--batch-size", type=_positive_int, help="batch size (networks only; paper preset: 32)")
-    p.add_argument("--max-rows-per-class", type=_positive_int, help="cap rows per class (seeded random sample)")
+    p.add_argument("--max-rows-per-class", type=_positive_int, help="cap the rows of each of the 19 classes (each "
+                   "attack, whatever --task; a seeded random sample)")  # fmt: skip
     p.add_argument("--val-fraction", type=_share(0, 0.5, "a share of the training rows"), default=0.1,
                    help="stratified validation share, 0 to 0.5 (default 0.1; 0: no validation rows, so no early "
                    "stopping and no validation score)")  # fmt: skip
@@ -736,7 +742,8 @@ def build_parser() -> argparse.ArgumentParser:
         "depth; 5 keeps trees grown on millions of rows in memory, see docs/full-dataset-protocol.md)",
     )
     p.add_argument("--max-rows-per-class", type=_positive_int, metavar="N",
-                   help="train on at most N rows of each class (a seeded random sample); every test row is scored")  # fmt: skip
+                   help="train on at most N rows of each of the 19 classes (each attack, for every task; a seeded "
+                   "random sample); every test row is scored")  # fmt: skip
     p.add_argument("--drop-train-duplicates", action="store_true", help="score only test rows not also in train")
     p.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
                    help="refit every family on all training rows after validation, so that all are fitted on the "

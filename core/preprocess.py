@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .words import counted
+
 _CHUNK = 1 << 18
 #: Rows per piece of :meth:`Preprocessor.transform` (2.5 MB at 39 features, which the CPU's cache holds); the
 #: pieces are shared by one thread per core (numpy and scipy release the GIL in these loops).
@@ -49,7 +51,7 @@ class RepairCounts:
         parts = [f"inf in {c}: {n:,}" for c, n in self.pos_inf.items()]
         parts += [f"-inf in {c}: {n:,}" for c, n in self.neg_inf.items()]
         parts += [f"NaN in {c}: {n:,}" for c, n in self.nan.items()]
-        return f"{self.total:,} cells repaired ({'; '.join(parts)})"
+        return f"{counted(self.total, 'cell')} repaired ({'; '.join(parts)})"
 
 
 class Preprocessor:

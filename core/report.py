@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .loading import UNLABELLED, Dataset
+from .words import was_were
 
 if TYPE_CHECKING:
     from .compare import ModelScore
@@ -96,7 +97,9 @@ def headline_sentences(report: EvaluationReport, max_classes: int = 19) -> list[
     labels = list(report.labels)
     cm = np.asarray(report.confusion_matrix, dtype=np.int64).reshape(len(labels), len(labels))
     correct = int(np.trace(cm))
-    out = [f"Of {report.n_rows:,} flows analysed, {correct:,} ({correct / report.n_rows:.1%}) were recognised as "
+    # Rows whose true class is not known are not in n_rows: said, so that it does not contradict the flow count.
+    out = [f"Of {report.n_rows:,} flows whose true class is known, {correct:,} ({correct / report.n_rows:.1%}) "
+           f"{was_were(correct)} recognised as "
            f"their true class. The macro-F1 score, which weighs every class equally so that rare attacks count as "
            f"much as floods, is {report.macro_f1:.3f} (1 is perfect); the weighted-F1 is "
            f"{report.weighted_f1:.3f}."]  # fmt: skip
@@ -106,10 +109,10 @@ def headline_sentences(report: EvaluationReport, max_classes: int = 19) -> list[
             continue
         ok = int(cm[i, i])
         wrong = [(labels[j], int(cm[i, j])) for j in np.argsort(-cm[i], kind="stable") if j != i and cm[i, j] > 0]
-        text = f"Of {n:,} {c} flows, {ok:,} were correctly recognised as {c}"
+        text = f"Of {n:,} {c} flows, {ok:,} {was_were(ok)} correctly recognised as {c}"
         if wrong:
             shown = wrong[:2]
-            text += "; " + " and ".join(f"{k:,} were mistaken for {other}" for other, k in shown)
+            text += "; " + " and ".join(f"{k:,} {was_were(k)} mistaken for {other}" for other, k in shown)
             rest = sum(k for _, k in wrong[2:])
             if rest:
                 text += f", {rest:,} for other classes"

@@ -17,6 +17,7 @@ from core.loading import Dataset
 from core.pipeline import Predictions, threshold_notes
 from core.schema import Layout
 from core.taxonomy import BENIGN, TASK_DESCRIPTIONS, TASKS
+from core.words import counted
 from dashboard import auth, components, explain_panel, loaders
 from dashboard.escape import md, spreadsheet_text
 
@@ -221,7 +222,8 @@ def _alerts(data: Dataset, pred: Predictions, frame: pd.DataFrame) -> None:
     else:
         top = attacks.sort_values(ascending=False).head(3)
         st.warning(f"**{int(attack.sum()):,} rows ({attack.mean():.1%}) look like attacks.** Most often: "
-                   + ", ".join(f"{c} ({n:,} rows)" for c, n in top.items()) + ".", icon=":material/crisis_alert:")  # fmt: skip
+                   + ", ".join(f"{c} ({counted(n, 'row')})" for c, n in top.items()) + ".",
+                   icon=":material/crisis_alert:")  # fmt: skip
     left, right = st.columns(2)
     left.plotly_chart(class_counts_figure(counts, "Rows per predicted class"), key="analyze_counts")
     # The metric above gives the count; a short title fits the half-width column.

@@ -418,3 +418,14 @@ def test_predict_streams_past_the_row_limit_that_protects_memory(trained, v1_sam
                           env={**os.environ, "IOMT_MAX_ROWS": "100"}, timeout=600)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert len(pd.read_csv(tmp_path / "p.csv")) == n
+
+
+def test_models_with_a_registry_that_is_not_a_folder_says_so(tmp_path):
+    """A typo in --models-dir used to read as an empty registry ('no saved models'), exit 0."""
+    proc = run("models", "--models-dir", tmp_path / "typo", check=False)
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
+    (tmp_path / "file").write_text("x")
+    proc = run("models", "--models-dir", tmp_path / "file", check=False)
+    assert proc.returncode == 2 and "is a file" in proc.stderr
+    (tmp_path / "empty").mkdir()
+    assert "no saved models in" in run("models", "--models-dir", tmp_path / "empty").stdout

@@ -76,7 +76,7 @@ def test_analysis_report_html_has_the_numbers_and_is_self_contained(demo_models_
     html = report.to_html()
     assert_self_contained(html)
     evaluation = model.evaluate(evil_data)
-    assert f"Of {evaluation.n_rows:,} flows analysed" in html
+    assert f"Of {evaluation.n_rows:,} flows whose true class is known" in html
     assert f"{evaluation.macro_f1:.3f}" in html
     labels = evaluation.labels
     cm = np.asarray(evaluation.confusion_matrix)
@@ -155,3 +155,18 @@ def test_report_command(demo_models_dir, demo_dir, tmp_path):
                           "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x.html")],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)  # fmt: skip
     assert bad.returncode == 2 and "nowhere" in bad.stderr
+
+
+def test_counts_of_one_take_the_singular():
+    """'1 were mistaken for ...', '(1 rows)' and '1 cells repaired' were printed."""
+    from core.evaluation import evaluate
+    from core.preprocess import RepairCounts
+    from core.report import headline_sentences
+    from core.words import counted, was_were
+
+    assert (counted(1, "row"), counted(2_500, "row"), was_were(1), was_were(0)) == ("1 row", "2,500 rows", "was", "were")
+    assert RepairCounts({"Rate": 1}, {}, {}).summary() == "1 cell repaired (inf in Rate: 1)"
+    report = evaluate(np.array([0, 0, 1]), np.array([0, 1, 1]), task=2, task_classes=("Benign", "Attack"))
+    words = headline_sentences(report)
+    assert words[0].startswith("Of 3 flows whose true class is known, 2 (66.7%) were recognised")
+    assert "Of 2 Benign flows, 1 was correctly recognised as Benign; 1 was mistaken for Attack." in words

@@ -416,7 +416,11 @@ def test_explanations_threshold_and_report_export(page, app_url):
     html = Path(download.value.path()).read_text(encoding="utf-8")
     assert download.value.suggested_filename == "report-test-rf-6class.html"
     assert "Traffic analysis with test-rf-6class" in html
-    assert re.search(r"Of 2,800 flows analysed, [\d,]+ \([\d.]+%\) were recognised as their true class", html)
+    assert re.search(
+        r"Of 2,800 flows whose true class is known, [\d,]+ \([\d.]+%\) were recognised as their true "
+        r"class",
+        html,
+    )
     assert "were correctly recognised as DDoS" in html and "Caveats about the data" in html
     assert "Which features the model relies on" in html
     assert not re.search(r"<script[^>]+src=", html), "opens without internet: no external script"

@@ -1,0 +1,13 @@
+"""Small helpers for text shown to people: counts with the right noun form."""
+
+from __future__ import annotations
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` with thousands separators and ``noun`` in the form its number takes: '1 row', '2,500 rows'."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+def was_were(n: int) -> str:
+    """The verb that goes with a count of ``n``."""
+    return "was" if n == 1 else "were"

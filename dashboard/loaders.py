@@ -107,8 +107,11 @@ def _parse(key: UploadKey, _payloads: tuple[tuple[str, bytes], ...]) -> Dataset:
 
 
 def upload_layout(uploads) -> Layout | None:
-    """The release of the first upload, from its header alone (None when not recognised)."""
-    return header_layout(bytes(uploads[0].getbuffer()[:65536]), uploads[0].name) if uploads else None
+    """The release of the uploads, from their headers alone; None when not recognised, or when they mix both
+    releases (reading them then says so, whatever their order: the first file's release alone offered only its
+    models, and with none saved advised training one instead of naming the mix)."""
+    layouts = {header_layout(bytes(u.getbuffer()[:65536]), u.name) for u in uploads}
+    return layouts.pop() if len(layouts) == 1 else None
 
 
 def parse_uploads(uploads) -> Dataset:

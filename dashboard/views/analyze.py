@@ -44,7 +44,7 @@ def render() -> None:
     data, pred, report, frame = scored
     _data_quality(data, pred)
     _alerts(data, pred, frame)
-    _predictions_table(frame, pred.classes, meta["name"])
+    _predictions_table(frame, pred, meta["name"])
     st.subheader("How good were these predictions?")
     if report is None:
         st.info("The true class of these rows is not known (no official CICIoMT2024 file name and no label column), "
@@ -240,7 +240,8 @@ def _alerts(data: Dataset, pred: Predictions, frame: pd.DataFrame) -> None:
     st.plotly_chart(timeline_figure(predicted, pred.classes), key="analyze_timeline")
 
 
-def _predictions_table(frame: pd.DataFrame, classes: list[str], model_name: str) -> None:
+def _predictions_table(frame: pd.DataFrame, pred: Predictions, model_name: str) -> None:
+    classes = pred.classes
     st.subheader("Predictions, row by row")
     left, mid, right = st.columns([2, 2, 1], vertical_alignment="bottom")
     chosen = left.multiselect("Predicted class", [c for c in classes if (frame["predicted"] == c).any()],
@@ -256,10 +257,13 @@ def _predictions_table(frame: pd.DataFrame, classes: list[str], model_name: str)
         mask = mask & (frame["true"].notna() & (frame["true"] != frame["predicted"])).to_numpy()
     shown = frame[mask]
     more = f"; the first {MAX_SHOWN:,} are shown, the download has them all" if len(shown) > MAX_SHOWN else ""
+    decided = ("" if pred.threshold is None else f" A flow is called an attack when its probability of attack "
+               f"reaches the alarm threshold saved with the model, {pred.threshold:.2f}: below 0.50 the predicted "
+               "class can be the less probable one.")  # fmt: skip
     st.caption(f"{len(shown):,} of {len(frame):,} rows match{more}. "
-               "Rows are numbered within each file, 1 being the first after the header.")  # fmt: skip
+               f"Rows are numbered within each file, 1 being the first after the header.{decided}")  # fmt: skip
     st.dataframe(_readable(shown.head(MAX_SHOWN)), hide_index=True, key="analyze_table",
-                 column_config=_column_labels(frame))  # fmt: skip
+                 column_config=_column_labels(frame, len(classes)))  # fmt: skip
     st.download_button(f"Download these {len(shown):,} predictions (CSV)", _csv(shown, model_name, auth.current_user()),
                        f"predictions-{model_name}.csv",
                        "text/csv", key="analyze_download", icon=":material/download:", on_click="ignore",
@@ -273,10 +277,12 @@ def _readable(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{c: frame[c].astype(object).where(frame[c].notna(), "—") for c in text}) if text else frame
 
 
-def _column_labels(frame: pd.DataFrame) -> dict:
-    """Plain headings for the predictions table (the download keeps the short column names)."""
+def _column_labels(frame: pd.DataFrame, n_classes: int) -> dict:
+    """Plain headings for the predictions table (the download keeps the short column names). With two classes the
+    runner-up is simply the other class (under an alarm threshold it may even be the more probable one)."""
+    second = "other class" if n_classes == 2 else "2nd likeliest class"
     labels = {"row": "row in file", "predicted": "predicted class", "probability": "its probability",
-              "true": "true class", "top2": "2nd likeliest class", "top2_probability": "2nd likeliest: probability",
+              "true": "true class", "top2": second, "top2_probability": f"{second}: probability",
               "top3": "3rd likeliest class", "top3_probability": "3rd likeliest: probability"}  # fmt: skip
     return {c: st.column_config.NumberColumn(labels.get(c, c), format="%.3f") if c.endswith("probability")
             else st.column_config.Column(labels.get(c, c)) for c in frame}  # fmt: skip

@@ -164,7 +164,12 @@ def test_counts_of_one_take_the_singular():
     from core.report import headline_sentences
     from core.words import counted, was_were
 
-    assert (counted(1, "row"), counted(2_500, "row"), was_were(1), was_were(0)) == ("1 row", "2,500 rows", "was", "were")
+    assert (counted(1, "row"), counted(2_500, "row"), was_were(1), was_were(0)) == (
+        "1 row",
+        "2,500 rows",
+        "was",
+        "were",
+    )
     assert RepairCounts({"Rate": 1}, {}, {}).summary() == "1 cell repaired (inf in Rate: 1)"
     report = evaluate(np.array([0, 0, 1]), np.array([0, 1, 1]), task=2, task_classes=("Benign", "Attack"))
     words = headline_sentences(report)

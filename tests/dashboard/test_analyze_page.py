@@ -306,3 +306,46 @@ def test_a_model_that_never_saw_benign_traffic_is_flagged_where_it_is_chosen(dem
     no_exception(at)
     warning = next(w.value for w in at.warning if "never saw" in w.value)
     assert "never saw 1 of the task's 6 classes" in warning and "never saw **Benign** traffic" in warning
+
+
+def test_uploads_of_both_releases_are_named_as_a_mix_whichever_comes_first(registry_env, demo_dir, tmp_path):
+    """With the v1 file first, only v1 models were looked for, and with none saved the page advised training one."""
+    from core.demo import write_demo_dataset
+
+    write_demo_dataset(tmp_path / "v1", layout="v1", rows_per_class=20, seed=1)
+    v1 = ("ARP_Spoofing_test.pcap.csv", (tmp_path / "v1" / "test" / "ARP_Spoofing_test.pcap.csv").read_bytes())
+    v2 = ("Benign_test.pcap.csv", (demo_dir / "test" / "Benign_test.pcap.csv").read_bytes())
+    for files in ([v1, v2], [v2, v1]):
+        at = analyze_page()
+        at.selectbox(key="analyze_task").set_value(6).run()
+        at = upload(at, files)
+        no_exception(at)
+        assert any("mix both CICIoMT2024 releases" in e.value for e in at.error), [e.value for e in at.error]
+        assert not [i for i in at.info if "Train one on" in i.value]
+
+
+def test_a_2_class_table_calls_the_runner_up_the_other_class_and_says_a_saved_threshold_decides(
+    demo_models_dir, demo_dir, tmp_path, monkeypatch
+):
+    """Under an alarm threshold of 0.8 a flow at P(attack) 0.62 is called Benign (probability 0.38), and the table
+    headed its Attack 0.62 '2nd likeliest'."""
+    import shutil
+
+    import pandas as pd
+
+    from core import threshold as th
+    from dashboard.views.analyze import _column_labels
+
+    models = tmp_path / "models"
+    shutil.copytree(demo_models_dir / "test-rf-2class", models / "rf2")
+    th.save_threshold(models / "rf2", 0.8, chosen_on="ward 3")
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    at = analyze_page()
+    at.radio(key="analyze_source").set_value("Demo traffic (synthetic)").run()
+    at = choose(at, 2, "rf2")
+    no_exception(at)
+    assert any("reaches the alarm threshold saved with the model, 0.80" in c.value for c in at.caption)
+    frame = pd.DataFrame(columns=["file", "row", "predicted", "probability", "top2", "top2_probability"])
+    assert _column_labels(frame, 2)["top2"]["label"] == "other class"
+    assert _column_labels(frame, 6)["top2"]["label"] == "2nd likeliest class"

@@ -114,11 +114,24 @@ def _importance_section(ids, model: TrainedModel, data: Dataset, evaluation) -> 
 def _row_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFrame) -> None:
     st.subheader("Why this flow")
     flagged = np.flatnonzero(frame["predicted"].to_numpy() != BENIGN)
-    default = int(flagged[0]) + 1 if len(flagged) else 1
-    n = len(frame)
-    index = int(st.number_input(f"Flow to explain (1 to {n:,}, as numbered in the table above, all files together)",
-                                1, n, default, key="analyze_explain_row",
-                                help="The first flow flagged as an attack is chosen to start.")) - 1  # fmt: skip
+    start = int(flagged[0]) if len(flagged) else 0
+    # Picked as the table numbers them: a file, then its row (the rows of several files used to be counted
+    # together here, so a row seen in the table had to be found by adding up the earlier files' rows).
+    files = list(dict.fromkeys(frame["file"]))
+    first = {f: int(i) for f, i in zip(*np.unique(frame["file"].to_numpy(dtype=object), return_index=True))}
+    if len(files) > 1:
+        file = st.selectbox("File of the flow to explain", files, index=files.index(frame["file"].iloc[start]),
+                            key="analyze_explain_file")  # fmt: skip
+    else:
+        file = files[0]
+    n = int((frame["file"] == file).sum())
+    if st.session_state.get("analyze_explain_row", 1) > n:  # another file, shorter than the row kept
+        st.session_state["analyze_explain_row"] = n
+    default = start - first[file] + 1 if frame["file"].iloc[start] == file else 1
+    row = int(st.number_input(f"Row in {md(file)} (1 to {n:,}, as numbered in the table above)", 1, n, default,
+                              key="analyze_explain_row", help="The first flow flagged as an attack is chosen to "
+                              "start.")) - 1  # fmt: skip
+    index = first[file] + row
     r = frame.iloc[index]
     truth = f"; true class **{r['true']}**" if "true" in frame and pd.notna(r.get("true")) else ""
     baseline = _baseline(*ids, model, data)

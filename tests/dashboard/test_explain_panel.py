@@ -175,3 +175,37 @@ def test_compare_page_offers_the_report(registry_env):
     at = compare_page(["test-rf-6class", "test-lr-6class"])
     no_exception(at)
     assert at.download_button(key="compare_report_html") and at.download_button(key="compare_report_pdf")
+
+
+def test_the_flow_to_explain_is_picked_by_file_and_row_as_the_table_numbers_them(registry_env, demo_dir):
+    names = ["Benign_test.pcap.csv", "TCP_IP-DDoS-UDP1_test.pcap.csv"]
+    files = [(n, (demo_dir / "test" / n).read_bytes()) for n in names]
+    files[1] = (names[1], b"".join(files[1][1].splitlines(keepends=True)[:41]))  # 40 rows: files of unequal length
+    at = upload(choose(analyze_page(), 6, "test-rf-6class"), files)
+    no_exception(at)
+    model = TrainedModel.load(registry_env / "test-rf-6class")
+    data = read_files(files)
+    n_benign = data.files[0].rows
+    # To start: the first flow called an attack, in its own file's numbering.
+    first = int(np.flatnonzero(model.predict(data).labels != "Benign")[0])
+    in_first_file = first < n_benign
+    assert at.selectbox(key="analyze_explain_file").value == names[0 if in_first_file else 1]
+    assert at.number_input(key="analyze_explain_row").value == (first + 1 if in_first_file else first - n_benign + 1)
+    # Row 3 of the second file is flow n_benign + 2 of all.
+    at.selectbox(key="analyze_explain_file").set_value(names[1]).run()
+    at.number_input(key="analyze_explain_row").set_value(3).run()
+    no_exception(at)
+    ex = explain.explain_row(model, data, n_benign + 2)
+    assert any(m.value.startswith(f"Row 3 of {names[1].replace('_', chr(92) + '_')}: classed as **{ex.predicted}**")
+               for m in at.markdown), [m.value for m in at.markdown if m.value.startswith("Row ")]  # fmt: skip
+    nonzero = ex.frame[ex.frame["contribution"] != 0]
+    np.testing.assert_allclose(values(charts(at)["analyze_explain_row_chart"]["data"][0]["x"]),
+                               nonzero["contribution"].head(12), rtol=1e-6)  # fmt: skip
+    # From the last row of the longer file to the shorter one: kept within it, no error.
+    longer, shorter = sorted(range(2), key=lambda i: -data.files[i].rows)
+    assert data.files[longer].rows > data.files[shorter].rows
+    at.selectbox(key="analyze_explain_file").set_value(names[longer]).run()
+    at.number_input(key="analyze_explain_row").set_value(data.files[longer].rows).run()
+    at.selectbox(key="analyze_explain_file").set_value(names[shorter]).run()
+    no_exception(at)
+    assert at.number_input(key="analyze_explain_row").value == data.files[shorter].rows

@@ -1169,4 +1169,29 @@ def make_detector(family: str, **params) -> Detector:
         raise ValueError(
             f"unknown parameter(s) {sorted(unknown)} for {family}; it takes {sorted(cls.default_params())}"
         )
-    return cls(**params)
+    return cls(**_checked_types(family, params, cls.default_params()))
+
+
+#: Whole-number parameters that also take None (no limit).
+_ALSO_ALLOWED = {"max_depth": (None, "None"), "max_leaf_nodes": (None, "None")}
+#: Parameters checked by their family, with their own words (forest_weight: 'auto' or a number from 0 to 1).
+_OWN_CHECK = ("forest_weight",)
+
+
+def _checked_types(family: str, params: dict, defaults: dict) -> dict:
+    """``params`` with numbers checked against the type of their default, naming the parameter: 'abc' for a count
+    gave "invalid literal for int()" without saying which, and 2.5 trees were stored as 2.5 and grown as 2."""
+    out = dict(params)
+    for key, value in params.items():
+        default = defaults[key]
+        if isinstance(default, bool) or not isinstance(default, (int, float)) or key in _OWN_CHECK:
+            continue
+        if isinstance(value, (str, type(None))) and value in _ALSO_ALLOWED.get(key, ()):
+            continue
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if isinstance(default, int) and not (number and float(value).is_integer()):
+            raise ValueError(f"{family} parameter {key} must be a whole number, not {value!r}")
+        if isinstance(default, float) and not (number and np.isfinite(value)):
+            raise ValueError(f"{family} parameter {key} must be a number, not {value!r}")
+        out[key] = int(value) if isinstance(default, int) else float(value)
+    return out

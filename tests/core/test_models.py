@@ -768,3 +768,20 @@ def test_training_rows_in_aligned_memory_are_shared_with_tensorflow_not_copied()
     for family in ("paper-cnn", "cnn"):
         for a, b in zip(weights["shared", family], weights["copied", family], strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_numeric_parameters_are_checked_by_name():
+    """'abc' trees failed inside scikit-learn as "invalid literal for int()" without naming the parameter, and 2.5
+    trees were stored as 2.5 and grown as 2."""
+    for params, says in [({"n_estimators": "abc"}, "rf parameter n_estimators must be a whole number, not 'abc'"),
+                         ({"n_estimators": 2.5}, "n_estimators must be a whole number, not 2.5"),
+                         ({"min_samples_leaf": True}, "min_samples_leaf must be a whole number, not True"),
+                         ({"seed": None}, "seed must be a whole number")]:  # fmt: skip
+        with pytest.raises(ValueError, match=re.escape(says)):
+            make_detector("rf", **params)
+    with pytest.raises(ValueError, match="learning_rate must be a number, not 'fast'"):
+        make_detector("cnn", learning_rate="fast")
+    assert make_detector("rf", n_estimators=3.0, max_depth=None).params["n_estimators"] == 3
+    assert make_detector("rf", max_depth="None").params["max_depth"] == "None"
+    assert make_detector("cnn-rf", forest_weight="auto").params["forest_weight"] == "auto"
+    assert make_detector("cnn", learning_rate=1).params["learning_rate"] == 1.0

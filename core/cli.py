@@ -254,6 +254,7 @@ def cmd_predict(args) -> int:
     # After the timing above: hashing the inputs for the audit log is not part of scoring.
     _audit("scored", model=model.name, files=[audit.file_info(str(f)) for f in args.files], rows=summary.rows,
            out=str(args.out))  # fmt: skip
+    print(f"true class: {summary.label_note()}")
     if summary.repairs.total:
         print(f"note: {summary.repairs.summary()}")
     for cls, n in summary.counts.items():

@@ -69,6 +69,19 @@ class ScoreSummary:
     repairs: RepairCounts = field(default_factory=RepairCounts)
     #: rows per predicted class, most frequent first (ties: first predicted first)
     counts: dict[str, int] = field(default_factory=dict)
+    #: where each file's true class came from: "column 'label'", "file name", or None (unknown)
+    label_sources: dict[str, str | None] = field(default_factory=dict)
+
+    def label_note(self) -> str:
+        """Where the true classes came from, in words, e.g. "from the file name: a.csv; unknown (no label column,
+        no official file name): b.csv" (a label column is used over an official file name)."""
+        by: dict[str, list[str]] = {}
+        for name, source in self.label_sources.items():
+            key = (f"from the {source}" if source == "file name" else f"from {source}" if source
+                   else "unknown (no label column, no official file name)")  # fmt: skip
+            by.setdefault(key, []).append(name)
+        return "; ".join(f"{key}: {', '.join(names[:3])}" + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+                         for key, names in by.items())  # fmt: skip
 
 
 @dataclass
@@ -84,6 +97,11 @@ class _FilePlan:
     @property
     def labelled(self) -> bool:
         return self.label_col is not None or self.file_label is not None
+
+    @property
+    def label_source(self) -> str | None:
+        """As ``FileSummary.label_source``: a label column wins over the file name."""
+        return f"column {self.label_col!r}" if self.label_col else "file name" if self.file_label else None
 
 
 def _plan(path: str | os.PathLike, display: str | None = None) -> _FilePlan:
@@ -336,7 +354,8 @@ def score_files(
         nan={f: int(c) for f, c in zip(features, repairs[2]) if c},
     )
     return ScoreSummary(rows=rows, files=[p.display for p in plans], out=out_path,
-                        seconds=time.perf_counter() - started, repairs=rc, counts=builder.counts())  # fmt: skip
+                        seconds=time.perf_counter() - started, repairs=rc, counts=builder.counts(),
+                        label_sources={p.display: p.label_source for p in plans})  # fmt: skip
 
 
 def _add_repairs(total: np.ndarray, rc: RepairCounts, features: list[str]) -> None:

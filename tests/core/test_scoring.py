@@ -297,3 +297,19 @@ def test_an_input_given_as_the_output_is_refused_and_kept(model, inputs, tmp_pat
     with pytest.raises(DataError, match="is one of the input files") as err:
         score_files(model, [inputs[1], capture], capture)
     assert capture.read_bytes() == inputs[0].read_bytes() and "capture-predictions.csv" in err.value.hint
+
+
+def test_predict_says_where_each_files_true_class_came_from(model, inputs, tmp_path, capsys):
+    """DESIGN asks that the label source be said; report did, predict said nothing (and a label column silently
+    overrode an official file name)."""
+    capture, official, labelled = inputs[:3]
+    named = tmp_path / "Benign_test.pcap.csv"  # an official name, and a label column naming other classes
+    named.write_bytes(labelled.read_bytes())
+    summary = score_files(model, [capture, official, named], tmp_path / "out.csv")
+    assert summary.label_sources == {capture.name: None, official.name: "file name", named.name: "column 'label'"}
+    assert summary.label_note() == (f"unknown (no label column, no official file name): {capture.name}; from the file "
+                                    f"name: {official.name}; from column 'label': {named.name}")  # fmt: skip
+    truth = pd.read_csv(tmp_path / "out.csv").query("file == 'Benign_test.pcap.csv'")["true"]
+    assert set(truth) == {"Recon-OS_Scan", "MQTT-Malformed_Data"}, "the column's classes, not the file name's"
+    assert cli_main(["predict", "--model", str(model.path), str(official), "--out", str(tmp_path / "o.csv")]) == 0
+    assert f"true class: from the file name: {official.name}" in capsys.readouterr().out

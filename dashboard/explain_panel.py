@@ -28,6 +28,7 @@ from dashboard.escape import md
 IMPORTANCE_ROWS = 2000  # rows sampled for permutation importance (bounded, so the page stays responsive)
 IMPORTANCE_REPEATS = 3
 KEY_ALARM_MODEL = "analyze_alarm_model"  # (model path, mtime) the threshold slider was last set for
+KEY_EXPLAIN_AT = "analyze_explain_at"  # (model path, mtime, data, file) the flow to explain was last set for
 
 
 # ---------------------------------------------------------------------------------- cached work
@@ -125,10 +126,12 @@ def _row_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFrame) -
     else:
         file = files[0]
     n = int((frame["file"] == file).sum())
-    if st.session_state.get("analyze_explain_row", 1) > n:  # another file, shorter than the row kept
-        st.session_state["analyze_explain_row"] = n
-    default = start - first[file] + 1 if frame["file"].iloc[start] == file else 1
-    row = int(st.number_input(f"Row in {md(file)} (1 to {n:,}, as numbered in the table above)", 1, n, default,
+    # Other rows, model or file: start again from the first flagged flow in the file (set through the session
+    # state, so that the widget is given no default of its own to clash with it).
+    if st.session_state.get(KEY_EXPLAIN_AT) != (*ids, file):
+        st.session_state[KEY_EXPLAIN_AT] = (*ids, file)
+        st.session_state["analyze_explain_row"] = start - first[file] + 1 if frame["file"].iloc[start] == file else 1
+    row = int(st.number_input(f"Row in {md(file)} (1 to {n:,}, as numbered in the table above)", 1, n,
                               key="analyze_explain_row", help="The first flow flagged as an attack is chosen to "
                               "start.")) - 1  # fmt: skip
     index = first[file] + row

@@ -802,7 +802,8 @@ def class_profile_figure(profiles: pd.DataFrame, cls: str, title: str | None = N
     """
     rows = profiles[profiles["class"] == cls] if profiles is not None and len(profiles) else pd.DataFrame()
     reference = str(rows["reference"].iloc[0]) if len(rows) else "Benign"
-    title = title or f"What sets {cls} apart from {reference} traffic"
+    # "Benign traffic", but "all other rows" (where there was no benign traffic to compare with), not "... rows traffic"
+    title = title or f"What sets {cls} apart from " + (f"{reference} traffic" if reference == "Benign" else reference)
     if rows.empty:
         return _empty_figure(title, f"no rows of {cls}")
     diff = rows["difference"].to_numpy(dtype=float)

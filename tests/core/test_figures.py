@@ -398,6 +398,8 @@ def test_class_profile_figure_values():
     assert list(bar.marker.color) == [F.class_color("DDoS"), F.UNKNOWN_COLOR]
     assert fig.layout.title.text == "What sets DDoS apart from Benign traffic"
     assert len(F.class_profile_figure(prof, "Recon").data) == 0
+    others = F.class_profile_figure(prof.assign(reference="all other rows"), "DDoS")
+    assert others.layout.title.text == "What sets DDoS apart from all other rows", "not '... all other rows traffic'"
 
 
 def test_threshold_curves_figure_marks_the_operating_point():

@@ -145,7 +145,11 @@ def _facts(d: dict) -> pd.DataFrame:
     def text(v) -> str:
         if v is None:
             return ""
-        return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return str(v)
+        if isinstance(v, int) or abs(v) >= 1000:  # counts and speeds: 200,618, not 200617.6
+            return f"{v:,.0f}"
+        return f"{v:,.4g}" if v else "0"  # seconds, rates and the like: 4 significant digits
 
     return pd.DataFrame({"item": list(d), "value": [text(v) for v in d.values()]})
 

@@ -210,3 +210,13 @@ def test_no_models(tmp_path, monkeypatch, demo_dir):
     monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
     at = models_page()
     assert "No model is saved yet" in at.info[0].value
+
+
+def test_numbers_in_the_card_tables_are_readable():
+    """The timing table showed 'test_rows_per_second 200617.6', neither rounded nor grouped like the other numbers."""
+    from dashboard.views.models import _facts
+
+    shown = dict(_facts({"rows": 16254, "speed": 200617.6, "fit_seconds": 12.345678, "lr": 0.002, "zero": 0.0,
+                         "flag": True, "name": "rf", "none": None}).values.tolist())  # fmt: skip
+    assert shown == {"rows": "16,254", "speed": "200,618", "fit_seconds": "12.35", "lr": "0.002", "zero": "0",
+                     "flag": "True", "name": "rf", "none": ""}  # fmt: skip

@@ -626,8 +626,9 @@ def training_curves(history: Mapping[str, Sequence[float]] | None) -> go.Figure:
                 y=values,
                 mode="lines+markers",
                 name=key,
+                # Training and validation told apart by colour as well as by dash (dashes alone were hard to see).
                 line={
-                    "color": palette[(bases.index(base) + col - 1) % len(palette)],
+                    "color": palette[(2 * bases.index(base) + key.startswith("val_")) % len(palette)],
                     "dash": "dash" if key.startswith("val_") else "solid",
                 },
                 row=1,

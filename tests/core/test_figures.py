@@ -332,6 +332,10 @@ def test_training_curves_full_and_partial_history():
     assert list(by_name["val_accuracy"].y) == [0.4, 0.7, 0.85]
     assert by_name["loss"].xaxis == "x" and by_name["accuracy"].xaxis == "x2"
     assert by_name["val_loss"].line.dash == "dash"
+    # Training and validation in different colours, the same in both plots (dashes alone were hard to tell apart).
+    assert by_name["loss"].line.color != by_name["val_loss"].line.color
+    assert by_name["loss"].line.color == by_name["accuracy"].line.color
+    assert by_name["val_loss"].line.color == by_name["val_accuracy"].line.color
     _assert_styled(fig)
     partial = F.training_curves({"loss": [0.9, 0.4]})
     assert [t.name for t in partial.data] == ["loss"]

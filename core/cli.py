@@ -602,10 +602,9 @@ def cmd_report(args) -> int:
     model.check_layout(data)
     report = analysis_report(model, data, data_label=label, compute_importance=not args.no_importance,
                              importance_rows=args.importance_rows)  # fmt: skip
-    # Both documents are made before either is written: a PDF that fails does not leave the HTML alone behind.
-    documents = [(html, "--out", report.to_html().encode("utf-8"))] + ([(pdf, "--pdf", report.to_pdf())] if pdf else [])
-    for path, option, content in documents:
-        _write_output(path, option, lambda path=path, content=content: write_bytes_atomic(path, content))
+    options = {html: "--out", pdf: "--pdf"}
+    for path, content in report.documents(html, pdf):
+        _write_output(path, options[path], lambda path=path, content=content: write_bytes_atomic(path, content))
     _audit("exported", model=model.name, files=[{"name": f.name, "rows": f.rows} for f in data.files], rows=len(data),
            out=[str(p) for p in (args.out, args.pdf) if p], what="report")  # fmt: skip
     print(f"report written: {args.out}" + (f" and {args.pdf}" if args.pdf else ""))

@@ -51,6 +51,7 @@ from urllib.parse import quote
 import numpy as np
 
 from .errors import CoreError, DataError
+from .limits import Limits
 from .loading import display_names
 
 log = logging.getLogger(__name__)
@@ -296,16 +297,6 @@ def _to_table(frame, n_classes: int, top: int = 3):
     return table
 
 
-def _range_limits():
-    """The input limits for one range of a file: the whole-file row and size limits lifted."""
-    import dataclasses
-    import sys
-
-    from .limits import Limits
-
-    return dataclasses.replace(Limits.from_env(), max_rows=sys.maxsize, max_bytes=sys.maxsize)
-
-
 def score_range(
     model_path: str,
     path: str,
@@ -335,7 +326,9 @@ def score_range(
         try:
             # A range is not the file: its rows and bytes are bounded by the partition size, and the whole-file
             # limits (which protect memory) would report the range's count as the file's (as predict, which streams).
-            data = read_csv(header + body, name=Path(name).name, layout=model.layout, limits=_range_limits())
+            data = read_csv(
+                header + body, name=Path(name).name, layout=model.layout, limits=Limits.for_part_of_a_file()
+            )
         except DataError as exc:
             raise _shift_row(exc, offset) from None
         if len(data) != counts[index]:

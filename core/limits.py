@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import mmap
 import os
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -61,6 +62,13 @@ class Limits:
             max_columns=_env_int("IOMT_MAX_COLUMNS", d.max_columns),
             max_line_bytes=_env_int("IOMT_MAX_LINE_BYTES", d.max_line_bytes),
         )
+
+    @classmethod
+    def for_part_of_a_file(cls) -> Limits:
+        """:meth:`from_env` without the whole-file size and row limits, for a reader of one part of a file at a time
+        (``predict``'s first rows, a ``score-many`` range): they protect memory, which such readers bound anyway,
+        and checked on a part they would report its rows as the file's."""
+        return replace(cls.from_env(), max_bytes=sys.maxsize, max_rows=sys.maxsize)
 
 
 def _mb(n: int) -> str:

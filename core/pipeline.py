@@ -511,6 +511,16 @@ def check_model_name(name: str) -> str:
     return name
 
 
+def new_model_folder(models_dir: str | os.PathLike | None, name: str) -> Path:
+    """The registry folder a new model named ``name`` would get: refused now if the name cannot be a folder name
+    or is taken, rather than after the fit (saving checks again, under the name's lock)."""
+    folder = (Path(models_dir) if models_dir else default_models_dir()) / check_model_name(name)
+    if folder.exists() or folder.is_symlink():
+        raise ModelFormatError(f"a model named {name!r} already exists in {folder.parent}",
+                               hint="choose another name, or delete the old model")  # fmt: skip
+    return folder
+
+
 def resolve_model_path(name_or_path: str | os.PathLike, models_dir: str | os.PathLike | None = None) -> Path:
     """A model name looked up in the registry, else a model folder's path as given.
 

@@ -78,14 +78,18 @@ class Report:
     def to_pdf(self) -> bytes:
         return render_pdf(self)
 
-    def write(self, html_path=None, pdf_path=None) -> None:
-        """Write the HTML and/or PDF files."""
-        from pathlib import Path
+    def documents(self, html_path=None, pdf_path=None) -> list[tuple[str, bytes]]:
+        """``(path, content)`` of the HTML and/or PDF files, both made before either is written (a PDF that fails
+        does not leave the HTML alone behind)."""
+        return ([(html_path, self.to_html().encode("utf-8"))] if html_path else []) + (
+            [(pdf_path, self.to_pdf())] if pdf_path else [])  # fmt: skip
 
-        if html_path:
-            Path(html_path).write_text(self.to_html(), encoding="utf-8")
-        if pdf_path:
-            Path(pdf_path).write_bytes(self.to_pdf())
+    def write(self, html_path=None, pdf_path=None) -> None:
+        """Write the HTML and/or PDF files, each whole or not at all."""
+        from .paths import write_bytes_atomic
+
+        for path, content in self.documents(html_path, pdf_path):
+            write_bytes_atomic(path, content)
 
 
 # ---------------------------------------------------------------------------------- words

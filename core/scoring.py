@@ -25,11 +25,10 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -93,15 +92,11 @@ class _FilePlan:
     label_col: str | None
     file_label: str | None
     layout: object
+    label_source: str | None  # as read_csv said it: a label column wins over the file name
 
     @property
     def labelled(self) -> bool:
         return self.label_col is not None or self.file_label is not None
-
-    @property
-    def label_source(self) -> str | None:
-        """As ``FileSummary.label_source``: a label column wins over the file name."""
-        return f"column {self.label_col!r}" if self.label_col else "file name" if self.file_label else None
 
 
 def _plan(path: str | os.PathLike, display: str | None = None) -> _FilePlan:
@@ -115,10 +110,9 @@ def _plan(path: str | os.PathLike, display: str | None = None) -> _FilePlan:
     if len(head) > PREFIX_BYTES:
         cut = head.rfind(b"\n", 0, PREFIX_BYTES)
         # No complete line in the prefix: let read_csv read the whole file and say what is wrong.
-        # The prefix's rows are not the file's: the whole-file row limit is not checked on them (see above).
-        prefix_limits = replace(Limits.from_env(), max_rows=sys.maxsize)
+        # The prefix's rows are not the file's: the whole-file limits are not checked on them (see above).
         ds = (loading.read_csv(path, name=display) if cut <= 0
-              else loading.read_csv(head[: cut + 1], name=display, limits=prefix_limits))  # fmt: skip
+              else loading.read_csv(head[: cut + 1], name=display, limits=Limits.for_part_of_a_file()))  # fmt: skip
         # read_csv saw the prefix only: the rest must keep to the same line limit (a scan of raw bytes that, on
         # a file of short lines, reads about one byte in a hundred; core.limits).
         check_line_length(str(path), display, Limits.from_env())
@@ -126,7 +120,7 @@ def _plan(path: str | os.PathLike, display: str | None = None) -> _FilePlan:
         ds = loading.read_csv(path, name=display)
     columns, delimiter = loading._parse_header(head, display)
     return _FilePlan(str(path), display, columns, delimiter, find_label_column(columns),
-                     class_from_filename(display), ds.layout)  # fmt: skip
+                     class_from_filename(display), ds.layout, ds.files[0].label_source)  # fmt: skip
 
 
 def _check_layouts(model: TrainedModel, plans: list[_FilePlan]) -> None:

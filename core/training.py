@@ -10,15 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError, ModelFormatError
+from .errors import DataError
 from .loading import Dataset, load_split, new_matrix
 from .models import UNPACED, make_detector
 from .pipeline import (
     TrainedModel,
-    check_model_name,
     class_counts_for_task,
     default_models_dir,
     fingerprint,
+    new_model_folder,
 )
 from .preprocess import Preprocessor
 from .schema import HEAVY_TAILED
@@ -328,10 +328,7 @@ def train_from_folder(
     """Train on ``DIR/train``, evaluate on ``DIR/test`` (when present) and save to the registry."""
     report = progress or (lambda ev: None)
     if save and name is not None:  # refused now, not after hours of fitting
-        target = (Path(models_dir) if models_dir else default_models_dir()) / check_model_name(name)
-        if target.exists() or target.is_symlink():
-            raise ModelFormatError(f"a model named {name!r} already exists in {target.parent}",
-                                   hint="choose another --name, or delete the old model")  # fmt: skip
+        new_model_folder(models_dir, name)
     report(TrainProgress("load", 0.0, f"reading {data_dir}/train"))
     train = load_split(data_dir, "train", max_rows_per_class=max_rows_per_class, seed=seed,
                        progress=lambda i, n, f: report(TrainProgress("load", 0.05 * i / n, f"read {f}")))  # fmt: skip

@@ -44,12 +44,11 @@ from core.errors import CoreError, DataError
 from core.loading import cap_rows_per_class, read_files, split_files
 from core.models import FAMILIES
 from core.paths import confine, data_roots
-from core.pipeline import TrainedModel, TrainingLock, check_model_name
+from core.pipeline import TrainedModel, TrainingLock, new_model_folder
 from core.training import Cancelled, TimeLeft, TrainProgress, describe_seconds, train_from_folder, train_model
 
 log = logging.getLogger(__name__)
 
-#: A model name becomes a folder name: letters, digits, dot, dash and underscore only.
 #: Uploaded files of the official test split (``..._test.pcap.csv``) are used as the test set.
 _TEST_FILE_RE = re.compile(r"_test(\.pcap)?\.csv$", re.IGNORECASE)
 
@@ -114,9 +113,7 @@ def check_request(request: TrainRequest) -> TrainRequest:
     if request.family not in FAMILIES:
         raise CoreError(f"unknown model family {request.family!r}", hint=f"choose one of {sorted(FAMILIES)}")
     name = request.name.strip() or default_name(request.family, request.task)
-    check_model_name(name)
-    if (Path(request.models_dir) / name).exists():
-        raise CoreError(f"a model named {name!r} already exists", hint="choose another name, or delete the old model")
+    new_model_folder(request.models_dir, name)
     if request.data_dir == "":
         raise DataError("no data folder given", hint="type the path of a folder holding train/ (and test/)")
     if request.data_dir is not None:

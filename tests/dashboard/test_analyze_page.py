@@ -72,6 +72,17 @@ def no_exception(at: AppTest) -> None:
     assert not at.exception, [e.message for e in at.exception]
 
 
+def demo_traffic_page(models: Path, demo_dir: Path, monkeypatch, task: int, model: str) -> AppTest:
+    """The page on the demo traffic with the registry ``models`` and the model ``model`` of ``task`` chosen."""
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    at = analyze_page()
+    at.radio(key="analyze_source").set_value("Demo traffic (synthetic)").run()
+    at = choose(at, task, model)
+    no_exception(at)
+    return at
+
+
 @pytest.fixture(scope="module")
 def demo_traffic(tmp_path_factory) -> bytes:
     path = tmp_path_factory.mktemp("traffic") / DEMO_NAME
@@ -268,12 +279,7 @@ def test_a_model_deleted_while_in_use_is_said_gone_not_swapped_for_another(demo_
     models = tmp_path / "models"
     for name in ("kept", "doomed"):
         train_from_folder("lr", 6, str(demo_dir), params={"max_iter": 20}, models_dir=str(models), name=name)
-    monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
-    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
-    at = analyze_page()
-    at.radio(key="analyze_source").set_value("Demo traffic (synthetic)").run()
-    at = choose(at, 6, "doomed")
-    no_exception(at)
+    at = demo_traffic_page(models, demo_dir, monkeypatch, 6, "doomed")
     assert metrics(at)["Rows scored"] == "2,800"
     delete_model("doomed", models)  # the other session
     at.run()
@@ -298,12 +304,7 @@ def test_a_model_that_never_saw_benign_traffic_is_flagged_where_it_is_chosen(dem
                 shutil.copy(f, part / split)
     models = tmp_path / "models"
     train_from_folder("lr", 6, str(part), params={"max_iter": 20}, models_dir=str(models), name="attacks-only")
-    monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
-    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
-    at = analyze_page()
-    at.radio(key="analyze_source").set_value("Demo traffic (synthetic)").run()
-    at = choose(at, 6, "attacks-only")
-    no_exception(at)
+    at = demo_traffic_page(models, demo_dir, monkeypatch, 6, "attacks-only")
     warning = next(w.value for w in at.warning if "never saw" in w.value)
     assert "never saw 1 of the task's 6 classes" in warning and "never saw **Benign** traffic" in warning
 
@@ -339,12 +340,7 @@ def test_a_2_class_table_calls_the_runner_up_the_other_class_and_says_a_saved_th
     models = tmp_path / "models"
     shutil.copytree(demo_models_dir / "test-rf-2class", models / "rf2")
     th.save_threshold(models / "rf2", 0.8, chosen_on="ward 3")
-    monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
-    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
-    at = analyze_page()
-    at.radio(key="analyze_source").set_value("Demo traffic (synthetic)").run()
-    at = choose(at, 2, "rf2")
-    no_exception(at)
+    at = demo_traffic_page(models, demo_dir, monkeypatch, 2, "rf2")
     assert any("reaches the alarm threshold saved with the model, 0.80" in c.value for c in at.caption)
     frame = pd.DataFrame(columns=["file", "row", "predicted", "probability", "top2", "top2_probability"])
     assert _column_labels(frame, 2)["top2"]["label"] == "other class"

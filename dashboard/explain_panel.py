@@ -118,14 +118,16 @@ def _row_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFrame) -
     start = int(flagged[0]) if len(flagged) else 0
     # Picked as the table numbers them: a file, then its row (the rows of several files used to be counted
     # together here, so a row seen in the table had to be found by adding up the earlier files' rows).
-    files = list(dict.fromkeys(frame["file"]))
-    first = {f: int(i) for f, i in zip(*np.unique(frame["file"].to_numpy(dtype=object), return_index=True))}
+    # The files' rows follow one another in the table (read_files' order), so each file's first row is the sum of
+    # the earlier files' rows: from the file list, not from scanning the table on every rerun.
+    files = [f.name for f in data.files]
+    first = dict(zip(files, np.concatenate([[0], np.cumsum([f.rows for f in data.files])[:-1]]).tolist()))
     if len(files) > 1:
         file = st.selectbox("File of the flow to explain", files, index=files.index(frame["file"].iloc[start]),
                             key="analyze_explain_file")  # fmt: skip
     else:
         file = files[0]
-    n = int((frame["file"] == file).sum())
+    n = data.files[files.index(file)].rows
     # Other rows, model or file: start again from the first flagged flow in the file (set through the session
     # state, so that the widget is given no default of its own to clash with it).
     if st.session_state.get(KEY_EXPLAIN_AT) != (*ids, file):

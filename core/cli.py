@@ -139,6 +139,7 @@ def model_train_files(data_dir) -> list:
 
 
 def cmd_train(args) -> int:
+    from .loading import missing_split_text
     from .models import FAMILIES
     from .training import train_from_folder
 
@@ -180,8 +181,8 @@ def cmd_train(args) -> int:
         why = "--val-fraction 0" if args.val_fraction == 0 else "no class has two rows to spare"
         print(f"validation: none ({why}: no rows were kept back)")
     if reports["test"] is None:
-        print(f"test: not scored: {args.data} has no test/ folder (score the model later with: python -m core "
-              f"evaluate --model {model.name} --data DIR)")  # fmt: skip
+        print(f"test: not scored: {missing_split_text(args.data, 'test')} (score the model later with: python -m "
+              f"core evaluate --model {model.name} --data DIR)")  # fmt: skip
     print(f"training time: {model.metadata['timing']['fit_seconds']:.1f} s")
     return 0
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import CoreError, DataError
 from .evaluation import WARNING, EvaluationReport
-from .loading import UNLABELLED, Dataset, load_split, row_hashes, split_files
+from .loading import UNLABELLED, Dataset, load_split, load_test_split, row_hashes, split_files
 from .models import make_detector
 from .paths import write_text_atomic
 from .pipeline import TrainedModel, read_metadata
@@ -331,7 +331,7 @@ def run_benchmark(
     if resume is not None:
         check_resumable(resume, run)
     train = load_split(data_dir, "train", max_rows_per_class=max_rows_per_class, seed=seed)
-    test = load_split(data_dir, "test", layout=train.layout)
+    test = load_test_split(data_dir, train)
     trainable = [t for t in tasks if len(np.unique(codes_for_task(train.y, t))) >= 2]
     for t in sorted(set(tasks) - set(trainable)):
         message = f"skipped the {t}-class task: the training data has only one of its classes"

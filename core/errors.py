@@ -65,6 +65,15 @@ class DataError(CoreError):
         super().__init__(f"{prefix}: {message}" if prefix else message, hint)
 
 
+class LayoutMismatchError(DataError):
+    """A file of the other release than the one expected (``found`` and ``expected`` are :class:`Layout`)."""
+
+    def __init__(self, message: str, *, found, expected, **where):
+        self.found = found
+        self.expected = expected
+        super().__init__(message, **where)
+
+
 class ModelMismatchError(CoreError):
     """A model fed data it was not trained for (other layout, other features)."""
 

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from .errors import DataError
+from .errors import DataError, LayoutMismatchError
 from .limits import Limits, check_columns, check_line_length, check_rows, check_size
 from .schema import (
     Layout,
@@ -345,9 +345,11 @@ def read_csv(
             "(optionally with a 'label' column)",
         ) from None
     if layout is not None and found.name != layout.name:
-        raise DataError(
+        raise LayoutMismatchError(
             f"this file has the {found.name} layout ({found.n_features} features) but {layout.name} "
             f"({layout.n_features} features) was expected",
+            found=found,
+            expected=layout,
             file=display,
             hint="use a model trained on the same release, or files of one release only",
         )
@@ -893,6 +895,36 @@ def load_split(
     if max_rows_per_class:
         ds = cap_rows_per_class(ds, max_rows_per_class, seed=seed)
     return ds
+
+
+def has_split(data_dir: str | os.PathLike, split: str) -> bool:
+    """Whether ``DIR/split`` holds CSV files (a missing folder and an empty one both do not)."""
+    return any((Path(data_dir) / split).glob("*.csv"))
+
+
+def missing_split_text(data_dir: str | os.PathLike, split: str) -> str:
+    """Why ``DIR/split`` gives no rows, in words: no such folder, or no CSV files in it."""
+    folder = Path(data_dir) / split
+    return f"{folder} has no CSV files" if folder.is_dir() else f"{data_dir} has no {split}/ folder"
+
+
+def load_test_split(data_dir: str | os.PathLike, train: Dataset, *, progress=None) -> Dataset:
+    """``DIR/test`` read in the layout of ``train`` (the rows of ``DIR/train``).
+
+    A test file of the other release is an error that names both folders: the model learns the layout of
+    train/, so the trouble may lie in either.
+    """
+    try:
+        return load_split(data_dir, "test", layout=train.layout, progress=progress)
+    except LayoutMismatchError as exc:
+        root = Path(data_dir)
+        raise DataError(
+            f"test/ holds files of the {exc.found.name} release ({exc.found.n_features} features) but train/ "
+            f"holds the {exc.expected.name} release ({exc.expected.n_features} features)",
+            file=str(root / "test" / Path(exc.file or "").name),
+            hint=f"{root}/train and {root}/test must hold files of one release of CICIoMT2024: move the other "
+            "release's files to a data folder of their own",
+        ) from None
 
 
 def cap_rows_per_class(ds: Dataset, cap: int, *, seed: int = 0) -> Dataset:

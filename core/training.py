@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
-from .loading import Dataset, load_split, new_matrix
+from .loading import Dataset, has_split, load_split, load_test_split, new_matrix
 from .models import UNPACED, make_detector
 from .pipeline import (
     TrainedModel,
@@ -333,9 +333,9 @@ def train_from_folder(
     train = load_split(data_dir, "train", max_rows_per_class=max_rows_per_class, seed=seed,
                        progress=lambda i, n, f: report(TrainProgress("load", 0.05 * i / n, f"read {f}")))  # fmt: skip
     test = None
-    if (Path(data_dir) / "test").is_dir():
-        test = load_split(data_dir, "test", layout=train.layout,
-                          progress=lambda i, n, f: report(TrainProgress("load", 0.05 + 0.05 * i / n, f"read {f}")))  # fmt: skip
+    if has_split(data_dir, "test"):  # without test files the model is scored on its validation rows only
+        test = load_test_split(data_dir, train,
+                               progress=lambda i, n, f: report(TrainProgress("load", 0.05 + 0.05 * i / n, f"read {f}")))  # fmt: skip
     model, reports = train_model(family, task, train, test=test, params=params, seed=seed, progress=progress,
                                  data_description=str(data_dir), **kwargs)  # fmt: skip
     if save:

@@ -90,10 +90,9 @@ def resolve_folder(text: str) -> Path:
 def folder_summary(folder: str | Path) -> str:
     """One line on a data folder in the official layout; raises DataError when ``train/`` has no CSVs."""
     train = split_files(folder, "train")
-    test_dir = Path(folder) / "test"
-    n_test = len(list(test_dir.glob("*.csv"))) if test_dir.is_dir() else 0
+    n_test = len(list((Path(folder) / "test").glob("*.csv")))
     size = sum(f.stat().st_size for f in train) / 1e6
-    test = f"{n_test} test files" if n_test else "no test/ folder (only validation scores will be shown)"
+    test = f"{n_test} test files" if n_test else "no test files (only validation scores will be shown)"
     return f"{folder}: {len(train)} training files ({size:,.1f} MB), {test}."
 
 

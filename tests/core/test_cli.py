@@ -53,15 +53,42 @@ def test_train_prints_path_metrics_and_absent_classes(trained):
     assert "classes absent from training data (11)" in out, "v1 sample has 8 of 19 classes"
 
 
-def test_train_says_what_it_did_not_score(v2_sample, tmp_path):
-    """Without test/ (and with --val-fraction 0) the output used to end with no score and no word why."""
+@pytest.mark.parametrize("test_folder", ["missing", "empty"])
+def test_train_says_what_it_did_not_score(v2_sample, tmp_path, test_folder):
+    """Without test/ (and with --val-fraction 0) the output used to end with no score and no word why. An empty
+    test/ folder stopped training with an error, while a missing one did not."""
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "train").symlink_to(v2_sample / "train")
+    if test_folder == "empty":
+        (tmp_path / "data" / "test").mkdir()
     out = run("train", "--task", 2, "--model", "lr", "--data", tmp_path / "data", "--val-fraction", 0, "--models-dir",
               tmp_path / "models", "--name", "m", "--quiet").stdout  # fmt: skip
     assert "validation: none (--val-fraction 0: no rows were kept back)" in out
-    assert f"test: not scored: {tmp_path / 'data'} has no test/ folder" in out
+    why = (
+        f"{tmp_path / 'data'} has no test/ folder"
+        if test_folder == "missing"
+        else f"{tmp_path / 'data' / 'test'} has no CSV files"
+    )
+    assert f"test: not scored: {why}" in out
     assert "macro-F1" not in out
+
+
+def test_train_on_two_releases_names_both_folders(v1_sample, v2_sample, tmp_path):
+    """train/ of one release and test/ of the other: the error used to name only a test file's base name and hint
+    at 'a model trained on the same release', though no model existed yet."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train").symlink_to(v2_sample / "train")
+    (tmp_path / "data" / "test").symlink_to(v1_sample / "test")
+    proc = run("train", "--task", 2, "--model", "lr", "--data", tmp_path / "data", "--models-dir", tmp_path / "models",
+               "--quiet", check=False)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    first = sorted(p.name for p in (v1_sample / "test").glob("*.csv"))[0]
+    assert (
+        f"error: {tmp_path / 'data' / 'test' / first}: test/ holds files of the v1 release (45 features) but "
+        "train/ holds the v2 release (39 features)" in proc.stderr
+    )
+    assert f"{tmp_path / 'data'}/train and {tmp_path / 'data'}/test must hold files of one release" in proc.stderr
+    assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())
 
 
 def test_train_refit_flag_fits_the_saved_model_on_every_training_row(trained):

@@ -181,3 +181,15 @@ def test_joblib_in_the_job_worker_counts_every_core_without_a_warning():
     worker.join(30)
     assert kind == "done" and not caught, caught
     assert cores == os.cpu_count() or cores == len(os.sched_getaffinity(0))
+
+
+def test_folder_summary_counts_test_files_not_the_folder(v2_sample, tmp_path):
+    """An empty test/ folder was summed up as "no test/ folder" (and training then stopped on it)."""
+    from dashboard.train_jobs import folder_summary
+
+    (tmp_path / "train").symlink_to(v2_sample / "train")
+    (tmp_path / "test").mkdir()
+    assert "no test files (only validation scores will be shown)" in folder_summary(tmp_path)
+    (tmp_path / "test").rmdir()
+    (tmp_path / "test").symlink_to(v2_sample / "test")
+    assert f"{len(list((v2_sample / 'test').glob('*.csv')))} test files" in folder_summary(tmp_path)

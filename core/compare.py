@@ -21,7 +21,7 @@ from .evaluation import WARNING, EvaluationReport
 from .loading import UNLABELLED, Dataset, load_split, load_test_split, row_hashes, split_files
 from .models import make_detector
 from .paths import write_text_atomic
-from .pipeline import TrainedModel, read_metadata
+from .pipeline import TrainedModel, fingerprint, read_metadata
 from .taxonomy import TASKS, classes_for_task, codes_for_task
 from .training import Cancelled, TrainProgress, train_model
 
@@ -332,6 +332,7 @@ def run_benchmark(
         check_resumable(resume, run)
     train = load_split(data_dir, "train", max_rows_per_class=max_rows_per_class, seed=seed)
     test = load_test_split(data_dir, train)
+    test_identity = {"test_rows": len(test), "test_fingerprint_sha256": fingerprint(test)}
     trainable = [t for t in tasks if len(np.unique(codes_for_task(train.y, t))) >= 2]
     for t in sorted(set(tasks) - set(trainable)):
         message = f"skipped the {t}-class task: the training data has only one of its classes"
@@ -399,6 +400,7 @@ def run_benchmark(
             if task in overlap:
                 score.report.notes.append(overlap[task])
             model.metadata["metrics"]["test"] = score.report.to_dict()
+            model.metadata["data"].update(test_identity)
             if models_dir is not None:
                 model.save(saved_as(family, task), overwrite=True)
             slots[i] = score

@@ -464,6 +464,23 @@ def threshold_notes(report: EvaluationReport) -> list[str]:
 # ---------------------------------------------------------------- registry
 
 
+def test_set_of(meta: dict) -> str | None:
+    """Which rows a saved model's test scores were measured on, as a key: models with equal keys were scored on the
+    same rows, and only their scores rank against each other (None: no test scores).
+
+    The fingerprint of the test rows and the number scored (fewer when rows also in train were left out). A model
+    saved before the fingerprint was recorded is known by its data folder, layout and the number of rows scored.
+    """
+    test = (meta.get("metrics") or {}).get("test")
+    if not test:
+        return None
+    data = meta.get("data") or {}
+    rows = test.get("n_rows")
+    if data.get("test_fingerprint_sha256"):
+        return f"{data['test_fingerprint_sha256']}:{rows}"
+    return f"{data.get('description')}:{meta.get('layout')}:{rows}"
+
+
 def default_models_dir() -> Path:
     """``$IOMT_MODELS_DIR``, else ``models/`` at the project root."""
     env = os.environ.get("IOMT_MODELS_DIR")

@@ -296,6 +296,7 @@ def train_model(
             # what "typical benign values" are when an analysis has no benign rows of its own (core.explain)
             "benign_median": _benign_median(pre, train),
             "test_rows": len(test) if test is not None else None,
+            "test_fingerprint_sha256": fingerprint(test) if test is not None else None,  # which rows it was scored on
             "notes": list(train.notes),
         },
         metrics={k: (v.to_dict() if v is not None else None) for k, v in reports.items()},

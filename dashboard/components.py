@@ -16,6 +16,7 @@ import streamlit as st
 
 from core.evaluation import WARNING, EvaluationReport
 from core.figures import confusion_figure, per_class_metrics_figure, per_class_table, prediction_error_figure
+from core.pipeline import test_set_of
 from dashboard.escape import md
 
 __all__ = [
@@ -97,10 +98,12 @@ def models_frame(models: list[dict]) -> pd.DataFrame:
     Returns
     -------
     pd.DataFrame
-        Columns ``name, task, family, layout, created, data, macro-F1, weighted-F1, scored on,
+        Columns ``name, task, family, layout, created, data, macro-F1, weighted-F1, scored on, test set,
         size (MB)``; sorted by task, then the models scored on test data before those scored only on their
-        validation rows (a validation figure is not a test figure and must not outrank one), then macro-F1
-        (best first).
+        validation rows (a validation figure is not a test figure and must not outrank one), then by the rows
+        they were scored on (``test set``: a letter each, the same letter for the same rows; models scored on
+        other rows do not rank against each other), then macro-F1 (best first). The set whose best model
+        scores highest comes first.
     """
     rows = []
     for m in models:
@@ -116,14 +119,35 @@ def models_frame(models: list[dict]) -> pd.DataFrame:
             "macro-F1": scores["macro_f1"] if scores else np.nan,
             "weighted-F1": scores["weighted_f1"] if scores else np.nan,
             "scored on": split or "not scored",
+            "test set": test_set_of(m) or "",
             "size (MB)": round(m.get("size_bytes", 0) / 1e6, 3),
         })  # fmt: skip
     columns = ["name", "task", "family", "layout", "created", "data", "macro-F1", "weighted-F1", "scored on",
-               "size (MB)"]  # fmt: skip
+               "test set", "size (MB)"]  # fmt: skip
     frame = pd.DataFrame(rows, columns=columns)
     frame["_untested"] = frame["scored on"] != "test"
-    order = frame.sort_values(["task", "_untested", "macro-F1"], ascending=[True, True, False], kind="mergesort")
-    return order.drop(columns="_untested").reset_index(drop=True)
+    frame["_set_best"] = frame.groupby(["task", "test set"])["macro-F1"].transform("max")
+    order = frame.sort_values(["task", "_untested", "_set_best", "test set", "macro-F1"],
+                              ascending=[True, True, False, True, False], kind="mergesort")  # fmt: skip
+    letters = {key: _set_letter(i) for i, key in enumerate(dict.fromkeys(k for k in order["test set"] if k))}
+    order["test set"] = order["test set"].map(lambda key: letters.get(key, ""))
+    return order.drop(columns=["_untested", "_set_best"]).reset_index(drop=True)
+
+
+def _set_letter(i: int) -> str:
+    """A, B, ... Z, then AA, AB, ..."""
+    return _set_letter(i // 26 - 1) + chr(65 + i % 26) if i >= 26 else chr(65 + i)
+
+
+def test_sets_caption(frame: pd.DataFrame) -> str | None:
+    """What the ``test set`` column of a :func:`models_frame` table means, when its models were scored on more than
+    one set of test rows (None when they all were scored on the same rows)."""
+    sets = sorted({s for s in frame["test set"] if s})
+    if len(sets) < 2:
+        return None
+    return (f"These models were scored on {len(sets)} different sets of test rows (column *test set*: the same letter, "
+            "the same rows). Compare their scores only within one letter: a model scored on easier rows is not a "
+            "better model. The Compare page scores several models on the same rows.")  # fmt: skip
 
 
 def ranking_key(meta: dict) -> tuple[bool, float]:
@@ -177,12 +201,19 @@ def link_to_page(page: str, label: str, icon: str | None = None) -> None:
 
 def show_models_table(frame: pd.DataFrame, key: str) -> None:
     """A :func:`models_frame` table: scores with three decimals; the 'scored on' column only when some
-    model has no test scores (then its scores are validation scores, and the table says so)."""
+    model has no test scores (then its scores are validation scores, and the table says so); the 'test set'
+    column, and what it means, only when the models were scored on different rows."""
     config = {c: st.column_config.NumberColumn(c, format="%.3f") for c in ("macro-F1", "weighted-F1")}
     config["size (MB)"] = st.column_config.NumberColumn("MB", format="%.2f", help="Size on disk")
     config["created"] = st.column_config.Column("created", help="When the model was trained (UTC)")
-    order = [c for c in frame.columns if c != "scored on" or (frame["scored on"] != "test").any()]
+    config["test set"] = st.column_config.Column("test set", help="The rows the scores were measured on: the same "
+                                                 "letter, the same rows. Scores rank only within one letter.")  # fmt: skip
+    caption = test_sets_caption(frame)
+    shown = {"scored on": (frame["scored on"] != "test").any(), "test set": caption is not None}
+    order = [c for c in frame.columns if shown.get(c, True)]
     st.dataframe(frame, hide_index=True, key=key, column_config=config, column_order=order)
+    if caption:
+        st.caption(caption)
 
 
 def show_headline(report: EvaluationReport) -> None:

@@ -67,8 +67,9 @@ def _model_scores(models: list[dict]) -> None:
     tasks = [t for t in TASKS if (frame["task"] == t).any()]
     for tab, task in zip(st.tabs([_tab_title(t, int((frame["task"] == t).sum())) for t in tasks]), tasks):
         part = frame[frame["task"] == task]
-        rows = [{"name": r["name"] + ("" if r["scored on"] == "test" else f" ({r['scored on']})"),
-                 "macro_f1": r["macro-F1"], "weighted_f1": r["weighted-F1"]} for r in part.to_dict("records")]  # fmt: skip
+        several = components.test_sets_caption(part) is not None
+        rows = [{"name": r["name"] + _bar_suffix(r, several), "macro_f1": r["macro-F1"], "weighted_f1": r["weighted-F1"]}
+                for r in part.to_dict("records")]  # fmt: skip
         tab.plotly_chart(model_scores_figure(rows), key=f"overview_scores_{task}")
         with tab:
             components.show_models_table(part.drop(columns=["task"]), f"overview_table_{task}")
@@ -76,6 +77,13 @@ def _model_scores(models: list[dict]) -> None:
         st.caption("Models trained on the demo data learned from synthetic rows: their scores show that the tool "
                    "works, not how it would do on a real hospital network.")  # fmt: skip
     st.caption(components.CAVEAT)
+
+
+def _bar_suffix(row: dict, several_test_sets: bool) -> str:
+    """What a bar's scores were measured on, when that is not the one test set all the others share."""
+    if row["scored on"] != "test":
+        return f" ({row['scored on']})"
+    return f" (test set {row['test set']})" if several_test_sets else ""
 
 
 def _tab_title(task: int, n: int) -> str:

@@ -20,9 +20,19 @@ def test_benchmark_skips_a_task_the_data_cannot_train_and_scores_the_rest(v1_sam
     assert any("skipped the 2-class task" in e.message for e in events)
     assert events[-1].fraction == 1.0
     assert {p.name for p in tmp_path.iterdir()} == {"bench-rf-6class-v1", "bench-lr-6class-v1"}
+    from core.loading import load_split
+    from core.pipeline import fingerprint, test_set_of
+
+    test_rows = fingerprint(load_split(v1_sample, "test"))
+    sets = set()
     for name in ("bench-rf-6class-v1", "bench-lr-6class-v1"):  # every family refitted on the same (all) train rows
-        data = json.loads((tmp_path / name / "metadata.json").read_text())["data"]
+        meta = json.loads((tmp_path / name / "metadata.json").read_text())
+        data = meta["data"]
         assert data["train_rows_used_for_fit"] == data["train_rows"] == data["refit"]["rows"] == 8 * 300
+        # what the saved test scores were measured on, so that the dashboard ranks them only among their own
+        assert (data["test_rows"], data["test_fingerprint_sha256"]) == (8621, test_rows)
+        sets.add(test_set_of(meta))
+    assert sets == {f"{test_rows}:8621"}
     for s in scores:
         assert s.report.n_rows == 8621 and s.rows_per_second > 0
     md = results_markdown(results)

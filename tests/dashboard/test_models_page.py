@@ -47,7 +47,8 @@ def test_table_lists_every_model_with_its_scores(registry_env):
     models = {m["name"]: m for m in list_models(registry_env)}
     assert set(table["name"]) == set(models)
     assert list(table.columns) == ["name", "task", "family", "layout", "created", "data", "macro-F1", "weighted-F1",
-                                   "scored on", "size (MB)"]  # fmt: skip
+                                   "scored on", "test set", "size (MB)"]  # fmt: skip
+    assert set(table["test set"]) == {"A"}, "every demo model was scored on the same demo test rows"
     for row in table.to_dict("records"):
         meta = models[row["name"]]
         assert row["task"] == meta["task"] and row["family"] == meta["family"] and row["layout"] == meta["layout"]

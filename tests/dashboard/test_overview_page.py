@@ -108,3 +108,42 @@ def test_a_validation_score_never_outranks_a_test_score(demo_models_dir, demo_di
     assert "not comparable" in " ".join(c.value for c in at.caption)
     ranked = sorted(list_models(tmp_path), key=ranking_key)
     assert ranked[-1]["name"] == six[0].name and model_label(ranked[-1]).endswith("macro-F1 0.999 (validation)")
+
+
+def test_models_scored_on_other_rows_do_not_rank_against_each_other(demo_models_dir, demo_dir, tmp_path, monkeypatch):
+    """A model scored on two easy test files outranked the models scored on all 19 files, in the Overview's and the
+    Models page's tables alike. Each set of test rows now gets a letter, and the models rank within it."""
+    import shutil
+
+    from core.pipeline import read_metadata
+    from core.training import train_from_folder
+
+    registry = tmp_path / "models"
+    six = sorted(p for p in demo_models_dir.iterdir() if p.name.endswith("-6class"))
+    for p in six:
+        shutil.copytree(p, registry / p.name)
+    easy = tmp_path / "easy"
+    (easy / "test").mkdir(parents=True)
+    (easy / "train").symlink_to(demo_dir / "train")
+    for name in ("Benign_test.pcap.csv", "TCP_IP-DDoS-SYN_test.pcap.csv"):
+        (easy / "test" / name).symlink_to(demo_dir / "test" / name)
+    train_from_folder("rf", 6, str(easy), params={"n_estimators": 20}, models_dir=str(registry), name="easy-rf")
+    easy_score = read_metadata(registry / "easy-rf")["metrics"]["test"]["macro_f1"]
+    others = [read_metadata(p)["metrics"]["test"]["macro_f1"] for p in six]
+    assert easy_score > max(others), "the premise: the easy rows flatter the model"
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(registry))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    at = overview()
+    table = next(d.value for d in at.dataframe if "macro-F1" in d.value.columns)
+    by_set = table.groupby("test set")["name"].apply(list).to_dict()
+    assert by_set == {"A": ["easy-rf"], "B": list(table["name"].iloc[1:])} and len(by_set["B"]) == len(six)
+    assert list(table["macro-F1"].iloc[1:]) == sorted(others, reverse=True), "ranked within their own set"
+    caption = " ".join(c.value for c in at.caption)
+    assert "scored on 2 different sets of test rows" in caption and "Compare their scores only within one" in caption
+    assert charts(at)["overview_scores_6"]["data"][0]["y"][0] == "easy-rf (test set A)"
+    models_page = AppTest.from_file(str(APP.parent / "views" / "models.py"), default_timeout=60).run()
+    assert not models_page.exception
+    listed = models_page.dataframe[0].value
+    assert list(listed["test set"]) == list(table["test set"]) and "2 different sets" in " ".join(
+        c.value for c in models_page.caption
+    )

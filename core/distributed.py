@@ -21,9 +21,10 @@ renamed: a task retried after a worker died overwrites its own part instead of a
 tasks are done, the row count of every file is checked three ways (counted, scored, in the Parquet
 footers) before the summary is written to ``DIR/summary.json``.
 
-A run writes into a staging folder ``DIR/.score-many-<id>/`` and moves its ``predictions`` and
+A run writes into a staging folder ``DIR/.score-many-<host>-<pid>-<id>/`` and moves its ``predictions`` and
 ``summary.json`` into ``DIR`` only once complete, so that results already there (replaced with
-``--overwrite``) survive a run that fails or is interrupted.
+``--overwrite``) survive a run that fails or is interrupted. The staging folder of a run killed outright
+(SIGKILL, a power cut) is removed by the next run into ``DIR`` from the same machine.
 
 The model is loaded once per worker process (a worker plugin warms a per-process cache keyed by the
 model folder and its modification time); tasks carry only the model's path, never the model.
@@ -38,6 +39,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import sys
 import threading
 import time
@@ -64,7 +66,7 @@ LOW_CONFIDENCE = 0.6
 SUMMARY_FILE = "summary.json"
 PREDICTIONS_DIR = "predictions"
 SUMMARY_VERSION = 1
-#: A run writes into ``OUT/.score-many-<id>/`` and moves its results into OUT only when complete.
+#: A run writes into ``OUT/.score-many-<host>-<pid>-<id>/`` and moves its results into OUT only when complete.
 STAGING_PREFIX = ".score-many-"
 _MAX_HEADER_BYTES = 1 << 20
 
@@ -392,9 +394,23 @@ def _prepare_out(out: Path, overwrite: bool) -> Path:
             hint="choose another --out folder, or pass --overwrite to replace them",
         )
     out.mkdir(parents=True, exist_ok=True)
-    staging = out / f"{STAGING_PREFIX}{uuid.uuid4().hex}"  # same file system as out: moved in by renames
+    _sweep_abandoned(out)
+    # on out's file system, so that the results move in by renames; named by machine and process for the sweep
+    staging = out / f"{STAGING_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex}"
     (staging / PREDICTIONS_DIR).mkdir(parents=True)
     return staging
+
+
+def _sweep_abandoned(out: Path) -> None:
+    """Remove the staging folders in ``out`` of earlier runs from this machine whose process is gone (killed before
+    it could clean up). Runs from other machines are left alone: their process cannot be looked up from here."""
+    from .pipeline import pid_alive
+
+    for folder in out.glob(f"{STAGING_PREFIX}*"):
+        host, _, pid = folder.name[len(STAGING_PREFIX) :].rpartition("-")[0].rpartition("-")
+        if host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid)):
+            log.info("removing %s, left by a score-many run that was killed", folder)
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _commit(staging: Path, out: Path) -> None:

@@ -277,3 +277,27 @@ def test_the_whole_file_row_limit_is_not_applied_to_each_range(model_path, v2_sa
                           env=env)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert len(_read_output(tmp_path / "out")) == n
+
+
+def test_a_run_clears_the_staging_folder_of_a_killed_run(client, model_path, v2_sample, tmp_path):
+    """A run killed outright (SIGKILL) cannot remove its hidden staging folder: it stayed in --out for good. The next
+    run from this machine removes it; a live run's folder, and one from another machine, are left alone."""
+    import socket
+
+    out = tmp_path / "out"
+    out.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = socket.gethostname()
+    killed = out / f"{dist.STAGING_PREFIX}{host}-{dead.pid}-{'a' * 32}"
+    alive = out / f"{dist.STAGING_PREFIX}{host}-{os.getpid()}-{'b' * 32}"
+    elsewhere = out / f"{dist.STAGING_PREFIX}other-host-{dead.pid}-{'c' * 32}"
+    for folder in (killed, alive, elsewhere):
+        (folder / "predictions").mkdir(parents=True)
+        (folder / "predictions" / "part.parquet").write_bytes(b"half written")
+    one = sorted((v2_sample / "test").glob("*.csv"))[0]
+    summary = dist.score_many(model_path, [str(one)], out, client=client, partition_bytes=PARTITION, progress=False,
+                              echo=None)  # fmt: skip
+    assert summary["files_scored"] == 1
+    left = {p.name for p in out.iterdir()}
+    assert left == {"summary.json", "predictions", alive.name, elsewhere.name}

@@ -224,7 +224,8 @@ def validation_text(meta: dict) -> str | None:
     suggested = meta.get("alarm_threshold_validation")
     if not suggested:
         return None
-    which = "its first fit's validation rows" if suggested.get("of_first_fit") else "its validation rows"
+    which = ("its first fit's validation rows (before the refit on all rows)" if suggested.get("of_first_fit")
+             else "its validation rows")  # fmt: skip
     return (f"at training, macro-F1 on {which} ({suggested['rows']:,} flows it was not fitted on) was highest at "
             f"{suggested['threshold']:.2f}: {suggested['macro_f1']:.4f}, against {suggested['macro_f1_at_default']:.4f} "
             f"at {DEFAULT_THRESHOLD:.2f}")  # fmt: skip

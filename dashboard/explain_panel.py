@@ -22,6 +22,7 @@ from core.figures import attribution_figure, class_profile_figure, importance_fi
 from core.loading import UNLABELLED, Dataset
 from core.pipeline import Predictions, TrainedModel
 from core.taxonomy import BENIGN
+from core.words import sentence
 from dashboard import auth, loaders
 from dashboard.escape import md
 
@@ -199,7 +200,7 @@ def _threshold_section(ids, model: TrainedModel, data: Dataset, pred: Prediction
         st.session_state["analyze_alarm_threshold"] = float(saved)
     st.caption("A flow raises an alarm when the model's probability that it is an attack reaches the threshold. "
                "Lower it to miss fewer attacks, raise it for fewer false alarms. Counted on these flows.")  # fmt: skip
-    _validation_threshold(model.metadata.get("alarm_threshold_validation"))
+    _validation_threshold(model.metadata)
     t = st.slider("Alarm threshold (probability of attack)", 0.01, 1.0, step=0.01, format="%.2f",
                   key="analyze_alarm_threshold")  # fmt: skip
     cost = th.cost_at(is_attack, p_attack, t)
@@ -211,11 +212,8 @@ def _threshold_section(ids, model: TrainedModel, data: Dataset, pred: Prediction
     cols[2].metric("Attacks caught", f"{cost.detected:,}", border=True)
     cv = th.with_operating_point(_curves(*ids, is_attack, p_attack), is_attack, p_attack, t)
     st.plotly_chart(threshold_curves_figure(cv), key="analyze_alarm_curves")
-    chosen = model.metadata.get("alarm_threshold_chosen_on")
-    state = ("the default, 0.50" if model.metadata.get("alarm_threshold") is None
-             else f"{saved:.2f}" + (f" (chosen on {chosen})" if chosen else ""))  # fmt: skip
     left, right = st.columns([1, 2], vertical_alignment="center")
-    right.caption(f"Saved with the model now: {state}. Saving makes every later scoring with this model (here and "
+    right.caption(f"Saved with the model now: {md(th.state_text(model.metadata))}. Saving makes every later scoring with this model (here and "
                   "on the command line) use the new threshold, and its evaluations say on which flows it was chosen: "
                   "choose it on flows other than those you will judge the model by.")  # fmt: skip
     if left.button("Save this threshold with the model", key="analyze_alarm_save", icon=":material/save:",
@@ -230,18 +228,16 @@ def _threshold_section(ids, model: TrainedModel, data: Dataset, pred: Prediction
         st.rerun()
 
 
-def _validation_threshold(suggested: dict | None) -> None:
+def _validation_threshold(meta: dict) -> None:
     """The threshold chosen at training on the model's validation rows, with a button that moves the slider to it:
     a choice made on rows that no score here is computed on."""
-    if not suggested:
+    text = th.validation_text(meta)
+    if not text:
         return
-    which = "its first fit's validation rows (before the refit on all rows)" if suggested.get("of_first_fit") else (
-        "its validation rows")  # fmt: skip
+    suggested = meta["alarm_threshold_validation"]
     left, right = st.columns([1, 2], vertical_alignment="center")
-    right.caption(f"At training, macro-F1 on {which} ({suggested['rows']:,} flows the model was not fitted on) was "
-                  f"highest at **{suggested['threshold']:.2f}**: {suggested['macro_f1']:.4f}, against "
-                  f"{suggested['macro_f1_at_default']:.4f} at 0.50. A threshold chosen there is fair to judge on these "
-                  "flows; one chosen on these flows is not.")  # fmt: skip
+    right.caption(f"{sentence(text)}. A threshold chosen there is fair to judge on these flows; one chosen on these "
+                  "flows is not.")  # fmt: skip
     if left.button(f"Start from {suggested['threshold']:.2f}", key="analyze_alarm_validation",
                    icon=":material/straighten:", help="Moves the slider; nothing is saved until you save it."):  # fmt: skip
         st.session_state["analyze_alarm_threshold"] = float(suggested["threshold"])

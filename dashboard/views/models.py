@@ -11,6 +11,7 @@ from core.evaluation import EvaluationReport
 from core.figures import class_counts_figure, training_curves
 from core.pipeline import delete_model
 from core.taxonomy import classes_for_task
+from core.words import sentence
 from dashboard import auth, components, loaders
 from dashboard.escape import md
 
@@ -63,7 +64,7 @@ def _alarm_threshold(meta: dict) -> None:
     st.markdown(text)
     validation = th.validation_text(meta)
     if validation and not th.uses_validation_choice(meta):
-        st.caption(f"{validation[0].upper()}{validation[1:]}; not applied unless saved (the Analyze page's alarm "
+        st.caption(f"{sentence(validation)}; not applied unless saved (the Analyze page's alarm "
                    f"section, or `python -m core threshold {md(meta['name'])} --validation`).")  # fmt: skip
 
 

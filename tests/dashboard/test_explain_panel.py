@@ -144,7 +144,11 @@ def test_threshold_slider_costs_and_saving(own_registry, demo_dir):
     assert at.slider(key="analyze_alarm_threshold").value == 0.8
     flagged = int((p >= 0.8).sum())
     assert metrics(at)["Attack traffic"] == f"{flagged / len(p):.1%}"
-    assert any("Saved with the model now: 0.80 (chosen on Benign_test.pcap.csv, " in c.value for c in at.caption)
+    from dashboard.escape import md
+
+    now = f"Saved with the model now: {md(th.state_text(saved))}. "
+    assert th.state_text(saved).startswith("0.80, chosen on Benign_test.pcap.csv, ")
+    assert any(c.value.startswith(now) for c in at.caption)
     # Away (no 2-class model shown) and back: the slider starts again from the model's saved threshold.
     at.selectbox(key="analyze_task").set_value(6).run()
     assert "analyze_alarm_threshold" not in [s.key for s in at.slider]
@@ -159,7 +163,11 @@ def test_the_threshold_chosen_on_validation_rows_at_training_is_offered_and_save
     no_exception(at)
     folder = own_registry / "test-rf-2class"
     stored = json.loads((folder / "metadata.json").read_text())["alarm_threshold_validation"]
-    assert any(f"was highest at **{stored['threshold']:.2f}**: {stored['macro_f1']:.4f}, against "
+    from core.threshold import validation_text
+
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert any(c.value.startswith("At training, macro-F1 on its") and validation_text(meta)[1:] in c.value
+               and f"was highest at {stored['threshold']:.2f}: {stored['macro_f1']:.4f}, against "
                f"{stored['macro_f1_at_default']:.4f} at 0.50" in c.value for c in at.caption)  # fmt: skip
     at.button(key="analyze_alarm_validation").click().run()
     no_exception(at)

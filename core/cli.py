@@ -398,8 +398,20 @@ def _print_threshold_costs(model, paths: list[str], in_use: float, is_saved: boo
 def cmd_demo_data(args) -> int:
     from tqdm import tqdm
 
-    from .demo import write_demo_dataset
+    from .demo import is_demo_folder, write_demo_dataset
 
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CoreError(f"--out {out} is a file", hint="give a folder: train/ and test/ are written in it")
+    existing = sorted(p for split in ("train", "test") for p in (out / split).glob("*.csv"))
+    if existing and not (args.overwrite or is_demo_folder(out)):  # real data must never end up mixed with synthetic
+        raise CoreError(
+            f"{out} already holds {len(existing):,} CSV files in train/ and test/ that are not demo data "
+            f"(e.g. {existing[0].relative_to(out)})",
+            hint="choose another --out folder, or pass --overwrite to delete them and write the demo data instead",
+        )
+    for p in existing:  # removed, so that files of names the new demo data does not use are not left beside it
+        p.unlink()
     bar = tqdm(total=None, desc="demo data", unit="rows", unit_scale=True, file=sys.stderr, leave=False)
 
     def progress(done, total):
@@ -717,6 +729,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layout", choices=["v1", "v2"], default="v2", help="release layout (default v2, 39 features)")
     p.add_argument("--rows", type=_scale, help="scale factor on the default size (e.g. 100 for millions of rows)")
     p.add_argument("--seed", type=int, default=0, help="seed of the generator (default 0)")
+    p.add_argument("--overwrite", action="store_true", help="delete the CSV files already in OUT/train and OUT/test "
+                   "(needed when they are not demo data written earlier)")  # fmt: skip
     p.set_defaults(func=cmd_demo_data)
 
     p = sub.add_parser("benchmark-models", help="train and score every family for every task (the paper's comparison)")

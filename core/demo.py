@@ -40,6 +40,8 @@ OFFICIAL_FILES_PATH = Path(__file__).with_name("official_files.tsv")
 
 #: Rows generated per random block: the output does not depend on how blocks are grouped for writing.
 BLOCK_ROWS = 8192
+#: What ``write_demo_dataset`` writes beside ``train/`` and ``test/``: its manifest, and the mark of a demo folder.
+MANIFEST_NAME = "demo-manifest.json"
 #: Default number of rows per write (memory stays around this many rows times the column count).
 CHUNK_ROWS = 200_000
 
@@ -630,7 +632,8 @@ def write_demo_dataset(
     ----------
     out_dir : path
         Destination; ``train/`` and ``test/`` are created. Existing files of the same names are
-        overwritten, others are left alone.
+        overwritten, others are left alone (``python -m core demo-data`` first removes them, and refuses a folder
+        of other data). The returned manifest is also written to ``out_dir/demo-manifest.json``.
     layout : Layout or {"v2", "v1"}, default "v2"
         Header and columns: exactly ``layout.features``, comma separated, no index, no label.
     rows_per_class : None, int, dict or "official"
@@ -682,7 +685,13 @@ def write_demo_dataset(
             manifest["rows"][split] += n
     finally:
         writer.close()
+    (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1))
     return manifest
+
+
+def is_demo_folder(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds data written by :func:`write_demo_dataset` (its manifest is there)."""
+    return (Path(folder) / MANIFEST_NAME).is_file()
 
 
 def _capture_segments(rows_per_class: Mapping[str, int]) -> list[tuple[str, int]]:

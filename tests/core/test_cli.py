@@ -433,6 +433,31 @@ def test_demo_data_refuses_a_scale_that_is_not_a_positive_number(value, tmp_path
     assert not (tmp_path / "d").exists()
 
 
+def test_demo_data_never_mixes_synthetic_files_into_real_data(v1_sample, tmp_path):
+    """demo-data into a folder of real data overwrote the files of the names it writes and left the others: a
+    dataset of real and synthetic files mixed, with no word."""
+    import shutil
+
+    real = tmp_path / "real"
+    shutil.copytree(v1_sample, real)
+    before = {p: p.read_bytes() for p in sorted(real.rglob("*.csv"))}
+    proc = run("demo-data", "--out", real, "--rows", 0.01, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"{real} already holds {len(before)} CSV files in train/ and test/ that are not demo data" in proc.stderr
+    assert "--overwrite" in proc.stderr
+    assert {p: p.read_bytes() for p in sorted(real.rglob("*.csv"))} == before
+    # Asked for: the real files go, and only demo files are left (none of the real ones beside them).
+    run("demo-data", "--out", real, "--rows", 0.01, "--overwrite")
+    manifest = json.loads((real / "demo-manifest.json").read_text())
+    assert sorted(str(p.relative_to(real)) for p in real.rglob("*.csv")) == sorted(manifest["files"])
+    # Demo data written earlier is replaced without --overwrite.
+    run("demo-data", "--out", real, "--rows", 0.02, "--seed", 3)
+    assert json.loads((real / "demo-manifest.json").read_text())["seed"] == 3
+    (tmp_path / "file").write_text("x")
+    proc = run("demo-data", "--out", tmp_path / "file", check=False)
+    assert proc.returncode == 2 and "is a file" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_predict_streams_past_the_row_limit_that_protects_memory(trained, v1_sample, tmp_path):
     """The row limit used to be checked on the first 256 KB only: a file over it was scored, and one whose first
     256 KB were over it was refused as 'the file has N rows' with N the prefix's count, not the file's."""

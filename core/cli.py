@@ -492,8 +492,8 @@ def _output_folder(path, option: str) -> Path:
 
 def _output_file(path, option: str, inputs=(), *, other: tuple[str, str | None] = ("", None)) -> Path:
     """Check the file ``path`` given as ``option`` before any work: not a folder, not one of the ``inputs`` (files,
-    or folders whose CSV files and test/ CSV files are inputs), not the same as the ``other`` output; its folder is
-    made. A capture overwritten by a report, or a report lost after the scoring, is refused at once instead."""
+    or folders whose CSV files, train/ and test/ CSV files are inputs), not the same as the ``other`` output; its
+    folder is made. A capture overwritten by a report, or a report lost after the scoring, is refused at once instead."""
     out = Path(path)
     if out.is_dir():
         raise CoreError(f"{option} {out} is a folder", hint=f"give {option} the name of a file in it")
@@ -502,9 +502,8 @@ def _output_file(path, option: str, inputs=(), *, other: tuple[str, str | None] 
     if out.exists():
         for item in inputs:
             item = Path(item)
-            files = (
-                [item] if item.is_file() else [*item.glob("*.csv"), *item.glob("test/*.csv")] if item.is_dir() else []
-            )
+            files = [item] if item.is_file() else [p for g in ("*.csv", "train/*.csv", "test/*.csv")
+                                                   for p in item.glob(g)] if item.is_dir() else []  # fmt: skip
             for f in files:
                 if os.path.samefile(f, out):
                     raise CoreError(f"{option} {out} is one of the input files", hint=f"write the {option} file "

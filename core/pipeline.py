@@ -528,10 +528,26 @@ def check_model_name(name: str) -> str:
     return name
 
 
+def writable_registry(models_dir: str | os.PathLike | None) -> Path:
+    """The registry folder a new model is saved in, made now: a file in its place, or a folder that cannot be made,
+    is said before the fit rather than as a traceback after it."""
+    registry = Path(models_dir) if models_dir else default_models_dir()
+    if registry.exists() and not registry.is_dir():
+        raise CoreError(f"the model registry {registry} is a file, not a folder",
+                        hint="give --models-dir (or $IOMT_MODELS_DIR) a folder")  # fmt: skip
+    try:
+        registry.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CoreError(f"the model registry {registry} could not be made: {exc.strerror or exc}",
+                        hint="give --models-dir (or $IOMT_MODELS_DIR) a folder you can write to") from None  # fmt: skip
+    return registry
+
+
 def new_model_folder(models_dir: str | os.PathLike | None, name: str) -> Path:
     """The registry folder a new model named ``name`` would get: refused now if the name cannot be a folder name
-    or is taken, rather than after the fit (saving checks again, under the name's lock)."""
-    folder = (Path(models_dir) if models_dir else default_models_dir()) / check_model_name(name)
+    or is taken, or the registry cannot hold it, rather than after the fit (saving checks again, under the name's
+    lock)."""
+    folder = writable_registry(models_dir) / check_model_name(name)
     if folder.exists() or folder.is_symlink():
         raise ModelFormatError(f"a model named {name!r} already exists in {folder.parent}",
                                hint="choose another name, or delete the old model")  # fmt: skip

@@ -19,6 +19,7 @@ from .pipeline import (
     default_models_dir,
     fingerprint,
     new_model_folder,
+    writable_registry,
 )
 from .preprocess import Preprocessor
 from .schema import HEAVY_TAILED
@@ -330,6 +331,8 @@ def train_from_folder(
     report = progress or (lambda ev: None)
     if save and name is not None:  # refused now, not after hours of fitting
         new_model_folder(models_dir, name)
+    elif save:
+        writable_registry(models_dir)
     report(TrainProgress("load", 0.0, f"reading {data_dir}/train"))
     train = load_split(data_dir, "train", max_rows_per_class=max_rows_per_class, seed=seed,
                        progress=lambda i, n, f: report(TrainProgress("load", 0.05 * i / n, f"read {f}")))  # fmt: skip

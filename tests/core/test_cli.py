@@ -91,6 +91,18 @@ def test_train_on_two_releases_names_both_folders(v1_sample, v2_sample, tmp_path
     assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())
 
 
+@pytest.mark.parametrize("named", [True, False])
+def test_train_refuses_a_registry_that_is_a_file_before_reading_data(v2_sample, tmp_path, named):
+    """--models-dir naming a file: a FileExistsError traceback after the whole fit, and the model lost."""
+    victim = tmp_path / "victim.csv"
+    victim.write_text("a capture\n")
+    name = ("--name", "m") if named else ()
+    proc = run("train", "--task", 2, "--model", "lr", "--data", v2_sample, "--models-dir", victim, *name, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"error: the model registry {victim} is a file, not a folder" in proc.stderr
+    assert "reading" not in proc.stderr and victim.read_text() == "a capture\n"
+
+
 def test_train_refit_flag_fits_the_saved_model_on_every_training_row(trained):
     models, _ = trained
     data = json.loads((models / "rf19" / "metadata.json").read_text())["data"]
@@ -391,6 +403,15 @@ def test_report_and_evaluate_check_their_output_files_before_any_work(trained, v
     assert proc.returncode == 2 and "is one of the input files" in proc.stderr and capture.read_bytes() == before
     proc = run("report", *common, "--data", tmp_path, "--out", capture, check=False)  # the folder holding it
     assert proc.returncode == 2 and "is one of the input files" in proc.stderr and capture.read_bytes() == before
+    # evaluate --drop-train-duplicates reads train/ as well: its files are inputs too
+    data = tmp_path / "data"
+    (data / "train").mkdir(parents=True)
+    (data / "test").symlink_to(v1_sample / "test")
+    train_file = data / "train" / "capture.csv"
+    train_file.write_bytes(before)
+    proc = run("evaluate", "--model", "rf19", "--models-dir", models, "--data", data, "--drop-train-duplicates",
+               "--json", train_file, check=False)  # fmt: skip
+    assert proc.returncode == 2 and "is one of the input files" in proc.stderr and train_file.read_bytes() == before
     same = tmp_path / "r.html"
     proc = run("report", *common, "--data", capture, "--out", same, "--pdf", same, check=False)
     assert proc.returncode == 2 and "--out and --pdf are the same file" in proc.stderr and not same.exists()

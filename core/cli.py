@@ -141,6 +141,7 @@ def model_train_files(data_dir) -> list:
 def cmd_train(args) -> int:
     from .loading import missing_split_text
     from .models import FAMILIES
+    from .preprocess import RepairCounts
     from .training import train_from_folder
 
     params = _parse_params(args.param)
@@ -161,7 +162,8 @@ def cmd_train(args) -> int:
     print(f"saved: {model.path}")
     _audit("trained", model=model.name, files=[audit.file_info(str(f)) for f in model_train_files(args.data)],
            family=args.model, task=args.task, data=str(args.data))  # fmt: skip
-    for note in [*model.metadata["data"]["notes"], *model.metadata["fit_notes"]]:
+    repaired = RepairCounts.from_dict(model.metadata["data"]["train_cells_repaired"])
+    for note in [*model.metadata["data"]["notes"], f"train/: {repaired.summary()}", *model.metadata["fit_notes"]]:
         print(f"note: {note}")
     for warning in model.metadata["fit_warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
@@ -171,6 +173,8 @@ def cmd_train(args) -> int:
     for split in ("validation", "test"):
         if reports[split] is not None:
             print(f"{split}: {reports[split].headline()}")
+    for note in reports["test"].notes if reports["test"] is not None else []:  # e.g. cells repaired in test/
+        print(f"note: test/: {note}")
     suggested = model.metadata.get("alarm_threshold_validation")
     if suggested and suggested["threshold"] != 0.5:
         print(f"note: on the validation rows, macro-F1 is highest at alarm threshold {suggested['threshold']:.2f} "

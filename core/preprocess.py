@@ -44,6 +44,10 @@ class RepairCounts:
     def to_dict(self) -> dict:
         return {"total": self.total, "pos_inf": self.pos_inf, "neg_inf": self.neg_inf, "nan": self.nan}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> RepairCounts:
+        return cls(**{k: dict(d.get(k) or {}) for k in ("pos_inf", "neg_inf", "nan")})
+
     def summary(self) -> str:
         """One line in plain words, e.g. '412 cells repaired (inf in Rate: 400; NaN in Std: 12)'."""
         if not self.total:

@@ -73,6 +73,20 @@ def test_train_says_what_it_did_not_score(v2_sample, tmp_path, test_folder):
     assert "macro-F1" not in out
 
 
+def test_train_says_how_many_cells_it_repaired_in_train_and_test(v2_sample, tmp_path):
+    """The counts were stored in the metadata and the test report, but train printed neither."""
+    from core.preprocess import RepairCounts
+
+    out = run("train", "--task", 2, "--model", "lr", "--data", v2_sample, "--val-fraction", 0, "--models-dir",
+              tmp_path, "--name", "m", "--quiet").stdout  # fmt: skip
+    meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
+    train = RepairCounts.from_dict(meta["data"]["train_cells_repaired"])
+    assert train.pos_inf["Rate"] > 0, "the v2 sample's train/ has inf in Rate"
+    assert f"note: train/: {train.summary()}\n" in out
+    test_notes = [n for n in meta["metrics"]["test"]["notes"] if "cells repaired" in n]
+    assert len(test_notes) == 1 and f"note: test/: {test_notes[0]}\n" in out
+
+
 def test_train_on_two_releases_names_both_folders(v1_sample, v2_sample, tmp_path):
     """train/ of one release and test/ of the other: the error used to name only a test file's base name and hint
     at 'a model trained on the same release', though no model existed yet."""

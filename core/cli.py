@@ -241,6 +241,7 @@ def cmd_predict(args) -> int:
     from .scoring import score_files
 
     started = time.perf_counter()
+    _output_folder(Path(args.out).parent, "the folder of --out")
     model = TrainedModel.load(resolve_model_path(args.model, args.models_dir))
     progress = bar = None
     if sys.stderr.isatty():  # tqdm only where it is seen (its import costs a quarter of a second)
@@ -275,6 +276,7 @@ def cmd_score_many(args) -> int:
         import dask
 
         dask.config.set({"logging.distributed": "warning"})
+    _output_folder(args.out, "--out")
     summary = score_many(
         resolve_model_path(args.model, args.models_dir), args.inputs, args.out, scheduler=args.scheduler,
         workers=args.workers, partition_bytes=parse_size(args.partition_size), low_confidence=args.low_confidence,

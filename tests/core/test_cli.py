@@ -117,6 +117,19 @@ def test_train_refuses_a_registry_that_is_a_file_before_reading_data(v2_sample, 
     assert "reading" not in proc.stderr and victim.read_text() == "a capture\n"
 
 
+@pytest.mark.parametrize("command", ["predict", "score-many"])
+def test_scoring_into_a_path_under_a_file_is_one_error_line(trained, v1_sample, tmp_path, command):
+    """predict --out FILE/x.csv and score-many --out FILE were tracebacks (FileExistsError, NotADirectoryError)."""
+    models, _ = trained
+    victim = tmp_path / "victim.csv"
+    victim.write_text("a capture\n")
+    out = victim / "x.csv" if command == "predict" else victim
+    proc = run(command, "--model", "rf19", "--models-dir", models, next((v1_sample / "test").glob("*.csv")), "--out",
+               out, check=False)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"{victim} is a file, not a folder" in proc.stderr and victim.read_text() == "a capture\n"
+
+
 def test_train_refit_flag_fits_the_saved_model_on_every_training_row(trained):
     models, _ = trained
     data = json.loads((models / "rf19" / "metadata.json").read_text())["data"]

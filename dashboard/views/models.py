@@ -17,15 +17,18 @@ from dashboard.escape import md
 
 KEY_CONFIRM = "models_confirm_delete"  # name of the model waiting for the user's confirmation
 KEY_FLASH = "models_flash"  # message shown once after a deletion
+KEY_SELECTED = "models_selected"  # the model whose card is shown
+KEY_GONE = "models_gone"  # name of the model whose card was shown, deleted since (perhaps by another session)
 
 
 def render() -> None:
     st.title("Saved models")
     if flash := st.session_state.pop(KEY_FLASH, None):
         st.success(flash, icon=":material/delete:")
+        st.session_state.pop(KEY_SELECTED, None)  # deleted here: the card moves on to the first model
     models = loaders.saved_models()
     for m in loaders.damaged_models():
-        st.warning(f"The folder **{md(m['name'])}** could not be read as a model: {md(m['error'])}")
+        _damaged(m)
     if not models:
         st.info("No model is saved yet. Train one on the Train page, or run `scripts/dashboard.sh` once to create the "
                 "demo models.", icon=":material/lightbulb:")  # fmt: skip
@@ -36,8 +39,19 @@ def render() -> None:
     table = components.models_frame(models)
     components.show_models_table(table, "models_table")
     by_name = {m["name"]: m for m in models}
-    name = st.selectbox("Model card", list(table["name"]), key="models_selected",
+    chosen = st.session_state.get(KEY_SELECTED)
+    if chosen is not None and chosen not in by_name:
+        # Deleted in another session: said, rather than the card (and its Delete button) moving on to another model
+        st.session_state[KEY_GONE] = chosen
+        st.session_state[KEY_SELECTED] = None
+    name = st.selectbox("Model card", list(table["name"]), key=KEY_SELECTED, placeholder="Choose a model",
                         format_func=lambda n: components.model_label(by_name[n]))  # fmt: skip
+    if name is None:
+        gone = st.session_state.get(KEY_GONE)
+        st.warning(f"The model **{md(gone)}** no longer exists: it was deleted, perhaps in another session. Choose "
+                   "another model." if gone else "Choose a model.", icon=":material/delete:")  # fmt: skip
+        return
+    st.session_state.pop(KEY_GONE, None)
     meta = by_name[name]
     st.header(md(name), divider="gray")
     st.markdown(md(meta.get("description") or meta["family"]))
@@ -155,17 +169,25 @@ def _facts(d: dict) -> pd.DataFrame:
     return pd.DataFrame({"item": list(d), "value": [text(v) for v in d.values()]})
 
 
-def _delete(meta: dict) -> None:
-    st.divider()
-    if st.session_state.get(KEY_CONFIRM) != meta["name"]:
-        if st.button("Delete this model…", key="models_delete", icon=":material/delete:"):
-            st.session_state[KEY_CONFIRM] = meta["name"]
+def _damaged(meta: dict) -> None:
+    """A folder of the registry that cannot be read as a model: what is wrong, and a way to remove it."""
+    st.warning(f"The folder **{md(meta['name'])}** could not be read as a model: {md(meta['error'])}. No page can use "
+               "it; delete it if it is not being written right now (a model still being saved is not listed).")  # fmt: skip
+    _delete(meta, f"Delete the folder {md(meta['name'])}…", "models_delete_damaged_" + meta["name"])
+
+
+def _delete(meta: dict, label: str = "Delete this model…", key: str = "models_delete") -> None:
+    if key == "models_delete":
+        st.divider()
+    if st.session_state.get(KEY_CONFIRM) != meta["path"]:
+        if st.button(label, key=key, icon=":material/delete:"):
+            st.session_state[KEY_CONFIRM] = meta["path"]
             st.rerun()
         return
     st.warning(f"Delete **{md(meta['name'])}** for good? Its folder {md(meta['path'])} will be removed; this cannot be "
                "undone.", icon=":material/warning:")  # fmt: skip
     row = st.container(horizontal=True)
-    if row.button(f"Yes, delete {md(meta['name'])}", key="models_delete_yes", type="primary"):
+    if row.button(f"Yes, delete {md(meta['name'])}", key=f"{key}_yes", type="primary"):
         st.session_state.pop(KEY_CONFIRM, None)
         try:
             delete_model(meta["path"])
@@ -177,7 +199,7 @@ def _delete(meta: dict) -> None:
         loaders.refresh_models()
         st.session_state[KEY_FLASH] = f"Deleted {md(meta['name'])}."
         st.rerun()
-    if row.button("Cancel", key="models_delete_cancel"):
+    if row.button("Cancel", key=f"{key}_cancel"):
         st.session_state.pop(KEY_CONFIRM, None)
         st.rerun()
 

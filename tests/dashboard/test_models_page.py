@@ -206,6 +206,42 @@ def test_delete_asks_then_removes_the_folder(registry_env, tmp_path, monkeypatch
     assert all("test-lr-2class" not in o for o in at.selectbox(key="models_selected").options)
 
 
+def test_a_model_deleted_elsewhere_is_said_gone_and_no_other_model_is_offered_for_deletion(registry_env, tmp_path,
+                                                                                          monkeypatch):  # fmt: skip
+    """The card used to fall back to the first model when the one shown was deleted in another session, and the
+    Delete button then asked to delete that other model."""
+    registry = tmp_path / "models"
+    for name in ("test-rf-2class", "test-lr-2class"):
+        shutil.copytree(registry_env / name, registry / name)
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(registry))
+    at = models_page("test-lr-2class")
+    shutil.rmtree(registry / "test-lr-2class")  # another session deletes it
+    at.button(key="models_delete").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "The model **test-lr-2class** no longer exists" in at.warning[0].value
+    assert not [b for b in at.button if b.key.startswith("models_delete")], "no card, no Delete button"
+    assert not [w for w in at.warning if "for good" in w.value]
+    assert (registry / "test-rf-2class").is_dir()
+    at.selectbox(key="models_selected").set_value("test-rf-2class").run()
+    assert at.header[0].value == "test-rf-2class" and not [w for w in at.warning if "no longer exists" in w.value]
+
+
+def test_a_damaged_folder_says_what_to_do_and_can_be_deleted(registry_env, tmp_path, monkeypatch):
+    registry = tmp_path / "models"
+    shutil.copytree(registry_env / "test-rf-2class", registry / "test-rf-2class")
+    (registry / "broken").mkdir()
+    (registry / "broken" / "metadata.json").write_text("{not json")
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(registry))
+    at = models_page()
+    assert "The folder **broken** could not be read as a model" in at.warning[0].value
+    assert "delete it if it is not being written right now" in at.warning[0].value
+    at.button(key="models_delete_damaged_broken").click().run()
+    at.button(key="models_delete_damaged_broken_yes").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not (registry / "broken").exists() and (registry / "test-rf-2class").is_dir()
+    assert "Deleted broken." in at.success[0].value and not [w for w in at.warning if "broken" in w.value]
+
+
 def test_no_models(tmp_path, monkeypatch, demo_dir):
     monkeypatch.setenv("IOMT_MODELS_DIR", str(tmp_path / "none"))
     monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))

@@ -20,6 +20,8 @@ from dashboard.accounts import AccountsError, accounts_file, load
 from dashboard.escape import md
 
 KEY_AUDITED = "audit_logged"  # set of (action, identity) already written in this session
+#: What streamlit-authenticator keeps in a session: kept at sign-out, when everything else of the user's goes.
+_AUTH_KEYS = frozenset({"authentication_status", "username", "name", "email", "roles", "logout"})
 
 
 def network_mode() -> bool:
@@ -91,9 +93,19 @@ def require_sign_in() -> str | None:
     log_once("signed in", user)
     with st.sidebar:
         st.caption(f"Signed in as **{md(st.session_state.get('name') or user)}**")
-        authenticator.logout("Sign out", location="sidebar", key="auth_logout",
-                             callback=lambda _: audit.record("signed out", user=user, via="dashboard"))  # fmt: skip
+        authenticator.logout("Sign out", location="sidebar", key="auth_logout", callback=lambda _: _sign_out(user))
+    if not st.session_state.get("authentication_status"):  # signed out just now: the sign-in form, not the page
+        st.rerun()
     return user
+
+
+def _sign_out(user: str) -> None:
+    """Record the sign-out and forget the user's work in this browser session (their running training or
+    comparison, uploads, results, what was audited once): the next user to sign in here starts afresh, and their
+    own actions are audited as theirs. A training already running goes on and is saved."""
+    audit.record("signed out", user=user, via="dashboard")
+    for key in [k for k in st.session_state if k not in _AUTH_KEYS]:
+        del st.session_state[key]
 
 
 def log(action: str, **kwargs) -> dict:

@@ -141,6 +141,28 @@ def test_sign_in(address, accounts, env):
     assert event["action"] == "signed in" and event["user"] == "alice" and event["via"] == "dashboard"
 
 
+def test_signing_out_forgets_the_users_work_so_the_next_user_starts_afresh(address, accounts, env):
+    """After a sign-out and a sign-in in the same browser, bob saw alice's running training (and cancelling it was
+    audited as alice's), and events already logged once for the session (alice signing in again, bob scoring what
+    alice had scored) were never written."""
+    add_user("alice", PASSWORD, path=accounts)
+    add_user("bob", PASSWORD, path=accounts)
+    address("0.0.0.0")
+    at = sign_in(app(), "alice", PASSWORD)
+    at.session_state["train_job"] = "alice's run"  # what the Train page keeps of a run in progress
+    for user in ("bob", "alice"):
+        at.button(key="auth_logout").click().run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert "IoMT attack detection" not in titles(at) and [t.label for t in at.text_input] == ["User name",
+                                                                                                 "Password"]  # fmt: skip
+        assert "train_job" not in at.session_state
+        sign_in(at, user, PASSWORD)
+        assert "IoMT attack detection" in titles(at) and at.session_state["username"] == user
+    events = [(e["action"], e["user"]) for e in reversed(audit.read_events(env / "audit"))]  # oldest first
+    assert events == [("signed in", "alice"), ("signed out", "alice"), ("signed in", "bob"), ("signed out", "bob"),
+                      ("signed in", "alice")]  # fmt: skip
+
+
 def test_accounts_file_holds_bcrypt_hashes_only(accounts):
     add_user("Bob", PASSWORD, name="Bob B.", path=accounts)
     text = accounts.read_text()

@@ -547,7 +547,8 @@ def new_model_folder(models_dir: str | os.PathLike | None, name: str) -> Path:
     """The registry folder a new model named ``name`` would get: refused now if the name cannot be a folder name
     or is taken, or the registry cannot hold it, rather than after the fit (saving checks again, under the name's
     lock)."""
-    folder = writable_registry(models_dir) / check_model_name(name)
+    check_model_name(name)
+    folder = writable_registry(models_dir) / name
     if folder.exists() or folder.is_symlink():
         raise ModelFormatError(f"a model named {name!r} already exists in {folder.parent}",
                                hint="choose another name, or delete the old model")  # fmt: skip

@@ -26,13 +26,16 @@ import pyarrow.csv as pacsv
 from .errors import DataError, LayoutMismatchError
 from .limits import Limits, check_columns, check_line_length, check_rows, check_size
 from .schema import (
+    LabelColumnError,
     Layout,
     SchemaError,
     detect_layout,
     find_label_column,
+    label_like_columns,
     normalise_column,
 )
 from .taxonomy import CLASSES_19, class_from_filename, label_from_text
+from .words import counted
 
 Source = str | os.PathLike | bytes | BinaryIO
 
@@ -40,6 +43,9 @@ Source = str | os.PathLike | bytes | BinaryIO
 UNLABELLED = -1
 
 _DELIMITERS = (",", ";", "\t", "|")
+#: Cell texts read as missing (pyarrow's list without its NaN spellings: a cell holding NaN is a value, not empty;
+#: a row whose every cell is missing is left out, :func:`without_empty_rows`).
+NULL_VALUES = [v for v in pacsv.ConvertOptions().null_values if v.lstrip("-").lower() != "nan"]
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,11 @@ def _read_bytes(source: Source, name: str | None, limits: Limits | None = None) 
         if not path.exists():
             raise DataError("file not found", file=str(path), hint="check the path")
         if path.is_dir():
-            raise DataError("is a folder, not a CSV file", file=str(path), hint="pass a .csv file, or use --data DIR")
+            raise DataError(
+                "is a folder, not a CSV file",
+                file=str(path),
+                hint=f"pass the CSV files, or a glob such as {path}/*.csv",
+            )
         check_size(path.stat().st_size, name or path.name, limits)
         return str(path), name or path.name
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -159,10 +169,16 @@ def header_layout(head: bytes, name: str = "upload.csv") -> Layout | None:
     checks everything and says what is wrong."""
     try:
         columns, _ = _parse_header(head, name)
-        label = find_label_column(columns)
-        return detect_layout([c for c in columns if c != label])
-    except (DataError, SchemaError):
+        return detect_layout(_feature_columns(columns))
+    except (DataError, SchemaError, LabelColumnError):
         return None
+
+
+def _feature_columns(columns: list[str]) -> list[str]:
+    """The header's columns other than label-like ones (the label column, and any other it wins over)."""
+    find_label_column(columns)  # several label-like columns, none named 'label': refused
+    ignored = set(label_like_columns(columns))
+    return [c for c in columns if c not in ignored]
 
 
 #: Leading bytes of files that are often picked by mistake instead of a CSV: what they are.
@@ -172,6 +188,7 @@ _MAGIC = (
     (b"\x1f\x8b", "gzip-compressed", "decompress it first (gunzip FILE.csv.gz)"),
     (b"BZh", "bzip2-compressed", "decompress it first (bunzip2)"),
     (b"\xfd7zXZ\x00", "xz-compressed", "decompress it first (unxz)"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "decompress it first (unzstd)"),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "extract the .csv file first"),
     (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) or Office file", "save the sheet as CSV (UTF-8)"),
     (b"PAR1", "a Parquet file", "export it as CSV"),
@@ -198,9 +215,8 @@ def _utf16_without_bom(head: bytes) -> bool:
     return False
 
 
-def _parse_header(head: bytes, name: str, limits: Limits | None = None) -> tuple[list[str], str]:
-    if not head.strip():
-        raise DataError("the file is empty", file=name, hint="export the flows again, or pick another file")
+def _refuse_non_csv(head: bytes, name: str) -> None:
+    """Refuse a file whose first bytes show it is no CSV text (an archive, compressed, a workbook, binary)."""
     for magic, what, hint in _MAGIC:
         if head.startswith(magic):
             raise DataError(f"the file is {what}, not CSV text", file=name, hint=hint)
@@ -214,7 +230,25 @@ def _parse_header(head: bytes, name: str, limits: Limits | None = None) -> tuple
         )
     if b"\x00" in head[:4096]:
         raise DataError("the file is binary, not CSV text", file=name, hint="pick the .csv file of the flows")
+
+
+def _parse_header(head: bytes, name: str, limits: Limits | None = None) -> tuple[list[str], str]:
+    if not head.strip():
+        raise DataError("the file is empty", file=name, hint="export the flows again, or pick another file")
+    _refuse_non_csv(head, name)
     first = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+    if "\r" in first:
+        raise DataError(
+            "the lines end in a carriage return only (old Mac line endings), so the file reads as one long line",
+            file=name,
+            hint="save it again as CSV with Windows or Unix line endings (or: tr '\\r' '\\n' < FILE > FIXED.csv)",
+        )
+    if first.strip().lower().startswith("sep=") and len(first.strip()) <= 5:
+        raise DataError(
+            f"the first line is Excel's delimiter line {first.strip()!r}, not the header",
+            file=name,
+            hint="delete that first line, so that the file starts with the feature names",
+        )
     delimiter = max(_DELIMITERS, key=first.count)
     if first.count(delimiter) == 0:
         raise DataError(
@@ -224,36 +258,146 @@ def _parse_header(head: bytes, name: str, limits: Limits | None = None) -> tuple
             hint="the file must start with the feature names, e.g. 'Header_Length,Protocol Type,...'",
         )
     check_columns(first.count(delimiter) + 1, name, limits or Limits.from_env())
-    columns = [normalise_column(c).strip('"') for c in first.split(delimiter)]
+    columns = [normalise_column(c) for c in first.split(delimiter)]
     return columns, delimiter
+
+
+def _empty_rows(table: pa.Table | pa.RecordBatch) -> np.ndarray | None:
+    """Boolean mask of the rows whose every cell is empty (missing, or blank text), None when there are none.
+
+    Such rows (Excel writes ``,,,,`` lines below the data) are left out like blank lines and not counted in row
+    numbers. A number column without a missing cell rules them out at once (the usual case: nothing scanned).
+    """
+    import pyarrow.compute as pc
+
+    columns = [table.column(i) for i in range(table.num_columns)]
+    if not columns or any(c.null_count == 0 and not pa.types.is_string(c.type) for c in columns):
+        return None
+    mask = None
+    for c in columns:
+        empty = pc.is_null(c)
+        if pa.types.is_string(c.type):
+            empty = pc.or_(empty, pc.fill_null(pc.equal(pc.utf8_trim_whitespace(c), ""), False))
+        mask = empty if mask is None else pc.and_(mask, empty)
+    out = np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+    return out if out.any() else None
+
+
+def without_empty_rows(table: pa.Table, offset: int = 0) -> tuple[pa.Table, np.ndarray]:
+    """``table`` less its rows whose every cell is empty (:func:`_empty_rows`), and where those were: for each, the
+    rows before it that are kept, plus ``offset`` (the rows kept before ``table``, where it is a block of a file)."""
+    empty = _empty_rows(table)
+    if empty is None:
+        return table, np.empty(0, dtype=np.int64)
+    at = np.flatnonzero(empty)
+    return table.filter(pa.array(~empty)), offset + at - np.arange(len(at))
+
+
+def blank_labels_note(name: str, label_col: str, blank: int, rows: int) -> str:
+    """The note on the rows of a file whose label cell is blank (scored, with their true class unknown)."""
+    return f"{name}: {counted(blank, 'row')} of {rows:,} with a blank label in column {label_col!r}: true class unknown"
+
+
+def empty_rows_note(name: str, after: Sequence[int]) -> str:
+    """The note on the empty rows :func:`without_empty_rows` left out of a file (``after``: where they were)."""
+    runs = Counter(int(a) for a in after)  # in file order
+    where = [f"{k:,} after {'the header' if a == 0 else f'row {a:,}'}" for a, k in list(runs.items())[:5]]
+    return (f"{name}: {counted(len(after), 'empty row')} (every cell blank) left out like blank lines, not counted "
+            f"in row numbers: {', '.join(where)}{' ...' if len(runs) > 5 else ''}")  # fmt: skip
+
+
+def _first_row_where(
+    data: bytes | str, columns: list[str], delimiter: str, test: Callable[[pa.RecordBatch], np.ndarray]
+) -> tuple[int, pa.RecordBatch, int] | None:
+    """The first row for which ``test`` holds, streamed (only called after a parse error): its row number (blank lines
+    and empty rows not counted, as everywhere), its batch and its index in the batch; None when none is found.
+
+    The columns read (features and label) come as text, decoded as latin-1 so that any byte reads (:func:`_raw`
+    gives the bytes back), empty cells as missing; ``test`` gives a boolean mask of a batch's rows.
+    """
+    counted_rows = 0
+    try:
+        label = find_label_column(columns)
+        read = _feature_columns(columns) + ([label] if label else [])
+        with _csv_input(data) as src:
+            reader = pacsv.open_csv(
+                src,
+                read_options=pacsv.ReadOptions(
+                    column_names=columns, skip_rows=1, use_threads=False, encoding="latin-1"
+                ),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=read,
+                    column_types=dict.fromkeys(read, pa.string()),
+                    strings_can_be_null=True,
+                    null_values=NULL_VALUES,
+                ),
+            )
+            for batch in reader:
+                empty = _empty_rows(batch)
+                empty = np.zeros(batch.num_rows, bool) if empty is None else empty
+                hit = np.flatnonzero(np.asarray(test(batch), dtype=bool) & ~empty)
+                if len(hit):
+                    i = int(hit[0])
+                    return counted_rows + i + 1 - int(empty[:i].sum()), batch, i
+                counted_rows += batch.num_rows - int(empty.sum())
+    except (pa.ArrowInvalid, KeyError, LabelColumnError):
+        pass
+    return None
+
+
+def _raw(text: str | None) -> bytes:
+    """A cell's bytes as they are in the file (read as latin-1 by :func:`_first_row_where`)."""
+    return (text or "").encode("latin-1")
 
 
 def _find_first_bad_cell(
     data: bytes | str, columns: list[str], column: str, delimiter: str
 ) -> tuple[int | None, str | None]:
     """Locate the first non-numeric cell of ``column`` (only called after a parse error)."""
-    try:
-        with _csv_input(data) as src:
-            table = pacsv.read_csv(
-                src,
-                parse_options=pacsv.ParseOptions(delimiter=delimiter),
-                read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1),
-                convert_options=pacsv.ConvertOptions(
-                    include_columns=[column], column_types={column: pa.string()}, strings_can_be_null=True
-                ),
-            )
-    except (pa.ArrowInvalid, KeyError):
-        return None, None
     import pandas as pd
 
-    text = table.column(0).to_pandas()
-    numeric = pd.to_numeric(text, errors="coerce")
-    bad = numeric.isna() & text.notna() & (text.str.strip() != "")
-    bad &= ~text.str.strip().str.lower().isin(["nan", "inf", "-inf", "+inf", "infinity", "-infinity"])
-    if not bad.any():
+    def bad(batch: pa.RecordBatch) -> np.ndarray:
+        text = batch.column(column).to_pandas()
+        stripped = text.str.strip()
+        numeric = pd.to_numeric(text, errors="coerce")
+        out = numeric.isna() & text.notna() & (stripped != "")
+        return (
+            out & ~stripped.str.lower().isin(["nan", "-nan", "inf", "-inf", "+inf", "infinity", "-infinity"])
+        ).to_numpy()
+
+    found = _first_row_where(data, columns, delimiter, bad)
+    if found is None:
         return None, None
-    first = int(np.flatnonzero(bad.to_numpy())[0])
-    return first + 1, str(text.iloc[first])
+    row, batch, i = found
+    return row, _raw(batch.column(column)[i].as_py()).decode("utf-8", errors="backslashreplace")
+
+
+def _find_non_utf8_cell(data: bytes | str, columns: list[str], delimiter: str) -> tuple[int, str, str] | None:
+    """The row, column and text (undecodable bytes as ``\\xe9``) of the first cell that is not UTF-8 text."""
+
+    def not_utf8(text: str | None) -> bool:
+        try:
+            _raw(text).decode("utf-8")
+            return False
+        except UnicodeDecodeError:
+            return True
+
+    def bad(batch: pa.RecordBatch) -> np.ndarray:
+        import pyarrow.compute as pc
+
+        out = np.zeros(batch.num_rows, dtype=bool)
+        for column in batch.columns:
+            for i in np.flatnonzero(~np.asarray(pc.fill_null(pc.string_is_ascii(column), True))):
+                out[i] |= not_utf8(column[int(i)].as_py())
+        return out
+
+    found = _first_row_where(data, columns, delimiter, bad)
+    if found is None:
+        return None
+    row, batch, i = found
+    name = next(n for n, c in zip(batch.schema.names, batch.columns, strict=True) if not_utf8(c[i].as_py()))
+    return row, name, _raw(batch.column(name)[i].as_py()).decode("utf-8", errors="backslashreplace")
 
 
 def _find_ragged_row(data: bytes | str, columns: list[str], delimiter: str) -> int | None:
@@ -323,8 +467,9 @@ def read_csv(
     Raises
     ------
     DataError
-        Empty file, missing or unexpected columns, a non-numeric cell (with its row),
-        an unrecognised label, or no label when one is required.
+        Empty file, missing or unexpected columns, several label-like columns none named ``label``, a non-numeric
+        or non-UTF-8 cell (with its row), an unrecognised label, or no label (a blank one: with its row) when one
+        is required. Rows whose every cell is blank are left out and told in ``notes``, as are blank labels.
     """
     limits = limits or Limits.from_env()
     data, display = _read_bytes(source, name, limits)
@@ -332,18 +477,20 @@ def read_csv(
     if len(set(columns)) != len(columns):
         dupes = sorted({c for c in columns if columns.count(c) > 1})
         raise DataError(f"duplicate column name(s) {dupes}", file=display, row=0, hint="each feature must appear once")
-    label_col = find_label_column(columns)
-    feature_cols = [c for c in columns if c != label_col]
+    try:
+        feature_cols = _feature_columns(columns)
+        label_col = find_label_column(columns)
+    except LabelColumnError as exc:
+        raise DataError(
+            str(exc), file=display, row=0, hint="rename the column that holds the class to 'label'"
+        ) from None
     try:
         found = detect_layout(feature_cols)
     except SchemaError as exc:
-        raise DataError(
-            str(exc),
-            file=display,
-            row=0,
-            hint=f"a CICIoMT2024 CSV has the {exc.closest.n_features} features of the {exc.closest.name} release "
-            "(optionally with a 'label' column)",
-        ) from None
+        layouts = (f"the {exc.closest.n_features} features of the {exc.closest.name} release" if exc.closest
+                   else "the 45 features of the v1 release or the 39 of v2")  # fmt: skip
+        hint = f"a CICIoMT2024 CSV has {layouts} (optionally with a 'label' column)"
+        raise DataError(str(exc), file=display, row=0, hint=hint) from None
     if layout is not None and found.name != layout.name:
         raise LayoutMismatchError(
             f"this file has the {found.name} layout ({found.n_features} features) but {layout.name} "
@@ -360,13 +507,17 @@ def read_csv(
     read_options = pacsv.ReadOptions(block_size=parse_block_bytes(limits), column_names=columns, skip_rows=1)
     parse_options = pacsv.ParseOptions(delimiter=delimiter)
     convert_options = pacsv.ConvertOptions(
-        column_types=types, include_columns=list(found.features) + ([label_col] if label_col else [])
-    )
+        column_types=types, include_columns=list(found.features) + ([label_col] if label_col else []),
+        null_values=NULL_VALUES,
+    )  # fmt: skip
+    notes = [f"{display}: column {c!r} not read (the class comes from column {label_col!r})"
+             for c in label_like_columns(columns) if c != label_col]  # fmt: skip
     pieces = _parse_in_pieces(data, found.features, label_col, read_options, parse_options, convert_options,
                               check_rows=lambda rows: check_rows(rows, display, limits))  # fmt: skip
+    empty = ()
     if pieces is not None:
         X, label_values = pieces
-    else:  # quotes, blank lines or a parse error: the whole file at once (errors explained with their row)
+    else:  # quotes, blank lines, empty rows or a parse error: the whole file at once (errors told with their row)
         try:
             with _csv_input(data) as src:
                 # Our own (normalised) names replace the raw header, which may carry spaces or a BOM.
@@ -374,20 +525,27 @@ def read_csv(
                                        convert_options=convert_options, memory_pool=arrow_pool())  # fmt: skip
         except pa.ArrowInvalid as exc:
             raise _explain_arrow_error(exc, data, display, columns, delimiter) from None
+        table, empty = without_empty_rows(table)  # pieces leave a file holding any to this reader
+        if len(empty):
+            notes.append(empty_rows_note(display, empty))
         label_values = table.column(label_col) if label_col else None
         # The table's memory is released batch by batch as the matrix fills: peak about one matrix, not two.
         batches, table = table.select(list(found.features)).to_batches(), None
         X = matrix_from_batches(batches, found.n_features, release_to=arrow_pool())
     n = len(X)
     if n == 0:
-        raise DataError("the file has a header but no rows", file=display, hint="pick a file with flows in it")
+        only = " (only empty rows, every cell blank)" if len(empty) else ""
+        raise DataError(f"the file has a header but no rows{only}", file=display, hint="pick a file with flows in it")
     check_rows(n, display, limits)
     nonfinite = count_nonfinite(X)
 
     file_label = class_from_filename(display)
     if label_col:
-        y = _labels_from_column(label_values, display, label_col)
-        label_source = f"column {label_col!r}"
+        y = _labels_from_column(label_values, display, label_col, required=require_labels)
+        blank = int(np.count_nonzero(y == UNLABELLED))
+        label_source = f"column {label_col!r}" if blank < n else None
+        if blank:
+            notes.append(blank_labels_note(display, label_col, blank, n))
     elif file_label is not None:
         y = np.full(n, CLASSES_19.index(file_label), dtype=np.int8)
         label_source = "file name"
@@ -409,7 +567,7 @@ def read_csv(
         expected_rows=official_row_counts().get(Path(display).name) if found.name == "v1" else None,
         nonfinite_cells=nonfinite,
     )
-    return Dataset(X=X, y=y, source=np.zeros(n, dtype=np.int32), files=[summary], layout=found)
+    return Dataset(X=X, y=y, source=np.zeros(n, dtype=np.int32), files=[summary], layout=found, notes=notes)
 
 
 def arrow_pool() -> pa.MemoryPool:
@@ -538,9 +696,10 @@ def _parse_in_pieces(
     Lines are counted first (the matrix is allocated once, at its final size, and each piece knows where its
     rows go); a piece must parse into as many rows as it has lines. Returns ``(X, label column or None)``,
     or None when pieces cannot be trusted or the parse failed (a quote character anywhere, since a quoted
-    field may hold a newline; blank lines; a bad cell; a path that cannot be mapped): the caller then reads
-    the file whole, which reports any error with its row. Pages of a mapped file are handed back as they are
-    parsed, so that the mapping does not add the file's size to the process's memory.
+    field may hold a newline; blank lines; rows whose every cell is blank; a bad cell; a path that cannot be
+    mapped): the caller then reads the file whole, which leaves out empty rows and reports any error with its row.
+    Pages of a mapped file are handed back as they are parsed, so that the mapping does not add the file's size to
+    the process's memory.
     """
     import mmap
 
@@ -620,7 +779,7 @@ def _parse_in_pieces(
                     failed.append(i)
                     return
                 drop(a, b)
-                if table.num_rows != lines[i]:
+                if table.num_rows != lines[i] or _empty_rows(table) is not None:  # empty rows: the whole-file reader
                     failed.append(i)
                     return
                 if label_col:
@@ -660,6 +819,18 @@ def _explain_arrow_error(
     import re
 
     m = re.search(r"CSV column #(\d+)", msg)
+    if m and ("invalid UTF8" in msg or "\ufffd" in msg):
+        found = _find_non_utf8_cell(data, columns, delimiter)
+        row, col, value = found if found else (None, None, None)
+        return DataError(
+            "not UTF-8 text" + (f" (the cell reads '{value}')" if value is not None else ""),
+            file=name,
+            column=col,
+            row=row,
+            hint="save the file as UTF-8 (in Excel: Save as, 'CSV UTF-8'), or convert it (iconv -f latin1 -t utf-8)",
+        )
+    if "Could not skip initial" in msg and not _head(data).strip().count(b"\n"):
+        return DataError("the file has a header but no rows", file=name, hint="pick a file with flows in it")
     if m and "conversion error" in msg:
         col = columns[int(m.group(1))] if int(m.group(1)) < len(columns) else None
         row, value = _find_first_bad_cell(data, columns, col, delimiter) if col else (None, None)
@@ -676,27 +847,39 @@ def _explain_arrow_error(
             f"a row has {m.group(2)} cells but the header has {m.group(1)} columns ({msg.splitlines()[0]})",
             file=name,
             row=_find_ragged_row(data, columns, delimiter),
-            hint="the file is truncated or has stray delimiters; export it again",
+            hint="the file is truncated or has stray delimiters; export it again (a number written with a comma, "
+            "1,234 or 0,5, in a comma-separated file splits into two cells: export numbers without thousands "
+            "separators and with a decimal point)",
         )
     return DataError(f"could not parse the CSV: {msg.splitlines()[0]}", file=name, hint="is this really a CSV file?")
 
 
-def _labels_from_column(column: pa.ChunkedArray, name: str, col: str, row_offset: int = 0) -> np.ndarray:
+def _labels_from_column(
+    column: pa.ChunkedArray, name: str, col: str, row_offset: int = 0, *, required: bool = False
+) -> np.ndarray:
+    """19-class codes of a label column's cells; a blank cell is ``UNLABELLED`` (true class unknown), or, where
+    labels are ``required`` (training, evaluation), an error naming its row, as an unrecognised label is."""
     import pyarrow.compute as pc
 
     encoded = pc.dictionary_encode(column).combine_chunks()
     values = encoded.dictionary.to_pylist()
     mapping = np.empty(len(values), dtype=np.int8)
     for i, v in enumerate(values):
-        label = label_from_text(v) if v is not None else None
+        blank = v is None or not v.strip()
+        label = None if blank else label_from_text(v)
+        if blank and not required:
+            mapping[i] = UNLABELLED
+            continue
         if label is None:
             first = int(np.flatnonzero(_index_values(encoded.indices) == i)[0]) + 1 + row_offset
             raise DataError(
-                f"unrecognised label {v!r}",
+                "blank label" if blank else f"unrecognised label {v!r}",
                 file=name,
                 column=col,
                 row=first,
-                hint=f"labels must name one of the 19 classes, e.g. {', '.join(CLASSES_19[:3])} (spellings such as "
+                hint="training and evaluation need the class of every row: fill it in or remove the row"
+                if blank
+                else f"labels must name one of the 19 classes, e.g. {', '.join(CLASSES_19[:3])} (spellings such as "
                 "'TCP_IP-DDoS-UDP' or 'ddos_udp' are accepted)",
             )
         mapping[i] = CLASSES_19.index(label)
@@ -860,20 +1043,65 @@ def _most_rows(sources: Sequence) -> int | None:
     return total
 
 
-def split_files(data_dir: str | os.PathLike, split: str) -> list[Path]:
-    """The CSV files of ``DIR/split`` in sorted order; a clear error when there are none."""
+#: Endings of compressed CSV files, refused with what to do (files are not decompressed on the fly).
+_COMPRESSED = (".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".csv.zst")
+
+
+def csv_files_in(folder: str | os.PathLike) -> tuple[list[Path], list[str]]:
+    """The CSV files directly in ``folder`` (``.csv`` in any case), sorted, and notes on what else it holds.
+
+    Hidden files and folders (a name starting with ``.``, such as the ``._X.csv`` files macOS leaves on shared
+    drives) are skipped and counted; other files and subfolders are left out and named (their CSV files are not
+    read: subfolders are not searched). One rule for every folder the product lists (:func:`split_files`,
+    ``score-many``, ``report``).
+
+    Raises
+    ------
+    DataError
+        A compressed CSV (``.csv.gz``, ``.bz2``, ``.xz``, ``.zip``, ``.zst``): it must be decompressed first.
+    """
+    folder = Path(folder)
+    files, hidden, other = [], 0, []
+    for path in sorted(folder.iterdir()):
+        name = path.name.lower()
+        if name.startswith("."):
+            hidden += 1
+        elif name.endswith(".csv") and path.is_file():
+            files.append(path)
+        elif name.endswith(_COMPRESSED) and path.is_file():
+            with open(path, "rb") as fh:
+                _refuse_non_csv(fh.read(64), str(path))  # says what it is, and what to do
+            raise DataError("a compressed CSV file", file=str(path), hint="decompress it first")
+        else:
+            other.append(path.name + ("/" if path.is_dir() else ""))
+    notes = []
+    if other:
+        shown = ", ".join(other[:8]) + (f" and {len(other) - 8} more" if len(other) > 8 else "")
+        notes.append(f"left out of {folder.name}/: {shown} (not CSV files; subfolders are not searched)")
+    if hidden:
+        notes.append(f"{counted(hidden, 'hidden file')} in {folder.name}/ skipped (names starting with '.')")
+    return files, notes
+
+
+def split_files(data_dir: str | os.PathLike, split: str, *, notes: list[str] | None = None) -> list[Path]:
+    """The CSV files of ``DIR/split`` in sorted order (:func:`csv_files_in`); a clear error when there are none.
+    ``notes``: a list to add what else the folder holds to."""
     root = Path(data_dir)
+    if root.is_file():
+        raise DataError("is a file, not a data folder", file=str(root), hint="pass the folder holding train/ and test/")
     if not root.is_dir():
         raise DataError("data folder not found", file=str(root), hint="pass a folder holding train/ and test/")
     folder = root / split
-    files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
+    files, left_out = csv_files_in(folder) if folder.is_dir() else ([], [])
     if not files:
         raise DataError(
-            f"no CSV files in {split}/",
+            f"no CSV files in {split}/" + "".join(f"; {note}" for note in left_out),
             file=str(root),
             hint=f"a data folder must be in the official layout: {root}/train/*.csv and {root}/test/*.csv "
             "(python -m core demo-data writes one)",
         )
+    if notes is not None:
+        notes.extend(left_out)
     return files
 
 
@@ -889,9 +1117,12 @@ def load_split(
     """Read ``DIR/split/*.csv`` (split is ``train`` or ``test``) with labels required.
 
     ``max_rows_per_class`` caps each class by a seeded random sample (row order kept);
-    how many rows were left out is recorded in ``notes``.
+    how many rows were left out is recorded in ``notes``, as are the files of the folder not read.
     """
-    ds = read_files(split_files(data_dir, split), require_labels=True, layout=layout, progress=progress)
+    left_out: list[str] = []
+    ds = read_files(split_files(data_dir, split, notes=left_out), require_labels=True, layout=layout,
+                    progress=progress)  # fmt: skip
+    ds.notes.extend(left_out)
     if max_rows_per_class:
         ds = cap_rows_per_class(ds, max_rows_per_class, seed=seed)
     return ds
@@ -899,7 +1130,8 @@ def load_split(
 
 def has_split(data_dir: str | os.PathLike, split: str) -> bool:
     """Whether ``DIR/split`` holds CSV files (a missing folder and an empty one both do not)."""
-    return any((Path(data_dir) / split).glob("*.csv"))
+    folder = Path(data_dir) / split
+    return folder.is_dir() and bool(csv_files_in(folder)[0])
 
 
 def missing_split_text(data_dir: str | os.PathLike, split: str) -> str:

@@ -359,17 +359,19 @@ def read_report_data(paths: list[str], layout=None) -> tuple[Dataset, str]:
     from pathlib import Path
 
     from .errors import DataError
-    from .loading import load_split, read_files
+    from .loading import csv_files_in, load_split, read_files
 
     if len(paths) == 1 and Path(paths[0]).is_dir():
         folder = Path(paths[0])
         if (folder / "test").is_dir():
             return load_split(folder, "test", layout=layout), f"{folder}/test"
-        files = sorted(folder.glob("*.csv"))
+        files, left_out = csv_files_in(folder)
         if not files:
-            raise DataError("no CSV files in this folder", file=str(folder),
+            raise DataError("no CSV files in this folder" + "".join(f"; {n}" for n in left_out), file=str(folder),
                             hint="pass a folder holding test/*.csv, a folder of CSV files, or CSV files")  # fmt: skip
-        return read_files(files, layout=layout), str(folder)
+        data = read_files(files, layout=layout)
+        data.notes.extend(left_out)
+        return data, str(folder)
     return read_files(paths, layout=layout), ", ".join(Path(p).name for p in paths)
 
 

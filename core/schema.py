@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 FEATURES_V1: tuple[str, ...] = (
@@ -43,7 +44,7 @@ V1 = Layout("v1", FEATURES_V1, "CICIoMT2024 first release, 45 features (used by 
 V2 = Layout("v2", FEATURES_V2, "CICIoMT2024 later release, 39 features (Time_To_Live, no Srate/Drate/...)")
 LAYOUTS: dict[str, Layout] = {V1.name: V1, V2.name: V2}
 
-#: Column names accepted as a label column (compared case-insensitively, spaces stripped).
+#: Column names accepted as a label column (compared in lower case without spaces, ``_`` and ``-``).
 LABEL_COLUMN_NAMES: tuple[str, ...] = (
     "label", "labels", "class", "class_label", "attack", "attack_type", "attack type",
     "category", "traffic_type", "type", "target", "y",
@@ -60,18 +61,44 @@ HEAVY_TAILED: frozenset[str] = frozenset(
 )  # fmt: skip
 
 
+#: Every feature name of either release by its lower-case spelling (no two differ only in case).
+_FEATURE_BY_LOWER: dict[str, str] = {f.lower(): f for f in FEATURES_V1 + FEATURES_V2}
+
+
 def normalise_column(name: str) -> str:
-    """Strip surrounding whitespace and a UTF-8 byte-order mark from a header cell."""
-    return str(name).replace("\ufeff", "").strip()
+    """A header cell without a UTF-8 byte-order mark, surrounding whitespace, quotes and whitespace inside them
+    (``"Rate "`` is ``Rate``), and spelt as the feature of that name whatever its case (``rate`` is ``Rate``)."""
+    text = str(name).replace("\ufeff", "").strip().strip('"').strip()
+    return _FEATURE_BY_LOWER.get(text.lower(), text)
+
+
+def _label_key(name: str) -> str:
+    return re.sub(r"[\s_-]", "", normalise_column(name).lower())
+
+
+_LABEL_KEYS = frozenset(_label_key(n) for n in LABEL_COLUMN_NAMES)
+
+
+def label_like_columns(columns: list[str]) -> list[str]:
+    """The columns whose name is a known label-column spelling (``Class Label``, ``attack-type``), in header order."""
+    return [c for c in columns if _label_key(c) in _LABEL_KEYS]
 
 
 def find_label_column(columns: list[str]) -> str | None:
-    """Return the first column whose name is a known label-column spelling, or None."""
-    wanted = {n.replace(" ", "").lower() for n in LABEL_COLUMN_NAMES}
-    for col in columns:
-        if normalise_column(col).replace(" ", "").lower() in wanted:
-            return col
-    return None
+    """The label column of a header: the one named ``label`` (any case), else the one label-like column, or None.
+
+    Raises
+    ------
+    LabelColumnError
+        Several label-like columns, not one of them named ``label`` (which of them holds the class is unknown).
+    """
+    found = label_like_columns(columns)
+    exact = [c for c in found if _label_key(c) == "label"]
+    if len(exact) == 1:
+        return exact[0]
+    if len(found) > 1:
+        raise LabelColumnError(found)
+    return found[0] if found else None
 
 
 def detect_layout(columns: list[str]) -> Layout:
@@ -92,17 +119,31 @@ def detect_layout(columns: list[str]) -> Layout:
     for layout in (V1, V2):
         if present == set(layout.features):
             return layout
-    # Closest layout by overlap, to say what is wrong.
-    best = max((V1, V2), key=lambda lay: len(present & set(lay.features)) - len(present - set(lay.features)))
+    # Closest layout by overlap (fewer missing columns on a tie: v2's are nearly all v1's), to say what is wrong;
+    # none when no column is a feature of either.
+    best = max((V2, V1), key=lambda lay: (len(present & set(lay.features)) - len(present - set(lay.features)),
+                                          -len(set(lay.features) - present)))  # fmt: skip
+    if not present & set(_FEATURE_BY_LOWER.values()):
+        raise SchemaError(None, [], list(columns))
     missing = [c for c in best.features if c not in present]
     unexpected = [c for c in columns if c not in set(best.features)]
     raise SchemaError(best, missing, unexpected)
 
 
+class LabelColumnError(ValueError):
+    """Several label-like columns in a header, none of them named ``label`` (``columns``: their names)."""
+
+    def __init__(self, columns: list[str]):
+        self.columns = columns
+        super().__init__(
+            f"several columns could hold the class: {', '.join(repr(c) for c in columns)}; none is named 'label'"
+        )
+
+
 class SchemaError(ValueError):
     """A header that matches neither release's layout."""
 
-    def __init__(self, closest: Layout, missing: list[str], unexpected: list[str]):
+    def __init__(self, closest: Layout | None, missing: list[str], unexpected: list[str]):
         self.closest = closest
         self.missing = missing
         self.unexpected = unexpected
@@ -116,7 +157,11 @@ class SchemaError(ValueError):
                 f"unexpected column(s) {', '.join(repr(c) for c in unexpected[:8])}"
                 + (" ..." if len(unexpected) > 8 else "")
             )
-        super().__init__(
-            f"header matches neither CICIoMT2024 layout (closest: {closest.name}, {closest.n_features} features): "
-            + "; ".join(parts)
-        )
+        if closest is None:
+            shown = ", ".join(repr(c) for c in unexpected[:5]) + (" ..." if len(unexpected) > 5 else "")
+            super().__init__(f"header matches neither CICIoMT2024 layout: none of its columns is a feature ({shown})")
+        else:
+            super().__init__(
+                f"header matches neither CICIoMT2024 layout (closest: {closest.name}, {closest.n_features} features): "
+                + "; ".join(parts)
+            )

@@ -137,3 +137,40 @@ def test_valid_file_is_read():
     """The mutation seed itself is accepted (so the properties above exercise both outcomes)."""
     ds = read_csv(VALID, name="valid.csv")
     assert len(ds) == 8 and ds.layout.name == "v2"
+
+
+@FUZZ
+@given(
+    st.lists(st.sampled_from(["row", "row", "empty", "quoted", "blank"]), min_size=1, max_size=30),
+    st.sampled_from(["\n", "\r\n"]),
+    st.sampled_from([",", ";", "\t"]),
+    st.booleans(),
+)
+def test_empty_rows_are_left_out_wherever_they_are(kinds, end, sep, bad):
+    """Rows whose every cell is blank (',,,,' or '"","",...'), anywhere among rows and blank lines, are left out and
+    counted like blank lines: the rows read are the others, and a bad cell is told by its row among them."""
+    rng = np.random.default_rng(len(kinds))
+    rows = [sep.join(f"{v:.3f}" for v in rng.random(len(V2))) for k in kinds if k == "row"]
+    if bad and rows:
+        rows[-1] = sep.join(["x", *rows[-1].split(sep)[1:]])
+    given_rows = iter(rows)
+    lines = [{"row": None, "empty": sep * (len(V2) - 1), "quoted": sep.join(['""'] * len(V2)), "blank": ""}[k]
+             for k in kinds]  # fmt: skip
+    lines = [next(given_rows) if line is None else line for line in lines]
+    data = end.join([sep.join(V2), *lines, ""]).encode()
+    empties = sum(k in ("empty", "quoted") for k in kinds)
+    try:
+        ds = read_csv(data, name="e.csv")
+    except DataError as exc:
+        if not rows:
+            assert str(exc).startswith("e.csv: the file has a header but no rows"), str(exc)
+            assert ("only empty rows" in str(exc)) == bool(empties)
+        else:
+            assert bad and (exc.column, exc.row) == ("Header_Length", len(rows)), str(exc)
+        return
+    assert not bad and rows
+    reference = np.array([[float(c) for c in r.split(sep)] for r in rows], dtype=np.float32)
+    assert np.array_equal(ds.X, reference)
+    assert [n.split(" (")[0] for n in ds.notes] == (
+        [f"e.csv: {empties} empty row{'s' * (empties > 1)}"] if empties else []
+    )

@@ -450,3 +450,207 @@ def test_a_limit_that_is_not_a_whole_number_is_refused_by_name(value, monkeypatc
         Limits.from_env()
     monkeypatch.setenv("IOMT_MAX_FILE_MB", "2")
     assert Limits.from_env().max_bytes == 2 * 1024 * 1024
+
+
+# ---------------------------------------------------------------- bug hunt: rows, folders, labels, headers
+
+
+def _real_lines(v2_sample, n=50):
+    """The header and the first ``n`` rows of a real v2 file, as lines without line ends."""
+    text = (v2_sample / "test" / "Benign_test.pcap.csv").read_bytes().decode()
+    return text.splitlines()[: n + 1]
+
+
+def test_rows_whose_every_cell_is_blank_are_left_out_and_noted(tmp_path, v2_sample):
+    """Excel's trailing ',,,,' rows were kept as flows of NaN (repaired to medians, then scored or trained on)."""
+    import core.loading as loading
+
+    lines = _real_lines(v2_sample)
+    empty = "," * 38
+    path = tmp_path / "Benign_test.pcap.csv"
+    path.write_bytes(("\r\n".join(lines + [empty] * 3) + "\r\n").encode())
+    whole = read_csv(tmp_path / "Benign_test.pcap.csv")
+    assert len(whole) == 50 and whole.files[0].rows == 50 and np.isfinite(whole.X[:, 0]).all()
+    assert whole.notes == [
+        "Benign_test.pcap.csv: 3 empty rows (every cell blank) left out like blank lines, not counted in row "
+        "numbers: 3 after row 50"
+    ]
+    reference = read_csv(("\n".join(lines) + "\n").encode(), name="Benign_test.pcap.csv")
+    assert np.array_equal(whole.X, reference.X, equal_nan=True)
+    # In the middle, with a label column, cut into pieces: the pieces give way, the rows after keep counting on.
+    body = [line + ",Benign" for line in lines[1:]]
+    rows = [lines[0] + ",label", *body[:10], empty + ",", '"",' * 39 + '""', *body[10:20], "", empty + ", "]
+    data = ("\n".join(rows) + "\n").encode()
+    columns = rows[0].split(",")
+    assert loading._parse_in_pieces(data, FEATURES_V2, "label", *_options(columns, "label"), piece_bytes=512) is None
+    ds = read_csv(data, name="capture.csv")
+    assert len(ds) == 20 and ds.class_counts() == {"Benign": 20}
+    assert ds.notes == [
+        "capture.csv: 3 empty rows (every cell blank) left out like blank lines, not counted in row numbers: "
+        "2 after row 10, 1 after row 20"
+    ]
+    # A bad cell below them is told by its row as counted (the 11th flow, not 13th), and the same for a bad label.
+    bad = rows.copy()
+    bad[13] = ",".join(["abc", *rows[13].split(",")[1:]])
+    with pytest.raises(DataError) as err:
+        read_csv(("\n".join(bad) + "\n").encode(), name="capture.csv")
+    assert (err.value.column, err.value.row) == ("Header_Length", 11) and "'abc'" in str(err.value)
+    bad[13] = rows[13].rsplit(",", 1)[0] + ",Martians"
+    with pytest.raises(DataError) as err:
+        read_csv(("\n".join(bad) + "\n").encode(), name="capture.csv")
+    assert err.value.row == 11 and "Martians" in str(err.value)
+    # Not empty: a cell holding NaN, or features blank under a label.
+    kept = "\n".join([lines[0] + ",label", ",".join(["NaN"] * 39) + ",", empty + ",Benign"]) + "\n"
+    ds = read_csv(kept.encode(), name="capture.csv")
+    assert len(ds) == 2 and ds.y.tolist() == [UNLABELLED, CLASSES_19.index("Benign")] and np.isnan(ds.X).all()
+    with pytest.raises(DataError, match=r"^x\.csv: the file has a header but no rows \(only empty rows"):
+        read_csv(("\n".join([lines[0], empty, empty]) + "\n").encode(), name="x.csv")
+
+
+def test_empty_rows_in_a_split_and_a_report_folder_reach_the_notes(tmp_path, v2_sample):
+    from core.report import read_report_data
+
+    lines = _real_lines(v2_sample, 5)
+    for split in ("train", "test"):
+        (tmp_path / split).mkdir()
+        (tmp_path / split / f"Benign_{split}.pcap.csv").write_text("\n".join([*lines, "," * 38]) + "\n")
+    ds = load_split(tmp_path, "train")
+    assert len(ds) == 5 and ds.notes == [
+        "Benign_train.pcap.csv: 1 empty row (every cell blank) left out like blank lines, not counted in row "
+        "numbers: 1 after row 5"
+    ]
+    data, _ = read_report_data([str(tmp_path / "test")])
+    assert len(data) == 5 and "Benign_test.pcap.csv: 1 empty row" in data.notes[0]
+
+
+def test_data_folders_list_csv_files_by_one_rule(tmp_path):
+    """X.CSV, subfolders and other files vanished without a word; macOS's ._X.csv aborted training as binary."""
+    from core.distributed import expand_inputs
+    from core.loading import csv_files_in, split_files
+    from core.report import read_report_data
+
+    train = tmp_path / "train"
+    (train / "day2").mkdir(parents=True)
+    (train / "ARP_Spoofing_train.pcap.CSV").write_bytes(make_csv(rows=3))
+    (train / "Benign_train.pcap.csv").write_bytes(make_csv(rows=2))
+    (train / "day2" / "Benign_train.pcap.csv").write_bytes(make_csv(rows=2))
+    (train / "._Benign_train.pcap.csv").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    (train / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (train / "README.txt").write_text("flows")
+    notes = [
+        "left out of train/: README.txt, day2/ (not CSV files; subfolders are not searched)",
+        "2 hidden files in train/ skipped (names starting with '.')",
+    ]
+    files, left_out = csv_files_in(train)
+    assert [f.name for f in files] == ["ARP_Spoofing_train.pcap.CSV", "Benign_train.pcap.csv"] and left_out == notes
+    ds = load_split(tmp_path, "train")
+    assert ds.class_counts() == {"ARP_Spoofing": 3, "Benign": 2} and ds.notes == notes
+    assert split_files(tmp_path, "train") == files
+    assert expand_inputs([train], notes=(seen := [])) == [f.resolve() for f in files] and seen == notes
+    data, where = read_report_data([str(train)])
+    assert len(data) == 5 and data.notes == notes and where == str(train)
+    # A compressed CSV is refused with what to do, in every folder listing.
+    (train / "DoS_train.pcap.csv.gz").write_bytes(b"\x1f\x8b\x08\x00rest")
+    for call in (lambda: load_split(tmp_path, "train"), lambda: expand_inputs([train]),
+                 lambda: read_report_data([str(train)])):  # fmt: skip
+        with pytest.raises(DataError, match="gzip-compressed, not CSV text") as err:
+            call()
+        assert err.value.file == str(train / "DoS_train.pcap.csv.gz") and "gunzip" in err.value.hint
+    # Only a subfolder: the error says what was left out.
+    (tmp_path / "test" / "day1").mkdir(parents=True)
+    with pytest.raises(DataError, match=r"no CSV files in test/; left out of test/: day1/"):
+        load_split(tmp_path, "test")
+
+
+def test_a_file_where_a_folder_is_expected_and_the_reverse_are_named_as_such(tmp_path):
+    from core.loading import split_files
+
+    path = tmp_path / "flows.csv"
+    path.write_bytes(make_csv())
+    for call in (lambda: split_files(path, "train"), lambda: load_split(path, "test")):
+        with pytest.raises(DataError, match="is a file, not a data folder") as err:
+            call()
+        assert err.value.file == str(path)
+    with pytest.raises(DataError, match="is a folder, not a CSV file") as err:
+        read_csv(tmp_path)
+    assert "--data" not in err.value.hint and f"{tmp_path}/*.csv" in err.value.hint
+
+
+def test_blank_labels_are_unknown_when_scoring_and_an_error_when_training():
+    lines = make_csv(rows=4, label="Benign").decode().splitlines()
+    lines[2] = lines[2].rsplit(",", 1)[0] + ","
+    lines[3] = lines[3].rsplit(",", 1)[0] + ",  "
+    data = ("\n".join(lines) + "\n").encode()
+    ds = read_csv(data, name="x.csv")
+    assert ds.y.tolist() == [0, UNLABELLED, UNLABELLED, 0] and ds.files[0].label_source == "column 'label'"
+    assert ds.notes == ["x.csv: 2 rows of 4 with a blank label in column 'label': true class unknown"]
+    with pytest.raises(DataError) as err:
+        read_csv(data, name="x.csv", require_labels=True)
+    assert str(err.value) == "x.csv, column 'label', row 2: blank label" and "fill it in" in err.value.hint
+    every = make_csv(rows=2, label=" ")
+    ds = read_csv(every, name="y.csv")
+    assert (ds.y == UNLABELLED).all() and ds.files[0].label_source is None
+
+
+def test_label_columns_other_spellings_and_several_candidates():
+    base = make_csv(rows=2).decode().splitlines()
+    both = "\n".join([base[0] + ",category,label"] + [r + ",Benign,ARP_Spoofing" for r in base[1:]]) + "\n"
+    ds = read_csv(both.encode(), name="x.csv")
+    assert ds.class_counts() == {"ARP_Spoofing": 2}
+    assert ds.notes == ["x.csv: column 'category' not read (the class comes from column 'label')"]
+    two = both.replace(",category,label", ",category,attack")
+    with pytest.raises(DataError) as err:
+        read_csv(two.encode(), name="x.csv")
+    assert (
+        str(err.value)
+        == "x.csv, header: several columns could hold the class: 'category', 'attack'; none is named 'label'"
+    )
+    for name in ("Class Label", "Traffic Type", "Attack-Type", " class_label "):
+        text = "\n".join([base[0] + f",{name}"] + [r + ",Benign" for r in base[1:]]) + "\n"
+        ds = read_csv(text.encode(), name="x.csv")
+        assert ds.files[0].label_source == f"column {name.strip()!r}" and ds.class_counts() == {"Benign": 2}
+
+
+def test_header_case_quotes_and_excel_delimiter_line():
+    lines = make_csv(rows=3).decode().splitlines()
+    reference = read_csv(make_csv(rows=3), name="x.csv")
+    for header in (lines[0].lower(), lines[0].upper(), lines[0].replace("Rate", '"Rate "').replace("IAT", ' " IAT"')):
+        ds = read_csv(("\n".join([header, *lines[1:]]) + "\n").encode(), name="x.csv")
+        assert ds.layout.name == "v2" and np.array_equal(ds.X, reference.X)
+    with pytest.raises(DataError) as err:
+        read_csv(b"a,b,c\n1,2,3\n", name="x.csv")
+    assert "closest" not in str(err.value) and "none of its columns is a feature ('a', 'b', 'c')" in str(err.value)
+    assert "45 features of the v1 release or the 39 of v2" in err.value.hint
+    with pytest.raises(DataError, match="closest: v2, 39 features"):  # v2's features less one: v2, not v1
+        read_csv(("\n".join(",".join(r.split(",")[1:]) for r in lines) + "\n").encode(), name="x.csv")
+    with pytest.raises(DataError, match=r"^x\.csv: the first line is Excel's delimiter line 'sep=;'") as err:
+        read_csv(b"sep=;\n" + make_csv(sep=";"), name="x.csv")
+    assert "delete that first line" in err.value.hint
+
+
+def test_bytes_that_are_not_utf8_are_named_with_their_row(tmp_path):
+    lines = make_csv(rows=4, label="Benign").splitlines()
+    label = lines.copy()
+    label[3] = label[3].replace(b"Benign", b"B\xe9nin")
+    cell = lines.copy()
+    cell[2] = b",".join([b"3\xe92", *lines[2].split(b",")[1:]])
+    for rows, column, row, shown in ((label, "label", 3, "B\\xe9nin"), (cell, "Header_Length", 2, "3\\xe92")):
+        path = tmp_path / "latin1.csv"
+        path.write_bytes(b"\n".join(rows) + b"\n")
+        with pytest.raises(DataError) as err:
+            read_csv(path)
+        assert str(err.value) == f"latin1.csv, column {column!r}, row {row}: not UTF-8 text (the cell reads '{shown}')"
+        assert "save the file as UTF-8" in err.value.hint
+
+
+def test_header_only_without_newline_old_mac_lines_and_numbers_with_commas():
+    with pytest.raises(DataError, match=r"^a\.csv: the file has a header but no rows$"):
+        read_csv(make_csv(rows=0).rstrip(b"\n"), name="a.csv")
+    with pytest.raises(DataError, match=r"^a\.csv: the lines end in a carriage return only \(old Mac") as err:
+        read_csv(make_csv(rows=30).replace(b"\n", b"\r"), name="a.csv")
+    assert "line endings" in err.value.hint
+    lines = make_csv(rows=3).decode().splitlines()
+    lines[2] = lines[2].replace("0.0", "1,234", 1)
+    with pytest.raises(DataError, match="a row has 40 cells but the header has 39 columns") as err:
+        read_csv(("\n".join(lines) + "\n").encode(), name="a.csv")
+    assert err.value.row == 2 and "a number written with a comma, 1,234 or 0,5" in err.value.hint

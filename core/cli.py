@@ -261,6 +261,8 @@ def cmd_predict(args) -> int:
     _audit("scored", model=model.name, files=[audit.file_info(str(f)) for f in args.files], rows=summary.rows,
            out=str(args.out))  # fmt: skip
     print(f"true class: {summary.label_note()}")
+    for note in summary.notes:
+        print(f"note: {note}")
     if summary.repairs.total:
         print(f"note: {summary.repairs.summary()}")
     for cls, n in summary.counts.items():

@@ -54,7 +54,8 @@ import numpy as np
 
 from .errors import CoreError, DataError
 from .limits import Limits
-from .loading import display_names
+from .loading import csv_files_in, display_names
+from .words import counted
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +85,17 @@ def parse_size(text: str | int) -> int:
     return int(float(m.group(1)) * 1024 ** " kmg".index(m.group(2).lower() or " "))
 
 
-def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
-    """Files, folders (their ``*.csv``, not recursive) and glob patterns (``**`` allowed) to a sorted,
-    de-duplicated list of files. An input that matches nothing is an error."""
+def expand_inputs(inputs: Iterable[str | os.PathLike], *, notes: list[str] | None = None) -> list[Path]:
+    """Files, folders (their CSV files, not recursive: :func:`core.loading.csv_files_in`) and glob patterns (``**``
+    allowed) to a sorted, de-duplicated list of files. An input that matches nothing is an error. ``notes``: a list
+    to add what the folders hold besides CSV files to."""
     found: dict[str, Path] = {}
     for item in inputs:
         text = str(item)
         path = Path(text)
+        left_out: list[str] = []
         if path.is_dir():
-            matches = sorted(p for p in path.glob("*.csv") if p.is_file())
+            matches, left_out = csv_files_in(path)
         elif path.is_file():
             matches = [path]
         elif glob.has_magic(text):
@@ -107,7 +110,10 @@ def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
         else:
             raise DataError("file not found", file=text, hint="pass CSV files, folders of CSV files or glob patterns")
         if not matches:
-            raise DataError("no CSV files here", file=text, hint="a folder must hold *.csv files directly")
+            raise DataError("no CSV files here" + "".join(f"; {n}" for n in left_out), file=text,
+                            hint="a folder must hold *.csv files directly")  # fmt: skip
+        if notes is not None:
+            notes.extend(left_out)
         for p in matches:
             found.setdefault(str(p.resolve()), p.resolve())
     return sorted(found.values())
@@ -160,20 +166,31 @@ def _read_range(path: str, start: int, end: int) -> bytes:
         return fh.read(end - start)
 
 
-def count_rows(body: bytes) -> int:
-    """Data rows in CSV bytes without header: lines that are not empty (pyarrow skips empty lines)."""
+#: Bytes that are no cell's value: delimiters, quotes, blanks and line ends.
+_FILLER = np.zeros(256, dtype=bool)
+_FILLER[list(b',;|\t "\r\n')] = True
+
+
+def _line_kinds(body: bytes) -> tuple[int, int]:
+    """``(rows, empty rows)`` of CSV bytes without header: lines with a value in them, and lines that are not blank
+    but hold no value (``,,,,``: :func:`core.loading.read_csv` leaves them out, as pyarrow skips blank lines)."""
     if not body:
-        return 0
+        return 0, 0
     buf = np.frombuffer(body, dtype=np.uint8)
     newlines = np.flatnonzero(buf == 10)
     starts = np.concatenate(([0], newlines + 1))
     ends = np.concatenate((newlines, [len(buf)]))
     lengths = ends - starts
-    # "\r\n" line endings: a line holding only "\r" is empty too.
-    has_cr = lengths > 0
-    has_cr[has_cr] = buf[ends[has_cr] - 1] == 13
-    lengths = lengths - has_cr
-    return int(np.count_nonzero(lengths > 0))
+    # whether a line (with its line end, up to the next line's start) has a byte of a value in it; one byte for each
+    # byte of the range, no wider sums
+    with_value = np.logical_or.reduceat(~_FILLER[buf], np.minimum(starts, len(buf) - 1)) & (lengths > 0)
+    blank = (lengths == 0) | ((lengths == 1) & (buf[np.maximum(ends - 1, 0)] == 13))  # "" or the "\r" of "\r\n"
+    return int(np.count_nonzero(with_value)), int(np.count_nonzero(~with_value & ~blank))
+
+
+def count_rows(body: bytes) -> int:
+    """Data rows in CSV bytes without header: lines with a value in them (not blank, and not only delimiters)."""
+    return _line_kinds(body)[0]
 
 
 def count_range(path: str, start: int, end: int) -> int:
@@ -357,6 +374,7 @@ def score_range(
         "true": {str(k): int(v) for k, v in frame["true"].value_counts().items()} if "true" in frame else {},
         "low_confidence": int(np.count_nonzero(confidence < low_confidence)),
         "repairs": predictions.repairs.to_dict(),
+        "empty_rows": _line_kinds(body)[1],  # left out by read_csv, like blank lines
         "seconds": time.perf_counter() - started,
         "pid": os.getpid(),
         "part": target.name,
@@ -515,7 +533,8 @@ def score_many(
         raise CoreError(f"partition size {partition_bytes} bytes is too small", hint="use at least 1 KiB, e.g. 64MB")
     model_path = Path(model).resolve()
     meta = read_metadata(model_path)  # a clear error before any worker tries to load it
-    paths = expand_inputs(inputs)
+    input_notes: list[str] = []  # what the folders given hold besides CSV files
+    paths = expand_inputs(inputs, notes=input_notes)
     names = dict(zip(paths, display_names(paths), strict=True))
     out = Path(out_dir).resolve()
     staging = _prepare_out(out, overwrite)
@@ -525,6 +544,7 @@ def score_many(
             low_confidence, progress, on_progress, echo,
         )  # fmt: skip
         summary["inputs"] = [str(i) for i in inputs]
+        summary["notes"] = input_notes
         if not summary["files_scored"] and _results_in(out):
             failed = summary["failed"]
             raise CoreError(
@@ -723,15 +743,15 @@ def _summarise(
                 job.error, job.hint = errors[0]["error"], errors[0]["hint"]
         folder = part_path(staging, job.name, 0).parent
         if job.error is None:
-            counted = sum(f.result() for f in job.count_futures)
+            n_counted = sum(f.result() for f in job.count_futures)
             scored = sum(s["rows"] for s in stats)
             expected = {s["part"] for s in stats}
             for p in folder.iterdir():  # leftovers of killed attempts
                 if p.name not in expected:
                     p.unlink()
             on_disk = sum(pq.read_metadata(folder / p).num_rows for p in expected)
-            if not counted == scored == on_disk:
-                job.error = f"{job.name}: row counts disagree (counted {counted}, scored {scored}, written {on_disk})"
+            if not n_counted == scored == on_disk:
+                job.error = f"{job.name}: row counts disagree (counted {n_counted}, scored {scored}, written {on_disk})"
                 job.hint = "run it again; report it if it repeats"
         if job.error is not None:
             if folder.exists():
@@ -748,6 +768,7 @@ def _summarise(
             "true": {},
             "low_confidence": 0,
             "repaired_cells": 0,
+            "empty_rows": 0,
         }
         for s in stats:
             busy[str(s["pid"])] = busy.get(str(s["pid"]), 0.0) + s["seconds"]
@@ -755,6 +776,7 @@ def _summarise(
             _merge(entry["true"], s["true"])
             entry["low_confidence"] += s["low_confidence"]
             entry["repaired_cells"] += s["repairs"]["total"]
+            entry["empty_rows"] += s.get("empty_rows", 0)
             totals["repairs"]["total"] += s["repairs"]["total"]
             for kind in ("pos_inf", "neg_inf", "nan"):
                 _merge(totals["repairs"][kind], s["repairs"][kind])
@@ -813,6 +835,11 @@ def format_summary(summary: dict) -> str:
             f"{f['file']:<{width}}  {f['rows']:>10,}  {100 * (f['attack_share'] or 0):>8.2f}  "
             f"{f['low_confidence']:>8,}  {f['repaired_cells']:>8,}"
         )
+    lines += [f"note: {n}" for n in summary.get("notes", [])]
+    for f in summary["files"]:
+        if f.get("empty_rows"):
+            lines.append(f"note: {f['file']}: {counted(f['empty_rows'], 'empty row')} (every cell blank) left out, "
+                         "like blank lines")  # fmt: skip
     for f in summary["failed"]:
         lines.append(f"FAILED {f['file']}: {f['error']}" + (f" (hint: {f['hint']})" if f.get("hint") else ""))
     lines.append(

@@ -70,6 +70,8 @@ class ScoreSummary:
     counts: dict[str, int] = field(default_factory=dict)
     #: where each file's true class came from: "column 'label'", "file name", or None (unknown)
     label_sources: dict[str, str | None] = field(default_factory=dict)
+    #: what was left out of the files or read in a way to know of (empty rows, blank labels)
+    notes: list[str] = field(default_factory=list)
 
     def label_note(self) -> str:
         """Where the true classes came from, in words, e.g. "from the file name: a.csv; unknown (no label column,
@@ -133,8 +135,9 @@ def _check_layouts(model: TrainedModel, plans: list[_FilePlan]) -> None:
     model.check_layout(loading.concat(empties))
 
 
-def _blocks(plan: _FilePlan, block_bytes: int):
-    """Yield ``(first row index in file, X float32, y int8)`` blocks of one file."""
+def _blocks(plan: _FilePlan, block_bytes: int, notes: list[str]):
+    """Yield ``(first row index in file, X float32, y int8)`` blocks of one file; what was left out (rows whose every
+    cell is blank) or not known (blank labels) goes to ``notes``."""
     layout = plan.layout
     types = {c: pa.float32() for c in layout.features}
     if plan.label_col:
@@ -155,17 +158,21 @@ def _blocks(plan: _FilePlan, block_bytes: int):
             plan.path,
             read_options=pacsv.ReadOptions(block_size=parse_bytes, column_names=plan.columns, skip_rows=1),
             parse_options=pacsv.ParseOptions(delimiter=plan.delimiter),
-            convert_options=pacsv.ConvertOptions(column_types=types, include_columns=include),
-        )
+            convert_options=pacsv.ConvertOptions(column_types=types, include_columns=include,
+                                                 null_values=loading.NULL_VALUES),
+        )  # fmt: skip
     except pa.ArrowInvalid as exc:
         raise explain(exc) from None
-    yield from _grouped(reader, plan, group, file_code, explain)
+    yield from _grouped(reader, plan, group, file_code, explain, notes)
 
 
-def _grouped(reader, plan: _FilePlan, group: int, file_code: int, explain):
-    """Blocks of ``group`` parsed batches each, as ``(first row index in file, X float32, y int8)``."""
+def _grouped(reader, plan: _FilePlan, group: int, file_code: int, explain, notes: list[str]):
+    """Blocks of ``group`` parsed batches each, as ``(first row index in file, X float32, y int8)``, without the rows
+    whose every cell is blank (left out as read_csv leaves them out, and said in ``notes``)."""
     layout = plan.layout
     offset = 0
+    empty: list[np.ndarray] = []  # where the empty rows were (see loading.without_empty_rows)
+    blank_labels = 0
     done = False
     while not done:
         batches = []
@@ -181,20 +188,30 @@ def _grouped(reader, plan: _FilePlan, group: int, file_code: int, explain):
                 batches.append(batch)
         if not batches:
             continue
-        n = sum(b.num_rows for b in batches)
-        labels = [b.column(plan.label_col) for b in batches] if plan.label_col else None
-        X = loading.matrix_from_batches([b.select(list(layout.features)) for b in batches], layout.n_features)
-        del batches
+        table, after = loading.without_empty_rows(pa.Table.from_batches(batches), offset)
+        empty.append(after)
+        n = table.num_rows
+        if not n:
+            continue
+        labels = table.column(plan.label_col) if plan.label_col else None
+        X = loading.matrix_from_batches(table.select(list(layout.features)).to_batches(), layout.n_features)
+        del batches, table
         if labels is not None:
-            column = pa.chunked_array(labels)
-            y = loading._labels_from_column(column, plan.display, plan.label_col, row_offset=offset)
+            y = loading._labels_from_column(labels, plan.display, plan.label_col, row_offset=offset)
+            blank_labels += int(np.count_nonzero(y == UNLABELLED))
         else:
             y = np.full(n, file_code, dtype=np.int8)
         yield offset, X, y
         offset += n
+    empty_rows = np.concatenate(empty) if empty else np.empty(0, dtype=np.int64)
     if offset == 0:
-        raise DataError("the file has a header but no rows", file=plan.display,
+        only = " (only empty rows, every cell blank)" if len(empty_rows) else ""
+        raise DataError(f"the file has a header but no rows{only}", file=plan.display,
                         hint="pick a file with flows in it")  # fmt: skip
+    if len(empty_rows):
+        notes.append(loading.empty_rows_note(plan.display, empty_rows))
+    if blank_labels:
+        notes.append(loading.blank_labels_note(plan.display, plan.label_col, blank_labels, offset))
 
 
 class _Stage(threading.Thread):
@@ -280,12 +297,13 @@ def score_files(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
     stop = threading.Event()
+    notes: list[str] = []  # filled by the reading thread, read once it is done
     parsed: queue.Queue = queue.Queue(maxsize=2)
     scored: queue.Queue = queue.Queue(maxsize=2)
 
     def read():
         for i, plan in enumerate(plans):
-            for offset, X, y in _blocks(plan, block_bytes):
+            for offset, X, y in _blocks(plan, block_bytes, notes):
                 if not _put(parsed, (i, offset, X, y), stop):
                     return
         _put(parsed, _DONE, stop)
@@ -349,7 +367,7 @@ def score_files(
     )
     return ScoreSummary(rows=rows, files=[p.display for p in plans], out=out_path,
                         seconds=time.perf_counter() - started, repairs=rc, counts=builder.counts(),
-                        label_sources={p.display: p.label_source for p in plans})  # fmt: skip
+                        label_sources={p.display: p.label_source for p in plans}, notes=notes)  # fmt: skip
 
 
 def _add_repairs(total: np.ndarray, rc: RepairCounts, features: list[str]) -> None:

@@ -59,6 +59,9 @@ def test_count_rows_matches_pyarrow_and_ranges_cover_the_body(tmp_path):
     body = b"1,2\n\n3,4\r\n\r\n5,6\n7,8"  # blank lines, CRLF, no final newline
     assert dist.count_rows(body) == pacsv.read_csv(io.BytesIO(b"a,b\n" + body)).num_rows == 4
     assert dist.count_rows(b"") == 0
+    # lines of delimiters only (Excel's ',,' rows) are not rows either: read_csv leaves them out
+    excel = b'1,2\r\n,\r\n3,4\n, \n"",\n\n5,6'
+    assert dist._line_kinds(excel) == (3, 3)
     path = tmp_path / "x.csv"
     rows = [f"{i},{i * 2}.5" for i in range(5000)]
     path.write_bytes(("a,b\n" + "\n".join(rows) + "\n").encode())
@@ -301,3 +304,25 @@ def test_a_run_clears_the_staging_folder_of_a_killed_run(client, model_path, v2_
     assert summary["files_scored"] == 1
     left = {p.name for p in out.iterdir()}
     assert left == {"summary.json", "predictions", alive.name, elsewhere.name}
+
+
+def test_empty_rows_are_left_out_as_predict_leaves_them_out(client, model_path, v2_sample, tmp_path):
+    """Lines of delimiters only were counted as rows but left out by the parse: the range failed ('parsed to N rows
+    but M lines were counted'). They are left out, the rows numbered as predict numbers them, and said."""
+    lines = (v2_sample / "test" / "MQTT-Malformed_Data_test.pcap.csv").read_bytes().split(b"\n")
+    empty = b"," * lines[0].count(b",")
+    body = [lines[0], *lines[1:200], empty, empty, *lines[200:-1], empty]
+    capture = tmp_path / "in" / "excel.csv"
+    capture.parent.mkdir()
+    capture.write_bytes(b"\n".join(body) + b"\n")
+    out = tmp_path / "out"
+    summary = dist.score_many(model_path, [str(capture)], out, client=client, partition_bytes=4096, progress=False,
+                              echo=None)  # fmt: skip
+    assert summary["files_scored"] == 1 and not summary["failed"]
+    (entry,) = summary["files"]
+    assert entry["partitions"] > 10 and entry["empty_rows"] == 3 and entry["rows"] == len(lines) - 2
+    got = _read_output(out)
+    want = _predict_frame(model_path, [capture])
+    assert got["row"].tolist() == want["row"].tolist() == list(range(1, len(lines) - 1))
+    assert got["predicted"].tolist() == want["predicted"].tolist()
+    assert "note: excel.csv: 3 empty rows (every cell blank) left out, like blank lines" in dist.format_summary(summary)

@@ -313,3 +313,33 @@ def test_predict_says_where_each_files_true_class_came_from(model, inputs, tmp_p
     assert set(truth) == {"Recon-OS_Scan", "MQTT-Malformed_Data"}, "the column's classes, not the file name's"
     assert cli_main(["predict", "--model", str(model.path), str(official), "--out", str(tmp_path / "o.csv")]) == 0
     assert f"true class: from the file name: {official.name}" in capsys.readouterr().out
+
+
+def test_empty_rows_and_blank_labels_are_streamed_as_read_csv_reads_them(model, inputs, tmp_path):
+    """Excel's ',,,,' rows below (or among) the flows were scored as flows (their blanks repaired to training
+    medians: alerts out of nothing), and a blank label cell stopped the file. Streamed, they are left out and said
+    (empty rows) or scored with their true class unknown (blank labels), with the rows numbered as read_csv numbers
+    them."""
+    lines = inputs[2].read_bytes().split(b"\n")  # the labelled file: 39 features and a label column
+    width = lines[0].count(b",")
+    blank_label = lines[3].rsplit(b",", 1)[0] + b","
+    body = [lines[0], *lines[1:3], blank_label, *lines[4:400], b"," * width, b"," * width, *lines[400:700],
+            *[b"," * width] * 3]  # fmt: skip
+    odd = tmp_path / "excel.csv"
+    odd.write_bytes(b"\r\n".join(body) + b"\r\n")
+    out = tmp_path / "pred.csv"
+    summary = score_files(model, [odd], out, block_bytes=1 << 12)  # many blocks: empty rows inside and between
+    want = in_memory_frame(model, [odd])
+    got = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    assert summary.rows == len(got) == len(want) == 699
+    assert_same_predictions(got, want.astype({"row": "int64"}))
+    assert got["true"].isna().sum() == 1 and pd.isna(got["true"].iloc[2])
+    assert (
+        summary.notes
+        == read_files([odd]).notes
+        == [
+            "excel.csv: 5 empty rows (every cell blank) left out like blank lines, not counted in row numbers: "
+            "2 after row 399, 3 after row 699",
+            "excel.csv: 1 row of 699 with a blank label in column 'label': true class unknown",
+        ]
+    )

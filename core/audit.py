@@ -22,7 +22,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Actions the product records.
-ACTIONS = ("scored", "evaluated", "trained", "training cancelled", "deleted", "exported", "signed in", "signed out")
+ACTIONS = (
+    "scored",
+    "evaluated",
+    "trained",
+    "training cancelled",
+    "training failed",
+    "threshold saved",
+    "deleted",
+    "exported",
+    "signed in",
+    "signed out",
+)
 
 
 def audit_dir() -> Path:

@@ -40,11 +40,11 @@ from datetime import datetime
 from pathlib import Path
 
 from core import audit
-from core.errors import CoreError, DataError
+from core.errors import CoreError, DataError, LayoutMismatchError, ModelFormatError
 from core.loading import cap_rows_per_class, read_files, split_files
 from core.models import FAMILIES
 from core.paths import confine, data_roots
-from core.pipeline import TrainedModel, TrainingLock, new_model_folder
+from core.pipeline import TrainedModel, TrainingLock, new_model_folder, writable_registry
 from core.training import Cancelled, TimeLeft, TrainProgress, describe_seconds, train_from_folder, train_model
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ class TrainRequest:
     refit: bool | None = None  # None: the family's default (core.training.train_model)
     seed: int = 0
     user: str | None = None  # the signed-in user, for the audit log
+    automatic_name: bool = False  # the name was made by check_request, not typed: never refused for being taken
 
 
 #: Project root: relative folder paths typed into the dashboard are taken from here.
@@ -111,8 +112,12 @@ def check_request(request: TrainRequest) -> TrainRequest:
     """
     if request.family not in FAMILIES:
         raise CoreError(f"unknown model family {request.family!r}", hint=f"choose one of {sorted(FAMILIES)}")
-    name = request.name.strip() or default_name(request.family, request.task)
-    new_model_folder(request.models_dir, name)
+    name = request.name.strip()
+    if name:
+        new_model_folder(request.models_dir, name)
+    else:  # free or not, it is made free by claim_name
+        writable_registry(request.models_dir)
+        name, request.automatic_name = default_name(request.family, request.task), True
     if request.data_dir == "":
         raise DataError("no data folder given", hint="type the path of a folder holding train/ (and test/)")
     if request.data_dir is not None:
@@ -122,6 +127,43 @@ def check_request(request: TrainRequest) -> TrainRequest:
         raise DataError("no CSV files uploaded", hint="upload the training CSVs, or choose a data folder")
     request.name = name
     return request
+
+
+#: Automatic names tried (``NAME``, ``NAME-2`` …) before giving up.
+_AUTOMATIC_TRIES = 100
+
+
+def claim_name(request: TrainRequest) -> TrainingLock:
+    """The training lock of ``request.name``, to hold until the run ends: one run per model name.
+
+    A typed name another run holds is refused (CoreError). An automatic name (``request.automatic_name``) is
+    not the user's problem: while it is being trained or already saved (two sessions starting the same family
+    and task in the same second), ``-2``, ``-3`` … is added, and ``request.name`` becomes the name taken.
+    """
+    if not request.automatic_name:
+        return TrainingLock(request.models_dir, request.name).acquire()
+    base = request.name
+    for n in range(1, _AUTOMATIC_TRIES + 1):
+        name = base if n == 1 else f"{base}-{n}"
+        lock = TrainingLock(request.models_dir, name)
+        try:
+            lock.acquire()
+        except CoreError:
+            if lock.path is None:  # the registry cannot hold locks at all
+                raise
+            continue  # being trained by another run
+        try:
+            new_model_folder(request.models_dir, name)
+        except ModelFormatError:  # saved meanwhile
+            lock.release()
+            continue
+        except BaseException:
+            lock.release()
+            raise
+        request.name = name
+        return lock
+    raise CoreError(f"no free automatic model name: {base} and {_AUTOMATIC_TRIES - 1} more are taken",
+                    hint="type a model name")  # fmt: skip
 
 
 class WorkerJob:
@@ -325,6 +367,19 @@ def _serve(function, args, events, stop, saving) -> None:
         events.put(("crashed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
 
 
+#: The training runs going on in this server process, by registry folder and model name: a page that lost its
+#: session (reloaded, closed) can find its run again. Written by the page's thread and the following threads.
+_LIVE: dict[tuple[str, str], TrainJob] = {}
+_LIVE_LOCK = threading.Lock()
+
+
+def live_jobs(models_dir: str | Path) -> list[TrainJob]:
+    """The runs of this process training into the registry ``models_dir``, oldest first."""
+    folder = str(Path(models_dir).resolve())
+    with _LIVE_LOCK:
+        return [job for (where, _), job in _LIVE.items() if where == folder and job.running]
+
+
 class TrainJob(WorkerJob):
     """One training run (:class:`TrainRequest`); the model is saved by the worker.
 
@@ -336,22 +391,28 @@ class TrainJob(WorkerJob):
         ``{"validation": EvaluationReport or None, "test": EvaluationReport or None}``.
     """
 
-    def __init__(self, request: TrainRequest):
+    def __init__(self, request: TrainRequest, name_lock: TrainingLock):
         super().__init__(f"train-{request.name}")
         self.request = request
         self.model = None
-        self._name_lock: TrainingLock | None = None  # held from start to end: one run per model name
+        self._name_lock = name_lock  # held from start to end (released in _ended): one run per model name
         self._upload_dir: Path | None = None  # the uploads written out for the worker, removed at the end
+        self._live_key = (str(Path(request.models_dir).resolve()), request.name)
 
     def start(self) -> TrainJob:
-        """Take the model name's training lock (CoreError when another run holds it) and start the run."""
-        self._name_lock = TrainingLock(self.request.models_dir, self.request.name).acquire()
+        """Start the run, listed by :func:`live_jobs` until it ends."""
+        with _LIVE_LOCK:
+            _LIVE[self._live_key] = self
         try:
-            super().start()
+            return super().start()
         except BaseException:
-            self._name_lock.release()
+            self._unlist()
             raise
-        return self
+
+    def _unlist(self) -> None:
+        with _LIVE_LOCK:
+            if _LIVE.get(self._live_key) is self:
+                del _LIVE[self._live_key]
 
     def _work(self) -> tuple:
         if self.request.uploads:
@@ -375,20 +436,24 @@ class TrainJob(WorkerJob):
             elif self.state == "cancelled":
                 self.message = "cancelled: nothing was saved"
                 self._audit("training cancelled")
+            elif self.state == "failed":
+                hint = getattr(self.error, "hint", None)
+                self._audit("training failed", error=str(self.error) + (f" (what to do: {hint})" if hint else ""))
         finally:  # the name is free again, even if the audit log could not be written
             if self._upload_dir is not None:
                 shutil.rmtree(self._upload_dir, ignore_errors=True)
+            self._unlist()  # before the name is free: a new run of that name lists itself after
             if self._name_lock is not None:
                 self._name_lock.release()
 
-    def _audit(self, action: str) -> None:
+    def _audit(self, action: str, **details) -> None:
         r = self.request
         try:
             files = _training_files(r)
         except OSError as exc:  # a file removed meanwhile: still record the event
             files = [{"name": str(r.data_dir), "size": None, "sha256": None, "error": str(exc)}]
         audit.record(action, user=r.user, via="dashboard", model=r.name, files=files, family=r.family, task=r.task,
-                     data=r.data_dir or "uploads")  # fmt: skip
+                     data=r.data_dir or "uploads", **details)  # fmt: skip
 
 
 #: The stage of a progress event that carries a benchmark's results so far instead of progress.
@@ -472,7 +537,14 @@ def _train(request: TrainRequest, progress) -> tuple:
     train = read_files(train_files, require_labels=True)
     if r.max_rows_per_class:
         train = cap_rows_per_class(train, r.max_rows_per_class, seed=r.seed)
-    test = read_files(test_files, require_labels=True, layout=train.layout) if test_files else None
+    try:
+        test = read_files(test_files, require_labels=True, layout=train.layout) if test_files else None
+    except LayoutMismatchError as exc:  # its hint is for scoring with a model; here none exists yet
+        found, expected = exc.found, exc.expected
+        raise DataError(f"this test file is of the {found.name} release ({found.n_features} features) but the "
+                        f"training files are of the {expected.name} release ({expected.n_features} features)",
+                        file=exc.file, hint="upload the files of one release only: training and test files of "
+                        "the same CICIoMT2024 release") from None  # fmt: skip
     names = ", ".join(n for n, _ in r.uploads[:3]) + (" …" if len(r.uploads) > 3 else "")
     return train_model(r.family, r.task, train, test=test, data_description=f"uploaded: {names}", **common)
 
@@ -496,5 +568,12 @@ def _training_files(request: TrainRequest) -> list[dict]:
 
 
 def start_training(request: TrainRequest) -> TrainJob:
-    """Check ``request`` (raises CoreError) and start a :class:`TrainJob` for it."""
-    return TrainJob(check_request(request)).start()
+    """Check ``request`` (raises CoreError), take its model name (:func:`claim_name`) and start a
+    :class:`TrainJob` for it."""
+    request = check_request(request)
+    lock = claim_name(request)
+    try:
+        return TrainJob(request, lock).start()
+    except BaseException:
+        lock.release()
+        raise

@@ -7,6 +7,8 @@ and its Cancel button stops the run before anything is saved.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from core.errors import CoreError
@@ -15,7 +17,15 @@ from core.taxonomy import TASK_DESCRIPTIONS, TASKS
 from core.training import describe_seconds
 from dashboard import auth, loaders
 from dashboard.escape import md
-from dashboard.train_jobs import TrainJob, TrainRequest, default_name, folder_summary, resolve_folder, start_training
+from dashboard.train_jobs import (
+    TrainJob,
+    TrainRequest,
+    default_name,
+    folder_summary,
+    live_jobs,
+    resolve_folder,
+    start_training,
+)
 
 SOURCES = ("Demo data", "A data folder", "Upload CSV files")
 
@@ -24,23 +34,30 @@ def render() -> None:
     st.title("Train a model")
     st.caption("Teach a detector from labelled flows, then use it on *Analyze traffic* and *Compare models*.")
     job: TrainJob | None = st.session_state.get(loaders.KEY_TRAIN_JOB)
-    busy = job is not None and job.running
+    # While a run goes on, its widgets are disabled and show its own settings: Streamlit forgets the state of
+    # widgets not drawn on a run (another page was shown), and they would come back with the defaults.
+    running = job.request if job is not None and job.running else None
+    if any(other is not job for other in live_jobs(loaders.models_dir())):
+        _other_runs()
     data_col, model_col = st.columns(2, gap="large")
     with data_col:
         st.subheader("1. Data")
-        source = _choose_data(busy)
+        folder, uploads, problem = _choose_data(running)
     with model_col:
         st.subheader("2. Model")
-        request = _choose_model(busy)
-    if st.button("Start training", key="train_start", type="primary", icon=":material/play_arrow:", disabled=busy):
-        try:
-            request.data_dir, uploads = source
-            request.uploads = [(u.name, u.getvalue()) for u in uploads]
-            request.user = auth.current_user()
-            st.session_state[loaders.KEY_TRAIN_JOB] = start_training(request)
-            st.rerun()
-        except CoreError as exc:
-            loaders.show_error(exc)
+        request = _choose_model(running)
+    if st.button("Start training", key="train_start", type="primary", icon=":material/play_arrow:",
+                 disabled=running is not None):  # fmt: skip
+        st.session_state.pop(loaders.KEY_TRAIN_JOB, None)  # the last run's outcome no longer applies
+        job = None
+        if problem is None:  # else it is shown under the data already
+            try:
+                request.data_dir, request.uploads = folder, [(u.name, u.getvalue()) for u in uploads]
+                request.user = auth.current_user()
+                st.session_state[loaders.KEY_TRAIN_JOB] = start_training(request)
+                st.rerun()
+            except CoreError as exc:
+                loaders.show_error(exc)
     if job is not None:
         st.divider()
         if job.running:
@@ -49,74 +66,109 @@ def render() -> None:
             _show_outcome(job)
 
 
-def _choose_data(busy: bool) -> tuple[str | None, list]:
-    """The data folder (or None) and the uploaded files the user chose."""
-    source = st.radio("Training data", SOURCES, key="train_source", horizontal=True, disabled=busy)
+def _settings_changed() -> None:
+    """A failed run's error is about settings that are no longer those shown: forget it."""
+    job = st.session_state.get(loaders.KEY_TRAIN_JOB)
+    if job is not None and job.state == "failed":
+        del st.session_state[loaders.KEY_TRAIN_JOB]
+
+
+def _widget_args(running: TrainRequest | None) -> dict:
+    return {"disabled": running is not None, "on_change": _settings_changed}
+
+
+def _source_of(request: TrainRequest) -> str:
+    if request.data_dir is None:
+        return "Upload CSV files"
+    return "Demo data" if Path(request.data_dir) == Path(loaders.DEMO_DATA_DIR).resolve() else "A data folder"
+
+
+def _choose_data(running: TrainRequest | None) -> tuple[str | None, list, CoreError | None]:
+    """The data folder (or None), the uploaded files the user chose, and the problem shown with them (or None).
+
+    ``running``: the request of the run going on, whose data the (disabled) widgets show."""
+    kw = _widget_args(running)
+    source = st.radio("Training data", SOURCES, key="train_source", horizontal=True, **kw,
+                      index=SOURCES.index(_source_of(running)) if running else 0)  # fmt: skip
     if source == "Upload CSV files":
-        uploads = st.file_uploader("CSV files", type="csv", accept_multiple_files=True, key="train_uploads",
-                                   disabled=busy, help="Official file names (e.g. Benign_train.pcap.csv) or a "
-                                   "'label' column give the class. Files named …_test.pcap.csv become the test set.")  # fmt: skip
-        return None, uploads or []
+        uploads = st.file_uploader("CSV files", type="csv", accept_multiple_files=True, key="train_uploads", **kw,
+                                   help="Official file names (e.g. Benign_train.pcap.csv) or a 'label' column give "
+                                   "the class. Files named …_test.pcap.csv become the test set.")  # fmt: skip
+        if running:  # an uploader cannot be given files back: say which ones the run reads
+            st.caption("Training on " + ", ".join(md(n) for n, _ in running.uploads))
+        return None, uploads or [], None
     if source == "Demo data":
         folder = loaders.DEMO_DATA_DIR
         st.caption("Synthetic flows shaped like CICIoMT2024: fine for trying the tool, not for real decisions.")
     else:
-        text = st.text_input("Folder holding train/ and test/", key="train_folder", disabled=busy,
+        text = st.text_input("Folder holding train/ and test/", key="train_folder", **kw,
+                             value=running.data_dir if running else "",
                              placeholder="e.g. data/ciciomt2024 or /srv/CICIoMT2024/WiFI_and_MQTT/attacks/CSV")  # fmt: skip
         if not text.strip():
-            return "", []
+            return "", [], None
         try:
             folder = resolve_folder(text)  # refused outside the allowed data roots
         except CoreError as exc:
             loaders.show_error(exc)
-            return text, []  # Start refuses it again, with the same reason
+            return text, [], exc
     try:
         st.caption(md(folder_summary(folder)))
     except CoreError as exc:
         loaders.show_error(exc)
-    return str(folder), []
+        return str(folder), [], exc
+    return str(folder), [], None
 
 
-def _choose_model(busy: bool) -> TrainRequest:
-    """Task, family and its main settings, as a request (data filled in on Start)."""
-    task = st.selectbox("Task", TASKS, index=1, key="train_task", format_func=TASK_DESCRIPTIONS.get, disabled=busy)
-    family = st.selectbox("Model family", list(FAMILIES), key="train_family", disabled=busy,
+def _choose_model(running: TrainRequest | None) -> TrainRequest:
+    """Task, family and its main settings, as a request (data filled in on Start).
+
+    ``running``: the request of the run going on, whose settings the (disabled) widgets show."""
+    kw = _widget_args(running)
+    task = st.selectbox("Task", TASKS, index=TASKS.index(running.task) if running else 1, key="train_task", **kw,
+                        format_func=TASK_DESCRIPTIONS.get)  # fmt: skip
+    family = st.selectbox("Model family", list(FAMILIES), key="train_family", **kw,
+                          index=list(FAMILIES).index(running.family) if running else 0,
                           format_func=lambda f: FAMILIES[f].title)  # fmt: skip
     st.caption(FAMILIES[family].description)
     defaults = FAMILIES[family].default_params()
+    if running and running.family == family:
+        defaults.update(running.params)
     params, left, right = {}, *st.columns(2)
     if FAMILIES[family].uses_epochs:
         # Keyed by family, as the trees below: the paper's network trains 10 epochs of 32 rows, the cnn 40 of 256.
         params["epochs"] = left.number_input("Epochs", 1, 500, defaults["epochs"], key=f"train_epochs_{family}",
-                                             disabled=busy)  # fmt: skip
+                                             **kw)  # fmt: skip
         params["batch_size"] = right.number_input("Batch size", 1, 65536, defaults["batch_size"],
-                                                  key=f"train_batch_{family}", disabled=busy)  # fmt: skip
+                                                  key=f"train_batch_{family}", **kw)  # fmt: skip
     if "n_estimators" in defaults:
         where, beside = st.columns(2) if FAMILIES[family].uses_epochs else (left, right)  # cnn-rf: a row of its own
         # Keyed by family: the forest's default (100) and the one in cnn-rf (300) differ.
         params["n_estimators"] = where.number_input("Trees", 1, 2000, defaults["n_estimators"],
-                                                    key=f"train_trees_{family}", disabled=busy)  # fmt: skip
+                                                    key=f"train_trees_{family}", **kw)  # fmt: skip
         if "min_samples_leaf" in defaults:  # the random forest, alone or in cnn-rf
             params["min_samples_leaf"] = beside.number_input(
-                "Smallest leaf (rows)", 1, 100_000, defaults["min_samples_leaf"], key=f"train_leaf_{family}",
-                disabled=busy, help="Fewest training rows in a leaf of each tree. 1 grows the trees to full depth; on "
+                "Smallest leaf (rows)", 1, 100_000, defaults["min_samples_leaf"], key=f"train_leaf_{family}", **kw,
+                help="Fewest training rows in a leaf of each tree. 1 grows the trees to full depth; on "
                 "millions of rows such a tree takes hundreds of MB, and 5 keeps them in memory. The fit stops after "
                 "its first trees, saying so, if the forest will not fit.")  # fmt: skip
     left, right = st.columns(2)
-    cap = left.number_input("Rows per class (0 = all)", 0, 10_000_000, 0, step=1000, key="train_cap", disabled=busy,
+    cap = left.number_input("Rows per class (0 = all)", 0, 10_000_000, (running.max_rows_per_class or 0) if running else 0,
+                            step=1000, key="train_cap", **kw,
                             help="Caps each class by a random sample: quicker, and less dominated by DDoS.")  # fmt: skip
-    val = right.slider("Validation share", 0.05, 0.5, 0.1, 0.05, key="train_val", disabled=busy,
-                       help="Held out of training, shuffled and stratified, to check the model.")  # fmt: skip
-    refit = st.checkbox("Refit on all training rows after validation", value=bool(defaults.get("refit", False)),
-                        key=f"train_refit_{family}", disabled=busy,
+    val = right.slider("Validation share", 0.05, 0.5, running.val_fraction if running else 0.1, 0.05, key="train_val",
+                       **kw, help="Held out of training, shuffled and stratified, to check the model.")  # fmt: skip
+    refit = running.refit if running and running.refit is not None else defaults.get("refit", False)
+    refit = st.checkbox("Refit on all training rows after validation", value=bool(refit), key=f"train_refit_{family}",
+                        **kw,
                         help="Trains a second time, on the validation share too, for as many epochs as the first "
                         "fit ran (boosting rounds for gradient-boosted trees), and keeps that model: more data for the model, about twice the training time. "
                         "The validation scores shown are then those of the first fit.")  # fmt: skip
     left, right = st.columns(2)
-    seed = left.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed", disabled=busy,
+    seed = left.number_input("Seed", 0, 2**31 - 1, running.seed if running else 0, key="train_seed", **kw,
                              help="The same seed on the same data gives the same model.")  # fmt: skip
-    name = right.text_input("Model name", key="train_name", disabled=busy,
-                            placeholder=f"automatic, e.g. {default_name(family, int(task))}")  # fmt: skip
+    # Not given back as a value: a run's automatic name, once saved, would be refused as taken on the next Start.
+    name = right.text_input("Model name", key="train_name", **kw,
+                            placeholder=running.name if running else f"automatic, e.g. {default_name(family, int(task))}")  # fmt: skip
     return TrainRequest(family, int(task), params, loaders.models_dir(), name=name, max_rows_per_class=int(cap) or None,
                         val_fraction=float(val), refit=bool(refit), seed=int(seed))  # fmt: skip
 
@@ -135,6 +187,30 @@ def _live_progress(job: TrainJob) -> None:
         st.button("Cancel", key="train_cancel", icon=":material/stop:", on_click=job.cancel)
 
 
+@st.fragment(run_every=2.0)
+def _other_runs() -> None:
+    """The runs going on in this server besides this page's own (one started before a reload, another user's):
+    their progress and, for the user who started one, Follow (this page then shows it) and Cancel."""
+    mine = st.session_state.get(loaders.KEY_TRAIN_JOB)
+    others = [job for job in live_jobs(loaders.models_dir()) if job is not mine]
+    if not others:
+        st.rerun()  # all ended: the page without this list
+    st.subheader("Training on this server now")
+    for job in others:
+        r, who = job.request, job.request.user
+        st.progress(job.fraction, text=f"{md(r.name)} ({md(FAMILIES[r.family].title)}, {r.task} classes, started "
+                    f"{'by ' + md(who) if who else 'without sign-in'}): {md(job.progress_text())}")  # fmt: skip
+        if who != auth.current_user():  # in sign-in mode, only the user who started it; else anyone here
+            continue
+        follow, cancel = st.columns(2)
+        if follow.button("Follow it here", key=f"train_follow_{r.name}", icon=":material/visibility:",
+                         disabled=mine is not None and mine.running):  # fmt: skip
+            st.session_state[loaders.KEY_TRAIN_JOB] = job
+            st.rerun(scope="app")
+        cancel.button("Cancel", key=f"train_cancel_{r.name}", icon=":material/stop:", on_click=job.cancel,
+                      disabled=job.cancel_requested)  # fmt: skip
+
+
 def _curves(job: TrainJob, live: bool) -> None:
     from core.figures import training_curves
 
@@ -147,7 +223,10 @@ def _curves(job: TrainJob, live: bool) -> None:
 
 def _show_outcome(job: TrainJob) -> None:
     if job.state == "failed":
-        loaders.show_error(job.error)
+        error = job.error
+        cause, hint = (error.message, error.hint) if isinstance(error, CoreError) else (
+            f"unexpected problem: {error}", "try again; if it fails again, the server's log holds the details")  # fmt: skip
+        loaders.show_error(CoreError(f"Training {job.request.name} failed: {cause}", hint=hint))
         return
     if job.state == "cancelled":
         st.info(f"Training of **{md(job.request.name)}** was cancelled; nothing was saved.", icon=":material/block:")

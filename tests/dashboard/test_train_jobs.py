@@ -15,8 +15,9 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 
-from core.pipeline import read_metadata
+from core.pipeline import TrainingLock, read_metadata
 from core.taxonomy import classes_for_task
 from dashboard.train_jobs import TrainRequest, start_training
 from tests.conftest import ROOT
@@ -151,6 +152,54 @@ def test_uploads_reach_the_worker_as_files_under_their_own_names_and_are_removed
     assert job.state == "failed"
     assert "capture-2026.csv" in str(job.error), "the error names the upload, not the temporary file"
     assert not any(spill.iterdir())
+    log_text = "".join(f.read_text() for f in (tmp_path / "audit").glob("audit-*.jsonl"))
+    failed = [e for e in map(json.loads, log_text.splitlines()) if e["action"] == "training failed"]
+    assert [(e["model"], e["files"][0]["name"]) for e in failed] == [("bad", "capture-2026.csv")], (
+        "a failed run is audited as done and cancelled ones are"
+    )
+    assert failed[0]["details"]["error"].startswith(str(job.error)) and job.error.hint in failed[0]["details"]["error"]
+
+
+def test_an_automatic_name_is_never_refused_as_taken(demo_dir, tmp_path, monkeypatch):
+    """Two sessions starting the same family and task in the same second got the same automatic name, and the
+    second was told to choose another name, though it had chosen none: the next free one is taken instead."""
+    monkeypatch.setenv("IOMT_DATA_ROOTS", str(demo_dir))
+    models = tmp_path / "models"
+    models.mkdir()
+    now = datetime.now()
+    names = [f"rf-6class-{now + timedelta(seconds=s):%Y%m%d-%H%M%S}" for s in range(3)]  # whichever second it is
+    locks = [TrainingLock(models, name).acquire() for name in names]  # being trained by other sessions
+    for name in names:
+        (models / f"{name}-2").mkdir()  # and the next name saved by one
+    try:
+        request = TrainRequest("rf", 6, {"n_estimators": 5}, models, data_dir=str(demo_dir), max_rows_per_class=50)
+        jobs = [start_training(request), start_training(TrainRequest(**{**vars(request), "name": ""}))]
+        assert all(job.wait(120) for job in jobs)
+    finally:
+        for lock in locks:
+            lock.release()
+    assert [job.state for job in jobs] == ["done", "done"], [job.error for job in jobs]
+    first, second = (job.request.name for job in jobs)
+    assert first in {f"{name}-3" for name in names}, first
+    assert second in {f"{name}-{n}" for name in names for n in (3, 4)} - {first}, second
+    assert read_metadata(models / first)["family"] == read_metadata(models / second)["family"] == "rf"
+
+
+def test_a_test_upload_of_the_other_release_says_so_without_a_model_hint(demo_dir, v1_sample, tmp_path):
+    """The hint was "use a model trained on the same release": on the Train page there is no model yet."""
+    train = [demo_dir / "train" / f"{c}_train.pcap.csv" for c in ("Benign", "ARP_Spoofing")]  # v2
+    test = v1_sample / "test" / "ARP_Spoofing_test.pcap.csv"
+    uploads = [(f.name, f.read_bytes()) for f in [*train, test]]
+    job = start_training(TrainRequest("rf", 6, {"n_estimators": 5}, tmp_path / "models", name="mixed",
+                                      uploads=uploads))  # fmt: skip
+    assert job.wait(120)
+    assert job.state == "failed"
+    assert str(job.error) == (
+        "ARP_Spoofing_test.pcap.csv: this test file is of the v1 release (45 features) but the training files are "
+        "of the v2 release (39 features)"
+    )
+    assert "one release only" in job.error.hint and "model" not in job.error.hint
+    assert not (tmp_path / "models" / "mixed").exists()
 
 
 def _joblib_cores(progress, commit):

@@ -197,6 +197,7 @@ def test_bad_folder_gives_clear_error(registry, tmp_path, monkeypatch):
     at.button(key="train_start").click().run()
     assert not at.exception
     assert KEY_TRAIN_JOB not in at.session_state
+    assert len(at.error) == 1, "the folder's problem, shown under it, is not shown again under Start"
 
 
 def test_existing_name_is_refused(registry, demo_dir):
@@ -236,3 +237,92 @@ def test_upload_without_labels_is_explained(registry, demo_dir):
     assert not at.exception
     assert any("no class found" in e.value and "What to do" in e.value for e in at.error)
     assert not (registry / "ui-nolabel").exists()
+
+
+def test_a_failed_run_is_named_and_forgotten_once_the_settings_change(registry, demo_dir, tmp_path, monkeypatch):
+    """The last run's failure stayed, untitled, under the new folder's own error."""
+    monkeypatch.setenv("IOMT_DATA_ROOTS", str(tmp_path))
+    at = train_page("lr", task=2, name="ui-nolabel")
+    at.radio(key="train_source").set_value("Upload CSV files").run()
+    payload = (demo_dir / "train" / "Benign_train.pcap.csv").read_bytes()
+    at.file_uploader(key="train_uploads").set_value(("capture.csv", payload, "text/csv")).run()
+    at.button(key="train_start").click().run()
+    poll(at, finished)
+    assert [e.value.split(": ", 1)[0] for e in at.error] == ["**Problem:** Training ui-nolabel failed"]
+    at.button(key="train_start").click().run()  # again: the same failure, once
+    poll(at, finished)
+    assert len(at.error) == 1 and "no class found" in at.error[0].value
+    at.radio(key="train_source").set_value("A data folder").run()
+    at.text_input(key="train_folder").input(str(tmp_path / "nowhere")).run()
+    assert [e.value for e in at.error if "no class found" in e.value] == [], "the last run's failure is gone"
+    assert len(at.error) == 1 and "data folder not found" in at.error[0].value
+    assert KEY_TRAIN_JOB not in at.session_state
+
+
+def test_a_run_shows_its_own_settings_when_the_page_has_forgotten_its_widgets(registry):
+    """Streamlit drops the state of widgets not drawn on a run (the user opened another page): coming back, the
+    disabled widgets showed the defaults above the progress of a run with other settings."""
+    at = train_page("paper-cnn", task=19, name="ui-away", epochs=300, batch=64)
+    at.number_input(key="train_cap").set_value(200)
+    at.number_input(key="train_seed").set_value(7)
+    at.slider(key="train_val").set_value(0.2)
+    at.checkbox(key="train_refit_paper-cnn").check().run()
+    at.button(key="train_start").click().run()
+    job = at.session_state[KEY_TRAIN_JOB]
+    try:
+        back = AppTest.from_file(str(PAGE), default_timeout=30)  # no widget state, the job kept
+        back.session_state[KEY_TRAIN_JOB] = job
+        back.run()
+        assert not back.exception, back.exception
+        assert job.running, job.error
+        shown = {
+            "task": back.selectbox(key="train_task").value,
+            "family": back.selectbox(key="train_family").value,
+            "epochs": back.number_input(key="train_epochs_paper-cnn").value,
+            "batch": back.number_input(key="train_batch_paper-cnn").value,
+            "cap": back.number_input(key="train_cap").value,
+            "seed": back.number_input(key="train_seed").value,
+            "validation": back.slider(key="train_val").value,
+            "refit": back.checkbox(key="train_refit_paper-cnn").value,
+            "source": back.radio(key="train_source").value,
+        }
+        assert shown == {"task": 19, "family": "paper-cnn", "epochs": 300, "batch": 64, "cap": 200, "seed": 7,
+                         "validation": 0.2, "refit": True, "source": "Demo data"}  # fmt: skip
+        assert back.text_input(key="train_name").placeholder == "ui-away"
+        assert back.button(key="train_start").disabled and back.selectbox(key="train_family").disabled
+    finally:
+        job.cancel()
+        assert job.wait(60)
+
+
+def test_a_run_left_by_a_reloaded_page_is_listed_and_only_its_user_may_follow_and_cancel_it(registry, demo_dir,
+                                                                                           monkeypatch):  # fmt: skip
+    """Reloading or closing the tab mid-run left the run with no progress and no Cancel, and its name refused as
+    "being trained right now" to the user who started it."""
+    from dashboard.train_jobs import TrainRequest, live_jobs, start_training
+
+    monkeypatch.setenv("IOMT_DATA_ROOTS", str(demo_dir))
+    job = start_training(TrainRequest("adaboost", 19, {"n_estimators": 200_000}, registry, name="ui-orphan",
+                                      data_dir=str(demo_dir), user="alice"))  # fmt: skip
+    try:
+        pages = {}
+        for user in ("bob", "alice"):  # signed in, as in network mode
+            at = AppTest.from_file(str(PAGE), default_timeout=30)
+            at.session_state["authentication_status"], at.session_state["username"] = True, user
+            pages[user] = at.run()
+            assert not at.exception, at.exception
+            labels = [p.proto.text for p in at.get("progress")]
+            assert len(labels) == 1 and labels[0].startswith("ui-orphan (") and "started by alice" in labels[0], labels
+        assert not [b for b in pages["bob"].button if b.key.endswith("ui-orphan")], "not bob's run to stop"
+        at = pages["alice"]
+        at.button(key="train_follow_ui-orphan").click().run()
+        assert at.session_state[KEY_TRAIN_JOB] is job
+        assert any(h.value == "Training ui-orphan" for h in at.subheader), "followed as a run of this page"
+        at.button(key="train_cancel").click().run()
+        assert job.wait(60) and job.state == "cancelled"
+        poll(at, finished)
+        assert any("ui-orphan" in i.value and "cancelled" in i.value for i in at.info)
+        assert live_jobs(registry) == []
+    finally:
+        job.cancel()
+        job.wait(60)

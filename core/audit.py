@@ -108,6 +108,19 @@ def record(action: str, *, user: str | None = None, files: Iterable[dict] = (), 
     return event
 
 
+def _well_formed(event) -> bool:
+    """Whether a decoded line has the shape :func:`record` writes (text where text goes, a dict of details, a list
+    of file dicts), so that a reader can show it without checking every field again."""
+    if not isinstance(event, dict):
+        return False
+    texts = ("time", "action", "user", "os_user", "via", "model")
+    if any(event.get(k) is not None and not isinstance(event[k], str) for k in texts):
+        return False
+    details, files = event.get("details"), event.get("files")
+    return (details is None or isinstance(details, dict)) and (
+        files is None or (isinstance(files, list) and all(isinstance(f, dict) for f in files)))  # fmt: skip
+
+
 def read_events(folder: str | os.PathLike | None = None, limit: int | None = 5000) -> list[dict]:
     """The newest ``limit`` events (newest first); a damaged line is returned as an ``unreadable`` event."""
     target = Path(folder) if folder else audit_dir()
@@ -121,7 +134,7 @@ def read_events(folder: str | os.PathLike | None = None, limit: int | None = 500
                 continue
             try:
                 event = json.loads(line)
-                if not isinstance(event, dict):
+                if not _well_formed(event):
                     raise ValueError
             except ValueError:
                 event = {"action": "unreadable", "details": {"line": line[:200], "file": path.name}}

@@ -220,6 +220,23 @@ def test_audit_page_lists_events_as_text(address, env):
     assert list(at.dataframe[0].value["user"]) == ["alice"]
 
 
+def test_a_line_of_another_shape_is_shown_as_unreadable_not_a_traceback(address, env):
+    """One valid-JSON line of another shape (details a list, files a string) took the whole Audit page down."""
+    address("127.0.0.1")
+    folder = env / "audit"
+    audit.record("scored", user="alice", model="rf-6", folder=folder)
+    odd = ['{"time": "2026-12-01T00:00:00+00:00", "action": "deleted", "details": ["x"]}',
+           '{"action": "scored", "files": "abc.csv"}', '{"action": 3}', '[1, 2]']  # fmt: skip
+    with open(next(folder.glob("audit-*.jsonl")), "a") as fh:
+        fh.write("\n".join(odd) + "\n")
+    at = app()
+    at.switch_page("views/audit.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    table = at.dataframe[0].value
+    assert list(table["action"]) == ["unreadable"] * 4 + ["scored"]
+    assert all(line[:40] in " ".join(table["details"]) for line in odd)
+
+
 def test_hostile_model_name_shown_as_text(address, env, tmp_path):
     """A model folder named like an HTML tag, with a Markdown image as its description."""
     from core.demo import write_demo_dataset

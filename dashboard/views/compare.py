@@ -50,7 +50,13 @@ def render() -> None:
     saved = loaders.saved_models(task)
     names = {m["name"]: m["path"] for m in saved}
     # One selection per task (its own key), so switching task starts from all of that task's models.
-    chosen = st.multiselect("Models", list(names), default=list(names), key=f"compare_models_{task}",
+    key = f"compare_models_{task}"
+    gone = [n for n in st.session_state.get(key) or [] if n not in names]
+    if gone:  # deleted since (perhaps in another session): said, not silently dropped from the comparison
+        st.session_state[key] = [n for n in st.session_state[key] if n in names]
+        st.warning(f"No longer saved, so left out of the comparison: {md(', '.join(gone))} (deleted, perhaps in "
+                   "another session).", icon=":material/delete:")  # fmt: skip
+    chosen = st.multiselect("Models", list(names), default=list(names), key=key,
                             placeholder="choose two or more saved models")  # fmt: skip
     folder, data_key, data = _choose_data()
     # Uploads have no train/ to compare with: an unticked, greyed box of its own. The folder's box keeps its
@@ -73,7 +79,12 @@ def render() -> None:
             if other:
                 st.info(f"Left out: {md(', '.join(other))}, trained on the other release; these rows are of the "
                         f"{data.layout.name} layout ({data.layout.n_features} features).", icon=":material/info:")  # fmt: skip
-            scores = _score_all([names[n] for n in chosen if n not in other], data_key, data, train)
+            kept = [n for n in chosen if n not in other]
+            if len(kept) < 2:  # one model is no comparison, and must not be declared the best
+                st.info(f"Comparing needs at least two {data.layout.name} models: choose more, or data of the other "
+                        "release." + (f" Only **{md(kept[0])}** is of this release." if kept else ""))  # fmt: skip
+                kept = []
+            scores = _score_all([names[n] for n in kept], data_key, data, train) if kept else []
             if scores:
                 _audit(folder, data_key, sorted(s.name for s in scores), len(data))  # those scored, not left out
                 _show_scores(scores, len(data))

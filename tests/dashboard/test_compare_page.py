@@ -122,6 +122,45 @@ def test_models_of_the_other_release_are_left_out_with_a_word(demo_models_dir, d
     assert sorted(at.dataframe[0].value["model"]) == sorted(PAIR)
 
 
+def test_one_model_left_of_the_datas_release_is_not_declared_the_best(demo_models_dir, demo_dir, tmp_path,
+                                                                      monkeypatch):  # fmt: skip
+    """Two models chosen, one of the other release: the one left used to be said to 'detect best'."""
+    import shutil
+
+    from core.demo import write_demo_dataset
+    from core.training import train_from_folder
+
+    models = tmp_path / "models"
+    shutil.copytree(demo_models_dir / PAIR[0], models / PAIR[0])
+    write_demo_dataset(tmp_path / "v1", layout="v1", rows_per_class=30, seed=1)
+    train_from_folder("rf", 6, str(tmp_path / "v1"), params={"n_estimators": 5}, models_dir=str(models), name="v1-rf")
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    at = compare_page([PAIR[0], "v1-rf"])
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("Comparing needs at least two v2 models" in i.value and f"Only **{PAIR[0]}**" in i.value
+               for i in at.info), [i.value for i in at.info]  # fmt: skip
+    assert not at.dataframe and not any("detects best" in m.value for m in at.markdown)
+
+
+def test_a_model_deleted_in_another_session_is_said_to_have_left_the_comparison(registry_env, tmp_path,
+                                                                                monkeypatch):  # fmt: skip
+    """It used to drop out of the selection without a word, and another model was then 'best'."""
+    import shutil
+
+    models = tmp_path / "models"
+    for name in [*PAIR, "test-paper-cnn-6class"]:
+        shutil.copytree(registry_env / name, models / name)
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
+    at = compare_page([*PAIR, "test-paper-cnn-6class"])
+    assert len(at.dataframe[0].value) == 3
+    shutil.rmtree(models / "test-paper-cnn-6class")  # another session deletes it
+    at.run()
+    assert not at.exception
+    assert any("No longer saved, so left out of the comparison: test-paper-cnn-6class" in w.value for w in at.warning)
+    assert sorted(at.dataframe[0].value["model"]) == sorted(PAIR)
+
+
 def test_folder_without_splits_gives_clear_error(registry_env, tmp_path, monkeypatch):
     monkeypatch.setenv("IOMT_DATA_ROOTS", str(tmp_path))  # typed folders are confined to these roots
     at = compare_page(PAIR)

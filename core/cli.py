@@ -592,7 +592,7 @@ def cmd_benchmark_models(args) -> int:
     results = run_benchmark(
         args.data, families=families, tasks=tasks, params=params, max_rows_per_class=args.max_rows_per_class,
         seed=args.seed, drop_train_duplicates=args.drop_train_duplicates, models_dir=args.save_models,
-        refit=args.refit, progress=None if args.quiet else _progress_bar("benchmark"), on_result=write,
+        replace_models=args.replace_models, refit=args.refit, progress=None if args.quiet else _progress_bar("benchmark"), on_result=write,
         resume=earlier,
     )  # fmt: skip
     md, js = write(results, partial=False)
@@ -776,7 +776,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "changed, and with --save-models those whose model is not saved in DIR); the data and "
                    "--max-rows-per-class, --seed, --refit, --drop-train-duplicates must be the same")  # fmt: skip
     p.add_argument("--save-models", metavar="DIR", help="also save each trained model under DIR (as "
-                   "bench-FAMILY-TASKclass-LAYOUT)")  # fmt: skip
+                   "bench-FAMILY-TASKclass-LAYOUT; models of those names already there stop the run)")  # fmt: skip
+    p.add_argument("--replace-models", action="store_true", help="with --save-models: replace the models of those "
+                   "names already in DIR")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of the row sample, the validation split and every "
                    "model (default 0)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -286,6 +286,11 @@ def overlap_notes(train: Dataset, test: Dataset, tasks: tuple[int, ...]) -> dict
     return notes
 
 
+def bench_model_name(family: str, task: int, layout: str) -> str:
+    """The name a benchmark saves the model of (``family``, ``task``) under, for data of the ``layout`` release."""
+    return f"bench-{family}-{task}class-{layout}"
+
+
 def run_benchmark(
     data_dir: str | Path,
     *,
@@ -297,13 +302,16 @@ def run_benchmark(
     drop_train_duplicates: bool = False,
     refit: bool = True,
     models_dir: str | Path | None = None,
+    replace_models: bool = False,
     progress: Callable[[TrainProgress], None] | None = None,
     on_result: Callable[[Results], None] | None = None,
     resume: Results | None = None,
 ) -> Results:
     """Train every family for every task on ``DIR/train`` and score it on ``DIR/test``.
 
-    The data is read once. With ``models_dir``, each trained model is saved there. With ``refit`` (default),
+    The data is read once. With ``models_dir``, each trained model is saved there (:func:`bench_model_name`); a
+    model of that name already there, not saved by the run ``resume`` continues, stops the run before any training
+    unless ``replace_models``. With ``refit`` (default),
     every family is refitted on all of ``DIR/train`` after validation, so that all are fitted on the same rows.
     ``progress`` receives the overall fraction over all (family, task) jobs; ``on_result`` the results so far
     after each job (to write them as they come: a run at full scale takes hours).
@@ -344,7 +352,7 @@ def run_benchmark(
     settings = {f: job_settings(run, (params or {}).get(f)) for f in families}
 
     def saved_as(family: str, task: int) -> Path:
-        return Path(models_dir) / f"bench-{family}-{task}class-{train.layout.name}"
+        return Path(models_dir) / bench_model_name(family, task, train.layout.name)
 
     def again(family: str, task: int, before, ours: bool) -> str | None:
         """Why a job runs (``""`` when it is new), or None when the earlier run's entry is kept."""
@@ -363,6 +371,17 @@ def run_benchmark(
     plan = [(family, task, before, again(family, task, before, ours))
             for family, task, before, ours in _plan(families, trainable, resume)]  # fmt: skip
     n_todo = sum(why is not None for *_, why in plan)
+    if models_dir is not None and not replace_models:  # a model trained elsewhere (for hours, perhaps) is not lost
+        taken = [saved_as(f, t).name for f, t, before, why in plan
+                 if why is not None and before is None and saved_as(f, t).exists()]  # fmt: skip
+        if taken:
+            raise CoreError(
+                f"{models_dir} already holds models of the names this comparison saves its models under: "
+                f"{', '.join(taken)}",
+                hint="delete or rename them, save the models elsewhere, or let the comparison replace them "
+                "(benchmark-models --replace-models; on the Compare page, tick 'Replace saved models of the same "
+                "names')",
+            )
     if resume is not None:
         report(TrainProgress("load", 0.0, f"resuming: {len(plan) - n_todo} job(s) kept from the earlier run, "
                                           f"{n_todo} to run"))  # fmt: skip

@@ -472,6 +472,7 @@ class BenchmarkJob(WorkerJob):
         super().__init__(f"benchmark-{Path(data_dir).name}")
         self.data_dir, self.title, self.kwargs = str(data_dir), title, kwargs  # title: what the page calls this run
         self.partial = None
+        self.user: str | None = None  # the signed-in user who started it, for the audit log
 
     @property
     def finished(self):
@@ -481,6 +482,17 @@ class BenchmarkJob(WorkerJob):
 
     def _work(self) -> tuple:
         return _benchmark, (self.data_dir, self.kwargs)
+
+    def _ended(self) -> None:
+        """Models saved to the registry are audited as trained, whatever the run's outcome (one saved before a
+        cancel or a failure stays)."""
+        if not self.kwargs.get("models_dir"):
+            return
+        registry = Path(self.kwargs["models_dir"])
+        saved = sorted(p.name for p in registry.glob("bench-*") if p.is_dir() and p.stat().st_mtime >= self.started_at)
+        if saved:
+            audit.record("trained", user=self.user, via="dashboard", model=", ".join(saved), data=self.data_dir,
+                         comparison=self.title, outcome=self.state)  # fmt: skip
 
     def _apply(self, event: TrainProgress) -> None:
         if event.stage == RESULTS_SO_FAR:

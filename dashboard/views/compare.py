@@ -18,6 +18,7 @@ from core.compare import (
     PAPER_FAMILIES,
     ModelScore,
     Results,
+    bench_model_name,
     read_results,
     results_markdown,
     score_model,
@@ -25,7 +26,7 @@ from core.compare import (
 )
 from core.errors import CoreError
 from core.figures import comparison_bars, confusion_figure, per_class_f1_heatmap, speed_figure
-from core.loading import split_files
+from core.loading import header_layout, split_files
 from core.models import FAMILIES
 from core.pipeline import threshold_notes
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
@@ -233,9 +234,16 @@ def _benchmark(folder: Path | None) -> None:
         dedup = right.checkbox("Leave out test rows also in train", key="compare_bench_dedup", disabled=busy)
         save = right.checkbox(f"Save the {len(families) * 3} models to the registry", key="compare_bench_save",
                               disabled=busy)  # fmt: skip
+        taken = _saved_already(folder, families) if save else []
+        replace = False
+        if taken:
+            st.warning(f"The registry already holds models of the names this comparison saves its models under: "
+                       f"{md(', '.join(taken))}. They would be lost.", icon=":material/warning:")  # fmt: skip
+            replace = st.checkbox("Replace saved models of the same names", key="compare_bench_replace",
+                                  disabled=busy)  # fmt: skip
         if st.button("Run the comparison", key="compare_bench_run", type="primary", icon=":material/play_arrow:",
-                     disabled=busy or not families):  # fmt: skip
-            _start_benchmark(folder, tuple(families), int(cap) or None, int(epochs), dedup, save)
+                     disabled=busy or not families or bool(taken and not replace)):  # fmt: skip
+            _start_benchmark(folder, tuple(families), int(cap) or None, int(epochs), dedup, save, replace)
         if job is not None and job.running:
             _benchmark_progress(job)
         elif job is not None:
@@ -250,14 +258,31 @@ def _benchmark(folder: Path | None) -> None:
             _show_benchmark(result)
 
 
+def _saved_already(folder: Path, families: list[str]) -> list[str]:
+    """The models of the registry a comparison of ``families`` on ``folder`` would replace (its release is read
+    from the header of its first training file)."""
+    try:
+        first = split_files(folder, "train")[0]
+        with open(first, "rb") as fh:
+            layout = header_layout(fh.read(1 << 16), first.name)
+    except (CoreError, OSError):
+        return []  # the run itself says what is wrong with the folder
+    if layout is None:
+        return []
+    registry = loaders.models_dir()
+    return [name for f in families for t in TASKS
+            if (registry / (name := bench_model_name(f, t, layout.name))).exists()]  # fmt: skip
+
+
 def _start_benchmark(folder: Path, families: tuple[str, ...], cap: int | None, epochs: int, dedup: bool,
-                     save: bool) -> None:  # fmt: skip
+                     save: bool, replace: bool = False) -> None:  # fmt: skip
     names = "Paper comparison" if families == PAPER_FAMILIES else ", ".join(FAMILIES[f].title for f in families)
     title = f"{names} on {folder} (rows per class: {cap or 'all'}, epochs: {epochs})"
     networks = [f for f in families if FAMILIES[f].uses_epochs]
     job = BenchmarkJob(folder, title, families=families, params={f: {"epochs": epochs} for f in networks},
                        max_rows_per_class=cap, drop_train_duplicates=dedup,
-                       models_dir=str(loaders.models_dir()) if save else None)  # fmt: skip
+                       models_dir=str(loaders.models_dir()) if save else None, replace_models=replace)  # fmt: skip
+    job.user = auth.current_user()
     st.session_state[KEY_BENCH_JOB] = job.start()
     st.rerun()
 
@@ -265,6 +290,7 @@ def _start_benchmark(folder: Path, families: tuple[str, ...], cap: int | None, e
 def _continue_benchmark(job: BenchmarkJob, finished: Results) -> None:
     """Start the stopped comparison again with its settings, keeping the jobs it had finished."""
     again = BenchmarkJob(job.data_dir, job.title, **{**job.kwargs, "resume": finished})
+    again.user = auth.current_user()
     st.session_state[KEY_BENCH_JOB] = again.start()
 
 

@@ -42,6 +42,22 @@ def test_benchmark_skips_a_task_the_data_cannot_train_and_scores_the_rest(v1_sam
             "Benign, DDoS, DoS.") in md  # fmt: skip
 
 
+def test_a_saved_model_of_a_benchmark_models_name_stops_the_run_unless_it_may_be_replaced(v1_sample, tmp_path):
+    from core.errors import CoreError
+
+    (tmp_path / "bench-lr-6class-v1").mkdir()
+    (tmp_path / "bench-lr-6class-v1" / "metadata.json").write_text("{}")  # trained elsewhere, perhaps for hours
+    events = []
+    with pytest.raises(CoreError, match=r"already holds models of the names .*: bench-lr-6class-v1$") as caught:
+        run_benchmark(v1_sample, families=("lr",), tasks=(6,), max_rows_per_class=100, models_dir=tmp_path,
+                      progress=events.append)  # fmt: skip
+    assert "--replace-models" in caught.value.hint and not any(e.stage == "fit" for e in events), "before any fit"
+    assert (tmp_path / "bench-lr-6class-v1" / "metadata.json").read_text() == "{}"
+    run_benchmark(v1_sample, families=("lr",), tasks=(6,), max_rows_per_class=100, models_dir=tmp_path,
+                  replace_models=True)  # fmt: skip
+    assert json.loads((tmp_path / "bench-lr-6class-v1" / "metadata.json").read_text())["family"] == "lr"
+
+
 def test_benchmark_reports_cnn_rfs_forest_weight_and_validation_scores_under_its_task(v1_sample):
     tiny = {"epochs": 2, "filters": 8, "dense_units": 32, "n_estimators": 10}
     results = run_benchmark(v1_sample, families=("cnn-rf", "rf"), tasks=(6,), max_rows_per_class=200,

@@ -196,6 +196,38 @@ def start_benchmark(cap: int, epochs: int, families: list[str] | None = None) ->
     return at, at.session_state["compare_bench_job"]
 
 
+def test_saving_a_comparisons_models_never_replaces_saved_models_unasked(demo_models_dir, demo_dir, tmp_path,
+                                                                        monkeypatch):  # fmt: skip
+    """Ticking 'Save the models' replaced the registry's models of the names a comparison saves under (one trained
+    for hours on real data, by a quick demo run) without a word, and the saves were not in the audit log."""
+    import shutil
+
+    from core import audit
+
+    registry = tmp_path / "models"
+    shutil.copytree(demo_models_dir / "test-rf-2class", registry / "bench-lr-2class-v2")  # someone else's model
+    before = (registry / "bench-lr-2class-v2" / "metadata.json").read_text()
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(registry))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    monkeypatch.setenv("IOMT_AUDIT_DIR", str(tmp_path / "audit"))
+    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    at.multiselect(key="compare_bench_families").set_value(["lr"])
+    at.number_input(key="compare_bench_cap").set_value(20)
+    at.checkbox(key="compare_bench_save").check().run()
+    assert any("already holds models of the names this comparison saves its models under: bench-lr-2class-v2"
+               in w.value for w in at.warning), [w.value for w in at.warning]  # fmt: skip
+    assert at.button(key="compare_bench_run").disabled
+    at.checkbox(key="compare_bench_replace").check().run()
+    at.button(key="compare_bench_run").click().run()
+    job = at.session_state["compare_bench_job"]
+    assert job.wait(240) and job.state == "done", job.error
+    replaced = json.loads((registry / "bench-lr-2class-v2" / "metadata.json").read_text())
+    assert replaced["family"] == "lr" and (registry / "bench-lr-2class-v2" / "metadata.json").read_text() != before
+    (event,) = [e for e in audit.read_events(tmp_path / "audit") if e["action"] == "trained"]
+    assert event["model"] == "bench-lr-19class-v2, bench-lr-2class-v2, bench-lr-6class-v2"
+    assert event["details"]["outcome"] == "done"
+
+
 def test_paper_benchmark_runs_quickly(registry_env):
     at, job = start_benchmark(cap=20, epochs=1)
     assert job.wait(240), "the comparison did not finish in time"

@@ -41,11 +41,12 @@ from pathlib import Path
 
 from core import audit
 from core.errors import CoreError, DataError, LayoutMismatchError, ModelFormatError
-from core.loading import cap_rows_per_class, read_files, split_files
+from core.loading import cap_rows_per_class, has_split, read_files, split_files
 from core.models import FAMILIES
 from core.paths import confine, data_roots
 from core.pipeline import TrainedModel, TrainingLock, new_model_folder, writable_registry
 from core.training import Cancelled, TimeLeft, TrainProgress, describe_seconds, train_from_folder, train_model
+from core.words import counted
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +90,15 @@ def resolve_folder(text: str) -> Path:
 
 
 def folder_summary(folder: str | Path) -> str:
-    """One line on a data folder in the official layout; raises DataError when ``train/`` has no CSVs."""
-    train = split_files(folder, "train")
-    n_test = len(list((Path(folder) / "test").glob("*.csv")))
+    """A few words on a data folder in the official layout, with what its splits hold besides CSV files (left out);
+    raises DataError when ``train/`` has no CSVs."""
+    notes: list[str] = []
+    train = split_files(folder, "train", notes=notes)
+    n_test = len(split_files(folder, "test", notes=notes)) if has_split(folder, "test") else 0
     size = sum(f.stat().st_size for f in train) / 1e6
-    test = f"{n_test} test files" if n_test else "no test files (only validation scores will be shown)"
-    return f"{folder}: {len(train)} training files ({size:,.1f} MB), {test}."
+    test = counted(n_test, "test file") if n_test else "no test files (only validation scores will be shown)"
+    return (f"{folder}: {counted(len(train), 'training file')} ({size:,.1f} MB), {test}."
+            + "".join(f" Note: {n}." for n in notes))  # fmt: skip
 
 
 def default_name(family: str, task: int) -> str:

@@ -119,7 +119,10 @@ def _choose_data() -> tuple[Path | None, tuple, object]:
         text = st.text_input("Data folder (its test/ split is scored)", str(loaders.DEMO_DATA_DIR), key="compare_folder",
                              help="The demo data, data/…, or the folder of the real dataset holding train/ and test/.")  # fmt: skip
         folder = resolve_folder(text)
-        files = split_files(folder, "test")
+        notes: list[str] = []
+        files = split_files(folder, "test", notes=notes)
+        for note in notes:  # what the folder holds besides CSV files, left out
+            st.caption(md(note))
         return folder, tuple((str(f), f.stat().st_mtime) for f in files), loaders.parse_paths(files)
     except CoreError as exc:
         loaders.show_error(exc)

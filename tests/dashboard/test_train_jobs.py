@@ -242,3 +242,9 @@ def test_folder_summary_counts_test_files_not_the_folder(v2_sample, tmp_path):
     (tmp_path / "test").rmdir()
     (tmp_path / "test").symlink_to(v2_sample / "test")
     assert f"{len(list((v2_sample / 'test').glob('*.csv')))} test files" in folder_summary(tmp_path)
+    (tmp_path / "test").unlink()
+    (tmp_path / "test").mkdir()
+    (tmp_path / "test" / "Benign_test.pcap.CSV").write_bytes((v2_sample / "test" / "Benign_test.pcap.csv").read_bytes())
+    (tmp_path / "test" / "README.txt").write_text("notes")
+    summary = folder_summary(tmp_path)
+    assert "1 test file. " in summary and "Note: left out of test/: README.txt (not CSV files" in summary

@@ -1094,12 +1094,14 @@ def split_files(data_dir: str | os.PathLike, split: str, *, notes: list[str] | N
     folder = root / split
     files, left_out = csv_files_in(folder) if folder.is_dir() else ([], [])
     if not files:
-        raise DataError(
-            f"no CSV files in {split}/" + "".join(f"; {note}" for note in left_out),
-            file=str(root),
-            hint=f"a data folder must be in the official layout: {root}/train/*.csv and {root}/test/*.csv "
-            "(python -m core demo-data writes one)",
-        )
+        hint = (f"a data folder must be in the official layout: {root}/train/*.csv and {root}/test/*.csv "
+                "(python -m core demo-data writes one)")  # fmt: skip
+        if not folder.is_dir() and csv_files_in(root)[0]:  # CSV files given where their folder's parent is wanted
+            hint = (f"this is a split folder itself: give the folder above it, {root.parent}"
+                    if root.name.lower() in ("train", "test") else f"it holds CSV files itself: put the training "
+                    f"files in {root}/train and the test files in {root}/test (the official layout)")  # fmt: skip
+        raise DataError(f"no CSV files in {split}/" + "".join(f"; {note}" for note in left_out), file=str(root),
+                        hint=hint)  # fmt: skip
     if notes is not None:
         notes.extend(left_out)
     return files

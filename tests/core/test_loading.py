@@ -574,6 +574,15 @@ def test_a_file_where_a_folder_is_expected_and_the_reverse_are_named_as_such(tmp
     with pytest.raises(DataError, match="is a folder, not a CSV file") as err:
         read_csv(tmp_path)
     assert "--data" not in err.value.hint and f"{tmp_path}/*.csv" in err.value.hint
+    # CSV files where their data folder is wanted: the split folder itself, or a folder of CSV files
+    (tmp_path / "data" / "train").mkdir(parents=True)
+    (tmp_path / "data" / "train" / "flows.csv").write_bytes(make_csv())
+    with pytest.raises(DataError, match="no CSV files in train/") as err:
+        split_files(tmp_path / "data" / "train", "train")
+    assert err.value.hint == f"this is a split folder itself: give the folder above it, {tmp_path / 'data'}"
+    with pytest.raises(DataError, match="no CSV files in train/") as err:
+        split_files(tmp_path, "train")
+    assert err.value.hint.startswith(f"it holds CSV files itself: put the training files in {tmp_path}/train")
 
 
 def test_blank_labels_are_unknown_when_scoring_and_an_error_when_training():

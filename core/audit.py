@@ -29,6 +29,7 @@ ACTIONS = (
     "training cancelled",
     "training failed",
     "threshold saved",
+    "threshold cleared",
     "deleted",
     "exported",
     "signed in",

@@ -17,6 +17,7 @@ from core.distributed import SUMMARY_FILE, prediction_statistics, read_summary
 from core.errors import CoreError
 from core.figures import class_color
 from core.paths import confine, roots_text
+from core.words import counted
 from dashboard import loaders
 from dashboard.escape import md
 
@@ -80,7 +81,7 @@ def render() -> None:
     st.markdown(
         f"**Model:** {md(model['name'])} ({model['task']} classes, {md(model['family'])}, "
         f"{md(model['layout'])}) · **Scored:** {summary.get('started_at', '?')[:19]} on "
-        f"{summary.get('workers', '?')} workers in {summary.get('seconds', 0):.1f} s"
+        f"{_workers(summary.get('workers'))} in {summary.get('seconds', 0):.1f} s"
     )
     cols = st.columns(6)
     cols[0].metric("Rows", f"{summary['rows']:,}", border=True)
@@ -161,6 +162,10 @@ def confidence_figure(stats: dict, file: str | None = None) -> go.Figure:
         bargap=0.05,
     )
     return fig
+
+
+def _workers(n) -> str:
+    return counted(n, "worker") if isinstance(n, int) else "? workers"
 
 
 render()

@@ -91,6 +91,7 @@ def test_summary_metrics_failed_file_and_per_file_charts(result_dir):
     assert m["Attack share"] == f"{100 * summary['attack_share']:.1f}%"
     assert m["Low-confidence rows"] == f"{summary['low_confidence']:,}"
     assert "broken.csv" in at.error[0].value
+    assert summary["workers"] == 1 and any(" on 1 worker in " in m.value for m in at.markdown), "not '1 workers'"
 
     table = at.dataframe[0].value
     assert list(table["file"]) == [f["file"] for f in summary["files"]]

@@ -1125,9 +1125,23 @@ def load_split(
     ds = read_files(split_files(data_dir, split, notes=left_out), require_labels=True, layout=layout,
                     progress=progress)  # fmt: skip
     ds.notes.extend(left_out)
+    if partial := partial_files_note(ds, split):
+        ds.notes.append(partial)
     if max_rows_per_class:
         ds = cap_rows_per_class(ds, max_rows_per_class, seed=seed)
     return ds
+
+
+def partial_files_note(ds: Dataset, split: str) -> str | None:
+    """A note when files of ``ds`` (the ``split`` of a data folder) are official files with fewer rows than the
+    official ones (a sample, or a copy cut short); None when none is known to be (row counts are known for v1)."""
+    partial = [f for f in ds.files if f.complete is False]
+    if not partial:
+        return None
+    f = partial[0]
+    return (f"{len(partial)} of the {counted(len(ds.files), 'file')} of {split}/ hold only part of the official "
+            f"file of their name (e.g. {f.name}: {f.rows:,} of {f.expected_rows:,} rows): a sample, or a copy cut "
+            "short; scores on it may differ from those on the whole dataset")  # fmt: skip
 
 
 def has_split(data_dir: str | os.PathLike, split: str) -> bool:

@@ -663,3 +663,17 @@ def test_header_only_without_newline_old_mac_lines_and_numbers_with_commas():
     with pytest.raises(DataError, match="a row has 40 cells but the header has 39 columns") as err:
         read_csv(("\n".join(lines) + "\n").encode(), name="a.csv")
     assert err.value.row == 2 and "a number written with a comma, 1,234 or 0,5" in err.value.hint
+
+
+def test_a_split_of_partial_official_files_says_so(v1_sample, v2_sample):
+    """Training or evaluating on part of the official v1 files said nothing on the command line (only the Analyze
+    page compared files with the official row counts)."""
+    from core.loading import official_row_counts
+
+    ds = load_split(v1_sample, "train")
+    first = ds.files[0]
+    assert first.rows < official_row_counts()[first.name]
+    (note,) = [n for n in ds.notes if "only part of the official file" in n]
+    assert note.startswith(f"{len(ds.files)} of the {len(ds.files)} files of train/ hold only part of the official "
+                           f"file of their name (e.g. {first.name}: {first.rows:,} of {first.expected_rows:,} rows)")  # fmt: skip
+    assert not [n for n in load_split(v2_sample, "test").notes if "official file" in n], "v2's counts are unknown"

@@ -22,20 +22,21 @@ def main() -> None:
         sys.path.insert(0, str(ROOT))
     st.set_page_config(page_title="IoMT attack detection", page_icon=":material/shield:", layout="wide")
 
-    from dashboard.auth import require_sign_in
+    from dashboard.auth import require_sign_in, signed_out
 
+    pages = [
+        st.Page(VIEWS / "overview.py", title="Overview", icon=":material/home:", default=True),
+        st.Page(VIEWS / "analyze.py", title="Analyze traffic", icon=":material/troubleshoot:"),
+        st.Page(VIEWS / "compare.py", title="Compare models", icon=":material/leaderboard:"),
+        st.Page(VIEWS / "train.py", title="Train", icon=":material/model_training:"),
+        st.Page(VIEWS / "models.py", title="Models", icon=":material/inventory_2:"),
+        st.Page(VIEWS / "batch.py", title="Batch results", icon=":material/dataset:"),
+        st.Page(VIEWS / "audit.py", title="Audit log", icon=":material/history:"),
+    ]
+    # Before the sign-in form, so that the page asked for (a link to /analyze) is the one shown once signed in;
+    # hidden until then.
+    navigation = st.navigation(pages, position="hidden" if signed_out() else "sidebar")
     require_sign_in()  # served beyond this machine: nothing below is shown until the user signs in
-    navigation = st.navigation(
-        [
-            st.Page(VIEWS / "overview.py", title="Overview", icon=":material/home:", default=True),
-            st.Page(VIEWS / "analyze.py", title="Analyze traffic", icon=":material/troubleshoot:"),
-            st.Page(VIEWS / "compare.py", title="Compare models", icon=":material/leaderboard:"),
-            st.Page(VIEWS / "train.py", title="Train", icon=":material/model_training:"),
-            st.Page(VIEWS / "models.py", title="Models", icon=":material/inventory_2:"),
-            st.Page(VIEWS / "batch.py", title="Batch results", icon=":material/dataset:"),
-            st.Page(VIEWS / "audit.py", title="Audit log", icon=":material/history:"),
-        ]
-    )
     navigation.run()
 
 

@@ -51,6 +51,11 @@ def _accounts(path: str, mtime: float) -> dict:
     return load(Path(path))
 
 
+def signed_out() -> bool:
+    """True in network mode until the user has signed in."""
+    return network_mode() and not current_user()
+
+
 def require_sign_in() -> str | None:
     """In network mode, show the sign-in form and stop the page until the user is signed in.
 
@@ -90,7 +95,8 @@ def require_sign_in() -> str | None:
                    "for you (python -m dashboard.accounts add USER).")  # fmt: skip
         st.stop()
     user = st.session_state.get("username")
-    log_once("signed in", user)
+    if log_once("signed in", user) is not None:  # signed in on this run: once more, with the pages' navigation shown
+        st.rerun()
     with st.sidebar:
         st.caption(f"Signed in as **{md(st.session_state.get('name') or user)}**")
         authenticator.logout("Sign out", location="sidebar", key="auth_logout", callback=lambda _: _sign_out(user))

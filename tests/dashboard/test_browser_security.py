@@ -187,8 +187,10 @@ def test_network_mode_requires_sign_in(browser, small_registry, tmp_path):  # no
                 pg.get_by_label("User name").fill("alice")
                 pg.get_by_label("Password", exact=True).fill(PASSWORD)
                 pg.get_by_role("button", name="Sign in").click()
-                expect(pg.get_by_role("heading", name="IoMT attack detection")).to_be_visible(timeout=PAGE_MS)
+                # the page asked for (/models, the last one opened) is the one shown, not the Overview
+                expect(pg.get_by_role("heading", name="Saved models")).to_be_visible(timeout=PAGE_MS)
                 wait_idle(pg)
+                assert pg.url.endswith("/models")
                 expect(pg.locator('[data-testid="stSidebar"]')).to_contain_text("Signed in as alice", timeout=PAGE_MS)
                 screenshot(pg, "14-security-signed-in.png")
             finally:

@@ -11,7 +11,7 @@ from core.evaluation import EvaluationReport
 from core.figures import class_counts_figure, training_curves
 from core.pipeline import delete_model
 from core.taxonomy import classes_for_task
-from core.words import sentence
+from core.words import counted, sentence
 from dashboard import auth, components, loaders
 from dashboard.escape import md
 
@@ -34,7 +34,7 @@ def render() -> None:
                 "demo models.", icon=":material/lightbulb:")  # fmt: skip
         components.link_to_page("train.py", "Train a model", ":material/model_training:")
         return
-    st.caption(f"{len(models)} models in {md(loaders.models_dir())}. Scores are on each model's held-out test data, "
+    st.caption(f"{counted(len(models), 'model')} in {md(loaders.models_dir())}. Scores are on each model's held-out test data, "
                "macro-F1 first.")  # fmt: skip
     table = components.models_frame(models)
     components.show_models_table(table, "models_table")

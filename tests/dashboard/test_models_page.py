@@ -234,6 +234,7 @@ def test_a_damaged_folder_says_what_to_do_and_can_be_deleted(registry_env, tmp_p
     monkeypatch.setenv("IOMT_MODELS_DIR", str(registry))
     at = models_page()
     assert "The folder **broken** could not be read as a model" in at.warning[0].value
+    assert any(c.value.startswith("1 model in ") for c in at.caption), "not '1 models'"
     assert "delete it if it is not being written right now" in at.warning[0].value
     at.button(key="models_delete_damaged_broken").click().run()
     at.button(key="models_delete_damaged_broken_yes").click().run()

@@ -407,11 +407,12 @@ def cmd_demo_data(args) -> int:
     from tqdm import tqdm
 
     from .demo import is_demo_folder, write_demo_dataset
+    from .loading import csv_files_in
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CoreError(f"--out {out} is a file", hint="give a folder: train/ and test/ are written in it")
-    existing = sorted(p for split in ("train", "test") for p in (out / split).glob("*.csv"))
+    existing = [p for split in ("train", "test") if (out / split).is_dir() for p in csv_files_in(out / split)[0]]
     if existing and not (args.overwrite or is_demo_folder(out)):  # real data must never end up mixed with synthetic
         raise CoreError(
             f"{out} already holds {len(existing):,} CSV files in train/ and test/ that are not demo data "
@@ -592,8 +593,8 @@ def cmd_benchmark_models(args) -> int:
     results = run_benchmark(
         args.data, families=families, tasks=tasks, params=params, max_rows_per_class=args.max_rows_per_class,
         seed=args.seed, drop_train_duplicates=args.drop_train_duplicates, models_dir=args.save_models,
-        replace_models=args.replace_models, refit=args.refit, progress=None if args.quiet else _progress_bar("benchmark"), on_result=write,
-        resume=earlier,
+        replace_models=args.replace_models, refit=args.refit, on_result=write, resume=earlier,
+        progress=None if args.quiet else _progress_bar("benchmark"),
     )  # fmt: skip
     md, js = write(results, partial=False)
     print(md.read_text())

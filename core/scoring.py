@@ -70,7 +70,7 @@ class ScoreSummary:
     counts: dict[str, int] = field(default_factory=dict)
     #: where each file's true class came from: "column 'label'", "file name", or None (unknown)
     label_sources: dict[str, str | None] = field(default_factory=dict)
-    #: what was left out of the files or read in a way to know of (empty rows, blank labels)
+    #: what was left out of the files (rows whose every cell is blank) or is not known (blank labels)
     notes: list[str] = field(default_factory=list)
 
     def label_note(self) -> str:

@@ -213,9 +213,9 @@ def _threshold_section(ids, model: TrainedModel, data: Dataset, pred: Prediction
     cv = th.with_operating_point(_curves(*ids, is_attack, p_attack), is_attack, p_attack, t)
     st.plotly_chart(threshold_curves_figure(cv), key="analyze_alarm_curves")
     left, right = st.columns([1, 2], vertical_alignment="center")
-    right.caption(f"Saved with the model now: {md(th.state_text(model.metadata))}. Saving makes every later scoring with this model (here and "
-                  "on the command line) use the new threshold, and its evaluations say on which flows it was chosen: "
-                  "choose it on flows other than those you will judge the model by.")  # fmt: skip
+    right.caption(f"Saved with the model now: {md(th.state_text(model.metadata))}. Saving makes every later scoring "
+                  "with this model (here and on the command line) use the new threshold, and its evaluations say on "
+                  "which flows it was chosen: choose it on flows other than those you will judge the model by.")  # fmt: skip
     if left.button("Save this threshold with the model", key="analyze_alarm_save", icon=":material/save:",
                    disabled=abs(t - saved) < 1e-9):  # fmt: skip
         suggested = model.metadata.get("alarm_threshold_validation") or {}

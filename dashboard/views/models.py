@@ -15,7 +15,7 @@ from core.words import counted, sentence
 from dashboard import auth, components, loaders
 from dashboard.escape import md
 
-KEY_CONFIRM = "models_confirm_delete"  # name of the model waiting for the user's confirmation
+KEY_CONFIRM = "models_confirm_delete"  # folder of the model (or damaged folder) waiting for the user's confirmation
 KEY_FLASH = "models_flash"  # message shown once after a deletion
 KEY_SELECTED = "models_selected"  # the model whose card is shown
 KEY_GONE = "models_gone"  # name of the model whose card was shown, deleted since (perhaps by another session)
@@ -34,8 +34,8 @@ def render() -> None:
                 "demo models.", icon=":material/lightbulb:")  # fmt: skip
         components.link_to_page("train.py", "Train a model", ":material/model_training:")
         return
-    st.caption(f"{counted(len(models), 'model')} in {md(loaders.models_dir())}. Scores are on each model's held-out test data, "
-               "macro-F1 first.")  # fmt: skip
+    st.caption(f"{counted(len(models), 'model')} in {md(loaders.models_dir())}. Scores are on each model's held-out "
+               "test data, macro-F1 first.")  # fmt: skip
     table = components.models_frame(models)
     components.show_models_table(table, "models_table")
     by_name = {m["name"]: m for m in models}

@@ -406,17 +406,19 @@ def _print_threshold_costs(model, paths: list[str], in_use: float, is_saved: boo
 def cmd_demo_data(args) -> int:
     from tqdm import tqdm
 
-    from .demo import is_demo_folder, write_demo_dataset
+    from .demo import demo_files, write_demo_dataset
     from .loading import csv_files_in
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CoreError(f"--out {out} is a file", hint="give a folder: train/ and test/ are written in it")
     existing = [p for split in ("train", "test") if (out / split).is_dir() for p in csv_files_in(out / split)[0]]
-    if existing and not (args.overwrite or is_demo_folder(out)):  # real data must never end up mixed with synthetic
+    ours = demo_files(out)  # written by an earlier demo-data run (its manifest lists them)
+    others = [p for p in existing if p.relative_to(out).as_posix() not in ours]
+    if others and not args.overwrite:  # real data must never end up mixed with synthetic, nor be deleted unasked
         raise CoreError(
-            f"{out} already holds {len(existing):,} CSV files in train/ and test/ that are not demo data "
-            f"(e.g. {existing[0].relative_to(out)})",
+            f"{out} already holds {counted(len(others), 'CSV file')} in train/ and test/ that the demo data did not "
+            f"write (e.g. {others[0].relative_to(out)})",
             hint="choose another --out folder, or pass --overwrite to delete them and write the demo data instead",
         )
     for p in existing:  # removed, so that files of names the new demo data does not use are not left beside it

@@ -689,9 +689,13 @@ def write_demo_dataset(
     return manifest
 
 
-def is_demo_folder(folder: str | os.PathLike) -> bool:
-    """Whether ``folder`` holds data written by :func:`write_demo_dataset` (its manifest is there)."""
-    return (Path(folder) / MANIFEST_NAME).is_file()
+def demo_files(folder: str | os.PathLike) -> set[str]:
+    """The files (``train/X.csv``...) :func:`write_demo_dataset` wrote in ``folder``, from its manifest (none when
+    there is no readable manifest)."""
+    try:
+        return set(json.loads((Path(folder) / MANIFEST_NAME).read_text())["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
 
 
 def _capture_segments(rows_per_class: Mapping[str, int]) -> list[tuple[str, int]]:

@@ -375,6 +375,7 @@ def score_range(
         "low_confidence": int(np.count_nonzero(confidence < low_confidence)),
         "repairs": predictions.repairs.to_dict(),
         "empty_rows": _line_kinds(body)[1],  # left out by read_csv, like blank lines
+        "blank_labels": data.files[0].blank_labels,  # scored, true class unknown
         "seconds": time.perf_counter() - started,
         "pid": os.getpid(),
         "part": target.name,
@@ -769,6 +770,7 @@ def _summarise(
             "low_confidence": 0,
             "repaired_cells": 0,
             "empty_rows": 0,
+            "blank_labels": 0,
         }
         for s in stats:
             busy[str(s["pid"])] = busy.get(str(s["pid"]), 0.0) + s["seconds"]
@@ -777,6 +779,7 @@ def _summarise(
             entry["low_confidence"] += s["low_confidence"]
             entry["repaired_cells"] += s["repairs"]["total"]
             entry["empty_rows"] += s.get("empty_rows", 0)
+            entry["blank_labels"] += s.get("blank_labels", 0)
             totals["repairs"]["total"] += s["repairs"]["total"]
             for kind in ("pos_inf", "neg_inf", "nan"):
                 _merge(totals["repairs"][kind], s["repairs"][kind])
@@ -840,6 +843,9 @@ def format_summary(summary: dict) -> str:
         if f.get("empty_rows"):
             lines.append(f"note: {f['file']}: {counted(f['empty_rows'], 'empty row')} (every cell blank) left out, "
                          "like blank lines")  # fmt: skip
+        if f.get("blank_labels"):
+            lines.append(f"note: {f['file']}: {counted(f['blank_labels'], 'row')} with a blank label: scored, true "
+                         "class unknown")  # fmt: skip
     for f in summary["failed"]:
         lines.append(f"FAILED {f['file']}: {f['error']}" + (f" (hint: {f['hint']})" if f.get("hint") else ""))
     lines.append(

@@ -58,6 +58,7 @@ class FileSummary:
     label: str | None  # the file's class when it comes from the file name
     expected_rows: int | None = None  # official row count, where the name is an official file
     nonfinite_cells: int = 0  # inf or NaN cells as read (repaired later, never dropped)
+    blank_labels: int = 0  # rows of a label column whose cell is blank: true class unknown
 
     @property
     def complete(self) -> bool | None:
@@ -293,6 +294,12 @@ def without_empty_rows(table: pa.Table, offset: int = 0) -> tuple[pa.Table, np.n
     return table.filter(pa.array(~empty)), offset + at - np.arange(len(at))
 
 
+def ignored_label_columns(name: str, columns: list[str], label_col: str | None) -> list[str]:
+    """Notes on the label-like columns of a header other than the one the class is read from (not read)."""
+    return [f"{name}: column {c!r} not read (the class comes from column {label_col!r})"
+            for c in label_like_columns(columns) if c != label_col]  # fmt: skip
+
+
 def blank_labels_note(name: str, label_col: str, blank: int, rows: int) -> str:
     """The note on the rows of a file whose label cell is blank (scored, with their true class unknown)."""
     return f"{name}: {counted(blank, 'row')} of {rows:,} with a blank label in column {label_col!r}: true class unknown"
@@ -361,7 +368,7 @@ def _find_first_bad_cell(
         text = batch.column(column).to_pandas()
         stripped = text.str.strip()
         numeric = pd.to_numeric(text, errors="coerce")
-        out = numeric.isna() & text.notna() & (stripped != "")
+        out = numeric.isna() & text.notna()  # a cell of spaces only is not empty: pyarrow cannot read it as a number
         return (
             out & ~stripped.str.lower().isin(["nan", "-nan", "inf", "-inf", "+inf", "infinity", "-infinity"])
         ).to_numpy()
@@ -481,9 +488,9 @@ def read_csv(
         feature_cols = _feature_columns(columns)
         label_col = find_label_column(columns)
     except LabelColumnError as exc:
-        raise DataError(
-            str(exc), file=display, row=0, hint="rename the column that holds the class to 'label'"
-        ) from None
+        hint = ("keep the one that holds the class and delete the others" if exc.all_label
+                else "rename the column that holds the class to 'label'")  # fmt: skip
+        raise DataError(str(exc), file=display, row=0, hint=hint) from None
     try:
         found = detect_layout(feature_cols)
     except SchemaError as exc:
@@ -510,8 +517,7 @@ def read_csv(
         column_types=types, include_columns=list(found.features) + ([label_col] if label_col else []),
         null_values=NULL_VALUES,
     )  # fmt: skip
-    notes = [f"{display}: column {c!r} not read (the class comes from column {label_col!r})"
-             for c in label_like_columns(columns) if c != label_col]  # fmt: skip
+    notes = ignored_label_columns(display, columns, label_col)
     pieces = _parse_in_pieces(data, found.features, label_col, read_options, parse_options, convert_options,
                               check_rows=lambda rows: check_rows(rows, display, limits))  # fmt: skip
     empty = ()
@@ -540,6 +546,7 @@ def read_csv(
     nonfinite = count_nonfinite(X)
 
     file_label = class_from_filename(display)
+    blank = 0
     if label_col:
         y = _labels_from_column(label_values, display, label_col, required=require_labels)
         blank = int(np.count_nonzero(y == UNLABELLED))
@@ -566,6 +573,7 @@ def read_csv(
         # Official row counts are known for the 45-feature release only.
         expected_rows=official_row_counts().get(Path(display).name) if found.name == "v1" else None,
         nonfinite_cells=nonfinite,
+        blank_labels=blank,
     )
     return Dataset(X=X, y=y, source=np.zeros(n, dtype=np.int32), files=[summary], layout=found, notes=notes)
 

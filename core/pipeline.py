@@ -33,6 +33,7 @@ from .models import FAMILIES, Detector
 from .preprocess import Preprocessor, RepairCounts
 from .schema import LAYOUTS, Layout
 from .taxonomy import classes_for_task, codes_for_task
+from .words import counted
 
 FORMAT_VERSION = 1
 METADATA_FILE = "metadata.json"
@@ -245,7 +246,10 @@ class TrainedModel:
                          f"0.5){f', chosen on {chosen}' if chosen else ''}: a threshold chosen on the rows scored "
                          "here flatters the score")  # fmt: skip
         if not known.all():
-            notes.append(f"{int((~known).sum())} unlabelled rows not scored")
+            notes.append(
+                f"{counted(int((~known).sum()), 'row')} without a true class left out of the evaluation "
+                "(predicted all the same)"
+            )
         keep = known.copy()
         removed = None
         if exclude_rows_in is not None:

@@ -96,6 +96,8 @@ def find_label_column(columns: list[str]) -> str | None:
     exact = [c for c in found if _label_key(c) == "label"]
     if len(exact) == 1:
         return exact[0]
+    if len(exact) > 1:
+        raise LabelColumnError(exact, all_label=True)
     if len(found) > 1:
         raise LabelColumnError(found)
     return found[0] if found else None
@@ -131,13 +133,14 @@ def detect_layout(columns: list[str]) -> Layout:
 
 
 class LabelColumnError(ValueError):
-    """Several label-like columns in a header, none of them named ``label`` (``columns``: their names)."""
+    """Several label-like columns in a header and no single one named ``label`` (``columns``: their names)."""
 
-    def __init__(self, columns: list[str]):
+    def __init__(self, columns: list[str], *, all_label: bool = False):
         self.columns = columns
-        super().__init__(
-            f"several columns could hold the class: {', '.join(repr(c) for c in columns)}; none is named 'label'"
-        )
+        self.all_label = all_label  # they are all spellings of 'label' (differing in case or spaces)
+        names = ", ".join(repr(c) for c in columns)
+        super().__init__(f"{len(columns)} columns are named label ({names})" if all_label else
+                         f"several columns could hold the class: {names}; none is named 'label'")  # fmt: skip
 
 
 class SchemaError(ValueError):

@@ -163,6 +163,7 @@ def _blocks(plan: _FilePlan, block_bytes: int, notes: list[str]):
         )  # fmt: skip
     except pa.ArrowInvalid as exc:
         raise explain(exc) from None
+    notes.extend(loading.ignored_label_columns(plan.display, plan.columns, plan.label_col))
     yield from _grouped(reader, plan, group, file_code, explain, notes)
 
 

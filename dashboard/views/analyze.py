@@ -182,8 +182,8 @@ def _completeness(f) -> str:
 
 def _data_quality(data: Dataset, pred: Predictions) -> None:
     rows = [{"file": f.name, "rows": f.rows, "true class from": f.label_source or "unknown",
-             "class (from name)": f.label or "", "inf/NaN cells": f.nonfinite_cells, "complete": _completeness(f)}
-            for f in data.files]  # fmt: skip
+             "class (from name)": f.label or "", "blank labels": f.blank_labels, "inf/NaN cells": f.nonfinite_cells,
+             "complete": _completeness(f)} for f in data.files]  # fmt: skip
     with st.expander(f"Files read: {len(data.files)}, {len(data):,} rows, {data.layout.name} layout"):
         st.dataframe(pd.DataFrame(rows), hide_index=True, key="analyze_files")
         st.caption("'complete' compares a file with the official file of the same name; official row counts are "
@@ -191,13 +191,15 @@ def _data_quality(data: Dataset, pred: Predictions) -> None:
     unlabelled = [f.name for f in data.files if f.label_source is None]
     if unlabelled and len(unlabelled) < len(data.files):
         st.caption(f"No true class for {', '.join(md(n) for n in unlabelled)}: scored, but left out of the evaluation.")
+    for note in data.notes:  # rows left out as blank, blank labels, label-like columns not read
+        st.caption(md(f"Note: {note}."))
     partial = [f for f in data.files if f.complete is False]
     if partial:
         st.warning("Only part of an official file: " + "; ".join(
             f"{md(f.name)} has {f.rows:,} of its {f.expected_rows:,} rows" for f in partial) + ".")  # fmt: skip
     if pred.repairs.total:
         st.info(f"Repaired before scoring: {pred.repairs.summary()}. Rule, fitted on the model's training data: "
-                "+inf → the largest training value, -inf → the smallest, NaN → the median. No row was dropped.",
+                "+inf → the largest training value, -inf → the smallest, NaN → the median. No row was dropped for it.",
                 icon=":material/build:")  # fmt: skip
     else:
         st.caption("No inf or NaN cells needed repair.")

@@ -491,16 +491,23 @@ def test_demo_data_never_mixes_synthetic_files_into_real_data(v1_sample, tmp_pat
     before = {p: p.read_bytes() for p in sorted(real.rglob("*.csv"))}
     proc = run("demo-data", "--out", real, "--rows", 0.01, check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert f"{real} already holds {len(before)} CSV files in train/ and test/ that are not demo data" in proc.stderr
+    assert f"{real} already holds {len(before)} CSV files in train/ and test/ that the demo data did not write" in (
+        proc.stderr
+    )
     assert "--overwrite" in proc.stderr
     assert {p: p.read_bytes() for p in sorted(real.rglob("*.csv"))} == before
     # Asked for: the real files go, and only demo files are left (none of the real ones beside them).
     run("demo-data", "--out", real, "--rows", 0.01, "--overwrite")
     manifest = json.loads((real / "demo-manifest.json").read_text())
     assert sorted(str(p.relative_to(real)) for p in real.rglob("*.csv")) == sorted(manifest["files"])
-    # Demo data written earlier is replaced without --overwrite.
+    # Demo data written earlier is replaced without --overwrite; a file added to it since (.CSV too) is not.
     run("demo-data", "--out", real, "--rows", 0.02, "--seed", 3)
     assert json.loads((real / "demo-manifest.json").read_text())["seed"] == 3
+    mine = real / "train" / "my_capture.CSV"
+    mine.write_bytes(next(iter(before.values())))
+    proc = run("demo-data", "--out", real, "--rows", 0.01, check=False)
+    assert proc.returncode == 2 and "1 CSV file in train/ and test/ that the demo data did not write" in proc.stderr
+    assert mine.exists() and json.loads((real / "demo-manifest.json").read_text())["seed"] == 3
     (tmp_path / "file").write_text("x")
     proc = run("demo-data", "--out", tmp_path / "file", check=False)
     assert proc.returncode == 2 and "is a file" in proc.stderr and "Traceback" not in proc.stderr

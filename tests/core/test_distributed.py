@@ -310,6 +310,8 @@ def test_empty_rows_are_left_out_as_predict_leaves_them_out(client, model_path, 
     """Lines of delimiters only were counted as rows but left out by the parse: the range failed ('parsed to N rows
     but M lines were counted'). They are left out, the rows numbered as predict numbers them, and said."""
     lines = (v2_sample / "test" / "MQTT-Malformed_Data_test.pcap.csv").read_bytes().split(b"\n")
+    lines = [lines[0] + b",label", *(line + b",MQTT-Malformed_Data" for line in lines[1:-1]), b""]
+    lines[5] = lines[5].rsplit(b",", 1)[0] + b","  # a blank label: scored, true class unknown
     empty = b"," * lines[0].count(b",")
     body = [lines[0], *lines[1:200], empty, empty, *lines[200:-1], empty]
     capture = tmp_path / "in" / "excel.csv"
@@ -321,8 +323,11 @@ def test_empty_rows_are_left_out_as_predict_leaves_them_out(client, model_path, 
     assert summary["files_scored"] == 1 and not summary["failed"]
     (entry,) = summary["files"]
     assert entry["partitions"] > 10 and entry["empty_rows"] == 3 and entry["rows"] == len(lines) - 2
+    assert entry["blank_labels"] == 1 and entry["true"] == {"MQTT-Malformed_Data": len(lines) - 3}
     got = _read_output(out)
     want = _predict_frame(model_path, [capture])
     assert got["row"].tolist() == want["row"].tolist() == list(range(1, len(lines) - 1))
     assert got["predicted"].tolist() == want["predicted"].tolist()
-    assert "note: excel.csv: 3 empty rows (every cell blank) left out, like blank lines" in dist.format_summary(summary)
+    text = dist.format_summary(summary)
+    assert "note: excel.csv: 3 empty rows (every cell blank) left out, like blank lines" in text
+    assert "note: excel.csv: 1 row with a blank label: scored, true class unknown" in text

@@ -618,6 +618,22 @@ def test_label_columns_other_spellings_and_several_candidates():
         text = "\n".join([base[0] + f",{name}"] + [r + ",Benign" for r in base[1:]]) + "\n"
         ds = read_csv(text.encode(), name="x.csv")
         assert ds.files[0].label_source == f"column {name.strip()!r}" and ds.class_counts() == {"Benign": 2}
+    # Two columns named label in other cases: said so, without a hint to rename one to 'label' (a third)
+    twice = both.replace(",category,label", ",label,Label")
+    with pytest.raises(DataError) as err:
+        read_csv(twice.encode(), name="x.csv")
+    assert str(err.value) == "x.csv, header: 2 columns are named label ('label', 'Label')"
+    assert err.value.hint == "keep the one that holds the class and delete the others"
+
+
+def test_a_cell_of_spaces_in_a_number_column_is_named_with_its_row():
+    """The error said 'a non-numeric value' with no row: the search skipped cells that strip to nothing."""
+    lines = make_csv(rows=4).decode().splitlines()
+    cells = lines[3].split(",")
+    lines[3] = ",".join(["  ", *cells[1:]])
+    with pytest.raises(DataError) as err:
+        read_csv(("\n".join(lines) + "\n").encode(), name="x.csv")
+    assert (err.value.column, err.value.row) == ("Header_Length", 3)
 
 
 def test_header_case_quotes_and_excel_delimiter_line():

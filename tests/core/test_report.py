@@ -83,7 +83,7 @@ def test_analysis_report_html_has_the_numbers_and_is_self_contained(demo_models_
     d = labels.index("DDoS")
     assert f"Of {cm[d].sum():,} DDoS flows, {cm[d, d]:,} were correctly recognised as DDoS" in html
     for needle in ("Confusion matrix", "Per-class scores", "Which features the model relies on",
-                   "Caveats about the data", "single recording", model.name, "unlabelled rows not scored"):  # fmt: skip
+                   "Caveats about the data", "single recording", model.name, "without a true class left out of the evaluation"):  # fmt: skip
         assert needle in html, needle
     # The file name with HTML in it is escaped, never markup.
     assert '<img src=x onerror="alert(1)">' not in html

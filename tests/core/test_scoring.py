@@ -343,3 +343,17 @@ def test_empty_rows_and_blank_labels_are_streamed_as_read_csv_reads_them(model, 
             "excel.csv: 1 row of 699 with a blank label in column 'label': true class unknown",
         ]
     )
+
+
+def test_a_label_like_column_not_read_is_said_when_streamed(model, inputs, tmp_path):
+    """read_csv noted it, but predict streams without read_csv's notes: the column was ignored without a word."""
+    lines = inputs[2].read_bytes().decode().splitlines()[:50]
+    text = "\n".join([lines[0] + ",attack_type", *(line + ",DDoS" for line in lines[1:])]) + "\n"
+    two = tmp_path / "two.csv"
+    two.write_text(text)
+    summary = score_files(model, [two], tmp_path / "pred.csv")
+    assert (
+        summary.notes
+        == read_files([two]).notes
+        == ["two.csv: column 'attack_type' not read (the class comes from column 'label')"]
+    )

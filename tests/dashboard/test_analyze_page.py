@@ -187,6 +187,25 @@ def test_unlabelled_upload_gives_alerts_without_evaluation(registry_env, demo_di
     assert "analyze_confusion" not in charts(at)
 
 
+def test_rows_left_out_and_blank_labels_are_said_on_the_page(registry_env, demo_dir):
+    """The command line said them; the Analyze page did not (its file table and captions ignored the notes)."""
+    lines = (demo_dir / "test" / "Benign_test.pcap.csv").read_bytes().decode().splitlines()[:31]
+    labelled = [lines[0] + ",label"] + [line + ",Benign" for line in lines[1:]]
+    labelled[2] = lines[2] + ","  # a blank label
+    payload = ("\n".join([*labelled, "," * lines[0].count(",") + ","]) + "\n").encode()  # and an empty row
+    at = upload(choose(analyze_page(), 2, "test-rf-2class"), [("ward-3.csv", payload)])
+    no_exception(at)
+    files = table_with(at, "blank labels")
+    assert files["rows"].tolist() == [30] and files["blank labels"].tolist() == [1]
+    from dashboard.escape import md
+
+    captions = [c.value for c in at.caption]
+    for note in read_files([("ward-3.csv", payload)]).notes:
+        assert md(f"Note: {note}.") in captions
+    assert any("1 empty row" in c for c in captions) and any("1 row of 30 with a blank label" in c for c in captions)
+    assert metrics(at)["Rows evaluated"] == "29"
+
+
 def test_missing_column_names_the_column(registry_env, demo_dir):
     lines = (demo_dir / "test" / "Benign_test.pcap.csv").read_text().splitlines()
     header = lines[0].split(",")

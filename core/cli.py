@@ -409,9 +409,7 @@ def cmd_demo_data(args) -> int:
     from .demo import demo_files, write_demo_dataset
     from .loading import csv_files_in
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise CoreError(f"--out {out} is a file", hint="give a folder: train/ and test/ are written in it")
+    out = _output_folder(args.out, "--out")
     existing = [p for split in ("train", "test") if (out / split).is_dir() for p in csv_files_in(out / split)[0]]
     ours = demo_files(out)  # written by an earlier demo-data run (its manifest lists them)
     others = [p for p in existing if p.relative_to(out).as_posix() not in ours]

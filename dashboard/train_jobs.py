@@ -41,7 +41,7 @@ from pathlib import Path
 
 from core import audit
 from core.errors import CoreError, DataError, LayoutMismatchError, ModelFormatError
-from core.loading import cap_rows_per_class, has_split, read_files, split_files
+from core.loading import cap_rows_per_class, csv_files_in, read_files, split_files
 from core.models import FAMILIES
 from core.paths import confine, data_roots
 from core.pipeline import TrainedModel, TrainingLock, new_model_folder, writable_registry
@@ -94,7 +94,10 @@ def folder_summary(folder: str | Path) -> str:
     raises DataError when ``train/`` has no CSVs."""
     notes: list[str] = []
     train = split_files(folder, "train", notes=notes)
-    n_test = len(split_files(folder, "test", notes=notes)) if has_split(folder, "test") else 0
+    test_dir = Path(folder) / "test"
+    test_files, test_notes = csv_files_in(test_dir) if test_dir.is_dir() else ([], [])
+    notes += test_notes
+    n_test = len(test_files)
     size = sum(f.stat().st_size for f in train) / 1e6
     test = counted(n_test, "test file") if n_test else "no test files (only validation scores will be shown)"
     return (f"{folder}: {counted(len(train), 'training file')} ({size:,.1f} MB), {test}."

@@ -114,7 +114,7 @@ def test_train_refuses_a_registry_that_is_a_file_before_reading_data(v2_sample, 
     proc = run("train", "--task", 2, "--model", "lr", "--data", v2_sample, "--models-dir", victim, *name, check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert f"error: the model registry {victim} is a file, not a folder" in proc.stderr
-    assert "reading" not in proc.stderr and victim.read_text() == "a capture\n"
+    assert "saved:" not in proc.stdout and victim.read_text() == "a capture\n"
 
 
 @pytest.mark.parametrize("command", ["predict", "score-many"])

@@ -263,11 +263,13 @@ def _parse_header(head: bytes, name: str, limits: Limits | None = None) -> tuple
     return columns, delimiter
 
 
-def _empty_rows(table: pa.Table | pa.RecordBatch) -> np.ndarray | None:
+def _empty_rows(table: pa.Table | pa.RecordBatch, trimmed: Sequence[str] | None = None) -> np.ndarray | None:
     """Boolean mask of the rows whose every cell is empty (missing, or blank text), None when there are none.
 
     Such rows (Excel writes ``,,,,`` lines below the data) are left out like blank lines and not counted in row
     numbers. A number column without a missing cell rules them out at once (the usual case: nothing scanned).
+    ``trimmed``: the text columns whose cells of spaces count as blank (default: every text column); the others
+    must be missing, as a number column's cells must be to be empty (a cell of spaces there is not a number).
     """
     import pyarrow.compute as pc
 
@@ -275,9 +277,9 @@ def _empty_rows(table: pa.Table | pa.RecordBatch) -> np.ndarray | None:
     if not columns or any(c.null_count == 0 and not pa.types.is_string(c.type) for c in columns):
         return None
     mask = None
-    for c in columns:
+    for name, c in zip(table.schema.names, columns, strict=True):
         empty = pc.is_null(c)
-        if pa.types.is_string(c.type):
+        if pa.types.is_string(c.type) and (trimmed is None or name in trimmed):
             empty = pc.or_(empty, pc.fill_null(pc.equal(pc.utf8_trim_whitespace(c), ""), False))
         mask = empty if mask is None else pc.and_(mask, empty)
     out = np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
@@ -341,7 +343,8 @@ def _first_row_where(
                 ),
             )
             for batch in reader:
-                empty = _empty_rows(batch)
+                # Feature cells of spaces are not empty here, as they are not in the parse that failed on them.
+                empty = _empty_rows(batch, trimmed=[label] if label else [])
                 empty = np.zeros(batch.num_rows, bool) if empty is None else empty
                 hit = np.flatnonzero(np.asarray(test(batch), dtype=bool) & ~empty)
                 if len(hit):
@@ -844,7 +847,9 @@ def _explain_arrow_error(
         row, value = _find_first_bad_cell(data, columns, col, delimiter) if col else (None, None)
         what = f"non-numeric value {value!r}" if value is not None else "a non-numeric value"
         hint = "every feature cell must be a number (inf and NaN are accepted and repaired)"
-        if value is not None and re.fullmatch(r"\s*[-+]?\d{1,3}([,\u00a0 ']\d{3})+(\.\d+)?\s*", value):
+        if value is not None and not value.strip():
+            hint = "the cell holds only spaces: write the number there, or remove the row if it holds no flow"
+        elif value is not None and re.fullmatch(r"\s*[-+]?\d{1,3}([,\u00a0 ']\d{3})+(\.\d+)?\s*", value):
             hint = "it looks like a number with thousands separators: export the numbers without them"
         elif value is not None and re.fullmatch(r"\s*[-+]?\d+,\d+\s*", value):
             hint = "it looks like a decimal comma: export the numbers with a decimal point ('1.5', not '1,5')"

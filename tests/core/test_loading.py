@@ -634,6 +634,17 @@ def test_a_cell_of_spaces_in_a_number_column_is_named_with_its_row():
     with pytest.raises(DataError) as err:
         read_csv(("\n".join(lines) + "\n").encode(), name="x.csv")
     assert (err.value.column, err.value.row) == ("Header_Length", 3)
+    assert "only spaces" in err.value.hint
+    # A row of spaces only: not an empty row (those are ',,,,'), so not skipped by the search either; the rows
+    # before it are counted as everywhere (an empty row left out), with or without a label column.
+    for label in (None, "Benign"):
+        lines = make_csv(rows=4, label=label).decode().splitlines()
+        width = len(lines[0].split(","))
+        lines[2] = "," * (width - 1)
+        lines[3] = ",".join([" "] * width)
+        with pytest.raises(DataError) as err:
+            read_csv(("\n".join(lines) + "\n").encode(), name="x.csv")
+        assert (err.value.column, err.value.row) == ("Header_Length", 2)
 
 
 def test_header_case_quotes_and_excel_delimiter_line():

@@ -54,7 +54,8 @@ import numpy as np
 
 from .errors import CoreError, DataError
 from .limits import Limits
-from .loading import csv_files_in, display_names
+from .loading import _parse_header, csv_files_in, display_names, ignored_label_columns
+from .schema import find_label_column
 from .words import counted
 
 log = logging.getLogger(__name__)
@@ -545,7 +546,7 @@ def score_many(
             low_confidence, progress, on_progress, echo,
         )  # fmt: skip
         summary["inputs"] = [str(i) for i in inputs]
-        summary["notes"] = input_notes
+        summary["notes"] = input_notes + summary["notes"]
         if not summary["files_scored"] and _results_in(out):
             failed = summary["failed"]
             raise CoreError(
@@ -716,6 +717,7 @@ def _summarise(
     import pyarrow.parquet as pq
 
     files, failed = [], []
+    label_notes: list[str] = []  # label-like columns not read (the class comes from another column)
     busy: dict[str, float] = {}  # seconds spent scoring, per worker process (pid)
     totals: dict = {
         "predicted": {},
@@ -783,6 +785,8 @@ def _summarise(
             totals["repairs"]["total"] += s["repairs"]["total"]
             for kind in ("pos_inf", "neg_inf", "nan"):
                 _merge(totals["repairs"][kind], s["repairs"][kind])
+        columns, _ = _parse_header(job.plan.header, job.name)  # the file was scored: its header parses
+        label_notes += ignored_label_columns(job.name, columns, find_label_column(columns))
         entry["attack_share"] = _attack_share(entry["predicted"], entry["rows"])
         _merge(totals["predicted"], entry["predicted"])
         totals["low_confidence"] += entry["low_confidence"]
@@ -812,11 +816,26 @@ def _summarise(
         "files": files,
         "failed": failed,
         "worker_busy_seconds": {pid: round(t, 2) for pid, t in busy.items()},
+        "notes": label_notes,
     }
 
 
 def _attack_share(predicted: dict, rows: int) -> float | None:
     return round(1 - predicted.get("Benign", 0) / rows, 6) if rows else None
+
+
+def summary_notes(summary: dict) -> list[str]:
+    """What reading the inputs left out or could not know, one sentence each: files and folders not read,
+    label-like columns not read, empty rows left out, blank labels (the command's notes and the Batch page's)."""
+    notes = list(summary.get("notes", []))
+    for f in summary["files"]:
+        if f.get("empty_rows"):
+            notes.append(f"{f['file']}: {counted(f['empty_rows'], 'empty row')} (every cell blank) left out, like "
+                         "blank lines")  # fmt: skip
+        if f.get("blank_labels"):
+            notes.append(f"{f['file']}: {counted(f['blank_labels'], 'row')} with a blank label: scored, true class "
+                         "unknown")  # fmt: skip
+    return notes
 
 
 def format_summary(summary: dict) -> str:
@@ -838,14 +857,7 @@ def format_summary(summary: dict) -> str:
             f"{f['file']:<{width}}  {f['rows']:>10,}  {100 * (f['attack_share'] or 0):>8.2f}  "
             f"{f['low_confidence']:>8,}  {f['repaired_cells']:>8,}"
         )
-    lines += [f"note: {n}" for n in summary.get("notes", [])]
-    for f in summary["files"]:
-        if f.get("empty_rows"):
-            lines.append(f"note: {f['file']}: {counted(f['empty_rows'], 'empty row')} (every cell blank) left out, "
-                         "like blank lines")  # fmt: skip
-        if f.get("blank_labels"):
-            lines.append(f"note: {f['file']}: {counted(f['blank_labels'], 'row')} with a blank label: scored, true "
-                         "class unknown")  # fmt: skip
+    lines += [f"note: {n}" for n in summary_notes(summary)]
     for f in summary["failed"]:
         lines.append(f"FAILED {f['file']}: {f['error']}" + (f" (hint: {f['hint']})" if f.get("hint") else ""))
     lines.append(

@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.distributed import SUMMARY_FILE, prediction_statistics, read_summary
+from core.distributed import SUMMARY_FILE, prediction_statistics, read_summary, summary_notes
 from core.errors import CoreError
 from core.figures import class_color
 from core.paths import confine, roots_text
@@ -96,6 +96,8 @@ def render() -> None:
         help=f"Top probability below {summary['low_confidence_threshold']:g}.",
     )
     cols[5].metric("Repaired cells", f"{summary['repaired_cells']['total']:,}", border=True)
+    for note in summary_notes(summary):  # what reading left out or could not know, as the command prints it
+        st.caption(md(note))
     for f in summary["failed"]:
         st.error(f"**{md(f['file'])}** failed: {md(f['error'])}" + (f" — {md(f['hint'])}" if f.get("hint") else ""))
     if not summary["files"]:

@@ -310,7 +310,7 @@ def test_empty_rows_are_left_out_as_predict_leaves_them_out(client, model_path, 
     """Lines of delimiters only were counted as rows but left out by the parse: the range failed ('parsed to N rows
     but M lines were counted'). They are left out, the rows numbered as predict numbers them, and said."""
     lines = (v2_sample / "test" / "MQTT-Malformed_Data_test.pcap.csv").read_bytes().split(b"\n")
-    lines = [lines[0] + b",label", *(line + b",MQTT-Malformed_Data" for line in lines[1:-1]), b""]
+    lines = [lines[0] + b",category,label", *(line + b",x,MQTT-Malformed_Data" for line in lines[1:-1]), b""]
     lines[5] = lines[5].rsplit(b",", 1)[0] + b","  # a blank label: scored, true class unknown
     empty = b"," * lines[0].count(b",")
     body = [lines[0], *lines[1:200], empty, empty, *lines[200:-1], empty]
@@ -331,3 +331,6 @@ def test_empty_rows_are_left_out_as_predict_leaves_them_out(client, model_path, 
     text = dist.format_summary(summary)
     assert "note: excel.csv: 3 empty rows (every cell blank) left out, like blank lines" in text
     assert "note: excel.csv: 1 row with a blank label: scored, true class unknown" in text
+    # A label-like column not read is said, as predict says it
+    assert summary["notes"] == ["excel.csv: column 'category' not read (the class comes from column 'label')"]
+    assert f"note: {summary['notes'][0]}" in text

@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import distributed as dist
+from dashboard.escape import md
 from tests.dashboard.test_models_page import charts, values
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
@@ -25,6 +26,7 @@ def result_dir(demo_dir, demo_models_dir, tmp_path_factory) -> Path:
     for f in sorted((demo_dir / "test").glob("*.csv"))[:4]:
         shutil.copy(f, inputs / f.name)
     (inputs / "broken.csv").write_text("not,a,flow,file\n1,2,3,4\n")
+    (inputs / "readme.txt").write_text("not read: a note says so")
     out = tmp_path_factory.mktemp("batch_out")
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
         with Client(cluster) as client:
@@ -91,6 +93,9 @@ def test_summary_metrics_failed_file_and_per_file_charts(result_dir):
     assert m["Attack share"] == f"{100 * summary['attack_share']:.1f}%"
     assert m["Low-confidence rows"] == f"{summary['low_confidence']:,}"
     assert "broken.csv" in at.error[0].value
+    assert summary["notes"] and [c.value for c in at.caption if "readme.txt" in c.value] == [
+        md(n) for n in summary["notes"]
+    ], "the notes of the run (a file in the input folder not read) are shown, as the command prints them"
     assert summary["workers"] == 1 and any(" on 1 worker in " in m.value for m in at.markdown), "not '1 workers'"
 
     table = at.dataframe[0].value

@@ -34,7 +34,7 @@ from .schema import (
     label_like_columns,
     normalise_column,
 )
-from .taxonomy import CLASSES_19, class_from_filename, label_from_text
+from .taxonomy import CLASSES_19, class_from_filename, coarse_task_of, label_from_text
 from .words import counted
 
 Source = str | os.PathLike | bytes | BinaryIO
@@ -885,16 +885,23 @@ def _labels_from_column(
             continue
         if label is None:
             first = int(np.flatnonzero(_index_values(encoded.indices) == i)[0]) + 1 + row_offset
-            raise DataError(
-                "blank label" if blank else f"unrecognised label {v!r}",
-                file=name,
-                column=col,
-                row=first,
-                hint="training and evaluation need the class of every row: fill it in or remove the row"
-                if blank
-                else f"labels must name one of the 19 classes, e.g. {', '.join(CLASSES_19[:3])} (spellings such as "
-                "'TCP_IP-DDoS-UDP' or 'ddos_udp' are accepted)",
-            )
+            coarse = None if blank else coarse_task_of(v)
+            if blank:
+                what, hint = (
+                    "blank label",
+                    "training and evaluation need the class of every row: fill it in or remove the row",
+                )
+            elif coarse:
+                what = (f"label {v!r} names an attack family (a class of the 6-class task), not one of the 19 classes"
+                        if coarse == 6 else f"label {v!r} says only that the row is an attack, not which of the 19 "
+                        "classes")  # fmt: skip
+                hint = (f"the class column must name each row's attack, e.g. {', '.join(CLASSES_19[11:13])}; to score "
+                        f"the rows without comparing them with their classes, delete column {col!r}")  # fmt: skip
+            else:
+                what = f"unrecognised label {v!r}"
+                hint = (f"labels must name one of the 19 classes, e.g. {', '.join(CLASSES_19[:3])} (spellings such "
+                        "as 'TCP_IP-DDoS-UDP' or 'ddos_udp' are accepted)")  # fmt: skip
+            raise DataError(what, file=name, column=col, row=first, hint=hint)
         mapping[i] = CLASSES_19.index(label)
     idx = _index_values(encoded.indices)
     return mapping[idx]

@@ -155,6 +155,19 @@ _LABEL_ALIASES.update(
 )
 
 
+# Labels of the coarser tasks that other copies of the data carry instead of the 19 (normalised keys).
+_COARSE_LABELS: dict[str, int] = {
+    **{_normalise(c): 6 for c in CLASSES_6 if c != BENIGN},
+    **dict.fromkeys(("attack", "malicious", "anomaly", "intrusion"), 2),
+}
+
+
+def coarse_task_of(text: str) -> int | None:
+    """The task (6 or 2) whose label ``text`` is, where it names an attack family (``DDoS``) or just an attack
+    (``Attack``) rather than one of the 19 classes; None otherwise."""
+    return _COARSE_LABELS.get(_normalise(str(text)))
+
+
 def label_from_text(text: str) -> str | None:
     """Return the 19-class label for a label-column value, or None if unrecognised.
 

@@ -626,6 +626,18 @@ def test_label_columns_other_spellings_and_several_candidates():
     assert err.value.hint == "keep the one that holds the class and delete the others"
 
 
+def test_a_family_or_attack_label_is_named_as_such_with_what_to_do():
+    """'DDoS' or 'Attack' in the class column was 'unrecognised', with a hint listing the 19 classes only."""
+    for label, what in (("DDoS", "names an attack family (a class of the 6-class task)"),
+                        ("recon", "names an attack family"), ("ATTACK", "says only that the row is an attack")):  # fmt: skip
+        with pytest.raises(DataError) as err:
+            read_csv(make_csv(rows=2, label=label), name="x.csv")
+        assert what in str(err.value) and (err.value.column, err.value.row) == ("label", 1)
+        assert "to score the rows without comparing them with their classes, delete column 'label'" in err.value.hint
+    with pytest.raises(DataError, match="unrecognised label 'Foo'"):
+        read_csv(make_csv(rows=2, label="Foo"), name="x.csv")
+
+
 def test_a_cell_of_spaces_in_a_number_column_is_named_with_its_row():
     """The error said 'a non-numeric value' with no row: the search skipped cells that strip to nothing."""
     lines = make_csv(rows=4).decode().splitlines()

@@ -65,6 +65,22 @@ class DataError(CoreError):
         super().__init__(f"{prefix}: {message}" if prefix else message, hint)
 
 
+class FilesError(DataError):
+    """Several files that could not be read, each for its own reason (``errors``: each file's
+    :class:`DataError`, in the order read), so that all of them can be mended at once."""
+
+    def __init__(self, errors: list[DataError], total: int):
+        self.errors = list(errors)
+        self.total = total
+        hints = list(dict.fromkeys(e.hint for e in self.errors if e.hint))
+        super().__init__(
+            f"{len(self.errors)} of {total} files could not be read: "
+            + "; ".join(f"({i}) {e}" for i, e in enumerate(self.errors, 1)),
+            hint=hints[0] if len(hints) == 1 else "; ".join(f"({i}) {e.hint}" for i, e in enumerate(self.errors, 1)
+                                                             if e.hint) or None,
+        )  # fmt: skip
+
+
 class LayoutMismatchError(DataError):
     """A file of the other release than the one expected (``found`` and ``expected`` are :class:`Layout`)."""
 

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from .errors import DataError, LayoutMismatchError
+from .errors import DataError, FilesError, LayoutMismatchError
 from .limits import Limits, check_columns, check_line_length, check_rows, check_size
 from .schema import (
     LabelColumnError,
@@ -997,18 +997,36 @@ def read_files(
     before reading (0.3 s for the full dataset's train split, 1.1 GB of CSV), and its unused end is never
     touched. Should a file hold more rows than lines after all (it changed meanwhile), the remaining files
     are concatenated at the end instead.
+
+    A file that cannot be read does not stop the others: every file is read, and the errors of all that could
+    not be are raised together (:class:`FilesError`; one file's alone, as it was raised), so that they can all be
+    mended at once. A file of the other release than ``layout`` is raised at once (the whole set is then of the
+    other release, most likely).
     """
     items = list(sources)
     shown = source_names(items)
     bound = _most_rows(items) if len(items) > 1 else None
     parts: list[Dataset] = []
+    errors: list[DataError] = []
     X, filled, spilled = None, 0, False
     for i, src in enumerate(items):
-        if isinstance(src, tuple):
-            nm, payload = src
-            part = read_csv(payload, name=nm, require_labels=require_labels, layout=layout)
-        else:  # a path: errors name it as shown (site1/flows.csv); its label still comes from its file name
-            part = read_csv(src, name=shown[i], require_labels=require_labels, layout=layout)
+        try:
+            if isinstance(src, tuple):
+                nm, payload = src
+                part = read_csv(payload, name=nm, require_labels=require_labels, layout=layout)
+            else:  # a path: errors name it as shown (site1/flows.csv); its label still comes from its file name
+                part = read_csv(src, name=shown[i], require_labels=require_labels, layout=layout)
+        except LayoutMismatchError:
+            raise
+        except DataError as exc:
+            errors.append(exc)
+            if progress:
+                progress(i + 1, len(items), exc.file or shown[i] or f"file {i + 1}")
+            continue
+        if errors:  # read only to find its errors too: its rows are not kept
+            if progress:
+                progress(i + 1, len(items), part.files[0].name)
+            continue
         if shown[i] is not None and part.files[0].name != shown[i]:  # an upload: the label came from its own name
             part = replace(part, files=[replace(part.files[0], name=shown[i])])
         if bound is not None and X is None:
@@ -1023,6 +1041,8 @@ def read_files(
         parts.append(part)
         if progress:
             progress(i + 1, len(items), parts[-1].files[0].name)
+    if errors:
+        raise errors[0] if len(errors) == 1 else FilesError(errors, len(items))
     if X is None:
         return concat(parts)
     if spilled:

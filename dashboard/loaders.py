@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.errors import CoreError, ModelFormatError  # noqa: E402
+from core.errors import CoreError, FilesError, ModelFormatError  # noqa: E402
 from core.evaluation import EvaluationReport  # noqa: E402
 from core.loading import Dataset, header_layout, read_files  # noqa: E402
 from core.pipeline import Predictions, TrainedModel, default_models_dir, list_models  # noqa: E402
@@ -180,7 +180,13 @@ def show_error(exc: Exception) -> None:
     """Show a user error (cause and hint) without a traceback; file and column names in it shown as text."""
     from dashboard.escape import md
 
-    if isinstance(exc, CoreError):
+    if isinstance(exc, FilesError):  # several files, each with its own problem: one box each
+        st.error(f"**{len(exc.errors)} of {exc.total} files could not be read.** Each is said below: mend them all, "
+                 "then read them again.",
+                 icon="⚠️")  # fmt: skip
+        for each in exc.errors:
+            show_error(each)
+    elif isinstance(exc, CoreError):
         st.error(f"**Problem:** {md(exc.message)}" + (f"\n\n**What to do:** {md(exc.hint)}" if exc.hint else ""),
                  icon="⚠️")  # fmt: skip
     else:

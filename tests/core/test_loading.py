@@ -354,6 +354,35 @@ def test_read_files_fills_one_matrix_same_rows_as_concatenating(tmp_path):
     assert [f.rows for f in ds.files] == [20_000, 21_000, 22_000, 23_000]
 
 
+def test_read_files_reads_on_past_a_bad_file_and_names_every_bad_file(tmp_path):
+    """The first bad file stopped the reading: with several bad files, each was found only after mending the one
+    before. Every file is read; one bad file is raised as it was, several together, each with its own place."""
+    import pickle
+
+    from core.errors import FilesError
+
+    good = make_csv(rows=3)
+    family = make_csv(rows=3, label="DDoS")
+    lines = make_csv(rows=3).decode().splitlines()
+    lines[2] = "x" + lines[2][1:]
+    text = ("\n".join(lines) + "\n").encode()
+    seen = []
+    with pytest.raises(FilesError) as err:
+        read_files([("a.csv", family), ("b.csv", good), ("c.csv", text), ("d.csv", make_csv(rows=2, fill=3))],
+                   progress=lambda done, total, name: seen.append((done, total, name)))  # fmt: skip
+    e = err.value
+    assert e.total == 4 and [(x.file, x.column, x.row) for x in e.errors] == [
+        ("a.csv", "label", 1), ("c.csv", "Header_Length", 2)]  # fmt: skip
+    assert str(e).startswith("2 of 4 files could not be read: (1) a.csv, column 'label', row 1: label 'DDoS'")
+    assert "(2) c.csv, column 'Header_Length', row 2:" in str(e) and e.hint.startswith("(1) the class column")
+    assert [s[0] for s in seen] == [1, 2, 3, 4], "progress goes on to the last file"
+    again = pickle.loads(pickle.dumps(e))  # the Train page's worker process sends it whole
+    assert type(again) is FilesError and [x.row for x in again.errors] == [1, 2] and again.total == 4
+    with pytest.raises(DataError) as one:  # one bad file: its own error, as before
+        read_files([("a.csv", good), ("c.csv", text)])
+    assert type(one.value) is DataError and (one.value.file, one.value.row) == ("c.csv", 2)
+
+
 def test_read_files_refuses_one_capture_given_twice_and_tells_apart_files_of_one_name(tmp_path):
     """An upload added twice, or one file reached by two paths, had its flows counted twice without a word."""
     one, other = make_csv(rows=5), make_csv(rows=4, fill=1.5)

@@ -229,6 +229,13 @@ def test_empty_file_and_text_in_number_are_clear_errors(registry_env, demo_dir):
     assert len(at.error) == 1
     message = re.sub(r"\\(.)", r"\1", at.error[0].value)  # as shown: names are backslash-escaped Markdown
     assert "'lots'" in message and "Header_Length" in message and "row 3" in message
+    # Two bad files among three: both said, each in its own box under one that counts them
+    at = upload(at, [("Benign_test.pcap.csv", "\n".join(lines).encode()), ("empty.csv", b""),
+                     ("ARP_Spoofing_test.pcap.csv", (demo_dir / "test" / "ARP_Spoofing_test.pcap.csv").read_bytes())])  # fmt: skip
+    no_exception(at)
+    shown = [re.sub(r"\\(.)", r"\1", e.value) for e in at.error]
+    assert len(shown) == 3 and shown[0].startswith("**2 of 3 files could not be read.**"), shown
+    assert "Benign_test.pcap.csv, column 'Header_Length', row 3" in shown[1] and "empty.csv" in shown[2]
 
 
 def components_label(path: Path) -> str:

@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from . import loading
-from .errors import DataError
+from .errors import DataError, FilesError, LayoutMismatchError
 from .limits import Limits, check_line_length
 from .loading import UNLABELLED, Dataset, FileSummary
 from .preprocess import RepairCounts
@@ -290,7 +290,16 @@ def score_files(
                             f"{out_path.with_name(out_path.stem + '-predictions.csv')}")  # fmt: skip
     # A file given twice is refused; two files of one name are told apart (day1/capture.csv, day2/capture.csv).
     shown = loading.source_names(list(files))
-    plans = [_plan(f, name or Path(f).name) for f, name in zip(files, shown, strict=True)]
+    plans, errors = [], []
+    for f, name in zip(files, shown, strict=True):  # every file's header and first rows, before any is scored
+        try:
+            plans.append(_plan(f, name or Path(f).name))
+        except LayoutMismatchError:
+            raise
+        except DataError as exc:
+            errors.append(exc)
+    if errors:
+        raise errors[0] if len(errors) == 1 else FilesError(errors, len(files))
     _check_layouts(model, plans)
     any_labelled = any(p.labelled for p in plans)
     builder = _OutputBuilder(model, [p.display for p in plans], top, any_labelled)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -9,7 +11,7 @@ import pytest
 
 from core.cli import main as cli_main
 from core.demo import write_demo_csv
-from core.errors import DataError, ModelMismatchError
+from core.errors import DataError, FilesError, ModelMismatchError
 from core.loading import read_csv, read_files
 from core.pipeline import Predictions, TrainedModel
 from core.preprocess import RepairCounts
@@ -219,6 +221,16 @@ def test_header_problems_and_layouts_are_refused_before_scoring(model, inputs, t
         score_files(model, [v1_file], tmp_path / "o.csv")
     with pytest.raises(DataError, match="file not found"):
         score_files(model, [tmp_path / "missing.csv"], tmp_path / "o.csv")
+    # Several bad files: all named at once, as read_files names them
+    bad = [empty, inputs[0], tmp_path / "missing.csv"]
+    with pytest.raises(FilesError) as want:
+        read_files(bad)
+    with pytest.raises(FilesError) as got:
+        score_files(model, bad, tmp_path / "o.csv")
+    assert str(got.value) == str(want.value) and [Path(e.file).name for e in got.value.errors] == [
+        "empty.csv",
+        "missing.csv",
+    ]
     assert not (tmp_path / "o.csv").exists()
 
 

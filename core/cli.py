@@ -486,7 +486,12 @@ def _is_in(entry, results) -> bool:
 def _output_folder(path, option: str) -> Path:
     """Make the folder ``path`` given as ``option`` now, so that a file in its place or a folder that cannot be
     written is said before hours of work instead of after them."""
+    from .pipeline import METADATA_FILE
+
     folder = Path(path)
+    if (folder / METADATA_FILE).is_file():  # a report named metadata.json there destroyed the model
+        raise CoreError(f"{option} {folder} is a saved model's folder: what is written there could replace the "
+                        "model's own files", hint=f"write {option.removeprefix('the folder of ')} elsewhere")  # fmt: skip
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
@@ -503,6 +508,8 @@ def _output_file(path, option: str, inputs=(), *, other: tuple[str, str | None] 
     """Check the file ``path`` given as ``option`` before any work: not a folder, not one of the ``inputs`` (files,
     or folders whose CSV files, train/ and test/ CSV files are inputs), not the same as the ``other`` output; its
     folder is made. A capture overwritten by a report, or a report lost after the scoring, is refused at once instead."""
+    from .loading import csv_files_in
+
     out = Path(path)
     if out.is_dir():
         raise CoreError(f"{option} {out} is a folder", hint=f"give {option} the name of a file in it")
@@ -511,8 +518,9 @@ def _output_file(path, option: str, inputs=(), *, other: tuple[str, str | None] 
     if out.exists():
         for item in inputs:
             item = Path(item)
-            files = [item] if item.is_file() else [p for g in ("*.csv", "train/*.csv", "test/*.csv")
-                                                   for p in item.glob(g)] if item.is_dir() else []  # fmt: skip
+            # The folders' CSV files by the readers' own rule (.CSV too: a glob for *.csv let one be overwritten)
+            files = [item] if item.is_file() else [p for d in (item, item / "train", item / "test") if d.is_dir()
+                                                   for p in csv_files_in(d)[0]]  # fmt: skip
             for f in files:
                 if os.path.samefile(f, out):
                     raise CoreError(f"{option} {out} is one of the input files", hint=f"write the {option} file "

@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -439,6 +440,20 @@ def test_report_and_evaluate_check_their_output_files_before_any_work(trained, v
     proc = run("evaluate", "--model", "rf19", "--models-dir", models, "--data", data, "--drop-train-duplicates",
                "--json", train_file, check=False)  # fmt: skip
     assert proc.returncode == 2 and "is one of the input files" in proc.stderr and train_file.read_bytes() == before
+    # A capture named .CSV (the readers read it; a glob for *.csv did not see it), and a model's own metadata.json
+    upper = data / "train" / "capture.CSV"
+    train_file.rename(upper)
+    proc = run("evaluate", "--model", "rf19", "--models-dir", models, "--data", data, "--drop-train-duplicates",
+               "--json", upper, check=False)  # fmt: skip
+    assert proc.returncode == 2 and "is one of the input files" in proc.stderr and upper.read_bytes() == before
+    meta = Path(models) / "rf19" / "metadata.json"
+    kept = meta.read_bytes()
+    for command in (["evaluate", "--model", "rf19", "--models-dir", models, "--data", capture, "--json", meta],
+                    ["report", *common, "--data", capture, "--out", meta],
+                    ["predict", "--model", "rf19", "--models-dir", models, capture, "--out", meta]):  # fmt: skip
+        proc = run(*command, check=False)
+        assert proc.returncode == 2 and "is a saved model's folder" in proc.stderr, (command, proc.stderr)
+        assert meta.read_bytes() == kept
     same = tmp_path / "r.html"
     proc = run("report", *common, "--data", capture, "--out", same, "--pdf", same, check=False)
     assert proc.returncode == 2 and "--out and --pdf are the same file" in proc.stderr and not same.exists()

@@ -441,7 +441,7 @@ def test_report_and_evaluate_check_their_output_files_before_any_work(trained, v
                "--json", train_file, check=False)  # fmt: skip
     assert proc.returncode == 2 and "is one of the input files" in proc.stderr and train_file.read_bytes() == before
     # A capture named .CSV (the readers read it; a glob for *.csv did not see it), and a model's own metadata.json
-    upper = data / "train" / "capture.CSV"
+    upper = data / "train" / "Recon-VulScan_train.pcap.CSV"  # read (an official name), so overwritten before
     train_file.rename(upper)
     proc = run("evaluate", "--model", "rf19", "--models-dir", models, "--data", data, "--drop-train-duplicates",
                "--json", upper, check=False)  # fmt: skip

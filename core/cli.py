@@ -192,7 +192,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .loading import load_split
+    from .loading import load_split, split_files
     from .pipeline import TrainedModel, resolve_model_path
 
     json_out = _output_file(args.json, "--json", [args.data]) if args.json else None
@@ -210,7 +210,8 @@ def cmd_evaluate(args) -> int:
     print(f"{model.name} on {args.data}/test: {report.headline()}")
     if report.absent_classes:
         print(f"classes absent from the test data: {', '.join(report.absent_classes)}")
-    never = [c for c in model.metadata["data"].get("classes_absent_from_training") or [] if c in report.labels]
+    data_meta = model.metadata.get("data") or {}  # not a required key: a model without it is still evaluated
+    never = [c for c in data_meta.get("classes_absent_from_training") or [] if c in report.labels]
     if never:
         print(f"classes the model never saw in training, so never predicts (their F1 is 0 by construction): "
               f"{', '.join(never)}")  # fmt: skip
@@ -233,6 +234,9 @@ def cmd_evaluate(args) -> int:
         out = {"model": model.name, "data": str(args.data), **report.to_dict()}
         _write_output(json_out, "--json", lambda: json_out.write_text(json.dumps(out, indent=2)))
         print(f"report written: {args.json}")
+    _audit("evaluated", model=model.name, files=[audit.file_info(str(f)) for f in split_files(args.data, "test")],
+           rows=len(test),
+           macro_f1=round(report.macro_f1, 4), **({"out": str(args.json)} if args.json else {}))  # fmt: skip
     return 0
 
 

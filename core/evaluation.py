@@ -10,9 +10,12 @@ alarms lower the recall of the classes they were taken from.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+
+from .words import counted
 
 #: How a note of a report that warns about the model (e.g. its boosting diverged) begins: shown as a warning, not
 #: a remark.
@@ -66,10 +69,12 @@ class EvaluationReport:
 
     def headline(self) -> str:
         """One line: macro-F1 first, then weighted-F1 and accuracy."""
-        dup = f", {self.duplicates_removed} test rows also in train removed" if self.duplicates_removed else ""
+        # None: not asked for; 0: asked for, and none found (said, so that the option is seen to have run)
+        dup = ("" if self.duplicates_removed is None
+               else f", {counted(self.duplicates_removed, 'test row')} also in train removed")  # fmt: skip
         return (
             f"macro-F1 {self.macro_f1:.4f} | weighted-F1 {self.weighted_f1:.4f} | accuracy {self.accuracy:.4f} "
-            f"({self.n_rows} rows, {len(self.scored_labels)} classes{dup})"
+            f"({counted(self.n_rows, 'row')}, {counted(len(self.scored_labels), 'class', 'classes')}{dup})"
         )
 
 
@@ -103,8 +108,11 @@ def evaluate(
     present = np.unique(y_true)
     used = np.union1d(present, np.unique(y_pred))
     labels = [task_classes[i] for i in used]
-    cm = confusion_matrix(y_true, y_pred, labels=used)
-    rep = classification_report(y_true, y_pred, labels=used, target_names=labels, output_dict=True, zero_division=0)
+    with warnings.catch_warnings():  # one class only: scikit-learn warns of it, though the labels are given
+        warnings.filterwarnings("ignore", message="A single label was found", category=UserWarning)
+        cm = confusion_matrix(y_true, y_pred, labels=used)
+        rep = classification_report(y_true, y_pred, labels=used, target_names=labels, output_dict=True,
+                                    zero_division=0)  # fmt: skip
     per_class = {
         lab: {
             k: (int(rep[lab][k]) if k == "support" else float(rep[lab][k]))

@@ -139,6 +139,20 @@ def test_train_refit_flag_fits_the_saved_model_on_every_training_row(trained):
     assert "validation figures are of the first fit" in data["validation_split"]
 
 
+def test_evaluate_a_model_whose_metadata_has_no_data_section(trained, v1_sample, tmp_path):
+    """'data' is not a required key of metadata.json: such a model loads and predicts, but evaluate raised KeyError."""
+    import shutil
+
+    models, _ = trained
+    copy = tmp_path / "models" / "nodata"
+    shutil.copytree(Path(models) / "rf19", copy)
+    meta = json.loads((copy / "metadata.json").read_text())
+    del meta["data"]
+    (copy / "metadata.json").write_text(json.dumps(meta))
+    proc = run("evaluate", "--model", "nodata", "--models-dir", copy.parent, "--data", v1_sample, check=False)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr and "nodata on" in proc.stdout, proc.stderr
+
+
 def test_evaluate_writes_json(trained, v1_sample, tmp_path):
     models, _ = trained
     js = tmp_path / "r.json"
@@ -152,6 +166,13 @@ def test_evaluate_writes_json(trained, v1_sample, tmp_path):
     # the same count in the overlap note (the v1 sample labels none of them otherwise)
     assert f"note: {report['duplicates_removed']:,} of the 8,621 labelled test rows" in out
     assert "They are left out of the scores here." in out and "only under other classes" not in out
+    # Audited, as the README says (it was not): who, which model, the test files by hash, the score
+    from core import audit
+
+    (event,) = [e for e in audit.read_events() if e["action"] == "evaluated" and e["details"].get("out") == str(js)]
+    assert event["model"] == "rf19" and event["via"] == "cli"
+    assert event["details"]["macro_f1"] == round(report["macro_f1"], 4)
+    assert len(event["files"]) == len(list((v1_sample / "test").glob("*.csv"))) and event["files"][0]["sha256"]
 
 
 def test_evaluate_names_the_classes_it_predicted_that_the_test_rows_lack(trained, v1_sample, tmp_path):

@@ -37,6 +37,20 @@ def test_predicted_only_class_is_listed_but_not_averaged():
     assert r.macro_recall == pytest.approx((0.5 + 1.0) / 2), "the false alarm lowers Benign's recall"
 
 
+def test_headline_counts_and_one_class_without_a_warning(recwarn):
+    """'(31 rows, 1 classes)', '2874 test rows' without separators, nothing said when none were removed, and a
+    scikit-learn warning printed among the results when the test rows hold one class."""
+    one = evaluate(np.full(1, 4), np.full(1, 4), task=6, task_classes=CLASSES_6)
+    assert one.headline().endswith("(1 row, 1 class)")
+    assert not [w for w in recwarn if "single label" in str(w.message)]
+    y = np.zeros(2874, dtype=int)
+    assert evaluate(y, y, task=6, task_classes=CLASSES_6, duplicates_removed=2874).headline().endswith(
+        "(2,874 rows, 1 class, 2,874 test rows also in train removed)")  # fmt: skip
+    assert evaluate(y, y, task=6, task_classes=CLASSES_6, duplicates_removed=0).headline().endswith(
+        ", 0 test rows also in train removed)"), "asked for and none found: said"  # fmt: skip
+    assert "removed" not in evaluate(y, y, task=6, task_classes=CLASSES_6).headline()
+
+
 def test_evaluate_refuses_empty_and_mismatched():
     with pytest.raises(ValueError):
         evaluate(np.array([]), np.array([]), task=6, task_classes=CLASSES_6)

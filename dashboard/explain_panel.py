@@ -201,7 +201,9 @@ def _threshold_section(ids, model: TrainedModel, data: Dataset, pred: Prediction
     st.caption("A flow raises an alarm when the model's probability that it is an attack reaches the threshold. "
                "Lower it to miss fewer attacks, raise it for fewer false alarms. Counted on these flows.")  # fmt: skip
     _validation_threshold(model.metadata)
-    t = st.slider("Alarm threshold (probability of attack)", 0.01, 1.0, step=0.01, format="%.2f",
+    # The command line saves any threshold in (0, 1]: one below the slider's 0.01 lowers its start (it was an error).
+    t = st.slider("Alarm threshold (probability of attack)", min(0.01, float(saved)), 1.0, step=0.01,
+                  format="%.3f" if saved < 0.01 or abs(round(saved, 2) - saved) > 1e-9 else "%.2f",
                   key="analyze_alarm_threshold")  # fmt: skip
     cost = th.cost_at(is_attack, p_attack, t)
     cols = st.columns(3)

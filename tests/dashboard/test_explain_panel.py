@@ -157,6 +157,16 @@ def test_threshold_slider_costs_and_saving(own_registry, demo_dir):
     assert at.slider(key="analyze_alarm_threshold").value == 0.8
 
 
+def test_a_threshold_saved_below_the_sliders_step_starts_the_slider_there(own_registry, demo_dir):
+    """The command line saves any threshold in (0, 1]; 0.005 took the page down (below the slider's minimum)."""
+    th.save_threshold(own_registry / "test-rf-2class", 0.005)
+    names = ["Benign_test.pcap.csv", "TCP_IP-DDoS-UDP1_test.pcap.csv"]
+    at = upload(choose(analyze_page(), 2, "test-rf-2class"), [(n, (demo_dir / "test" / n).read_bytes()) for n in names])
+    no_exception(at)
+    slider = at.slider(key="analyze_alarm_threshold")
+    assert slider.value == 0.005 and slider.min == 0.005
+
+
 def test_the_threshold_chosen_on_validation_rows_at_training_is_offered_and_saved_as_such(own_registry, demo_dir):
     names = ["Benign_test.pcap.csv", "TCP_IP-DDoS-UDP1_test.pcap.csv", "ARP_Spoofing_test.pcap.csv"]
     at = upload(choose(analyze_page(), 2, "test-rf-2class"), [(n, (demo_dir / "test" / n).read_bytes()) for n in names])

@@ -316,8 +316,12 @@ def cmd_models(args) -> int:
         test = (m.get("metrics") or {}).get("test") or {}
         mf = f"{test['macro_f1']:.4f}" if test else "-"
         wf = f"{test['weighted_f1']:.4f}" if test else "-"
+        marked = m.get("task") == 2 and m.get("alarm_threshold") is not None
         print(f"{m['name']:<44} {m['task']:>4} {m['family']:<10} {m['layout']:<6} {m.get('saved_at', '')[:19]:<20} "
-              f"{mf:>8} {wf:>11}")  # fmt: skip
+              f"{mf:>8} {wf:>11}" + (f"  * threshold {float(m['alarm_threshold']):g}" if marked else ""))  # fmt: skip
+    if any(m.get("task") == 2 and m.get("alarm_threshold") is not None for m in models if "error" not in m):
+        print("* scores are measured at training, at the default threshold 0.50; these models have had an alarm "
+              "threshold saved since, which their scoring uses now: python -m core evaluate scores them at it")  # fmt: skip
     return 0
 
 

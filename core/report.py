@@ -148,7 +148,9 @@ def _model_facts(model: TrainedModel) -> list[str]:
                      + (f", created {meta['created_at']}" if meta.get("created_at") else "") + ")")  # fmt: skip
     test = (meta.get("metrics") or {}).get("test")
     if test:
-        facts.append(f"Its own test score when trained: macro-F1 {test['macro_f1']:.3f}, "
+        since = (" (at the default alarm threshold 0.50, before the threshold below was saved)"
+                 if model.task == 2 and meta.get("alarm_threshold") is not None else "")  # fmt: skip
+        facts.append(f"Its own test score when trained{since}: macro-F1 {test['macro_f1']:.3f}, "
                      f"weighted-F1 {test['weighted_f1']:.3f} on {test['n_rows']:,} rows")  # fmt: skip
     if meta.get("alarm_threshold") is not None:
         chosen = meta.get("alarm_threshold_chosen_on")

@@ -150,6 +150,21 @@ def test_sets_caption(frame: pd.DataFrame) -> str | None:
             "better model. The Compare page scores several models on the same rows.")  # fmt: skip
 
 
+def saved_thresholds_caption(models: list[dict]) -> str | None:
+    """Which of ``models`` (metadata dicts) have had an alarm threshold saved since they were trained, whose listed
+    scores (measured at training, at the default 0.50) are therefore not what they flag now; None when none has."""
+    saved = [(m["name"], m["alarm_threshold"]) for m in models if m.get("task") == 2 and m.get("alarm_threshold")
+             is not None]  # fmt: skip
+    if not saved:
+        return None
+    names = ", ".join(f"{md(n)} ({float(t):g})" for n, t in saved)
+    it, its = ("it", "its") if len(saved) == 1 else ("they", "their")
+    return (f"Scores are measured when a model is trained, at the default alarm threshold 0.50. An alarm threshold "
+            f"has been saved since for {names}: {it} now flag{'s' if it == 'it' else ''} flows at {its} threshold, "
+            f"so {its} scores listed here are not what {it} do{'es' if it == 'it' else ''} now (the Analyze page "
+            "scores with the saved threshold).")  # fmt: skip
+
+
 def ranking_key(meta: dict) -> tuple[bool, float]:
     """Sort key of saved models, best first: test-scored models by macro-F1, then validation-only ones, then
     models without scores (the order of :func:`models_frame`)."""

@@ -38,6 +38,8 @@ def render() -> None:
                "test data, macro-F1 first.")  # fmt: skip
     table = components.models_frame(models)
     components.show_models_table(table, "models_table")
+    if thresholds := components.saved_thresholds_caption(models):
+        st.caption(thresholds)
     by_name = {m["name"]: m for m in models}
     chosen = st.session_state.get(KEY_SELECTED)
     if chosen is not None and chosen not in by_name:

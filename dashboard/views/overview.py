@@ -64,6 +64,8 @@ def _model_scores(models: list[dict]) -> None:
         st.caption("A model trained without a test split is shown with the score on its validation rows, marked "
                    "*(validation)* and listed after the models scored on test data: the two are not comparable.")  # fmt: skip
     st.caption(components.ACCURACY_NOTE)
+    if thresholds := components.saved_thresholds_caption(models):
+        st.caption(thresholds)
     tasks = [t for t in TASKS if (frame["task"] == t).any()]
     for tab, task in zip(st.tabs([_tab_title(t, int((frame["task"] == t).sum())) for t in tasks]), tasks):
         part = frame[frame["task"] == task]

@@ -219,9 +219,24 @@ def test_threshold_command_shows_sets_and_counts_costs(model_copy, demo_dir, dem
     assert [(e["action"], e["details"]["threshold"]) for e in events] == [
         ("threshold saved", suggested["threshold"]), ("threshold saved", 0.7)]  # fmt: skip
 
+    # Its listed scores were measured at 0.50: the listing and the report say so (they showed them unmarked)
+    from core.report import _model_facts
+
+    assert main(["models", "--models-dir", str(model_copy.parent)]) == 0
+    listing = capsys.readouterr().out
+    (line,) = [ln for ln in listing.splitlines() if ln.startswith(f"{model_copy.name} ")]
+    assert line.endswith("  * threshold 0.7") and "* scores are measured at training, at the default" in listing
+    facts = _model_facts(TrainedModel.load(model_copy))
+    assert any(f.startswith("Its own test score when trained (at the default alarm threshold 0.50, before the "
+                            "threshold below was saved): macro-F1") for f in facts), facts  # fmt: skip
+
     assert main(["threshold", folder, "--clear"]) == 0
     assert "alarm_threshold" not in json.loads((model_copy / "metadata.json").read_text())
     capsys.readouterr()
+    assert main(["models", "--models-dir", str(model_copy.parent)]) == 0
+    listing = capsys.readouterr().out
+    assert "* threshold" not in listing and "* scores are measured" not in listing
+    assert not any("before the threshold" in f for f in _model_facts(TrainedModel.load(model_copy)))
     # Refusals: another task, --chosen-on alone, a threshold of 0, traffic without labels.
     assert main(["threshold", str(demo_models_dir / "test-rf-6class"), "--clear"]) == 2
     assert "applies to 2-class" in capsys.readouterr().err

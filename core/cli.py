@@ -193,7 +193,7 @@ def cmd_train(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from .loading import load_split, split_files
-    from .pipeline import TrainedModel, resolve_model_path
+    from .pipeline import TrainedModel, fingerprint, resolve_model_path
 
     json_out = _output_file(args.json, "--json", [args.data]) if args.json else None
     model = TrainedModel.load(resolve_model_path(args.model, args.models_dir))
@@ -207,6 +207,15 @@ def cmd_evaluate(args) -> int:
         note = overlap_notes(train, test, (model.task,)).get(model.task)
         if note:
             report.notes.append(note + " They are left out of the scores here.")
+        fitted = (model.metadata.get("data") or {}).get("train_fingerprint_sha256")
+        if fitted and fitted != fingerprint(train):  # another folder, or a sample of it (--max-rows-per-class)
+            report.notes.append(
+                f"{args.data}/train does not hold the rows {model.name} was trained on "
+                f"({counted(model.metadata['data'].get('train_rows') or 0, 'row')} of "
+                f"{model.metadata['data'].get('description') or 'another folder'}): the test rows left out are "
+                f"those that also occur in {args.data}/train ({counted(len(train), 'row')}), not in its own training "
+                "rows"
+            )
     print(f"{model.name} on {args.data}/test: {report.headline()}")
     if report.absent_classes:
         print(f"classes absent from the test data: {', '.join(report.absent_classes)}")

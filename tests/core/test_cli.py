@@ -166,6 +166,15 @@ def test_evaluate_writes_json(trained, v1_sample, tmp_path):
     # the same count in the overlap note (the v1 sample labels none of them otherwise)
     assert f"note: {report['duplicates_removed']:,} of the 8,621 labelled test rows" in out
     assert "They are left out of the scores here." in out and "only under other classes" not in out
+    assert "does not hold the rows rf19 was trained on" not in out, "the same train/ rows: nothing to say"
+    # A train/ that is not the model's own rows (here: two of its files): the rows left out are said to be others
+    part = tmp_path / "part"
+    (part / "train").mkdir(parents=True)
+    (part / "test").symlink_to(v1_sample / "test")
+    for f in sorted((v1_sample / "train").glob("*.csv"))[:2]:
+        (part / "train" / f.name).symlink_to(f)
+    other = run("evaluate", "--model", "rf19", "--models-dir", models, "--data", part, "--drop-train-duplicates").stdout
+    assert f"note: {part}/train does not hold the rows rf19 was trained on (16,254 rows of " in other, other
     # Audited, as the README says (it was not): who, which model, the test files by hash, the score
     from core import audit
 

@@ -589,6 +589,8 @@ def cmd_benchmark_models(args) -> int:
                 + (f", forest leaves of at least {args.rf_min_leaf} rows" if args.rf_min_leaf else "")
                 + (f", at most {args.max_rows_per_class:,} training rows per class" if args.max_rows_per_class else "")
                 + (f", {args.epochs} epochs for paper-cnn and dnn" if args.epochs else "")
+                + f", seed {args.seed}"
+                + (", test rows also in train left out (--drop-train-duplicates)" if args.drop_train_duplicates else "")
                 + ("; every model refitted on all training rows after validation" if args.refit
                    else "; every model fitted on the training rows less the validation share"))  # fmt: skip
     title = f"Model comparison on {args.data}"

@@ -246,12 +246,14 @@ def test_bad_input_exits_2_with_cause_and_hint_and_no_traceback(trained, v2_samp
 
 def test_benchmark_models_writes_tables_with_time_and_memory(demo_dir, tmp_path):
     out = run("benchmark-models", "--data", demo_dir, "--families", "lr,rf", "--tasks", "6", "--rf-trees", 5,
-              "--rf-min-leaf", 3, "--out", tmp_path, "--save-models", tmp_path / "models", "--quiet").stdout  # fmt: skip
+              "--rf-min-leaf", 3, "--seed", 4, "--drop-train-duplicates", "--out", tmp_path, "--save-models",
+              tmp_path / "models", "--quiet").stdout  # fmt: skip
     md = (tmp_path / "results.md").read_text()
     assert md in out, "the tables are printed as written"
     assert "| lr |" in md and "| rf |" in md and "## 6 classes" in md
     assert re.search(r"Run: [\d,]+ test rows scored per model; [\d,]+ s in all \(reading, training, scoring\), "
-                     r"peak memory [\d,]+ MB .*families lr,rf, tasks 6, rf 5 trees, forest leaves of at least 3 rows; "
+                     r"peak memory [\d,]+ MB .*families lr,rf, tasks 6, rf 5 trees, forest leaves of at least 3 rows, seed 4, "
+                     r"test rows also in train left out \(--drop-train-duplicates\); "
                      r"every model refitted on all "
                      r"training rows after validation\.", md)  # fmt: skip
     assert {(r["family"], r["task"]) for r in json.loads((tmp_path / "results.json").read_text())} == {

@@ -304,6 +304,13 @@ def _caveats(data: Dataset, predictions: Predictions, evaluation, importance) ->
 # ---------------------------------------------------------------------------------- several models
 
 
+def leaders(ranked: list[ModelScore]) -> list[ModelScore]:
+    """The models of ``ranked`` (best macro-F1 first) level with the best at the 3 decimals shown: the best alone,
+    or several that tie (none is 'ahead' of another there)."""
+    top = round(ranked[0].report.macro_f1, 3)
+    return [s for s in ranked if round(s.report.macro_f1, 3) == top]
+
+
 def comparison_report(scores: list[ModelScore], *, data_label: str, n_rows: int | None = None) -> Report:
     """Several models of one task scored on the same rows, best macro-F1 first."""
     from . import figures
@@ -316,9 +323,15 @@ def comparison_report(scores: list[ModelScore], *, data_label: str, n_rows: int 
     intro = Section("What was compared", bullets=[
         f"Data: {data_label}" + (f" ({n_rows:,} flows)" if n_rows else ""),
         f"Task: {best.task} classes; {len(scores)} models: " + ", ".join(f"{s.name} ({s.family})" for s in ranked)])  # fmt: skip
-    words = f"On these {n:,} flows, {best.name} ({best.family}) detects best: macro-F1 {best.report.macro_f1:.3f}"
-    if len(ranked) > 1:
-        words += f", ahead of {ranked[1].name} ({ranked[1].report.macro_f1:.3f})"
+    level = leaders(ranked)
+    if len(level) > 1:
+        words = (f"On these {n:,} flows, {' and '.join(f'{s.name} ({s.family})' for s in level)} detect equally well: "
+                 f"macro-F1 {best.report.macro_f1:.3f}")  # fmt: skip
+    else:
+        words = f"On these {n:,} flows, {best.name} ({best.family}) detects best: macro-F1 {best.report.macro_f1:.3f}"
+    if len(ranked) > len(level):
+        runner = ranked[len(level)]
+        words += f", ahead of {runner.name} ({runner.report.macro_f1:.3f})"
     intro.paragraphs.append(words + ". Macro-F1 weighs every class equally, so rare attacks count as much as floods.")
     if best.report.duplicates_removed is not None:
         intro.paragraphs.append(f"{best.report.duplicates_removed:,} test flows that also occur in training were "

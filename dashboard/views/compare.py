@@ -29,6 +29,7 @@ from core.figures import comparison_bars, confusion_figure, per_class_f1_heatmap
 from core.loading import header_layout, split_files
 from core.models import FAMILIES
 from core.pipeline import threshold_notes
+from core.report import leaders
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
 from core.training import describe_seconds
 from dashboard import auth, explain_panel, loaders
@@ -158,7 +159,7 @@ def _score_all(paths: list[str], data_key: tuple, data, train) -> list[ModelScor
 
 def _show_scores(scores: list[ModelScore], n_data: int) -> None:
     ranked = sorted(scores, key=lambda s: s.report.macro_f1, reverse=True)
-    best, rest = ranked[0], ranked[1:]
+    best = ranked[0]
     removed = best.report.duplicates_removed
     if removed is not None:
         st.info(f"{removed:,} of {n_data:,} test rows also occur in train and were left out; "
@@ -169,9 +170,13 @@ def _show_scores(scores: list[ModelScore], n_data: int) -> None:
     absent = absent_classes_sentence(best.report)
     if absent:  # e.g. benign flows alone: macro-F1 is then the benign class's F1
         st.info(absent, icon=":material/info:")
-    ahead = f", ahead of **{rest[0].name}** ({rest[0].report.macro_f1:.3f})" if rest else ""
-    st.success(f"On these {best.report.n_rows:,} rows, **{md(best.name)}** ({best.family}) detects best: macro-F1 "
-               f"{best.report.macro_f1:.3f}{ahead}.", icon=":material/emoji_events:")  # fmt: skip
+    level = leaders(ranked)  # several level at the 3 decimals shown: none is said to be ahead of another
+    rest = ranked[len(level):]
+    ahead = f", ahead of **{md(rest[0].name)}** ({rest[0].report.macro_f1:.3f})" if rest else ""
+    who = (f"**{md(best.name)}** ({best.family}) detects best" if len(level) == 1 else
+           " and ".join(f"**{md(s.name)}** ({s.family})" for s in level) + " detect equally well")  # fmt: skip
+    st.success(f"On these {best.report.n_rows:,} rows, {who}: macro-F1 {best.report.macro_f1:.3f}{ahead}.",
+               icon=":material/emoji_events:")  # fmt: skip
     st.plotly_chart(comparison_bars(scores), key="compare_bars")
     st.plotly_chart(per_class_f1_heatmap(scores), key="compare_heatmap")
     st.subheader("Confusion matrices")

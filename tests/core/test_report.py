@@ -135,6 +135,20 @@ def test_comparison_report(demo_models_dir, demo_dir, tmp_path):
     assert (png_of_pdf(pdf, tmp_path).mean(axis=2) < 0.5).mean() > 0.005
 
 
+def test_a_tie_is_not_called_a_win(demo_models_dir, demo_dir):
+    """Two models of the same scores: 'rf detects best ... ahead of rf-copy (0.933)' declared a winner among equals."""
+    from dataclasses import replace
+
+    test = load_split(demo_dir, "test")
+    rf, lr = (score_model(TrainedModel.load(demo_models_dir / n), test) for n in ("test-rf-6class", "test-lr-6class"))
+    twin = replace(rf, name="rf-copy")
+    html = comparison_report([rf, twin, lr], data_label="demo").to_html()
+    assert round(rf.report.macro_f1, 3) > round(lr.report.macro_f1, 3), "the demo's forest leads its lr"
+    assert (f"test-rf-6class (rf) and rf-copy (rf) detect equally well: macro-F1 {rf.report.macro_f1:.3f}, "
+            f"ahead of test-lr-6class ({lr.report.macro_f1:.3f})") in html  # fmt: skip
+    assert "detects best" not in comparison_report([rf, twin], data_label="demo").to_html()
+
+
 def test_report_command(demo_models_dir, demo_dir, tmp_path):
     html, pdf = tmp_path / "r.html", tmp_path / "r.pdf"
     env = {**os.environ, "IOMT_AUDIT_DIR": str(tmp_path / "audit")}

@@ -26,8 +26,15 @@ A run writes into a staging folder ``DIR/.score-many-<host>-<pid>-<id>/`` and mo
 ``--overwrite``) survive a run that fails or is interrupted. The staging folder of a run killed outright
 (SIGKILL, a power cut) is removed by the next run into ``DIR`` from the same machine.
 
-The model is loaded once per worker process (a worker plugin warms a per-process cache keyed by the
-model folder and its modification time); tasks carry only the model's path, never the model.
+A run is pinned to the model as it was when the run started: :func:`model_fingerprint` (a hash of
+``metadata.json``, which holds the alarm threshold, and the size and modification time of each weights file its
+family saves) is taken once, with the metadata the summary reports, and every task carries it. The model is
+loaded once per worker process (a worker plugin warms a per-process cache keyed by the model folder and that
+fingerprint); tasks carry only the model's path and fingerprint, never the model. A worker that holds the pinned
+version keeps scoring with it even if the folder is replaced or deleted meanwhile; a worker that must load it (one
+that joined late, or was restarted) and finds another version, or none, fails its ranges with a clean error, never
+with another model's predictions. The next run pins the model as it is then, so that long-lived workers (an
+external cluster) pick up a model changed between runs.
 Inputs, model and output folder must be reachable at the same paths from every worker (a shared
 file system when the workers run on other machines).
 """
@@ -35,6 +42,7 @@ file system when the workers run on other machines).
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import logging
 import os
@@ -202,38 +210,112 @@ def count_range(path: str, start: int, end: int) -> int:
 # --------------------------------------------------------------------------- model, once per worker
 
 _model_lock = threading.Lock()
-_model_cache: dict[tuple[str, int], object] = {}
+#: One model at a time, keyed by (resolved folder, fingerprint).
+_model_cache: dict[tuple[str, str], object] = {}
 #: Times this process has loaded a model (tests check it is once per worker).
 model_loads = 0
 
 
-def _model_key(path: str | os.PathLike) -> tuple[str, int]:
-    folder = Path(path).resolve()
+class ModelChangedError(CoreError):
+    """The model folder no longer holds the version a run was pinned to (replaced, edited or deleted)."""
+
+    def __init__(self, name: str, detail: str):
+        super().__init__(
+            f"the model {name!r} was replaced (or deleted) during the run: {detail}", hint="run score-many again"
+        )
+
+
+def model_fingerprint(path: str | os.PathLike) -> str:
+    """What identifies one version of the model folder at ``path``: a hash of ``metadata.json``'s bytes (task,
+    classes, alarm threshold, ``saved_at``...) and of the size and modification time of each weights file its family
+    saves (files derived on load, e.g. a Keras model's ``inference.npz``, are left out: loading may write them).
+    Cheap: the weights are not read. Raises ``OSError`` when the metadata or a weights file is gone."""
+    from .models import FAMILIES
     from .pipeline import METADATA_FILE
 
-    return str(folder), (folder / METADATA_FILE).stat().st_mtime_ns
+    folder = Path(path)
+    raw = (folder / METADATA_FILE).read_bytes()
+    digest = hashlib.sha256(raw)
+    try:
+        family = FAMILIES.get(json.loads(raw).get("family"))
+    except (ValueError, AttributeError, TypeError):  # damaged: the load says how
+        family = None
+    for name in family.required_files() if family is not None else ():
+        st = os.stat(folder / name)
+        digest.update(f"\0{name}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+    return digest.hexdigest()
 
 
-def worker_model(path: str | os.PathLike):
-    """The :class:`~core.pipeline.TrainedModel` at ``path``, loaded at most once per process (until the
-    folder's metadata changes)."""
+def _check_version(folder: str, fingerprint: str) -> None:
+    """Raise :class:`ModelChangedError` unless ``folder`` still holds the version ``fingerprint``."""
+    try:
+        now = model_fingerprint(folder)
+    except OSError as exc:
+        where = exc.filename or folder
+        gone = isinstance(exc, (FileNotFoundError, NotADirectoryError))
+        raise ModelChangedError(
+            Path(folder).name, f"{where} is gone" if gone else f"{where} can no longer be read ({exc.strerror or exc})"
+        ) from None
+    if now != fingerprint:
+        raise ModelChangedError(Path(folder).name, f"{folder} no longer holds the version the run started with")
+
+
+def pin_model(path: str | os.PathLike) -> tuple[dict, str]:
+    """The metadata of the model at ``path`` and the fingerprint of that same version
+    (:func:`model_fingerprint`), read again if the folder changed while it was being read."""
+    from .pipeline import read_metadata
+
+    for _ in range(3):
+        try:
+            before = model_fingerprint(path)
+        except OSError:
+            before = None
+        meta = read_metadata(path)  # a clear error when it is missing or damaged
+        try:
+            after = model_fingerprint(path)
+        except OSError:
+            after = None
+        if before is not None and before == after:
+            return meta, before
+    raise CoreError(f"the model {Path(path).name!r} kept changing while score-many read it",
+                    hint="run score-many again once it is saved")  # fmt: skip
+
+
+def worker_model(path: str | os.PathLike, fingerprint: str | None = None):
+    """The :class:`~core.pipeline.TrainedModel` at ``path`` in the version ``fingerprint`` (a run's pin, from
+    :func:`model_fingerprint`; None: the version there now), loaded at most once per process.
+
+    A process that holds that version uses it without looking at the folder again (it may have been replaced or
+    deleted since). One that must load it and finds another version, or none, raises :class:`ModelChangedError`:
+    a run never mixes two models' predictions. A new fingerprint (the next run, after the model changed) loads
+    the model again, and the cache keeps only the latest."""
     global model_loads
     from joblib import parallel_config
 
     from .pipeline import TrainedModel
 
-    key = _model_key(path)
+    folder = str(Path(path).resolve())
+    if fingerprint is None:
+        fingerprint = model_fingerprint(folder)
+    key = (folder, fingerprint)
     with _model_lock:
         model = _model_cache.get(key)
-        if model is None:
-            _model_cache.clear()
+        if model is not None:
+            return model
+        _check_version(folder, fingerprint)
+        _model_cache.clear()
+        try:
             # Loading scores a row (a check of the weights): with the forest's n_jobs=-1 joblib would ask its
             # default (process) backend, which a daemonic Dask worker cannot use, and warn about it.
             with parallel_config(backend="sequential"):
-                model = TrainedModel.load(key[0])
-            _one_job_each(model.detector)
-            _model_cache[key] = model
-            model_loads += 1
+                model = TrainedModel.load(folder)
+        except (CoreError, OSError):
+            _check_version(folder, fingerprint)  # replaced or deleted while it was read: say that
+            raise
+        _check_version(folder, fingerprint)  # changed while it was read (e.g. a threshold set): not this version
+        _one_job_each(model.detector)
+        _model_cache[key] = model
+        model_loads += 1
         return model
 
 
@@ -263,25 +345,30 @@ def _forget_models() -> None:
         _model_cache.clear()
 
 
-def model_plugin(path: str | os.PathLike):
-    """A Dask worker plugin that loads the model when a worker joins (also workers that join later,
-    e.g. one restarted after a crash), and forgets it when unregistered."""
+def model_plugin(path: str | os.PathLike, fingerprint: str):
+    """A Dask worker plugin that loads the model, in the run's version ``fingerprint``, when a worker joins (also
+    workers that join later, e.g. one restarted after a crash), and forgets it when unregistered. A worker that
+    finds another version loads nothing: its ranges say so (:class:`ModelChangedError`)."""
     from distributed.diagnostics.plugin import WorkerPlugin
 
     class ModelPlugin(WorkerPlugin):
         name = "core-score-many-model"
         idempotent = False
 
-        def __init__(self, model_path: str):
+        def __init__(self, model_path: str, fingerprint: str):
             self.model_path = model_path
+            self.fingerprint = fingerprint
 
         def setup(self, worker):
-            worker_model(self.model_path)
+            try:
+                worker_model(self.model_path, self.fingerprint)
+            except ModelChangedError as exc:
+                log.debug("model not loaded: %s", exc)
 
         def teardown(self, worker):
             _forget_models()
 
-    return ModelPlugin(str(path))
+    return ModelPlugin(str(path), fingerprint)
 
 
 # --------------------------------------------------------------------------- one range
@@ -328,11 +415,14 @@ def score_range(
     counts: Sequence[int],
     out_dir: str,
     low_confidence: float = LOW_CONFIDENCE,
+    fingerprint: str | None = None,
 ) -> dict:
-    """Parse, score and write one byte range; return its statistics.
+    """Parse, score and write one byte range with the model at ``model_path`` in the run's version ``fingerprint``
+    (:func:`worker_model`); return its statistics.
 
-    Errors in the data come back as ``{"error": ..., "hint": ...}`` rather than raised: they are not
-    worth a retry, and the file's other ranges still run so that the first error can be told.
+    Errors in the data, and a model replaced or deleted since the run started (when this process does not hold the
+    run's version), come back as ``{"error": ..., "hint": ...}`` rather than raised: they are not worth a retry,
+    and the file's other ranges still run so that the first error can be told.
     """
     import pyarrow.parquet as pq
 
@@ -341,7 +431,7 @@ def score_range(
     offset = int(sum(counts[:index]))
     started = time.perf_counter()
     try:
-        model = worker_model(model_path)
+        model = worker_model(model_path, fingerprint)
         body = _read_range(path, start, end)
         try:
             # A range is not the file: its rows and bytes are bounded by the partition size, and the whole-file
@@ -529,12 +619,12 @@ def score_many(
     CoreError
         Also when ``overwrite`` is set and no file could be scored: the earlier results are kept then.
     """
-    from .pipeline import read_metadata
-
     if partition_bytes < 1024:
         raise CoreError(f"partition size {partition_bytes} bytes is too small", hint="use at least 1 KiB, e.g. 64MB")
     model_path = Path(model).resolve()
-    meta = read_metadata(model_path)  # a clear error before any worker tries to load it
+    # A clear error before any worker tries to load it; the run is pinned to this version (the metadata reported
+    # in the summary, alarm threshold included, is that version's).
+    meta, fingerprint = pin_model(model_path)
     input_notes: list[str] = []  # what the folders given hold besides CSV files
     paths = expand_inputs(inputs, notes=input_notes)
     names = dict(zip(paths, display_names(paths), strict=True))
@@ -543,7 +633,7 @@ def score_many(
     try:
         summary = _run(
             client, scheduler, workers, model_path, meta, paths, names, staging, out, partition_bytes,
-            low_confidence, progress, on_progress, echo,
+            low_confidence, progress, on_progress, echo, fingerprint,
         )  # fmt: skip
         summary["inputs"] = [str(i) for i in inputs]
         summary["notes"] = input_notes + summary["notes"]
@@ -578,6 +668,7 @@ def _run(
     progress: bool,
     on_progress: Callable[[int, int], None] | None,
     echo: Callable[[str], None] | None,
+    fingerprint: str,
 ) -> dict:
     """Score into ``staging`` (a folder with a ``predictions`` folder in it) and return the summary, whose paths
     are those the results will have once moved to ``out``."""
@@ -590,7 +681,7 @@ def _run(
         client, cluster = make_client(scheduler, workers)
     started_at = datetime.now(UTC)
     started = time.perf_counter()
-    plugin = model_plugin(model_path)
+    plugin = model_plugin(model_path, fingerprint)
     submitted: list = []
     done = False
     try:
@@ -628,6 +719,7 @@ def _run(
                     job.count_futures,
                     str(staging),
                     low_confidence,
+                    fingerprint,
                     pure=False,
                     retries=1,
                 )
@@ -657,6 +749,7 @@ def _run(
         if bar is not None:
             bar.close()
         summary = _summarise(jobs, staging, out, meta, model_path, low_confidence)
+        summary["model"]["fingerprint"] = fingerprint
         seconds = time.perf_counter() - started
         done = True
     finally:
@@ -806,6 +899,7 @@ def _summarise(
         "out": str(out),
         "predictions": str(out / PREDICTIONS_DIR),
         "low_confidence_threshold": low_confidence,
+        "alarm_threshold": alarm_threshold(meta),
         "rows": rows,
         "files_scored": len(files),
         "files_failed": len(failed),
@@ -818,6 +912,13 @@ def _summarise(
         "worker_busy_seconds": {pid: round(t, 2) for pid, t in busy.items()},
         "notes": label_notes,
     }
+
+
+def alarm_threshold(meta: dict) -> float | None:
+    """The alarm threshold a 2-class model saved in ``meta`` scores with (None: the default, 0.5, or not 2-class),
+    as :meth:`core.pipeline.TrainedModel.predict` reads it."""
+    value = meta.get("alarm_threshold") if int(meta["task"]) == 2 else None
+    return None if value is None else float(value)
 
 
 def _attack_share(predicted: dict, rows: int) -> float | None:
@@ -844,7 +945,13 @@ def format_summary(summary: dict) -> str:
         f"{summary['rows']:,} rows from {summary['files_scored']} file(s) scored with {summary['model']['name']} "
         f"({summary['model']['task']} classes) in {summary.get('seconds', 0):.1f} s "
         f"({summary.get('rows_per_second') or 0:,.0f} rows/s, {summary.get('workers', '?')} workers)",
-        f"attack share: {100 * (summary['attack_share'] or 0):.2f}% · low-confidence rows (probability < "
+        f"attack share: {100 * (summary['attack_share'] or 0):.2f}%"
+        + (
+            f" at the alarm threshold {summary['alarm_threshold']:g} (saved with the model)"
+            if summary.get("alarm_threshold") is not None
+            else ""
+        )
+        + " · low-confidence rows (probability < "
         f"{summary['low_confidence_threshold']:g}): {summary['low_confidence']:,} · repaired cells: "
         f"{summary['repaired_cells']['total']:,}",
         "predicted classes:",

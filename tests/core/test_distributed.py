@@ -334,3 +334,153 @@ def test_empty_rows_are_left_out_as_predict_leaves_them_out(client, model_path, 
     # A label-like column not read is said, as predict says it
     assert summary["notes"] == ["excel.csv: column 'category' not read (the class comes from column 'label')"]
     assert f"note: {summary['notes'][0]}" in text
+
+
+# --------------------------------------------------------------------------- the run is pinned to one model version
+
+
+def _two_files(v2_sample) -> list[Path]:
+    test = v2_sample / "test"
+    return [test / "MQTT-Malformed_Data_test.pcap.csv", test / "Recon-VulScan_test.pcap.csv"]  # sorted, as the output
+
+
+def _run_with(client, model, files, out, on_progress) -> dict:
+    return dist.score_many(model, [str(f) for f in files], out, client=client, partition_bytes=8 * 1024,
+                           progress=False, echo=None, on_progress=on_progress)  # fmt: skip
+
+
+def test_a_range_is_scored_by_the_model_version_the_run_started_with(model_path, demo_models_dir, v2_sample, tmp_path):
+    """Each range reloaded the model when its metadata.json's modification time changed: a model replaced mid-run
+    (same name, another model) scored the rest of the run, mixing 2-class and 19-class labels in one output, and a
+    model deleted mid-run failed every remaining range with a raw FileNotFoundError. A range is scored by the version
+    pinned at the start: from memory when the worker holds it, else a clean error; a later run loads the new one."""
+    from core.pipeline import delete_model, read_metadata
+
+    rep = tmp_path / "models" / "rep"
+    shutil.copytree(model_path, rep)
+    two_class = demo_models_dir / "test-rf-2class"
+    pinned = dist.model_fingerprint(rep)
+    src = v2_sample / "test" / "Recon-VulScan_test.pcap.csv"
+    plan = dist.plan_file(str(src), 4096)
+    assert len(plan.ranges) >= 5
+    counts = [dist.count_range(plan.path, s, e) for s, e in plan.ranges]
+    out = tmp_path / "out"
+    (out / "predictions").mkdir(parents=True)
+
+    def score(k: int, fingerprint: str = pinned) -> dict:
+        s, e = plan.ranges[k]
+        return dist.score_range(str(rep), plan.path, src.name, plan.header, s, e, k, counts, str(out),
+                                dist.LOW_CONFIDENCE, fingerprint)  # fmt: skip
+
+    dist._forget_models()
+    try:
+        loads = dist.model_loads
+        assert "error" not in score(0) and dist.model_loads == loads + 1
+        classes = set(read_metadata(model_path)["classes"])
+        # Replaced by a 2-class model of the same name: this process holds the pinned one and keeps scoring with it.
+        shutil.rmtree(rep)
+        shutil.copytree(two_class, rep)
+        assert dist.model_fingerprint(rep) != pinned
+        second = score(1)
+        assert "error" not in second and set(second["predicted"]) <= classes
+        assert dist.model_loads == loads + 1, "reloaded mid-run"
+        # A worker that must load it (one restarted after a crash) finds another version: a clean error, no part.
+        dist._forget_models()
+        third = score(2)
+        assert third == {
+            "index": 2,
+            "error": third["error"],
+            "hint": "run score-many again",
+        }
+        assert third["error"].startswith("the model 'rep' was replaced (or deleted) during the run: ")
+        assert not dist.part_path(out, src.name, 2).exists()
+        # Deleted: the same clean error, never a FileNotFoundError.
+        delete_model(rep)
+        fourth = score(3)
+        assert fourth["error"].startswith("the model 'rep' was replaced (or deleted) during the run: ")
+        assert fourth["hint"] == "run score-many again"
+        # The next run pins the model as it is then: a long-lived worker picks up a model changed between runs.
+        shutil.copytree(two_class, rep)
+        fifth = score(4, dist.model_fingerprint(rep))
+        assert "error" not in fifth and set(fifth["predicted"]) <= set(read_metadata(two_class)["classes"])
+        assert dist.model_loads == loads + 2
+    finally:
+        dist._forget_models()
+
+
+def test_a_model_replaced_mid_run_is_not_mixed_into_the_results(client, model_path, demo_models_dir, v2_sample,
+                                                                tmp_path):  # fmt: skip
+    """QA: a 19-class model replaced by a 2-class one of the same name mid-run; the run 'succeeded' as a 2-class run
+    with a third of the rows counted and 'Attack' mixed with 19-class labels in the Parquet output. The workers hold
+    the version pinned at the start (loaded when the run began) and score every range with it."""
+    rep = tmp_path / "models" / "rep"
+    shutil.copytree(model_path, rep)
+    files = _two_files(v2_sample)
+    replaced = {}
+
+    def replace(done, total):
+        if not replaced:
+            shutil.rmtree(rep)
+            shutil.copytree(demo_models_dir / "test-rf-2class", rep)
+            replaced.update(done=done, total=total)
+
+    summary = _run_with(client, rep, files, tmp_path / "out", replace)
+    assert replaced and replaced["done"] < replaced["total"], "not replaced mid-run"
+    assert summary["failed"] == []
+    expected = _predict_frame(model_path, files)
+    got = _read_output(tmp_path / "out")[list(expected.columns)]
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert summary["model"]["task"] == 19 and summary["alarm_threshold"] is None
+    assert summary["predicted"] == expected["predicted"].value_counts().to_dict()
+    assert summary["rows"] == len(expected)
+
+
+def test_a_model_deleted_mid_run_is_still_scored_from_the_workers_memory(client, model_path, v2_sample, tmp_path):
+    """QA: a model deleted mid-run failed every remaining file with a raw FileNotFoundError (and a flood of Dask
+    'Compute Failed' tracebacks), although the workers held it in memory."""
+    from core.pipeline import delete_model
+
+    rep = tmp_path / "models" / "rep"
+    shutil.copytree(model_path, rep)
+    files = _two_files(v2_sample)
+    deleted = {}
+
+    def delete(done, total):
+        if not deleted:
+            delete_model(rep)
+            deleted.update(done=done, total=total)
+
+    summary = _run_with(client, rep, files, tmp_path / "out", delete)
+    assert deleted and deleted["done"] < deleted["total"], "not deleted mid-run"
+    assert not rep.exists()
+    assert summary["failed"] == [] and summary["files_scored"] == 2
+    expected = _predict_frame(model_path, files)
+    pd.testing.assert_frame_equal(_read_output(tmp_path / "out")[list(expected.columns)], expected, check_exact=True)
+
+
+def test_the_alarm_threshold_is_the_one_at_the_start_and_is_recorded(client, demo_models_dir, v2_sample, tmp_path):
+    """QA: a threshold changed mid-run (python -m core threshold NAME --set 0.999) scored the first files at one
+    threshold and the rest at the other, and summary.json did not say which threshold was used."""
+    from core.threshold import save_threshold
+
+    two = tmp_path / "models" / "two"
+    shutil.copytree(demo_models_dir / "test-rf-2class", two)
+    save_threshold(two, 0.9)
+    files = _two_files(v2_sample)
+    expected = _predict_frame(two, files)
+    changed = {}
+
+    def change(done, total):
+        if not changed:
+            save_threshold(two, 0.999)
+            changed.update(done=done, total=total)
+
+    out = tmp_path / "out"
+    summary = _run_with(client, two, files, out, change)
+    assert changed and changed["done"] < changed["total"], "not changed mid-run"
+    assert summary["failed"] == []
+    pd.testing.assert_frame_equal(_read_output(out)[list(expected.columns)], expected, check_exact=True)
+    assert summary["alarm_threshold"] == 0.9
+    assert json.loads((out / "summary.json").read_text())["alarm_threshold"] == 0.9
+    assert "alarm threshold 0.9 (saved with the model)" in dist.format_summary(summary)
+    assert "alarm threshold" not in dist.format_summary({**summary, "alarm_threshold": None})

@@ -15,6 +15,7 @@ from .loading import Dataset, has_split, load_split, load_test_split, new_matrix
 from .models import UNPACED, make_detector
 from .pipeline import (
     TrainedModel,
+    TrainingLock,
     class_counts_for_task,
     default_models_dir,
     fingerprint,
@@ -329,10 +330,24 @@ def train_from_folder(
 ) -> tuple[TrainedModel, dict]:
     """Train on ``DIR/train``, evaluate on ``DIR/test`` (when present) and save to the registry."""
     report = progress or (lambda ev: None)
+    lock = None
     if save and name is not None:  # refused now, not after hours of fitting
         new_model_folder(models_dir, name)
+        # Held to the end: another run of this name (the dashboard's, another command) is refused, not overwritten
+        lock = TrainingLock(models_dir or default_models_dir(), name).acquire()
     elif save:
         writable_registry(models_dir)
+    try:
+        return _train_from_folder(family, task, data_dir, max_rows_per_class=max_rows_per_class, params=params,
+                                  seed=seed, models_dir=models_dir, name=name, save=save, report=report,
+                                  progress=progress, **kwargs)  # fmt: skip
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train_from_folder(family, task, data_dir, *, max_rows_per_class, params, seed, models_dir, name, save, report,
+                       progress, **kwargs) -> tuple[TrainedModel, dict]:  # fmt: skip
     report(TrainProgress("load", 0.0, f"reading {data_dir}/train"))
     train = load_split(data_dir, "train", max_rows_per_class=max_rows_per_class, seed=seed,
                        progress=lambda i, n, f: report(TrainProgress("load", 0.05 * i / n, f"read {f}")))  # fmt: skip

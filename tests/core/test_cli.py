@@ -118,6 +118,24 @@ def test_train_refuses_a_registry_that_is_a_file_before_reading_data(v2_sample, 
     assert "saved:" not in proc.stdout and victim.read_text() == "a capture\n"
 
 
+def test_train_refuses_a_name_another_run_is_training(v2_sample, tmp_path):
+    """The command line took no training lock: it trained and saved under a name the dashboard was training, whose
+    whole fit was then lost at its save. It is refused before reading, as the dashboard refuses it; and it holds the
+    lock itself while it runs, then lets it go."""
+    from core.pipeline import TrainingLock
+
+    models = tmp_path / "models"
+    models.mkdir()
+    with TrainingLock(models, "held"):
+        proc = run("train", "--task", 2, "--model", "lr", "--data", v2_sample, "--models-dir", models, "--name",
+                   "held", "--quiet", check=False)  # fmt: skip
+    assert proc.returncode == 2 and "a model named 'held' is being trained right now" in proc.stderr
+    assert not (models / "held").exists() and "Traceback" not in proc.stderr
+    run("train", "--task", 2, "--model", "lr", "--data", v2_sample, "--models-dir", models, "--name", "held", "--quiet")
+    with TrainingLock(models, "held"):  # released at the end
+        assert (models / "held" / "metadata.json").is_file()
+
+
 @pytest.mark.parametrize("command", ["predict", "score-many"])
 def test_scoring_into_a_path_under_a_file_is_one_error_line(trained, v1_sample, tmp_path, command):
     """predict --out FILE/x.csv and score-many --out FILE were tracebacks (FileExistsError, NotADirectoryError)."""

@@ -42,7 +42,8 @@ SINGLE_RECORDING_CAVEAT = (
 DUPLICATES_CAVEAT = (
     "About 37% of the official training rows and 45% of the test rows are exact copies of other rows (DDoS-ICMP "
     "most of all); test rows that also occur in training make scores look better than they would be on new "
-    "traffic. The command line can leave them out (--drop-train-duplicates) and say how many."
+    "traffic. python -m core evaluate and benchmark-models can leave them out (--drop-train-duplicates), as the "
+    "Compare page can, and say how many."
 )
 
 
@@ -207,8 +208,9 @@ def analysis_report(model: TrainedModel, data: Dataset, *, predictions: Predicti
     n_attack = int(attacks.sum())
     found.paragraphs.append(
         f"The model classed {n_attack:,} of {len(data):,} flows ({n_attack / max(len(data), 1):.1%}) as attacks"
+        # a 2-class model's only attack class is 'Attack': 'most often Attack (N)' repeated the count
         + (": most often " + ", ".join(f"{c} ({k:,})" for c, k in attacks.sort_values(ascending=False).head(3).items())
-           if n_attack else "") + ".")  # fmt: skip
+           if n_attack and len(attacks) > 1 else "") + ".")  # fmt: skip
     found.table = pd.DataFrame({"predicted class": counts.index, "flows": counts.to_numpy()})
     found.figure = figures.class_counts_figure(counts, "Flows per predicted class")
     found.draw = _bars_drawer(list(counts.index), counts.to_numpy(dtype=float), "flows", colors=[
@@ -363,7 +365,10 @@ def comparison_report(scores: list[ModelScore], *, data_label: str, n_rows: int 
         sec.draw = _confusion_drawer(labels, cm)
         sec.chart_height = min(7.5, 0.32 * len(labels) + 2.2)
         sections.append(sec)
-    sections.append(Section("Caveats about the data", bullets=[SINGLE_RECORDING_CAVEAT, DUPLICATES_CAVEAT]))
+    removed = best.report.duplicates_removed  # left out: said in the introduction, not offered as an option here
+    sections.append(Section("Caveats about the data", bullets=[SINGLE_RECORDING_CAVEAT] + (
+        [DUPLICATES_CAVEAT] if removed is None else [f"Test flows that also occur in training ({removed:,}) were left "
+                                                     "out of every model's scores."])))  # fmt: skip
     return Report(title=f"Comparison of {len(scores)} {best.task}-class models", subtitle=data_label,
                   sections=sections)  # fmt: skip
 

@@ -149,6 +149,24 @@ def test_a_tie_is_not_called_a_win(demo_models_dir, demo_dir):
     assert "detects best" not in comparison_report([rf, twin], data_label="demo").to_html()
 
 
+def test_wording_of_a_2_class_analysis_and_of_a_comparison_without_duplicates(demo_models_dir, demo_dir):
+    """'most often Attack (18,800)' repeated the count of a 2-class model's one attack class; a comparison that left
+    the duplicates out still offered the option to leave them out."""
+    test = load_split(demo_dir, "test")
+    two = TrainedModel.load(demo_models_dir / "test-rf-2class")
+    html = analysis_report(two, test, compute_importance=False).to_html()
+    assert "as attacks." in html and "most often Attack" not in html
+    six = analysis_report(TrainedModel.load(demo_models_dir / "test-rf-6class"), test, compute_importance=False)
+    assert "as attacks: most often " in six.to_html()
+    train = load_split(demo_dir, "train")
+    scores = [score_model(TrainedModel.load(demo_models_dir / n), test, exclude_rows_in=train)
+              for n in ("test-rf-6class", "test-lr-6class")]  # fmt: skip
+    html = comparison_report(scores, data_label="demo").to_html()
+    removed = scores[0].report.duplicates_removed
+    assert f"Test flows that also occur in training ({removed:,}) were left out of every model" in html
+    assert "can leave them out" not in html
+
+
 def test_report_command(demo_models_dir, demo_dir, tmp_path):
     html, pdf = tmp_path / "r.html", tmp_path / "r.pdf"
     env = {**os.environ, "IOMT_AUDIT_DIR": str(tmp_path / "audit")}

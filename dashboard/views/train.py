@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.errors import CoreError
+from core.errors import CoreError, FilesError
 from core.models import FAMILIES
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
 from core.training import describe_seconds
@@ -224,6 +224,10 @@ def _curves(job: TrainJob, live: bool) -> None:
 def _show_outcome(job: TrainJob) -> None:
     if job.state == "failed":
         error = job.error
+        if isinstance(error, FilesError):  # several files, each with its own problem: one message each
+            st.error(f"**Training {md(job.request.name)} failed:** its data could not be read.", icon="⚠️")
+            loaders.show_error(error)
+            return
         cause, hint = (error.message, error.hint) if isinstance(error, CoreError) else (
             f"unexpected problem: {error}", "try again; if it fails again, the server's log holds the details")  # fmt: skip
         loaders.show_error(CoreError(f"Training {job.request.name} failed: {cause}", hint=hint))

@@ -243,6 +243,15 @@ def test_an_upload_without_labels_is_explained_and_forgotten_once_the_settings_c
     at.button(key="train_start").click().run()  # again: the same failure, once
     poll(at, finished)
     assert len(at.error) == 1 and "no class found" in at.error[0].value
+    # Two unlabelled uploads: the run's failure, then one message per file (they came as one long line)
+    at.file_uploader(key="train_uploads").set_value([("capture.csv", payload, "text/csv"),
+                                                     ("other.csv", payload[:-1] + b"\n", "text/csv")]).run()  # fmt: skip
+    at.button(key="train_start").click().run()
+    poll(at, finished)
+    shown = [e.value for e in at.error]
+    assert shown[0].startswith("**Training ui-nolabel failed:** its data could not be read"), shown
+    assert "2 of 2 files could not be read" in shown[1] and len(shown) == 4, shown
+    assert "capture.csv" in shown[2] and "other.csv" in shown[3] and "no class found" in shown[3]
     at.radio(key="train_source").set_value("A data folder").run()
     at.text_input(key="train_folder").input(str(tmp_path / "nowhere")).run()
     assert [e.value for e in at.error if "no class found" in e.value] == [], "the last run's failure is gone"

@@ -28,6 +28,8 @@ import json
 import logging
 import os
 import threading
+import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -539,8 +541,11 @@ def load_export(model_file: str | os.PathLike) -> NumpyNetwork | None:
         return None
     try:
         net = NumpyNetwork.load(export)
-    except (UnsupportedNetwork, OSError, ValueError, KeyError) as exc:
-        log.warning("ignoring %s (%s); scoring through Keras", export, exc)
+    except (UnsupportedNetwork, OSError, ValueError, KeyError, TypeError, AttributeError, EOFError,
+            zipfile.BadZipFile, zlib.error) as exc:  # fmt: skip
+        # A cut or corrupted file (a zip with a bad CRC, cut short) fails in zipfile or numpy in its own way; the
+        # export is a cache of model.keras, made again by the caller.
+        log.warning("ignoring %s (%s: %s); it is made again from the model's weights", export, type(exc).__name__, exc)
         return None
     if net.source != file_sha256(model_file):
         log.warning("ignoring %s: it was exported from other weights than %s", export, Path(model_file).name)

@@ -98,6 +98,11 @@ class Detector(ABC):
     def load(cls, folder: Path, params: dict, n_classes: int) -> Detector:
         """Read weights written by :meth:`save`."""
 
+    @classmethod
+    def required_files(cls) -> tuple[str, ...]:
+        """The files (paths inside the model folder) that :meth:`save` writes and :meth:`load` needs."""
+        return (cls.file_name,)
+
     def _check_fitted(self):
         if not getattr(self, "fitted_", False):
             raise RuntimeError(f"{type(self).__name__} is not fitted; call fit() first")
@@ -176,20 +181,55 @@ class KerasDetector(Detector):
     #: The numpy forward pass (``core.inference.NumpyNetwork``), or None to score through Keras.
     engine_ = None
 
+    #: ``(device, inode, size, mtime)`` of ``model.keras`` when :meth:`load` read the folder: with no export to
+    #: know its weights by (``engine_.source``), how a network read later is known to be the same file.
+    _keras_stamp: tuple | None = None
+
     @property
     def model_(self):
         """The ``keras.Model`` (loaded lazily, so that scoring alone never imports TensorFlow)."""
         if self._keras_model is None and self._keras_path is not None:
-            import keras
-
-            try:
-                self._keras_model = keras.saving.load_model(self._keras_path, compile=False, safe_mode=True)
-            except Exception as exc:  # a truncated or edited file fails in zipfile, h5py or Keras itself
-                raise ModelFormatError(f"{self._keras_path} cannot be read ({type(exc).__name__}: {exc})",
-                                       hint="the model folder is damaged; train the model again") from exc  # fmt: skip
+            self._keras_model = self._read_network()
         if self._keras_model is None:
             raise AttributeError(f"{type(self).__name__} has no network yet; call fit() or load()")
         return self._keras_model
+
+    def _read_network(self):
+        """The network of ``model.keras``, read now, long after :meth:`load` perhaps (an explanation's gradients): the
+        very weights the model was loaded with, or a ModelFormatError if the folder was replaced or deleted since
+        (another session saving or deleting the name). The bytes are checked against the export's SHA-256 (else the
+        file's identity at load) and the network is read from those same bytes, so that no swap can come between."""
+        import hashlib
+        import tempfile
+
+        import keras
+
+        path = self._keras_path
+        hint = "load it again (another session saved or deleted a model of this name)"
+        try:
+            with open(path, "rb") as f:
+                stamp = _file_stamp(os.fstat(f.fileno()))
+                data = f.read()
+        except FileNotFoundError:
+            raise ModelFormatError(f"{path.parent}: the model was replaced or deleted since it was loaded "
+                                   f"({path.name} is gone)", hint=hint) from None  # fmt: skip
+        except OSError as exc:
+            raise ModelFormatError(f"{path} cannot be read ({exc.strerror or exc})",
+                                   hint="check the model folder's permissions") from None  # fmt: skip
+        source = getattr(self.engine_, "source", None)
+        changed = hashlib.sha256(data).hexdigest() != source if source else (
+            self._keras_stamp is not None and stamp != self._keras_stamp)  # fmt: skip
+        if changed:
+            raise ModelFormatError(f"{path.parent}: the model was replaced or deleted since it was loaded ({path.name} "
+                                   "now holds other weights than those it was loaded with)", hint=hint)  # fmt: skip
+        try:
+            with tempfile.TemporaryDirectory(prefix="iomt-network-") as tmp:
+                copy = Path(tmp) / self.file_name
+                copy.write_bytes(data)
+                return keras.saving.load_model(copy, compile=False, safe_mode=True)
+        except Exception as exc:  # a truncated or edited file fails in zipfile, h5py or Keras itself
+            raise ModelFormatError(f"{path} cannot be read ({type(exc).__name__}: {exc})",
+                                   hint="the model folder is damaged; train the model again") from exc  # fmt: skip
 
     @model_.setter
     def model_(self, model) -> None:
@@ -364,6 +404,10 @@ class KerasDetector(Detector):
             raise ModelFormatError(f"model file missing: {path}", hint="the model folder is incomplete; train it again")
         self = cls(**params)
         self._keras_path = path
+        try:
+            self._keras_stamp = _file_stamp(path.stat())
+        except OSError:
+            self._keras_stamp = None
         self.n_classes_ = n_classes
         self.fitted_ = True
         if os.environ.get("IOMT_INFERENCE", "").lower() != "keras":
@@ -373,6 +417,11 @@ class KerasDetector(Detector):
 
                 self.engine_ = export_for(self.model_, path, write=True)
         return self
+
+
+def _file_stamp(st: os.stat_result) -> tuple:
+    """What tells one file from another at one path: a file saved in its place has another inode or time."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 class PaperCNN(KerasDetector):
@@ -701,8 +750,30 @@ class SklearnDetector(Detector):
         self = cls(**params)
         self.estimator_ = sio.load(path, trusted=sorted(untrusted))
         self.n_classes_ = n_classes
+        self._check_estimator(path)
         self.fitted_ = True
         return self
+
+    def _check_estimator(self, path: Path) -> None:
+        """Refuse weights of another model: an estimator of another type than this family's, or fitted on other
+        classes than the ``n_classes_`` that metadata.json lists (scored, its missing class columns would be zeros:
+        a 2-class forest's file in a 19-class forest's folder scored a macro-F1 of 0.047, with no error)."""
+        est, k = self.estimator_, self.n_classes_
+        expected = type(self.make_estimator())
+        classes = getattr(est, "classes_", None)
+        shape = np.shape(classes) if classes is not None else None
+        width = shape[0] if shape is not None and len(shape) == 1 else None
+        fits_classes = width == k and np.array_equal(np.asarray(classes), np.arange(k))
+        if type(est) is expected and fits_classes:
+            return
+        what = f"{width}-class {type(est).__name__}" if width is not None else f"{type(est).__name__} (no classes)"
+        if type(est) is expected and width == k:
+            what += f" fitted on the class codes {np.asarray(classes).tolist()}, not 0 to {k - 1}"
+        fit = f": they do not fit the {k} classes that metadata.json lists" if width != k else ""
+        raise ModelFormatError(f"{path.parent}: the weights in {path.name} are of a {what}, but metadata.json "
+                               f"describes a {k}-class {self.family} model{fit}",
+                               hint="the model folder was edited, or its files come from two models; train it "
+                               "again")  # fmt: skip
 
 
 class LogisticRegressionDetector(SklearnDetector):
@@ -1124,6 +1195,12 @@ class CnnForestBlend(Detector):
         for name, part in (("cnn", self.cnn_), ("rf", self.forest_)):
             (Path(folder) / name).mkdir()
             part.save(Path(folder) / name)
+
+    @classmethod
+    def required_files(cls) -> tuple[str, ...]:
+        return tuple(
+            f"{part}/{family.file_name}" for part, family in (("cnn", ImprovedCNN), ("rf", RandomForestDetector))
+        )
 
     @classmethod
     def load(cls, folder, params, n_classes):

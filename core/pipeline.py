@@ -16,6 +16,7 @@ import os
 import platform
 import re
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -28,6 +29,7 @@ import numpy as np
 
 from .errors import CoreError, ModelFormatError, ModelMismatchError
 from .evaluation import EvaluationReport, evaluate
+from .inference import EXPORT_FILE
 from .loading import UNLABELLED, Dataset, rows_also_in
 from .models import FAMILIES, Detector
 from .preprocess import Preprocessor, RepairCounts
@@ -279,7 +281,7 @@ class TrainedModel:
             raise ModelFormatError(f"a model named {folder.name!r} already exists in {folder.parent}",
                                    hint="choose another --name, or delete the old model")  # fmt: skip
         _sweep_stale(folder)
-        tmp = folder.parent / f".tmp-{folder.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp = folder.parent / _leftover_name("tmp", folder.name)
         tmp.mkdir()
         try:
             self.detector.save(tmp)
@@ -308,7 +310,7 @@ class TrainedModel:
                             "while this one was being written; this one was not saved",
                             hint="choose another name, or delete the other model first",
                         )
-                    trash = folder.parent / f".trash-{folder.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+                    trash = folder.parent / _leftover_name("trash", folder.name)
                     os.rename(folder, trash)
                 try:
                     os.rename(tmp, folder)
@@ -435,6 +437,18 @@ def _metadata_problems(meta: dict) -> Iterator[str]:
             yield f"{key} is not a list of names"
     if len(set(meta["classes"])) != len(meta["classes"]):
         yield "classes are listed twice"
+    elif meta["task"] in (2, 6, 19) and not isinstance(meta["task"], bool) and isinstance(meta["classes"], list):
+        # The classes present in training, in the taxonomy's order: the order of the weights' outputs. Another
+        # order (a list edited by hand) would name every prediction wrongly, without an error.
+        task_classes = classes_for_task(meta["task"])
+        known = [task_classes.index(c) for c in meta["classes"] if c in task_classes]
+        if len(known) == len(meta["classes"]) and known != sorted(known):
+            yield (f"classes are not in the order of the {meta['task']}-class taxonomy "
+                   f"({', '.join(task_classes[i] for i in sorted(known))})")  # fmt: skip
+    if meta.get("alarm_threshold") is not None:
+        value = meta["alarm_threshold"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+            yield f"alarm_threshold is {value!r}, not a number above 0 and at most 1 (or null for the default, 0.5)"
     if not isinstance(meta["preprocessing"], dict):
         yield "preprocessing is not an object"
     for key in ("name", "saved_at", "created_at", "description"):
@@ -492,28 +506,98 @@ def default_models_dir() -> Path:
 
 
 def list_models(models_dir: str | os.PathLike | None = None) -> list[dict]:
-    """Metadata of every saved model (newest first); damaged folders are listed with their error."""
+    """Metadata of every saved model (newest first); damaged folders are listed with their error.
+
+    A damaged folder's entry is ``{"name", "path", "error", "deletable"}``: ``deletable`` is False where the folder
+    holds something besides a model's files, which :func:`delete_model` refuses to remove. A folder that holds no
+    model file at all (an ``archive/`` of model folders, a ``data/`` folder of CSVs) is not a model, damaged or not,
+    and is not listed. The temporary and trash folders of saves and deletes killed midway are removed
+    (:func:`sweep_leftovers`).
+    """
     root = Path(models_dir) if models_dir else default_models_dir()
     out = []
     if not root.is_dir():
         return out
+    sweep_leftovers(root)
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         try:
             meta = read_metadata(folder)
-            weights = folder / FAMILIES[meta["family"]].file_name
-            if not weights.is_file():
-                raise ModelFormatError(f"model file missing: {weights}")
+            missing = [f for f in FAMILIES[meta["family"]].required_files() if not (folder / f).is_file()]
+            if missing:
+                raise ModelFormatError(f"model file missing: {', '.join(str(folder / f) for f in missing)}")
             meta["path"] = str(folder)
-            meta["size_bytes"] = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+            meta["size_bytes"] = _tree_size(folder)
         except ModelFormatError as exc:
             if not folder.exists():  # deleted by another session while listing
                 continue
-            meta = {"name": folder.name, "path": str(folder), "error": str(exc)}
+            try:
+                contents = model_folder_contents(folder)
+            except OSError:  # unreadable: listed as damaged, not offered for deleting
+                contents = FolderContents(model_files=1, others=["(unreadable)"])
+            if contents.others and not contents.model_files:
+                continue  # not a model folder at all
+            meta = {"name": folder.name, "path": str(folder), "error": str(exc), "deletable": not contents.others}
         except FileNotFoundError:  # deleted (or replaced) by another session while listing
             continue
         out.append(meta)
     out.sort(key=lambda m: m.get("saved_at", ""), reverse=True)
     return out
+
+
+def _tree_size(folder: Path) -> int:
+    """Bytes of every file in ``folder`` and its subfolders (a cnn-rf model's ``cnn/`` and ``rf/``), links not
+    followed."""
+    total = 0
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:  # removed meanwhile
+                pass
+    return total
+
+
+#: The files a model folder holds (besides the temporary files of an interrupted write, ``.NAME.*.tmp``), and the
+#: subfolders of the families saved in parts (cnn-rf's ``cnn/`` and ``rf/``), which hold such files only.
+MODEL_FILES = frozenset(
+    {METADATA_FILE, EXPORT_FILE, *(Path(f).name for c in FAMILIES.values() for f in c.required_files())}
+)
+PART_FOLDERS = frozenset(
+    Path(f).parts[0] for c in FAMILIES.values() for f in c.required_files() if len(Path(f).parts) > 1
+)
+_TMP_FILE_RE = re.compile(r"^\.(?:" + "|".join(re.escape(f) for f in sorted(MODEL_FILES)) + r")\..+\.tmp$")
+
+
+@dataclass
+class FolderContents:
+    """What a folder holds, as a model folder: how many model files, and anything else (paths in the registry)."""
+
+    model_files: int = 0
+    others: list[str] | None = None
+
+
+def model_folder_contents(folder: Path) -> FolderContents:
+    """Count the model files in ``folder`` (and its part folders) and name everything else it holds, as
+    ``NAME/path`` (a folder with a trailing ``/``; links count as other things, never followed)."""
+    found = FolderContents(others=[])
+
+    def look(where: Path, prefix: str, top: bool) -> None:
+        for entry in sorted(os.scandir(where), key=lambda e: e.name):
+            rel = f"{prefix}/{entry.name}"
+            if entry.is_symlink():
+                found.others.append(rel)
+            elif entry.is_dir():
+                if top and entry.name in PART_FOLDERS:
+                    look(Path(entry.path), rel, False)
+                else:
+                    found.others.append(rel + "/")
+            elif entry.is_file() and (entry.name in MODEL_FILES or _TMP_FILE_RE.match(entry.name)):
+                found.model_files += 1
+            else:
+                found.others.append(rel)
+
+    look(folder, folder.name, True)
+    return found
 
 
 #: What a model name may be: a plain folder name in the registry (no path, no leading dot, no spaces).
@@ -544,6 +628,7 @@ def writable_registry(models_dir: str | os.PathLike | None) -> Path:
     except OSError as exc:
         raise CoreError(f"the model registry {registry} could not be made: {exc.strerror or exc}",
                         hint="give --models-dir (or $IOMT_MODELS_DIR) a folder you can write to") from None  # fmt: skip
+    sweep_leftovers(registry)
     return registry
 
 
@@ -581,6 +666,7 @@ def delete_model(name_or_path: str | os.PathLike, models_dir: str | os.PathLike 
     """Delete a saved model folder (checked to be a model first; a damaged one only inside the registry, where
     ``models`` lists it as damaged). A model that is a symbolic link loses the link, not what it points to."""
     folder = resolve_model_path(name_or_path, models_dir)
+    damaged = False
     try:
         read_metadata(folder)
     except ModelFormatError:
@@ -588,8 +674,11 @@ def delete_model(name_or_path: str | os.PathLike, models_dir: str | os.PathLike 
         inside = registry.is_dir() and os.path.samefile(os.path.dirname(os.path.abspath(folder)), registry)
         if not inside or folder.name.startswith("."):
             raise
-    trash = folder.parent / f".trash-{folder.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        damaged = True
+    trash = folder.parent / _leftover_name("trash", folder.name)
     with registry_lock(folder):  # waits while another session is loading it
+        if damaged:  # checked under the lock: what is removed is what was looked at
+            _refuse_unless_model_files_only(folder)
         try:
             os.rename(folder, trash)
         except FileNotFoundError:
@@ -600,6 +689,26 @@ def delete_model(name_or_path: str | os.PathLike, models_dir: str | os.PathLike 
     else:
         shutil.rmtree(trash, ignore_errors=True)
     return Path(os.path.abspath(folder))
+
+
+def _refuse_unless_model_files_only(folder: Path) -> None:
+    """A folder without readable metadata is deleted only if it holds nothing but a model's files: an ``archive/``
+    of model folders or a ``data/`` folder of CSVs in the registry is not a damaged model."""
+    try:
+        contents = model_folder_contents(folder)
+    except FileNotFoundError:
+        return  # gone: the rename says so
+    except OSError as exc:
+        raise CoreError(f"{folder} cannot be looked into ({exc.strerror or exc}); nothing was deleted",
+                        hint="check the folder's permissions, or delete it yourself") from None  # fmt: skip
+    if contents.others:
+        shown = ", ".join(contents.others[:6]) + (
+            f" and {len(contents.others) - 6} more" if len(contents.others) > 6 else ""
+        )
+        raise CoreError(f"{folder} has no readable {METADATA_FILE} and holds other folders/files: {shown}; not a model "
+                        "folder: delete it yourself if you mean to",
+                        hint="nothing was deleted; if it is a damaged model, move the other files out of it and "
+                        "delete it again")  # fmt: skip
 
 
 # ---------------------------------------------------------------- registry locks
@@ -697,17 +806,65 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def _sweep_stale(folder: Path) -> None:
-    """Remove temporary and trash folders of ``folder``'s name left by processes that died mid-save."""
-    prefixes = (f".tmp-{folder.name}-", f".trash-{folder.name}-")
+#: A save's temporary folder, or the trash folder of a replaced or deleted model: ``.tmp-NAME-PID-ID@HOST`` (the
+#: host's name after ``@``, which no model name holds; older versions wrote none).
+_LEFTOVER_RE = re.compile(r"^\.(?:tmp|trash)-(?P<name>.+)-(?P<pid>\d+)-(?P<id>[0-9a-f]{8})(?:@(?P<host>.+))?$")
+#: Seconds after which a leftover without a host's name, whose process number runs on no process here, is removed:
+#: on a registry shared between machines it may be another machine's save under way, and no save takes this long.
+LEGACY_LEFTOVER_AGE = 6 * 3600.0
+
+
+def _leftover_name(kind: str, name: str) -> str:
+    """The name of a save's temporary folder (``kind`` "tmp") or a trash folder ("trash") of the model ``name``."""
+    return f".{kind}-{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
+
+
+def _is_stale(entry: Path, now: float) -> bool:
+    """Whether ``entry`` is a leftover of a save or delete whose process is gone: one of this machine whose process
+    is not running, or one without a host's name, not running here and untouched for LEGACY_LEFTOVER_AGE."""
+    m = _LEFTOVER_RE.match(entry.name)
+    if not m:
+        return False
+    if m["host"] is not None and m["host"] != socket.gethostname():
+        return False  # another machine's: whether its process runs cannot be known here
+    if pid_alive(int(m["pid"])):
+        return False
+    if m["host"] is None:
+        try:
+            return now - entry.lstat().st_mtime > LEGACY_LEFTOVER_AGE
+        except OSError:
+            return False
+    return True
+
+
+def sweep_leftovers(registry: str | os.PathLike) -> list[Path]:
+    """Remove the temporary and trash folders, of every name, left in ``registry`` by saves and deletes killed
+    midway (SIGKILL, SIGTERM, a crash), which would otherwise stay forever; never one whose process runs.
+    Best effort (a read-only registry keeps them). Returns what was removed."""
+    now, removed = time.time(), []
     try:
-        leftovers = [p for p in folder.parent.iterdir() if p.name.startswith(prefixes)]
+        leftovers = [p for p in Path(registry).iterdir() if p.name.startswith((".tmp-", ".trash-"))]
     except OSError:
-        return
+        return removed
     for p in leftovers:
-        parts = p.name.rsplit("-", 2)
-        if len(parts) == 3 and parts[1].isdigit() and not pid_alive(int(parts[1])):
-            shutil.rmtree(p, ignore_errors=True)
+        if not _is_stale(p, now):
+            continue
+        try:
+            if p.is_symlink():  # a deleted model that was a link: the link only, never what it points to
+                p.unlink()
+            else:
+                shutil.rmtree(p)
+        except FileNotFoundError:  # removed by another session meanwhile
+            pass
+        except OSError:
+            continue
+        removed.append(p)
+    return removed
+
+
+def _sweep_stale(folder: Path) -> None:
+    """Remove the leftovers of killed saves and deletes in ``folder``'s registry (of every name)."""
+    sweep_leftovers(folder.parent)
 
 
 def fingerprint(data: Dataset) -> str:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CoreError
+from .errors import CoreError, ModelFormatError
 from .loading import UNLABELLED, Dataset
 from .paths import write_text_atomic
-from .pipeline import DEFAULT_THRESHOLD, METADATA_FILE, read_metadata
+from .pipeline import DEFAULT_THRESHOLD, METADATA_FILE, read_metadata, registry_lock
 from .taxonomy import BENIGN, classes_for_task, codes_for_task
 
 
@@ -170,25 +170,82 @@ def with_operating_point(cv: Curves, is_attack: np.ndarray, p_attack: np.ndarray
 # ---------------------------------------------------------------------------------- saving
 
 
-def update_metadata(folder: str | os.PathLike, **fields) -> dict:
+#: The metadata that tells one saved model from another saved under the same name later.
+_IDENTITY_KEYS = ("saved_at", "created_at", "family", "task", "layout")
+
+
+def _identity(meta: dict) -> tuple:
+    return (*(meta.get(k) for k in _IDENTITY_KEYS), (meta.get("data") or {}).get("train_fingerprint_sha256"))
+
+
+def _folder_id(folder: Path) -> tuple | None:
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def update_metadata(folder: str | os.PathLike, *, expected: dict | None = None, **fields) -> dict:
     """Set ``fields`` in a model folder's ``metadata.json`` in place, atomically (a temporary file in
-    the same folder renamed over it), so that a reader never sees half a file. ``None`` removes a field."""
+    the same folder renamed over it), so that a reader never sees half a file. ``None`` removes a field.
+
+    Read and written under the name's exclusive registry lock (:func:`core.pipeline.registry_lock`), the one that
+    saving and deleting take: another session cannot put another model in the folder between the read and the write.
+    A model replaced or deleted since ``expected`` (metadata read earlier, e.g. of the model the user looked at;
+    default: read now) is refused with a CoreError, and so is a metadata file that cannot be written."""
     folder = Path(folder)
-    meta = read_metadata(folder)
-    for key, value in fields.items():
-        if value is None:
-            meta.pop(key, None)
-        else:
-            meta[key] = value
-    write_text_atomic(folder / METADATA_FILE, json.dumps(meta, indent=2))
+    seen_folder = None
+    if expected is None:
+        expected = read_metadata(folder)
+        seen_folder = _folder_id(folder)
+    return _update_locked(folder, expected, seen_folder, fields)
+
+
+def _update_locked(folder: Path, expected: dict, seen_folder: tuple | None, fields: dict) -> dict:
+    name = folder.name
+    with registry_lock(folder):
+        try:
+            meta = read_metadata(folder)
+        except ModelFormatError:
+            if not folder.is_dir():
+                raise CoreError(f"the model {name!r} was deleted (by another session) before this change could be "
+                                "saved", hint="refresh the list of models") from None  # fmt: skip
+            raise
+        if _identity(meta) != _identity(expected) or (seen_folder is not None and _folder_id(folder) != seen_folder):
+            raise CoreError(f"the model {name!r} was replaced by another model of that name (saved by another session) "
+                            "while this change was being made; nothing was changed",
+                            hint="load the model again, check it is the one you mean, and make the change again")  # fmt: skip
+        for key, value in fields.items():
+            if value is None:
+                meta.pop(key, None)
+            else:
+                meta[key] = value
+        try:
+            write_text_atomic(folder / METADATA_FILE, json.dumps(meta, indent=2))
+        except OSError as exc:
+            raise CoreError(f"{folder / METADATA_FILE} could not be written ({exc.strerror or exc}); nothing was "
+                            "changed", hint="the model folder must be writable by this account: check its "
+                            "permissions, or make the change as its owner") from None  # fmt: skip
     return meta
 
 
-def save_threshold(folder: str | os.PathLike, threshold: float | None, chosen_on: str | None = None) -> dict:
+def save_threshold(folder: str | os.PathLike, threshold: float | None, chosen_on: str | None = None, *,
+                   expected: dict | None = None) -> dict:  # fmt: skip
     """Store the alarm threshold of a 2-class model (``None`` goes back to the default, 0.5), and what it was
     chosen on (``chosen_on``: the rows looked at, in words), which every evaluation with it then repeats: a
-    threshold chosen on the rows it is scored on flatters the score."""
+    threshold chosen on the rows it is scored on flatters the score.
+
+    ``expected``: the metadata of the model the threshold was chosen for (``TrainedModel.metadata``); if another
+    model has been saved under its name since, nothing is changed (a CoreError says so). Without it, the model read
+    here at the start. The change is made under the registry lock (:func:`update_metadata`)."""
+    folder = Path(folder)
     meta = read_metadata(folder)
+    seen_folder = _folder_id(folder)
+    if expected is not None and _identity(expected) != _identity(meta):
+        raise CoreError(f"the model {folder.name!r} was replaced by another model of that name (saved by another "
+                        "session) since it was loaded; nothing was changed",
+                        hint="load the model again, check it is the one you mean, and make the change again")  # fmt: skip
     if int(meta["task"]) != 2:
         raise CoreError(f"{Path(folder).name} is a {meta['task']}-class model; an alarm threshold applies to "
                         "2-class (benign or attack) models only", hint="choose a 2-class model")  # fmt: skip
@@ -197,8 +254,8 @@ def save_threshold(folder: str | os.PathLike, threshold: float | None, chosen_on
         if not 0.0 < threshold <= 1.0:
             raise CoreError(f"alarm threshold {threshold} is outside (0, 1]",
                             hint="choose a probability above 0 and at most 1")  # fmt: skip
-    return update_metadata(folder, alarm_threshold=threshold,
-                           alarm_threshold_chosen_on=chosen_on if threshold is not None else None)  # fmt: skip
+    return _update_locked(folder, meta, seen_folder, {"alarm_threshold": threshold,
+                          "alarm_threshold_chosen_on": chosen_on if threshold is not None else None})  # fmt: skip
 
 
 def validation_rows_label(suggested: dict) -> str:

@@ -320,7 +320,8 @@ def cmd_models(args) -> int:
     print(f"{'name':<44} {'task':>4} {'family':<10} {'layout':<6} {'saved':<20} {'macro-F1':>8} {'weighted-F1':>11}")
     for m in models:
         if "error" in m:
-            print(f"{m['name']:<44} damaged: {m['error']}")
+            kept = "" if m.get("deletable", True) else " (it holds other files too: delete refuses it)"
+            print(f"{m['name']:<44} damaged: {m['error']}{kept}")
             continue
         test = (m.get("metrics") or {}).get("test") or {}
         mf = f"{test['macro_f1']:.4f}" if test else "-"
@@ -368,7 +369,7 @@ def cmd_threshold(args) -> int:
     elif args.clear:
         change = (None, None)
     if change is not None:
-        meta = th.save_threshold(folder, *change)
+        meta = th.save_threshold(folder, *change, expected=meta)  # the model looked at above, not one saved since
         _audit("threshold saved" if change[0] is not None else "threshold cleared", model=name,
                threshold=None if change[0] is None else round(change[0], 4))  # fmt: skip
     saved = meta.get("alarm_threshold")
@@ -414,7 +415,7 @@ def _print_threshold_costs(model, paths: list[str], in_use: float, is_saved: boo
           f"{'missed':>8} {'macro-F1':>9}")  # fmt: skip
     for c in costs:
         mark = marks.get(c.threshold, "")
-        print(f"{c.threshold:>9.2f} {c.false_alarms_per_10k:>28,.1f} {c.false_alarms:>13,} {c.missed:>15,} "
+        print(f"{th.threshold_text(c.threshold):>9} {c.false_alarms_per_10k:>28,.1f} {c.false_alarms:>13,} {c.missed:>15,} "
               f"{c.missed_rate:>8.2%} {c.macro_f1:>9.4f}" + (f"  <- {mark}" if mark else ""))  # fmt: skip
     print("note: counted on these flows; a threshold chosen by this table flatters them, so judge it on other flows "
           "(and record where it was chosen: --set T --chosen-on 'these flows')")  # fmt: skip

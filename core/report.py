@@ -139,6 +139,8 @@ def _duplicate_rows(X: np.ndarray) -> int:
 
 
 def _model_facts(model: TrainedModel) -> list[str]:
+    from .threshold import threshold_text
+
     meta = model.metadata
     data = meta.get("data") or {}
     facts = [f"Model: {model.name} ({model.family}: {meta.get('description') or model.family})",
@@ -156,7 +158,7 @@ def _model_facts(model: TrainedModel) -> list[str]:
     if meta.get("alarm_threshold") is not None:
         chosen = meta.get("alarm_threshold_chosen_on")
         facts.append(f"Alarm threshold: a flow is an attack when its attack probability is at least "
-                     f"{float(meta['alarm_threshold']):.3f}" + (f" (chosen on {chosen})" if chosen else ""))  # fmt: skip
+                     f"{threshold_text(meta['alarm_threshold'])}" + (f" (chosen on {chosen})" if chosen else ""))  # fmt: skip
     absent = data.get("classes_absent_from_training") or []
     if absent:
         facts.append(f"Classes it never saw in training (it cannot predict them): {', '.join(absent)}")

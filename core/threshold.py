@@ -267,13 +267,20 @@ def validation_rows_label(suggested: dict) -> str:
 COST_STEPS = tuple(round(k / 10, 1) for k in range(1, 10))
 
 
+def threshold_text(t: float) -> str:
+    """A threshold as shown everywhere: two decimals on the 0.01 grid (``0.70``), else as many digits as it has, up
+    to four significant (``0.705``, ``0.005``): rounded to two, 0.705 read as 0.70 while 0.705 was in use."""
+    t = float(t)
+    return f"{t:.2f}" if abs(round(t, 2) - t) < 1e-9 else f"{t:.4g}"
+
+
 def state_text(meta: dict) -> str:
     """What a 2-class model decides at, in words: ``the default, 0.50 (none saved)`` or ``0.70, chosen on ...``."""
     saved = meta.get("alarm_threshold")
     if saved is None:
         return f"the default, {DEFAULT_THRESHOLD:.2f} (none saved)"
     chosen = meta.get("alarm_threshold_chosen_on")
-    return f"{float(saved):.2f}" + (f", chosen on {chosen}" if chosen else " (where it was chosen is not recorded)")
+    return threshold_text(saved) + (f", chosen on {chosen}" if chosen else " (where it was chosen is not recorded)")
 
 
 def validation_text(meta: dict) -> str | None:

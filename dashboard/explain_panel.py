@@ -222,11 +222,12 @@ def _threshold_section(ids, model: TrainedModel, data: Dataset, pred: Prediction
                    disabled=abs(t - saved) < 1e-9):  # fmt: skip
         suggested = model.metadata.get("alarm_threshold_validation") or {}
         on_validation = abs(t - suggested.get("threshold", -1.0)) < 1e-9
+        # expected: the model this page loaded; another saved under its name since is refused, not re-thresholded
         th.save_threshold(ids[0], t, chosen_on=th.validation_rows_label(suggested) if on_validation
-                          else data_label(None, data))  # fmt: skip
+                          else data_label(None, data), expected=model.metadata)  # fmt: skip
         auth.log("threshold saved", model=model.name, threshold=round(t, 4))
         loaders.refresh_models()
-        st.toast(f"Alarm threshold {t:.2f} saved with {model.name}.", icon=":material/check:")
+        st.toast(f"Alarm threshold {th.threshold_text(t)} saved with {model.name}.", icon=":material/check:")
         st.rerun()
 
 

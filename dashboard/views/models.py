@@ -173,6 +173,11 @@ def _facts(d: dict) -> pd.DataFrame:
 
 def _damaged(meta: dict) -> None:
     """A folder of the registry that cannot be read as a model: what is wrong, and a way to remove it."""
+    if not meta.get("deletable", True):  # it holds more than a model's files: not removed from here
+        st.warning(f"The folder **{md(meta['name'])}** could not be read as a model: {md(meta['error'])}. It holds "
+                   "other files or folders besides a model's, so it is not deleted from here: move them out, or "
+                   "delete the folder yourself if you mean to.")  # fmt: skip
+        return
     st.warning(f"The folder **{md(meta['name'])}** could not be read as a model: {md(meta['error'])}. No page can use "
                "it; delete it if it is not being written right now (a model still being saved is not listed).")  # fmt: skip
     _delete(meta, f"Delete the folder {md(meta['name'])}…", "models_delete_damaged_" + meta["name"])

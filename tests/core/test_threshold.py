@@ -250,6 +250,12 @@ def test_threshold_command_shows_sets_and_counts_costs(model_copy, demo_dir, dem
     assert "alarm_threshold" not in json.loads((model_copy / "metadata.json").read_text()), "refusals change nothing"
 
 
+def test_thresholds_are_shown_with_the_digits_they_have():
+    """0.705 was shown as 0.70 (and 0.005 as 0.00) while 0.705 was in use."""
+    assert [th.threshold_text(t) for t in (0.5, 0.7, 0.705, 0.005, 1.0)] == ["0.50", "0.70", "0.705", "0.005", "1.00"]
+    assert th.state_text({"alarm_threshold": 0.705, "alarm_threshold_chosen_on": "ward 3"}) == "0.705, chosen on ward 3"
+
+
 def test_a_comparison_report_says_which_model_was_scored_at_a_saved_threshold(model_copy, demo_dir, demo_models_dir):
     from core.compare import score_model
     from core.report import comparison_report

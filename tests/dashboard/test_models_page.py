@@ -244,6 +244,15 @@ def test_a_damaged_folder_says_what_to_do_and_can_be_deleted(registry_env, tmp_p
     assert not at.exception, [e.message for e in at.exception]
     assert not (registry / "broken").exists() and (registry / "test-rf-2class").is_dir()
     assert "Deleted broken." in at.success[0].value and not [w for w in at.warning if "broken" in w.value]
+    # A damaged folder that holds other things too (here a model folder kept inside it) is not offered for deleting
+    (registry / "archive").mkdir()
+    (registry / "archive" / "metadata.json").write_text("{not json")
+    shutil.copytree(registry_env / "test-rf-2class", registry / "archive" / "old-rf")
+    at = models_page()
+    (warning,) = [w.value for w in at.warning if "**archive**" in w.value]
+    assert "is not deleted from here" in warning
+    assert "models_delete_damaged_archive" not in [b.key for b in at.button]
+    assert (registry / "archive" / "old-rf" / "metadata.json").is_file()
 
 
 def test_no_models(tmp_path, monkeypatch, demo_dir):

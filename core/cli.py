@@ -244,8 +244,8 @@ def cmd_evaluate(args) -> int:
         _write_output(json_out, "--json", lambda: json_out.write_text(json.dumps(out, indent=2)))
         print(f"report written: {args.json}")
     _audit("evaluated", model=model.name, files=[audit.file_info(str(f)) for f in split_files(args.data, "test")],
-           rows=len(test),
-           macro_f1=round(report.macro_f1, 4), **({"out": str(args.json)} if args.json else {}))  # fmt: skip
+           rows=len(test), macro_f1=round(report.macro_f1, 4),
+           **({"out": str(args.json)} if args.json else {}))  # fmt: skip
     return 0
 
 
@@ -309,6 +309,7 @@ def cmd_score_many(args) -> int:
 
 def cmd_models(args) -> int:
     from .pipeline import default_models_dir, list_models
+    from .threshold import threshold_text
 
     if args.models_dir and not Path(args.models_dir).is_dir():  # a typo used to read as an empty registry
         what = "is a file" if Path(args.models_dir).exists() else "does not exist"
@@ -328,7 +329,7 @@ def cmd_models(args) -> int:
         wf = f"{test['weighted_f1']:.4f}" if test else "-"
         marked = m.get("task") == 2 and m.get("alarm_threshold") is not None
         print(f"{m['name']:<44} {m['task']:>4} {m['family']:<10} {m['layout']:<6} {m.get('saved_at', '')[:19]:<20} "
-              f"{mf:>8} {wf:>11}" + (f"  * threshold {float(m['alarm_threshold']):g}" if marked else ""))  # fmt: skip
+              f"{mf:>8} {wf:>11}" + (f"  * threshold {threshold_text(m['alarm_threshold'])}" if marked else ""))  # fmt: skip
     if any(m.get("task") == 2 and m.get("alarm_threshold") is not None for m in models if "error" not in m):
         print("* scores are measured at training, at the default threshold 0.50; these models have had an alarm "
               "threshold saved since, which their scoring uses now: python -m core evaluate scores them at it")  # fmt: skip

@@ -17,6 +17,7 @@ import streamlit as st
 from core.evaluation import WARNING, EvaluationReport
 from core.figures import confusion_figure, per_class_metrics_figure, per_class_table, prediction_error_figure
 from core.pipeline import test_set_of
+from core.threshold import threshold_text
 from dashboard.escape import md
 
 __all__ = [
@@ -157,7 +158,7 @@ def saved_thresholds_caption(models: list[dict]) -> str | None:
              is not None]  # fmt: skip
     if not saved:
         return None
-    names = ", ".join(f"{md(n)} ({float(t):g})" for n, t in saved)
+    names = ", ".join(f"{md(n)} ({threshold_text(t)})" for n, t in saved)
     it, its = ("it", "its") if len(saved) == 1 else ("they", "their")
     return (f"Scores are measured when a model is trained, at the default alarm threshold 0.50. An alarm threshold "
             f"has been saved since for {names}: {it} now flag{'s' if it == 'it' else ''} flows at {its} threshold, "

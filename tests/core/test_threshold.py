@@ -225,7 +225,7 @@ def test_threshold_command_shows_sets_and_counts_costs(model_copy, demo_dir, dem
     assert main(["models", "--models-dir", str(model_copy.parent)]) == 0
     listing = capsys.readouterr().out
     (line,) = [ln for ln in listing.splitlines() if ln.startswith(f"{model_copy.name} ")]
-    assert line.endswith("  * threshold 0.7") and "* scores are measured at training, at the default" in listing
+    assert line.endswith("  * threshold 0.70") and "* scores are measured at training, at the default" in listing
     facts = _model_facts(TrainedModel.load(model_copy))
     assert any(f.startswith("Its own test score when trained (at the default alarm threshold 0.50, before the "
                             "threshold below was saved): macro-F1") for f in facts), facts  # fmt: skip

@@ -107,7 +107,7 @@ def test_card_of_a_2_class_model_says_what_it_flags_at(registry_env, demo_models
     assert f"**Alarm threshold:** {md('0.80, chosen on ward 3')}." in text and "computed at 0.50" in text
     # Under the table too: its scores of rf2 are at 0.50, not what it flags now (they were shown unmarked)
     (under,) = [c.value for c in at.caption if "An alarm threshold has been saved since" in c.value]
-    assert "for rf2 (0.8): it now flags flows at its threshold" in under
+    assert "for rf2 (0.80): it now flags flows at its threshold" in under
     th.save_threshold(models / "rf2", suggested["threshold"], chosen_on=th.validation_rows_label(suggested))
     at = models_page("rf2")
     assert not [c for c in at.caption if "not applied unless saved" in c.value], "already in use: nothing to offer"

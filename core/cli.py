@@ -254,6 +254,8 @@ def cmd_predict(args) -> int:
     from .scoring import score_files
 
     started = time.perf_counter()
+    if Path(args.out).is_dir():  # a model's folder is said as such (not 'give a file name in it')
+        _output_folder(args.out, "--out")
     _output_folder(Path(args.out).parent, "the folder of --out")
     model = TrainedModel.load(resolve_model_path(args.model, args.models_dir))
     progress = bar = None
@@ -308,7 +310,7 @@ def cmd_score_many(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from .pipeline import default_models_dir, list_models
+    from .pipeline import DEFAULT_THRESHOLD, default_models_dir, list_models
     from .threshold import threshold_text
 
     if args.models_dir and not Path(args.models_dir).is_dir():  # a typo used to read as an empty registry
@@ -327,10 +329,11 @@ def cmd_models(args) -> int:
         test = (m.get("metrics") or {}).get("test") or {}
         mf = f"{test['macro_f1']:.4f}" if test else "-"
         wf = f"{test['weighted_f1']:.4f}" if test else "-"
-        marked = m.get("task") == 2 and m.get("alarm_threshold") is not None
+        marked = m.get("task") == 2 and m.get("alarm_threshold") not in (None, DEFAULT_THRESHOLD)
         print(f"{m['name']:<44} {m['task']:>4} {m['family']:<10} {m['layout']:<6} {m.get('saved_at', '')[:19]:<20} "
               f"{mf:>8} {wf:>11}" + (f"  * threshold {threshold_text(m['alarm_threshold'])}" if marked else ""))  # fmt: skip
-    if any(m.get("task") == 2 and m.get("alarm_threshold") is not None for m in models if "error" not in m):
+    if any(m.get("task") == 2 and m.get("alarm_threshold") not in (None, DEFAULT_THRESHOLD)
+           for m in models if "error" not in m):  # fmt: skip
         print("* scores are measured at training, at the default threshold 0.50; these models have had an alarm "
               "threshold saved since, which their scoring uses now: python -m core evaluate scores them at it")  # fmt: skip
     return 0
@@ -508,9 +511,15 @@ def _output_folder(path, option: str) -> Path:
     from .pipeline import METADATA_FILE
 
     folder = Path(path)
-    if (folder / METADATA_FILE).is_file():  # a report named metadata.json there destroyed the model
-        raise CoreError(f"{option} {folder} is a saved model's folder: what is written there could replace the "
-                        "model's own files", hint=f"write {option.removeprefix('the folder of ')} elsewhere")  # fmt: skip
+    # The folder or one above it (abspath: 'gone/../model' is looked at as the model's folder it names, before
+    # mkdir makes 'gone'): a report named metadata.json there destroyed the model, and a subfolder goes with it.
+    where = Path(os.path.abspath(folder))
+    model = next((p for p in (where, *where.parents) if (p / METADATA_FILE).is_file()), None)
+    if model is not None:
+        inside = "" if model == where else f" ({folder} is inside it)"
+        raise CoreError(f"{option} {model} is a saved model's folder{inside}: what is written there could replace the "
+                        "model's own files, or go with it when it is deleted",
+                        hint=f"write {option.removeprefix('the folder of ')} elsewhere")  # fmt: skip
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:

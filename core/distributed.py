@@ -60,7 +60,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from .errors import CoreError, DataError
+from .errors import CoreError, DataError, ModelFormatError
 from .limits import Limits
 from .loading import _parse_header, csv_files_in, display_names, ignored_label_columns
 from .schema import find_label_column
@@ -263,7 +263,7 @@ def _check_version(folder: str, fingerprint: str) -> None:
 def pin_model(path: str | os.PathLike) -> tuple[dict, str]:
     """The metadata of the model at ``path`` and the fingerprint of that same version
     (:func:`model_fingerprint`), read again if the folder changed while it was being read."""
-    from .pipeline import read_metadata
+    from .pipeline import METADATA_FILE, read_metadata
 
     for _ in range(3):
         try:
@@ -273,6 +273,13 @@ def pin_model(path: str | os.PathLike) -> tuple[dict, str]:
         meta = read_metadata(path)  # a clear error when it is missing or damaged
         try:
             after = model_fingerprint(path)
+        except FileNotFoundError as exc:
+            if (
+                before is None and Path(exc.filename or "").name != METADATA_FILE
+            ):  # a weights file missing, as predict says
+                raise ModelFormatError(f"model file missing: {exc.filename}",
+                                       hint="the model folder is incomplete; train it again") from None  # fmt: skip
+            after = None
         except OSError:
             after = None
         if before is not None and before == after:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .loading import UNLABELLED, Dataset
-from .words import was_were
+from .words import counted, listed, was_were
 
 if TYPE_CHECKING:
     from .compare import ModelScore
@@ -152,7 +152,7 @@ def _model_facts(model: TrainedModel) -> list[str]:
     test = (meta.get("metrics") or {}).get("test")
     if test:
         since = (" (at the default alarm threshold 0.50, before the threshold below was saved)"
-                 if model.task == 2 and meta.get("alarm_threshold") is not None else "")  # fmt: skip
+                 if model.task == 2 and meta.get("alarm_threshold") not in (None, 0.5) else "")  # fmt: skip
         facts.append(f"Its own test score when trained{since}: macro-F1 {test['macro_f1']:.3f}, "
                      f"weighted-F1 {test['weighted_f1']:.3f} on {test['n_rows']:,} rows")  # fmt: skip
     if meta.get("alarm_threshold") is not None:
@@ -212,7 +212,7 @@ def analysis_report(model: TrainedModel, data: Dataset, *, predictions: Predicti
         f"The model classed {n_attack:,} of {len(data):,} flows ({n_attack / max(len(data), 1):.1%}) as attacks"
         # a 2-class model's only attack class is 'Attack': 'most often Attack (N)' repeated the count
         + (": most often " + ", ".join(f"{c} ({k:,})" for c, k in attacks.sort_values(ascending=False).head(3).items())
-           if n_attack and len(attacks) > 1 else "") + ".")  # fmt: skip
+           if n_attack and model.task != 2 else "") + ".")  # fmt: skip
     found.table = pd.DataFrame({"predicted class": counts.index, "flows": counts.to_numpy()})
     found.figure = figures.class_counts_figure(counts, "Flows per predicted class")
     found.draw = _bars_drawer(list(counts.index), counts.to_numpy(dtype=float), "flows", colors=[
@@ -308,6 +308,16 @@ def _caveats(data: Dataset, predictions: Predictions, evaluation, importance) ->
 # ---------------------------------------------------------------------------------- several models
 
 
+def _duplicates_left_out(removed: int) -> str:
+    """What leaving out the test rows also in train did to a comparison, in words."""
+    if not removed:
+        return "No test flow also occurs in training: none was left out of the scores."
+    return (
+        f"{counted(removed, 'test flow')} that also {'occurs' if removed == 1 else 'occur'} in training "
+        f"{was_were(removed)} left out of every model's scores."
+    )
+
+
 def leaders(ranked: list[ModelScore]) -> list[ModelScore]:
     """The models of ``ranked`` (best macro-F1 first) level with the best at the 3 decimals shown: the best alone,
     or several that tie (none is 'ahead' of another there)."""
@@ -329,7 +339,7 @@ def comparison_report(scores: list[ModelScore], *, data_label: str, n_rows: int 
         f"Task: {best.task} classes; {len(scores)} models: " + ", ".join(f"{s.name} ({s.family})" for s in ranked)])  # fmt: skip
     level = leaders(ranked)
     if len(level) > 1:
-        words = (f"On these {n:,} flows, {' and '.join(f'{s.name} ({s.family})' for s in level)} detect equally well: "
+        words = (f"On these {n:,} flows, {listed([f'{s.name} ({s.family})' for s in level])} detect equally well: "
                  f"macro-F1 {best.report.macro_f1:.3f}")  # fmt: skip
     else:
         words = f"On these {n:,} flows, {best.name} ({best.family}) detects best: macro-F1 {best.report.macro_f1:.3f}"
@@ -338,8 +348,7 @@ def comparison_report(scores: list[ModelScore], *, data_label: str, n_rows: int 
         words += f", ahead of {runner.name} ({runner.report.macro_f1:.3f})"
     intro.paragraphs.append(words + ". Macro-F1 weighs every class equally, so rare attacks count as much as floods.")
     if best.report.duplicates_removed is not None:
-        intro.paragraphs.append(f"{best.report.duplicates_removed:,} test flows that also occur in training were "
-                                "left out.")  # fmt: skip
+        intro.paragraphs.append(_duplicates_left_out(best.report.duplicates_removed))
     from .pipeline import threshold_notes
 
     intro.paragraphs += [f"{s.name}: {note}." for s in ranked for note in threshold_notes(s.report)]
@@ -367,10 +376,9 @@ def comparison_report(scores: list[ModelScore], *, data_label: str, n_rows: int 
         sec.draw = _confusion_drawer(labels, cm)
         sec.chart_height = min(7.5, 0.32 * len(labels) + 2.2)
         sections.append(sec)
-    removed = best.report.duplicates_removed  # left out: said in the introduction, not offered as an option here
+    removed = best.report.duplicates_removed  # left out: said as in the introduction, not offered as an option
     sections.append(Section("Caveats about the data", bullets=[SINGLE_RECORDING_CAVEAT] + (
-        [DUPLICATES_CAVEAT] if removed is None else [f"Test flows that also occur in training ({removed:,}) were left "
-                                                     "out of every model's scores."])))  # fmt: skip
+        [DUPLICATES_CAVEAT] if removed is None else [_duplicates_left_out(removed)])))  # fmt: skip
     return Report(title=f"Comparison of {len(scores)} {best.task}-class models", subtitle=data_label,
                   sections=sections)  # fmt: skip
 

@@ -16,3 +16,9 @@ def sentence(text: str) -> str:
 def was_were(n: int) -> str:
     """The verb that goes with a count of ``n``."""
     return "was" if n == 1 else "were"
+
+
+def listed(items: list[str]) -> str:
+    """``items`` in a sentence: 'A', 'A and B', 'A, B and C'."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -16,8 +16,9 @@ import streamlit as st
 
 from core.evaluation import WARNING, EvaluationReport
 from core.figures import confusion_figure, per_class_metrics_figure, per_class_table, prediction_error_figure
-from core.pipeline import test_set_of
+from core.pipeline import DEFAULT_THRESHOLD, test_set_of
 from core.threshold import threshold_text
+from core.words import listed
 from dashboard.escape import md
 
 __all__ = [
@@ -154,11 +155,14 @@ def test_sets_caption(frame: pd.DataFrame) -> str | None:
 def saved_thresholds_caption(models: list[dict]) -> str | None:
     """Which of ``models`` (metadata dicts) have had an alarm threshold saved since they were trained, whose listed
     scores (measured at training, at the default 0.50) are therefore not what they flag now; None when none has."""
-    saved = [(m["name"], m["alarm_threshold"]) for m in models if m.get("task") == 2 and m.get("alarm_threshold")
-             is not None]  # fmt: skip
+    saved = [
+        (m["name"], m["alarm_threshold"])
+        for m in models
+        if m.get("task") == 2 and m.get("alarm_threshold") not in (None, DEFAULT_THRESHOLD)
+    ]  # fmt: skip (a saved 0.5 decides as the default does)
     if not saved:
         return None
-    names = ", ".join(f"{md(n)} ({threshold_text(t)})" for n, t in saved)
+    names = listed([f"{md(n)} ({threshold_text(t)})" for n, t in saved])
     it, its = ("it", "its") if len(saved) == 1 else ("they", "their")
     return (f"Scores are measured when a model is trained, at the default alarm threshold 0.50. An alarm threshold "
             f"has been saved since for {names}: {it} now flag{'s' if it == 'it' else ''} flows at {its} threshold, "

@@ -201,9 +201,11 @@ def _threshold_section(ids, model: TrainedModel, data: Dataset, pred: Prediction
     st.caption("A flow raises an alarm when the model's probability that it is an attack reaches the threshold. "
                "Lower it to miss fewer attacks, raise it for fewer false alarms. Counted on these flows.")  # fmt: skip
     _validation_threshold(model.metadata)
-    # The command line saves any threshold in (0, 1]: one below the slider's 0.01 lowers its start (it was an error).
-    t = st.slider("Alarm threshold (probability of attack)", min(0.01, float(saved)), 1.0, step=0.01,
-                  format="%.3f" if saved < 0.01 or abs(round(saved, 2) - saved) > 1e-9 else "%.2f",
+    # The command line saves any threshold in (0, 1]: one below 0.01 (the slider's start, which took the page down)
+    # gives a finer slider from 0.001, whose steps still reach 0.50 and the other two-decimal thresholds.
+    step = 0.001 if saved < 0.01 else 0.01
+    t = st.slider("Alarm threshold (probability of attack)", min(step, float(saved)), 1.0, step=step,
+                  format="%.3f" if step < 0.01 or abs(round(saved, 2) - saved) > 1e-9 else "%.2f",
                   key="analyze_alarm_threshold")  # fmt: skip
     cost = th.cost_at(is_attack, p_attack, t)
     cols = st.columns(3)

@@ -32,6 +32,7 @@ from core.pipeline import threshold_notes
 from core.report import leaders
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
 from core.training import describe_seconds
+from core.words import listed
 from dashboard import auth, explain_panel, loaders
 from dashboard.components import CAVEAT, absent_classes_sentence, show_note
 from dashboard.escape import md
@@ -171,10 +172,10 @@ def _show_scores(scores: list[ModelScore], n_data: int) -> None:
     if absent:  # e.g. benign flows alone: macro-F1 is then the benign class's F1
         st.info(absent, icon=":material/info:")
     level = leaders(ranked)  # several level at the 3 decimals shown: none is said to be ahead of another
-    rest = ranked[len(level):]
+    rest = ranked[len(level) :]
     ahead = f", ahead of **{md(rest[0].name)}** ({rest[0].report.macro_f1:.3f})" if rest else ""
     who = (f"**{md(best.name)}** ({best.family}) detects best" if len(level) == 1 else
-           " and ".join(f"**{md(s.name)}** ({s.family})" for s in level) + " detect equally well")  # fmt: skip
+           listed([f"**{md(s.name)}** ({s.family})" for s in level]) + " detect equally well")  # fmt: skip
     st.success(f"On these {best.report.n_rows:,} rows, {who}: macro-F1 {best.report.macro_f1:.3f}{ahead}.",
                icon=":material/emoji_events:")  # fmt: skip
     st.plotly_chart(comparison_bars(scores), key="compare_bars")

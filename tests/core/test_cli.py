@@ -504,6 +504,15 @@ def test_report_and_evaluate_check_their_output_files_before_any_work(trained, v
         proc = run(*command, check=False)
         assert proc.returncode == 2 and "is a saved model's folder" in proc.stderr, (command, proc.stderr)
         assert meta.read_bytes() == kept
+    # Through a folder not there yet ('gone/..' was looked at as given, then made), into a subfolder, or the
+    # model's folder itself as --out (whose 'is a folder' hint offered a file in it)
+    around = Path(models) / "gone" / ".." / "rf19" / "metadata.json"
+    for command in (["report", *common, "--data", capture, "--out", around],
+                    ["predict", "--model", "rf19", "--models-dir", models, capture, "--out", meta.parent / "sub" / "p.csv"],
+                    ["predict", "--model", "rf19", "--models-dir", models, capture, "--out", meta.parent]):  # fmt: skip
+        proc = run(*command, check=False)
+        assert proc.returncode == 2 and "is a saved model's folder" in proc.stderr, (command, proc.stderr)
+    assert meta.read_bytes() == kept and not (Path(models) / "gone").exists() and not (meta.parent / "sub").exists()
     same = tmp_path / "r.html"
     proc = run("report", *common, "--data", capture, "--out", same, "--pdf", same, check=False)
     assert proc.returncode == 2 and "--out and --pdf are the same file" in proc.stderr and not same.exists()

@@ -435,6 +435,23 @@ def test_a_model_replaced_mid_run_is_not_mixed_into_the_results(client, model_pa
     assert summary["rows"] == len(expected)
 
 
+def test_a_model_folder_without_its_weights_is_said_incomplete_not_changing(model_path, tmp_path):
+    """pin_model took the missing weights file for a folder changing under it: 'kept changing while score-many read
+    it', where predict says what is wrong."""
+    import shutil
+
+    from core.errors import ModelFormatError
+
+    copy = tmp_path / "incomplete"
+    shutil.copytree(model_path, copy)
+    weights = [p for p in copy.iterdir() if p.name not in ("metadata.json", "inference.npz")]
+    for p in weights:
+        p.unlink() if p.is_file() else shutil.rmtree(p)
+    with pytest.raises(ModelFormatError, match="model file missing") as err:
+        dist.pin_model(copy)
+    assert "incomplete" in err.value.hint
+
+
 def test_a_model_deleted_mid_run_is_still_scored_from_the_workers_memory(client, model_path, v2_sample, tmp_path):
     """QA: a model deleted mid-run failed every remaining file with a raw FileNotFoundError (and a flood of Dask
     'Compute Failed' tracebacks), although the workers held it in memory."""

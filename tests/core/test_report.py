@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -137,12 +138,12 @@ def test_comparison_report(demo_models_dir, demo_dir, tmp_path):
 
 def test_a_tie_is_not_called_a_win(demo_models_dir, demo_dir):
     """Two models of the same scores: 'rf detects best ... ahead of rf-copy (0.933)' declared a winner among equals."""
-    from dataclasses import replace
-
     test = load_split(demo_dir, "test")
     rf, lr = (score_model(TrainedModel.load(demo_models_dir / n), test) for n in ("test-rf-6class", "test-lr-6class"))
     twin = replace(rf, name="rf-copy")
     html = comparison_report([rf, twin, lr], data_label="demo").to_html()
+    three = comparison_report([rf, twin, replace(rf, name="rf-copy2")], data_label="demo").to_html()
+    assert "test-rf-6class (rf), rf-copy (rf) and rf-copy2 (rf) detect equally well" in three, "'A, B and C'"
     assert round(rf.report.macro_f1, 3) > round(lr.report.macro_f1, 3), "the demo's forest leads its lr"
     assert (f"test-rf-6class (rf) and rf-copy (rf) detect equally well: macro-F1 {rf.report.macro_f1:.3f}, "
             f"ahead of test-lr-6class ({lr.report.macro_f1:.3f})") in html  # fmt: skip
@@ -163,8 +164,16 @@ def test_wording_of_a_2_class_analysis_and_of_a_comparison_without_duplicates(de
               for n in ("test-rf-6class", "test-lr-6class")]  # fmt: skip
     html = comparison_report(scores, data_label="demo").to_html()
     removed = scores[0].report.duplicates_removed
-    assert f"Test flows that also occur in training ({removed:,}) were left out of every model" in html
+    assert removed > 1 and f"{removed:,} test flows that also occur in training were left out of every model" in html
     assert "can leave them out" not in html
+    none = [replace(s, report=replace(s.report, duplicates_removed=0)) for s in scores]
+    html = comparison_report(none, data_label="demo").to_html()
+    assert "No test flow also occurs in training: none was left out" in html and "0 test flows" not in html
+    # A 6- or 19-class model that predicts one attack class only still names it
+    model = TrainedModel.load(demo_models_dir / "test-rf-6class")
+    one = test.subset(np.flatnonzero(np.asarray(model.predict(test).labels) == "DDoS"))
+    assert len(one) > 0
+    assert "as attacks: most often DDoS (" in analysis_report(model, one, compute_importance=False).to_html()
 
 
 def test_report_command(demo_models_dir, demo_dir, tmp_path):

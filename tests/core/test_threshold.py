@@ -230,6 +230,11 @@ def test_threshold_command_shows_sets_and_counts_costs(model_copy, demo_dir, dem
     assert any(f.startswith("Its own test score when trained (at the default alarm threshold 0.50, before the "
                             "threshold below was saved): macro-F1") for f in facts), facts  # fmt: skip
 
+    assert main(["threshold", folder, "--set", "0.5"]) == 0  # saved, but decides as the default does: not marked
+    capsys.readouterr()
+    assert main(["models", "--models-dir", str(model_copy.parent)]) == 0
+    assert "* threshold" not in capsys.readouterr().out
+    assert not any("before the threshold" in f for f in _model_facts(TrainedModel.load(model_copy)))
     assert main(["threshold", folder, "--clear"]) == 0
     assert "alarm_threshold" not in json.loads((model_copy / "metadata.json").read_text())
     capsys.readouterr()

@@ -164,7 +164,7 @@ def test_a_threshold_saved_below_the_sliders_step_starts_the_slider_there(own_re
     at = upload(choose(analyze_page(), 2, "test-rf-2class"), [(n, (demo_dir / "test" / n).read_bytes()) for n in names])
     no_exception(at)
     slider = at.slider(key="analyze_alarm_threshold")
-    assert slider.value == 0.005 and slider.min == 0.005
+    assert slider.value == 0.005 and (slider.min, slider.step) == (0.001, 0.001), "0.50 stays on the slider's steps"
 
 
 def test_the_threshold_chosen_on_validation_rows_at_training_is_offered_and_saved_as_such(own_registry, demo_dir):

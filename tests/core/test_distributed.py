@@ -438,8 +438,6 @@ def test_a_model_replaced_mid_run_is_not_mixed_into_the_results(client, model_pa
 def test_a_model_folder_without_its_weights_is_said_incomplete_not_changing(model_path, tmp_path):
     """pin_model took the missing weights file for a folder changing under it: 'kept changing while score-many read
     it', where predict says what is wrong."""
-    import shutil
-
     from core.errors import ModelFormatError
 
     copy = tmp_path / "incomplete"

@@ -310,8 +310,8 @@ def cmd_score_many(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from .pipeline import DEFAULT_THRESHOLD, default_models_dir, list_models
-    from .threshold import threshold_text
+    from .pipeline import default_models_dir, list_models
+    from .threshold import saved_since_training, threshold_text
 
     if args.models_dir and not Path(args.models_dir).is_dir():  # a typo used to read as an empty registry
         what = "is a file" if Path(args.models_dir).exists() else "does not exist"
@@ -329,11 +329,10 @@ def cmd_models(args) -> int:
         test = (m.get("metrics") or {}).get("test") or {}
         mf = f"{test['macro_f1']:.4f}" if test else "-"
         wf = f"{test['weighted_f1']:.4f}" if test else "-"
-        marked = m.get("task") == 2 and m.get("alarm_threshold") not in (None, DEFAULT_THRESHOLD)
+        marked = saved_since_training(m)
         print(f"{m['name']:<44} {m['task']:>4} {m['family']:<10} {m['layout']:<6} {m.get('saved_at', '')[:19]:<20} "
               f"{mf:>8} {wf:>11}" + (f"  * threshold {threshold_text(m['alarm_threshold'])}" if marked else ""))  # fmt: skip
-    if any(m.get("task") == 2 and m.get("alarm_threshold") not in (None, DEFAULT_THRESHOLD)
-           for m in models if "error" not in m):  # fmt: skip
+    if any(saved_since_training(m) for m in models if "error" not in m):
         print("* scores are measured at training, at the default threshold 0.50; these models have had an alarm "
               "threshold saved since, which their scoring uses now: python -m core evaluate scores them at it")  # fmt: skip
     return 0

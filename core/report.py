@@ -139,7 +139,7 @@ def _duplicate_rows(X: np.ndarray) -> int:
 
 
 def _model_facts(model: TrainedModel) -> list[str]:
-    from .threshold import threshold_text
+    from .threshold import saved_since_training, threshold_text
 
     meta = model.metadata
     data = meta.get("data") or {}
@@ -152,7 +152,7 @@ def _model_facts(model: TrainedModel) -> list[str]:
     test = (meta.get("metrics") or {}).get("test")
     if test:
         since = (" (at the default alarm threshold 0.50, before the threshold below was saved)"
-                 if model.task == 2 and meta.get("alarm_threshold") not in (None, 0.5) else "")  # fmt: skip
+                 if saved_since_training(meta) else "")  # fmt: skip
         facts.append(f"Its own test score when trained{since}: macro-F1 {test['macro_f1']:.3f}, "
                      f"weighted-F1 {test['weighted_f1']:.3f} on {test['n_rows']:,} rows")  # fmt: skip
     if meta.get("alarm_threshold") is not None:

@@ -267,6 +267,12 @@ def validation_rows_label(suggested: dict) -> str:
 COST_STEPS = tuple(round(k / 10, 1) for k in range(1, 10))
 
 
+def saved_since_training(meta: dict) -> bool:
+    """Whether a model decides at another threshold than the 0.50 its stored scores were measured at: a 2-class
+    model with an alarm threshold saved after training (a saved 0.50 decides as the default does)."""
+    return int(meta.get("task") or 0) == 2 and meta.get("alarm_threshold") not in (None, DEFAULT_THRESHOLD)
+
+
 def threshold_text(t: float) -> str:
     """A threshold as shown everywhere: two decimals on the 0.01 grid (``0.70``), else as many digits as it has, up
     to four significant (``0.705``, ``0.005``): rounded to two, 0.705 read as 0.70 while 0.705 was in use."""

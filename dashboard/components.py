@@ -16,8 +16,8 @@ import streamlit as st
 
 from core.evaluation import WARNING, EvaluationReport
 from core.figures import confusion_figure, per_class_metrics_figure, per_class_table, prediction_error_figure
-from core.pipeline import DEFAULT_THRESHOLD, test_set_of
-from core.threshold import threshold_text
+from core.pipeline import test_set_of
+from core.threshold import saved_since_training, threshold_text
 from core.words import listed
 from dashboard.escape import md
 
@@ -155,11 +155,7 @@ def test_sets_caption(frame: pd.DataFrame) -> str | None:
 def saved_thresholds_caption(models: list[dict]) -> str | None:
     """Which of ``models`` (metadata dicts) have had an alarm threshold saved since they were trained, whose listed
     scores (measured at training, at the default 0.50) are therefore not what they flag now; None when none has."""
-    saved = [
-        (m["name"], m["alarm_threshold"])
-        for m in models
-        if m.get("task") == 2 and m.get("alarm_threshold") not in (None, DEFAULT_THRESHOLD)
-    ]  # fmt: skip (a saved 0.5 decides as the default does)
+    saved = [(m["name"], m["alarm_threshold"]) for m in models if saved_since_training(m)]
     if not saved:
         return None
     names = listed([f"{md(n)} ({threshold_text(t)})" for n, t in saved])

@@ -349,6 +349,22 @@ def _run_with(client, model, files, out, on_progress) -> dict:
                            progress=False, echo=None, on_progress=on_progress)  # fmt: skip
 
 
+def _run_changing_the_model_midway(client, model, files, out, change) -> dict:
+    """A run of ``files`` with ``model`` during which ``change(model)`` is called once, after the first range; checks
+    that it came before the last range (mid-run) and that no file failed."""
+    when = {}
+
+    def once(done, total):
+        if not when:
+            change(model)
+            when.update(done=done, total=total)
+
+    summary = _run_with(client, model, files, out, once)
+    assert when and when["done"] < when["total"], "not changed mid-run"
+    assert summary["failed"] == []
+    return summary
+
+
 def test_a_range_is_scored_by_the_model_version_the_run_started_with(model_path, demo_models_dir, v2_sample, tmp_path):
     """Each range reloaded the model when its metadata.json's modification time changed: a model replaced mid-run
     (same name, another model) scored the rest of the run, mixing 2-class and 19-class labels in one output, and a
@@ -416,17 +432,12 @@ def test_a_model_replaced_mid_run_is_not_mixed_into_the_results(client, model_pa
     rep = tmp_path / "models" / "rep"
     shutil.copytree(model_path, rep)
     files = _two_files(v2_sample)
-    replaced = {}
 
-    def replace(done, total):
-        if not replaced:
-            shutil.rmtree(rep)
-            shutil.copytree(demo_models_dir / "test-rf-2class", rep)
-            replaced.update(done=done, total=total)
+    def replace(folder):
+        shutil.rmtree(folder)
+        shutil.copytree(demo_models_dir / "test-rf-2class", folder)
 
-    summary = _run_with(client, rep, files, tmp_path / "out", replace)
-    assert replaced and replaced["done"] < replaced["total"], "not replaced mid-run"
-    assert summary["failed"] == []
+    summary = _run_changing_the_model_midway(client, rep, files, tmp_path / "out", replace)
     expected = _predict_frame(model_path, files)
     got = _read_output(tmp_path / "out")[list(expected.columns)]
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
@@ -458,17 +469,8 @@ def test_a_model_deleted_mid_run_is_still_scored_from_the_workers_memory(client,
     rep = tmp_path / "models" / "rep"
     shutil.copytree(model_path, rep)
     files = _two_files(v2_sample)
-    deleted = {}
-
-    def delete(done, total):
-        if not deleted:
-            delete_model(rep)
-            deleted.update(done=done, total=total)
-
-    summary = _run_with(client, rep, files, tmp_path / "out", delete)
-    assert deleted and deleted["done"] < deleted["total"], "not deleted mid-run"
-    assert not rep.exists()
-    assert summary["failed"] == [] and summary["files_scored"] == 2
+    summary = _run_changing_the_model_midway(client, rep, files, tmp_path / "out", delete_model)
+    assert not rep.exists() and summary["files_scored"] == 2
     expected = _predict_frame(model_path, files)
     pd.testing.assert_frame_equal(_read_output(tmp_path / "out")[list(expected.columns)], expected, check_exact=True)
 
@@ -483,17 +485,8 @@ def test_the_alarm_threshold_is_the_one_at_the_start_and_is_recorded(client, dem
     save_threshold(two, 0.9)
     files = _two_files(v2_sample)
     expected = _predict_frame(two, files)
-    changed = {}
-
-    def change(done, total):
-        if not changed:
-            save_threshold(two, 0.999)
-            changed.update(done=done, total=total)
-
     out = tmp_path / "out"
-    summary = _run_with(client, two, files, out, change)
-    assert changed and changed["done"] < changed["total"], "not changed mid-run"
-    assert summary["failed"] == []
+    summary = _run_changing_the_model_midway(client, two, files, out, lambda folder: save_threshold(folder, 0.999))
     pd.testing.assert_frame_equal(_read_output(out)[list(expected.columns)], expected, check_exact=True)
     assert summary["alarm_threshold"] == 0.9
     assert json.loads((out / "summary.json").read_text())["alarm_threshold"] == 0.9

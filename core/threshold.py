@@ -273,11 +273,16 @@ def saved_since_training(meta: dict) -> bool:
     return int(meta.get("task") or 0) == 2 and meta.get("alarm_threshold") not in (None, DEFAULT_THRESHOLD)
 
 
+def on_grid(t: float) -> bool:
+    """Whether a threshold is on the 0.01 grid (``0.70``; not ``0.705``): shown with two decimals."""
+    return abs(round(float(t), 2) - float(t)) < 1e-9
+
+
 def threshold_text(t: float) -> str:
     """A threshold as shown everywhere: two decimals on the 0.01 grid (``0.70``), else as many digits as it has, up
     to four significant (``0.705``, ``0.005``): rounded to two, 0.705 read as 0.70 while 0.705 was in use."""
     t = float(t)
-    return f"{t:.2f}" if abs(round(t, 2) - t) < 1e-9 else f"{t:.4g}"
+    return f"{t:.2f}" if on_grid(t) else f"{t:.4g}"
 
 
 def state_text(meta: dict) -> str:

@@ -205,7 +205,7 @@ def _threshold_section(ids, model: TrainedModel, data: Dataset, pred: Prediction
     # gives a finer slider from 0.001, whose steps still reach 0.50 and the other two-decimal thresholds.
     step = 0.001 if saved < 0.01 else 0.01
     t = st.slider("Alarm threshold (probability of attack)", min(step, float(saved)), 1.0, step=step,
-                  format="%.3f" if step < 0.01 or abs(round(saved, 2) - saved) > 1e-9 else "%.2f",
+                  format="%.2f" if step == 0.01 and th.on_grid(saved) else "%.3f",
                   key="analyze_alarm_threshold")  # fmt: skip
     cost = th.cost_at(is_attack, p_attack, t)
     cols = st.columns(3)

@@ -74,9 +74,11 @@ def render() -> None:
 def _alarm_threshold(meta: dict) -> None:
     """What a 2-class model flags at: a threshold saved after training changes its decisions, not its stored scores."""
     text = f"**Alarm threshold:** {md(th.state_text(meta))}."
-    if meta.get("alarm_threshold") is not None:
+    if th.saved_since_training(meta):
         text += (" Saved after training: the scores below were computed at 0.50, and every scoring now flags a flow "
                  "whose probability of attack reaches this threshold.")  # fmt: skip
+    elif meta.get("alarm_threshold") is not None:
+        text += " Saved after training; it decides as the default does, so the scores below still hold."
     st.markdown(text)
     validation = th.validation_text(meta)
     if validation and not th.uses_validation_choice(meta):

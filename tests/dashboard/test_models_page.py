@@ -108,6 +108,10 @@ def test_card_of_a_2_class_model_says_what_it_flags_at(registry_env, demo_models
     # Under the table too: its scores of rf2 are at 0.50, not what it flags now (they were shown unmarked)
     (under,) = [c.value for c in at.caption if "An alarm threshold has been saved since" in c.value]
     assert "for rf2 (0.80): it now flags flows at its threshold" in under
+    th.save_threshold(models / "rf2", 0.5, chosen_on="ward 3")
+    text = " ".join(m.value for m in models_page("rf2").markdown)
+    assert f"{md('0.50, chosen on ward 3')}." in text and "computed at 0.50" not in text, "0.50 decides as before"
+    assert "the scores below still hold" in text
     th.save_threshold(models / "rf2", suggested["threshold"], chosen_on=th.validation_rows_label(suggested))
     at = models_page("rf2")
     assert not [c for c in at.caption if "not applied unless saved" in c.value], "already in use: nothing to offer"

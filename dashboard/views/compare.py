@@ -162,9 +162,12 @@ def _show_scores(scores: list[ModelScore], n_data: int) -> None:
     ranked = sorted(scores, key=lambda s: s.report.macro_f1, reverse=True)
     best = ranked[0]
     removed = best.report.duplicates_removed
-    if removed is not None:
+    if removed:
         st.info(f"{removed:,} of {n_data:,} test rows also occur in train and were left out; "
                 f"{best.report.n_rows:,} rows scored.", icon=":material/filter_alt:")  # fmt: skip
+    elif removed == 0:
+        st.info(f"No test row also occurs in train: none was left out, all {best.report.n_rows:,} rows scored.",
+                icon=":material/filter_alt:")  # fmt: skip
     for s in ranked:  # a 2-class model at its saved alarm threshold, the others at 0.5
         for note in threshold_notes(s.report):
             st.info(f"**{md(s.name)}** was {md(note)}.", icon=":material/tune:")

@@ -89,7 +89,8 @@ def test_leave_out_train_duplicates_says_how_many(registry_env, core_reports):
     at.checkbox(key="compare_dedup").check().run()
     assert not at.exception, at.exception
     removed = core_reports[PAIR[0]][1].duplicates_removed
-    assert any(f"{removed:,} of" in i.value and "left out" in i.value for i in at.info)
+    said = f"{removed:,} of" if removed else "No test row also occurs in train: none was left out, all"
+    assert any(said in i.value for i in at.info), (removed, [i.value for i in at.info])
     table = at.dataframe[0].value.set_index("model")
     for name in PAIR:
         assert table.loc[name, "macro-F1"] == pytest.approx(core_reports[name][1].macro_f1, abs=1e-4)
@@ -99,6 +100,28 @@ def test_leave_out_train_duplicates_says_how_many(registry_env, core_reports):
     assert box.value is False and box.disabled
     at.radio(key="compare_source").set_value("Test split of a data folder").run()
     assert at.checkbox(key="compare_dedup").value is True
+
+
+def test_leaving_out_train_duplicates_when_there_are_none_says_so(registry_env, demo_dir, tmp_path, monkeypatch):
+    """It said "0 of 1,900 test rows also occur in train and were left out"."""
+    import shutil
+
+    import pandas as pd
+
+    shutil.copytree(demo_dir / "test", tmp_path / "test")
+    (tmp_path / "train").mkdir()
+    test_rows = pd.concat([pd.read_csv(f, dtype="float64") for f in (demo_dir / "test").glob("*.csv")])
+    for f in (demo_dir / "train").glob("*.csv"):  # the train files less their rows also in test
+        rows = pd.read_csv(f, dtype="float64")
+        rows[~rows.merge(test_rows.drop_duplicates(), how="left", indicator=True)["_merge"].eq("both")].to_csv(
+            tmp_path / "train" / f.name, index=False
+        )
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(tmp_path))
+    at = compare_page(PAIR)
+    at.checkbox(key="compare_dedup").check().run()
+    assert not at.exception, at.exception
+    (said,) = [i.value for i in at.info if "also occurs in train" in i.value or "also occur in train" in i.value]
+    assert said == f"No test row also occurs in train: none was left out, all {len(test_rows):,} rows scored."
 
 
 def test_models_of_the_other_release_are_left_out_with_a_word(demo_models_dir, demo_dir, tmp_path, monkeypatch):

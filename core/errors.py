@@ -67,18 +67,28 @@ class DataError(CoreError):
 
 class FilesError(DataError):
     """Several files that could not be read, each for its own reason (``errors``: each file's
-    :class:`DataError`, in the order read), so that all of them can be mended at once."""
+    :class:`DataError`, in the order read, then ``together``'s, problems of the files together such as a mix of
+    both releases), so that all of them can be mended at once."""
 
-    def __init__(self, errors: list[DataError], total: int):
-        self.errors = list(errors)
+    def __init__(self, errors: list[DataError], total: int, together: list[DataError] = ()):
+        self.errors = [*errors, *together]
         self.total = total
+        self.together = len(together)
         hints = list(dict.fromkeys(e.hint for e in self.errors if e.hint))
         super().__init__(
-            f"{len(self.errors)} of {total} files could not be read: "
-            + "; ".join(f"({i}) {e}" for i, e in enumerate(self.errors, 1)),
+            self.headline() + ": " + "; ".join(f"({i}) {e}" for i, e in enumerate(self.errors, 1)),
             hint=hints[0] if len(hints) == 1 else "; ".join(f"({i}) {e.hint}" for i, e in enumerate(self.errors, 1)
                                                              if e.hint) or None,
         )  # fmt: skip
+
+    def headline(self) -> str:
+        """``2 of 5 files could not be read``, and how many problems are of the files together."""
+        together = self.together
+        bad = len(self.errors) - together
+        text = f"{bad} of {self.total} {'file' if self.total == 1 else 'files'} could not be read"
+        if together:
+            text += f", and {together} {'problem is' if together == 1 else 'problems are'} of the files together"
+        return text
 
 
 class LayoutMismatchError(DataError):

@@ -912,16 +912,9 @@ def concat(parts: Sequence[Dataset], *, X: np.ndarray | None = None) -> Dataset:
     concatenated (:func:`read_files` fills one matrix as it reads, so the parts hold no rows of their own)."""
     if not parts:
         raise DataError("no CSV files to read", hint="pass at least one .csv file")
-    layouts = {p.layout.name for p in parts}
-    if len(layouts) > 1:
-        by_layout = {lay: [f.name for p in parts if p.layout.name == lay for f in p.files] for lay in sorted(layouts)}
-        detail = "; ".join(
-            f"{lay}: {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}" for lay, names in by_layout.items()
-        )
-        raise DataError(
-            f"the files mix both CICIoMT2024 releases ({detail})",
-            hint="use the files of one release only (v1 has 45 features, v2 has 39)",
-        )
+    mix = _mix_of_releases([(p.layout.name, f.name) for p in parts for f in p.files])
+    if mix:
+        raise mix
     if len(parts) == 1 and X is None:
         return parts[0]
     files: list[FileSummary] = []
@@ -936,6 +929,21 @@ def concat(parts: Sequence[Dataset], *, X: np.ndarray | None = None) -> Dataset:
         files=files,
         layout=parts[0].layout,
         notes=[n for p in parts for n in p.notes],
+    )
+
+
+def _mix_of_releases(files: list[tuple[str, str]]) -> DataError | None:
+    """The error for files (``(layout name, file name)`` each) of both releases, naming those of each; None if one."""
+    layouts = sorted({lay for lay, _ in files})
+    if len(layouts) < 2:
+        return None
+    by_layout = {lay: [name for la, name in files if la == lay] for lay in layouts}
+    detail = "; ".join(
+        f"{lay}: {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}" for lay, names in by_layout.items()
+    )
+    return DataError(
+        f"the files mix both CICIoMT2024 releases ({detail})",
+        hint="use the files of one release only (v1 has 45 features, v2 has 39)",
     )
 
 
@@ -999,15 +1007,16 @@ def read_files(
     are concatenated at the end instead.
 
     A file that cannot be read does not stop the others: every file is read, and the errors of all that could
-    not be are raised together (:class:`FilesError`; one file's alone, as it was raised), so that they can all be
-    mended at once. A file of the other release than ``layout`` is raised at once (the whole set is then of the
-    other release, most likely).
+    not be are raised together (:class:`FilesError`; one file's alone, as it was raised), with a mix of both
+    releases among the files that could be read, so that they can all be mended at once. A file of the other
+    release than ``layout`` is raised at once (the whole set is then of the other release, most likely).
     """
     items = list(sources)
     shown = source_names(items)
     bound = _most_rows(items) if len(items) > 1 else None
     parts: list[Dataset] = []
     errors: list[DataError] = []
+    read: list[tuple[str, str]] = []  # (layout, name) of each file read: a mix is named beside the files' errors
     X, filled, spilled = None, 0, False
     for i, src in enumerate(items):
         try:
@@ -1023,6 +1032,7 @@ def read_files(
             if progress:
                 progress(i + 1, len(items), exc.file or shown[i] or f"file {i + 1}")
             continue
+        read.append((part.layout.name, shown[i] or part.files[0].name))
         if errors:  # read only to find its errors too: its rows are not kept
             if progress:
                 progress(i + 1, len(items), part.files[0].name)
@@ -1042,7 +1052,8 @@ def read_files(
         if progress:
             progress(i + 1, len(items), parts[-1].files[0].name)
     if errors:
-        raise errors[0] if len(errors) == 1 else FilesError(errors, len(items))
+        together = [mix] if (mix := _mix_of_releases(read)) else []
+        raise errors[0] if len(errors) == 1 and not together else FilesError(errors, len(items), together)
     if X is None:
         return concat(parts)
     if spilled:

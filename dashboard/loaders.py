@@ -181,8 +181,7 @@ def show_error(exc: Exception) -> None:
     from dashboard.escape import md
 
     if isinstance(exc, FilesError):  # several files, each with its own problem: one box each
-        st.error(f"**{len(exc.errors)} of {exc.total} files could not be read.** Each is said below: mend them all, "
-                 "then read them again.",
+        st.error(f"**{md(exc.headline())}.** Each is said below: mend them all, then read them again.",
                  icon="⚠️")  # fmt: skip
         for each in exc.errors:
             show_error(each)

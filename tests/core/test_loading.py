@@ -383,6 +383,28 @@ def test_read_files_reads_on_past_a_bad_file_and_names_every_bad_file(tmp_path):
     assert type(one.value) is DataError and (one.value.file, one.value.row) == ("c.csv", 2)
 
 
+def test_a_mix_of_releases_is_named_beside_a_bad_file_in_one_round():
+    """A bad file and files of both releases needed two rounds: the mix was named only once the bad file was mended.
+    The files read, of both releases, are now named beside it (the bad file's release is unknown)."""
+    import pickle
+
+    from core.errors import FilesError
+
+    bad = make_csv(rows=3, label="DDoS")
+    with pytest.raises(FilesError) as err:
+        read_files([("a.csv", make_csv(rows=2)), ("b.csv", bad), ("c.csv", make_csv(FEATURES_V1, rows=2)),
+                    ("d.csv", make_csv(rows=2, fill=1))])  # fmt: skip
+    e = err.value
+    assert [x.file for x in e.errors] == ["b.csv", None] and e.together == 1 and e.total == 4
+    assert str(e).startswith("1 of 4 files could not be read, and 1 problem is of the files together: (1) b.csv")
+    assert "(2) the files mix both CICIoMT2024 releases (v1: c.csv; v2: a.csv, d.csv)" in str(e)
+    assert "(2) use the files of one release only" in e.hint
+    assert pickle.loads(pickle.dumps(e)).headline() == e.headline()
+    with pytest.raises(DataError) as one:  # one release among the files read: the bad file alone, as before
+        read_files([("a.csv", make_csv(rows=2)), ("b.csv", bad)])
+    assert type(one.value) is DataError and one.value.file == "b.csv"
+
+
 def test_read_files_refuses_one_capture_given_twice_and_tells_apart_files_of_one_name(tmp_path):
     """An upload added twice, or one file reached by two paths, had its flows counted twice without a word."""
     one, other = make_csv(rows=5), make_csv(rows=4, fill=1.5)

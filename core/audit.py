@@ -2,7 +2,7 @@
 
 One event per line in ``$IOMT_AUDIT_DIR/audit-YYYY-MM.jsonl`` (default ``logs/audit`` in the
 project, kept out of git). An event records the action (``scored``, ``trained``, ``deleted``,
-``exported``, ``signed in``...), the signed-in user (when there is one) and the operating-system
+``exported``, ``signed in``, ``sign-in failed``...), the signed-in user (when there is one) and the operating-system
 account of the process, the files by name, size and SHA-256 (never their contents), the model, and
 a few details. Lines are appended under an exclusive lock, so that several server sessions and
 command-line runs can write to one log.
@@ -34,6 +34,7 @@ ACTIONS = (
     "exported",
     "signed in",
     "signed out",
+    "sign-in failed",
 )
 
 
@@ -75,6 +76,32 @@ def _os_user() -> str:
         return str(os.getuid())
 
 
+#: Line breaks for ``str.splitlines`` (and JavaScript) that JSON leaves unescaped in text with ``ensure_ascii=False``.
+_UNSAFE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _line(event: dict) -> bytes:
+    """One JSON line of UTF-8. A break that some readers take for a new line is escaped (a file named with one
+    must not cut its event in two), and a lone surrogate (a file name that was not UTF-8, as Python decodes it)
+    becomes U+FFFD instead of failing to encode."""
+    line = json.dumps(event, default=str, ensure_ascii=False)
+    for char, escaped in _UNSAFE_BREAKS.items():
+        line = line.replace(char, escaped)
+    try:
+        return (line + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (line.encode("utf-16", "surrogatepass").decode("utf-16", "replace") + "\n").encode("utf-8")
+
+
+def _ends_mid_line(fd: int) -> bool:
+    """Whether the file ends without a line break (a write cut short); False where it cannot be read."""
+    try:
+        size = os.fstat(fd).st_size
+        return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+    except OSError:
+        return False
+
+
 def record(action: str, *, user: str | None = None, files: Iterable[dict] = (), model: str | None = None,
            via: str = "cli", folder: str | os.PathLike | None = None, **details) -> dict:  # fmt: skip
     """Append one event and return it. Never raises on a write failure (the failure is in the event's
@@ -91,15 +118,21 @@ def record(action: str, *, user: str | None = None, files: Iterable[dict] = (), 
     }
     if details:
         event["details"] = details
-    line = json.dumps(event, default=str, ensure_ascii=False) + "\n"
+    data = _line(event)
     target = Path(folder) if folder else audit_dir()
     try:
         target.mkdir(parents=True, exist_ok=True)
         path = target / f"audit-{now:%Y-%m}.jsonl"
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
+        except PermissionError:  # may be appended to, not read: no check of the last line
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            os.write(fd, line.encode("utf-8"))
+            if _ends_mid_line(fd):  # a writer died mid-line: end that line, or it would swallow this event
+                data = b"\n" + data
+            while data:  # a short write (disk nearly full) must not leave half a line
+                data = data[os.write(fd, data) :]
         finally:
             os.close(fd)  # closing releases the lock
         event["written"] = True
@@ -112,9 +145,9 @@ def record(action: str, *, user: str | None = None, files: Iterable[dict] = (), 
 def _well_formed(event) -> bool:
     """Whether a decoded line has the shape :func:`record` writes (text where text goes, a dict of details, a list
     of file dicts), so that a reader can show it without checking every field again."""
-    if not isinstance(event, dict):
+    if not isinstance(event, dict) or not isinstance(event.get("action"), str):
         return False
-    texts = ("time", "action", "user", "os_user", "via", "model")
+    texts = ("time", "user", "os_user", "via", "model")
     if any(event.get(k) is not None and not isinstance(event[k], str) for k in texts):
         return False
     details, files = event.get("details"), event.get("files")
@@ -129,15 +162,22 @@ def read_events(folder: str | os.PathLike | None = None, limit: int | None = 500
         return []
     events: list[dict] = []
     for path in sorted(target.glob("audit-*.jsonl"), reverse=True):
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-        for line in reversed(lines):
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:  # one month's log that cannot be read must not hide the others
+            events.append({"action": "unreadable", "details": {"file": path.name, "error": str(exc)}})
+            continue
+        # "\n" only: splitlines() would also cut at U+2028 and the like, which JSON may hold inside a text
+        for line in reversed(text.split("\n")):
             if not line.strip():
                 continue
             try:
                 event = json.loads(line)
                 if not _well_formed(event):
                     raise ValueError
-            except ValueError:
+                # a \udcff escape decodes to a lone surrogate, which no page or CSV can encode (UnicodeError)
+                json.dumps(event, ensure_ascii=False).encode("utf-8")
+            except (ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
                 event = {"action": "unreadable", "details": {"line": line[:200], "file": path.name}}
             events.append(event)
             if limit and len(events) >= limit:

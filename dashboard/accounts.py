@@ -19,6 +19,7 @@ import getpass
 import os
 import re
 import secrets
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -43,26 +44,51 @@ def _is_bcrypt(value: object) -> bool:
     return isinstance(value, str) and re.fullmatch(r"\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}", value) is not None
 
 
+def _read(path: Path) -> dict:
+    """The accounts file as a mapping in streamlit-authenticator's layout (empty for an empty file)."""
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AccountsError(f"cannot read {path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise AccountsError(f"{path} is not valid YAML: {exc}") from None
+    credentials = config.get("credentials") if isinstance(config, dict) else None
+    if not (isinstance(config, dict) and isinstance(credentials or {}, dict)
+            and isinstance((credentials or {}).get("usernames") or {}, dict)
+            and isinstance(config.get("cookie") or {}, dict)):  # fmt: skip
+        raise AccountsError(f"{path} is not an accounts file (expected credentials: usernames: USER: password: ..., "
+                            "and cookie:); move it aside and create the accounts again with: "
+                            ".venv/bin/python -m dashboard.accounts add USER")  # fmt: skip
+    return config
+
+
 def load(path: Path | None = None) -> dict:
-    """Read and check the accounts file: at least one user, every password a bcrypt hash, a cookie key."""
+    """Read and check the accounts file: at least one user, every password a bcrypt hash, a cookie key, and no
+    access for other users (it holds the key that signs sign-in cookies)."""
     path = path or accounts_file()
     if not path.is_file():
         raise AccountsError(f"no accounts file at {path}; create the first account with: "
                             ".venv/bin/python -m dashboard.accounts add USER")  # fmt: skip
-    try:
-        config = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise AccountsError(f"{path} is not valid YAML: {exc}") from None
+    config = _read(path)
     users = ((config.get("credentials") or {}).get("usernames")) or {}
     if not users:
         raise AccountsError(f"{path} has no accounts; add one with: .venv/bin/python -m dashboard.accounts add USER")
-    bad = [u for u, info in users.items() if not _is_bcrypt((info or {}).get("password"))]
+    bad = [u for u, info in users.items() if not isinstance(info, dict) or not _is_bcrypt(info.get("password"))]
     if bad:
         raise AccountsError(f"{path}: the password of {', '.join(map(str, bad))} is not a bcrypt hash; set it again "
                             "with: .venv/bin/python -m dashboard.accounts add USER")  # fmt: skip
     cookie = config.get("cookie") or {}
     if len(str(cookie.get("key") or "")) < 32:
         raise AccountsError(f"{path}: the cookie signing key is missing or short; add an account to create one")
+    expiry = cookie.get("expiry_days", 1)
+    if isinstance(expiry, bool) or not isinstance(expiry, (int, float)) or not 0 <= expiry <= 365:
+        raise AccountsError(f"{path}: cookie expiry_days is {expiry!r}; expected a number of days from 0 to 365")
+    config["cookie"] = {**_empty()["cookie"], **cookie, "name": str(cookie.get("name") or _empty()["cookie"]["name"])}
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        # whoever can read the key can sign a cookie as any user; whoever can write can add an account
+        raise AccountsError(f"{path} is open to other users (mode {mode:o}); it holds the password hashes and the "
+                            f"key that signs sign-in cookies: make it private with: chmod 600 {path}")  # fmt: skip
     return config
 
 
@@ -102,8 +128,7 @@ def add_user(user: str, password: str, name: str | None = None, path: Path | Non
         raise AccountsError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     if len(password.encode()) > 72:
         raise AccountsError("the password must be at most 72 bytes (bcrypt's limit)")
-    config = yaml.safe_load(path.read_text()) if path.is_file() else None
-    config = config or _empty()
+    config = (_read(path) if path.is_file() else None) or _empty()  # a damaged file is refused, not overwritten
     if len(str((config.get("cookie") or {}).get("key") or "")) < 32:
         config["cookie"] = _empty()["cookie"]
     users = config.setdefault("credentials", {}).setdefault("usernames", {}) or {}
@@ -116,11 +141,12 @@ def add_user(user: str, password: str, name: str | None = None, path: Path | Non
 
 def remove_user(user: str, path: Path | None = None) -> Path:
     path = path or accounts_file()
+    user = user.strip().lower()  # as add_user and the sign-in form take it
     config = load(path) if path.is_file() else _empty()
     users = config["credentials"]["usernames"]
-    if user.lower() not in users:
+    if user not in users:
         raise AccountsError(f"no account named {user!r} in {path}")
-    del users[user.lower()]
+    del users[user]
     _write(path, config)
     return path
 
@@ -152,9 +178,9 @@ def main(argv: list[str] | None = None) -> int:
             print(accounts_file())
         elif args.command == "add":
             path = add_user(args.user, _read_password(args), args.name)
-            print(f"account {args.user.lower()!r} saved in {path} (bcrypt hash only)")
+            print(f"account {args.user.strip().lower()!r} saved in {path} (bcrypt hash only)")
         elif args.command == "remove":
-            print(f"account {args.user.lower()!r} removed from {remove_user(args.user)}")
+            print(f"account {args.user.strip().lower()!r} removed from {remove_user(args.user)}")
         elif args.command == "list":
             for user, info in load()["credentials"]["usernames"].items():
                 print(f"{user}\t{(info or {}).get('name', '')}")

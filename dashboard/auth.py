@@ -20,6 +20,7 @@ from dashboard.accounts import AccountsError, accounts_file, load
 from dashboard.escape import md
 
 KEY_AUDITED = "audit_logged"  # set of (action, identity) already written in this session
+KEY_SIGN_IN_FAILED = "auth_sign_in_failed"  # the last sign-in of this session failed (and was audited)
 #: What streamlit-authenticator keeps in a session: kept at sign-out, when everything else of the user's goes.
 _AUTH_KEYS = frozenset({"authentication_status", "username", "name", "email", "roles", "logout"})
 
@@ -81,6 +82,10 @@ def require_sign_in() -> str | None:
     cookie = config["cookie"]
     authenticator = stauth.Authenticate(config["credentials"], cookie["name"], cookie["key"],
                                         float(cookie.get("expiry_days", 1)), auto_hash=False)  # fmt: skip
+    users = config["credentials"]["usernames"]
+    failures = {u: info.get("failed_login_attempts", 0) for u, info in users.items()}
+    if st.session_state.get("authentication_status") is False:  # audited already: only a new failure sets False
+        st.session_state["authentication_status"] = None
     try:
         authenticator.login(location="main", key="auth_login",
                             fields={"Form name": "Sign in", "Username": "User name", "Password": "Password",
@@ -88,13 +93,23 @@ def require_sign_in() -> str | None:
     except LoginError as exc:
         st.error(md(exc), icon=":material/lock:")
     status = st.session_state.get("authentication_status")
-    if status is False:
-        st.error("Wrong user name or password.", icon=":material/lock:")
+    if status is False:  # a sign-in failed on this run: guessing passwords leaves a trace
+        st.session_state[KEY_SIGN_IN_FAILED] = True
+        tried = [u for u, info in users.items() if info.get("failed_login_attempts", 0) > failures.get(u, 0)]
+        # the account tried when it exists (None if not), never the text typed: it may be a password
+        audit.record("sign-in failed", via="dashboard", account=tried[0] if tried else None)
     if not status:
+        if st.session_state.get(KEY_SIGN_IN_FAILED):
+            st.error("Wrong user name or password.", icon=":material/lock:")
         st.caption("This dashboard is shared on the network: sign in with the account an administrator created "
                    "for you (python -m dashboard.accounts add USER).")  # fmt: skip
         st.stop()
+    st.session_state.pop(KEY_SIGN_IN_FAILED, None)
     user = st.session_state.get("username")
+    if user not in users:  # the account was removed since: not one more page
+        _sign_out(user, reason="account removed")
+        authenticator.logout(location="unrendered")
+        st.rerun()
     if log_once("signed in", user) is not None:  # signed in on this run: once more, with the pages' navigation shown
         st.rerun()
     with st.sidebar:
@@ -105,18 +120,24 @@ def require_sign_in() -> str | None:
     return user
 
 
-def _sign_out(user: str) -> None:
+def _sign_out(user: str, **details) -> None:
     """Record the sign-out and forget the user's work in this browser session (their running training or
     comparison, uploads, results, what was audited once): the next user to sign in here starts afresh, and their
     own actions are audited as theirs. A training already running goes on and is saved."""
-    audit.record("signed out", user=user, via="dashboard")
+    audit.record("signed out", user=user, via="dashboard", **details)
     for key in [k for k in st.session_state if k not in _AUTH_KEYS]:
         del st.session_state[key]
 
 
 def log(action: str, **kwargs) -> dict:
-    """Append an audit event for the current session's user (see :func:`core.audit.record`)."""
-    return audit.record(action, user=current_user(), via="dashboard", **kwargs)
+    """Append an audit event for the current session's user (see :func:`core.audit.record`); say so when it could
+    not be written (the work goes on)."""
+    event = audit.record(action, user=current_user(), via="dashboard", **kwargs)
+    if not event["written"]:  # a toast: pages rerun right after many of their actions
+        st.toast(f"**This action was not recorded in the audit log**: {md(event['error'])}. Ask whoever runs the "
+                 f"dashboard to make {md(audit.audit_dir())} writable, or to set `IOMT_AUDIT_DIR` to a folder "
+                 "that is.", icon=":material/warning:", duration="infinite")  # fmt: skip
+    return event
 
 
 def log_once(action: str, identity, **kwargs) -> dict | None:

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.audit import audit_dir, read_events
-from dashboard.escape import md
+from dashboard.escape import md, spreadsheet_text
 
 MAX_EVENTS = 5000
 
@@ -32,6 +32,12 @@ def events_frame(events: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["time (UTC)", "action", "user", "via", "model", "files", "details"])
 
 
+def events_csv(frame: pd.DataFrame) -> bytes:
+    """The table as CSV for a spreadsheet: a cell that starts like a formula (a file named ``=HYPERLINK(...)``, which
+    anyone who uploads a file can choose) is prefixed with ``'``, so that opening the download does not run it."""
+    return frame.map(spreadsheet_text).to_csv(index=False).encode()
+
+
 def render() -> None:
     st.title("Audit log")
     st.caption(f"Who scored, trained, deleted or exported what, and when, from {md(audit_dir())} (JSON lines; "
@@ -53,7 +59,7 @@ def render() -> None:
         frame = frame[frame["user"].isin(who)]
     st.caption(f"{len(frame):,} of {len(events):,} most recent events.")
     st.dataframe(frame, hide_index=True, key="audit_table")
-    st.download_button("Download the events shown (CSV)", frame.to_csv(index=False).encode(), "audit.csv", "text/csv",
+    st.download_button("Download the events shown (CSV)", events_csv(frame), "audit.csv", "text/csv",
                        key="audit_download", icon=":material/download:", on_click="ignore")  # fmt: skip
 
 

@@ -137,8 +137,11 @@ def test_sign_in(address, accounts, env):
     assert "IoMT attack detection" in titles(at)
     assert at.session_state["username"] == "alice"
     assert any("Signed in as" in c.value and "alice" in c.value for c in at.sidebar.caption)
-    (event,) = audit.read_events(env / "audit")
+    event, *failed = audit.read_events(env / "audit")
     assert event["action"] == "signed in" and event["user"] == "alice" and event["via"] == "dashboard"
+    assert [(e["action"], e["details"]["account"]) for e in reversed(failed)] == [
+        ("sign-in failed", "alice"), ("sign-in failed", None), ("sign-in failed", "alice"), ("sign-in failed", None),
+        ("sign-in failed", "alice")]  # fmt: skip
 
 
 def test_signing_out_forgets_the_users_work_so_the_next_user_starts_afresh(address, accounts, env):

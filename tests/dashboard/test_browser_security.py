@@ -199,7 +199,8 @@ def test_network_mode_requires_sign_in(browser, small_registry, tmp_path):  # no
         pytest.fail(str(exc))
     from core.audit import read_events
 
-    assert [e["action"] for e in read_events(tmp_path / "audit")] == ["signed in"]
+    events = [(e["action"], (e.get("details") or {}).get("account")) for e in read_events(tmp_path / "audit")]
+    assert events == [("signed in", None), ("sign-in failed", "alice")]
 
 
 def test_artifacts_folder_is_ignored_by_git():

@@ -491,7 +491,7 @@ class _CsvSink:
 
     def __init__(self, path: Path, header: list[str]):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._stream = pa.OSFile(str(path), "wb")
+        self._stream = pa.OSFile(os.fsencode(path), "wb")
         self._stream.write((",".join(header) + "\n").encode())
         self._writer: pacsv.CSVWriter | None = None
         self._options = pacsv.WriteOptions(include_header=False, quoting_style="none", batch_size=8192)

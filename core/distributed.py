@@ -62,7 +62,7 @@ import numpy as np
 
 from .errors import CoreError, DataError, ModelFormatError
 from .limits import Limits
-from .loading import _parse_header, csv_files_in, display_names, ignored_label_columns
+from .loading import _parse_header, csv_files_in, display_names, ignored_label_columns, name_text
 from .schema import find_label_column
 from .words import counted
 
@@ -150,7 +150,7 @@ def plan_file(path: str, partition_bytes: int = DEFAULT_PARTITION_BYTES) -> File
         if len(header) == _MAX_HEADER_BYTES and not header.endswith(b"\n"):
             raise DataError(
                 f"the first line is longer than {_MAX_HEADER_BYTES >> 20} MiB: not a CSV header",
-                file=Path(path).name,
+                file=name_text(Path(path).name),
                 row=0,
                 hint="the file must start with the feature names, e.g. 'Header_Length,Protocol Type,...'",
             )

@@ -133,8 +133,8 @@ def _read_bytes(source: Source, name: str | None, limits: Limits | None = None) 
                 file=str(path),
                 hint=f"pass the CSV files, or a glob such as {path}/*.csv",
             )
-        check_size(path.stat().st_size, name or path.name, limits)
-        return str(path), name or path.name
+        check_size(path.stat().st_size, name or name_text(path.name), limits)
+        return str(path), name or name_text(path.name)
     if isinstance(source, (bytes, bytearray, memoryview)):
         check_size(len(source), name or "upload.csv", limits)
         return bytes(source), name or "upload.csv"
@@ -443,11 +443,26 @@ def display_names(paths: Sequence[str | os.PathLike]) -> list[str]:
     """The name each file goes by in outputs and messages (the ``file`` column of predictions): its file name,
     or, where two of ``paths`` share a file name, each one's path below the folder common to all."""
     paths = [Path(p) for p in paths]
-    names = [p.name for p in paths]
+    names = [name_text(p.name) for p in paths]
     if len(set(names)) == len(names):
         return names
     common = Path(os.path.commonpath([str(p.parent.resolve()) for p in paths]))
-    return [p.resolve().relative_to(common).as_posix() for p in paths]
+    return [name_text(p.resolve().relative_to(common).as_posix()) for p in paths]
+
+
+def name_text(name: str) -> str:
+    """A file name as text that can be written anywhere (UTF-8 outputs, Parquet, JSON, pages): as it is, or, for a
+    name whose bytes are not UTF-8 (a capture copied from an old share: Python reads ``caf\xe9.csv`` with a lone
+    surrogate, which no UTF-8 output takes), with each such byte written as ``\xe9``, so that two names still
+    differ."""
+    try:
+        name.encode()
+        return name
+    except UnicodeEncodeError:
+        try:
+            return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a surrogate no file name decodes to
+            return name.encode("utf-8", "backslashreplace").decode()
 
 
 def read_csv(
@@ -595,7 +610,15 @@ def arrow_pool() -> pa.MemoryPool:
 
 def _csv_input(data: bytes | str) -> pa.NativeFile:
     """A stream over a path (its read buffers from :func:`arrow_pool`) or over bytes."""
-    return pa.OSFile(data, "r", memory_pool=arrow_pool()) if isinstance(data, str) else pa.BufferReader(data)
+    return (
+        pa.OSFile(arrow_path(data), "r", memory_pool=arrow_pool()) if isinstance(data, str) else pa.BufferReader(data)
+    )
+
+
+def arrow_path(path: str | os.PathLike) -> bytes:
+    """A path as pyarrow opens it: its bytes, for pyarrow encodes a text path as UTF-8 and so could not open a file
+    whose name is not (a capture copied from an old share: ``caf\xe9.csv``, decoded by Python to a lone surrogate)."""
+    return os.fsencode(path)
 
 
 def parse_block_bytes(limits: Limits) -> int:
@@ -956,8 +979,8 @@ def source_names(items: list) -> list[str | None]:
     their place (``capture.csv (2)``). Only uploads of equal size are hashed.
     """
     payloads = [src[1] if isinstance(src, tuple) else src for src in items]
-    names = [src[0] if isinstance(src, tuple) else Path(src).name if isinstance(src, (str, os.PathLike)) else ""
-             for src in items]  # fmt: skip
+    names = [src[0] if isinstance(src, tuple) else name_text(Path(src).name) if isinstance(src, (str, os.PathLike))
+             else "" for src in items]  # fmt: skip
     is_path = [isinstance(p, (str, os.PathLike)) for p in payloads]
     sizes = Counter(len(p) for p in payloads if isinstance(p, (bytes, bytearray, memoryview)))
 

@@ -389,7 +389,7 @@ def read_report_data(paths: list[str], layout=None) -> tuple[Dataset, str]:
     from pathlib import Path
 
     from .errors import DataError
-    from .loading import csv_files_in, load_split, read_files
+    from .loading import csv_files_in, display_names, load_split, read_files
 
     if len(paths) == 1 and Path(paths[0]).is_dir():
         folder = Path(paths[0])
@@ -402,7 +402,7 @@ def read_report_data(paths: list[str], layout=None) -> tuple[Dataset, str]:
         data = read_files(files, layout=layout)
         data.notes.extend(left_out)
         return data, str(folder)
-    return read_files(paths, layout=layout), ", ".join(Path(p).name for p in paths)
+    return read_files(paths, layout=layout), ", ".join(display_names(paths))
 
 
 # ---------------------------------------------------------------------------------- HTML

@@ -104,7 +104,7 @@ class _FilePlan:
 def _plan(path: str | os.PathLike, display: str | None = None) -> _FilePlan:
     """Check a file's header and first rows with ``read_csv`` itself; return how to stream it."""
     path = Path(path)
-    display = display or path.name
+    display = display or loading.name_text(path.name)
     if not path.is_file():
         loading.read_csv(path, name=display)  # raises the same DataError (not found / is a folder)
     with open(path, "rb") as fh:
@@ -153,18 +153,19 @@ def _blocks(plan: _FilePlan, block_bytes: int, notes: list[str]):
     parse_bytes = min(block_bytes, loading.parse_block_bytes(loading.Limits.from_env()))
     group = max(1, block_bytes // parse_bytes)
     # Pages of freed blocks stay in pyarrow's pool for the next block (streaming bounds memory anyway).
-    try:
-        reader = pacsv.open_csv(
-            plan.path,
-            read_options=pacsv.ReadOptions(block_size=parse_bytes, column_names=plan.columns, skip_rows=1),
-            parse_options=pacsv.ParseOptions(delimiter=plan.delimiter),
-            convert_options=pacsv.ConvertOptions(column_types=types, include_columns=include,
-                                                 null_values=loading.NULL_VALUES),
-        )  # fmt: skip
-    except pa.ArrowInvalid as exc:
-        raise explain(exc) from None
-    notes.extend(loading.ignored_label_columns(plan.display, plan.columns, plan.label_col))
-    yield from _grouped(reader, plan, group, file_code, explain, notes)
+    with pa.OSFile(loading.arrow_path(plan.path), "r") as source:
+        try:
+            reader = pacsv.open_csv(
+                source,
+                read_options=pacsv.ReadOptions(block_size=parse_bytes, column_names=plan.columns, skip_rows=1),
+                parse_options=pacsv.ParseOptions(delimiter=plan.delimiter),
+                convert_options=pacsv.ConvertOptions(column_types=types, include_columns=include,
+                                                     null_values=loading.NULL_VALUES),
+            )  # fmt: skip
+        except pa.ArrowInvalid as exc:
+            raise explain(exc) from None
+        notes.extend(loading.ignored_label_columns(plan.display, plan.columns, plan.label_col))
+        yield from _grouped(reader, plan, group, file_code, explain, notes)
 
 
 def _grouped(reader, plan: _FilePlan, group: int, file_code: int, explain, notes: list[str]):
@@ -285,7 +286,7 @@ def score_files(
                         f"{out_path / 'predictions.csv'}")  # fmt: skip
     for f in files:  # the capture itself would be replaced by its predictions
         if out_path.exists() and Path(f).exists() and os.path.samefile(f, out_path):
-            raise DataError(f"the output {out_path} is one of the input files", file=Path(f).name,
+            raise DataError(f"the output {out_path} is one of the input files", file=loading.name_text(Path(f).name),
                             hint="write the predictions to another file, e.g. "
                             f"{out_path.with_name(out_path.stem + '-predictions.csv')}")  # fmt: skip
     # A file given twice is refused; two files of one name are told apart (day1/capture.csv, day2/capture.csv).
@@ -293,7 +294,7 @@ def score_files(
     plans, errors = [], []
     for f, name in zip(files, shown, strict=True):  # every file's header and first rows, before any is scored
         try:
-            plans.append(_plan(f, name or Path(f).name))
+            plans.append(_plan(f, name))
         except LayoutMismatchError:
             raise
         except DataError as exc:
@@ -319,7 +320,7 @@ def score_files(
         _put(parsed, _DONE, stop)
 
     def write():
-        with pacsv.CSVWriter(str(tmp), builder.schema) as writer:
+        with pa.OSFile(loading.arrow_path(tmp), "wb") as sink, pacsv.CSVWriter(sink, builder.schema) as writer:
             while True:
                 table = scored.get()
                 if table is _DONE:

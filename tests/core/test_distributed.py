@@ -492,3 +492,23 @@ def test_the_alarm_threshold_is_the_one_at_the_start_and_is_recorded(client, dem
     assert json.loads((out / "summary.json").read_text())["alarm_threshold"] == 0.9
     assert "alarm threshold 0.9 (saved with the model)" in dist.format_summary(summary)
     assert "alarm threshold" not in dist.format_summary({**summary, "alarm_threshold": None})
+
+
+def test_a_file_whose_name_is_not_utf8_is_scored_by_score_many(model_path, v2_sample, tmp_path):
+    """``caf\\xe9.csv`` (a Latin-1 name) crashed score-many in quote() with a traceback; it now goes by
+    ``caf\\xe9.csv``, its partition and summary included."""
+    import json
+
+    src = sorted((v2_sample / "test").glob("*.csv"))[0]
+    try:
+        path = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.csv"))
+        shutil.copy(src, path)
+    except OSError as exc:  # a file system that takes UTF-8 names only
+        pytest.skip(f"this file system does not take a Latin-1 file name: {exc}")
+    argv = ["score-many", "--model", str(model_path), str(path), "--out", str(tmp_path / "out"), "--workers", "1",
+            "--quiet"]  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "core", *argv], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert [f["file"] for f in summary["files"]] == ["caf\\xe9.csv"]
+    assert _read_output(tmp_path / "out")["file"].unique().tolist() == ["caf\\xe9.csv"]

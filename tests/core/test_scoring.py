@@ -369,3 +369,35 @@ def test_a_label_like_column_not_read_is_said_when_streamed(model, inputs, tmp_p
         == read_files([two]).notes
         == ["two.csv: column 'attack_type' not read (the class comes from column 'label')"]
     )
+
+
+def test_a_file_whose_name_is_not_utf8_is_scored_under_its_name_with_the_odd_bytes_escaped(model, tmp_path, capsys):
+    """A capture named in Latin-1 (``caf\\xe9.csv``, copied from an old share) crashed ``predict`` with a traceback:
+    pyarrow could not open the path, nor the writer encode the name. Its bytes are read, and it goes by
+    ``caf\\xe9.csv`` (each byte that is not UTF-8 written as ``\\xe9``) in outputs and messages."""
+    import os
+
+    from core.loading import display_names, load_split
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    path = Path(os.fsdecode(bytes(folder) + b"/caf\xe9.csv"))
+    write_demo_csv(folder / "plain.csv", layout="v2", rows_per_class={"Benign": 30, "DDoS-UDP": 20}, seed=1)
+    try:
+        os.rename(folder / "plain.csv", path)
+    except OSError as exc:  # a file system that takes UTF-8 names only
+        pytest.skip(f"this file system does not take a Latin-1 file name: {exc}")
+    assert display_names([path]) == ["caf\\xe9.csv"]
+    out = tmp_path / "p.csv"
+    assert cli_main(["predict", "--model", str(model.path), str(path), "--out", str(out)]) == 0
+    got = pd.read_csv(out)
+    assert len(got) == 50 and set(got["file"]) == {"caf\\xe9.csv"}
+    assert got["predicted"].tolist() == model.predict(read_csv(path)).to_frame(read_csv(path), 19)["predicted"].tolist()
+    assert "caf\\xe9.csv" in capsys.readouterr().out
+    # Training and evaluation read it too (its class from a label column, as the name is not an official one).
+    for split in ("train", "test"):
+        (tmp_path / "d" / split).mkdir(parents=True)
+        write_demo_csv(Path(os.fsdecode(bytes(tmp_path / "d" / split) + b"/caf\xe9.csv")), layout="v2",
+                       rows_per_class={"Benign": 30, "DDoS-UDP": 20}, seed=2, with_label_column=True)  # fmt: skip
+    data = load_split(tmp_path / "d", "train")
+    assert len(data) == 50 and [f.name for f in data.files] == ["caf\\xe9.csv"]

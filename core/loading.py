@@ -452,8 +452,8 @@ def display_names(paths: Sequence[str | os.PathLike]) -> list[str]:
 
 def name_text(name: str) -> str:
     """A file name as text that can be written anywhere (UTF-8 outputs, Parquet, JSON, pages): as it is, or, for a
-    name whose bytes are not UTF-8 (a capture copied from an old share: Python reads ``caf\xe9.csv`` with a lone
-    surrogate, which no UTF-8 output takes), with each such byte written as ``\xe9``, so that two names still
+    name whose bytes are not UTF-8 (a capture copied from an old share: Python reads ``caf\\xe9.csv`` with a lone
+    surrogate, which no UTF-8 output takes), with each such byte written as ``\\xe9``, so that two names still
     differ."""
     try:
         name.encode()
@@ -617,7 +617,7 @@ def _csv_input(data: bytes | str) -> pa.NativeFile:
 
 def arrow_path(path: str | os.PathLike) -> bytes:
     """A path as pyarrow opens it: its bytes, for pyarrow encodes a text path as UTF-8 and so could not open a file
-    whose name is not (a capture copied from an old share: ``caf\xe9.csv``, decoded by Python to a lone surrogate)."""
+    whose name is not (a capture copied from an old share: ``caf\\xe9.csv``, decoded by Python to a lone surrogate)."""
     return os.fsencode(path)
 
 

@@ -6,14 +6,18 @@ Reads ``summary.json`` and statistics of the Parquet predictions gathered batch 
 
 from __future__ import annotations
 
+import os
+import time
 from itertools import pairwise
 from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
+import pyarrow as pa
 import streamlit as st
 
-from core.distributed import SUMMARY_FILE, prediction_statistics, read_summary, summary_notes
+from core import threshold as th
+from core.distributed import PREDICTIONS_DIR, SUMMARY_FILE, prediction_statistics, read_summary, summary_notes
 from core.errors import CoreError
 from core.figures import class_color
 from core.paths import confine, roots_text
@@ -40,14 +44,37 @@ def _stamp(folder: Path) -> float:
     return summary.stat().st_mtime if summary.exists() else 0.0
 
 
+def _parts_stamp(folder: Path) -> tuple:
+    """What identifies the Parquet files now in ``folder`` (name, size, time of each): the statistics are read again
+    when a part is deleted, added or rewritten after the run, not only when the summary changes."""
+    parts = []
+    root = folder / PREDICTIONS_DIR
+    try:
+        if root.is_dir():
+            for sub in sorted(os.scandir(root), key=lambda e: e.name):
+                if sub.is_dir():
+                    for part in sorted(os.scandir(sub.path), key=lambda e: e.name):
+                        info = part.stat()
+                        parts.append((sub.name, part.name, info.st_size, info.st_mtime_ns))
+    except OSError:  # changing as it is listed: nothing cached matches
+        return (("changing", time.time_ns()),)
+    return tuple(parts)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def _summary(folder: str, stamp: float) -> dict:
     return read_summary(folder)
 
 
 @st.cache_data(show_spinner="Reading prediction statistics…", max_entries=8)
-def _statistics(folder: str, stamp: float) -> dict:
-    return prediction_statistics(folder)
+def _statistics(folder: str, stamp: tuple) -> dict:
+    try:
+        return prediction_statistics(folder)
+    except (OSError, pa.ArrowException) as exc:  # a part half-written, damaged or deleted while it was read
+        raise CoreError(
+            f"the predictions in {Path(folder) / PREDICTIONS_DIR} cannot be read: {str(exc).splitlines()[0]}",
+            hint="the folder is damaged or was being written: run score-many again",
+        ) from None
 
 
 def render() -> None:
@@ -73,7 +100,7 @@ def render() -> None:
     try:
         folder = result_folder(text)
         summary = _summary(str(folder), _stamp(folder))
-        stats = _statistics(str(folder), _stamp(folder))
+        stats = _statistics(str(folder), (_stamp(folder), _parts_stamp(folder)))
     except CoreError as exc:
         loaders.show_error(exc)
         return
@@ -88,7 +115,8 @@ def render() -> None:
     cols[1].metric("Files scored", summary["files_scored"], border=True)
     cols[2].metric("Files failed", summary["files_failed"], border=True)
     share = summary["attack_share"]
-    cols[3].metric("Attack share", "–" if share is None else f"{100 * share:.1f}%", border=True)
+    cols[3].metric("Attack share", "–" if share is None else f"{100 * share:.1f}%", border=True,
+                   help=_attack_help(summary.get("alarm_threshold")))  # fmt: skip
     cols[4].metric(
         "Low-confidence rows",
         f"{summary['low_confidence']:,}",
@@ -103,13 +131,13 @@ def render() -> None:
     if not summary["files"]:
         return
     table = files_table(summary, stats)
-    if (table["rows on disk"] != table["rows"]).any():
+    if (table["rows on disk"] != table["rows"]).any() or set(stats["rows_on_disk"]) - set(table["file"]):
         st.warning("The Parquet files do not hold the rows the summary counts: the folder changed after the run.")
     st.dataframe(table, key="batch_files", hide_index=True)
     st.plotly_chart(classes_by_file_figure(summary), key="batch_classes")
     files = ["All files"] + [f["file"] for f in summary["files"]]
     chosen = st.selectbox("Confidence of", files, key="batch_confidence_file")
-    st.plotly_chart(confidence_figure(stats, None if chosen == files[0] else chosen), key="batch_confidence")
+    st.plotly_chart(confidence_figure(stats, None if chosen == files[0] else chosen, files[1:]), key="batch_confidence")
 
 
 def files_table(summary: dict, stats: dict) -> pd.DataFrame:
@@ -119,7 +147,9 @@ def files_table(summary: dict, stats: dict) -> pd.DataFrame:
             "file": [f["file"] for f in summary["files"]],
             "rows": [f["rows"] for f in summary["files"]],
             "rows on disk": [stats["rows_on_disk"].get(f["file"], 0) for f in summary["files"]],
-            "attack %": [round(100 * (f["attack_share"] or 0), 2) for f in summary["files"]],
+            "attack %": [
+                None if f["attack_share"] is None else round(100 * f["attack_share"], 2) for f in summary["files"]
+            ],
             "low-confidence": [f["low_confidence"] for f in summary["files"]],
             "repaired cells": [f["repaired_cells"] for f in summary["files"]],
         }
@@ -128,7 +158,7 @@ def files_table(summary: dict, stats: dict) -> pd.DataFrame:
 
 def classes_by_file_figure(summary: dict) -> go.Figure:
     """Stacked horizontal bars: rows per predicted class in each file (classes in the model's order)."""
-    files = [f["file"] for f in summary["files"]]
+    files = [_plotly_text(f["file"]) for f in summary["files"]]
     fig = go.Figure()
     for cls in summary["model"]["classes"]:
         counts = [f["predicted"].get(cls, 0) for f in summary["files"]]
@@ -139,16 +169,20 @@ def classes_by_file_figure(summary: dict) -> go.Figure:
         title="Predicted classes per file",
         xaxis_title="rows",
         height=max(360, 160 + 28 * len(files)),
-        yaxis={"autorange": "reversed"},
+        yaxis={"autorange": "reversed", "type": "category"},
     )
     return fig
 
 
-def confidence_figure(stats: dict, file: str | None = None) -> go.Figure:
-    """Histogram of the top probability, over all files or one, from the binned Parquet statistics."""
+def confidence_figure(stats: dict, file: str | None = None, files: list[str] | None = None) -> go.Figure:
+    """Histogram of the top probability, over ``files`` (default: all on disk) or one, from the binned statistics."""
     edges = stats["bin_edges"]
     per_file = stats["confidence"]
-    counts = per_file.get(file, []) if file else [sum(c) for c in zip(*per_file.values())]
+    if file:
+        counts = per_file.get(file, [0] * (len(edges) - 1))
+    else:  # ``files``: those of the summary, not others found on disk (the page warns of those)
+        chosen = per_file.values() if files is None else [per_file[f] for f in files if f in per_file]
+        counts = [sum(c) for c in zip(*chosen)]
     fig = go.Figure(
         go.Bar(
             x=[(a + b) / 2 for a, b in pairwise(edges)],
@@ -158,12 +192,26 @@ def confidence_figure(stats: dict, file: str | None = None) -> go.Figure:
         )
     )
     fig.update_layout(
-        title=f"Top probability, {file or 'all files'}",
+        title=f"Top probability, {_plotly_text(file or 'all files')}",
         xaxis_title="probability of the predicted class",
         yaxis_title="rows",
         bargap=0.05,
     )
     return fig
+
+
+def _attack_help(threshold: float | None) -> str:
+    if threshold is None:
+        return "Share of rows predicted as an attack (not Benign)."
+    other = "" if threshold == th.DEFAULT_THRESHOLD else f" (not the default {th.threshold_text(th.DEFAULT_THRESHOLD)})"
+    return (f"Share of rows predicted as an attack, flagged at the alarm threshold {th.threshold_text(threshold)} "
+            f"saved with the model{other}.")  # fmt: skip
+
+
+def _plotly_text(text: str) -> str:
+    """``text`` as Plotly shows it literally: Plotly reads tags such as ``<a href=...>``, ``<b>`` or
+    ``<span style=...>`` in labels, titles and hovers, so a hostile file name could draw a link or hide the chart."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _workers(n) -> str:

@@ -6,7 +6,8 @@
 - :func:`explain_row`: the features that pushed one row's prediction. For the Keras networks
   (``cnn``, ``paper-cnn``, ``dnn``) integrated gradients against a baseline of typical benign values,
   computed with TensorFlow on the network in preprocessed space; the attributions add up to
-  ``f(x) - f(baseline)`` for the predicted class (checked: :attr:`RowExplanation.completeness_gap`).
+  ``f(x) - f(baseline)`` for the predicted class (checked: :attr:`RowExplanation.completeness_gap`; the steps are
+  quadrupled, up to ``IG_MAX_STEPS``, while they miss by more than ``IG_TOLERANCE``, and a note says a gap that stays).
   For the other families occlusion: each feature in turn set to its typical benign value, and the
   drop in the predicted class's probability recorded (model-agnostic; no completeness promise).
 - :func:`class_profiles`: per class, the features whose values differ most from benign, in units of
@@ -28,9 +29,12 @@ from .glossary import meaning
 from .loading import UNLABELLED, Dataset
 from .pipeline import decide
 from .taxonomy import BENIGN, classes_for_task, codes_for_task
+from .words import counted
 
 KERAS_FAMILIES = frozenset({"cnn", "paper-cnn", "dnn"})
 BASELINE_ROWS = 100_000  # benign rows at most behind the typical benign values
+IG_TOLERANCE = 0.005  # integrated gradients may miss f(x) - f(baseline) by this much (probability) before refining
+IG_MAX_STEPS = 2048  # steps at most on the path (one row: 2,049 gradient evaluations)
 
 #: progress(done, total, message)
 Progress = Callable[[int, int, str], None]
@@ -87,12 +91,12 @@ def benign_baseline(model, data: Dataset | None = None) -> Baseline:
     stored = (model.metadata.get("data") or {}).get("benign_median")
     if found is not None:
         raw, n = found
-        source = f"median of the {n:,} benign rows analysed" + (
+        source = f"median of the {counted(n, 'benign row')} analysed" + (
             f" (a sample of {BASELINE_ROWS:,})" if n > BASELINE_ROWS else "")  # fmt: skip
     elif stored and len(stored.get("values") or ()) == len(pre.features):
         raw = np.asarray(stored["values"], dtype=np.float64)
-        source = (f"median of the {stored['rows']:,} benign rows of the model's training data (none among the "
-                  "rows analysed)")  # fmt: skip
+        source = (f"median of the {counted(stored['rows'], 'benign row')} of the model's training data (none among "
+                  "the rows analysed)")  # fmt: skip
     else:
         raw = np.asarray(pre.median_, dtype=np.float64)
         source = ("median of all the model's training rows, attacks included (no benign rows among the rows "
@@ -260,8 +264,9 @@ def explain_row(model, data: Dataset, index: int, *, baseline: Baseline | None =
                 steps: int = 128) -> RowExplanation:  # fmt: skip
     """Attribute the prediction of row ``index`` of ``data`` to its features.
 
-    Integrated gradients (``steps`` points on the straight path from the benign baseline to the row)
-    for the Keras families; occlusion toward the benign baseline for the others.
+    Integrated gradients (``steps`` intervals on the straight path from the benign baseline to the row, more
+    while the attributions miss ``f(x) - f(baseline)`` by over ``IG_TOLERANCE``) for the Keras families; occlusion
+    toward the benign baseline for the others. ``notes`` name the row's repaired cells and a gap that stays.
     """
     model.check_layout(data)
     if not 0 <= index < len(data.X):
@@ -274,9 +279,17 @@ def explain_row(model, data: Dataset, index: int, *, baseline: Baseline | None =
     c = _predicted_column(model, p_x)
     p_b = _proba(model, baseline.preprocessed[None, :])[0]
     gap = None
+    notes = []
     if model.family in KERAS_FAMILIES:
-        contrib = integrated_gradients(model, x, baseline.preprocessed, c, steps=steps)
-        gap = float(abs(contrib.sum() - (p_x[c] - p_b[c])))
+        while True:  # the quadrature's error falls with the steps: refine until the sum is the change it explains
+            contrib = integrated_gradients(model, x, baseline.preprocessed, c, steps=steps)
+            gap = float(abs(contrib.sum() - (p_x[c] - p_b[c])))
+            if gap <= IG_TOLERANCE or steps >= IG_MAX_STEPS:
+                break
+            steps = min(steps * 4, IG_MAX_STEPS)
+        if gap > IG_TOLERANCE:
+            notes.append(f"the contributions add up to {contrib.sum():+.3f}, not to the change in probability "
+                         f"{p_x[c] - p_b[c]:+.3f} they explain ({steps:,} steps): read them as approximate")  # fmt: skip
         method = "integrated gradients"
     else:
         contrib = occlusion(model, x, baseline.preprocessed, c)
@@ -286,9 +299,14 @@ def explain_row(model, data: Dataset, index: int, *, baseline: Baseline | None =
     frame = pd.DataFrame({"feature": features, "meaning": [meaning(f) for f in features], "value": values,
                           "typical_benign": baseline.raw, "contribution": contrib.astype(np.float64)})  # fmt: skip
     frame = frame.reindex(frame["contribution"].abs().sort_values(ascending=False, kind="stable").index)
-    notes = []
-    if not np.isfinite(data.X[index]).all():
-        notes.append("this row had inf/NaN cells; they were repaired before scoring")
+    for j in np.flatnonzero(~np.isfinite(data.X[index])):  # the table shows the repaired value: say which it is
+        was = "NaN" if np.isnan(data.X[index, j]) else "inf" if data.X[index, j] > 0 else "-inf"
+        rule = {
+            "NaN": "the training median",
+            "inf": "the largest training value",
+            "-inf": "the smallest training value",
+        }
+        notes.append(f"{features[j]} was {was}: scored as {values[j]:,.6g} ({rule[was]}), the value shown")
     return RowExplanation(frame=frame.reset_index(drop=True), predicted=model.classes[c], probability=float(p_x[c]),
                           baseline_probability=float(p_b[c]), method=method, baseline_source=baseline.source,
                           completeness_gap=gap, notes=notes)  # fmt: skip

@@ -22,7 +22,7 @@ from core.figures import attribution_figure, class_profile_figure, importance_fi
 from core.loading import UNLABELLED, Dataset
 from core.pipeline import Predictions, TrainedModel
 from core.taxonomy import BENIGN
-from core.words import sentence
+from core.words import counted, sentence
 from dashboard import auth, loaders
 from dashboard.escape import md
 
@@ -107,6 +107,10 @@ def _importance_section(ids, model: TrainedModel, data: Dataset, evaluation) -> 
     if len(top):
         st.markdown("The features this model relies on most:\n"
                     + "\n".join(f"- **{md(r.feature)}**: {md(r.meaning)}" for r in top.itertuples()))  # fmt: skip
+    else:  # every bar at 0 (or below): not "no feature matters", but nothing measurable on these rows
+        st.info(f"Shuffling no feature lowered macro-F1 on the {counted(imp.n_rows, 'flow')} measured (macro-F1 "
+                f"{imp.baseline_macro_f1:.3f} unshuffled): too few flows, or too few of them classed right, to tell "
+                "which features the model relies on. Analyse more labelled flows.", icon=":material/help:")  # fmt: skip
     with st.expander("All features, with their meaning"):
         st.dataframe(
             imp.frame.round({"importance": 4, "std": 4}), hide_index=True, key="analyze_explain_importance_table"
@@ -157,7 +161,7 @@ def _row_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFrame) -
         st.dataframe(shown, hide_index=True, key="analyze_explain_row_table",
                      column_config={"contribution": st.column_config.NumberColumn(format="%+.4f")})  # fmt: skip
     for note in ex.notes:
-        st.caption(note)
+        st.caption(md(sentence(note)))
 
 
 def _profiles_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFrame) -> None:

@@ -228,3 +228,21 @@ def test_the_flow_to_explain_is_picked_by_file_and_row_as_the_table_numbers_them
     no_exception(at)
     assert 1 <= at.number_input(key="analyze_explain_row").value <= data.files[shorter].rows
     assert not [w for w in at.warning if "Session State" in w.value]
+
+
+def test_importance_that_measures_nothing_says_so_and_a_repaired_cell_is_named(registry_env, demo_dir):
+    """On one flow no shuffle can lower macro-F1: the page drew bars of 0 and said nothing, as if no feature
+    mattered; and the flow's repaired cell was not named, its value shown as if read from the file."""
+    lines = (demo_dir / "test" / "Recon-Port_Scan_test.pcap.csv").read_text().splitlines(keepends=True)
+    header = lines[0].split(",")
+    cells = lines[1].rstrip("\n").split(",")
+    cells[[h.strip() for h in header].index("Rate")] = "inf"
+    payload = (lines[0] + ",".join(cells) + "\n").encode()
+    at = upload(choose(analyze_page(), 6, "test-rf-6class"), [("Recon-Port_Scan_test.pcap.csv", payload)])
+    no_exception(at)
+    assert any(c.value.startswith("Rate was inf: scored as ") for c in at.caption), [c.value for c in at.caption]
+    at.toggle(key="analyze_explain_importance").set_value(True).run()
+    no_exception(at)
+    assert any(
+        i.value.startswith("Shuffling no feature lowered macro-F1 on the 1 flow measured (macro-F1 ") for i in at.info
+    )

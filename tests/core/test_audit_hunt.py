@@ -35,14 +35,6 @@ def test_a_line_break_inside_a_name_does_not_cut_the_event_in_two(tmp_path, brk)
     assert len(_log(tmp_path).read_text(encoding="utf-8").splitlines()) == 2  # also for other JSON-lines readers
 
 
-def test_a_bare_object_line_is_not_an_event(tmp_path):
-    audit.record("trained", folder=tmp_path, model="a")
-    with open(_log(tmp_path), "a") as fh:
-        fh.write("{}\n")
-    blank, trained = audit.read_events(tmp_path)
-    assert blank["action"] == "unreadable" and trained["model"] == "a"
-
-
 def test_the_event_after_a_line_cut_short_by_a_crash_is_kept(tmp_path):
     """A writer killed mid-line leaves no line break: the next event was appended to that line and lost with it."""
     audit.record("trained", folder=tmp_path, model="a")
@@ -91,20 +83,19 @@ def test_cli_evaluate_on_a_folder_named_in_latin1(tmp_path):
     assert event["action"] == "evaluated" and all("d\ufffdmo" in f["name"] for f in event["files"])
 
 
-def test_a_line_nested_thousands_deep_is_unreadable_not_a_crash(tmp_path):
-    """json.loads raises RecursionError (not ValueError) on deep nesting: the Audit page went down."""
+@pytest.mark.parametrize(
+    "line",
+    [
+        "{}",  # an object that is no event: shown as a blank one
+        "[" * 100_000,  # json.loads raises RecursionError (not ValueError) on deep nesting: the Audit page went down
+        '{"action": "deleted", "model": "x\\udcff"}',  # decodes to text no page or CSV download can encode
+    ],
+    ids=["bare object", "nested thousands deep", "lone surrogate escape"],
+)
+def test_a_line_that_is_no_event_is_unreadable_not_a_crash(tmp_path, line):
     audit.record("trained", folder=tmp_path, model="a")
     with open(_log(tmp_path), "a") as fh:
-        fh.write("[" * 100_000 + "\n")
-    deep, trained = audit.read_events(tmp_path)
-    assert deep["action"] == "unreadable" and trained["model"] == "a"
-
-
-def test_a_lone_surrogate_escape_is_unreadable(tmp_path):
-    """A "\\udcff" escape decodes to text no page or CSV download can encode; the reader now flags the line."""
-    audit.record("trained", folder=tmp_path, model="a")
-    with open(_log(tmp_path), "a") as fh:
-        fh.write('{"action": "deleted", "model": "x\\udcff"}\n')
+        fh.write(line + "\n")
     odd, trained = audit.read_events(tmp_path)
     assert odd["action"] == "unreadable" and trained["model"] == "a"
     json.dumps(odd, ensure_ascii=False).encode("utf-8")

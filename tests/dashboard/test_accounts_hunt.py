@@ -135,21 +135,9 @@ def test_an_account_removed_while_signed_in_is_signed_out(address, accounts, env
 
 def test_an_audit_log_that_cannot_be_written_is_said(address, env, tmp_path, monkeypatch):
     """The command line warned; the dashboard lost every event without a word."""
-    from core.demo import write_demo_dataset
-    from core.training import train_from_folder
-
     (tmp_path / "blocker").write_text("a file where the audit folder should be")
     monkeypatch.setenv("IOMT_AUDIT_DIR", str(tmp_path / "blocker" / "audit"))
-    address("127.0.0.1")
-    data = tmp_path / "data"
-    write_demo_dataset(data, layout="v2", rows_per_class=15, seed=4)
-    train_from_folder("lr", 2, str(data), params={"max_iter": 50}, models_dir=str(env / "models"), name="old-one")
-    at = app()
-    at.switch_page("views/models.py").run()
-    at.button(key="models_delete").click().run()
-    at.button(key="models_delete_yes").click().run()
-    assert not at.exception, [e.message for e in at.exception]
-    assert not (env / "models" / "old-one").exists()  # the work is done
+    at = test_auth.delete_a_model_on_the_models_page(address, env, tmp_path)
     shown = " ".join(t.value for t in at.toast)
     assert "not recorded in the audit log" in shown and "IOMT_AUDIT_DIR" in shown and "blocker" in shown
 

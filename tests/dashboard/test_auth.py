@@ -299,7 +299,8 @@ def test_spreadsheet_formulas_in_names_are_neutralised():
     assert spreadsheet_text("Benign_test.pcap.csv") == "Benign_test.pcap.csv" and spreadsheet_text(3) == 3
 
 
-def test_deleting_on_the_models_page_is_audited(address, env, tmp_path):
+def delete_a_model_on_the_models_page(address, env, tmp_path) -> AppTest:
+    """A small model ``old-one`` trained, then deleted on the Models page of a local dashboard: the page after it."""
     from core.demo import write_demo_dataset
     from core.training import train_from_folder
 
@@ -312,7 +313,12 @@ def test_deleting_on_the_models_page_is_audited(address, env, tmp_path):
     at.button(key="models_delete").click().run()
     at.button(key="models_delete_yes").click().run()
     assert not at.exception, [e.message for e in at.exception]
-    assert not (env / "models" / "old-one").exists()
+    assert not (env / "models" / "old-one").exists()  # the work is done
+    return at
+
+
+def test_deleting_on_the_models_page_is_audited(address, env, tmp_path):
+    delete_a_model_on_the_models_page(address, env, tmp_path)
     (event,) = [e for e in audit.read_events(env / "audit") if e["action"] == "deleted"]
     assert event["model"] == "old-one" and event["via"] == "dashboard" and event["user"] is None
     assert event["os_user"] and event["details"]["path"].endswith("old-one")

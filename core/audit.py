@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .paths import name_text
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Actions the product records.
@@ -57,16 +59,18 @@ def sha256_of(data: bytes | str | os.PathLike) -> str:
 
 
 def file_info(name: str, data: bytes | str | os.PathLike | None = None) -> dict:
-    """``{"name", "size", "sha256"}`` of a file (``data``: its bytes, or a path; default ``name`` as a path)."""
+    """``{"name", "size", "sha256"}`` of a file (``data``: its bytes, or a path; default ``name`` as a path). A name
+    that is not UTF-8 is written as the outputs name it (:func:`core.paths.name_text`: ``caf\\xe9.csv``)."""
     source = name if data is None else data
+    shown = name_text(str(name))
     if isinstance(source, (bytes, bytearray, memoryview)):
         size = len(source)
     else:
         try:
             size = os.stat(source).st_size
         except OSError:
-            return {"name": str(name), "size": None, "sha256": None}
-    return {"name": str(name), "size": size, "sha256": sha256_of(source)}
+            return {"name": shown, "size": None, "sha256": None}
+    return {"name": shown, "size": size, "sha256": sha256_of(source)}
 
 
 def _os_user() -> str:

@@ -62,7 +62,8 @@ import numpy as np
 
 from .errors import CoreError, DataError, ModelFormatError
 from .limits import Limits
-from .loading import _parse_header, csv_files_in, display_names, ignored_label_columns, name_text
+from .loading import _parse_header, csv_files_in, display_names, ignored_label_columns
+from .paths import name_text
 from .schema import find_label_column
 from .words import counted
 

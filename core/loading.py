@@ -25,6 +25,7 @@ import pyarrow.csv as pacsv
 
 from .errors import DataError, FilesError, LayoutMismatchError
 from .limits import Limits, check_columns, check_line_length, check_rows, check_size
+from .paths import name_text
 from .schema import (
     LabelColumnError,
     Layout,
@@ -448,21 +449,6 @@ def display_names(paths: Sequence[str | os.PathLike]) -> list[str]:
         return names
     common = Path(os.path.commonpath([str(p.parent.resolve()) for p in paths]))
     return [name_text(p.resolve().relative_to(common).as_posix()) for p in paths]
-
-
-def name_text(name: str) -> str:
-    """A file name as text that can be written anywhere (UTF-8 outputs, Parquet, JSON, pages): as it is, or, for a
-    name whose bytes are not UTF-8 (a capture copied from an old share: Python reads ``caf\\xe9.csv`` with a lone
-    surrogate, which no UTF-8 output takes), with each such byte written as ``\\xe9``, so that two names still
-    differ."""
-    try:
-        name.encode()
-        return name
-    except UnicodeEncodeError:
-        try:
-            return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        except UnicodeEncodeError:  # a surrogate no file name decodes to
-            return name.encode("utf-8", "backslashreplace").decode()
 
 
 def read_csv(

@@ -84,3 +84,18 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def name_text(name: str) -> str:
+    """A file name as text that can be written anywhere (UTF-8 outputs, Parquet, JSON, pages): as it is, or, for a
+    name whose bytes are not UTF-8 (a capture copied from an old share: Python reads ``caf\\xe9.csv`` with a lone
+    surrogate, which no UTF-8 output takes), with each such byte written as ``\\xe9``, so that two names still
+    differ."""
+    try:
+        name.encode()
+        return name
+    except UnicodeEncodeError:
+        try:
+            return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a surrogate no file name decodes to
+            return name.encode("utf-8", "backslashreplace").decode()

@@ -41,6 +41,7 @@ from . import loading
 from .errors import DataError, FilesError, LayoutMismatchError
 from .limits import Limits, check_line_length
 from .loading import UNLABELLED, Dataset, FileSummary
+from .paths import name_text
 from .preprocess import RepairCounts
 from .schema import find_label_column
 from .taxonomy import CLASSES_19, class_from_filename, classes_for_task, codes_for_task
@@ -104,7 +105,7 @@ class _FilePlan:
 def _plan(path: str | os.PathLike, display: str | None = None) -> _FilePlan:
     """Check a file's header and first rows with ``read_csv`` itself; return how to stream it."""
     path = Path(path)
-    display = display or loading.name_text(path.name)
+    display = display or name_text(path.name)
     if not path.is_file():
         loading.read_csv(path, name=display)  # raises the same DataError (not found / is a folder)
     with open(path, "rb") as fh:
@@ -286,7 +287,7 @@ def score_files(
                         f"{out_path / 'predictions.csv'}")  # fmt: skip
     for f in files:  # the capture itself would be replaced by its predictions
         if out_path.exists() and Path(f).exists() and os.path.samefile(f, out_path):
-            raise DataError(f"the output {out_path} is one of the input files", file=loading.name_text(Path(f).name),
+            raise DataError(f"the output {out_path} is one of the input files", file=name_text(Path(f).name),
                             hint="write the predictions to another file, e.g. "
                             f"{out_path.with_name(out_path.stem + '-predictions.csv')}")  # fmt: skip
     # A file given twice is refused; two files of one name are told apart (day1/capture.csv, day2/capture.csv).

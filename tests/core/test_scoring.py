@@ -377,6 +377,7 @@ def test_a_file_whose_name_is_not_utf8_is_scored_under_its_name_with_the_odd_byt
     ``caf\\xe9.csv`` (each byte that is not UTF-8 written as ``\\xe9``) in outputs and messages."""
     import os
 
+    from core.audit import read_events
     from core.loading import display_names, load_split
 
     folder = tmp_path / "in"
@@ -394,6 +395,8 @@ def test_a_file_whose_name_is_not_utf8_is_scored_under_its_name_with_the_odd_byt
     assert len(got) == 50 and set(got["file"]) == {"caf\\xe9.csv"}
     assert got["predicted"].tolist() == model.predict(read_csv(path)).to_frame(read_csv(path), 19)["predicted"].tolist()
     assert "caf\\xe9.csv" in capsys.readouterr().out
+    (event,) = [e for e in read_events(limit=50) if e["action"] == "scored" and e["details"].get("out") == str(out)]
+    assert event["files"][0]["name"].endswith("/caf\\xe9.csv"), "the audit log names it as the outputs do"
     # Training and evaluation read it too (its class from a label column, as the name is not an official one).
     for split in ("train", "test"):
         (tmp_path / "d" / split).mkdir(parents=True)

@@ -28,6 +28,7 @@ from .errors import CoreError
 from .glossary import meaning
 from .loading import UNLABELLED, Dataset
 from .pipeline import decide
+from .preprocess import REPAIRED_TO
 from .taxonomy import BENIGN, classes_for_task, codes_for_task
 from .words import counted
 
@@ -301,12 +302,7 @@ def explain_row(model, data: Dataset, index: int, *, baseline: Baseline | None =
     frame = frame.reindex(frame["contribution"].abs().sort_values(ascending=False, kind="stable").index)
     for j in np.flatnonzero(~np.isfinite(data.X[index])):  # the table shows the repaired value: say which it is
         was = "NaN" if np.isnan(data.X[index, j]) else "inf" if data.X[index, j] > 0 else "-inf"
-        rule = {
-            "NaN": "the training median",
-            "inf": "the largest training value",
-            "-inf": "the smallest training value",
-        }
-        notes.append(f"{features[j]} was {was}: scored as {values[j]:,.6g} ({rule[was]}), the value shown")
+        notes.append(f"{features[j]} was {was}: scored as {values[j]:,.6g} ({REPAIRED_TO[was]}), the value shown")
     return RowExplanation(frame=frame.reset_index(drop=True), predicted=model.classes[c], probability=float(p_x[c]),
                           baseline_probability=float(p_b[c]), method=method, baseline_source=baseline.source,
                           completeness_gap=gap, notes=notes)  # fmt: skip

@@ -83,7 +83,8 @@ def load(path: Path | None = None) -> dict:
     expiry = cookie.get("expiry_days", 1)
     if isinstance(expiry, bool) or not isinstance(expiry, (int, float)) or not 0 <= expiry <= 365:
         raise AccountsError(f"{path}: cookie expiry_days is {expiry!r}; expected a number of days from 0 to 365")
-    config["cookie"] = {**_empty()["cookie"], **cookie, "name": str(cookie.get("name") or _empty()["cookie"]["name"])}
+    default = _empty()["cookie"]
+    config["cookie"] = {**default, **cookie, "name": str(cookie.get("name") or default["name"])}
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         # whoever can read the key can sign a cookie as any user; whoever can write can add an account
@@ -111,6 +112,11 @@ def _write(path: Path, config: dict) -> None:
         raise
 
 
+def account_name(user: str) -> str:
+    """A user name as accounts are kept under it (and as the sign-in form takes it): trimmed, in lower case."""
+    return user.strip().lower()
+
+
 def add_user(user: str, password: str, name: str | None = None, path: Path | None = None) -> Path:
     """Create or replace ``user`` with a bcrypt hash of ``password``."""
     # The same call as streamlit_authenticator's Hasher.hash (which checks these hashes at sign-in),
@@ -118,7 +124,7 @@ def add_user(user: str, password: str, name: str | None = None, path: Path | Non
     import bcrypt
 
     path = path or accounts_file()
-    user = user.strip().lower()
+    user = account_name(user)
     if not _USER_RE.match(user):
         raise AccountsError(f"user name {user!r}: use lower-case letters, digits, '.', '_' and '-' (at most 64)")
     if password != password.strip():
@@ -141,7 +147,7 @@ def add_user(user: str, password: str, name: str | None = None, path: Path | Non
 
 def remove_user(user: str, path: Path | None = None) -> Path:
     path = path or accounts_file()
-    user = user.strip().lower()  # as add_user and the sign-in form take it
+    user = account_name(user)
     config = load(path) if path.is_file() else _empty()
     users = config["credentials"]["usernames"]
     if user not in users:
@@ -178,9 +184,9 @@ def main(argv: list[str] | None = None) -> int:
             print(accounts_file())
         elif args.command == "add":
             path = add_user(args.user, _read_password(args), args.name)
-            print(f"account {args.user.strip().lower()!r} saved in {path} (bcrypt hash only)")
+            print(f"account {account_name(args.user)!r} saved in {path} (bcrypt hash only)")
         elif args.command == "remove":
-            print(f"account {args.user.strip().lower()!r} removed from {remove_user(args.user)}")
+            print(f"account {account_name(args.user)!r} removed from {remove_user(args.user)}")
         elif args.command == "list":
             for user, info in load()["credentials"]["usernames"].items():
                 print(f"{user}\t{(info or {}).get('name', '')}")

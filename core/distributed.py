@@ -999,7 +999,89 @@ def read_summary(out_dir: str | os.PathLike) -> dict:
         raise CoreError(f"{path} cannot be read: {exc}", hint="run score-many again") from None
     if not isinstance(summary, dict) or summary.get("version") != SUMMARY_VERSION:
         raise CoreError(f"{path} is not a score-many summary of version {SUMMARY_VERSION}", hint="run it again")
+    problem = _summary_problem(summary)
+    if problem:
+        raise CoreError(
+            f"{path} is damaged: {problem}",
+            hint="summary.json is written by score-many and read as it wrote it: run score-many again rather than "
+            "editing it",
+        )
     return summary
+
+
+_COUNT = (int,)
+_NUMBER = (int, float)
+_TEXT = (str,)
+#: What readers of a summary (the Batch page, :func:`summary_text`) take from it: key -> (types, may be null).
+_SUMMARY_FIELDS: dict[str, tuple[tuple, bool]] = {
+    "model": ((dict,), False),
+    "out": (_TEXT, False),
+    "predictions": (_TEXT, False),
+    "rows": (_COUNT, False),
+    "files_scored": (_COUNT, False),
+    "files_failed": (_COUNT, False),
+    "predicted": ((dict,), False),
+    "attack_share": (_NUMBER, True),
+    "low_confidence": (_COUNT, False),
+    "low_confidence_threshold": (_NUMBER, False),
+    "repaired_cells": ((dict,), False),
+    "files": ((list,), False),
+    "failed": ((list,), False),
+}
+#: Fields a summary may lack (written by later versions of score-many, or only once a run ends).
+_SUMMARY_OPTIONAL: dict[str, tuple[tuple, bool]] = {
+    "alarm_threshold": (_NUMBER, True),
+    "started_at": (_TEXT, False),
+    "seconds": (_NUMBER, False),
+    "rows_per_second": (_NUMBER, True),
+    "workers": (_COUNT, True),
+    "notes": ((list,), False),
+}
+_MODEL_FIELDS = {"name": (_TEXT, False), "task": (_COUNT, False), "family": (_TEXT, False),
+                 "layout": (_TEXT, False), "classes": ((list,), False)}  # fmt: skip
+_FILE_FIELDS = {"file": (_TEXT, False), "rows": (_COUNT, False), "predicted": ((dict,), False),
+                "attack_share": (_NUMBER, True), "low_confidence": (_COUNT, False),
+                "repaired_cells": (_COUNT, False)}  # fmt: skip
+_FAILED_FIELDS = {"file": (_TEXT, False), "error": (_TEXT, False)}
+_KIND_WORDS = {_COUNT: "a count", _NUMBER: "a number", _TEXT: "text", (dict,): "an object", (list,): "a list"}
+
+
+def _field_problem(record: dict, fields: dict, where: str, required: bool = True) -> str | None:
+    """What is wrong with ``record``'s ``fields`` (missing, or of another type), or None."""
+    for key, (types, nullable) in fields.items():
+        if key not in record:
+            if required:
+                return f"{where}'{key}' is missing"
+            continue
+        value = record[key]
+        if value is None and nullable:
+            continue
+        if isinstance(value, bool) or not isinstance(value, types) or (types is _COUNT and value < 0):
+            kind = _KIND_WORDS[types]
+            return f"{where}'{key}' should be {kind}{' or null' if nullable else ''}, not {json.dumps(value)[:60]}"
+    return None
+
+
+def _summary_problem(summary: dict) -> str | None:
+    """The first field of ``summary`` a reader could not use as score-many writes it, in words, or None."""
+    problem = _field_problem(summary, _SUMMARY_FIELDS, "") or _field_problem(
+        summary, _SUMMARY_OPTIONAL, "", required=False
+    )
+    if problem:
+        return problem
+    problem = _field_problem(summary["model"], _MODEL_FIELDS, "model's ")
+    if problem is None and not isinstance(summary["repaired_cells"].get("total"), int):
+        problem = "'repaired_cells' has no count 'total'"
+    for kind, fields in (("files", _FILE_FIELDS), ("failed", _FAILED_FIELDS)):
+        for i, entry in enumerate(summary[kind]):
+            if problem:
+                return problem
+            problem = (
+                f"{kind} entry {i + 1} is not a record"
+                if not isinstance(entry, dict)
+                else _field_problem(entry, fields, f"{kind} entry {i + 1}'s ")
+            )
+    return problem
 
 
 def prediction_statistics(out_dir: str | os.PathLike, bins: int = 20, batch_rows: int = 65536) -> dict:

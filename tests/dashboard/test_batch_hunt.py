@@ -156,3 +156,39 @@ def test_histogram_of_one_file_matches_its_probabilities(tmp_path):
     at.selectbox(key="batch_confidence_file").set_value("a.csv").run()
     hist = values(charts(at)["batch_confidence"]["data"][0]["y"])
     assert np.array_equal(hist, np.histogram([0.9, 0.9, 0.9, 0.55], bins=np.linspace(0, 1, 21))[0])
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        (lambda s: s.update(started_at=None), "'started_at' should be text, not null"),
+        (lambda s: s.pop("rows"), "'rows' is missing"),
+        (lambda s: s.update(rows="12"), "'rows' should be a count"),
+        (lambda s: s["model"].update(classes=None), "model's 'classes' should be a list"),
+        (lambda s: s["files"][1].pop("predicted"), "files entry 2's 'predicted' is missing"),
+        (lambda s: s["files"].append("c.csv"), "files entry 3 is not a record"),
+        (lambda s: s["repaired_cells"].pop("total"), "'repaired_cells' has no count 'total'"),
+    ],
+)
+def test_a_hand_edited_summary_is_named_where_it_is_damaged(tmp_path, edit, named):
+    """A summary.json edited by hand (a field removed, or null where score-many writes text) took the page down with
+    a TypeError or KeyError; it is refused when read, naming the field."""
+    from core.distributed import read_summary
+    from core.errors import CoreError
+
+    summary = make_result(tmp_path / "run", TWO_FILES)
+    assert read_summary(tmp_path / "run") == summary
+    edit(summary)
+    (tmp_path / "run" / "summary.json").write_text(json.dumps(summary))
+    with pytest.raises(CoreError) as caught:
+        read_summary(tmp_path / "run")
+    assert named in str(caught.value) and "is damaged" in str(caught.value)
+
+
+def test_a_summary_with_a_null_start_time_is_an_error_on_the_page_not_a_traceback(tmp_path):
+    summary = make_result(tmp_path / "run", TWO_FILES)
+    summary["started_at"] = None
+    (tmp_path / "run" / "summary.json").write_text(json.dumps(summary))
+    at = batch_page(tmp_path / "run")  # asserts no exception
+    shown = at.error[0].value
+    assert "started\\_at' should be text, not null" in shown and "run score-many again" in shown

@@ -26,6 +26,12 @@ from .words import counted
 #: What a repaired cell was scored as, in words (the rule of this module's docstring), by what the cell held.
 REPAIRED_TO = {"inf": "the largest training value", "-inf": "the smallest training value", "NaN": "the training median"}
 
+
+def repair_rule(arrow: str = "→") -> str:
+    """The repair rule in words, one cell kind after another: '+inf → the largest training value, ...'."""
+    return ", ".join(f"{'+inf' if kind == 'inf' else kind} {arrow} {to}" for kind, to in REPAIRED_TO.items())
+
+
 _CHUNK = 1 << 18
 #: Rows per piece of :meth:`Preprocessor.transform` (2.5 MB at 39 features, which the CPU's cache holds); the
 #: pieces are shared by one thread per core (numpy and scipy release the GIL in these loops).

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .loading import UNLABELLED, Dataset
+from .preprocess import repair_rule
 from .words import counted, listed, was_were
 
 if TYPE_CHECKING:
@@ -291,8 +292,8 @@ def _caveats(data: Dataset, predictions: Predictions, evaluation, importance) ->
         bullets.append(f"Within the analysed data, {dup:,} of {len(data):,} flows ({dup / len(data):.1%}) are exact "
                        "copies of another flow.")  # fmt: skip
     if predictions.repairs.total:
-        bullets.append(f"Repaired before scoring: {predictions.repairs.summary()} (+inf -> the largest training value, "
-                       "-inf -> the smallest, NaN -> the median; no flow was dropped).")  # fmt: skip
+        bullets.append(f"Repaired before scoring: {predictions.repairs.summary()} ({repair_rule('->')}; no flow was "
+                       "dropped).")  # fmt: skip
     else:
         bullets.append("No inf or NaN cells needed repair.")
     bullets.extend(data.notes)

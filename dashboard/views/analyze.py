@@ -15,6 +15,7 @@ import streamlit as st
 from core.figures import class_counts_figure, confidence_histogram, timeline_figure
 from core.loading import Dataset
 from core.pipeline import Predictions, threshold_notes
+from core.preprocess import repair_rule
 from core.schema import Layout
 from core.taxonomy import BENIGN, TASK_DESCRIPTIONS, TASKS
 from core.words import counted
@@ -199,8 +200,7 @@ def _data_quality(data: Dataset, pred: Predictions) -> None:
             f"{md(f.name)} has {f.rows:,} of its {f.expected_rows:,} rows" for f in partial) + ".")  # fmt: skip
     if pred.repairs.total:
         st.info(f"Repaired before scoring: {pred.repairs.summary()}. Rule, fitted on the model's training data: "
-                "+inf → the largest training value, -inf → the smallest, NaN → the median. No row was dropped for it.",
-                icon=":material/build:")  # fmt: skip
+                f"{repair_rule()}. No row was dropped for it.", icon=":material/build:")  # fmt: skip
     else:
         st.caption("No inf or NaN cells needed repair.")
 

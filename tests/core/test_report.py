@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import replace
+from html import escape as html_escape
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from core.compare import score_model
 from core.loading import load_split, read_files, split_files
 from core.pipeline import TrainedModel
+from core.preprocess import repair_rule
 from core.report import analysis_report, comparison_report, headline_sentences
 from tests.conftest import ROOT
 
@@ -94,6 +96,8 @@ def test_analysis_report_html_has_the_numbers_and_is_self_contained(demo_models_
 
     top = report.sections[[s.title for s in report.sections].index("Which features the model relies on")].table
     assert meaning(top["feature"].iloc[0]).split(":")[0].replace("'", "&#x27;") in html
+    # The repair rule in the words the dashboard uses (core.preprocess.REPAIRED_TO), HTML-escaped.
+    assert model.predict(evil_data).repairs.total and html_escape(repair_rule("->")) in html
 
 
 def test_pdf_renders_with_pdftoppm(demo_models_dir, evil_data, tmp_path):

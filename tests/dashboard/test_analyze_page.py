@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core.demo import write_demo_csv
 from core.loading import read_files
 from core.pipeline import TrainedModel
+from core.preprocess import repair_rule
 from core.training import train_from_folder
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
@@ -107,6 +108,9 @@ def test_demo_traffic_matches_core_evaluation(registry_env, demo_traffic):
     assert shown["Rows scored"] == f"{len(data):,}"
     assert shown["Rows evaluated"] == f"{report.n_rows:,}" == f"{len(data):,}"
     assert shown["Attack traffic"] == f"{(predictions.labels != 'Benign').mean():.1%}"
+    # The demo's inf/NaN cells are counted and the rule is said in the words of core.preprocess.REPAIRED_TO.
+    assert predictions.repairs.total
+    assert any(predictions.repairs.summary() in i.value and repair_rule() in i.value for i in at.info)
     figs = charts(at)
     assert {"analyze_counts", "analyze_confidence", "analyze_timeline", "analyze_confusion", "analyze_per_class",
             "analyze_errors"} <= set(figs)  # fmt: skip

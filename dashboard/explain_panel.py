@@ -8,6 +8,8 @@ per data identity, so moving a slider only redraws. Widget keys start with ``ana
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +37,32 @@ KEY_EXPLAIN_AT = "analyze_explain_at"  # (model path, mtime, data, file) the flo
 # ---------------------------------------------------------------------------------- cached work
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _importance(path: str, mtime: float, data_key, _model: TrainedModel, _data: Dataset) -> explain.FeatureImportance:
-    return explain.permutation_importance(_model, _data, max_rows=IMPORTANCE_ROWS, repeats=IMPORTANCE_REPEATS)
+_IMPORTANCE: OrderedDict = OrderedDict()  # (path, mtime, data_key, rows, repeats) -> FeatureImportance, 16 kept
+_IMPORTANCE_LOCK = threading.Lock()
+
+
+def _importance(path: str, mtime: float, data_key, model: TrainedModel, data: Dataset,
+                bar=None) -> explain.FeatureImportance:  # fmt: skip
+    """Permutation importance, cached as ``st.cache_resource`` would be (shared by sessions, 16 entries), but by hand
+    so that ``bar`` (an ``st.progress``) can follow the features as they are shuffled when it is computed."""
+    key = (path, mtime, data_key, IMPORTANCE_ROWS, IMPORTANCE_REPEATS)
+    with _IMPORTANCE_LOCK:
+        if key in _IMPORTANCE:
+            _IMPORTANCE.move_to_end(key)
+            return _IMPORTANCE[key]
+
+    def progress(done: int, total: int, message: str) -> None:
+        if bar is not None:
+            bar.progress(done / max(total, 1), text=f"Measuring which features matter: {message} "
+                                                    f"({done} of {total} features)")  # fmt: skip
+
+    imp = explain.permutation_importance(model, data, max_rows=IMPORTANCE_ROWS, repeats=IMPORTANCE_REPEATS,
+                                         progress=progress)  # fmt: skip
+    with _IMPORTANCE_LOCK:
+        _IMPORTANCE[key] = imp
+        while len(_IMPORTANCE) > 16:
+            _IMPORTANCE.popitem(last=False)
+    return imp
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -100,8 +125,9 @@ def _importance_section(ids, model: TrainedModel, data: Dataset, evaluation) -> 
                "Hover a bar for what the feature means.")  # fmt: skip
     if not st.toggle("Measure which features matter (a few seconds)", key="analyze_explain_importance"):
         return
-    with st.spinner("Shuffling each feature and rescoring…"):
-        imp = _importance(*ids, model, data)
+    bar = st.progress(0.0, text="Shuffling each feature and rescoring…")
+    imp = _importance(*ids, model, data, bar=bar)
+    bar.empty()
     st.plotly_chart(importance_figure(imp.frame), key="analyze_explain_importance_chart")
     top = imp.frame[imp.frame["importance"] > 0].head(5)
     if len(top):

@@ -6,6 +6,7 @@ import json
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from core import explain
@@ -76,6 +77,36 @@ def test_importance_row_and_class_explanations_match_core(registry_env, demo_tra
     np.testing.assert_allclose(values(bar["x"]), imp.frame["importance"].head(15), rtol=1e-6)
     assert at.download_button(key="analyze_report_html") and at.download_button(key="analyze_report_pdf")
     assert "analyze_alarm_threshold" not in [s.key for s in at.slider], "the threshold is for 2-class models"
+
+
+def test_importance_shows_its_progress_feature_by_feature_and_is_computed_once(registry_env, demo_traffic, monkeypatch):
+    """The importance used to show a spinner alone for its up to 270,000 rows scored; its progress bar now follows
+    the features shuffled, and the result is kept (per model version, data and sample size) for the next rerun."""
+    from dashboard import explain_panel
+
+    monkeypatch.setattr(explain_panel, "IMPORTANCE_ROWS", 300)
+    model = TrainedModel.load(registry_env / "test-lr-6class")
+    data = read_files([(DEMO_NAME, demo_traffic)])
+
+    class Bar:  # records what st.progress would be set to
+        def __init__(self):
+            self.calls = []
+
+        def progress(self, value, text):
+            self.calls.append((value, text))
+
+    bar = Bar()
+    ids = (str(registry_env / "test-lr-6class"), 1.0, ("progress-test",))
+    imp = explain_panel._importance(*ids, model, data, bar=bar)
+    features = len(model.layout.features)
+    assert [v for v, _ in bar.calls] == [j / features for j in range(features + 1)]
+    assert bar.calls[1][1].endswith(f"shuffling {model.layout.features[1]} (1 of {features} features)")
+    expected = explain.permutation_importance(model, data, max_rows=300, repeats=explain_panel.IMPORTANCE_REPEATS)
+    pd.testing.assert_frame_equal(imp.frame, expected.frame)
+    again = Bar()
+    assert explain_panel._importance(*ids, model, data, bar=again) is imp and not again.calls
+    monkeypatch.setattr(explain_panel, "IMPORTANCE_ROWS", 200)  # another sample size is another result
+    assert explain_panel._importance(*ids, model, data, bar=again).n_rows != imp.n_rows and again.calls
 
 
 def test_paper_cnn_flow_is_explained_with_integrated_gradients(registry_env):

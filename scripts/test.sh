@@ -20,4 +20,11 @@ if ! command -v pdftoppm >/dev/null 2>&1; then
     echo "warning: pdftoppm is not installed (sudo apt-get install poppler-utils); the PDF report test will fail" >&2
   fi
 fi
+# Two test processes (pytest-xdist), each taking whole test files: most tests drive one Streamlit script or one
+# Python loop at a time, so a second process uses the second core (CI's 2 cores: about 15 minutes instead of 26).
+# IOMT_TEST_WORKERS=N sets how many (1: in this process, no workers); extra arguments come after and win.
+workers=${IOMT_TEST_WORKERS:-$(( $(nproc) < 2 ? 1 : 2 ))}
+if [ "$workers" -gt 1 ]; then
+  exec .venv/bin/python -m pytest -n "$workers" --dist loadfile "$@"
+fi
 exec .venv/bin/python -m pytest "$@"

@@ -17,10 +17,13 @@ if str(ROOT) not in sys.path:
 
 # Audit events written by tests (command line, dashboard) go to a temporary folder, never to logs/ in the checkout,
 # and so do the registry's lock files (never to the system's shared one); the folder goes when the tests end.
-_TEST_TMP = Path(tempfile.mkdtemp(prefix="iomt-test-"))
+# Each pytest-xdist worker (scripts/test.sh runs two) has its own folder: the workers inherit the environment of the
+# process that started them, and tests that count audit events must not see another worker's.
+_TEST_TMP = Path(tempfile.mkdtemp(prefix=f"iomt-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-"))
 atexit.register(shutil.rmtree, _TEST_TMP, ignore_errors=True)
-os.environ.setdefault("IOMT_AUDIT_DIR", str(_TEST_TMP / "audit"))
-os.environ.setdefault("IOMT_LOCK_DIR", str(_TEST_TMP / "locks"))
+for _name, _sub in (("IOMT_AUDIT_DIR", "audit"), ("IOMT_LOCK_DIR", "locks")):
+    if _name not in os.environ or os.environ.get(f"_IOMT_TEST_SET_{_name}") == os.environ[_name]:
+        os.environ[_name] = os.environ[f"_IOMT_TEST_SET_{_name}"] = str(_TEST_TMP / _sub)
 
 SHARED_DATA = Path(os.environ.get("IOMT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 V1_SAMPLE = SHARED_DATA / "ciciomt2024-v1-sample"

@@ -37,6 +37,7 @@ ACTIONS = (
     "signed in",
     "signed out",
     "sign-in failed",
+    "sign-in refused",
 )
 
 

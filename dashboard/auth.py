@@ -11,6 +11,8 @@ without a usable accounts file a networked dashboard shows nothing but how to cr
 from __future__ import annotations
 
 import ipaddress
+import threading
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -21,6 +23,13 @@ from dashboard.escape import md
 
 KEY_AUDITED = "audit_logged"  # set of (action, identity) already written in this session
 KEY_SIGN_IN_FAILED = "auth_sign_in_failed"  # the last sign-in of this session failed (and was audited)
+#: Failed sign-ins in a row to one account that pause sign-in to it, and for how long (guessing passwords is slowed
+#: to a handful every quarter of an hour; a correct password resets the count).
+SIGN_IN_ATTEMPTS = 5
+SIGN_IN_PAUSE_S = 15 * 60
+_paused: dict[tuple[str, str], float] = {}  # (accounts file, account) -> when sign-in to it was paused
+_paused_lock = threading.Lock()
+_clock = time.time  # a test moves it on
 #: What streamlit-authenticator keeps in a session: kept at sign-out, when everything else of the user's goes.
 _AUTH_KEYS = frozenset({"authentication_status", "username", "name", "email", "roles", "logout"})
 
@@ -83,21 +92,34 @@ def require_sign_in() -> str | None:
     authenticator = stauth.Authenticate(config["credentials"], cookie["name"], cookie["key"],
                                         float(cookie.get("expiry_days", 1)), auto_hash=False)  # fmt: skip
     users = config["credentials"]["usernames"]
+    _lift_pauses(str(path), users)
     failures = {u: info.get("failed_login_attempts", 0) for u, info in users.items()}
     if st.session_state.get("authentication_status") is False:  # audited already: only a new failure sets False
         st.session_state["authentication_status"] = None
     try:
         authenticator.login(location="main", key="auth_login",
                             fields={"Form name": "Sign in", "Username": "User name", "Password": "Password",
-                                    "Login": "Sign in"})  # fmt: skip
+                                    "Login": "Sign in"}, max_login_attempts=SIGN_IN_ATTEMPTS)  # fmt: skip
     except LoginError as exc:
-        st.error(md(exc), icon=":material/lock:")
+        if "login attempts exceeded" in str(exc):  # the account's sign-in is paused: its password was not checked
+            st.session_state.pop(KEY_SIGN_IN_FAILED, None)
+            audit.record("sign-in refused", via="dashboard", reason=f"paused after {SIGN_IN_ATTEMPTS} failed sign-ins")
+            st.error(f"Sign-in to this account is paused for {SIGN_IN_PAUSE_S // 60} minutes after "
+                     f"{SIGN_IN_ATTEMPTS} failed attempts in a row. Try again later, or ask whoever runs the dashboard "
+                     "(restarting it lifts the pause).", icon=":material/lock:")  # fmt: skip
+        else:
+            st.error(md(exc), icon=":material/lock:")
     status = st.session_state.get("authentication_status")
     if status is False:  # a sign-in failed on this run: guessing passwords leaves a trace
         st.session_state[KEY_SIGN_IN_FAILED] = True
         tried = [u for u, info in users.items() if info.get("failed_login_attempts", 0) > failures.get(u, 0)]
+        paused = bool(tried) and users[tried[0]]["failed_login_attempts"] >= SIGN_IN_ATTEMPTS
+        if paused:
+            with _paused_lock:
+                _paused[(str(path), tried[0])] = _clock()
         # the account tried when it exists (None if not), never the text typed: it may be a password
-        audit.record("sign-in failed", via="dashboard", account=tried[0] if tried else None)
+        audit.record("sign-in failed", via="dashboard", account=tried[0] if tried else None,
+                     **({"paused_minutes": SIGN_IN_PAUSE_S // 60} if paused else {}))  # fmt: skip
     if not status:
         if st.session_state.get(KEY_SIGN_IN_FAILED):
             st.error("Wrong user name or password.", icon=":material/lock:")
@@ -118,6 +140,18 @@ def require_sign_in() -> str | None:
     if not st.session_state.get("authentication_status"):  # signed out just now: the sign-in form, not the page
         st.rerun()
     return user
+
+
+def _lift_pauses(path: str, users: dict) -> None:
+    """Let sign-in to an account again once it has been paused for :data:`SIGN_IN_PAUSE_S` (streamlit-authenticator
+    refuses an account whose count of failed attempts reached the limit, until the count is reset)."""
+    now = _clock()
+    with _paused_lock:
+        for user, info in users.items():
+            if info.get("failed_login_attempts", 0) >= SIGN_IN_ATTEMPTS:
+                if now - _paused.setdefault((path, user), now) >= SIGN_IN_PAUSE_S:
+                    info["failed_login_attempts"] = 0
+                    del _paused[(path, user)]
 
 
 def _sign_out(user: str, **details) -> None:

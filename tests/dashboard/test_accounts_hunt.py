@@ -187,3 +187,40 @@ def test_failed_sign_ins_are_audited_once_each(address, accounts, env):
     assert events[::-1] == [("sign-in failed", None, "alice"), ("sign-in failed", None, None),
                             ("sign-in failed", None, "alice"), ("signed in", "alice", None)]  # fmt: skip
     assert PASSWORD not in " ".join(p.read_text() for p in (env / "audit").glob("*.jsonl"))
+
+
+def test_sign_in_to_an_account_is_paused_after_failed_attempts_in_a_row(address, accounts, env, monkeypatch):
+    """Nothing slowed password guessing: any number of attempts, each answered at once. Now an account's sign-in is
+    paused after SIGN_IN_ATTEMPTS failures in a row (the right password is refused, unchecked, meanwhile), other
+    accounts are not affected, the pause ends after SIGN_IN_PAUSE_S, and each refusal is audited."""
+    from dashboard import auth
+
+    clock = [1_000_000.0]
+    monkeypatch.setattr(auth, "_clock", lambda: clock[0])
+    monkeypatch.setattr(auth, "SIGN_IN_ATTEMPTS", 3)
+    add_user("alice", PASSWORD, path=accounts)
+    add_user("bob", PASSWORD, path=accounts)
+    address("0.0.0.0")
+    at = app()
+    for _ in range(3):
+        sign_in(at, "alice", "wrong password!!")
+    assert any("Wrong user name or password" in e.value for e in at.error)
+    sign_in(at, "alice", PASSWORD)
+    assert "IoMT attack detection" not in titles(at)
+    assert any("paused for 15 minutes after 3 failed attempts in a row" in e.value for e in at.error)
+    assert not any("Wrong user name" in e.value for e in at.error)
+    assert "IoMT attack detection" in titles(sign_in(app(), "bob", PASSWORD))  # another account signs in
+    clock[0] += auth.SIGN_IN_PAUSE_S - 1
+    assert "IoMT attack detection" not in titles(sign_in(app(), "alice", PASSWORD))
+    clock[0] += 1
+    assert "IoMT attack detection" in titles(sign_in(app(), "alice", PASSWORD))
+    events = [(e["action"], e["user"], e.get("details") or {}) for e in audit.read_events(env / "audit")][::-1]
+    assert events == [
+        ("sign-in failed", None, {"account": "alice"}),
+        ("sign-in failed", None, {"account": "alice"}),
+        ("sign-in failed", None, {"account": "alice", "paused_minutes": 15}),
+        ("sign-in refused", None, {"reason": "paused after 3 failed sign-ins"}),
+        ("signed in", "bob", {}),
+        ("sign-in refused", None, {"reason": "paused after 3 failed sign-ins"}),
+        ("signed in", "alice", {}),
+    ]

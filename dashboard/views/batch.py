@@ -157,21 +157,40 @@ def files_table(summary: dict, stats: dict) -> pd.DataFrame:
 
 
 def classes_by_file_figure(summary: dict) -> go.Figure:
-    """Stacked horizontal bars: rows per predicted class in each file (classes in the model's order)."""
-    files = [_plotly_text(f["file"]) for f in summary["files"]]
+    """Stacked horizontal bars: rows per predicted class in each file (classes in the model's order).
+
+    The end the files' names share (``_test.pcap.csv``) is said once in the axis title rather than on every bar, and
+    the legend lies below the bars: on a phone the names and the legend used to leave the bars a sliver."""
+    names = [f["file"] for f in summary["files"]]
+    suffix = shared_ending(names)
+    labels = [_plotly_text(n[: len(n) - len(suffix)]) for n in names]
+    full = [_plotly_text(n) for n in names]
     fig = go.Figure()
     for cls in summary["model"]["classes"]:
         counts = [f["predicted"].get(cls, 0) for f in summary["files"]]
         if any(counts):
-            fig.add_bar(y=files, x=counts, name=cls, orientation="h", marker_color=class_color(cls))
+            fig.add_bar(y=labels, x=counts, name=cls, orientation="h", marker_color=class_color(cls), customdata=full,
+                        hovertemplate="%{customdata}<br>" + _plotly_text(cls) + ": %{x:,} rows<extra></extra>")  # fmt: skip
     fig.update_layout(
         barmode="stack",
-        title="Predicted classes per file",
-        xaxis_title="rows",
-        height=max(360, 160 + 28 * len(files)),
-        yaxis={"autorange": "reversed", "type": "category"},
+        title="Rows per predicted class, in each file",
+        yaxis_title=f"file (each name ends in {_plotly_text(suffix)})" if suffix else "file",
+        height=max(360, 160 + 28 * len(names)) + 22 * ((len(fig.data) + 2) // 3),
+        yaxis={"autorange": "reversed", "type": "category", "automargin": True},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.08, "xanchor": "left", "x": 0, "traceorder": "normal"},
     )
     return fig
+
+
+def shared_ending(names: list[str]) -> str:
+    """The end every name shares, from a separator on (``_test.pcap.csv``, never half a word), or ''; '' too where a
+    name would be left empty or there is one name only."""
+    if len(names) < 2:
+        return ""
+    ending = os.path.commonprefix([n[::-1] for n in names])[::-1]  # noqa: RUF071 (characters, not path parts)
+    cut = min((ending.find(c) for c in "_-. " if c in ending), default=-1)
+    ending = ending[cut:] if cut >= 0 else ""
+    return ending if ending and all(len(n) > len(ending) for n in names) else ""
 
 
 def confidence_figure(stats: dict, file: str | None = None, files: list[str] | None = None) -> go.Figure:

@@ -144,7 +144,9 @@ def test_hostile_file_names_are_shown_literally_in_the_charts(tmp_path):
     fig = charts(at)["batch_classes"]
     for bar in fig["data"]:
         assert all("<" not in y and ">" not in y for y in bar["y"])  # Plotly would read them as tags
-    assert fig["data"][0]["y"][0] == link.replace("<", "&lt;").replace(">", "&gt;")  # shown as typed
+    escaped = link.replace("<", "&lt;").replace(">", "&gt;")  # shown as typed, less the '.csv' all the names end in
+    assert fig["data"][0]["y"][0] == escaped.removesuffix(".csv") and fig["data"][0]["customdata"][0] == escaped
+    assert fig["layout"]["yaxis"]["title"]["text"] == "file (each name ends in .csv)"
     assert fig["layout"]["yaxis"]["type"] == "category"  # '1.csv' and the like are names, not numbers
     at.selectbox(key="batch_confidence_file").set_value(styled).run()
     assert "<" not in charts(at)["batch_confidence"]["layout"]["title"]["text"]
@@ -192,3 +194,27 @@ def test_a_summary_with_a_null_start_time_is_an_error_on_the_page_not_a_tracebac
     at = batch_page(tmp_path / "run")  # asserts no exception
     shown = at.error[0].value
     assert "started\\_at' should be text, not null" in shown and "run score-many again" in shown
+
+
+@pytest.mark.parametrize(
+    ("names", "ending"),
+    [
+        (["ARP_Spoofing_test.pcap.csv", "Benign_test.pcap.csv", "TCP_IP-DoS-UDP_test.pcap.csv"], "_test.pcap.csv"),
+        (["DoS-TCP1.csv", "DDoS-UDP1.csv"], ".csv"),  # 'P1.csv' is shared too, but never half a word
+        (["capture.csv"], ""),  # one file: its whole name
+        (["a.csv", ".csv"], ""),  # no name left empty
+        (["monday", "tuesday"], ""),  # 'day' is no separator's ending
+    ],
+)
+def test_the_chart_says_the_ending_the_file_names_share_once(names, ending):
+    """On a phone the file names (ARP_Spoofing_test.pcap.csv, ...) left the bars a sliver: the ending they share is
+    said once in the axis title, the rest labels the bars, and the hover gives the whole name."""
+    from dashboard.views.batch import classes_by_file_figure, shared_ending
+
+    assert shared_ending(names) == ending
+    summary = {"model": {"classes": ["Benign", "Attack"]},
+               "files": [{"file": n, "rows": 2, "predicted": {"Attack": 2}} for n in names]}  # fmt: skip
+    fig = classes_by_file_figure(summary)
+    assert list(fig.data[0].y) == [n[: len(n) - len(ending)] for n in names] and list(fig.data[0].customdata) == names
+    assert fig.layout.yaxis.title.text == (f"file (each name ends in {ending})" if ending else "file")
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.y < 0  # below the bars, not beside them

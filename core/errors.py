@@ -39,7 +39,8 @@ class DataError(CoreError):
     """Bad input data: names the file and, where known, the column and the first bad row.
 
     ``row`` is the 1-based data row (0: the header, said as "header"), as a spreadsheet user counts
-    rows below the header.
+    rows below the header; ``line``, where known, the file's line it starts on (1: the header), which is what a
+    spreadsheet numbers the row and a text editor the line (blank lines and rows of blank cells are not data rows).
     """
 
     def __init__(
@@ -50,19 +51,28 @@ class DataError(CoreError):
         column: str | None = None,
         row: int | None = None,
         hint: str | None = None,
+        line: int | None = None,
     ):
         self.file = file
         self.column = column
         self.row = row
+        self.line = line
+        self.detail = message
         where = []
         if file:
             where.append(f"{file}")
         if column is not None:
             where.append(f"column {column!r}")
-        if row is not None:
-            where.append("header" if row == 0 else f"row {row}")  # "row 0" would read as the first data row
+        if row is not None:  # "row 0" would read as the first data row
+            where.append("header" if row == 0 else f"row {row}" + (f" (line {line} of the file)" if line else ""))
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {message}" if prefix else message, hint)
+
+    def at_line(self, line: int | None) -> DataError:
+        """This error with the file's ``line`` its row starts on (itself where unknown, or not a plain DataError)."""
+        if line is None or not self.row or self.line is not None or type(self) is not DataError:
+            return self
+        return DataError(self.detail, file=self.file, column=self.column, row=self.row, hint=self.hint, line=line)
 
 
 class FilesError(DataError):

@@ -411,6 +411,46 @@ def _find_non_utf8_cell(data: bytes | str, columns: list[str], delimiter: str) -
     return row, name, _raw(batch.column(name)[i].as_py()).decode("utf-8", errors="backslashreplace")
 
 
+def line_of_row(data: bytes | str, row: int, columns: list[str], delimiter: str, read: Sequence[str],
+                label_col: str | None = None) -> int | None:  # fmt: skip
+    """The line of the file (1: the header) that data row ``row`` starts on, or None where it cannot be told.
+
+    Counted as the readers count rows: blank lines and rows whose every read cell (``read``, the columns parsed)
+    is missing are not data rows, and a quoted cell may span lines. Only called for an error's row (a scan of the
+    file up to it)."""
+    import csv
+    import io
+
+    if row < 1:
+        return None
+    nulls = set(NULL_VALUES)
+    index = [i for i, c in enumerate(columns) if c in set(read)]
+    label = columns.index(label_col) if label_col in columns else None
+
+    def empty(cells: list[str]) -> bool:
+        return all(i >= len(cells) or cells[i] in nulls or (i == label and not cells[i].strip()) for i in index)
+
+    fh = (
+        open(data, encoding="latin-1", newline="")
+        if isinstance(data, str)
+        else io.StringIO(bytes(data).decode("latin-1"), newline="")
+    )
+    try:
+        with fh:
+            reader = csv.reader(fh, delimiter=delimiter)
+            next(reader, None)  # the header
+            counted, start = 0, reader.line_num + 1
+            for cells in reader:
+                if cells and not empty(cells):
+                    counted += 1
+                    if counted == row:
+                        return start
+                start = reader.line_num + 1
+    except (OSError, csv.Error, UnicodeError):
+        return None
+    return None
+
+
 def _find_ragged_row(data: bytes | str, columns: list[str], delimiter: str) -> int | None:
     """The data row (1 = the first after the header) whose cell count differs from the header's (only called
     after a parse error)."""
@@ -522,6 +562,7 @@ def read_csv(
         null_values=NULL_VALUES,
     )  # fmt: skip
     notes = ignored_label_columns(display, columns, label_col)
+    read_cols = convert_options.include_columns
     pieces = _parse_in_pieces(data, found.features, label_col, read_options, parse_options, convert_options,
                               check_rows=lambda rows: check_rows(rows, display, limits))  # fmt: skip
     empty = ()
@@ -534,7 +575,10 @@ def read_csv(
                 table = pacsv.read_csv(src, read_options=read_options, parse_options=parse_options,
                                        convert_options=convert_options, memory_pool=arrow_pool())  # fmt: skip
         except pa.ArrowInvalid as exc:
-            raise _explain_arrow_error(exc, data, display, columns, delimiter) from None
+            error = _explain_arrow_error(exc, data, display, columns, delimiter)
+            raise error.at_line(
+                error.row and line_of_row(data, error.row, columns, delimiter, read_cols, label_col)
+            ) from None
         table, empty = without_empty_rows(table)  # pieces leave a file holding any to this reader
         if len(empty):
             notes.append(empty_rows_note(display, empty))
@@ -552,7 +596,12 @@ def read_csv(
     file_label = class_from_filename(display)
     blank = 0
     if label_col:
-        y = _labels_from_column(label_values, display, label_col, required=require_labels)
+        try:
+            y = _labels_from_column(label_values, display, label_col, required=require_labels)
+        except DataError as exc:
+            raise exc.at_line(
+                exc.row and line_of_row(data, exc.row, columns, delimiter, read_cols, label_col)
+            ) from None
         blank = int(np.count_nonzero(y == UNLABELLED))
         label_source = f"column {label_col!r}" if blank < n else None
         if blank:

@@ -146,8 +146,13 @@ def _blocks(plan: _FilePlan, block_bytes: int, notes: list[str]):
     include = list(layout.features) + ([plan.label_col] if plan.label_col else [])
     file_code = CLASSES_19.index(plan.file_label) if plan.file_label else UNLABELLED
 
+    def at_line(error):  # the file's line the error's row starts on, as loading.read_csv says it
+        line = error.row and loading.line_of_row(plan.path, error.row, plan.columns, plan.delimiter, include,
+                                                 plan.label_col)  # fmt: skip
+        return error.at_line(line)
+
     def explain(exc):
-        return loading._explain_arrow_error(exc, plan.path, plan.display, plan.columns, plan.delimiter)
+        return at_line(loading._explain_arrow_error(exc, plan.path, plan.display, plan.columns, plan.delimiter))
 
     # pyarrow parses small blocks (cheaper per byte, see loading.parse_block_bytes); they are scored in
     # groups of about ``block_bytes`` so that per-block overheads stay amortised.
@@ -166,12 +171,13 @@ def _blocks(plan: _FilePlan, block_bytes: int, notes: list[str]):
         except pa.ArrowInvalid as exc:
             raise explain(exc) from None
         notes.extend(loading.ignored_label_columns(plan.display, plan.columns, plan.label_col))
-        yield from _grouped(reader, plan, group, file_code, explain, notes)
+        yield from _grouped(reader, plan, group, file_code, explain, notes, at_line)
 
 
-def _grouped(reader, plan: _FilePlan, group: int, file_code: int, explain, notes: list[str]):
+def _grouped(reader, plan: _FilePlan, group: int, file_code: int, explain, notes: list[str], at_line):
     """Blocks of ``group`` parsed batches each, as ``(first row index in file, X float32, y int8)``, without the rows
-    whose every cell is blank (left out as read_csv leaves them out, and said in ``notes``)."""
+    whose every cell is blank (left out as read_csv leaves them out, and said in ``notes``). ``explain``: a parse
+    error in words; ``at_line``: a DataError with the file's line its row starts on."""
     layout = plan.layout
     offset = 0
     empty: list[np.ndarray] = []  # where the empty rows were (see loading.without_empty_rows)
@@ -200,7 +206,10 @@ def _grouped(reader, plan: _FilePlan, group: int, file_code: int, explain, notes
         X = loading.matrix_from_batches(table.select(list(layout.features)).to_batches(), layout.n_features)
         del batches, table
         if labels is not None:
-            y = loading._labels_from_column(labels, plan.display, plan.label_col, row_offset=offset)
+            try:
+                y = loading._labels_from_column(labels, plan.display, plan.label_col, row_offset=offset)
+            except DataError as exc:
+                raise at_line(exc) from None
             blank_labels += int(np.count_nonzero(y == UNLABELLED))
         else:
             y = np.full(n, file_code, dtype=np.int8)

@@ -373,8 +373,12 @@ def test_read_files_reads_on_past_a_bad_file_and_names_every_bad_file(tmp_path):
     e = err.value
     assert e.total == 4 and [(x.file, x.column, x.row) for x in e.errors] == [
         ("a.csv", "label", 1), ("c.csv", "Header_Length", 2)]  # fmt: skip
-    assert str(e).startswith("2 of 4 files could not be read: (1) a.csv, column 'label', row 1: label 'DDoS'")
-    assert "(2) c.csv, column 'Header_Length', row 2:" in str(e) and e.hint.startswith("(1) the class column")
+    assert str(e).startswith(
+        "2 of 4 files could not be read: (1) a.csv, column 'label', row 1 (line 2 of the file): label 'DDoS'"
+    )
+    assert "(2) c.csv, column 'Header_Length', row 2 (line 3 of the file):" in str(e) and e.hint.startswith(
+        "(1) the class column"
+    )
     assert [s[0] for s in seen] == [1, 2, 3, 4], "progress goes on to the last file"
     again = pickle.loads(pickle.dumps(e))  # the Train page's worker process sends it whole
     assert type(again) is FilesError and [x.row for x in again.errors] == [1, 2] and again.total == 4
@@ -646,7 +650,10 @@ def test_blank_labels_are_unknown_when_scoring_and_an_error_when_training():
     assert ds.notes == ["x.csv: 2 rows of 4 with a blank label in column 'label': true class unknown"]
     with pytest.raises(DataError) as err:
         read_csv(data, name="x.csv", require_labels=True)
-    assert str(err.value) == "x.csv, column 'label', row 2: blank label" and "fill it in" in err.value.hint
+    assert (
+        str(err.value) == "x.csv, column 'label', row 2 (line 3 of the file): blank label"
+        and "fill it in" in err.value.hint
+    )
     every = make_csv(rows=2, label=" ")
     ds = read_csv(every, name="y.csv")
     assert (ds.y == UNLABELLED).all() and ds.files[0].label_source is None
@@ -738,7 +745,8 @@ def test_bytes_that_are_not_utf8_are_named_with_their_row(tmp_path):
         path.write_bytes(b"\n".join(rows) + b"\n")
         with pytest.raises(DataError) as err:
             read_csv(path)
-        assert str(err.value) == f"latin1.csv, column {column!r}, row {row}: not UTF-8 text (the cell reads '{shown}')"
+        assert str(err.value) == (f"latin1.csv, column {column!r}, row {row} (line {row + 1} of the file): not UTF-8 "
+                                  f"text (the cell reads '{shown}')")  # fmt: skip
         assert "save the file as UTF-8" in err.value.hint
 
 
@@ -767,3 +775,31 @@ def test_a_split_of_partial_official_files_says_so(v1_sample, v2_sample):
     assert note.startswith(f"{len(ds.files)} of the {len(ds.files)} files of train/ hold only part of the official "
                            f"file of their name (e.g. {first.name}: {first.rows:,} of {first.expected_rows:,} rows)")  # fmt: skip
     assert not [n for n in load_split(v2_sample, "test").notes if "official file" in n], "v2's counts are unknown"
+
+
+@pytest.mark.parametrize("where", ["bytes", "file"])
+def test_a_bad_rows_error_names_the_files_line_as_a_spreadsheet_numbers_it(where, tmp_path):
+    """'row 3' counts data rows below the header, leaving out blank lines and rows of blank cells, so a user who went
+    to row 3 in a spreadsheet found another flow. The error now names the file's line too (1: the header)."""
+    lines = make_csv(rows=4, label="Benign").decode().splitlines()
+    blank_cells = ",".join([""] * len(lines[0].split(",")))
+    bad_number = lines[3].split(",")
+    bad_number[5] = "abc"
+    bad_label = lines[4].rsplit(",", 1)[0] + ",Martians"
+    # line 1 header, 2 row 1, 3 blank, 4 blank cells, 5 row 2, 6-7 row 3 (a quoted label over two lines), 8 row 4
+    quoted = lines[2].rsplit(",", 1)[0] + ',"Ben\nign"'
+
+    def read(body: list[str]):
+        data = ("\n".join(body) + "\n").encode()
+        if where == "bytes":
+            return read_csv(data, name="x.csv")
+        (tmp_path / "x.csv").write_bytes(data)
+        return read_csv(tmp_path / "x.csv")
+
+    with pytest.raises(DataError) as err:
+        read([lines[0], lines[1], "", blank_cells, lines[2], quoted, ",".join(bad_number)])
+    assert err.value.row == 4 and err.value.line == 8
+    assert f"column '{FEATURES_V2[5]}', row 4 (line 8 of the file): non-numeric value 'abc'" in str(err.value)
+    with pytest.raises(DataError) as err:
+        read([lines[0], "", lines[1], blank_cells, blank_cells, bad_label])
+    assert str(err.value) == "x.csv, column 'label', row 2 (line 6 of the file): unrecognised label 'Martians'"

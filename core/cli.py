@@ -431,6 +431,7 @@ def cmd_demo_data(args) -> int:
     from .loading import csv_files_in
 
     out = _output_folder(args.out, "--out")
+    _check_demo_room(out, args.rows)
     existing = [p for split in ("train", "test") if (out / split).is_dir() for p in csv_files_in(out / split)[0]]
     ours = demo_files(out)  # written by an earlier demo-data run (its manifest lists them)
     others = [p for p in existing if p.relative_to(out).as_posix() not in ours]
@@ -458,6 +459,27 @@ def cmd_demo_data(args) -> int:
     total = sum(int(v) for v in files.values()) if isinstance(files, dict) else manifest.get("total_rows")
     print(f"generated demo data ({args.layout} layout, {total} rows, NOT real traffic) in {args.out}")
     return 0
+
+
+#: Fewest CSV bytes a demo row takes (v2 rows take about 160, v1 rows more).
+DEMO_MIN_ROW_BYTES = 100
+
+
+def _check_demo_room(out: Path, scale: float | None) -> None:
+    """Refuse a --rows scale whose rows cannot fit on the disk of ``out`` before anything is written: 1e300 filled
+    the disk, and 1e308 was an OverflowError traceback."""
+    import shutil
+
+    from .demo import default_rows_per_class
+
+    base = sum(train + test for train, test in default_rows_per_class(1.0).values())
+    rows = base * (scale or 1.0)  # a float: inf for 1e308, not an OverflowError
+    free = shutil.disk_usage(out).free
+    if rows * DEMO_MIN_ROW_BYTES > free:
+        raise CoreError(f"--rows {scale:g} asks for about {rows:.3g} rows, at least {rows * DEMO_MIN_ROW_BYTES / 1e9:.3g} "
+                        f"GB, but {out} has {free / 1e9:.3g} GB free",
+                        hint=f"choose a smaller --rows (1 writes {counted(base, 'row')}), or "
+                        "another --out disk")  # fmt: skip
 
 
 #: Demo models trained by ``setup-demo``: small and quick, for the dashboard's first start.

@@ -1253,6 +1253,8 @@ def make_detector(family: str, **params) -> Detector:
 _ALSO_ALLOWED = {"max_depth": (None, "None"), "max_leaf_nodes": (None, "None")}
 #: Parameters checked by their family, with their own words (forest_weight: 'auto' or a number from 0 to 1).
 _OWN_CHECK = ("forest_weight",)
+#: Counts of the networks that mean nothing below 1 (as --epochs and --batch-size refuse them).
+_AT_LEAST_ONE = ("epochs", "batch_size")
 
 
 def _checked_types(family: str, params: dict, defaults: dict) -> dict:
@@ -1271,4 +1273,6 @@ def _checked_types(family: str, params: dict, defaults: dict) -> dict:
         if isinstance(default, float) and not (number and np.isfinite(value)):
             raise ValueError(f"{family} parameter {key} must be a number, not {value!r}")
         out[key] = int(value) if isinstance(default, int) else float(value)
+        if key in _AT_LEAST_ONE and out[key] < 1:  # 0 divided by zero (batch_size), or failed on 'decay_steps'
+            raise ValueError(f"{family} parameter {key} must be at least 1, not {value!r}")
     return out

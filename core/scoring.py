@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from . import loading
-from .errors import DataError, FilesError, LayoutMismatchError
+from .errors import CoreError, DataError, FilesError, LayoutMismatchError
 from .limits import Limits, check_line_length
 from .loading import UNLABELLED, Dataset, FileSummary
 from .paths import name_text
@@ -244,8 +244,10 @@ class _Stage(threading.Thread):
 _DONE = object()
 
 
-def _put(q: queue.Queue, item, stop: threading.Event) -> bool:
-    while not stop.is_set():
+def _put(q: queue.Queue, item, stop: threading.Event, consumer: threading.Thread | None = None) -> bool:
+    """Put ``item`` on ``q``, waiting for room; False once ``stop`` is set or the ``consumer`` has died (a writer that
+    failed on a full disk while the queue was full would otherwise be waited for forever)."""
+    while not stop.is_set() and (consumer is None or consumer.is_alive()):
         try:
             q.put(item, timeout=0.1)
             return True
@@ -330,12 +332,16 @@ def score_files(
         _put(parsed, _DONE, stop)
 
     def write():
-        with pa.OSFile(loading.arrow_path(tmp), "wb") as sink, pacsv.CSVWriter(sink, builder.schema) as writer:
-            while True:
-                table = scored.get()
-                if table is _DONE:
-                    return
-                writer.write_table(table)
+        try:
+            with pa.OSFile(loading.arrow_path(tmp), "wb") as sink, pacsv.CSVWriter(sink, builder.schema) as writer:
+                while True:
+                    table = scored.get()
+                    if table is _DONE:
+                        return
+                    writer.write_table(table)
+        except OSError as exc:  # a folder that cannot hold files, a full disk: one error line, not a traceback
+            raise CoreError(f"the output {out_path} could not be written: {exc.strerror or exc}",
+                            hint="give --out a file in a folder you can write to, on a disk with room") from None  # fmt: skip
 
     reader, writer = _Stage(read), _Stage(write)
     reader.start()
@@ -358,7 +364,7 @@ def score_files(
             predictions = model.predict(chunk)
             _add_repairs(repairs, predictions.repairs, model.preprocessor.features)
             table = builder.table(predictions, chunk, i, offset)
-            if not _put(scored, table, stop) or writer.error:
+            if not _put(scored, table, stop, writer) or writer.error:
                 raise writer.error or RuntimeError("the CSV writer stopped unexpectedly")
             rows += len(X)
             if progress:

@@ -364,6 +364,8 @@ def cmd_threshold(args) -> int:
         raise CoreError(f"{name} holds no threshold chosen on validation rows (it was trained without validation "
                         "rows, or before this was stored)", hint="choose one with --data on labelled flows that "
                         "you will not judge the model by, then --set it")  # fmt: skip
+    # The flows to count costs on are read and checked before any change: a bad --data must leave the model as it was.
+    costs_on = _threshold_flows(TrainedModel.load(folder), args.data) if args.data else None
     change = None
     if args.set is not None:
         change = (args.set, args.chosen_on)
@@ -382,14 +384,14 @@ def cmd_threshold(args) -> int:
               + ("uses it" if saved is not None else "decides at 0.50"))  # fmt: skip
     if suggested:
         print(th.validation_text(meta) + ("" if th.uses_validation_choice(meta) else " (save it with --validation)"))
-    if args.data:
-        _print_threshold_costs(TrainedModel.load(folder), args.data, th.model_threshold(meta), saved is not None,
-                               suggested)  # fmt: skip
+    if costs_on:
+        _print_threshold_costs(costs_on, th.model_threshold(meta), saved is not None, suggested)
     return 0
 
 
-def _print_threshold_costs(model, paths: list[str], in_use: float, is_saved: bool, suggested: dict | None) -> None:
-    """The cost of the usual thresholds, the one in use and the validation one on the labelled flows ``paths``."""
+def _threshold_flows(model, paths: list[str]) -> tuple:
+    """The labelled flows ``paths`` to count a threshold's costs on, checked (labels, both kinds of flow), with the
+    model's attack probability of each: ``(label, known, is_attack, p_attack)``."""
     from . import threshold as th
     from .loading import UNLABELLED
     from .report import read_report_data
@@ -404,7 +406,15 @@ def _print_threshold_costs(model, paths: list[str], in_use: float, is_saved: boo
     if is_attack.all() or not is_attack.any():
         raise CoreError(f"{label} holds {'only attack' if is_attack.all() else 'only benign'} flows; the cost of a "
                         "threshold needs both", hint="add captures of the other kind")  # fmt: skip
-    p_attack = th.attack_probability(list(model.classes), model.predict(data).proba)[known]
+    return label, known, is_attack, th.attack_probability(list(model.classes), model.predict(data).proba)[known]
+
+
+def _print_threshold_costs(flows: tuple, in_use: float, is_saved: bool, suggested: dict | None) -> None:
+    """The cost of the usual thresholds, the one in use and the validation one on the flows of
+    :func:`_threshold_flows`."""
+    from . import threshold as th
+
+    label, known, is_attack, p_attack = flows
     marks = {in_use: "in use (saved)" if is_saved else "in use (the default)"}
     if suggested:
         marks[float(suggested["threshold"])] = " + ".join(filter(None, [marks.get(float(suggested["threshold"])),

@@ -64,3 +64,21 @@ def test_a_writer_that_died_while_the_queue_was_full_is_not_waited_for_forever()
     dead.start()
     dead.join()
     assert _put(full, "the next table", threading.Event(), dead) is False
+
+
+def test_threshold_set_with_data_that_cannot_be_read_leaves_the_model_as_it_was(lr_model, v2_sample, tmp_path):
+    """threshold --set 0.9 --data BAD saved the threshold, printed 'now alarm threshold 0.90', and only then failed
+    on --data (exit 2): a script saw a failure, yet the model scored differently from then on."""
+    import json
+
+    meta = lr_model / "lr2" / "metadata.json"
+    before = json.loads(meta.read_text())
+    benign_only = v2_sample / "test" / "Benign_test.pcap.csv"
+    for bad in (tmp_path / "missing.csv", benign_only):  # unreadable; readable but without attacks to count
+        proc = run("threshold", "lr2", "--models-dir", lr_model, "--set", 0.9, "--data", bad, check=False)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert "now alarm threshold" not in proc.stdout
+        assert json.loads(meta.read_text()) == before
+    proc = run("threshold", "lr2", "--models-dir", lr_model, "--set", 0.9, "--data", v2_sample / "test")
+    assert "now alarm threshold 0.90" in proc.stdout and "<- in use (saved)" in proc.stdout
+    assert json.loads(meta.read_text())["alarm_threshold"] == 0.9

@@ -293,11 +293,12 @@ def cmd_score_many(args) -> int:
         import dask
 
         dask.config.set({"logging.distributed": "warning"})
+    # The options that can be checked alone are, before --out is made: a refused run leaves no empty folder behind.
+    model, partition_bytes = resolve_model_path(args.model, args.models_dir), parse_size(args.partition_size)
     _output_folder(args.out, "--out")
     summary = score_many(
-        resolve_model_path(args.model, args.models_dir), args.inputs, args.out, scheduler=args.scheduler,
-        workers=args.workers, partition_bytes=parse_size(args.partition_size), low_confidence=args.low_confidence,
-        overwrite=args.overwrite, progress=not args.quiet,
+        model, args.inputs, args.out, scheduler=args.scheduler, workers=args.workers, partition_bytes=partition_bytes,
+        low_confidence=args.low_confidence, overwrite=args.overwrite, progress=not args.quiet,
     )  # fmt: skip
     print(format_summary(summary))
     # Names and sizes only: hashing a month of captures on this one machine would undo the cluster's work.

@@ -86,13 +86,25 @@ _MAX_HEADER_BYTES = 1 << 20
 
 
 def parse_size(text: str | int) -> int:
-    """Bytes from ``"64MB"``, ``"512KiB"``, ``"1GB"`` or a plain number (binary units either way)."""
+    """Partition bytes from ``"64MB"``, ``"512KiB"``, ``"1GB"`` or a plain number (binary units either way), refused
+    (as :func:`score_many` refuses them) under :data:`MIN_PARTITION_BYTES`."""
     import re
 
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*", str(text), flags=re.IGNORECASE)
     if not m:
         raise CoreError(f"partition size {text!r} is not a size", hint="e.g. 64MB, 512KB or 1GB")
-    return int(float(m.group(1)) * 1024 ** " kmg".index(m.group(2).lower() or " "))
+    size = int(float(m.group(1)) * 1024 ** " kmg".index(m.group(2).lower() or " "))
+    _check_partition(size)
+    return size
+
+
+#: The smallest partition :func:`score_many` cuts files into.
+MIN_PARTITION_BYTES = 1024
+
+
+def _check_partition(size: int) -> None:
+    if size < MIN_PARTITION_BYTES:
+        raise CoreError(f"partition size {size} bytes is too small", hint="use at least 1 KiB, e.g. 64MB")
 
 
 def expand_inputs(inputs: Iterable[str | os.PathLike], *, notes: list[str] | None = None) -> list[Path]:
@@ -627,8 +639,7 @@ def score_many(
     CoreError
         Also when ``overwrite`` is set and no file could be scored: the earlier results are kept then.
     """
-    if partition_bytes < 1024:
-        raise CoreError(f"partition size {partition_bytes} bytes is too small", hint="use at least 1 KiB, e.g. 64MB")
+    _check_partition(partition_bytes)
     model_path = Path(model).resolve()
     # A clear error before any worker tries to load it; the run is pinned to this version (the metadata reported
     # in the summary, alarm threshold included, is that version's).

@@ -82,3 +82,14 @@ def test_threshold_set_with_data_that_cannot_be_read_leaves_the_model_as_it_was(
     proc = run("threshold", "lr2", "--models-dir", lr_model, "--set", 0.9, "--data", v2_sample / "test")
     assert "now alarm threshold 0.90" in proc.stdout and "<- in use (saved)" in proc.stdout
     assert json.loads(meta.read_text())["alarm_threshold"] == 0.9
+
+
+@pytest.mark.parametrize("bad", [("--partition-size", "0"), ("--partition-size", "lots"), ("--model", "no-such-model")])
+def test_score_many_refused_before_it_makes_the_output_folder(bad, lr_model, v2_sample, tmp_path):
+    """score-many with a partition size or model it refuses made --out first, leaving an empty folder behind."""
+    options = {"--model": "lr2", "--partition-size": "64MB", bad[0]: bad[1]}
+    out = tmp_path / "results"
+    proc = run("score-many", "--models-dir", lr_model, *[x for kv in options.items() for x in kv], v2_sample / "test",
+               "--out", out, "--quiet", check=False)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert not out.exists()

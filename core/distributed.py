@@ -1023,7 +1023,7 @@ def read_summary(out_dir: str | os.PathLike) -> dict:
 _COUNT = (int,)
 _NUMBER = (int, float)
 _TEXT = (str,)
-#: What readers of a summary (the Batch page, :func:`summary_text`) take from it: key -> (types, may be null).
+#: What readers of a summary (the Batch page, :func:`format_summary`) take from it: key -> (types, may be null).
 _SUMMARY_FIELDS: dict[str, tuple[tuple, bool]] = {
     "model": ((dict,), False),
     "out": (_TEXT, False),
@@ -1039,7 +1039,7 @@ _SUMMARY_FIELDS: dict[str, tuple[tuple, bool]] = {
     "files": ((list,), False),
     "failed": ((list,), False),
 }
-#: Fields a summary may lack (written by later versions of score-many, or only once a run ends).
+#: Fields readers do without when they are absent (as in a summary made by hand), checked when present.
 _SUMMARY_OPTIONAL: dict[str, tuple[tuple, bool]] = {
     "alarm_threshold": (_NUMBER, True),
     "started_at": (_TEXT, False),

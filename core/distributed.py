@@ -394,14 +394,17 @@ def model_plugin(path: str | os.PathLike, fingerprint: str):
 # --------------------------------------------------------------------------- one range
 
 
-def _shift_row(exc: DataError, offset: int) -> DataError:
-    """The same error with its row counted from the top of the whole file."""
-    if exc.row is None or offset == 0 or exc.row == 0:
+def _shift_row(exc: DataError, offset: int, path: str, start: int) -> DataError:
+    """The same error with its row, and its line, counted from the top of the whole file (``exc`` counts them in the
+    range that starts at byte ``start`` of ``path``, read below the file's header)."""
+    if not exc.row:
         return exc
-    where = [w for w in (exc.file, f"column {exc.column!r}" if exc.column is not None else None, f"row {exc.row}") if w]
-    prefix = ", ".join(where) + ": "
-    message = str(exc)[len(prefix) :] if str(exc).startswith(prefix) else str(exc)
-    return DataError(message, file=exc.file, column=exc.column, row=exc.row + offset, hint=exc.hint)
+    line = None
+    if exc.line:  # the range's own lines: its header is line 1, its first row line 2
+        with open(path, "rb") as fh:
+            before = sum(block.count(b"\n") for block in iter(lambda: fh.read(min(1 << 20, start - fh.tell())), b""))
+        line = before + exc.line - 1
+    return DataError(exc.detail, file=exc.file, column=exc.column, row=exc.row + offset, hint=exc.hint, line=line)
 
 
 def part_path(out_dir: str | os.PathLike, name: str, index: int) -> Path:
@@ -460,7 +463,7 @@ def score_range(
                 header + body, name=Path(name).name, layout=model.layout, limits=Limits.for_part_of_a_file()
             )
         except DataError as exc:
-            raise _shift_row(exc, offset) from None
+            raise _shift_row(exc, offset, path, start) from None
         if len(data) != counts[index]:
             raise CoreError(
                 f"{name}: bytes {start}-{end} parsed to {len(data)} rows but {counts[index]} lines were counted",

@@ -177,7 +177,11 @@ def test_malformed_file_is_reported_and_the_others_scored(client, model_path, v2
     summary = json.loads((out / "summary.json").read_text())
     assert [f["file"] for f in summary["failed"]] == ["broken.csv"]
     error = summary["failed"][0]["error"]
-    assert f"row {bad_row}" in error and "'Rate'" in error and "oops" in error
+    # The row and the file's line, counted from the top of the file (said once: the range's own were replaced).
+    assert (
+        error
+        == f"broken.csv, column 'Rate', row {bad_row} (line {bad_row + 1} of the file): non-numeric value 'oops' where a number is expected"
+    )
     assert sorted(f["file"] for f in summary["files"]) == sorted(f.name for f in good)
     assert not (out / "predictions" / "file=broken.csv").exists()
     scored = _read_output(out)

@@ -451,6 +451,14 @@ def line_of_row(data: bytes | str, row: int, columns: list[str], delimiter: str,
     return None
 
 
+def at_its_line(error: DataError, data: bytes | str, columns: list[str], delimiter: str, read: Sequence[str],
+                label_col: str | None = None) -> DataError:  # fmt: skip
+    """``error`` with the file's line its row starts on (:func:`line_of_row`), or itself where it names no data row."""
+    if not error.row or error.line is not None:
+        return error
+    return error.at_line(line_of_row(data, error.row, columns, delimiter, read, label_col))
+
+
 def _find_ragged_row(data: bytes | str, columns: list[str], delimiter: str) -> int | None:
     """The data row (1 = the first after the header) whose cell count differs from the header's (only called
     after a parse error)."""
@@ -576,9 +584,7 @@ def read_csv(
                                        convert_options=convert_options, memory_pool=arrow_pool())  # fmt: skip
         except pa.ArrowInvalid as exc:
             error = _explain_arrow_error(exc, data, display, columns, delimiter)
-            raise error.at_line(
-                error.row and line_of_row(data, error.row, columns, delimiter, read_cols, label_col)
-            ) from None
+            raise at_its_line(error, data, columns, delimiter, read_cols, label_col) from None
         table, empty = without_empty_rows(table)  # pieces leave a file holding any to this reader
         if len(empty):
             notes.append(empty_rows_note(display, empty))
@@ -599,9 +605,7 @@ def read_csv(
         try:
             y = _labels_from_column(label_values, display, label_col, required=require_labels)
         except DataError as exc:
-            raise exc.at_line(
-                exc.row and line_of_row(data, exc.row, columns, delimiter, read_cols, label_col)
-            ) from None
+            raise at_its_line(exc, data, columns, delimiter, read_cols, label_col) from None
         blank = int(np.count_nonzero(y == UNLABELLED))
         label_source = f"column {label_col!r}" if blank < n else None
         if blank:

@@ -147,9 +147,7 @@ def _blocks(plan: _FilePlan, block_bytes: int, notes: list[str]):
     file_code = CLASSES_19.index(plan.file_label) if plan.file_label else UNLABELLED
 
     def at_line(error):  # the file's line the error's row starts on, as loading.read_csv says it
-        line = error.row and loading.line_of_row(plan.path, error.row, plan.columns, plan.delimiter, include,
-                                                 plan.label_col)  # fmt: skip
-        return error.at_line(line)
+        return loading.at_its_line(error, plan.path, plan.columns, plan.delimiter, include, plan.label_col)
 
     def explain(exc):
         return at_line(loading._explain_arrow_error(exc, plan.path, plan.display, plan.columns, plan.delimiter))

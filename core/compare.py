@@ -22,8 +22,9 @@ from .loading import UNLABELLED, Dataset, load_split, load_test_split, row_hashe
 from .models import make_detector
 from .paths import write_text_atomic
 from .pipeline import TrainedModel, fingerprint, read_metadata
-from .taxonomy import TASKS, classes_for_task, codes_for_task
+from .taxonomy import TASKS, classes_for_task, codes_for_task, known_for_task
 from .training import Cancelled, TrainProgress, train_model
+from .words import counted
 
 log = logging.getLogger(__name__)
 
@@ -261,13 +262,17 @@ def overlap_notes(train: Dataset, test: Dataset, tasks: tuple[int, ...]) -> dict
     salt = np.uint64(0x9E3779B97F4A7C15)
     notes = {}
     for task in tasks:
-        c_tr, c_te = codes_for_task(train.y[tr], task), codes_for_task(test.y[te], task)
+        # Rows whose label says less than the task's class (a family, Attack) are left out of "only under other
+        # classes": in test, they are not counted; in train, they tell no class.
+        sure, sure_tr = known_for_task(test.y[te], task), known_for_task(train.y[tr], task)
+        c_tr, c_te = codes_for_task(train.y[tr][sure_tr], task), np.zeros(len(sure), dtype=np.int8)
+        c_te[sure] = codes_for_task(test.y[te][sure], task)
         # (vector, class) pairs: the class folded into both halves of the row's 128-bit hash
         with np.errstate(over="ignore"):
-            p_tr = (h_tr[:, 0] ^ (c_tr.astype(np.uint64) * salt), h_tr[:, 1] + c_tr.astype(np.uint64))
+            p_tr = (h_tr[sure_tr, 0] ^ (c_tr.astype(np.uint64) * salt), h_tr[sure_tr, 1] + c_tr.astype(np.uint64))
             p_te = (h_te[:, 0] ^ (c_te.astype(np.uint64) * salt), h_te[:, 1] + c_te.astype(np.uint64))
         same = np.isin(p_te[0], p_tr[0]) & np.isin(p_te[1], p_tr[1])
-        other = also & ~same
+        other = also & ~same & sure
         text = (
             f"{int(also.sum()):,} of the {n:,} labelled test rows ({also.mean():.1%}) also occur in the training rows"
         )
@@ -341,9 +346,14 @@ def run_benchmark(
     train = load_split(data_dir, "train", max_rows_per_class=max_rows_per_class, seed=seed)
     test = load_test_split(data_dir, train)
     test_identity = {"test_rows": len(test), "test_fingerprint_sha256": fingerprint(test)}
-    trainable = [t for t in tasks if len(np.unique(codes_for_task(train.y, t))) >= 2]
+    coarse = {t: train.too_coarse(t) for t in tasks}
+    trainable = [t for t in tasks if not coarse[t] and len(np.unique(codes_for_task(train.y, t))) >= 2]
     for t in sorted(set(tasks) - set(trainable)):
         message = f"skipped the {t}-class task: the training data has only one of its classes"
+        if coarse[t]:
+            rows, name, row, label = coarse[t]
+            message = (f"skipped the {t}-class task: {counted(rows, 'training row')} say less than its classes "
+                       f"(the first: {name}, row {row}, label {label!r})")  # fmt: skip
         log.warning(message)
         report(TrainProgress("load", 0.0, message))
     overlap = overlap_notes(train, test, tuple(trainable))

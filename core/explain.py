@@ -29,7 +29,7 @@ from .glossary import meaning
 from .loading import UNLABELLED, Dataset
 from .pipeline import decide
 from .preprocess import REPAIRED_TO
-from .taxonomy import BENIGN, classes_for_task, codes_for_task
+from .taxonomy import BENIGN, classes_for_task, coarser_map, codes_for_task, finest_task, shown_index_map, shown_names
 from .words import counted
 
 KERAS_FAMILIES = frozenset({"cnn", "paper-cnn", "dnn"})
@@ -139,6 +139,7 @@ class FeatureImportance:
     n_rows: int
     repeats: int
     metric: str = "macro-F1"
+    task: int | None = None  # the task the macro-F1 is measured at: coarser than the model's where labels say less
 
     def top(self, n: int = 10) -> pd.DataFrame:
         return self.frame.head(n)
@@ -196,11 +197,13 @@ def permutation_importance(model, data: Dataset, *, max_rows: int = 2000, repeat
         raise CoreError("feature importance needs rows whose true class is known",
                         hint="use official file names or a 'label' column")  # fmt: skip
     progress = _quiet(progress)
-    y_task = codes_for_task(data.y[known], model.task)
+    # Scored as Model.evaluate scores: at a coarser task where labels say no more (a family, Attack).
+    task = min(model.task, finest_task(data.y[known]))
+    y_task = codes_for_task(data.y[known], task)
     idx = known[sample_rows(y_task, max_rows, seed)]
-    y_true = codes_for_task(data.y[idx], model.task)
+    y_true = codes_for_task(data.y[idx], task)
     X, _ = model.preprocessor.transform(data.X[idx])
-    mapping = _class_mapping(model)
+    mapping = coarser_map(model.task, task)[_class_mapping(model)]
 
     threshold = model.metadata.get("alarm_threshold") if model.task == 2 else None
 
@@ -223,7 +226,7 @@ def permutation_importance(model, data: Dataset, *, max_rows: int = 2000, repeat
     frame = pd.DataFrame({"feature": features, "meaning": [meaning(c) for c in features],
                           "importance": drops.mean(axis=1), "std": drops.std(axis=1)})  # fmt: skip
     frame = frame.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
-    return FeatureImportance(frame=frame, baseline_macro_f1=base, n_rows=n, repeats=repeats)
+    return FeatureImportance(frame=frame, baseline_macro_f1=base, n_rows=n, repeats=repeats, task=task)
 
 
 def _class_mapping(model) -> np.ndarray:
@@ -371,10 +374,9 @@ def class_profiles(model, data: Dataset, labels: np.ndarray | None = None, *, to
     """
     model.check_layout(data)
     if labels is None:
-        known = data.y != UNLABELLED
+        known = data.y != UNLABELLED  # the class in the model's task, or as much as a coarser label says
         labels = np.full(len(data.y), None, dtype=object)
-        names = np.asarray(classes_for_task(model.task), dtype=object)
-        labels[known] = names[codes_for_task(data.y[known], model.task)]
+        labels[known] = np.asarray(shown_names(model.task), dtype=object)[shown_index_map(model.task)[data.y[known]]]
     labels = np.asarray(labels, dtype=object)
     rng = np.random.default_rng(seed)
     keep = []

@@ -35,7 +35,7 @@ from .schema import (
     label_like_columns,
     normalise_column,
 )
-from .taxonomy import CLASSES_19, class_from_filename, coarse_task_of, label_from_text
+from .taxonomy import CLASSES_19, LABEL_NAMES, class_from_filename, coarse_code_of, known_for_task, label_from_text
 from .words import counted
 
 Source = str | os.PathLike | bytes | BinaryIO
@@ -76,7 +76,9 @@ class Dataset:
     X : ndarray of shape (n_rows, n_features), float32
         Features in ``layout.features`` order, as read (``inf``/``NaN`` not yet repaired).
     y : ndarray of shape (n_rows,), int8
-        Index into ``CLASSES_19``; ``UNLABELLED`` (-1) where the label is unknown.
+        Label code: an index into ``CLASSES_19``, or, for a label naming only an attack family or ``Attack``,
+        into ``taxonomy.LABEL_NAMES`` past the 19 (``taxonomy.FAMILY_CODES``, ``ATTACK_CODE``); ``UNLABELLED``
+        (-1) where the label is unknown.
     source : ndarray of shape (n_rows,), int32
         Index into ``files`` of the file each row came from.
     files : list of FileSummary
@@ -99,9 +101,20 @@ class Dataset:
         return bool(len(self.y)) and bool((self.y != UNLABELLED).all())
 
     def class_counts(self) -> dict[str, int]:
-        """Rows per 19-class label present (unlabelled rows under ``None`` are left out)."""
+        """Rows per label present: the 19 classes, or a family or ``Attack`` where a label says no more
+        (unlabelled rows are left out)."""
         codes, counts = np.unique(self.y[self.y != UNLABELLED], return_counts=True)
-        return {CLASSES_19[c]: int(n) for c, n in zip(codes, counts)}
+        return {LABEL_NAMES[c]: int(n) for c, n in zip(codes, counts)}
+
+    def too_coarse(self, task: int) -> tuple[int, str, int, str] | None:
+        """Where labels say less than ``task`` needs (a family for 19 classes; ``Attack`` for 6 or 19): how many
+        rows, and the first one's file, row in its file (1-based) and label; None where every label says enough."""
+        coarse = (self.y != UNLABELLED) & ~known_for_task(self.y, task)
+        if not coarse.any():
+            return None
+        first = int(np.flatnonzero(coarse)[0])
+        row = int(np.count_nonzero(self.source[:first] == self.source[first])) + 1
+        return int(coarse.sum()), self.files[self.source[first]].name, row, LABEL_NAMES[self.y[first]]
 
     def subset(self, index: np.ndarray) -> Dataset:
         """Rows at ``index`` (a sorted integer or boolean index), other fields shared."""
@@ -932,8 +945,10 @@ def _explain_arrow_error(
 def _labels_from_column(
     column: pa.ChunkedArray, name: str, col: str, row_offset: int = 0, *, required: bool = False
 ) -> np.ndarray:
-    """19-class codes of a label column's cells; a blank cell is ``UNLABELLED`` (true class unknown), or, where
-    labels are ``required`` (training, evaluation), an error naming its row, as an unrecognised label is."""
+    """Label codes of a label column's cells: a 19-class code, or the code of an attack family (``DDoS``) or of an
+    attack of unknown kind (``Attack``) where the cell says no more (``taxonomy.LABEL_NAMES``); a blank cell is
+    ``UNLABELLED`` (true class unknown), or, where labels are ``required`` (training, evaluation), an error naming
+    its row, as an unrecognised label is."""
     import pyarrow.compute as pc
 
     encoded = pc.dictionary_encode(column).combine_chunks()
@@ -942,29 +957,24 @@ def _labels_from_column(
     for i, v in enumerate(values):
         blank = v is None or not v.strip()
         label = None if blank else label_from_text(v)
+        coarse = None if blank or label else coarse_code_of(v)
         if blank and not required:
             mapping[i] = UNLABELLED
             continue
-        if label is None:
+        if label is None and coarse is None:
             first = int(np.flatnonzero(_index_values(encoded.indices) == i)[0]) + 1 + row_offset
-            coarse = None if blank else coarse_task_of(v)
             if blank:
                 what, hint = (
                     "blank label",
                     "training and evaluation need the class of every row: fill it in or remove the row",
                 )
-            elif coarse:
-                what = (f"label {v!r} names an attack family (a class of the 6-class task), not one of the 19 classes"
-                        if coarse == 6 else f"label {v!r} says only that the row is an attack, not which of the 19 "
-                        "classes")  # fmt: skip
-                hint = (f"the class column must name each row's attack, e.g. {', '.join(CLASSES_19[11:13])}; to score "
-                        f"the rows without comparing them with their classes, delete column {col!r}")  # fmt: skip
             else:
                 what = f"unrecognised label {v!r}"
                 hint = (f"labels must name one of the 19 classes, e.g. {', '.join(CLASSES_19[:3])} (spellings such "
-                        "as 'TCP_IP-DDoS-UDP' or 'ddos_udp' are accepted)")  # fmt: skip
+                        "as 'TCP_IP-DDoS-UDP' or 'ddos_udp' are accepted), an attack family (DDoS, DoS, Recon, "
+                        "MQTT, Spoofing) or Attack")  # fmt: skip
             raise DataError(what, file=name, column=col, row=first, hint=hint)
-        mapping[i] = CLASSES_19.index(label)
+        mapping[i] = CLASSES_19.index(label) if label else coarse
     idx = _index_values(encoded.indices)
     return mapping[idx]
 

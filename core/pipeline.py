@@ -34,7 +34,15 @@ from .loading import UNLABELLED, Dataset, rows_also_in
 from .models import FAMILIES, Detector
 from .preprocess import Preprocessor, RepairCounts
 from .schema import LAYOUTS, Layout
-from .taxonomy import classes_for_task, codes_for_task
+from .taxonomy import (
+    classes_for_task,
+    coarser_map,
+    codes_for_task,
+    finest_task,
+    known_for_task,
+    shown_index_map,
+    shown_names,
+)
 from .words import counted
 
 FORMAT_VERSION = 1
@@ -65,6 +73,8 @@ def library_versions() -> dict[str, str]:
 DEFAULT_THRESHOLD = 0.5
 #: How an evaluation's note on a saved alarm threshold begins (pages that pick their notes look for it).
 THRESHOLD_NOTE = "scored with the alarm threshold"
+#: How the note of a model scored at a coarser task than its own (labels saying only a family, or Attack) starts.
+COARSER_NOTE = "scored at"
 
 
 def decide(classes: Sequence[str], proba: np.ndarray, threshold: float | None = None) -> np.ndarray:
@@ -148,10 +158,10 @@ class Predictions:
             frame[f"top{k + 1}"] = np.where(probs[:, k] > 0, cls[codes[:, k]], None)
             frame[f"top{k + 1}_probability"] = probs[:, k]
         if (data.y != UNLABELLED).any():
+            # The class in the task, or as much as a coarser label says (a family, or Attack).
             truth = np.full(n, None, dtype=object)
             known = data.y != UNLABELLED
-            task_names = np.asarray(classes_for_task(task), dtype=object)
-            truth[known] = task_names[codes_for_task(data.y[known], task)]
+            truth[known] = np.asarray(shown_names(task), dtype=object)[shown_index_map(task)[data.y[known]]]
             frame["true"] = truth
         import pandas as pd
 
@@ -232,8 +242,10 @@ class TrainedModel:
                  predictions: Predictions | None = None) -> EvaluationReport:  # fmt: skip
         """Score the model on the labelled rows of ``data``.
 
-        With ``exclude_rows_in`` (the training set), test rows that also occur there
-        (exactly, at float32 precision) are left out and counted.
+        Where some labels name only an attack family (``DDoS``) or say only ``Attack``, every row is scored at
+        that coarser task: the model's predictions grouped into families, or into benign and attack (the report's
+        ``task`` says which, and a note why). With ``exclude_rows_in`` (the training set), test rows that also
+        occur there (exactly, at float32 precision) are left out and counted.
         """
         self.check_layout(data)
         known = data.y != UNLABELLED
@@ -262,11 +274,14 @@ class TrainedModel:
                 raise ModelMismatchError("every test row also occurs in train; nothing left to score")
         if predictions is None:
             predictions = self.predict(data)
-        y_pred = self.task_codes(predictions)[keep]
-        y_true = codes_for_task(data.y[keep], self.task)
+        task = min(self.task, finest_task(data.y[known]))
+        if task < self.task:
+            notes.append(coarse_labels_note(data, self.task, task))
+        y_pred = coarser_map(self.task, task)[self.task_codes(predictions)[keep]]
+        y_true = codes_for_task(data.y[keep], task)
         if predictions.repairs.total:
             notes.append(predictions.repairs.summary())
-        return evaluate(y_true, y_pred, task=self.task, task_classes=classes_for_task(self.task),
+        return evaluate(y_true, y_pred, task=task, task_classes=classes_for_task(task),
                         duplicates_removed=removed, notes=notes)  # fmt: skip
 
     # ------------------------------------------------------------ persistence
@@ -473,10 +488,11 @@ def _metadata_problems(meta: dict) -> Iterator[str]:
                 yield f"metrics.{split}.{key} is {value!r}, not a number"
 
 
-def threshold_notes(report: EvaluationReport) -> list[str]:
-    """The report's note on a saved alarm threshold, if any (pages that choose which notes to show keep this one:
-    a model scored at its own threshold is not scored like the others, at 0.5)."""
-    return [n for n in report.notes if n.startswith(THRESHOLD_NOTE)]
+def scoring_notes(report: EvaluationReport) -> list[str]:
+    """The report's notes on how it was scored otherwise than at the model's task at 0.5: a saved alarm threshold,
+    or a coarser task where labels say less (pages that choose which notes to show keep these: such a model is not
+    scored like the others)."""
+    return [n for n in report.notes if n.startswith((THRESHOLD_NOTE, COARSER_NOTE))]
 
 
 # ---------------------------------------------------------------- registry
@@ -880,9 +896,22 @@ def fingerprint(data: Dataset) -> str:
     return h.hexdigest()
 
 
+def coarse_labels_note(data: Dataset, task: int, scored_at: int) -> str:
+    """Why a ``task`` model was scored at the coarser ``scored_at`` task: how many labels say no more, and the
+    first of them."""
+    rows, name, row, label = data.too_coarse(task)
+    what = "their attack family" if scored_at == 6 else "that they are attacks"
+    grouped = "into attack families" if scored_at == 6 else "into benign and attack"
+    return (
+        f"scored at {scored_at} classes, not {task}: {counted(rows, 'labelled row')} say only {what} (the "
+        f"first: {name}, row {row}, label {label!r}), so the model's predictions are grouped {grouped} for "
+        "every row"
+    )
+
+
 def class_counts_for_task(data: Dataset, task: int) -> dict[str, int]:
-    """Rows per task class in ``data`` (labelled rows only)."""
+    """Rows per task class in ``data`` (rows whose label says their class in ``task``)."""
     names = classes_for_task(task)
-    codes = codes_for_task(data.y[data.y != UNLABELLED], task)
+    codes = codes_for_task(data.y[known_for_task(data.y, task)], task)
     counts = np.bincount(codes, minlength=len(names))
     return {names[i]: int(c) for i, c in enumerate(counts) if c}

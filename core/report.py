@@ -169,6 +169,12 @@ def _model_facts(model: TrainedModel) -> list[str]:
 # ---------------------------------------------------------------------------------- one model
 
 
+def _coarser(task: int | None, model_task: int) -> str:
+    """`` at N classes`` where a measure was taken at a coarser task than the model's (labels saying only a
+    family or Attack); empty otherwise."""
+    return f" at {task} classes (the labels say no more)" if task is not None and task < model_task else ""
+
+
 def analysis_report(model: TrainedModel, data: Dataset, *, predictions: Predictions | None = None,
                     evaluation: EvaluationReport | None = None, importance: FeatureImportance | None = None,
                     compute_importance: bool = True, importance_rows: int = 2000, data_label: str | None = None,
@@ -232,7 +238,8 @@ def analysis_report(model: TrainedModel, data: Dataset, *, predictions: Predicti
         top = importance.top(top_features)
         sec = Section("Which features the model relies on", paragraphs=[
             f"Each feature's values were shuffled among {importance.n_rows:,} labelled flows ({importance.repeats} "
-            f"times) and the drop in macro-F1 measured (from {importance.baseline_macro_f1:.3f}): the bigger the drop, "
+            f"times) and the drop in macro-F1{_coarser(importance.task, model.task)} measured (from "
+            f"{importance.baseline_macro_f1:.3f}): the bigger the drop, "
             "the more the model depends on that feature."])  # fmt: skip
         sec.table = top[["feature", "meaning", "importance"]].round({"importance": 4})
         sec.figure = figures.importance_figure(importance.frame, top=top_features)
@@ -350,9 +357,9 @@ def comparison_report(scores: list[ModelScore], *, data_label: str, n_rows: int 
     intro.paragraphs.append(words + ". Macro-F1 weighs every class equally, so rare attacks count as much as floods.")
     if best.report.duplicates_removed is not None:
         intro.paragraphs.append(_duplicates_left_out(best.report.duplicates_removed))
-    from .pipeline import threshold_notes
+    from .pipeline import scoring_notes
 
-    intro.paragraphs += [f"{s.name}: {note}." for s in ranked for note in threshold_notes(s.report)]
+    intro.paragraphs += [f"{s.name}: {note}." for s in ranked for note in scoring_notes(s.report)]
     table = pd.DataFrame([{"model": s.name, "family": s.family, "macro-F1": round(s.report.macro_f1, 4),
                            "weighted-F1": round(s.report.weighted_f1, 4), "accuracy": round(s.report.accuracy, 4),
                            "flows per second": round(s.rows_per_second)} for s in ranked])  # fmt: skip

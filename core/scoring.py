@@ -44,7 +44,7 @@ from .loading import UNLABELLED, Dataset, FileSummary
 from .paths import name_text
 from .preprocess import RepairCounts
 from .schema import find_label_column
-from .taxonomy import CLASSES_19, class_from_filename, classes_for_task, codes_for_task
+from .taxonomy import CLASSES_19, class_from_filename, shown_index_map, shown_names
 
 if TYPE_CHECKING:
     from .pipeline import TrainedModel
@@ -413,7 +413,8 @@ class _OutputBuilder:
         self.summaries = [FileSummary(name, 0, None, None) for name in file_names]
         self.file_names = _strings(file_names)
         self.class_names = _strings(self.classes)
-        self.task_names = _strings(classes_for_task(self.task))
+        self.task_names = _strings(shown_names(self.task))  # a coarser label's truth shows what it says
+        self._shown = shown_index_map(self.task)
         names = ["file", "row", "predicted", "probability"]
         types = [pa.string(), pa.int64(), pa.string(), pa.float32()]
         for k in range(1, min(top, len(self.classes))):
@@ -457,7 +458,7 @@ class _OutputBuilder:
         if self.any_labelled:
             known = chunk.y != UNLABELLED
             truth = np.zeros(n, dtype=np.int64)
-            truth[known] = codes_for_task(chunk.y[known], self.task)
+            truth[known] = self._shown[chunk.y[known]]
             cols.append(pc.take(self.task_names, _numbers(truth, valid=known)))
         return pa.Table.from_arrays(cols, schema=self.schema), codes[:, 0]
 

@@ -96,20 +96,111 @@ def task_label(label19: str, task: int) -> str:
     raise ValueError(f"task must be one of {TASKS}, got {task!r}")
 
 
+#: Label codes beyond the 19 classes, for rows whose label names only their attack family (``DDoS``: a class of
+#: the 6-class task) or only says they are an attack (``Attack``): codes 19-23 are the five families in
+#: ``CLASSES_6`` order, 24 is an attack of unknown kind. ``LABEL_NAMES[code]`` names every code.
+FAMILY_CODES: dict[str, int] = {name: len(CLASSES_19) + i for i, name in enumerate(CLASSES_6[1:])}
+ATTACK_CODE = len(CLASSES_19) + len(CLASSES_6) - 1
+LABEL_NAMES: tuple[str, ...] = CLASSES_19 + CLASSES_6[1:] + (CLASSES_2[1],)
+
+
+def label_task(code: int) -> int:
+    """The finest task at which a label code says the class: 19, 6 (an attack family) or 2 (an attack)."""
+    if 0 <= code < len(CLASSES_19):
+        return 19
+    if code == ATTACK_CODE:
+        return 2
+    if code in FAMILY_CODES.values():
+        return 6
+    raise ValueError(f"not a label code: {code!r}")
+
+
 def task_index_map(task: int) -> np.ndarray:
-    """Array mapping each 19-class index to the class index in ``task``.
+    """Array mapping each label code (``LABEL_NAMES`` order) to the class index in ``task``; -1 where the label
+    is too coarse to say the class in ``task`` (a family in the 19-class task, an attack in the 6-class one).
 
     Returns
     -------
-    ndarray of shape (19,), dtype int8
+    ndarray of shape (len(LABEL_NAMES),), dtype int8
     """
     target = classes_for_task(task)
-    return np.array([target.index(task_label(c, task)) for c in CLASSES_19], dtype=np.int8)
+    out = np.full(len(LABEL_NAMES), -1, dtype=np.int8)
+    for i, c in enumerate(CLASSES_19):
+        out[i] = target.index(task_label(c, task))
+    if task <= 6:
+        for name, code in FAMILY_CODES.items():
+            out[code] = target.index(name if task == 6 else CLASSES_2[1])
+    if task == 2:
+        out[ATTACK_CODE] = target.index(CLASSES_2[1])
+    return out
 
 
-def codes_for_task(codes19: np.ndarray, task: int) -> np.ndarray:
-    """Convert an array of 19-class codes (indices into CLASSES_19) to ``task`` codes."""
-    return task_index_map(task)[np.asarray(codes19, dtype=np.int64)]
+def known_for_task(codes: np.ndarray, task: int) -> np.ndarray:
+    """True where a label code (``UNLABELLED``, -1, included) says the row's class in ``task``."""
+    codes = np.asarray(codes, dtype=np.int64)
+    inside = (codes >= 0) & (codes < len(LABEL_NAMES))
+    out = np.zeros(codes.shape, dtype=bool)
+    out[inside] = task_index_map(task)[codes[inside]] >= 0
+    return out
+
+
+def finest_task(codes: np.ndarray) -> int:
+    """The finest task at which every given label code (labelled rows only) says the class: 19, 6 or 2."""
+    codes = np.asarray(codes)
+    for task in (19, 6):
+        if known_for_task(codes, task).all():
+            return task
+    return 2
+
+
+def codes_for_task(codes: np.ndarray, task: int) -> np.ndarray:
+    """Convert label codes (19-class codes, or the coarser family and attack codes) to ``task`` codes.
+
+    Raises ValueError for a code that does not say the class in ``task`` (unlabelled, or too coarse): callers
+    keep the rows :func:`known_for_task` allows."""
+    codes = np.asarray(codes, dtype=np.int64)
+    if len(codes) and (codes.min() < 0 or codes.max() >= len(LABEL_NAMES)):
+        raise ValueError(f"label codes must lie in 0..{len(LABEL_NAMES) - 1}")
+    out = task_index_map(task)[codes]
+    if len(out) and out.min() < 0:
+        raise ValueError(f"a label is too coarse for the {task}-class task: {LABEL_NAMES[codes[out < 0][0]]!r}")
+    return out
+
+
+def coarser_map(from_task: int, to_task: int) -> np.ndarray:
+    """Array mapping each class index of ``from_task`` to its class index in the coarser (or same) ``to_task``:
+    a 19-class prediction grouped into its family, or into benign and attack."""
+    if to_task > from_task:
+        raise ValueError(f"cannot map {from_task}-class predictions to the finer {to_task}-class task")
+    target = classes_for_task(to_task)
+    source = classes_for_task(from_task)
+    if from_task == 19:
+        return np.array([target.index(task_label(c, to_task)) for c in source], dtype=np.int64)
+    return np.array([target.index(c if to_task == from_task or c == BENIGN else CLASSES_2[1]) for c in source],
+                    dtype=np.int64)  # fmt: skip
+
+
+def _shown_name(code: int, task: int) -> str:
+    """What label ``code`` says of its row's class beside a ``task`` model's prediction: the class in ``task``
+    where the label says it, else as much as it says (a family, or ``Attack``)."""
+    name = LABEL_NAMES[code]
+    if code < len(CLASSES_19):
+        return task_label(name, task)
+    return name if task >= 6 and code != ATTACK_CODE else CLASSES_2[1]
+
+
+def shown_names(task: int) -> tuple[str, ...]:
+    """The names a row's true class is shown with beside a ``task`` model's prediction: the task's classes, then
+    the families and ``Attack`` for labels that say no more (:func:`shown_index_map`)."""
+    own = classes_for_task(task)
+    coarse = (_shown_name(code, task) for code in range(len(CLASSES_19), len(LABEL_NAMES)))
+    return own + tuple(dict.fromkeys(n for n in coarse if n not in own))
+
+
+def shown_index_map(task: int) -> np.ndarray:
+    """Array mapping each label code to its index in :func:`shown_names` (``task``)."""
+    names = shown_names(task)
+    return np.array([names.index(_shown_name(code, task)) for code in range(len(LABEL_NAMES))], dtype=np.int64)
 
 
 def class_from_filename(name: str | PurePath) -> str | None:
@@ -155,16 +246,16 @@ _LABEL_ALIASES.update(
 )
 
 
-# Labels of the coarser tasks that other copies of the data carry instead of the 19 (normalised keys).
+# Labels of the coarser tasks that other copies of the data carry instead of the 19 (normalised keys -> code).
 _COARSE_LABELS: dict[str, int] = {
-    **{_normalise(c): 6 for c in CLASSES_6 if c != BENIGN},
-    **dict.fromkeys(("attack", "malicious", "anomaly", "intrusion"), 2),
+    **{_normalise(name): code for name, code in FAMILY_CODES.items()},
+    **dict.fromkeys(("attack", "malicious", "anomaly", "intrusion"), ATTACK_CODE),
 }
 
 
-def coarse_task_of(text: str) -> int | None:
-    """The task (6 or 2) whose label ``text`` is, where it names an attack family (``DDoS``) or just an attack
-    (``Attack``) rather than one of the 19 classes; None otherwise."""
+def coarse_code_of(text: str) -> int | None:
+    """The label code of ``text`` where it names an attack family (``DDoS``) or just an attack (``Attack``)
+    rather than one of the 19 classes; None otherwise."""
     return _COARSE_LABELS.get(_normalise(str(text)))
 
 

@@ -24,7 +24,8 @@ from .pipeline import (
 )
 from .preprocess import Preprocessor
 from .schema import HEAVY_TAILED
-from .taxonomy import classes_for_task, codes_for_task
+from .taxonomy import CLASSES_2, classes_for_task, codes_for_task, finest_task
+from .words import counted
 
 
 @dataclass
@@ -179,6 +180,16 @@ def train_model(
         raise DataError(
             "training data must be labelled on every row", hint="use official file names or a 'label' column"
         )
+    coarse = train.too_coarse(task)
+    if coarse:
+        rows, name, row, label = coarse
+        says = "only that the row is an attack" if label == CLASSES_2[1] else "only the row's attack family"
+        raise DataError(
+            f"label {label!r} says {says}, as {counted(rows, 'training row')} do: a {task}-class model needs each "
+            "row's class in its task", file=name, row=row,
+            hint=f"train a {finest_task(train.y)}-class model on these files, or label each row with its class in "
+            f"the {task}-class task",
+        )  # fmt: skip
     params = dict(params or {})
     params.setdefault("seed", seed)
     detector = make_detector(family, **params)

@@ -16,7 +16,7 @@ import streamlit as st
 
 from core.evaluation import WARNING, EvaluationReport
 from core.figures import confusion_figure, per_class_metrics_figure, per_class_table, prediction_error_figure
-from core.pipeline import test_set_of
+from core.pipeline import COARSER_NOTE, test_set_of
 from core.threshold import saved_since_training, threshold_text
 from core.words import listed
 from dashboard.escape import md
@@ -247,9 +247,12 @@ def show_headline(report: EvaluationReport) -> None:
 
 def show_note(note: str, *, label: str = "") -> None:
     """One note of a report: a warning about the model (it starts with :data:`core.evaluation.WARNING`, e.g. its
-    boosting diverged) as a warning box, any other as a caption after ``label``; both shown as plain text."""
+    boosting diverged) as a warning box, that it was scored at a coarser task than its own as an info box, any
+    other as a caption after ``label``; all shown as plain text."""
     if note.startswith(WARNING):
         st.warning(md(note.removeprefix(WARNING)), icon=":material/warning:")
+    elif note.startswith(COARSER_NOTE):  # the scores are not at the model's task: not a detail to miss
+        st.info(md(note[0].upper() + note[1:]) + ".", icon=":material/info:")
     else:
         st.caption(label + md(note))
 

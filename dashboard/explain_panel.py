@@ -129,6 +129,9 @@ def _importance_section(ids, model: TrainedModel, data: Dataset, evaluation) -> 
     imp = _importance(*ids, model, data, bar=bar)
     bar.empty()
     st.plotly_chart(importance_figure(imp.frame), key="analyze_explain_importance_chart")
+    if imp.task is not None and imp.task < model.task:
+        st.caption(f"Measured as macro-F1 at {imp.task} classes, not {model.task}: some of these flows' labels say "
+                   "no more (see the evaluation's notes).")  # fmt: skip
     top = imp.frame[imp.frame["importance"] > 0].head(5)
     if len(top):
         st.markdown("The features this model relies on most:\n"

@@ -14,7 +14,7 @@ import streamlit as st
 
 from core.figures import class_counts_figure, confidence_histogram, timeline_figure
 from core.loading import Dataset
-from core.pipeline import Predictions, threshold_notes
+from core.pipeline import Predictions, scoring_notes
 from core.preprocess import repair_rule
 from core.schema import Layout
 from core.taxonomy import BENIGN, TASK_DESCRIPTIONS, TASKS
@@ -55,7 +55,7 @@ def render() -> None:
         sources = sorted({f.label_source for f in data.files if f.label_source})
         st.caption(f"Predictions compared with the true class, taken from the {' and the '.join(sources)}.")
         components.show_report(report, "analyze", notes=False)  # the page says the others in its own words
-        for note in threshold_notes(report):
+        for note in scoring_notes(report):
             components.show_note(note, label="Note: ")
     explain_panel.render(meta, loaded[0], data, pred, report, frame)  # why, alarm threshold, report downloads
 

@@ -28,7 +28,7 @@ from core.errors import CoreError
 from core.figures import comparison_bars, confusion_figure, per_class_f1_heatmap, speed_figure
 from core.loading import header_layout, split_files
 from core.models import FAMILIES
-from core.pipeline import threshold_notes
+from core.pipeline import scoring_notes
 from core.report import leaders
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
 from core.training import describe_seconds
@@ -169,7 +169,7 @@ def _show_scores(scores: list[ModelScore], n_data: int) -> None:
         st.info(f"No test row also occurs in train: none was left out, all {best.report.n_rows:,} rows scored.",
                 icon=":material/filter_alt:")  # fmt: skip
     for s in ranked:  # a 2-class model at its saved alarm threshold, the others at 0.5
-        for note in threshold_notes(s.report):
+        for note in scoring_notes(s.report):
             st.info(f"**{md(s.name)}** was {md(note)}.", icon=":material/tune:")
     absent = absent_classes_sentence(best.report)
     if absent:  # e.g. benign flows alone: macro-F1 is then the benign class's F1

@@ -375,3 +375,30 @@ def test_a_2_class_table_calls_the_runner_up_the_other_class_and_says_a_saved_th
     frame = pd.DataFrame(columns=["file", "row", "predicted", "probability", "top2", "top2_probability"])
     assert _column_labels(frame, 2)["top2"]["label"] == "other class"
     assert _column_labels(frame, 6)["top2"]["label"] == "2nd likeliest class"
+
+
+def test_family_labels_are_scored_at_6_classes_and_the_page_says_so(registry_env, demo_dir):
+    """A capture labelled only by attack family ('DDoS') was refused; a 19-class model is now scored on it at 6
+    classes (its predictions grouped into families), and the page says so above the scores."""
+    import pandas as pd
+
+    from core.taxonomy import CATEGORY, class_from_filename
+
+    files = []
+    for name in ("Benign_test.pcap.csv", "TCP_IP-DDoS-SYN_test.pcap.csv", "Recon-OS_Scan_test.pcap.csv"):
+        frame = pd.read_csv(demo_dir / "test" / name)
+        frame["label"] = CATEGORY[class_from_filename(name)]
+        files.append((name.replace("_test.pcap", "-ward-3"), frame.to_csv(index=False).encode()))
+    at = upload(choose(analyze_page(), 19, "test-rf-19class"), files)
+    no_exception(at)
+    assert not at.error
+    model = TrainedModel.load(registry_env / "test-rf-19class")
+    report = model.evaluate(read_files(files))
+    assert report.task == 6
+    assert metrics(at)["Macro-F1"] == f"{report.macro_f1:.3f}"
+    info = next(i.value for i in at.info if i.value.startswith("Scored at 6 classes, not 19"))
+    assert "say only their attack family" in info and "grouped into attack families" in info
+    cm = charts(at)["analyze_confusion"]["data"][0]
+    assert set(cm["y"]) <= {"Benign", "Spoofing", "MQTT", "Recon", "DDoS", "DoS"} and {"DDoS", "Recon"} <= set(cm["y"])
+    rows = table_with(at, "true")
+    assert set(rows["true"]) == {"Benign", "DDoS", "Recon"}

@@ -76,8 +76,17 @@ def model_label(meta: dict) -> str:
     if scores is None:
         score = "not scored"
     else:
-        score = f"macro-F1 {scores['macro_f1']:.3f}" + ("" if split == "test" else f" ({split})")
+        where = ([] if split == "test" else [split]) + ([coarser] if (coarser := _scored_coarser(meta)) else [])
+        score = f"macro-F1 {scores['macro_f1']:.3f}" + (f" ({', '.join(where)})" if where else "")
     return f"{meta['name']} · {meta['family']} · {meta['layout']} · {score}"
+
+
+def _scored_coarser(meta: dict) -> str | None:
+    """``at N classes`` where a model's stored scores were taken at a coarser task than its own (its test labels
+    said only families, or Attack), else None."""
+    scores, _ = model_scores(meta)
+    task = scores.get("task") if scores else None
+    return f"at {task} classes" if isinstance(task, int) and task < int(meta["task"]) else None
 
 
 def _date(text: str | None) -> str:
@@ -120,14 +129,14 @@ def models_frame(models: list[dict]) -> pd.DataFrame:
             "data": Path(str(data.get("description") or "")).name or "",
             "macro-F1": scores["macro_f1"] if scores else np.nan,
             "weighted-F1": scores["weighted_f1"] if scores else np.nan,
-            "scored on": split or "not scored",
+            "scored on": " ".join(filter(None, [split or "not scored", _scored_coarser(m)])),
             "test set": test_set_of(m) or "",
             "size (MB)": round(m.get("size_bytes", 0) / 1e6, 3),
         })  # fmt: skip
     columns = ["name", "task", "family", "layout", "created", "data", "macro-F1", "weighted-F1", "scored on",
                "test set", "size (MB)"]  # fmt: skip
     frame = pd.DataFrame(rows, columns=columns)
-    frame["_untested"] = frame["scored on"] != "test"
+    frame["_untested"] = ~frame["scored on"].str.startswith("test")
     frame["_set_best"] = frame.groupby(["task", "test set"])["macro-F1"].transform("max")
     order = frame.sort_values(["task", "_untested", "_set_best", "test set", "macro-F1"],
                               ascending=[True, True, False, True, False], kind="mergesort")  # fmt: skip

@@ -147,3 +147,29 @@ def test_models_scored_on_other_rows_do_not_rank_against_each_other(demo_models_
     assert list(listed["test set"]) == list(table["test set"]) and "2 different sets" in " ".join(
         c.value for c in models_page.caption
     )
+
+
+def test_a_model_scored_at_a_coarser_task_says_so_wherever_its_score_is_shown(demo_models_dir, demo_dir, tmp_path,
+                                                                              monkeypatch):  # fmt: skip
+    """A 6-class model whose test labels said only 'Attack' is scored at 2 classes (core.pipeline.evaluate): its
+    stored score is a 2-class macro-F1, and the tables, chart and model list say so beside it."""
+    import shutil
+
+    from dashboard.components import model_label
+
+    six = sorted(p for p in demo_models_dir.iterdir() if p.name.endswith("-6class"))
+    for p in six:
+        shutil.copytree(p, tmp_path / p.name)
+    meta_file = tmp_path / six[0].name / "metadata.json"
+    meta = json.loads(meta_file.read_text())
+    meta["metrics"]["test"] = dict(meta["metrics"]["test"], task=2, macro_f1=0.97)
+    meta_file.write_text(json.dumps(meta))
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(tmp_path))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    at = overview()
+    table = next(d.value for d in at.dataframe if "macro-F1" in d.value.columns)
+    shown = dict(zip(table["name"], table["scored on"]))
+    assert shown.pop(six[0].name) == "test at 2 classes" and set(shown.values()) == {"test"}
+    assert f"{six[0].name} (test at 2 classes)" in charts(at)["overview_scores_6"]["data"][0]["y"]
+    label = model_label(next(m for m in list_models(tmp_path) if m["name"] == six[0].name))
+    assert label.endswith("macro-F1 0.970 (at 2 classes)")

@@ -13,13 +13,14 @@ import logging
 import math
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from . import audit
 from .errors import CoreError
 from .taxonomy import TASK_DESCRIPTIONS, TASKS
-from .words import counted
+from .words import counted, probability_text
 
 log = logging.getLogger("core")
 
@@ -140,7 +141,8 @@ def model_train_files(data_dir) -> list:
 
 def cmd_train(args) -> int:
     from .loading import missing_split_text
-    from .models import FAMILIES
+    from .models import FAMILIES, make_detector
+    from .pipeline import default_models_dir
     from .preprocess import RepairCounts
     from .training import train_from_folder
 
@@ -151,6 +153,15 @@ def cmd_train(args) -> int:
         params["batch_size"] = args.batch_size
     if params and FAMILIES[args.model].uses_epochs is False and {"epochs", "batch_size"} & set(params):
         raise CoreError(f"--epochs/--batch-size do not apply to {args.model}", hint="drop them, or use --param")
+    try:  # unknown parameters and values out of range are refused before the data is read (train reads it first)
+        make_detector(args.model, **params)
+    except ValueError as exc:
+        raise CoreError(str(exc), hint="correct the --param value, or leave the parameter out for the family's "
+                        "default") from None  # fmt: skip
+    registry = Path(args.models_dir or default_models_dir())
+    if registry.is_dir():  # one that cannot take files (a read-only disk) failed at the save, after the whole fit
+        _check_writable(registry, "--models-dir" if args.models_dir else "the model registry",
+                        hint="give --models-dir (or $IOMT_MODELS_DIR) a folder you can write to")  # fmt: skip
     try:
         model, reports = train_from_folder(
             args.model, args.task, args.data, max_rows_per_class=args.max_rows_per_class, params=params,
@@ -177,7 +188,7 @@ def cmd_train(args) -> int:
         print(f"note: test/: {note}")
     suggested = model.metadata.get("alarm_threshold_validation")
     if suggested and suggested["threshold"] != 0.5:
-        print(f"note: on the validation rows, macro-F1 is highest at alarm threshold {suggested['threshold']:.2f} "
+        print(f"note: on the validation rows, macro-F1 is highest at alarm threshold {probability_text(suggested['threshold'])} "
               f"({suggested['macro_f1']:.4f}; {suggested['macro_f1_at_default']:.4f} at 0.50). The model decides at "
               f"0.50 until a threshold is saved with it (python -m core threshold {model.name} --validation; the dashboard's "
               "Analyze page offers it too).")  # fmt: skip
@@ -286,7 +297,7 @@ def cmd_predict(args) -> int:
 
 
 def cmd_score_many(args) -> int:
-    from .distributed import format_summary, parse_size, score_many
+    from .distributed import check_out_apart, expand_inputs, format_summary, parse_size, score_many
     from .pipeline import resolve_model_path
 
     if not args.verbose:  # Dask logs every worker start at INFO; read when distributed is first imported
@@ -295,6 +306,7 @@ def cmd_score_many(args) -> int:
         dask.config.set({"logging.distributed": "warning"})
     # The options that can be checked alone are, before --out is made: a refused run leaves no empty folder behind.
     model, partition_bytes = resolve_model_path(args.model, args.models_dir), parse_size(args.partition_size)
+    check_out_apart(args.out, expand_inputs(args.inputs))  # not the captures' folder, nor one that holds them
     _output_folder(args.out, "--out")
     summary = score_many(
         model, args.inputs, args.out, scheduler=args.scheduler, workers=args.workers, partition_bytes=partition_bytes,
@@ -312,7 +324,7 @@ def cmd_score_many(args) -> int:
 
 def cmd_models(args) -> int:
     from .pipeline import default_models_dir, list_models
-    from .threshold import saved_since_training, threshold_text
+    from .threshold import saved_since_training
 
     if args.models_dir and not Path(args.models_dir).is_dir():  # a typo used to read as an empty registry
         what = "is a file" if Path(args.models_dir).exists() else "does not exist"
@@ -332,7 +344,7 @@ def cmd_models(args) -> int:
         wf = f"{test['weighted_f1']:.4f}" if test else "-"
         marked = saved_since_training(m)
         print(f"{m['name']:<44} {m['task']:>4} {m['family']:<10} {m['layout']:<6} {m.get('saved_at', '')[:19]:<20} "
-              f"{mf:>8} {wf:>11}" + (f"  * threshold {threshold_text(m['alarm_threshold'])}" if marked else ""))  # fmt: skip
+              f"{mf:>8} {wf:>11}" + (f"  * threshold {probability_text(m['alarm_threshold'])}" if marked else ""))  # fmt: skip
     if any(saved_since_training(m) for m in models if "error" not in m):
         print("* scores are measured at training, at the default threshold 0.50; these models have had an alarm "
               "threshold saved since, which their scoring uses now: python -m core evaluate scores them at it")  # fmt: skip
@@ -377,7 +389,7 @@ def cmd_threshold(args) -> int:
     if change is not None:
         meta = th.save_threshold(folder, *change, expected=meta)  # the model looked at above, not one saved since
         _audit("threshold saved" if change[0] is not None else "threshold cleared", model=name,
-               threshold=None if change[0] is None else round(change[0], 4))  # fmt: skip
+               threshold=None if change[0] is None else float(probability_text(change[0])))  # fmt: skip
     saved = meta.get("alarm_threshold")
     print(f"{name}: {'now ' if change is not None else ''}alarm threshold {th.state_text(meta)}")
     if change is not None:
@@ -429,7 +441,7 @@ def _print_threshold_costs(flows: tuple, in_use: float, is_saved: bool, suggeste
           f"{'missed':>8} {'macro-F1':>9}")  # fmt: skip
     for c in costs:
         mark = marks.get(c.threshold, "")
-        print(f"{th.threshold_text(c.threshold):>9} {c.false_alarms_per_10k:>28,.1f} {c.false_alarms:>13,} {c.missed:>15,} "
+        print(f"{probability_text(c.threshold):>9} {c.false_alarms_per_10k:>28,.1f} {c.false_alarms:>13,} {c.missed:>15,} "
               f"{c.missed_rate:>8.2%} {c.macro_f1:>9.4f}" + (f"  <- {mark}" if mark else ""))  # fmt: skip
     print("note: counted on these flows; a threshold chosen by this table flatters them, so judge it on other flows "
           "(and record where it was chosen: --set T --chosen-on 'these flows')")  # fmt: skip
@@ -559,15 +571,27 @@ def _output_folder(path, option: str) -> Path:
     except OSError as exc:
         raise CoreError(f"{option} {folder} cannot be made: {exc.strerror}", hint=f"give {option} a folder you can "
                         "write to") from None  # fmt: skip
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise CoreError(f"{option} {folder} cannot be written to", hint=f"give {option} a folder you can write to")
+    _check_writable(folder, option)
     return folder
+
+
+def _check_writable(folder: Path, option: str, hint: str | None = None) -> None:
+    """Refuse the folder ``folder`` given as ``option`` unless a file can be made in it now. The file is made and gone
+    at once (nothing is left behind): unlike a look at its permissions, this also tells a read-only disk, or a folder
+    that takes no files (/proc), when run as root."""
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as exc:
+        raise CoreError(f"{option} {folder} cannot be written to: a file could not be made in it "
+                        f"({exc.strerror or exc})", hint=hint or f"give {option} a folder you can write to") from None  # fmt: skip
 
 
 def _output_file(path, option: str, inputs=(), *, other: tuple[str, str | None] = ("", None)) -> Path:
     """Check the file ``path`` given as ``option`` before any work: not a folder, not one of the ``inputs`` (files,
-    or folders whose CSV files, train/ and test/ CSV files are inputs), not the same as the ``other`` output; its
-    folder is made. A capture overwritten by a report, or a report lost after the scoring, is refused at once instead."""
+    or folders whose CSV files, train/ and test/ CSV files are inputs), not the same as the ``other`` output, not a
+    file that cannot be written; its folder is made, and must take new files (:func:`_output_folder`). A capture
+    overwritten by a report, or a report lost after the scoring, is refused at once instead. Nothing is left at
+    ``path`` itself: a run that fails later leaves no empty file behind."""
     from .loading import csv_files_in
 
     out = Path(path)
@@ -585,6 +609,9 @@ def _output_file(path, option: str, inputs=(), *, other: tuple[str, str | None] 
                 if os.path.samefile(f, out):
                     raise CoreError(f"{option} {out} is one of the input files", hint=f"write the {option} file "
                                     "elsewhere")  # fmt: skip
+        if not os.access(out, os.W_OK):
+            raise CoreError(f"{option} {out} exists and cannot be written to",
+                            hint=f"make it writable, or give {option} another file name")  # fmt: skip
     _output_folder(out.parent, f"the folder of {option}")
     return out
 

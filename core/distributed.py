@@ -65,7 +65,7 @@ from .limits import Limits
 from .loading import _parse_header, csv_files_in, display_names, ignored_label_columns
 from .paths import name_text
 from .schema import find_label_column
-from .words import counted
+from .words import counted, probability_text
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,30 @@ def expand_inputs(inputs: Iterable[str | os.PathLike], *, notes: list[str] | Non
         for p in matches:
             found.setdefault(str(p.resolve()), p.resolve())
     return sorted(found.values())
+
+
+def check_out_apart(out_dir: str | os.PathLike, paths: Iterable[Path], option: str = "--out") -> None:
+    """Refuse an output folder ``out_dir`` that is the folder of one of the input files ``paths`` (those of
+    :func:`expand_inputs`), holds one at any depth, or lies inside one's folder: the run's ``predictions/`` and
+    ``summary.json`` would be written among the captures. Paths are compared resolved (``./data`` is ``data/``)."""
+    out = Path(out_dir).resolve()
+    folders: dict[Path, Path] = {}  # each input folder and its first input file, to name both paths
+    for path in map(Path, paths):
+        folders.setdefault(path.resolve().parent, path)
+    for folder, example in folders.items():
+        if out == folder:
+            how, base = "is the folder of the input files", folder
+        elif folder.is_relative_to(out):
+            how, base = "holds input files", out
+        elif out.is_relative_to(folder):
+            how, base = f"is inside {folder}, a folder of input files", folder
+        else:
+            continue
+        given = "" if Path(out_dir) == out else f" ({out})"
+        raise CoreError(f"{option} {out_dir}{given} {how} (e.g. {example}): score-many would write its "
+                        f"{PREDICTIONS_DIR}/ and {SUMMARY_FILE} among the captures",
+                        hint=f"give {option} a folder outside the input folders, e.g. "
+                        f"{base.parent / (base.name + '-scores')}")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -969,12 +993,12 @@ def format_summary(summary: dict) -> str:
         f"({summary.get('rows_per_second') or 0:,.0f} rows/s, {summary.get('workers', '?')} workers)",
         f"attack share: {100 * (summary['attack_share'] or 0):.2f}%"
         + (
-            f" at the alarm threshold {summary['alarm_threshold']:g} (saved with the model)"
+            f" at the alarm threshold {probability_text(summary['alarm_threshold'])} (saved with the model)"
             if summary.get("alarm_threshold") is not None
             else ""
         )
         + " · low-confidence rows (probability < "
-        f"{summary['low_confidence_threshold']:g}): {summary['low_confidence']:,} · repaired cells: "
+        f"{probability_text(summary['low_confidence_threshold'])}): {summary['low_confidence']:,} · repaired cells: "
         f"{summary['repaired_cells']['total']:,}",
         "predicted classes:",
     ]

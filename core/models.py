@@ -26,6 +26,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -1253,8 +1254,40 @@ def make_detector(family: str, **params) -> Detector:
 _ALSO_ALLOWED = {"max_depth": (None, "None"), "max_leaf_nodes": (None, "None")}
 #: Parameters checked by their family, with their own words (forest_weight: 'auto' or a number from 0 to 1).
 _OWN_CHECK = ("forest_weight",)
-#: Counts of the networks that mean nothing below 1 (as --epochs and --batch-size refuse them).
-_AT_LEAST_ONE = ("epochs", "batch_size")
+
+
+class _Range(NamedTuple):
+    """The values a number parameter may take: from ``low`` to ``high``, each end included unless ``*_open``."""
+
+    low: float
+    high: float = float("inf")
+    low_open: bool = False
+    high_open: bool = False
+
+    def __contains__(self, value: float) -> bool:
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def __str__(self) -> str:
+        low = f"{'above' if self.low_open else 'at least'} {self.low:g}"
+        if self.high == float("inf"):
+            return low
+        return f"{low} and {'below' if self.high_open else 'at most'} {self.high:g}"
+
+
+#: Number parameters of the networks (by name, whatever the family) that mean nothing outside a range, refused when
+#: the detector is made, before any data is read: batch_size 0 divided by zero after the data was read, epochs 0
+#: failed in Keras on 'decay_steps', learning_rate 0 trains nothing, dropout 1 drops every unit, filters 0 builds no
+#: layer. patience 0 is allowed: early stopping then stops at the first epoch that does not improve, as with 1 (and
+#: as Keras's own patience=0 does); ple_bins 0 means no piecewise-linear encoding. (The forest's counts in cnn-rf are
+#: left to the forest, which says them in its own words.)
+_RANGES = {
+    **dict.fromkeys(("epochs", "batch_size", "filters", "dense_units", "seeds", "pool"), _Range(1)),
+    **dict.fromkeys(("patience", "ple_bins"), _Range(0)),
+    "learning_rate": _Range(0, low_open=True),
+    **dict.fromkeys(("dropout", "label_smoothing"), _Range(0, 1, high_open=True)),
+}
 
 
 def _checked_types(family: str, params: dict, defaults: dict) -> dict:
@@ -1263,6 +1296,11 @@ def _checked_types(family: str, params: dict, defaults: dict) -> dict:
     out = dict(params)
     for key, value in params.items():
         default = defaults[key]
+        if key == "steps_per_execution":  # 'auto' or a count: refused here, not in fit() once the data is read
+            try:
+                steps_per_execution(value, 1)
+            except ValueError as exc:
+                raise ValueError(f"{family} parameter {exc}") from None
         if isinstance(default, bool) or not isinstance(default, (int, float)) or key in _OWN_CHECK:
             continue
         if isinstance(value, (str, type(None))) and value in _ALSO_ALLOWED.get(key, ()):
@@ -1273,6 +1311,6 @@ def _checked_types(family: str, params: dict, defaults: dict) -> dict:
         if isinstance(default, float) and not (number and np.isfinite(value)):
             raise ValueError(f"{family} parameter {key} must be a number, not {value!r}")
         out[key] = int(value) if isinstance(default, int) else float(value)
-        if key in _AT_LEAST_ONE and out[key] < 1:  # 0 divided by zero (batch_size), or failed on 'decay_steps'
-            raise ValueError(f"{family} parameter {key} must be at least 1, not {value!r}")
+        if key in _RANGES and out[key] not in _RANGES[key]:
+            raise ValueError(f"{family} parameter {key} must be {_RANGES[key]}, not {value!r} (default {default!r})")
     return out

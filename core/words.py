@@ -22,3 +22,14 @@ def listed(items: list[str]) -> str:
     """``items`` in a sentence: 'A', 'A and B', 'A, B and C'."""
     items = list(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def probability_text(p: float) -> str:
+    """A probability (an alarm threshold) as people read it, never in exponent notation: two decimals on the 0.01 grid
+    (``0.70``), else up to six significant digits written out (``0.705``, ``0.99999``, ``0.0000001``, not ``1e-07``)."""
+    from decimal import Decimal
+
+    value = Decimal(f"{float(p):.6g}")  # 0.7000000000000001 is 0.7; 1e-07 stays 1e-07, not 0.00
+    if value == value.quantize(Decimal("0.01")):
+        return f"{value:.2f}"
+    return f"{value:f}"

@@ -43,7 +43,7 @@ from .taxonomy import (
     shown_index_map,
     shown_names,
 )
-from .words import counted
+from .words import counted, probability_text
 
 FORMAT_VERSION = 1
 METADATA_FILE = "metadata.json"
@@ -256,8 +256,8 @@ class TrainedModel:
         threshold = self.metadata.get("alarm_threshold") if self.task == 2 else None
         if threshold is not None:
             chosen = self.metadata.get("alarm_threshold_chosen_on")
-            notes.append(f"{THRESHOLD_NOTE} {float(threshold):.3f} saved with the model (the default is "
-                         f"0.5){f', chosen on {chosen}' if chosen else ''}: a threshold chosen on the rows scored "
+            notes.append(f"{THRESHOLD_NOTE} {probability_text(threshold)} saved with the model (the default is "
+                         f"0.50){f', chosen on {chosen}' if chosen else ''}: a threshold chosen on the rows scored "
                          "here flatters the score")  # fmt: skip
         if not known.all():
             notes.append(

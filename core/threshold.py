@@ -21,6 +21,7 @@ from .loading import UNLABELLED, Dataset
 from .paths import write_text_atomic
 from .pipeline import DEFAULT_THRESHOLD, METADATA_FILE, read_metadata, registry_lock
 from .taxonomy import BENIGN, classes_for_task, codes_for_task
+from .words import probability_text
 
 
 def attack_probability(classes: list[str], proba: np.ndarray) -> np.ndarray:
@@ -279,10 +280,10 @@ def on_grid(t: float) -> bool:
 
 
 def threshold_text(t: float) -> str:
-    """A threshold as shown everywhere: two decimals on the 0.01 grid (``0.70``), else as many digits as it has, up
-    to four significant (``0.705``, ``0.005``): rounded to two, 0.705 read as 0.70 while 0.705 was in use."""
-    t = float(t)
-    return f"{t:.2f}" if on_grid(t) else f"{t:.4g}"
+    """A threshold as shown everywhere (:func:`core.words.probability_text`): two decimals on the 0.01 grid
+    (``0.70``), else the digits it has, written out (``0.705``, ``0.0000001``; rounded to two, 0.705 read as 0.70
+    while 0.705 was in use, and ``:g`` wrote 1e-07)."""
+    return probability_text(t)
 
 
 def state_text(meta: dict) -> str:

@@ -156,7 +156,7 @@ def test_saved_threshold_is_used_when_scoring(model_copy, demo_dir):
     assert cm[:, report.labels.index("Attack")].sum() == (p_attack >= t).sum()
     # ... and says so, with the rows the threshold was chosen on (chosen on the rows scored, it flatters).
     assert [n for n in report.notes if n.startswith("scored with the alarm threshold")] == [
-        f"scored with the alarm threshold {t:.3f} saved with the model (the default is 0.5), chosen on "
+        f"scored with the alarm threshold {th.threshold_text(t)} saved with the model (the default is 0.50), chosen on "
         "Benign_test.pcap.csv and 2 more files: a threshold chosen on the rows scored here flatters the score"]  # fmt: skip
     assert not [n for n in before.evaluate(test, predictions=pred0).notes if "alarm threshold" in n]
     # Clearing it goes back to the default, and forgets where it was chosen.
@@ -257,7 +257,8 @@ def test_threshold_command_shows_sets_and_counts_costs(model_copy, demo_dir, dem
 
 def test_thresholds_are_shown_with_the_digits_they_have():
     """0.705 was shown as 0.70 (and 0.005 as 0.00) while 0.705 was in use."""
-    assert [th.threshold_text(t) for t in (0.5, 0.7, 0.705, 0.005, 1.0)] == ["0.50", "0.70", "0.705", "0.005", "1.00"]
+    assert [th.threshold_text(t) for t in (0.5, 0.7, 0.705, 0.005, 1.0, 1e-7, 0.7000000000000001)] == [
+        "0.50", "0.70", "0.705", "0.005", "1.00", "0.0000001", "0.70"]  # fmt: skip
     assert th.state_text({"alarm_threshold": 0.705, "alarm_threshold_chosen_on": "ward 3"}) == "0.705, chosen on ward 3"
 
 
@@ -269,5 +270,5 @@ def test_a_comparison_report_says_which_model_was_scored_at_a_saved_threshold(mo
     test = load_split(demo_dir, "test")
     scores = [score_model(TrainedModel.load(p), test) for p in (model_copy, demo_models_dir / "test-lr-2class")]
     html = comparison_report(scores, data_label="demo test").to_html()
-    assert "rf2: scored with the alarm threshold 0.800 saved with the model" in html and "chosen on ward 3" in html
+    assert "rf2: scored with the alarm threshold 0.80 saved with the model" in html and "chosen on ward 3" in html
     assert html.count("scored with the alarm threshold") == 1, "the other model is at the default"

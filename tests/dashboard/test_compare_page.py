@@ -493,8 +493,8 @@ def test_a_saved_alarm_threshold_missing_classes_and_one_cause_of_failure_are_ea
     at = compare_page(["test-rf-2class", "test-lr-2class", "v1-lr"], task=2)
     assert not at.exception and not at.error, [e.value for e in at.error]
     note = [i.value for i in at.info if "alarm threshold" in i.value]
-    assert note == ["**test-rf-2class** was " + md("scored with the alarm threshold 0.800 saved with the model (the "
-                    "default is 0.5), chosen on ward 3: a threshold chosen on the rows scored here flatters the score")
+    assert note == ["**test-rf-2class** was " + md("scored with the alarm threshold 0.80 saved with the model (the "
+                    "default is 0.50), chosen on ward 3: a threshold chosen on the rows scored here flatters the score")
                     + "."]  # fmt: skip
     events = [json.loads(x) for f in (tmp_path / "audit").glob("*.jsonl") for x in f.read_text().splitlines()]
     compared = [e for e in events if e["action"] == "evaluated"]

@@ -323,7 +323,7 @@ def cmd_score_many(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from .pipeline import default_models_dir, list_models
+    from .pipeline import default_models_dir, list_models, scored_at
     from .threshold import saved_since_training
 
     if args.models_dir and not Path(args.models_dir).is_dir():  # a typo used to read as an empty registry
@@ -343,11 +343,17 @@ def cmd_models(args) -> int:
         mf = f"{test['macro_f1']:.4f}" if test else "-"
         wf = f"{test['weighted_f1']:.4f}" if test else "-"
         marked = saved_since_training(m)
+        coarser = scored_at(m)
         print(f"{m['name']:<44} {m['task']:>4} {m['family']:<10} {m['layout']:<6} {m.get('saved_at', '')[:19]:<20} "
-              f"{mf:>8} {wf:>11}" + (f"  * threshold {probability_text(m['alarm_threshold'])}" if marked else ""))  # fmt: skip
-    if any(saved_since_training(m) for m in models if "error" not in m):
+              f"{mf:>8} {wf:>11}" + (f"  * threshold {probability_text(m['alarm_threshold'])}" if marked else "")
+              + (f"  + at {coarser} classes" if coarser else ""))  # fmt: skip
+    shown = [m for m in models if "error" not in m]
+    if any(saved_since_training(m) for m in shown):
         print("* scores are measured at training, at the default threshold 0.50; these models have had an alarm "
               "threshold saved since, which their scoring uses now: python -m core evaluate scores them at it")  # fmt: skip
+    if any(scored_at(m) for m in shown):
+        print("+ scored at a coarser task than the model's: its test labels named only attack families, or said only "
+              "Attack, so its predictions were grouped to match them")  # fmt: skip
     return 0
 
 

@@ -498,6 +498,14 @@ def scoring_notes(report: EvaluationReport) -> list[str]:
 # ---------------------------------------------------------------- registry
 
 
+def scored_at(meta: dict) -> int | None:
+    """The task a saved model's test scores were measured at where it is coarser than the model's own (its test
+    labels named only attack families, or said only Attack: :meth:`TrainedModel.evaluate`), else None."""
+    test = (meta.get("metrics") or {}).get("test") or {}
+    task = test.get("task")
+    return task if isinstance(task, int) and not isinstance(task, bool) and task < int(meta["task"]) else None
+
+
 def test_set_of(meta: dict) -> str | None:
     """Which rows a saved model's test scores were measured on, as a key: models with equal keys were scored on the
     same rows, and only their scores rank against each other (None: no test scores).

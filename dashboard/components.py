@@ -16,7 +16,7 @@ import streamlit as st
 
 from core.evaluation import WARNING, EvaluationReport
 from core.figures import confusion_figure, per_class_metrics_figure, per_class_table, prediction_error_figure
-from core.pipeline import COARSER_NOTE, test_set_of
+from core.pipeline import COARSER_NOTE, scored_at, test_set_of
 from core.threshold import saved_since_training, threshold_text
 from core.words import listed
 from dashboard.escape import md
@@ -82,11 +82,9 @@ def model_label(meta: dict) -> str:
 
 
 def _scored_coarser(meta: dict) -> str | None:
-    """``at N classes`` where a model's stored scores were taken at a coarser task than its own (its test labels
-    said only families, or Attack), else None."""
-    scores, _ = model_scores(meta)
-    task = scores.get("task") if scores else None
-    return f"at {task} classes" if isinstance(task, int) and task < int(meta["task"]) else None
+    """``at N classes`` where a model's stored scores were taken at a coarser task than its own, else None."""
+    task = scored_at(meta)
+    return f"at {task} classes" if task else None
 
 
 def _date(text: str | None) -> str:

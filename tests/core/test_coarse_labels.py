@@ -3,6 +3,8 @@ say, never refused or dropped (they were refused with "names an attack family").
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -170,3 +172,31 @@ def test_training_a_finer_model_than_the_labels_say_is_refused_with_what_to_do(d
     model, reports = train_from_folder("rf", 6, str(folder), params={"n_estimators": 5},
                                        models_dir=str(tmp_path / "m"))  # fmt: skip
     assert reports["test"].task == 6 and model.classes == list(CLASSES_6)
+
+
+def test_the_command_line_says_a_score_was_taken_at_a_coarser_task(demo_dir, tmp_path):
+    """Trained on family labels and tested on 'Attack' labels, a 6-class model's test score is a 2-class one:
+    train, evaluate and the models list say so."""
+    from tests.core.test_cli import run
+
+    folder = tmp_path / "data"
+    for split, label_of in (
+        ("train", lambda c: CATEGORY[c]),
+        ("test", lambda c: "Benign" if c == "Benign" else "Attack"),
+    ):
+        (folder / split).mkdir(parents=True)
+        for name, payload in _capture(demo_dir, label_of):
+            (folder / split / name).write_bytes(payload)
+    models = tmp_path / "models"
+    out = run("train", "--task", "6", "--model", "rf", "--data", folder, "--param", "n_estimators=5", "--name", "six",
+              "--models-dir", models, "--quiet").stdout  # fmt: skip
+    assert re.search(r"^test: macro-F1 [0-9.]+ \| .*, 2 classes\)$", out, re.M), out
+    assert "note: test/: scored at 2 classes, not 6:" in out
+    listing = run("models", "--models-dir", models).stdout
+    assert re.search(r"^six .*  \+ at 2 classes$", listing, re.M) and listing.rstrip().endswith(
+        "so its predictions were grouped to match them"
+    )
+    assert (
+        "scored at 2 classes, not 6"
+        in run("evaluate", "--model", "six", "--data", folder, "--models-dir", models).stdout
+    )

@@ -22,6 +22,8 @@ import secrets
 import stat
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import yaml
@@ -99,12 +101,17 @@ def _empty() -> dict:
 
 
 def _write(path: Path, config: dict) -> None:
-    """Write atomically (temporary file in the same folder, renamed), readable by the owner only."""
+    """Write the accounts file atomically, readable by the owner only."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".accounts-", suffix=".yaml")
+    _write_private(path, yaml.safe_dump(config, sort_keys=True))
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` atomically (a temporary file in the same folder, renamed), readable by the owner only."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
     try:
-        with os.fdopen(fd, "w") as fh:
-            yaml.safe_dump(config, fh, sort_keys=True)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except BaseException:
@@ -139,8 +146,9 @@ def add_user(user: str, password: str, name: str | None = None, path: Path | Non
         config["cookie"] = _empty()["cookie"]
     users = config.setdefault("credentials", {}).setdefault("usernames", {}) or {}
     config["credentials"]["usernames"] = users
+    # A new password ends the sign-in cookies made before it (a stolen one, or those of whoever had the account).
     users[user] = {"name": name or user, "email": "", "password": bcrypt.hashpw(password.encode(), bcrypt.gensalt(12)).decode(),
-                   "failed_login_attempts": 0, "logged_in": False}  # fmt: skip
+                   "failed_login_attempts": 0, "logged_in": False, "cookies_valid_after": time.time()}  # fmt: skip
     _write(path, config)
     return path
 
@@ -155,6 +163,43 @@ def remove_user(user: str, path: Path | None = None) -> Path:
     del users[user]
     _write(path, config)
     return path
+
+
+_sign_outs_lock = threading.Lock()
+
+
+def sign_outs_file(path: Path) -> Path:
+    """Where the dashboard records when each user of the accounts file ``path`` last signed out: beside it
+    (``accounts-signed-out.json``), private like it."""
+    return path.with_name(f"{path.stem}-signed-out.json")
+
+
+def sign_outs(path: Path) -> dict[str, float] | None:
+    """When each user last signed out of the dashboard (seconds since the epoch); {} when nobody has, None when the
+    record cannot be read (then no sign-in cookie can be trusted: :func:`dashboard.auth` asks for the password)."""
+    import json
+
+    file = sign_outs_file(path)
+    try:
+        record = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or not all(isinstance(t, (int, float)) for t in record.values()):
+        return None
+    return {str(u): float(t) for u, t in record.items()}
+
+
+def record_sign_out(user: str, path: Path, when: float | None = None) -> None:
+    """Record that ``user`` signed out at ``when`` (now): every sign-in cookie of theirs made before then is refused
+    from now on, a copy of it in another browser included."""
+    import json
+
+    with _sign_outs_lock:
+        record = sign_outs(path) or {}
+        record[user] = max(record.get(user, 0.0), time.time() if when is None else when)
+        _write_private(sign_outs_file(path), json.dumps(record, sort_keys=True))
 
 
 def _read_password(args) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import audit
-from dashboard.accounts import AccountsError, accounts_file, load
+from dashboard.accounts import AccountsError, accounts_file, load, record_sign_out, sign_outs
 from dashboard.escape import md
 
 KEY_AUDITED = "audit_logged"  # set of (action, identity) already written in this session
@@ -93,6 +93,12 @@ def require_sign_in() -> str | None:
                                         float(cookie.get("expiry_days", 1)), auto_hash=False)  # fmt: skip
     users = config["credentials"]["usernames"]
     _lift_pauses(str(path), users)
+    if not st.session_state.get("authentication_status") and not st.session_state.get("logout"):
+        revoked = revoked_cookie_user(st.context.cookies.get(cookie["name"]), cookie, users, path)
+        if revoked is not None:  # made before its user signed out (or changed password): the password is asked for
+            st.session_state["logout"] = True  # streamlit-authenticator then leaves the browser's cookie unread
+            log_once("sign-in refused", "revoked cookie", account=revoked,
+                     reason="a sign-in cookie made before the account signed out or its password was set")  # fmt: skip
     failures = {u: info.get("failed_login_attempts", 0) for u, info in users.items()}
     if st.session_state.get("authentication_status") is False:  # audited already: only a new failure sets False
         st.session_state["authentication_status"] = None
@@ -154,10 +160,37 @@ def _lift_pauses(path: str, users: dict) -> None:
                     del _paused[(path, user)]
 
 
+def revoked_cookie_user(token: str | None, cookie: dict, users: dict, path: Path) -> str | None:
+    """The account of a sign-in cookie's ``token`` where it was made before the account last signed out or had its
+    password set (a copy of it, taken before, would otherwise sign in until it expires); else None (no cookie, or
+    one streamlit-authenticator refuses itself: a bad signature, an unknown user). ``cookie``: the accounts file's
+    cookie settings; ``users``: its accounts; ``path``: the accounts file."""
+    import jwt
+
+    if not token:
+        return None
+    try:
+        claims = jwt.decode(token, cookie["key"], algorithms=["HS256"])
+    except jwt.PyJWTError:
+        return None
+    user, expires = claims.get("username"), claims.get("exp_date")
+    if user not in users or isinstance(expires, bool) or not isinstance(expires, (int, float)):
+        return None
+    made = expires - float(cookie.get("expiry_days", 1)) * 86400  # the cookie holds when it expires, not when made
+    outs, since = sign_outs(path), users[user].get("cookies_valid_after") or 0.0
+    if outs is None or isinstance(since, bool) or not isinstance(since, (int, float)):  # unreadable: trust none
+        return user
+    return user if made <= max(since, outs.get(user, 0.0)) else None
+
+
 def _sign_out(user: str, **details) -> None:
     """Record the sign-out and forget the user's work in this browser session (their running training or
     comparison, uploads, results, what was audited once): the next user to sign in here starts afresh, and their
     own actions are audited as theirs. A training already running goes on and is saved."""
+    try:
+        record_sign_out(user, accounts_file())
+    except OSError as exc:  # the sign-out itself goes on; a copy of the cookie then stays valid until it expires
+        details["cookie_not_revoked"] = str(exc)
     audit.record("signed out", user=user, via="dashboard", **details)
     for key in [k for k in st.session_state if k not in _AUTH_KEYS]:
         del st.session_state[key]

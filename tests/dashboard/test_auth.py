@@ -322,3 +322,50 @@ def test_deleting_on_the_models_page_is_audited(address, env, tmp_path):
     (event,) = [e for e in audit.read_events(env / "audit") if e["action"] == "deleted"]
     assert event["model"] == "old-one" and event["via"] == "dashboard" and event["user"] is None
     assert event["os_user"] and event["details"]["path"].endswith("old-one")
+
+
+def _cookie_token(config: dict, user: str, made: float) -> str:
+    """A sign-in cookie as streamlit-authenticator makes it at ``made``: the user and when it expires, signed."""
+    import jwt
+
+    cookie = config["cookie"]
+    return jwt.encode({"username": user, "exp_date": made + cookie["expiry_days"] * 86400}, cookie["key"],
+                      algorithm="HS256")  # fmt: skip
+
+
+def test_a_cookie_made_before_a_sign_out_or_a_new_password_is_revoked(accounts):
+    """A copy of the sign-in cookie went on signing in (in any browser) until it expired, a day later, whatever its
+    user did: signing out, or setting a new password. The browser test signs in with a copied cookie for real."""
+    import time
+
+    from dashboard.accounts import record_sign_out, sign_outs, sign_outs_file
+    from dashboard.auth import revoked_cookie_user
+
+    add_user("alice", PASSWORD, path=accounts)
+    add_user("bob", PASSWORD, path=accounts)
+    config = load(accounts)
+    users = config["credentials"]["usernames"]
+
+    def revoked(user, made):
+        return revoked_cookie_user(_cookie_token(config, user, made), config["cookie"], users, accounts)
+
+    now = time.time()
+    assert revoked("alice", now + 1) is None and sign_outs(accounts) == {}
+    assert revoked("alice", now - 60) == "alice", "made before the account's password was set"
+    record_sign_out("alice", accounts, when=now + 10)
+    assert stat.S_IMODE(sign_outs_file(accounts).stat().st_mode) == 0o600
+    assert revoked("alice", now + 5) == "alice" and revoked("alice", now + 20) is None
+    assert revoked("bob", now) is None, "only the user who signed out"
+    add_user("bob", PASSWORD + "!", path=accounts)  # a new password ends the cookies made before it
+    users.update(load(accounts)["credentials"]["usernames"])
+    assert revoked("bob", now) == "bob" and revoked("bob", time.time() + 1) is None
+    # what streamlit-authenticator refuses itself is left to it: no cookie, another key, an unknown user
+    other = dict(config["cookie"], key="x" * 64)
+    assert revoked_cookie_user(None, config["cookie"], users, accounts) is None
+    assert (
+        revoked_cookie_user(_cookie_token({"cookie": other}, "alice", now), config["cookie"], users, accounts) is None
+    )
+    assert revoked("mallory", now - 60) is None
+    # a record of sign-outs that cannot be read trusts no cookie
+    sign_outs_file(accounts).write_text("{not json")
+    assert sign_outs(accounts) is None and revoked("alice", now + 20) == "alice"

@@ -193,14 +193,42 @@ def test_network_mode_requires_sign_in(browser, small_registry, tmp_path):  # no
                 assert pg.url.endswith("/models")
                 expect(pg.locator('[data-testid="stSidebar"]')).to_contain_text("Signed in as alice", timeout=PAGE_MS)
                 screenshot(pg, "14-security-signed-in.png")
+                # The sign-in cookie, copied into another browser, signs in there without the password...
+                stolen = [c for c in context.cookies() if c["name"] == "iomt_dashboard_auth"]
+                assert len(stolen) == 1
+                assert _opens_signed_in(browser, url, stolen)
+                # ... until alice signs out: then the copy is refused, and the password asked for
+                pg.get_by_role("button", name="Sign out").click()
+                expect(pg.get_by_role("button", name="Sign in")).to_be_visible(timeout=PAGE_MS)
+                assert not _opens_signed_in(browser, url, stolen, shot="15-security-stale-cookie.png")
             finally:
                 context.close()
     except RuntimeError as exc:
         pytest.fail(str(exc))
     from core.audit import read_events
 
-    events = [(e["action"], (e.get("details") or {}).get("account")) for e in read_events(tmp_path / "audit")]
-    assert events == [("signed in", None), ("sign-in failed", "alice")]
+    events = [(e["action"], e.get("user"), (e.get("details") or {}).get("account"))
+              for e in read_events(tmp_path / "audit")]  # fmt: skip
+    assert events == [("sign-in refused", None, "alice"), ("signed out", "alice", None), ("signed in", "alice", None),
+                      ("signed in", "alice", None), ("sign-in failed", None, "alice")], "newest first"  # fmt: skip
+
+
+def _opens_signed_in(browser, url: str, cookies: list, shot: str | None = None) -> bool:  # noqa: F811
+    """Whether a fresh browser holding only ``cookies`` opens the Models page signed in (else: the sign-in form)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(PAGE_MS)
+    try:
+        context.add_cookies(cookies)
+        pg = context.new_page()
+        pg.goto(url + "/models")
+        signed_in = pg.get_by_role("heading", name="Saved models").or_(pg.get_by_role("button", name="Sign in"))
+        expect(signed_in).to_be_visible(timeout=PAGE_MS)
+        wait_idle(pg)
+        if shot:
+            screenshot(pg, shot)
+        return pg.get_by_role("heading", name="Saved models").count() == 1
+    finally:
+        context.close()
 
 
 def test_artifacts_folder_is_ignored_by_git():

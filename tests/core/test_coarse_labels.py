@@ -200,3 +200,22 @@ def test_the_command_line_says_a_score_was_taken_at_a_coarser_task(demo_dir, tmp
         "scored at 2 classes, not 6"
         in run("evaluate", "--model", "six", "--data", folder, "--models-dir", models).stdout
     )
+
+
+def test_a_benchmark_on_family_labels_skips_the_19_class_task_and_says_why(demo_dir, tmp_path):
+    from core.compare import run_benchmark
+
+    folder = tmp_path / "data"
+    for split in ("train", "test"):
+        (folder / split).mkdir(parents=True)
+        for name, payload in _capture(demo_dir, lambda c: CATEGORY[c]):
+            (folder / split / name).write_bytes(payload)
+    events = []
+    results = run_benchmark(folder, families=("rf",), params={"rf": {"n_estimators": 5}}, models_dir=tmp_path / "m",
+                            progress=events.append)  # fmt: skip
+    assert not results.failures and results.tasks == [2, 6]
+    assert [(s.task, s.report.task) for s in results.scores] == [(2, 2), (6, 6)]
+    attacks = int((read_files(sorted((folder / "train").glob("*.csv"))).y != 0).sum())
+    assert [e.message for e in events if "skipped" in e.message] == [
+        f"skipped the 19-class task: {attacks:,} training rows say less than its classes (the first: "
+        "ARP_Spoofing_test-relabelled.csv, row 1, label 'Spoofing')"]  # fmt: skip

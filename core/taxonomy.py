@@ -9,6 +9,7 @@ File names are mapped to labels by exact matching of the official stems
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import PurePath
 
 import numpy as np
@@ -115,13 +116,14 @@ def label_task(code: int) -> int:
     raise ValueError(f"not a label code: {code!r}")
 
 
+@cache
 def task_index_map(task: int) -> np.ndarray:
     """Array mapping each label code (``LABEL_NAMES`` order) to the class index in ``task``; -1 where the label
     is too coarse to say the class in ``task`` (a family in the 19-class task, an attack in the 6-class one).
 
     Returns
     -------
-    ndarray of shape (len(LABEL_NAMES),), dtype int8
+    ndarray of shape (len(LABEL_NAMES),), dtype int8, read-only (one per task, shared)
     """
     target = classes_for_task(task)
     out = np.full(len(LABEL_NAMES), -1, dtype=np.int8)
@@ -132,6 +134,7 @@ def task_index_map(task: int) -> np.ndarray:
             out[code] = target.index(name if task == 6 else CLASSES_2[1])
     if task == 2:
         out[ATTACK_CODE] = target.index(CLASSES_2[1])
+    out.setflags(write=False)
     return out
 
 

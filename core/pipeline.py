@@ -904,14 +904,14 @@ def fingerprint(data: Dataset) -> str:
     return h.hexdigest()
 
 
-def coarse_labels_note(data: Dataset, task: int, scored_at: int) -> str:
-    """Why a ``task`` model was scored at the coarser ``scored_at`` task: how many labels say no more, and the
+def coarse_labels_note(data: Dataset, task: int, measured_at: int) -> str:
+    """Why a ``task`` model was scored at the coarser ``measured_at`` task: how many labels say no more, and the
     first of them."""
     rows, name, row, label = data.too_coarse(task)
-    what = "their attack family" if scored_at == 6 else "that they are attacks"
-    grouped = "into attack families" if scored_at == 6 else "into benign and attack"
+    what = "their attack family" if measured_at == 6 else "that they are attacks"
+    grouped = "into attack families" if measured_at == 6 else "into benign and attack"
     return (
-        f"scored at {scored_at} classes, not {task}: {counted(rows, 'labelled row')} say only {what} (the "
+        f"{COARSER_NOTE} {measured_at} classes, not {task}: {counted(rows, 'labelled row')} say only {what} (the "
         f"first: {name}, row {row}, label {label!r}), so the model's predictions are grouped {grouped} for "
         "every row"
     )

@@ -306,7 +306,7 @@ def cmd_score_many(args) -> int:
         dask.config.set({"logging.distributed": "warning"})
     # The options that can be checked alone are, before --out is made: a refused run leaves no empty folder behind.
     model, partition_bytes = resolve_model_path(args.model, args.models_dir), parse_size(args.partition_size)
-    check_out_apart(args.out, expand_inputs(args.inputs))  # not the captures' folder, nor one that holds them
+    check_out_apart(args.out, expand_inputs(args.inputs))  # no capture among what the run replaces
     _output_folder(args.out, "--out")
     summary = score_many(
         model, args.inputs, args.out, scheduler=args.scheduler, workers=args.workers, partition_bytes=partition_bytes,

@@ -142,27 +142,17 @@ def expand_inputs(inputs: Iterable[str | os.PathLike], *, notes: list[str] | Non
 
 
 def check_out_apart(out_dir: str | os.PathLike, paths: Iterable[Path], option: str = "--out") -> None:
-    """Refuse an output folder ``out_dir`` that is the folder of one of the input files ``paths`` (those of
-    :func:`expand_inputs`), holds one at any depth, or lies inside one's folder: the run's ``predictions/`` and
-    ``summary.json`` would be written among the captures. Paths are compared resolved (``./data`` is ``data/``)."""
+    """Refuse an output folder ``out_dir`` where the run would replace input files (``paths``, those of
+    :func:`expand_inputs`): one inside its ``predictions/`` (replaced whole by a run with ``--overwrite``) or a
+    staging folder of it. The captures' own folder, or one in or above it, is fine: a run writes there only
+    ``predictions/``, ``summary.json`` and its staging folder. Paths are compared resolved (``./data`` is ``data/``)."""
     out = Path(out_dir).resolve()
-    folders: dict[Path, Path] = {}  # each input folder and its first input file, to name both paths
     for path in map(Path, paths):
-        folders.setdefault(path.resolve().parent, path)
-    for folder, example in folders.items():
-        if out == folder:
-            how, base = "is the folder of the input files", folder
-        elif folder.is_relative_to(out):
-            how, base = "holds input files", out
-        elif out.is_relative_to(folder):
-            how, base = f"is inside {folder}, a folder of input files", folder
-        else:
-            continue
-        given = "" if Path(out_dir) == out else f" ({out})"
-        raise CoreError(f"{option} {out_dir}{given} {how} (e.g. {example}): score-many would write its "
-                        f"{PREDICTIONS_DIR}/ and {SUMMARY_FILE} among the captures",
-                        hint=f"give {option} a folder outside the input folders, e.g. "
-                        f"{base.parent / (base.name + '-scores')}")  # fmt: skip
+        inside = path.resolve().relative_to(out).parts if path.resolve().is_relative_to(out) else ()
+        if inside and (inside[0] in (PREDICTIONS_DIR, SUMMARY_FILE) or inside[0].startswith(STAGING_PREFIX)):
+            raise CoreError(f"{option} {out_dir}: the input {path} lies in {out / inside[0]}, which score-many "
+                            "replaces with its results", hint=f"move the captures out of {out / inside[0]}, or give "
+                            f"{option} another folder")  # fmt: skip
 
 
 @dataclass(frozen=True)

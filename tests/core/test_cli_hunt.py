@@ -98,25 +98,30 @@ def test_score_many_refused_before_it_makes_the_output_folder(bad, lr_model, v2_
     assert not out.exists()
 
 
-@pytest.mark.parametrize("where", ["the input folder", "the input folder, written otherwise", "a folder above it",
-                                   "a folder inside it"])  # fmt: skip
-def test_score_many_refuses_an_out_folder_among_its_inputs(where, lr_model, v2_sample, tmp_path):
-    """score-many --out took the captures' own folder (or one above it, or one inside it) and wrote predictions/ and
-    summary.json among the captures. It is refused before any work, naming both paths; ./data and data/ are one."""
-    captures = tmp_path / "captures"
-    captures.mkdir()
+def test_score_many_refuses_an_out_folder_whose_results_would_replace_its_inputs(lr_model, v2_sample, tmp_path):
+    """Captures inside --out's predictions/ were deleted by a run with --overwrite (predictions/ is replaced whole).
+    That is refused before any work, naming both paths; an --out inside or equal to the captures' folder is fine."""
+    out = tmp_path / "results"
+    captures = out / "predictions"
+    captures.mkdir(parents=True)
     shutil.copy(sorted((v2_sample / "test").glob("*.csv"))[0], captures)
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
-    out = {"the input folder": captures, "the input folder, written otherwise": f"{captures}/./",
-           "a folder above it": tmp_path, "a folder inside it": captures / "scores" / ".." / "results"}[where]  # fmt: skip
-    proc = run("score-many", "--model", "lr2", "--models-dir", lr_model, captures, "--out", out, "--workers", 1,
-               "--quiet", check=False)  # fmt: skip
+    proc = run("score-many", "--model", "lr2", "--models-dir", lr_model, captures, "--out", f"{out}/./", "--workers", 1,
+               "--overwrite", "--quiet", check=False)  # fmt: skip
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    first_line = proc.stderr.splitlines()[0]
-    assert first_line.startswith(f"error: --out {out} ") and "among the captures" in first_line
-    assert str(captures / next(captures.glob("*.csv")).name) in first_line, "the input is named too"
-    assert "hint: give --out a folder outside the input folders" in proc.stderr
+    capture = captures / next(captures.glob("*.csv")).name
+    assert proc.stderr.splitlines()[0] == (f"error: --out {out}/./: the input {capture} lies in {captures}, which "
+                                           "score-many replaces with its results")  # fmt: skip
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before, "nothing was written or made"
+    # results beside the captures, in a folder of theirs: scored, and the captures left as they were
+    beside = tmp_path / "ward-3"
+    beside.mkdir()
+    shutil.copy(capture, beside)
+    run("score-many", "--model", "lr2", "--models-dir", lr_model, beside, "--out", beside / "scores", "--workers", 1,
+        "--quiet")  # fmt: skip
+    assert (beside / "scores" / "summary.json").is_file() and (
+        beside / capture.name
+    ).read_bytes() == capture.read_bytes()
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from .loading import UNLABELLED, Dataset, load_split, load_test_split, row_hashe
 from .models import make_detector
 from .paths import write_text_atomic
 from .pipeline import TrainedModel, fingerprint, read_metadata
-from .taxonomy import TASKS, classes_for_task, codes_for_task, known_for_task
+from .taxonomy import TASKS, classes_for_task, codes_for_task, finest_task, known_for_task
 from .training import Cancelled, TrainProgress, train_model
 from .words import counted
 
@@ -260,19 +260,32 @@ def overlap_notes(train: Dataset, test: Dataset, tasks: tuple[int, ...]) -> dict
         return {}
     n = int(te.sum())
     salt = np.uint64(0x9E3779B97F4A7C15)
-    notes = {}
-    for task in tasks:
-        # Rows whose label says less than the task's class (a family, Attack) are left out of "only under other
-        # classes": in test, they are not counted; in train, they tell no class.
-        sure, sure_tr = known_for_task(test.y[te], task), known_for_task(train.y[tr], task)
-        c_tr, c_te = codes_for_task(train.y[tr][sure_tr], task), np.zeros(len(sure), dtype=np.int8)
-        c_te[sure] = codes_for_task(test.y[te][sure], task)
-        # (vector, class) pairs: the class folded into both halves of the row's 128-bit hash
+    y_tr, y_te = train.y[tr], test.y[te]
+
+    def pairs(h: np.ndarray, codes: np.ndarray, task: int) -> tuple[np.ndarray, np.ndarray]:
+        """(vector, class) pairs: the class in ``task`` folded into both halves of each row's 128-bit hash."""
+        c = codes_for_task(codes, task).astype(np.uint64)
         with np.errstate(over="ignore"):
-            p_tr = (h_tr[sure_tr, 0] ^ (c_tr.astype(np.uint64) * salt), h_tr[sure_tr, 1] + c_tr.astype(np.uint64))
-            p_te = (h_te[:, 0] ^ (c_te.astype(np.uint64) * salt), h_te[:, 1] + c_te.astype(np.uint64))
-        same = np.isin(p_te[0], p_tr[0]) & np.isin(p_te[1], p_tr[1])
-        other = also & ~same & sure
+            return h[:, 0] ^ (c * salt), h[:, 1] + c
+
+    # The finest task each training row's label says its class at: 19, 6 (a family) or 2 (Attack).
+    finest_tr = np.where(known_for_task(y_tr, 19), 19, np.where(known_for_task(y_tr, 6), 6, 2))
+    notes = {}
+    for model_task in tasks:
+        # A model is scored at the task the test labels say (TrainedModel.evaluate): a 19-class one on family
+        # labels at 6 classes, where a row is right when its family is. Every test row says its class there.
+        task = min(model_task, finest_task(y_te))
+        # A test row agrees with a training row of its vector when their classes are the same at the finest task
+        # the training row's label says (a training row labelled DDoS agrees with a DDoS-UDP test row).
+        at_tr = np.minimum(finest_tr, task)
+        same = np.zeros(len(y_te), dtype=bool)
+        for at in np.unique(at_tr):
+            own = at_tr == at
+            p_tr, p_te = pairs(h_tr[own], y_tr[own], int(at)), pairs(h_te, y_te, int(at))
+            same |= np.isin(p_te[0], p_tr[0]) & np.isin(p_te[1], p_tr[1])
+        other = also & ~same
+        c_te = codes_for_task(y_te, task)
+        scored = f" of the {task}-class task the test labels say" if task < model_task else ""
         text = (
             f"{int(also.sum()):,} of the {n:,} labelled test rows ({also.mean():.1%}) also occur in the training rows"
         )
@@ -285,9 +298,9 @@ def overlap_notes(train: Dataset, test: Dataset, tasks: tuple[int, ...]) -> dict
                 worst += f" and {int(counts[order[5:]].sum()):,} in {len(order) - 5} other classes"
             text += (
                 f"; {int(other.sum()):,} of them ({other.mean():.1%} of the test rows: {worst}) occur there only "
-                "under other classes, so a model fitted on these training rows is expected to get them wrong"
+                f"under other classes{scored}, so a model fitted on these training rows is expected to get them wrong"
             )
-        notes[task] = text + "."
+        notes[model_task] = text + "."
     return notes
 
 
@@ -513,8 +526,10 @@ def results_markdown(results: Results, title: str = "") -> str:
         lines += [f"## {task} classes", ""]
         absent = list(task_scores[0].report.absent_classes) if task_scores else []
         if absent:  # a macro average over fewer classes is not comparable with one over all of them
-            lines += [f"Macro averages are over the {len(task_scores[0].report.scored_labels)} of the task's {task} "
-                      f"classes that occur in the test rows; absent there: {', '.join(absent)}.", ""]  # fmt: skip
+            at = task_scores[0].report.task  # coarser than the task's where the test labels say no more
+            of = f"the task's {task} classes" if at == task else f"the {at} classes it is scored at"
+            lines += [f"Macro averages are over the {len(task_scores[0].report.scored_labels)} of {of} that occur in "
+                      f"the test rows; absent there: {', '.join(absent)}.", ""]  # fmt: skip
         lines += ["| model | macro-F1 | weighted-F1 | accuracy | macro precision | macro recall | train s | rows/s scored |",
                   "|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for s in task_scores:

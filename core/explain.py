@@ -392,7 +392,8 @@ def class_profiles(model, data: Dataset, labels: np.ndarray | None = None, *, to
     features = list(model.layout.features)
     has_benign = (lab == BENIGN).any()
     out = []
-    for c in [c for c in classes_for_task(model.task) if c != BENIGN and (lab == c).any()]:
+    # The task's classes, then the families and Attack where a label says no more (shown_names): a class per label.
+    for c in [c for c in shown_names(model.task) if c != BENIGN and (lab == c).any()]:
         mine = lab == c
         ref = lab == BENIGN if has_benign else ~mine
         if not ref.any():

@@ -60,6 +60,7 @@ class FileSummary:
     expected_rows: int | None = None  # official row count, where the name is an official file
     nonfinite_cells: int = 0  # inf or NaN cells as read (repaired later, never dropped)
     blank_labels: int = 0  # rows of a label column whose cell is blank: true class unknown
+    label_column: str | None = None  # the column the class is read from, when it is read from one
 
     @property
     def complete(self) -> bool | None:
@@ -91,6 +92,9 @@ class Dataset:
     files: list[FileSummary]
     layout: Layout
     notes: list[str] = field(default_factory=list)
+    #: Row number of each row in its file (1-based, as error messages count them) where the rows are a sample of
+    #: their files' (``subset``, ``cap_rows_per_class``); None where they are every row of each file, in order.
+    file_rows: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.X.shape[0])
@@ -113,12 +117,28 @@ class Dataset:
         if not coarse.any():
             return None
         first = int(np.flatnonzero(coarse)[0])
-        row = int(np.count_nonzero(self.source[:first] == self.source[first])) + 1
+        row = int(self.row_in_file(first))
         return int(coarse.sum()), self.files[self.source[first]].name, row, LABEL_NAMES[self.y[first]]
 
+    def row_in_file(self, index: np.ndarray | int | slice = slice(None)) -> np.ndarray:
+        """Row numbers in their files (1-based) of the rows at ``index``: those of the files' own rows where these
+        are a sample of them (``file_rows``), else counted in order within each file."""
+        if self.file_rows is not None:
+            return self.file_rows[index]
+        at = np.arange(len(self.source))[index]
+        if len(self.source) < 2 or bool((np.diff(self.source) >= 0).all()):  # each file's rows together, as read
+            return at - np.searchsorted(self.source, self.source[at], side="left") + 1
+        rows = np.empty(len(self.source), dtype=np.int64)
+        for i in np.unique(self.source):
+            where = np.flatnonzero(self.source == i)
+            rows[where] = np.arange(1, len(where) + 1)
+        return rows[index]
+
     def subset(self, index: np.ndarray) -> Dataset:
-        """Rows at ``index`` (a sorted integer or boolean index), other fields shared."""
-        return replace(self, X=self.X[index], y=self.y[index], source=self.source[index], notes=list(self.notes))
+        """Rows at ``index`` (a sorted integer or boolean index), other fields shared; each keeps its row number in
+        its file (``file_rows``)."""
+        return replace(self, X=self.X[index], y=self.y[index], source=self.source[index], notes=list(self.notes),
+                       file_rows=self.row_in_file(index))  # fmt: skip
 
 
 @lru_cache(maxsize=1)
@@ -644,6 +664,7 @@ def read_csv(
         expected_rows=official_row_counts().get(Path(display).name) if found.name == "v1" else None,
         nonfinite_cells=nonfinite,
         blank_labels=blank,
+        label_column=label_col if label_source and label_col else None,
     )
     return Dataset(X=X, y=y, source=np.zeros(n, dtype=np.int32), files=[summary], layout=found, notes=notes)
 
@@ -991,6 +1012,7 @@ def concat(parts: Sequence[Dataset], *, X: np.ndarray | None = None) -> Dataset:
         return parts[0]
     files: list[FileSummary] = []
     sources = []
+    sampled = any(p.file_rows is not None for p in parts)  # each row keeps its number in its file
     for p in parts:
         sources.append(p.source + len(files))
         files.extend(p.files)
@@ -1001,6 +1023,7 @@ def concat(parts: Sequence[Dataset], *, X: np.ndarray | None = None) -> Dataset:
         files=files,
         layout=parts[0].layout,
         notes=[n for p in parts for n in p.notes],
+        file_rows=np.concatenate([p.row_in_file() for p in parts]) if sampled else None,
     )
 
 

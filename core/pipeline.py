@@ -906,8 +906,9 @@ def fingerprint(data: Dataset) -> str:
 
 def coarse_labels_note(data: Dataset, task: int, measured_at: int) -> str:
     """Why a ``task`` model was scored at the coarser ``measured_at`` task: how many labels say no more, and the
-    first of them."""
-    rows, name, row, label = data.too_coarse(task)
+    first of them (those that say less than the next finer task: for 2 classes, the labels saying only Attack, not
+    the family labels, which say more)."""
+    rows, name, row, label = data.too_coarse(6 if measured_at == 2 else task)
     what = "their attack family" if measured_at == 6 else "that they are attacks"
     grouped = "into attack families" if measured_at == 6 else "into benign and attack"
     return (

@@ -253,8 +253,18 @@ def analysis_report(model: TrainedModel, data: Dataset, *, predictions: Predicti
                   subtitle=f"{len(data):,} flows, {model.task}-class model ({model.family})", sections=sections)  # fmt: skip
 
 
+def _sentence_of(note: str) -> str:
+    """A note as a sentence: capital first, full stop last."""
+    return note[:1].upper() + note[1:] + ("" if note.endswith(".") else ".")
+
+
 def _evaluation_sections(evaluation: EvaluationReport, figures) -> list[Section]:
-    out = [Section("The results in plain words", paragraphs=headline_sentences(evaluation))]
+    from .pipeline import COARSER_NOTE
+
+    # Scored at a coarser task than the model's (labels saying only a family, or Attack): said first, not only among
+    # the caveats at the end, since every figure below is of that task.
+    coarser = [_sentence_of(n) for n in evaluation.notes if n.startswith(COARSER_NOTE)]
+    out = [Section("The results in plain words", paragraphs=coarser + headline_sentences(evaluation))]
     if evaluation.absent_classes:
         out[0].paragraphs.append(f"Classes of the task with no flows in this data (not scored): "
                                  f"{', '.join(evaluation.absent_classes)}.")  # fmt: skip
@@ -305,7 +315,10 @@ def _caveats(data: Dataset, predictions: Predictions, evaluation, importance) ->
         bullets.append("No inf or NaN cells needed repair.")
     bullets.extend(data.notes)
     if evaluation is not None:
-        bullets.extend(n for n in evaluation.notes if n not in data.notes and "repaired" not in n)
+        from .pipeline import COARSER_NOTE  # said with the results instead
+
+        bullets.extend(n for n in evaluation.notes if n not in data.notes and "repaired" not in n
+                       and not n.startswith(COARSER_NOTE))  # fmt: skip
     if importance is not None:
         bullets.append(f"Feature importance was measured on a sample of {importance.n_rows:,} labelled flows "
                        "(each class equally represented where possible); small differences between features are "

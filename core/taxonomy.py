@@ -206,6 +206,46 @@ def shown_index_map(task: int) -> np.ndarray:
     return np.array([names.index(_shown_name(code, task)) for code in range(len(LABEL_NAMES))], dtype=np.int64)
 
 
+def name_task(name: str) -> int:
+    """The finest task a class name says a row's class at: 19 (one of the 19 classes, ``Benign`` included), 6 (an
+    attack family) or 2 (``Attack``)."""
+    if name in CATEGORY:
+        return 19
+    if name in CLASSES_6:
+        return 6
+    if name in CLASSES_2:
+        return 2
+    raise ValueError(f"not a class name: {name!r}")
+
+
+def name_at(name: str, task: int) -> str:
+    """A class name of any task (``DDoS-UDP``, ``DDoS``, ``Attack``) in ``task``, coarser than or the same as the one
+    it is of: ``DDoS-UDP`` is ``DDoS`` at 6 classes and ``Attack`` at 2."""
+    if task > name_task(name):
+        raise ValueError(f"{name!r} does not say a class of the finer {task}-class task")
+    if name in CATEGORY:
+        return task_label(name, task)
+    return name if task == 6 or name == BENIGN else CLASSES_2[1]
+
+
+def wrong_by_label(predicted, true) -> np.ndarray:
+    """True where a row's true class is known (``true`` not None) and its prediction is another class at the task the
+    label says (or the prediction's, where it is coarser): a 19-class prediction ``DDoS-UDP`` is right for a label
+    ``DDoS`` (a family) or ``Attack``."""
+    predicted, true = np.asarray(predicted, dtype=object), np.asarray(true, dtype=object)
+    out = np.zeros(len(true), dtype=bool)
+    known = np.frompyfunc(lambda v: isinstance(v, str), 1, 1)(true).astype(bool)
+    for t in set(true[known]):
+        rows = known & (true == t)
+        names, which = np.unique(predicted[rows].astype(str), return_inverse=True)
+        # compared at the coarser of the two names' tasks (Benign is one in every task: a 6-class prediction MQTT for
+        # a Benign label is compared at 6 classes, not the 19 that Benign is also a class of)
+        at = [min(name_task(n), name_task(t)) for n in names]
+        differ = np.array([name_at(n, k) != name_at(t, k) for n, k in zip(names, at)], dtype=bool)
+        out[rows] = differ[which]
+    return out
+
+
 def class_from_filename(name: str | PurePath) -> str | None:
     """Return the 19-class label of an official CICIoMT2024 file name, or None.
 

@@ -184,9 +184,10 @@ def train_model(
     if coarse:
         rows, name, row, label = coarse
         says = "only that the row is an attack" if label == CLASSES_2[1] else "only the row's attack family"
+        column = next((f.label_column for f in train.files if f.name == name), None)
         raise DataError(
             f"label {label!r} says {says}, as {counted(rows, 'training row')} do: a {task}-class model needs each "
-            "row's class in its task", file=name, row=row,
+            "row's class in its task", file=name, row=row, column=column,
             hint=f"train a {finest_task(train.y)}-class model on these files, or label each row with its class in "
             f"the {task}-class task",
         )  # fmt: skip

@@ -17,7 +17,7 @@ from core.loading import Dataset
 from core.pipeline import Predictions, scoring_notes
 from core.preprocess import repair_rule
 from core.schema import Layout
-from core.taxonomy import BENIGN, TASK_DESCRIPTIONS, TASKS
+from core.taxonomy import BENIGN, TASK_DESCRIPTIONS, TASKS, wrong_by_label
 from core.words import counted
 from dashboard import auth, components, explain_panel, loaders
 from dashboard.escape import md, spreadsheet_text
@@ -251,12 +251,13 @@ def _predictions_table(frame: pd.DataFrame, pred: Predictions, model_name: str) 
     low, high = mid.slider("Confidence between", 0.0, 1.0, (0.0, 1.0), 0.01, key="analyze_filter_confidence")
     known = "true" in frame
     wrong = right.checkbox("Only mistakes", key="analyze_filter_wrong", disabled=not known,
-                           help="Rows whose true class is known and differs from the prediction.")  # fmt: skip
+                           help="Rows whose true class is known and differs from the prediction (where a label says "
+                           "only a family or Attack, from the prediction's family, or attack).")  # fmt: skip
     mask = frame["probability"].between(low, high).to_numpy()
     if chosen:
         mask = mask & frame["predicted"].isin(chosen).to_numpy()
-    if wrong and known:
-        mask = mask & (frame["true"].notna() & (frame["true"] != frame["predicted"])).to_numpy()
+    if wrong and known:  # a label saying only a family (DDoS) or Attack is compared with the prediction grouped so
+        mask = mask & wrong_by_label(frame["predicted"].to_numpy(), frame["true"].to_numpy())
     shown = frame[mask]
     more = f"; the first {MAX_SHOWN:,} are shown, the download has them all" if len(shown) > MAX_SHOWN else ""
     decided = ("" if pred.threshold is None else f" A flow is called an attack when its probability of attack "

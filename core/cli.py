@@ -756,7 +756,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=_positive_int, help="epochs (networks only; paper preset: 10)")
     p.add_argument("--batch-size", type=_positive_int, help="batch size (networks only; paper preset: 32)")
     p.add_argument("--max-rows-per-class", type=_positive_int, help="cap the rows of each of the 19 classes (each "
-                   "attack, whatever --task; a seeded random sample)")  # fmt: skip
+                   "attack, whatever --task; a family or Attack as one, where labels say no more; a seeded random "
+                   "sample)")  # fmt: skip
     p.add_argument("--val-fraction", type=_share(0, 0.5, "a share of the training rows"), default=0.1,
                    help="stratified validation share, 0 to 0.5 (default 0.1; 0: no validation rows, so no early "
                    "stopping and no validation score)")  # fmt: skip
@@ -868,8 +869,8 @@ def build_parser() -> argparse.ArgumentParser:
         "depth; 5 keeps trees grown on millions of rows in memory, see docs/full-dataset-protocol.md)",
     )
     p.add_argument("--max-rows-per-class", type=_positive_int, metavar="N",
-                   help="train on at most N rows of each of the 19 classes (each attack, for every task; a seeded "
-                   "random sample); every test row is scored")  # fmt: skip
+                   help="train on at most N rows of each of the 19 classes (each attack, for every task; a family or "
+                   "Attack as one, where labels say no more; a seeded random sample); every test row is scored")  # fmt: skip
     p.add_argument("--drop-train-duplicates", action="store_true", help="score only test rows not also in train")
     p.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
                    help="refit every family on all training rows after validation, so that all are fitted on the "

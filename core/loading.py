@@ -1322,7 +1322,8 @@ def load_test_split(data_dir: str | os.PathLike, train: Dataset, *, progress=Non
 
 
 def cap_rows_per_class(ds: Dataset, cap: int, *, seed: int = 0) -> Dataset:
-    """Keep at most ``cap`` rows of each class (seeded random choice, original order kept)."""
+    """Keep at most ``cap`` rows of each label code (each of the 19 classes; a family or Attack as one, where labels
+    say no more) by a seeded random choice, original order kept."""
     rng = np.random.default_rng(seed)
     keep = []
     dropped = 0

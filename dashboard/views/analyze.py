@@ -54,9 +54,9 @@ def render() -> None:
     else:
         sources = sorted({f.label_source for f in data.files if f.label_source})
         st.caption(f"Predictions compared with the true class, taken from the {' and the '.join(sources)}.")
-        components.show_report(report, "analyze", notes=False)  # the page says the others in its own words
-        for note in scoring_notes(report):
+        for note in scoring_notes(report):  # above the scores they qualify: a coarser task, a saved threshold
             components.show_note(note, label="Note: ")
+        components.show_report(report, "analyze", notes=False)  # the page says the others in its own words
     explain_panel.render(meta, loaded[0], data, pred, report, frame)  # why, alarm threshold, report downloads
 
 

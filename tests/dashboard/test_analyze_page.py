@@ -398,7 +398,16 @@ def test_family_labels_are_scored_at_6_classes_and_the_page_says_so(registry_env
     assert metrics(at)["Macro-F1"] == f"{report.macro_f1:.3f}"
     info = next(i.value for i in at.info if i.value.startswith("Scored at 6 classes, not 19"))
     assert "say only their attack family" in info and "grouped into attack families" in info
+    shown = [e.label if e.type == "metric" else e.value for e in _in_order(at.main) if e.type in ("metric", "info")]
+    assert shown.index(info) < shown.index("Macro-F1"), "said above the scores it qualifies, not below them"
     cm = charts(at)["analyze_confusion"]["data"][0]
     assert set(cm["y"]) <= {"Benign", "Spoofing", "MQTT", "Recon", "DDoS", "DoS"} and {"DDoS", "Recon"} <= set(cm["y"])
     rows = table_with(at, "true")
     assert set(rows["true"]) == {"Benign", "DDoS", "Recon"}
+
+
+def _in_order(node):
+    """The page's elements, in the order they are shown (depth first)."""
+    for child in getattr(node, "children", {}).values():
+        yield child
+        yield from _in_order(child)

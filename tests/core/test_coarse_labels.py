@@ -92,6 +92,16 @@ def _capture(demo_dir, label_of, names=None) -> list[tuple[str, bytes]]:
     return [(f.name.replace(".pcap.csv", "-relabelled.csv"), _with_labels(f, label_of)) for f in files]
 
 
+def _official_layout(demo_dir, folder, label_of, test_label_of=None):
+    """``folder``/train and ``folder``/test: the demo's test files relabelled by ``label_of`` (``test_label_of`` for
+    test/, where given)."""
+    for split, relabel in (("train", label_of), ("test", test_label_of or label_of)):
+        (folder / split).mkdir(parents=True)
+        for name, payload in _capture(demo_dir, relabel):
+            (folder / split / name).write_bytes(payload)
+    return folder
+
+
 def test_family_and_attack_labels_are_read_not_refused():
     """'DDoS', 'recon' and 'ATTACK' in the class column were errors; they are the labels they say."""
     from tests.core.test_loading import make_csv
@@ -159,11 +169,7 @@ def test_predictions_show_what_a_coarse_label_says(models, demo_dir, tmp_path):
 
 
 def test_training_a_finer_model_than_the_labels_say_is_refused_with_what_to_do(demo_dir, tmp_path):
-    folder = tmp_path / "data"
-    for split in ("train", "test"):
-        (folder / split).mkdir(parents=True)
-        for name, payload in _capture(demo_dir, lambda c: CATEGORY[c]):
-            (folder / split / name).write_bytes(payload)
+    folder = _official_layout(demo_dir, tmp_path / "data", lambda c: CATEGORY[c])
     with pytest.raises(DataError) as err:
         train_from_folder("rf", 19, str(folder), params={"n_estimators": 5}, models_dir=str(tmp_path / "m"))
     assert "label 'Spoofing' says only the row's attack family" in str(err.value)
@@ -179,14 +185,8 @@ def test_the_command_line_says_a_score_was_taken_at_a_coarser_task(demo_dir, tmp
     train, evaluate and the models list say so."""
     from tests.core.test_cli import run
 
-    folder = tmp_path / "data"
-    for split, label_of in (
-        ("train", lambda c: CATEGORY[c]),
-        ("test", lambda c: "Benign" if c == "Benign" else "Attack"),
-    ):
-        (folder / split).mkdir(parents=True)
-        for name, payload in _capture(demo_dir, label_of):
-            (folder / split / name).write_bytes(payload)
+    folder = _official_layout(demo_dir, tmp_path / "data", lambda c: CATEGORY[c],
+                              test_label_of=lambda c: "Benign" if c == "Benign" else "Attack")  # fmt: skip
     models = tmp_path / "models"
     out = run("train", "--task", "6", "--model", "rf", "--data", folder, "--param", "n_estimators=5", "--name", "six",
               "--models-dir", models, "--quiet").stdout  # fmt: skip
@@ -205,11 +205,7 @@ def test_the_command_line_says_a_score_was_taken_at_a_coarser_task(demo_dir, tmp
 def test_a_benchmark_on_family_labels_skips_the_19_class_task_and_says_why(demo_dir, tmp_path):
     from core.compare import run_benchmark
 
-    folder = tmp_path / "data"
-    for split in ("train", "test"):
-        (folder / split).mkdir(parents=True)
-        for name, payload in _capture(demo_dir, lambda c: CATEGORY[c]):
-            (folder / split / name).write_bytes(payload)
+    folder = _official_layout(demo_dir, tmp_path / "data", lambda c: CATEGORY[c])
     events = []
     results = run_benchmark(folder, families=("rf",), params={"rf": {"n_estimators": 5}}, models_dir=tmp_path / "m",
                             progress=events.append)  # fmt: skip

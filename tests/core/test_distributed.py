@@ -149,22 +149,20 @@ def test_killed_worker_loses_and_duplicates_no_row(client, model_path, v2_sample
 
 def test_malformed_file_is_reported_and_the_others_scored(client, model_path, v2_sample, tmp_path, capsys):
     good = sorted((v2_sample / "test").glob("*.csv"))[:2]
-    inputs = tmp_path / "in"  # not the folder of --out, which score-many refuses
-    inputs.mkdir()
     for f in good:
-        shutil.copy(f, inputs / f.name)
+        shutil.copy(f, tmp_path / f.name)
     lines = good[0].read_bytes().split(b"\n")
     bad_row = 700  # far enough down to be in a later range: the row must still be the file's own
     cells = lines[bad_row].split(b",")
     cells[3] = b"oops"
     lines[bad_row] = b",".join(cells)
-    (inputs / "broken.csv").write_bytes(b"\n".join(lines))
+    (tmp_path / "broken.csv").write_bytes(b"\n".join(lines))
     out = tmp_path / "out"
     argv = [
         "score-many",
         "--model",
         str(model_path),
-        str(inputs),
+        str(tmp_path),
         "--out",
         str(out),
         "--quiet",
@@ -262,11 +260,9 @@ def test_overwrite_keeps_earlier_results_when_the_new_run_fails(client, model_pa
 
 def test_random_forest_scored_on_workers_prints_no_joblib_warning(model_path, v2_sample, tmp_path):
     """The forest's n_jobs=-1 inside a (daemonic) Dask worker process made scikit-learn warn on stderr."""
-    inputs = tmp_path / "in"  # not the folder of --out, which score-many refuses
-    inputs.mkdir()
     for f in sorted((v2_sample / "test").glob("*.csv"))[:2]:
-        shutil.copy(f, inputs / f.name)
-    argv = ["score-many", "--model", str(model_path), str(inputs / "*.csv"), "--out", str(tmp_path / "out"),
+        shutil.copy(f, tmp_path / f.name)
+    argv = ["score-many", "--model", str(model_path), str(tmp_path / "*.csv"), "--out", str(tmp_path / "out"),
             "--workers", "1", "--quiet"]  # fmt: skip
     done = subprocess.run([sys.executable, "-m", "core", *argv], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -279,10 +275,9 @@ def test_the_whole_file_row_limit_is_not_applied_to_each_range(model_path, v2_sa
     'the file has N rows' (N the range's), and with small partitions a file over the limit passed. Ranges are
     bounded by the partition size, as predict's blocks are; the limits that protect memory are not theirs."""
     src = v2_sample / "test" / "Recon-VulScan_test.pcap.csv"
-    (tmp_path / "in").mkdir()  # not the folder of --out, which score-many refuses
-    shutil.copy(src, tmp_path / "in" / src.name)
+    shutil.copy(src, tmp_path / src.name)
     n = sum(1 for _ in src.open("rb")) - 1
-    argv = ["score-many", "--model", str(model_path), str(tmp_path / "in" / src.name), "--out", str(tmp_path / "out"),
+    argv = ["score-many", "--model", str(model_path), str(tmp_path / src.name), "--out", str(tmp_path / "out"),
             "--workers", "1", "--quiet"]  # fmt: skip
     env = {**os.environ, "IOMT_MAX_ROWS": str(n // 3)}
     done = subprocess.run([sys.executable, "-m", "core", *argv], cwd=ROOT, capture_output=True, text=True, timeout=300,
@@ -510,8 +505,7 @@ def test_a_file_whose_name_is_not_utf8_is_scored_by_score_many(model_path, v2_sa
 
     src = sorted((v2_sample / "test").glob("*.csv"))[0]
     try:
-        (tmp_path / "in").mkdir()  # not the folder of --out, which score-many refuses
-        path = Path(os.fsdecode(bytes(tmp_path) + b"/in/caf\xe9.csv"))
+        path = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.csv"))
         shutil.copy(src, path)
     except OSError as exc:  # a file system that takes UTF-8 names only
         pytest.skip(f"this file system does not take a Latin-1 file name: {exc}")

@@ -23,6 +23,7 @@ from dashboard.escape import md
 
 KEY_AUDITED = "audit_logged"  # set of (action, identity) already written in this session
 KEY_SIGN_IN_FAILED = "auth_sign_in_failed"  # the last sign-in of this session failed (and was audited)
+KEY_COOKIE_SET = "auth_cookie_set"  # the sign-in cookie was drawn on a run that was not cut short by a rerun
 #: Failed sign-ins in a row to one account that pause sign-in to it, and for how long (guessing passwords is slowed
 #: to a handful every quarter of an hour; a correct password resets the count).
 SIGN_IN_ATTEMPTS = 5
@@ -140,6 +141,12 @@ def require_sign_in() -> str | None:
         st.rerun()
     if log_once("signed in", user) is not None:  # signed in on this run: once more, with the pages' navigation shown
         st.rerun()
+    if not st.session_state.get(KEY_COOKIE_SET):
+        # The sign-in cookie is set by a component in the page. The one the sign-in run drew was often dropped by
+        # the rerun above before the browser ran it (seen under load: no cookie at all, so a reload asked for the
+        # password again). Drawn once more on a run that goes to its end.
+        authenticator.cookie_controller.set_cookie()
+        st.session_state[KEY_COOKIE_SET] = True
     with st.sidebar:
         st.caption(f"Signed in as **{md(st.session_state.get('name') or user)}**")
         authenticator.logout("Sign out", location="sidebar", key="auth_logout", callback=lambda _: _sign_out(user))

@@ -105,17 +105,6 @@ ATTACK_CODE = len(CLASSES_19) + len(CLASSES_6) - 1
 LABEL_NAMES: tuple[str, ...] = CLASSES_19 + CLASSES_6[1:] + (CLASSES_2[1],)
 
 
-def label_task(code: int) -> int:
-    """The finest task at which a label code says the class: 19, 6 (an attack family) or 2 (an attack)."""
-    if 0 <= code < len(CLASSES_19):
-        return 19
-    if code == ATTACK_CODE:
-        return 2
-    if code in FAMILY_CODES.values():
-        return 6
-    raise ValueError(f"not a label code: {code!r}")
-
-
 @cache
 def task_index_map(task: int) -> np.ndarray:
     """Array mapping each label code (``LABEL_NAMES`` order) to the class index in ``task``; -1 where the label

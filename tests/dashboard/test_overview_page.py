@@ -86,18 +86,10 @@ def test_damaged_model_folder_is_reported(tmp_path, monkeypatch, demo_dir):
 def test_a_validation_score_never_outranks_a_test_score(demo_models_dir, demo_dir, tmp_path, monkeypatch):
     """A model saved without a test split shows its validation score, marked, after the test-scored models,
     however high that score is (in the Overview's table and chart, and in the Analyze page's model list)."""
-    import shutil
-
     from dashboard.components import model_label, ranking_key
 
-    six = sorted(p for p in demo_models_dir.iterdir() if p.name.endswith("-6class"))
-    for p in six:
-        shutil.copytree(p, tmp_path / p.name)
-    meta_file = tmp_path / six[0].name / "metadata.json"
-    meta = json.loads(meta_file.read_text())
-    meta["metrics"]["validation"] = dict(meta["metrics"]["test"], macro_f1=0.999, weighted_f1=0.999)
-    meta["metrics"]["test"] = None
-    meta_file.write_text(json.dumps(meta))
+    six = _six_with_metrics(demo_models_dir, tmp_path, lambda m: {
+        "validation": dict(m["test"], macro_f1=0.999, weighted_f1=0.999), "test": None})  # fmt: skip
     monkeypatch.setenv("IOMT_MODELS_DIR", str(tmp_path))
     monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
     at = overview()
@@ -153,17 +145,9 @@ def test_a_model_scored_at_a_coarser_task_says_so_wherever_its_score_is_shown(de
                                                                               monkeypatch):  # fmt: skip
     """A 6-class model whose test labels said only 'Attack' is scored at 2 classes (core.pipeline.evaluate): its
     stored score is a 2-class macro-F1, and the tables, chart and model list say so beside it."""
-    import shutil
-
     from dashboard.components import model_label
 
-    six = sorted(p for p in demo_models_dir.iterdir() if p.name.endswith("-6class"))
-    for p in six:
-        shutil.copytree(p, tmp_path / p.name)
-    meta_file = tmp_path / six[0].name / "metadata.json"
-    meta = json.loads(meta_file.read_text())
-    meta["metrics"]["test"] = dict(meta["metrics"]["test"], task=2, macro_f1=0.97)
-    meta_file.write_text(json.dumps(meta))
+    six = _six_with_metrics(demo_models_dir, tmp_path, lambda m: {"test": dict(m["test"], task=2, macro_f1=0.97)})
     monkeypatch.setenv("IOMT_MODELS_DIR", str(tmp_path))
     monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
     at = overview()
@@ -173,3 +157,18 @@ def test_a_model_scored_at_a_coarser_task_says_so_wherever_its_score_is_shown(de
     assert f"{six[0].name} (test at 2 classes)" in charts(at)["overview_scores_6"]["data"][0]["y"]
     label = model_label(next(m for m in list_models(tmp_path) if m["name"] == six[0].name))
     assert label.endswith("macro-F1 0.970 (at 2 classes)")
+
+
+def _six_with_metrics(demo_models_dir, tmp_path, change):
+    """The demo registry's 6-class models copied into ``tmp_path``, the first with its stored metrics updated by
+    ``change(metrics)`` (a dict of the splits to replace); returns the original model folders, sorted."""
+    import shutil
+
+    six = sorted(p for p in demo_models_dir.iterdir() if p.name.endswith("-6class"))
+    for p in six:
+        shutil.copytree(p, tmp_path / p.name)
+    meta_file = tmp_path / six[0].name / "metadata.json"
+    meta = json.loads(meta_file.read_text())
+    meta["metrics"].update(change(meta["metrics"]))
+    meta_file.write_text(json.dumps(meta))
+    return six

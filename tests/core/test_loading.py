@@ -703,7 +703,9 @@ def test_a_cell_of_spaces_in_a_number_column_is_named_with_its_row():
         lines[3] = ",".join([" "] * width)
         with pytest.raises(DataError) as err:
             read_csv(("\n".join(lines) + "\n").encode(), name="x.csv")
-        assert (err.value.column, err.value.row) == ("Header_Length", 2)
+        # Every cell of the row is bad: which column is named is the one pyarrow's conversion threads report first
+        # (CI once named 'Protocol Type'); the row is what this checks.
+        assert err.value.row == 2 and err.value.column in FEATURES_V2
 
 
 def test_header_case_quotes_and_excel_delimiter_line():

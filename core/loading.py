@@ -396,12 +396,17 @@ def _raw(text: str | None) -> bytes:
 
 
 def _find_first_bad_cell(
-    data: bytes | str, columns: list[str], column: str, delimiter: str
-) -> tuple[int | None, str | None]:
-    """Locate the first non-numeric cell of ``column`` (only called after a parse error)."""
+    data: bytes | str, columns: list[str], read: Sequence[str], delimiter: str
+) -> tuple[int, str, str] | None:
+    """The row, column and text of the first cell that is not a number among the columns ``read`` as numbers (only
+    called after a parse error): the first such row of the file, and in it the leftmost such cell, whichever cell
+    pyarrow's conversion threads happened to report."""
     import pandas as pd
 
-    def bad(batch: pa.RecordBatch) -> np.ndarray:
+    wanted = set(read)
+    order = [c for c in columns if c in wanted]
+
+    def bad_in(batch: pa.RecordBatch, column: str) -> np.ndarray:
         text = batch.column(column).to_pandas()
         stripped = text.str.strip()
         numeric = pd.to_numeric(text, errors="coerce")
@@ -410,11 +415,19 @@ def _find_first_bad_cell(
             out & ~stripped.str.lower().isin(["nan", "-nan", "inf", "-inf", "+inf", "infinity", "-infinity"])
         ).to_numpy()
 
+    def bad(batch: pa.RecordBatch) -> np.ndarray:
+        out = np.zeros(batch.num_rows, dtype=bool)
+        for column in order:
+            out |= bad_in(batch, column)
+        return out
+
     found = _first_row_where(data, columns, delimiter, bad)
     if found is None:
-        return None, None
+        return None
     row, batch, i = found
-    return row, _raw(batch.column(column)[i].as_py()).decode("utf-8", errors="backslashreplace")
+    one = batch.slice(i, 1)
+    column = next(c for c in order if bad_in(one, c)[0])
+    return row, column, _raw(batch.column(column)[i].as_py()).decode("utf-8", errors="backslashreplace")
 
 
 def _find_non_utf8_cell(data: bytes | str, columns: list[str], delimiter: str) -> tuple[int, str, str] | None:
@@ -616,7 +629,7 @@ def read_csv(
                 table = pacsv.read_csv(src, read_options=read_options, parse_options=parse_options,
                                        convert_options=convert_options, memory_pool=arrow_pool())  # fmt: skip
         except pa.ArrowInvalid as exc:
-            error = _explain_arrow_error(exc, data, display, columns, delimiter)
+            error = _explain_arrow_error(exc, data, display, columns, delimiter, read_cols)
             raise at_its_line(error, data, columns, delimiter, read_cols, label_col) from None
         table, empty = without_empty_rows(table)  # pieces leave a file holding any to this reader
         if len(empty):
@@ -920,8 +933,10 @@ def _index_values(arr: pa.Array) -> np.ndarray:
 
 
 def _explain_arrow_error(
-    exc: pa.ArrowInvalid, data: bytes | str, name: str, columns: list[str], delimiter: str
+    exc: pa.ArrowInvalid, data: bytes | str, name: str, columns: list[str], delimiter: str, read: Sequence[str]
 ) -> DataError:
+    """``exc`` as a :class:`DataError` naming the file and, where it can be found, the row and column at fault
+    (``read``: the columns the failed parse converted, the features as numbers and the label column)."""
     msg = str(exc)
     import re
 
@@ -940,7 +955,11 @@ def _explain_arrow_error(
         return DataError("the file has a header but no rows", file=name, hint="pick a file with flows in it")
     if m and "conversion error" in msg:
         col = columns[int(m.group(1))] if int(m.group(1)) < len(columns) else None
-        row, value = _find_first_bad_cell(data, columns, col, delimiter) if col else (None, None)
+        numbers = [c for c in read if c not in set(label_like_columns(columns))]
+        row, value = None, None
+        found = _find_first_bad_cell(data, columns, numbers, delimiter)
+        if found is not None:
+            row, col, value = found
         what = f"non-numeric value {value!r}" if value is not None else "a non-numeric value"
         hint = "every feature cell must be a number (inf and NaN are accepted and repaired)"
         if value is not None and not value.strip():

@@ -150,7 +150,9 @@ def _blocks(plan: _FilePlan, block_bytes: int, notes: list[str]):
         return loading.at_its_line(error, plan.path, plan.columns, plan.delimiter, include, plan.label_col)
 
     def explain(exc):
-        return at_line(loading._explain_arrow_error(exc, plan.path, plan.display, plan.columns, plan.delimiter))
+        return at_line(
+            loading._explain_arrow_error(exc, plan.path, plan.display, plan.columns, plan.delimiter, include)
+        )
 
     # pyarrow parses small blocks (cheaper per byte, see loading.parse_block_bytes); they are scored in
     # groups of about ``block_bytes`` so that per-block overheads stay amortised.

@@ -703,9 +703,26 @@ def test_a_cell_of_spaces_in_a_number_column_is_named_with_its_row():
         lines[3] = ",".join([" "] * width)
         with pytest.raises(DataError) as err:
             read_csv(("\n".join(lines) + "\n").encode(), name="x.csv")
-        # Every cell of the row is bad: which column is named is the one pyarrow's conversion threads report first
-        # (CI once named 'Protocol Type'); the row is what this checks.
-        assert err.value.row == 2 and err.value.column in FEATURES_V2
+        # Every cell of the row is bad: the leftmost is named (it was whichever pyarrow's conversion threads
+        # reported first: CI once named 'Protocol Type').
+        assert (err.value.row, err.value.column) == (2, FEATURES_V2[0])
+
+
+def test_of_several_bad_cells_the_first_row_and_its_leftmost_cell_are_named():
+    """The row named was the first bad one of the column pyarrow reported, which its conversion threads pick: with
+    bad cells in two rows of two columns, an earlier bad row could be passed over for a later one."""
+    lines = make_csv(rows=3000).decode().splitlines()
+    header = lines[0].split(",")
+    right, left = header.index("Tot size"), header.index("Rate")
+    for row, col, text in ((2900, left, "oops"), (40, right, "12x5"), (40, len(header) - 1, "n/a")):
+        cells = lines[row].split(",")
+        cells[col] = text
+        lines[row] = ",".join(cells)
+    for _ in range(3):  # threads: the same answer every time
+        with pytest.raises(DataError) as err:
+            read_csv(("\n".join(lines) + "\n").encode(), name="x.csv")
+        assert (err.value.row, err.value.column) == (40, "Tot size")
+        assert "'12x5'" in str(err.value)
 
 
 def test_header_case_quotes_and_excel_delimiter_line():

@@ -139,16 +139,21 @@ def test_bad_cell_deep_in_a_file_is_reported_like_read_csv(model, tmp_path):
     bad = tmp_path / "capture-bad.csv"
     write_demo_csv(bad, layout="v2", rows_per_class={"Benign": 3000, "DoS-UDP": 3000}, seed=5)
     lines = bad.read_text().splitlines()
-    cells = lines[4321].split(",")
-    cells[3] = "12x5"  # row 4321 (header is row 0), fourth column
-    lines[4321] = ",".join(cells)
+    header = lines[0].split(",")
+    # Row 4321 (header is row 0), a column to the right; in the same block, row 4325's fourth column: the first
+    # row is named, whichever column pyarrow's conversion reports (it named row 4325 when it reported the fourth).
+    for row, col in ((4321, 30), (4325, 3)):
+        cells = lines[row].split(",")
+        cells[col] = "12x5"
+        lines[row] = ",".join(cells)
     bad.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError) as want:
         read_csv(bad)
     out = tmp_path / "pred.csv"
     with pytest.raises(DataError) as got:
         score_files(model, [good, bad], out, block_bytes=BLOCK)
-    assert (got.value.file, got.value.column, got.value.row) == (want.value.file, want.value.column, 4321)
+    assert (got.value.file, got.value.column, got.value.row) == (want.value.file, header[30], 4321)
+    assert want.value.column == header[30]
     assert str(got.value) == str(want.value)
     assert not out.exists(), "no partial output"
     assert not list(tmp_path.glob(".pred.csv*")), "no temporary file left behind"

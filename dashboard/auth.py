@@ -3,14 +3,16 @@
 Whether sign-in is needed is decided from the address the server really listens on
 (``st.get_option("server.address")``), however it was started: a loopback address (127.0.0.1,
 ::1, localhost) is this machine only and needs none; anything else (0.0.0.0, an empty address,
-which Streamlit takes as every interface, or a LAN address) needs it. Sign-in is done by
-``streamlit-authenticator`` against bcrypt hashes in the accounts file (``dashboard.accounts``);
-without a usable accounts file a networked dashboard shows nothing but how to create one.
+which Streamlit takes as every interface, or a LAN address) needs it. Passwords are checked against
+bcrypt hashes in the accounts file (``dashboard.accounts``) by our own form, which answers a name with no
+account as it answers an account's wrong password; the sign-in cookie is ``streamlit-authenticator``'s.
+Without a usable accounts file a networked dashboard shows nothing but how to create one.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import secrets
 import threading
 import time
 from pathlib import Path
@@ -24,12 +26,17 @@ from dashboard.escape import md
 KEY_AUDITED = "audit_logged"  # set of (action, identity) already written in this session
 KEY_SIGN_IN_FAILED = "auth_sign_in_failed"  # the last sign-in of this session failed (and was audited)
 KEY_COOKIE_SET = "auth_cookie_set"  # the sign-in cookie was drawn on a run that was not cut short by a rerun
-#: Failed sign-ins in a row to one account that pause sign-in to it, and for how long (guessing passwords is slowed
-#: to a handful every quarter of an hour; a correct password resets the count).
+#: Failed sign-ins in a row to one account (or to one name with no account) that pause sign-in to it, and for how
+#: long (guessing passwords is slowed to a handful every quarter of an hour; a correct password resets the count,
+#: and failures are forgotten a pause's time after the last).
 SIGN_IN_ATTEMPTS = 5
 SIGN_IN_PAUSE_S = 15 * 60
-_paused: dict[tuple[str, str], float] = {}  # (accounts file, account) -> when sign-in to it was paused
-_paused_lock = threading.Lock()
+#: (accounts file, name typed) -> (failed sign-ins in a row, when the last was), for names with an account and
+#: without alike; at most about _FAILURES_KEPT names are kept beyond those whose failures are still counted.
+_failures: dict[tuple[str, str], tuple[int, float]] = {}
+_failures_lock = threading.Lock()
+_FAILURES_KEPT = 10_000
+_decoys: dict[str, str] = {}  # bcrypt cost -> a hash of a random password, checked for names with no account
 _clock = time.time  # a test moves it on
 #: What streamlit-authenticator keeps in a session: kept at sign-out, when everything else of the user's goes.
 _AUTH_KEYS = frozenset({"authentication_status", "username", "name", "email", "roles", "logout"})
@@ -87,47 +94,28 @@ def require_sign_in() -> str | None:
         st.code(".venv/bin/python -m dashboard.accounts add USER", language="bash")
         st.stop()
     import streamlit_authenticator as stauth
-    from streamlit_authenticator.utilities.exceptions import LoginError
 
     cookie = config["cookie"]
     authenticator = stauth.Authenticate(config["credentials"], cookie["name"], cookie["key"],
                                         float(cookie.get("expiry_days", 1)), auto_hash=False)  # fmt: skip
     users = config["credentials"]["usernames"]
-    _lift_pauses(str(path), users)
     if not st.session_state.get("authentication_status") and not st.session_state.get("logout"):
         revoked = revoked_cookie_user(st.context.cookies.get(cookie["name"]), cookie, users, path)
         if revoked is not None:  # made before its user signed out (or changed password): the password is asked for
             st.session_state["logout"] = True  # streamlit-authenticator then leaves the browser's cookie unread
             log_once("sign-in refused", "revoked cookie", account=revoked,
                      reason="a sign-in cookie made before the account signed out or its password was set")  # fmt: skip
-    failures = {u: info.get("failed_login_attempts", 0) for u, info in users.items()}
-    if st.session_state.get("authentication_status") is False:  # audited already: only a new failure sets False
-        st.session_state["authentication_status"] = None
-    try:
-        authenticator.login(location="main", key="auth_login",
-                            fields={"Form name": "Sign in", "Username": "User name", "Password": "Password",
-                                    "Login": "Sign in"}, max_login_attempts=SIGN_IN_ATTEMPTS)  # fmt: skip
-    except LoginError as exc:
-        if "login attempts exceeded" in str(exc):  # the account's sign-in is paused: its password was not checked
-            st.session_state.pop(KEY_SIGN_IN_FAILED, None)
-            audit.record("sign-in refused", via="dashboard", reason=f"paused after {SIGN_IN_ATTEMPTS} failed sign-ins")
-            st.error(f"Sign-in to this account is paused for {SIGN_IN_PAUSE_S // 60} minutes after "
-                     f"{SIGN_IN_ATTEMPTS} failed attempts in a row. Try again later, or ask whoever runs the dashboard "
-                     "(restarting it lifts the pause).", icon=":material/lock:")  # fmt: skip
-        else:
-            st.error(md(exc), icon=":material/lock:")
-    status = st.session_state.get("authentication_status")
-    if status is False:  # a sign-in failed on this run: guessing passwords leaves a trace
-        st.session_state[KEY_SIGN_IN_FAILED] = True
-        tried = [u for u, info in users.items() if info.get("failed_login_attempts", 0) > failures.get(u, 0)]
-        paused = bool(tried) and users[tried[0]]["failed_login_attempts"] >= SIGN_IN_ATTEMPTS
-        if paused:
-            with _paused_lock:
-                _paused[(str(path), tried[0])] = _clock()
-        # the account tried when it exists (None if not), never the text typed: it may be a password
-        audit.record("sign-in failed", via="dashboard", account=tried[0] if tried else None,
-                     **({"paused_minutes": SIGN_IN_PAUSE_S // 60} if paused else {}))  # fmt: skip
-    if not status:
+    # A valid sign-in cookie signs in here (streamlit-authenticator reads it); the form is ours (below).
+    authenticator.login(location="unrendered")
+    if not st.session_state.get("authentication_status"):
+        with st.form("auth_login"):
+            st.subheader("Sign in")
+            typed = st.text_input("User name", autocomplete="off")
+            password = st.text_input("Password", type="password", autocomplete="off")
+            submitted = st.form_submit_button("Sign in")
+        if submitted and typed:
+            _attempt_sign_in(str(path), users, typed, password)
+    if not st.session_state.get("authentication_status"):
         if st.session_state.get(KEY_SIGN_IN_FAILED):
             st.error("Wrong user name or password.", icon=":material/lock:")
         st.caption("This dashboard is shared on the network: sign in with the account an administrator created "
@@ -155,16 +143,60 @@ def require_sign_in() -> str | None:
     return user
 
 
-def _lift_pauses(path: str, users: dict) -> None:
-    """Let sign-in to an account again once it has been paused for :data:`SIGN_IN_PAUSE_S` (streamlit-authenticator
-    refuses an account whose count of failed attempts reached the limit, until the count is reset)."""
+def _attempt_sign_in(path: str, users: dict, typed: str, password: str) -> None:
+    """Check one sign-in from the form, signing the session in on the right password; a failure is audited (the
+    account tried where it exists, never the text typed: it may be a password).
+
+    A name with no account is answered as one with an account and a wrong password would be, in the same time (its
+    password is checked against a decoy hash) and with the same pause after :data:`SIGN_IN_ATTEMPTS` failures: the
+    answers do not tell which accounts exist.
+    """
+    name, password = typed.lower().strip(), password.strip()  # as streamlit-authenticator reads them
+    known = name in users
     now = _clock()
-    with _paused_lock:
-        for user, info in users.items():
-            if info.get("failed_login_attempts", 0) >= SIGN_IN_ATTEMPTS:
-                if now - _paused.setdefault((path, user), now) >= SIGN_IN_PAUSE_S:
-                    info["failed_login_attempts"] = 0
-                    del _paused[(path, user)]
+    with _failures_lock:
+        count, last = _failures.get((path, name), (0, now))
+    if count >= SIGN_IN_ATTEMPTS and now - last < SIGN_IN_PAUSE_S:  # paused: the password is not checked
+        st.session_state.pop(KEY_SIGN_IN_FAILED, None)
+        audit.record("sign-in refused", via="dashboard", reason=f"paused after {SIGN_IN_ATTEMPTS} failed sign-ins")
+        st.error(f"Sign-in to this account is paused for {SIGN_IN_PAUSE_S // 60} minutes after {SIGN_IN_ATTEMPTS} "
+                 "failed attempts in a row. Try again later, or ask whoever runs the dashboard (restarting it lifts "
+                 "the pause).", icon=":material/lock:")  # fmt: skip
+        return
+    stored = users[name].get("password") if known else None
+    if _password_matches(password, stored) and known:
+        with _failures_lock:
+            _failures.pop((path, name), None)
+        info = users[name]
+        st.session_state.update(authentication_status=True, username=name, name=info.get("name") or name,
+                                email=info.get("email"), roles=info.get("roles"), logout=None)  # fmt: skip
+        st.session_state.pop(KEY_SIGN_IN_FAILED, None)
+        return
+    count = count + 1 if now - last < SIGN_IN_PAUSE_S else 1  # failures in a row, forgotten after a pause's time
+    with _failures_lock:
+        if len(_failures) >= _FAILURES_KEPT:  # names typed by a guesser: those whose failures are forgotten go
+            for key in [k for k, (_, t) in _failures.items() if now - t >= SIGN_IN_PAUSE_S]:
+                del _failures[key]
+        _failures[(path, name)] = (count, now)
+    paused = count >= SIGN_IN_ATTEMPTS
+    st.session_state[KEY_SIGN_IN_FAILED] = True
+    audit.record("sign-in failed", via="dashboard", account=name if known else None,
+                 **({"paused_minutes": SIGN_IN_PAUSE_S // 60} if paused else {}))  # fmt: skip
+
+
+def _password_matches(password: str, stored: str | None) -> bool:
+    """Whether ``password`` matches the bcrypt hash ``stored``. With None (no such account) it is checked against a
+    decoy hash of the same cost instead, so that the answer takes as long, and is False."""
+    import bcrypt
+
+    rounds = stored[4:6] if stored and stored[4:6].isdigit() else "12"  # $2b$12$...: the cost of accounts.add_user
+    decoy = _decoys.get(rounds)
+    if decoy is None:
+        decoy = _decoys[rounds] = bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(int(rounds))).decode()
+    try:
+        return bcrypt.checkpw(password.encode(), (stored or decoy).encode()) and stored is not None
+    except (TypeError, ValueError):  # a password over bcrypt's 72 bytes (bcrypt 5 refuses it), or a damaged hash
+        return False
 
 
 def revoked_cookie_user(token: str | None, cookie: dict, users: dict, path: Path) -> str | None:

@@ -224,3 +224,40 @@ def test_sign_in_to_an_account_is_paused_after_failed_attempts_in_a_row(address,
         ("sign-in refused", None, {"reason": "paused after 3 failed sign-ins"}),
         ("signed in", "alice", {}),
     ]
+
+
+def test_the_answers_to_sign_in_do_not_tell_which_accounts_exist(address, accounts, env, monkeypatch):
+    """A name with no account was never paused (so a sixth try told that an account exists) and its password was
+    never checked (so its answer came a bcrypt check sooner). Now it is answered as an account's wrong password is:
+    the same message, one bcrypt check each, the same pause, audited without the name typed."""
+    import bcrypt
+
+    from dashboard import auth
+
+    checks = []
+    real = bcrypt.checkpw
+
+    def counted(password, hashed):  # the real check, counted
+        checks.append(hashed)
+        return real(password, hashed)
+
+    monkeypatch.setattr(bcrypt, "checkpw", counted)
+    monkeypatch.setattr(auth, "SIGN_IN_ATTEMPTS", 2)
+    add_user("alice", PASSWORD, path=accounts)
+    address("0.0.0.0")
+    answers = {}
+    for user in ("alice", "mallory"):
+        at, seen = app(), []
+        for _ in range(3):
+            del checks[:]
+            sign_in(at, user, "wrong password!!")
+            seen.append(([e.value for e in at.error], len(checks)))
+        answers[user] = seen
+    assert answers["alice"] == answers["mallory"]
+    (wrong, one), (wrong_again, one_again), (paused, none) = answers["mallory"]
+    assert wrong == wrong_again == ["Wrong user name or password."] and one == one_again == 1
+    assert "paused for 15 minutes after 2 failed attempts" in paused[0] and none == 0
+    events = [(e["action"], (e.get("details") or {}).get("account")) for e in audit.read_events(env / "audit")][::-1]
+    assert events == 2 * [("sign-in failed", "alice")] + [("sign-in refused", None)] + 2 * [
+        ("sign-in failed", None)] + [("sign-in refused", None)]  # fmt: skip
+    assert "mallory" not in " ".join(p.read_text() for p in (env / "audit").glob("*.jsonl"))

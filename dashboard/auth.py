@@ -133,7 +133,7 @@ def require_sign_in() -> str | None:
         # The sign-in cookie is set by a component in the page. The one the sign-in run drew was often dropped by
         # the rerun above before the browser ran it (seen under load: no cookie at all, so a reload asked for the
         # password again). Drawn once more on a run that goes to its end.
-        authenticator.cookie_controller.set_cookie()
+        _set_sign_in_cookie(authenticator, cookie, user)
         st.session_state[KEY_COOKIE_SET] = True
     with st.sidebar:
         st.caption(f"Signed in as **{md(st.session_state.get('name') or user)}**")
@@ -199,6 +199,29 @@ def _password_matches(password: str, stored: str | None) -> bool:
         return False
 
 
+def sign_in_token(user: str, cookie: dict, made: float) -> str:
+    """The sign-in cookie of ``user`` made at ``made`` (``cookie``: the accounts file's cookie settings): what
+    streamlit-authenticator signs (the user and when the cookie expires, which it checks), and when it was made,
+    which :func:`revoked_cookie_user` compares with the account's sign-outs."""
+    import jwt
+
+    expires = made + float(cookie.get("expiry_days", 1)) * 86400
+    return jwt.encode({"username": user, "exp_date": expires, "made": made}, cookie["key"], algorithm="HS256")
+
+
+def _set_sign_in_cookie(authenticator, cookie: dict, user: str) -> None:
+    """Set the sign-in cookie in the browser, as streamlit-authenticator's ``set_cookie`` does, with when it was
+    made in it."""
+    from datetime import datetime, timedelta
+
+    days = float(cookie.get("expiry_days", 1))
+    if days <= 0:  # no cookie: sign-in lasts as long as the browser's session (streamlit-authenticator's rule)
+        return
+    model = authenticator.cookie_controller.cookie_model
+    model.cookie_manager.set(cookie["name"], sign_in_token(user, cookie, time.time()),
+                             expires_at=datetime.now() + timedelta(days=days))  # fmt: skip
+
+
 def revoked_cookie_user(token: str | None, cookie: dict, users: dict, path: Path) -> str | None:
     """The account of a sign-in cookie's ``token`` where it was made before the account last signed out or had its
     password set (a copy of it, taken before, would otherwise sign in until it expires); else None (no cookie, or
@@ -215,7 +238,9 @@ def revoked_cookie_user(token: str | None, cookie: dict, users: dict, path: Path
     user, expires = claims.get("username"), claims.get("exp_date")
     if user not in users or isinstance(expires, bool) or not isinstance(expires, (int, float)):
         return None
-    made = expires - float(cookie.get("expiry_days", 1)) * 86400  # the cookie holds when it expires, not when made
+    made = claims.get("made")
+    if isinstance(made, bool) or not isinstance(made, (int, float)):  # a cookie of before 'made' was written in it
+        made = expires - float(cookie.get("expiry_days", 1)) * 86400  # (an expiry_days changed since skews this)
     outs, since = sign_outs(path), users[user].get("cookies_valid_after") or 0.0
     if outs is None or isinstance(since, bool) or not isinstance(since, (int, float)):  # unreadable: trust none
         return user

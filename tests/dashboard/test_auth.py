@@ -369,3 +369,28 @@ def test_a_cookie_made_before_a_sign_out_or_a_new_password_is_revoked(accounts):
     # a record of sign-outs that cannot be read trusts no cookie
     sign_outs_file(accounts).write_text("{not json")
     assert sign_outs(accounts) is None and revoked("alice", now + 20) == "alice"
+
+
+def test_a_cookie_is_revoked_by_when_it_was_made_whatever_expiry_days_says_now(accounts):
+    """A cookie held only when it expired, so when it was made was worked out with the accounts file's expiry_days
+    of now: after an administrator shortened it (30 days to 1), a cookie made before a sign-out passed for one made
+    29 days later and went on signing in. The cookie now says when it was made (the browser test checks the one
+    the page sets)."""
+    import time
+
+    import jwt
+
+    from dashboard.accounts import record_sign_out
+    from dashboard.auth import revoked_cookie_user, sign_in_token
+
+    add_user("alice", PASSWORD, path=accounts)
+    config = load(accounts)
+    users, month = config["credentials"]["usernames"], dict(config["cookie"], expiry_days=30)
+    now = time.time()
+    before, after = sign_in_token("alice", month, now), sign_in_token("alice", month, now + 20)
+    claims = jwt.decode(before, month["key"], algorithms=["HS256"])
+    assert claims == {"username": "alice", "exp_date": now + 30 * 86400, "made": now}
+    record_sign_out("alice", accounts, when=now + 10)
+    for settings in (month, dict(month, expiry_days=1), dict(month, expiry_days=365)):
+        assert revoked_cookie_user(before, settings, users, accounts) == "alice", settings["expiry_days"]
+        assert revoked_cookie_user(after, settings, users, accounts) is None, settings["expiry_days"]

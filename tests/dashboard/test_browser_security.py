@@ -14,10 +14,12 @@ Screenshots go to tests/artifacts/.
 from __future__ import annotations
 
 import re
+import time
 
+import jwt
 import pytest
 
-from dashboard.accounts import add_user
+from dashboard.accounts import add_user, load
 from dashboard.serve import serve
 from tests.conftest import ROOT
 from tests.dashboard.test_browser import (  # noqa: F401  (browser and page are fixtures)
@@ -164,6 +166,7 @@ def test_network_mode_requires_sign_in(browser, small_registry, tmp_path):  # no
     accounts = tmp_path / "accounts.yaml"
     add_user("alice", PASSWORD, path=accounts)
     env = {"IOMT_ACCOUNTS_FILE": str(accounts), "IOMT_AUDIT_DIR": str(tmp_path / "audit")}
+    started = time.time()
     try:
         with serve(models, data, ARTIFACTS / "streamlit-network.log", startup_s=STARTUP_S, address="0.0.0.0",
                    env=env) as url:  # fmt: skip
@@ -195,6 +198,8 @@ def test_network_mode_requires_sign_in(browser, small_registry, tmp_path):  # no
                 screenshot(pg, "14-security-signed-in.png")
                 # The sign-in cookie, copied into another browser, signs in there without the password...
                 stolen = _sign_in_cookie(pg)
+                made = jwt.decode(stolen[0]["value"], load(accounts)["cookie"]["key"], algorithms=["HS256"])["made"]
+                assert started <= made <= time.time(), "the cookie says when it was made"
                 assert _opens_signed_in(browser, url, stolen)
                 # ... until alice signs out: then the copy is refused, and the password asked for
                 pg.get_by_role("button", name="Sign out").click()

@@ -795,7 +795,13 @@ class TrainingLock:
     def acquire(self) -> TrainingLock:
         if self.path is None:
             raise CoreError(f"cannot write to the model registry {self.models_dir}", hint="check its permissions")
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # e.g. a lock file or folder another account on this machine made
+            raise CoreError(f"cannot open the lock that keeps two trainings of {self.name!r} apart, {self.path}: "
+                            f"{exc.strerror or exc}", hint="set IOMT_LOCK_DIR to a folder this account can write "
+                            "(the lock files of every account training into one registry must be in the same "
+                            "folder), or have the file removed") from None  # fmt: skip
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:

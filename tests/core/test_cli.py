@@ -136,6 +136,22 @@ def test_train_refuses_a_name_another_run_is_training(v2_sample, tmp_path):
         assert (models / "held" / "metadata.json").is_file()
 
 
+def test_a_training_lock_that_cannot_be_opened_is_one_error_line(v2_sample, tmp_path, monkeypatch):
+    """A lock file this account cannot open (another account's, on a shared machine) ended train, and the
+    dashboard's Start, in a traceback (PermissionError); here a folder stands where the lock file goes."""
+    from core.pipeline import TrainingLock
+
+    monkeypatch.setenv("IOMT_LOCK_DIR", str(tmp_path / "locks"))
+    models = tmp_path / "models"
+    models.mkdir()
+    TrainingLock(models, "blocked").path.mkdir()
+    proc = run("train", "--task", 2, "--model", "lr", "--data", v2_sample, "--models-dir", models, "--name",
+               "blocked", "--quiet", check=False)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "cannot open the lock that keeps two trainings of 'blocked' apart" in proc.stderr
+    assert "IOMT_LOCK_DIR" in proc.stderr and not (models / "blocked").exists()
+
+
 @pytest.mark.parametrize("command", ["predict", "score-many"])
 def test_scoring_into_a_path_under_a_file_is_one_error_line(trained, v1_sample, tmp_path, command):
     """predict --out FILE/x.csv and score-many --out FILE were tracebacks (FileExistsError, NotADirectoryError)."""

@@ -47,8 +47,8 @@ class TimeLeft:
     Reading the data and fitting the preprocessing run at another pace than the fit, so the clock starts at the
     first ``fit``, ``batch`` or ``epoch`` event. :meth:`update` returns seconds, or ``None`` while there is no pace
     to go by (under a second of fitting, no progress since it began, or a fit that counts no steps running: in a
-    benchmark, the pace of the jobs before would say that logistic regression's ten minutes are one) and once the
-    job is done.
+    benchmark, the pace of the jobs before would say that logistic regression's ten minutes are one), and once the
+    progress is full (the model being saved: what is left has no pace) or the job done.
     """
 
     FIT_STAGES = ("fit", "batch", "epoch")
@@ -65,7 +65,7 @@ class TimeLeft:
             self._start = (now, event.fraction)
         t0, f0 = self._start
         done = event.fraction - f0
-        if event.stage == "done" or now - t0 < 1.0 or done <= 0 or event.metrics.get(UNPACED):
+        if event.stage == "done" or event.fraction >= 1.0 or now - t0 < 1.0 or done <= 0 or event.metrics.get(UNPACED):
             return None
         return (now - t0) * max(0.0, 1.0 - event.fraction) / done
 

@@ -27,6 +27,9 @@ def test_time_left_goes_by_the_pace_since_fitting_began():
     assert left.update(TrainProgress("epoch", 0.3, "epoch 1/4")) == pytest.approx(70.0)
     clock.now += 10  # time passing without progress slows the pace: the estimate grows
     assert left.update(TrainProgress("evaluate", 0.3, "evaluating")) == pytest.approx(0.7 * 30 / 0.2)
+    clock.now += 10
+    # the bar full while the model is saved: no estimate ('about 0 s left' sat there for the whole save)
+    assert left.update(TrainProgress("save", 1.0, "saving")) is None
     assert left.update(TrainProgress("done", 1.0, "training finished")) is None
 
 

@@ -31,6 +31,7 @@ import os
 import queue
 import re
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -41,7 +42,7 @@ from pathlib import Path
 
 from core import audit
 from core.errors import CoreError, DataError, LayoutMismatchError, ModelFormatError
-from core.loading import cap_rows_per_class, csv_files_in, read_files, split_files
+from core.loading import cap_rows_per_class, csv_files_in, has_split, read_files, source_names, split_files
 from core.models import FAMILIES
 from core.paths import confine, data_roots
 from core.pipeline import TrainedModel, TrainingLock, new_model_folder, writable_registry
@@ -132,6 +133,8 @@ def check_request(request: TrainRequest) -> TrainRequest:
         split_files(request.data_dir, "train")  # raises a DataError naming the folder and the expected layout
     elif not request.uploads:
         raise DataError("no CSV files uploaded", hint="upload the training CSVs, or choose a data folder")
+    else:  # one capture uploaded twice: refused now, as read_files would; the worker reads two distinct files
+        source_names(request.uploads)
     request.name = name
     return request
 
@@ -302,6 +305,9 @@ class WorkerJob:
                 try:  # its last message may still be in the pipe
                     kind, *rest = events.get(timeout=2)
                 except queue.Empty:
+                    if worker.exitcode == -signal.SIGKILL:  # what the kernel's out-of-memory killer sends
+                        return ("failed", _out_of_memory("was stopped by the system (SIGKILL) before it finished, "
+                                                         "most likely because the machine ran out of memory"))  # fmt: skip
                     return ("crashed", f"the worker process ended without a result (exit code {worker.exitcode})",
                             "")  # fmt: skip
             if kind == "progress":
@@ -370,8 +376,17 @@ def _serve(function, args, events, stop, saving) -> None:
         events.put(("cancelled",))
     except CoreError as exc:
         events.put(("failed", exc))
+    except MemoryError as exc:  # not a bug: the data is too large for this machine, and trying again fails again
+        events.put(("failed", _out_of_memory(f"ran out of memory ({exc})")))
     except BaseException as exc:
         events.put(("crashed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+
+
+def _out_of_memory(what: str) -> CoreError:
+    """The error of a worker that ran out of memory: ``what`` happened, and how to train on less."""
+    return CoreError(f"the training process {what}",
+                     hint="train on fewer rows: set 'Rows per class' (e.g. 100000), or choose a smaller model (fewer "
+                     "trees, a smaller batch); other trainings running on this server share its memory")  # fmt: skip
 
 
 #: The training runs going on in this server process, by registry folder and model name: a page that lost its
@@ -457,7 +472,7 @@ class TrainJob(WorkerJob):
         r = self.request
         try:
             files = _training_files(r)
-        except OSError as exc:  # a file removed meanwhile: still record the event
+        except (OSError, CoreError) as exc:  # a file removed meanwhile: still record the event
             files = [{"name": str(r.data_dir), "size": None, "sha256": None, "error": str(exc)}]
         audit.record(action, user=r.user, via="dashboard", model=r.name, files=files, family=r.family, task=r.task,
                      data=r.data_dir or "uploads", **details)  # fmt: skip
@@ -517,17 +532,25 @@ def spill_uploads(uploads: list[tuple[str, bytes | str]]) -> tuple[list[tuple[st
     uploads' own: they give the class and name the file in error messages. ``$IOMT_UPLOAD_DIR`` chooses
     where the folder is made (default: the system's temporary folder).
     """
-    folder = Path(tempfile.mkdtemp(prefix="iomt-uploads-", dir=os.environ.get("IOMT_UPLOAD_DIR") or None))
+    where = os.environ.get("IOMT_UPLOAD_DIR") or tempfile.gettempdir()
+    folder = None
     out: list[tuple[str, bytes | str]] = []
     try:
+        folder = Path(tempfile.mkdtemp(prefix="iomt-uploads-", dir=where))
         for i, (name, payload) in enumerate(uploads):
             if isinstance(payload, bytes | bytearray | memoryview):
                 path = folder / f"{i:04d}.csv"  # the upload's own name may hold anything; it is kept beside
                 path.write_bytes(payload)
                 payload = str(path)
             out.append((name, payload))
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+    except BaseException as exc:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(exc, OSError):  # a full disk, a missing folder: say where, and what to do
+            raise CoreError(f"the uploaded files could not be written to {where} for the training process: "
+                            f"{exc.strerror or exc}; nothing was trained",
+                            hint="free space there (the uploads take as much as their size), or have an "
+                            "administrator set IOMT_UPLOAD_DIR to a folder with room for them") from exc  # fmt: skip
         raise
     return out, folder
 
@@ -573,7 +596,13 @@ def _train_and_save(request: TrainRequest, *, progress, commit) -> dict:
     model, reports = _train(request, progress)
     commit()
     progress(TrainProgress("save", 1.0, "saving"))
-    model.save(Path(request.models_dir) / request.name)
+    try:
+        model.save(Path(request.models_dir) / request.name)
+    except OSError as exc:  # a full disk after the whole fit: say where, not only the errno
+        raise CoreError(f"the model {request.name!r} could not be written to {request.models_dir}: "
+                        f"{exc.strerror or exc}; it was not saved",
+                        hint=f"make room in {request.models_dir} (or check that it can be written), then train "
+                        "again") from exc  # fmt: skip
     return reports
 
 
@@ -581,8 +610,10 @@ def _training_files(request: TrainRequest) -> list[dict]:
     """Name, size and SHA-256 of the training files (uploads, or the data folder's train/ and test/)."""
     if request.data_dir is None:
         return [audit.file_info(name, payload) for name, payload in request.uploads]
-    folder = Path(request.data_dir)
-    files = sorted(folder.glob("train/*.csv")) + sorted(folder.glob("test/*.csv"))
+    # The files training reads (.CSV too; hidden ones such as macOS's ._X.csv skipped), not a pattern of its own.
+    files = split_files(request.data_dir, "train")
+    if has_split(request.data_dir, "test"):
+        files += split_files(request.data_dir, "test")
     return [audit.file_info(str(f)) for f in files]
 
 

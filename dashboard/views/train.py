@@ -28,6 +28,9 @@ from dashboard.train_jobs import (
 )
 
 SOURCES = ("Demo data", "A data folder", "Upload CSV files")
+#: The family parameters the page sets: (widget key before the family's name, smallest, largest).
+PARAM_INPUTS = {"epochs": ("train_epochs_", 1, 500), "batch_size": ("train_batch_", 1, 65536),
+                "n_estimators": ("train_trees_", 1, 2000), "min_samples_leaf": ("train_leaf_", 1, 100_000)}  # fmt: skip
 
 
 def render() -> None:
@@ -130,24 +133,24 @@ def _choose_model(running: TrainRequest | None) -> TrainRequest:
                           index=list(FAMILIES).index(running.family) if running else 0,
                           format_func=lambda f: FAMILIES[f].title)  # fmt: skip
     st.caption(FAMILIES[family].description)
-    defaults = FAMILIES[family].default_params()
-    if running and running.family == family:
-        defaults.update(running.params)
+    defaults = _family_settings(family, running.params if running and running.family == family else {})
+
+    def number(where, label: str, param: str, **extra):
+        # Keyed by family: the paper's network trains 10 epochs of 32 rows, the cnn 40 of 256; the forest's default
+        # (100 trees) and the one in cnn-rf (300) differ.
+        key, low, high = PARAM_INPUTS[param]
+        return where.number_input(label, low, high, defaults[param], key=key + family, **kw, **extra)
+
     params, left, right = {}, *st.columns(2)
     if FAMILIES[family].uses_epochs:
-        # Keyed by family, as the trees below: the paper's network trains 10 epochs of 32 rows, the cnn 40 of 256.
-        params["epochs"] = left.number_input("Epochs", 1, 500, defaults["epochs"], key=f"train_epochs_{family}",
-                                             **kw)  # fmt: skip
-        params["batch_size"] = right.number_input("Batch size", 1, 65536, defaults["batch_size"],
-                                                  key=f"train_batch_{family}", **kw)  # fmt: skip
+        params["epochs"] = number(left, "Epochs", "epochs")
+        params["batch_size"] = number(right, "Batch size", "batch_size")
     if "n_estimators" in defaults:
         where, beside = st.columns(2) if FAMILIES[family].uses_epochs else (left, right)  # cnn-rf: a row of its own
-        # Keyed by family: the forest's default (100) and the one in cnn-rf (300) differ.
-        params["n_estimators"] = where.number_input("Trees", 1, 2000, defaults["n_estimators"],
-                                                    key=f"train_trees_{family}", **kw)  # fmt: skip
+        params["n_estimators"] = number(where, "Trees", "n_estimators")
         if "min_samples_leaf" in defaults:  # the random forest, alone or in cnn-rf
-            params["min_samples_leaf"] = beside.number_input(
-                "Smallest leaf (rows)", 1, 100_000, defaults["min_samples_leaf"], key=f"train_leaf_{family}", **kw,
+            params["min_samples_leaf"] = number(
+                beside, "Smallest leaf (rows)", "min_samples_leaf",
                 help="Fewest training rows in a leaf of each tree. 1 grows the trees to full depth; on "
                 "millions of rows such a tree takes hundreds of MB, and 5 keeps them in memory. The fit stops after "
                 "its first trees, saying so, if the forest will not fit.")  # fmt: skip
@@ -171,6 +174,35 @@ def _choose_model(running: TrainRequest | None) -> TrainRequest:
                             placeholder=running.name if running else f"automatic, e.g. {default_name(family, int(task))}")  # fmt: skip
     return TrainRequest(family, int(task), params, loaders.models_dir(), name=name, max_rows_per_class=int(cap) or None,
                         val_fraction=float(val), refit=bool(refit), seed=int(seed))  # fmt: skip
+
+
+def _family_settings(family: str, params: dict) -> dict:
+    """The family's defaults updated with ``params`` (a run's), each within its input's range: a run started
+    elsewhere (the command line, a script) may have used values the page does not offer."""
+    settings = {**FAMILIES[family].default_params(), **params}
+    for param, (_, low, high) in PARAM_INPUTS.items():
+        if param in settings:
+            settings[param] = min(max(int(settings[param]), low), high)
+    return settings
+
+
+def _follow(job: TrainJob) -> None:
+    """Show ``job`` (another run) on this page: its (disabled) widgets take its settings, not the ones last chosen
+    here, which they kept (their state overrides the run's values given to them)."""
+    r = job.request
+    st.session_state[loaders.KEY_TRAIN_JOB] = job
+    settings = _family_settings(r.family, r.params)
+    source = _source_of(r)
+    state = {"train_source": source, "train_task": r.task, "train_family": r.family,
+             "train_cap": r.max_rows_per_class or 0, "train_val": r.val_fraction, "train_seed": r.seed,
+             "train_name": "", f"train_refit_{r.family}": bool(settings.get("refit", False) if r.refit is None
+                                                               else r.refit)}  # fmt: skip
+    if source == "A data folder":
+        state["train_folder"] = r.data_dir
+    for param, (key, _, _) in PARAM_INPUTS.items():
+        if param in settings:
+            state[key + r.family] = settings[param]
+    st.session_state.update(state)  # an uploader cannot be given files: the run's are named under it
 
 
 @st.fragment(run_every=1.0)
@@ -204,8 +236,7 @@ def _other_runs() -> None:
             continue
         follow, cancel = st.columns(2)
         if follow.button("Follow it here", key=f"train_follow_{r.name}", icon=":material/visibility:",
-                         disabled=mine is not None and mine.running):  # fmt: skip
-            st.session_state[loaders.KEY_TRAIN_JOB] = job
+                         disabled=mine is not None and mine.running, on_click=_follow, args=(job,)):  # fmt: skip
             st.rerun(scope="app")
         cancel.button("Cancel", key=f"train_cancel_{r.name}", icon=":material/stop:", on_click=job.cancel,
                       disabled=job.cancel_requested)  # fmt: skip

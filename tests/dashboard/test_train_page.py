@@ -245,7 +245,7 @@ def test_an_upload_without_labels_is_explained_and_forgotten_once_the_settings_c
     assert len(at.error) == 1 and "no class found" in at.error[0].value
     # Two unlabelled uploads: the run's failure, then one message per file (they came as one long line)
     at.file_uploader(key="train_uploads").set_value([("capture.csv", payload, "text/csv"),
-                                                     ("other.csv", payload[:-1] + b"\n", "text/csv")]).run()  # fmt: skip
+                                                     ("other.csv", payload.replace(b"\n", b"\r\n"), "text/csv")]).run()  # fmt: skip
     at.button(key="train_start").click().run()
     poll(at, finished)
     shown = [e.value for e in at.error]

@@ -678,9 +678,8 @@ def cmd_benchmark_models(args) -> int:
         so_far = f"{done} job{'s' * (done != 1)} done so far"
         state = f"**Partial results: the run is still going or was stopped** ({so_far}). " if partial else ""
         failed = f"{len(results.failures)} of {done} jobs failed (see each task); " if results.failures else ""
-        skipped = "" if partial else "".join(
-            f"the {t}-class task was skipped (the training data has only one of its classes); "
-            for t in sorted(set(tasks) - set(results.tasks)))  # fmt: skip
+        skipped = "" if partial else "".join(f"the {t}-class task was skipped ({_skipped(results, t)}); "
+                                             for t in sorted(set(tasks) - set(results.tasks)))  # fmt: skip
         kept = [e for e in [*results.scores, *results.failures] if earlier and _is_in(e, earlier)]
         resumed = ""
         if kept:
@@ -702,7 +701,7 @@ def cmd_benchmark_models(args) -> int:
     md, js = write(results, partial=False)
     print(md.read_text())
     for task in sorted(set(tasks) - set(results.tasks)):
-        print(f"note: the {task}-class task was skipped: the training data has only one of its classes")
+        print(f"note: the {task}-class task was skipped: {_skipped(results, task)}")
     print(f"written: {md} and {js}")
     for f in results.failures:
         before = (
@@ -712,6 +711,11 @@ def cmd_benchmark_models(args) -> int:
         if f.hint:
             print(f"hint: {f.hint}", file=sys.stderr)
     return 1 if results.failures else 0
+
+
+def _skipped(results, task: int) -> str:
+    """Why a benchmark skipped ``task``: its labels too coarse for it, or only one of its classes."""
+    return results.skipped.get(task) or "the training data has only one of its classes"
 
 
 def cmd_report(args) -> int:

@@ -111,6 +111,9 @@ class Results:
 
     scores: list[ModelScore] = field(default_factory=list)
     failures: list[JobFailure] = field(default_factory=list)
+    #: the tasks the run skipped, each with why ("the training data has only one of its classes"); not written to
+    #: results.json
+    skipped: dict[int, str] = field(default_factory=dict)
 
     @property
     def tasks(self) -> list[int]:
@@ -361,12 +364,14 @@ def run_benchmark(
     test_identity = {"test_rows": len(test), "test_fingerprint_sha256": fingerprint(test)}
     coarse = {t: train.too_coarse(t) for t in tasks}
     trainable = [t for t in tasks if not coarse[t] and len(np.unique(codes_for_task(train.y, t))) >= 2]
+    skipped: dict[int, str] = {}
     for t in sorted(set(tasks) - set(trainable)):
-        message = f"skipped the {t}-class task: the training data has only one of its classes"
+        skipped[t] = "the training data has only one of its classes"
         if coarse[t]:
             rows, name, row, label = coarse[t]
-            message = (f"skipped the {t}-class task: {counted(rows, 'training row')} say less than its classes "
-                       f"(the first: {name}, row {row}, label {label!r})")  # fmt: skip
+            skipped[t] = (f"{counted(rows, 'training row')} say less than its classes (the first: {name}, row {row}, "
+                          f"label {label!r})")  # fmt: skip
+        message = f"skipped the {t}-class task: {skipped[t]}"
         log.warning(message)
         report(TrainProgress("load", 0.0, message))
     overlap = overlap_notes(train, test, tuple(trainable))
@@ -449,8 +454,8 @@ def run_benchmark(
         if failure is not None:
             gc.collect()  # what the failed job held (its traceback is gone now), before the next one
         if on_result:
-            on_result(_collect(slots))
-    results = _collect(slots)
+            on_result(_collect(slots, skipped))
+    results = _collect(slots, skipped)
     done = f"benchmark finished, {len(results.failures)} of {len(plan)} jobs failed" if results.failures else (
         "benchmark finished")  # fmt: skip
     report(TrainProgress("done", 1.0, done))
@@ -473,8 +478,9 @@ def _not_saved(folder: Path, score: ModelScore) -> str | None:
     return None
 
 
-def _collect(entries: list[ModelScore | JobFailure | None]) -> Results:
-    return Results([e for e in entries if isinstance(e, ModelScore)], [e for e in entries if isinstance(e, JobFailure)])
+def _collect(entries: list[ModelScore | JobFailure | None], skipped: dict[int, str] | None = None) -> Results:
+    return Results([e for e in entries if isinstance(e, ModelScore)], [e for e in entries if isinstance(e, JobFailure)],
+                   dict(skipped or {}))  # fmt: skip
 
 
 def _plan(families: tuple[str, ...], tasks: list[int], earlier: Results | None) -> list[tuple]:
@@ -582,6 +588,7 @@ def read_results(text: str | bytes, source: str = "results.json") -> Results:
             score = ModelScore.from_dict(entry)
             if score.task not in TASKS:
                 raise ValueError(f"task {score.task} is not one of {TASKS}")
+            _check_report(score.report)
             if set(score.report.per_class) != set(score.report.labels):
                 raise ValueError("its per-class scores do not match its class list")
         except (KeyError, TypeError, ValueError, AttributeError) as e:
@@ -589,6 +596,44 @@ def read_results(text: str | bytes, source: str = "results.json") -> Results:
             raise DataError(f"entry {i} is not a model result: {what}", file=source, hint=hint) from None
         results.scores.append(score)
     return results
+
+
+#: The scores of a report that the tables and charts of results read back show, each a number.
+_METRICS = ("accuracy", "macro_precision", "macro_recall", "macro_f1", "weighted_precision", "weighted_recall",
+            "weighted_f1")  # fmt: skip
+_PER_CLASS = ("precision", "recall", "f1", "support")
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_report(r: EvaluationReport) -> None:
+    """Raise ValueError saying what of a report read back from JSON is not of the kind the tables and charts need
+    (a damaged file read without a word broke them later, with a traceback)."""
+    for k in _METRICS:
+        if not _number(getattr(r, k)):
+            raise ValueError(f"its {k} is not a number: {getattr(r, k)!r}")
+    for k, optional in (("n_rows", False), ("duplicates_removed", True)):  # the latter None where not asked for
+        v = getattr(r, k)
+        if not ((v is None and optional) or (_number(v) and not isinstance(v, float))):
+            raise ValueError(f"its {k} is not a whole number: {v!r}")
+    if not isinstance(r.labels, list) or not all(isinstance(c, str) for c in r.labels):
+        raise ValueError("its labels are not a list of class names")
+    if not isinstance(r.per_class, dict):
+        raise ValueError("its per-class scores are not an object")
+    for c, stats in r.per_class.items():
+        if not isinstance(stats, dict):
+            raise ValueError(f"its per-class scores of {c} are not an object")
+        lacking = [k for k in _PER_CLASS if k not in stats]
+        if lacking:
+            raise ValueError(f"its per-class scores of {c} lack {', '.join(lacking)}")
+        bad = [k for k in _PER_CLASS if not _number(stats[k])]
+        if bad:
+            raise ValueError(f"its per-class {bad[0]} of {c} is not a number: {stats[bad[0]]!r}")
+    for k in ("absent_classes", "notes"):
+        if not isinstance(getattr(r, k), list):
+            raise ValueError(f"its {k} are not a list")
 
 
 def write_results(results: Results, out_dir: str | Path, title: str = "", footer: str = "") -> tuple[Path, Path]:

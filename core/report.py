@@ -370,6 +370,12 @@ def comparison_report(scores: list[ModelScore], *, data_label: str, n_rows: int 
     intro.paragraphs.append(words + ". Macro-F1 weighs every class equally, so rare attacks count as much as floods.")
     if best.report.duplicates_removed is not None:
         intro.paragraphs.append(_duplicates_left_out(best.report.duplicates_removed))
+    absent = best.report.absent_classes  # the same rows for every model: the same classes absent
+    if absent:  # e.g. benign flows alone: every macro-F1 above is then the benign class's F1
+        scored = len(best.report.scored_labels)
+        intro.paragraphs.append(f"Classes of the task with no flows in this data (not scored): {', '.join(absent)}; "
+                                f"every macro average here is over the {scored} of the task's "
+                                f"{scored + len(absent)} classes that occur in it.")  # fmt: skip
     from .pipeline import scoring_notes
 
     intro.paragraphs += [f"{s.name}: {note}." for s in ranked for note in scoring_notes(s.report)]
@@ -493,7 +499,8 @@ def _bars_drawer(labels: list[str], values: np.ndarray, xlabel: str, colors=None
     def draw(ax):
         y = np.arange(len(labels))
         ax.barh(y, values, color=colors or "#4c78a8")
-        ax.set_yticks(y, [textwrap.shorten(str(s), 40) for s in labels], fontsize=7)
+        # wrapped, not shortened: shorten() drew a name of over 40 characters with no space (a model's) as '[...]'
+        ax.set_yticks(y, ["\n".join(textwrap.wrap(str(s), 40)) or str(s) for s in labels], fontsize=7)
         ax.invert_yaxis()
         ax.set_xlabel(xlabel, fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
@@ -566,19 +573,33 @@ class _PdfWriter:
             shown[c] = [_cell(v) for v in shown[c]]
         widths = [min(max(len(str(c)), *(len(v) for v in shown[c])) if len(shown) else len(str(c)), 48)
                   for c in shown.columns]  # fmt: skip
-        if sum(widths) > 110:  # shrink the widest column (the meanings) to fit the page
-            widest = int(np.argmax(widths))
-            widths[widest] = max(widths[widest] - (sum(widths) - 110), 12)
 
-        def row(cells):
-            return "  ".join(textwrap.shorten(str(v), widths[i], placeholder="…").ljust(widths[i])
-                             for i, v in enumerate(cells))  # fmt: skip
+        def wide(cols) -> int:
+            return sum(widths[i] for i in cols) + 2 * (len(cols) - 1)
 
-        self.text(row(shown.columns), size=7.5, weight="bold", width=200, family="monospace")
-        self.y -= _LINE * 0.3
-        for rec in shown.itertuples(index=False):
-            self.text(row(rec), size=7.5, width=200, family="monospace")
-            self.y -= _LINE * 0.3 * 7.5 / 9
+        if wide(range(len(widths))) > _TABLE_CHARS:  # shrink the widest column (the meanings) to fit the page, but
+            widest = int(np.argmax(widths))  # not below its heading (a model's name heads its column)
+            floor = min(widths[widest], max(len(str(shown.columns[widest])), 12))
+            widths[widest] = max(widths[widest] - (wide(range(len(widths))) - _TABLE_CHARS), floor)
+        # Columns that still do not fit (one per model, say) go into further blocks below, each led by the first
+        # column: a row longer than the page was cut off at its edge, losing the last models.
+        groups: list[list[int]] = [[0]]
+        for i in range(1, len(widths)):
+            if len(groups[-1]) > 1 and wide([*groups[-1], i]) > _TABLE_CHARS:
+                groups.append([0])
+            groups[-1].append(i)
+
+        def row(cells, cols):
+            return "  ".join(_clip(str(cells[i]), widths[i]).ljust(widths[i]) for i in cols)
+
+        for k, cols in enumerate(groups):
+            if k:
+                self.y += _LINE * 0.5
+            self.text(row(list(shown.columns), cols), size=7.5, weight="bold", width=200, family="monospace")
+            self.y -= _LINE * 0.3
+            for rec in shown.itertuples(index=False):
+                self.text(row(rec, cols), size=7.5, width=200, family="monospace")
+                self.y -= _LINE * 0.3 * 7.5 / 9
         if len(frame) > max_rows:
             self.text(f"... and {len(frame) - max_rows} more rows (see the HTML report)", size=7.5)
 
@@ -590,6 +611,23 @@ class _PdfWriter:
         ax = self.fig.add_axes((left, bottom, 1 - left - _MARGIN / _PAGE[0], (height - 0.6) / _PAGE[1]))
         draw(ax)
         self.y += height + 0.1
+
+
+#: Characters of 7.5-point monospace text across an A4 page within its margins.
+_TABLE_CHARS = 110
+
+
+def _clip(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters: cut at a word where it has words, else (a name) in its middle,
+    keeping both ends (textwrap.shorten made a single word too long into '…' alone)."""
+    if len(text) <= width:
+        return text
+    if " " in text.strip():
+        short = textwrap.shorten(text, width, placeholder="…")
+        if short != "…":
+            return short
+    head = (width - 1) // 2
+    return text[:head] + "…" + text[len(text) - (width - 1 - head) :]
 
 
 def _cell(v) -> str:

@@ -88,6 +88,10 @@ def render() -> None:
                         "release." + (f" Only **{md(kept[0])}** is of this release." if kept else ""))  # fmt: skip
                 kept = []
             scores = _score_all([names[n] for n in kept], data_key, data, train) if kept else []
+            if len(scores) == 1:  # the others could not be scored (said above): one model is no comparison
+                st.info(f"Comparing needs at least two models scored on these rows: only **{md(scores[0].name)}** "
+                        "could be scored.", icon=":material/info:")  # fmt: skip
+                scores = []
             if scores:
                 _audit(folder, data_key, sorted(s.name for s in scores), len(data))  # those scored, not left out
                 _show_scores(scores, len(data))
@@ -373,11 +377,11 @@ def _show_benchmark(result: dict, key: str = "compare_bench", *, saved: bool = F
     skipped = ", ".join(f"{t}-class" for t in TASKS if t not in tasks)
     if skipped and result.get("job") is not None:
         st.info(f"The {skipped} task(s) had not been run when the comparison stopped.", icon=":material/info:")
-    elif skipped and not saved:
-        st.info(f"Skipped the {skipped} task(s): the training data holds only one of their classes (e.g. no Benign "
-                "rows).", icon=":material/info:")  # fmt: skip
-    elif skipped:
+    elif skipped and saved:
         st.info(f"The file holds no results for the {skipped} task(s).", icon=":material/info:")
+    else:  # each task the run skipped, with why (its labels too coarse for it, or only one of its classes)
+        for t, why in sorted(results.skipped.items()):
+            st.info(f"Skipped the {t}-class task: {md(why)}.", icon=":material/info:")
     if not tasks:
         return
     for tab, task in zip(st.tabs([f"{t} classes" for t in tasks]), tasks):
@@ -387,6 +391,9 @@ def _show_benchmark(result: dict, key: str = "compare_bench", *, saved: bool = F
                 st.error(f"**{md(f.family)} failed:** {md(f.message)}" + (f"\n\n**What to do:** {md(f.hint)}"
                          if f.hint else ""), icon="⚠️")  # fmt: skip
             if task_scores:
+                absent = absent_classes_sentence(task_scores[0].report)  # as results.md says above its table
+                if absent:
+                    st.info(md(absent), icon=":material/info:")
                 st.dataframe(_score_table(task_scores), hide_index=True, column_config=_SCORE_COLUMNS)
                 st.plotly_chart(comparison_bars(task_scores), key=f"{key}_bars_{task}")
                 st.plotly_chart(per_class_f1_heatmap(task_scores), key=f"{key}_heatmap_{task}")

@@ -1,0 +1,76 @@
+"""Bugs found by a hunt on the Compare page, driven by AppTest with real small models and real benchmark results."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from streamlit.testing.v1 import AppTest
+
+from core.taxonomy import CATEGORY
+from tests.dashboard.test_compare_page import PAGE, PAIR, compare_page
+
+
+def test_a_model_that_cannot_be_scored_leaves_no_lone_model_declared_the_best(registry_env, tmp_path, monkeypatch):
+    """Two models chosen, one whose weights file is damaged: the page said why it was not scored, then declared the
+    other 'detects best' (a comparison of one) and offered a report titled 'Comparison of 1 6-class models'."""
+    models = tmp_path / "models"
+    for name in PAIR:
+        shutil.copytree(registry_env / name, models / name)
+    weights = next(p for p in (models / PAIR[1]).iterdir() if p.name != "metadata.json")
+    weights.write_bytes(weights.read_bytes()[:100])  # cut short, as by a full disk
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
+    at = compare_page(PAIR)
+    assert not at.exception, at.exception
+    assert any(PAIR[1] in e.value and "damaged" in e.value for e in at.error), [e.value for e in at.error]
+    assert not any("detects best" in s.value for s in at.success), [s.value for s in at.success]
+    assert any("at least two" in i.value and PAIR[0] in i.value for i in at.info), [i.value for i in at.info]
+    assert "compare_report_html" not in [b.key for b in at.get("download_button")]
+
+
+def test_benchmark_results_say_when_the_macro_averages_are_over_fewer_classes(registry_env, v1_sample):
+    """The v1 sample's test rows hold 3 of the 6 families: results.md says its macro averages are over those, the
+    page's table of the same results said nothing, next to a macro-F1 that reads as a 6-class one."""
+    from core.compare import run_benchmark
+
+    results = run_benchmark(v1_sample, families=("lr",), tasks=(6,), max_rows_per_class=50)
+    at = AppTest.from_file(str(PAGE), default_timeout=60)
+    at.session_state["compare_bench_result"] = {"title": "v1 sample", "results": results}
+    at.run()
+    assert not at.exception, at.exception
+    said = [i.value for i in at.info if "left out of the averages" in i.value]
+    assert said == ["3 of the task's 6 classes have no rows in this data, so they could not be scored and are left "
+                    "out of the averages: Benign, DDoS, DoS."], [i.value for i in at.info]  # fmt: skip
+
+
+def test_a_task_skipped_for_coarse_labels_is_said_so_not_that_it_lacks_classes(registry_env, demo_dir, tmp_path):
+    """Data labelled by family: the 19-class task is skipped as its labels say less than its classes; the page said
+    'the training data holds only one of their classes (e.g. no Benign rows)'."""
+    from core.compare import run_benchmark
+    from tests.core.test_coarse_labels import _official_layout
+
+    folder = _official_layout(demo_dir, tmp_path / "data", lambda c: CATEGORY[c])
+    results = run_benchmark(folder, families=("lr",), tasks=(6, 19))
+    at = AppTest.from_file(str(PAGE), default_timeout=60)
+    at.session_state["compare_bench_result"] = {"title": "family labels", "results": results}
+    at.run()
+    assert not at.exception, at.exception
+    infos = [i.value for i in at.info]
+    assert not any("only one of their classes" in i for i in infos), infos
+    assert any("19-class task" in i and "say less than its classes" in i for i in infos), infos
+
+
+def test_a_damaged_results_json_is_explained_not_a_traceback(registry_env, v1_sample):
+    """A results.json whose per-class scores lack 'f1' (edited by hand) broke the page with KeyError: 'f1'."""
+    from core.compare import run_benchmark
+
+    (score,) = run_benchmark(v1_sample, families=("lr",), tasks=(6,), max_rows_per_class=50).scores
+    entry = score.to_dict()
+    del entry["report"]["per_class"]["Recon"]["f1"]
+    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    at.file_uploader(key="compare_saved_upload").set_value(("results.json", json.dumps([entry]).encode(),
+                                                           "application/json")).run()  # fmt: skip
+    assert not at.exception, at.exception
+    assert any("results.json" in e.value and "entry 1" in e.value and "What to do" in e.value for e in at.error), [
+        e.value for e in at.error
+    ]

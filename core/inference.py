@@ -217,9 +217,10 @@ class NumpyNetwork:
                 keep = (length // size) * size
                 x = self._conv(src, x, keep, ws) if fused else x[:, :keep]
                 out = _max_over(x, size, _scratch(ws, (key, "out"), (n, keep // size, x.shape[2])))
-            else:
+            else:  # one window over every position: written through an (n, 1, C) view of the (n, C) result
                 x = self._conv(src, x, None, ws) if fused else x
-                out = _max_over(x, 1, _scratch(ws, (key, "out"), (n, x.shape[2])))
+                out = _scratch(ws, (key, "out"), (n, x.shape[2]))
+                _max_over(x, x.shape[1], out[:, None])
             if fused:
                 out += self.arrays[src["b"]]
                 out = _activate(out, src["act"])
@@ -318,15 +319,12 @@ def _scratch(ws: dict, key, shape: tuple, *, zeros: bool = False) -> np.ndarray:
 
 
 def _max_over(x: np.ndarray, step: int, out: np.ndarray) -> np.ndarray:
-    """Max pooling along axis 1 of (n, L, C) into ``out``: windows of ``step`` (L a multiple), or all of L
-    when step is 1.
+    """Max pooling along axis 1 of (n, L, C) into ``out`` (n, L // step, C): windows of ``step`` (L a multiple);
+    ``step`` L pools all of L (global max pooling), ``step`` 1 copies ``x`` (a window of one position).
 
     Element-wise maxima of strided views: several times faster than ``reshape(...).max(axis)``.
     """
-    if step == 1:
-        views = [x[:, t] for t in range(x.shape[1])]
-    else:
-        views = [x[:, i::step] for i in range(step)]
+    views = [x[:, i::step] for i in range(step)]
     if len(views) == 1:
         out[...] = views[0]
         return out
@@ -372,22 +370,38 @@ def _activate(x: np.ndarray, act: str) -> np.ndarray:
 
 
 class _single_threaded_blas:
-    """Limit BLAS to one thread while our own worker threads split the rows (threadpoolctl when present)."""
+    """Limit BLAS to one thread while our own worker threads split the rows (threadpoolctl when present).
+
+    The limit is process-wide, and scorings overlap (two dashboard sessions, Dask threads): the first to enter
+    sets it and the last to leave restores the original. Each restoring its own view instead left BLAS on one
+    thread for good once two overlapped (the second saved the first's limit of 1 as "original"), and put it
+    back to every core while the other was still scoring.
+    """
 
     _lock = threading.Lock()
+    _active = 0
+    _limits = None
 
     def __enter__(self):
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-            self._limits = None
-            return self
-        self._limits = threadpool_limits(limits=1, user_api="blas")
+        cls = type(self)
+        with cls._lock:
+            if cls._active == 0:
+                try:
+                    from threadpoolctl import threadpool_limits
+                except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+                    cls._limits = None
+                else:
+                    cls._limits = threadpool_limits(limits=1, user_api="blas")
+            cls._active += 1
         return self
 
     def __exit__(self, *exc):
-        if self._limits is not None:
-            self._limits.restore_original_limits()
+        cls = type(self)
+        with cls._lock:
+            cls._active -= 1
+            if cls._active == 0 and cls._limits is not None:
+                cls._limits.restore_original_limits()
+                cls._limits = None
 
 
 # ---------------------------------------------------------------- export from Keras

@@ -9,6 +9,11 @@ Repair rule (documented, fitted on the training data, counted, never dropping ro
 Real v2 files carry ``inf`` in ``Rate`` (a window of zero duration) and a few ``NaN``;
 the repair keeps such rows at the extreme of the training range, where they belong.
 
+A finite value so large that it overflows float32 once scaled (``3e38`` in a column whose
+training deviation is below 1) is repaired, and counted, as the ``inf`` it has become: left as
+``inf``, it made a network's probabilities NaN (read as the first class, e.g. Benign) and
+scikit-learn refuse the whole file.
+
 Then, optionally, ``sign(x) * log1p(|x|)`` on chosen heavy-tailed features, or a quantile
 transform of every feature (its training CDF, mapped to a standard normal: the order of values
 is kept, heavy tails and per-recording plateaus are spread out), and standardisation
@@ -197,6 +202,7 @@ class Preprocessor:
             raise ValueError(f"X has shape {X.shape}, expected (n, {len(self.features)})")
         mean = self.mean_.astype(np.float32)
         std = self.std_.astype(np.float32)
+        top, bottom = self._scaled_extremes(mean, std)
         parts: list[np.ndarray] = []
         from .inference import on_threads, worker_count
 
@@ -212,9 +218,15 @@ class Preprocessor:
             for start in todo:
                 part = X[start : start + rows]
                 _, p, m, n = self._repair_transform(part)
+                with np.errstate(over="ignore"):  # an overflow is repaired just below
+                    part -= mean
+                    part /= std
+                if not np.isfinite(part).all():  # only after an overflow: the input is repaired
+                    over, under = np.isposinf(part), np.isneginf(part)
+                    part[over] = np.broadcast_to(top, part.shape)[over]
+                    part[under] = np.broadcast_to(bottom, part.shape)[under]
+                    p, m = p + over.sum(axis=0), m + under.sum(axis=0)
                 parts.append(np.stack([p, m, n]))  # list.append is atomic too
-                part -= mean
-                part /= std
 
         on_threads(work, min(workers, -(-X.shape[0] // rows)))
         counts = np.sum(parts, axis=0) if parts else np.zeros((3, X.shape[1]), dtype=np.int64)
@@ -224,6 +236,17 @@ class Preprocessor:
             nan={f: int(c) for f, c in zip(self.features, counts[2]) if c},
         )
         return X, rc
+
+    def _scaled_extremes(self, mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What a ``+inf`` and a ``-inf`` cell of each column come out as (float32 rows, the same operations)."""
+        ext = np.array([self.max_, self.min_], dtype=np.float32)
+        ext = self._repair_transform(ext)[0]
+        with np.errstate(over="ignore"):
+            ext -= mean
+            ext /= std
+        big = np.finfo(np.float32).max
+        np.clip(ext, -big, big, out=ext)  # training rows that overflowed themselves
+        return ext[0], ext[1]
 
     def to_dict(self) -> dict:
         """JSON-serialisable parameters (stored in the model's metadata.json)."""

@@ -57,9 +57,10 @@ class UnsupportedNetwork(ValueError):
 
 def worker_count() -> int:
     """Threads used for a forward pass: the CPUs this process may run on (``IOMT_THREADS`` overrides)."""
-    env = os.environ.get("IOMT_THREADS")
-    if env:
-        return max(1, int(env))
+    if os.environ.get("IOMT_THREADS", "").strip():
+        from .limits import env_int  # a bad value is one error naming the variable, not a bare ValueError
+
+        return env_int("IOMT_THREADS", 1, unset="one thread per CPU")
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux

@@ -30,18 +30,21 @@ import numpy as np
 from .errors import DataError
 
 
-def _env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, unset: str | None = None) -> int:
+    """A positive whole number from ``$name``, ``default`` when it is unset or empty (``unset`` says what that
+    means when it is not a fixed number); anything else is one error naming the variable."""
     value = os.environ.get(name, "").strip()
     if not value:
         return default
+    hint = f"unset it to use {unset or f'{default:,}'}"
     try:
         number = float(value)
     except ValueError:
-        raise DataError(f"${name} must be a number, not {value!r}", hint=f"unset it to use {default:,}") from None
+        raise DataError(f"${name} must be a number, not {value!r}", hint=hint) from None
     if not np.isfinite(number) or number != int(number):  # 1.9 was cut to 1 and inf was a traceback
-        raise DataError(f"${name} must be a whole number, not {value!r}", hint=f"unset it to use {default:,}")
+        raise DataError(f"${name} must be a whole number, not {value!r}", hint=hint)
     if number <= 0:
-        raise DataError(f"${name} must be positive, not {value!r}", hint=f"unset it to use {default:,}")
+        raise DataError(f"${name} must be positive, not {value!r}", hint=hint)
     return int(number)
 
 
@@ -57,10 +60,10 @@ class Limits:
         """The limits in force: defaults, overridden by the ``IOMT_MAX_*`` variables."""
         d = cls()
         return cls(
-            max_bytes=_env_int("IOMT_MAX_FILE_MB", d.max_bytes // (1024 * 1024)) * 1024 * 1024,
-            max_rows=_env_int("IOMT_MAX_ROWS", d.max_rows),
-            max_columns=_env_int("IOMT_MAX_COLUMNS", d.max_columns),
-            max_line_bytes=_env_int("IOMT_MAX_LINE_BYTES", d.max_line_bytes),
+            max_bytes=env_int("IOMT_MAX_FILE_MB", d.max_bytes // (1024 * 1024)) * 1024 * 1024,
+            max_rows=env_int("IOMT_MAX_ROWS", d.max_rows),
+            max_columns=env_int("IOMT_MAX_COLUMNS", d.max_columns),
+            max_line_bytes=env_int("IOMT_MAX_LINE_BYTES", d.max_line_bytes),
         )
 
     @classmethod

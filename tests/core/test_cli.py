@@ -165,6 +165,18 @@ def test_scoring_into_a_path_under_a_file_is_one_error_line(trained, v1_sample, 
     assert f"{victim} is a file, not a folder" in proc.stderr and victim.read_text() == "a capture\n"
 
 
+@pytest.mark.parametrize("value", ["abc", "0", "2.5"])
+def test_a_bad_thread_count_is_one_error_naming_iomt_threads(trained, v1_sample, tmp_path, monkeypatch, value):
+    """IOMT_THREADS=abc ended predict in a traceback (int('abc')); 0 was quietly taken as 1, 2.5 refused obscurely."""
+    models, _ = trained
+    monkeypatch.setenv("IOMT_THREADS", value)
+    proc = run("predict", "--model", "rf19", "--models-dir", models, next((v1_sample / "test").glob("*.csv")),
+               "--out", tmp_path / "p.csv", check=False)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "$IOMT_THREADS must be" in proc.stderr and repr(value) in proc.stderr
+    assert "unset it to use one thread per CPU" in proc.stderr and not (tmp_path / "p.csv").exists()
+
+
 def test_train_refit_flag_fits_the_saved_model_on_every_training_row(trained):
     models, _ = trained
     data = json.loads((models / "rf19" / "metadata.json").read_text())["data"]

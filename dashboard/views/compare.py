@@ -135,23 +135,30 @@ def _choose_data() -> tuple[Path | None, tuple, object]:
         return None, (), None
 
 
-def _train_split(folder: Path):
-    return loaders.parse_paths(split_files(folder, "train"))
+def _train_split(folder: Path) -> tuple[tuple, object]:
+    """The folder's train/ files as a cache key (paths, times, sizes) and parsed."""
+    files = split_files(folder, "train")
+    return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files), loaders.parse_paths(files)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _score_one(path: str, mtime: float, data_key: tuple, dedup: bool, _data, _train) -> ModelScore:
+def _score_one(path: str, mtime: float, data_key: tuple, train_key: tuple | None, _data, _train) -> ModelScore:
     return score_model(loaders.load_model(path), _data, exclude_rows_in=_train)
 
 
-def _score_all(paths: list[str], data_key: tuple, data, train) -> list[ModelScore]:
-    """Score each model (cached), with a progress bar; a model that cannot score this data is reported."""
+def _score_all(paths: list[str], data_key: tuple, data, train: tuple | None) -> list[ModelScore]:
+    """Score each model (cached), with a progress bar; a model that cannot score this data is reported.
+
+    ``train``: the (key, rows) of :func:`_train_split` whose copies are left out, or None. Its key is part of the
+    cache's: keyed by whether rows were left out only, a train/ that changed went on with the old count and scores.
+    """
+    train_key, train_rows = train if train is not None else (None, None)
     bar = st.progress(0.0, text="Scoring…")
     scores, failed = [], {}
     for i, path in enumerate(paths):
         bar.progress(i / len(paths), text=f"Scoring {Path(path).name} ({i + 1} of {len(paths)})…")
         try:
-            scores.append(_score_one(path, Path(path).stat().st_mtime, data_key, train is not None, data, train))
+            scores.append(_score_one(path, Path(path).stat().st_mtime, data_key, train_key, data, train_rows))
         except CoreError as exc:  # one message per cause (unlabelled rows fail every model alike), naming the models
             failed.setdefault((str(exc), exc.hint), (exc, []))[1].append(Path(path).name)
     bar.empty()

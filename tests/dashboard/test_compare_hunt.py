@@ -74,3 +74,32 @@ def test_a_damaged_results_json_is_explained_not_a_traceback(registry_env, v1_sa
     assert any("results.json" in e.value and "entry 1" in e.value and "What to do" in e.value for e in at.error), [
         e.value for e in at.error
     ]
+
+
+def test_leaving_out_train_duplicates_follows_a_change_to_train(registry_env, demo_dir, tmp_path, monkeypatch):
+    """Scores were cached by whether duplicates were left out, not by which train files they were looked up in: after
+    a train file was added (or changed), the page went on showing the count and scores of the train/ it first saw."""
+    import pandas as pd
+
+    from core.loading import load_split
+    from core.pipeline import TrainedModel
+
+    data = tmp_path / "data"
+    shutil.copytree(demo_dir, data)
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(data))
+    at = compare_page(PAIR)
+    at.checkbox(key="compare_dedup").check().run()
+    assert not at.exception, at.exception
+    before = [i.value for i in at.info if "in train" in i.value]
+    n_test = sum(len(pd.read_csv(f)) for f in (data / "test").glob("*.csv"))
+    benign = pd.read_csv(data / "test" / "Benign_test.pcap.csv")
+    benign.to_csv(data / "train" / "Benign_train.pcap.csv", mode="a", header=False, index=False)  # now in train too
+    at.run()
+    assert not at.exception, at.exception
+    want = TrainedModel.load(registry_env / PAIR[0]).evaluate(load_split(data, "test"),
+                                                              exclude_rows_in=load_split(data, "train"))  # fmt: skip
+    (said,) = [i.value for i in at.info if "in train" in i.value]
+    assert said.startswith(f"{want.duplicates_removed:,} of {n_test:,} test rows"), (said, before)
+    assert want.duplicates_removed >= len(benign.drop_duplicates())
+    table = at.dataframe[0].value.set_index("model")
+    assert abs(table.loc[PAIR[0], "macro-F1"] - want.macro_f1) < 1e-4

@@ -78,6 +78,29 @@ class EvaluationReport:
         )
 
 
+def _class_codes(codes, name: str, task_classes: tuple[str, ...]) -> np.ndarray:
+    """``codes`` as int64 class codes into ``task_classes``, refused where one is not a class of the task.
+
+    Cast blindly, an unlabelled row's ``-1`` became the task's last class (a negative index: a row of unknown class
+    scored as a found attack) and ``0.7`` became class 0."""
+    raw = np.asarray(codes)
+    if raw.dtype.kind == "f":
+        if not np.isfinite(raw).all() or (raw != np.round(raw)).any():
+            bad = raw[~np.isfinite(raw) | (raw != np.round(raw))][0]
+            raise ValueError(f"{name} holds {float(bad)}: class codes must be whole numbers, indices into the task's "
+                             f"{len(task_classes)} classes")  # fmt: skip
+    elif raw.dtype.kind not in "iub" and raw.size:
+        raise ValueError(f"{name} must hold class codes (whole numbers), not values of type {raw.dtype}")
+    out = raw.astype(np.int64)
+    outside = (out < 0) | (out >= len(task_classes))
+    if outside.any():
+        raise ValueError(f"{name} holds {counted(int(outside.sum()), 'code')} outside the task's "
+                         f"{len(task_classes)} classes (0..{len(task_classes) - 1}), e.g. {int(out[outside][0])}"
+                         + ("; rows without a known class (-1) must be left out before scoring"
+                            if (out < 0).any() else ""))  # fmt: skip
+    return out
+
+
 def evaluate(
     y_true: np.ndarray,
     y_pred: np.ndarray,
@@ -96,11 +119,16 @@ def evaluate(
     task : int
     task_classes : tuple of str
         All classes of the task, in canonical order.
+
+    Raises
+    ------
+    ValueError
+        Shapes that differ, no rows, or a code that is not a class of the task (an unlabelled row's -1 included).
     """
     from sklearn.metrics import classification_report, confusion_matrix
 
-    y_true = np.asarray(y_true, dtype=np.int64)
-    y_pred = np.asarray(y_pred, dtype=np.int64)
+    y_true = _class_codes(y_true, "y_true", task_classes)
+    y_pred = _class_codes(y_pred, "y_pred", task_classes)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true has shape {y_true.shape} but y_pred has {y_pred.shape}")
     if len(y_true) == 0:

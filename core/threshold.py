@@ -70,12 +70,18 @@ class ThresholdCost:
 
     @property
     def macro_f1(self) -> float:
-        """Macro-F1 of benign-vs-attack at this threshold (the mean of the two classes' F1)."""
+        """Macro-F1 of benign-vs-attack at this threshold, as :func:`core.evaluation.evaluate` gives it for the same
+        decisions: the mean F1 of the classes that occur in the rows (both, where there are benign and attack rows;
+        a class with no row is not scored, rather than counted as F1 0, or 1 where nothing was flagged). NaN
+        without rows."""
         tp, fp, fn = self.detected, self.false_alarms, self.missed
         tn = self.n_benign - fp
-        f1_attack = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
-        f1_benign = 2 * tn / (2 * tn + fn + fp) if tn + fn + fp else 1.0
-        return (f1_attack + f1_benign) / 2
+        f1s = []
+        if self.n_attack:
+            f1s.append(2 * tp / (2 * tp + fp + fn))
+        if self.n_benign:
+            f1s.append(2 * tn / (2 * tn + fn + fp))
+        return sum(f1s) / len(f1s) if f1s else float("nan")
 
     def sentence(self) -> str:
         """The cost in plain words."""
@@ -86,10 +92,19 @@ class ThresholdCost:
                 f"{self.n_attack:,} attack flows missed ({mr}).")  # fmt: skip
 
 
+def _in_precision_of(p: np.ndarray, threshold):
+    """``threshold`` in the precision of the probabilities ``p``, as :func:`core.pipeline.decide` compares a saved
+    (Python float) threshold: a float32 0.7 reaches 0.7. A NumPy float64 threshold (a grid from ``np.linspace``)
+    would otherwise be compared in float64, where the float32 0.7 (0.69999998) falls short of it."""
+    return p.dtype.type(threshold) if p.dtype.kind == "f" else threshold
+
+
 def cost_at(is_attack: np.ndarray, p_attack: np.ndarray, threshold: float) -> ThresholdCost:
-    """False alarms and missed attacks when a flow is flagged where ``p_attack >= threshold``."""
+    """False alarms and missed attacks when a flow is flagged where ``p_attack >= threshold`` (compared in the
+    probabilities' own precision, as scoring compares them)."""
     is_attack = np.asarray(is_attack, dtype=bool)
-    flagged = np.asarray(p_attack) >= threshold
+    p = np.asarray(p_attack)
+    flagged = p >= _in_precision_of(p, threshold)
     return ThresholdCost(
         threshold=float(threshold),
         n_benign=int((~is_attack).sum()),
@@ -105,7 +120,15 @@ GRID = tuple(round(k / 100, 2) for k in range(1, 100))
 
 def best_threshold(is_attack: np.ndarray, p_attack: np.ndarray) -> ThresholdCost:
     """The :data:`GRID` threshold with the highest benign-vs-attack macro-F1 on these rows (ties: the one nearest
-    the default 0.5), as its :class:`ThresholdCost`. Chosen on the rows given: judge it on others."""
+    the default 0.5), as its :class:`ThresholdCost`. Chosen on the rows given: judge it on others.
+
+    Rows of one kind only (attacks, or benign flows) are refused with a CoreError: there a threshold trades nothing
+    off (on attacks alone, flagging every flow is 'perfect'), so none can be chosen on them."""
+    is_attack = np.asarray(is_attack, dtype=bool)
+    if is_attack.all() or not is_attack.any():
+        raise CoreError("choosing an alarm threshold needs both benign and attack rows whose true class is known "
+                        f"(these {len(is_attack):,} rows hold {'only attacks' if is_attack.any() else 'no attack'})",
+                        hint="choose it on labelled flows that hold benign traffic and attacks")  # fmt: skip
     table = cost_table(is_attack, p_attack, GRID)
     return max(table, key=lambda c: (round(c.macro_f1, 12), -abs(c.threshold - DEFAULT_THRESHOLD)))
 
@@ -118,7 +141,7 @@ def cost_table(is_attack: np.ndarray, p_attack: np.ndarray, thresholds) -> list[
     attack_sorted = np.sort(p[is_attack])
     out = []
     for t in thresholds:
-        at = p.dtype.type(t) if p.dtype.kind == "f" else t
+        at = _in_precision_of(p, t)
         fa = len(benign_sorted) - int(np.searchsorted(benign_sorted, at, side="left"))
         missed = int(np.searchsorted(attack_sorted, at, side="left"))
         out.append(ThresholdCost(float(t), len(benign_sorted), len(attack_sorted), fa, missed))

@@ -120,13 +120,18 @@ def _benign_median(pre: Preprocessor, train: Dataset) -> dict | None:
     return None if found is None else {"values": [float(v) for v in found[0]], "rows": found[1]}
 
 
-def _validation_threshold(classes: list[str], val: Dataset, pred, *, of_first_fit: bool) -> dict:
+def _validation_threshold(classes: list[str], val: Dataset, pred, *, of_first_fit: bool) -> dict | None:
     """Where a 2-class model's benign-vs-attack macro-F1 is highest on its validation rows: a threshold chosen on
     rows that no test score is computed on (core.threshold.best_threshold). Stored, not applied: the model keeps
-    deciding at 0.5 until a threshold is saved with it (the dashboard offers this one)."""
+    deciding at 0.5 until a threshold is saved with it (the dashboard offers this one).
+
+    None where the validation rows are of one kind (a class of one training row stays in training): on attacks
+    alone every threshold that flags them all is 'perfect', so none is chosen on them."""
     from .threshold import DEFAULT_THRESHOLD, attack_probability, best_threshold, cost_at, is_attack_truth
 
     is_attack, p_attack = is_attack_truth(val), attack_probability(classes, pred.proba)
+    if is_attack.all() or not is_attack.any():
+        return None
     best, default = best_threshold(is_attack, p_attack), cost_at(is_attack, p_attack, DEFAULT_THRESHOLD)
     return {"threshold": best.threshold, "macro_f1": round(best.macro_f1, 6),
             "macro_f1_at_default": round(default.macro_f1, 6), "rows": len(val), "of_first_fit": of_first_fit}  # fmt: skip

@@ -213,7 +213,9 @@ def train_model(
     to_model[present] = np.arange(len(present))
     y_model = to_model[y_task]
 
-    tr_idx, val_idx = stratified_split(y_model, val_fraction, seed)
+    # Stratified by each row's own label, not the task's classes: by benign-or-attack only, a 2-class model's rare
+    # attack could be drawn wholly into validation (never trained on) or be missing from it. For 19 classes the same.
+    tr_idx, val_idx = stratified_split(np.asarray(train.y, dtype=np.int64), val_fraction, seed)
     report(TrainProgress("preprocess", _SPAN["load"][1], f"fitting preprocessing on {len(tr_idx):,} rows"))
     transform = detector.params.get("input_transform", "none")  # only the improved CNN has this parameter
     if transform not in ("none", "log", "quantile"):

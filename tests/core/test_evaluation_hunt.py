@@ -125,3 +125,29 @@ def test_cost_at_counts_as_cost_table_and_scoring_do_for_any_float_type():
         assert (direct.false_alarms, direct.missed) == (table.false_alarms, table.missed) == expected, repr(t)
     cv = th.curves(is_attack, p, np.float64(0.7))
     assert (cv.operating.false_alarms, cv.operating.missed) == expected
+
+
+# ------------------------------------------------------------------ the validation split of coarser tasks
+
+
+def test_coarse_task_split_is_stratified_by_each_attack_not_only_benign_or_attack():
+    """A 2-class (or 6-class) model's validation rows were stratified only by benign-or-attack: an attack with few
+    rows could be drawn wholly into validation (the first fit never saw it) or be missing from validation. Each
+    label's class is a stratum of its own: one of a class with two rows or more is held out, a lone row stays in
+    training, as the 19-class split does."""
+    rare = ["ARP_Spoofing", "Recon-OS_Scan", "Recon-Ping_Sweep", "Recon-Port_Scan", "Recon-VulScan",
+            "MQTT-Malformed_Data", "DoS-SYN", "DoS-TCP"]  # fmt: skip
+    counts = {"Benign": 200, "DDoS-UDP": 200, **dict.fromkeys(rare, 1), "DDoS-ICMP": 4, "DoS-ICMP": 4, "DoS-UDP": 4}
+    extreme = {label: 2 + i for i, label in enumerate(rare)}  # each lone row marks a column of its own
+    data = _dataset(counts, extreme=extreme)
+    for task in (2, 6):
+        model, reports = train_model("rf", task, data, params={"n_estimators": 10}, seed=0, val_fraction=0.1)
+        seen = {label: model.preprocessor.max_[col] == pytest.approx(1e6) for label, col in extreme.items()}
+        assert all(seen.values()), f"{task}-class: lone rows drawn out of training: {seen}"
+        val = reports["validation"]
+        # 20 Benign + 20 DDoS-UDP + one of each 4-row attack (round(0.4) = 0, at least 1), none of the lone rows
+        assert val.n_rows == 20 + 20 + 3
+        if task == 2:
+            assert val.per_class["Attack"]["support"] == 20 + 3
+        else:
+            assert (val.per_class["DDoS"]["support"], val.per_class["DoS"]["support"]) == (20 + 1, 2)

@@ -17,8 +17,9 @@ import streamlit as st
 from core.evaluation import WARNING, EvaluationReport
 from core.figures import confusion_figure, per_class_metrics_figure, per_class_table, prediction_error_figure
 from core.pipeline import COARSER_NOTE, scored_at, test_set_of
+from core.taxonomy import BENIGN
 from core.threshold import saved_since_training, threshold_text
-from core.words import listed
+from core.words import counted, listed, was_were
 from dashboard.escape import md
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "model_label",
     "model_scores",
     "models_frame",
+    "predicted_absent_sentences",
+    "share_text",
     "show_headline",
     "show_models_table",
     "show_note",
@@ -180,6 +183,17 @@ def ranking_key(meta: dict) -> tuple[bool, float]:
     return split != "test", -(scores["macro_f1"] if scores else -1.0)
 
 
+def share_text(share: float) -> str:
+    """A share (0 to 1) as a percentage with one decimal that never reads as none or all when it is neither: a
+    handful of attack flows among millions is "<0.1%", not "0.0%" (which says there is none), and all but a handful
+    ">99.9%", not "100.0%"."""
+    if 0 < share < 0.0005:
+        return "<0.1%"
+    if 0.9995 <= share < 1:
+        return ">99.9%"
+    return f"{share:.1%}"
+
+
 def absent_classes_sentence(report: EvaluationReport) -> str | None:
     """In words, the task's classes with no row in the data (None when every class is there)."""
     absent = list(report.absent_classes)
@@ -189,6 +203,25 @@ def absent_classes_sentence(report: EvaluationReport) -> str | None:
     names = ", ".join(absent)
     return (f"{len(absent)} of the task's {scored + len(absent)} classes have no rows in this data, so they could "
             f"not be scored and are left out of the averages: {names}.")  # fmt: skip
+
+
+def predicted_absent_sentences(report: EvaluationReport) -> list[str]:
+    """In words, the classes the model predicted that have no row in the data. Benign among them is said apart:
+    rows called Benign where no row is benign are attacks the model missed, not false alarms."""
+    labels = list(report.labels)
+    cm = np.asarray(report.confusion_matrix, dtype=np.int64).reshape(len(labels), len(labels))
+    extra = [c for c in labels if report.per_class[c]["support"] == 0]
+    out = []
+    if BENIGN in extra:
+        n = int(cm[:, labels.index(BENIGN)].sum())
+        out.append(f"No row of this data is benign, yet the model called {counted(n, 'row')} Benign: "
+                   f"{'it is an attack' if n == 1 else 'they are attacks'} it missed.")  # fmt: skip
+    attacks = [c for c in extra if c != BENIGN]
+    if attacks:
+        out.append(f"The model also predicted {listed(attacks)}, which {'does' if len(attacks) == 1 else 'do'} not "
+                   "occur in this data: those rows are false alarms (or attacks of another kind) and lower the recall "
+                   "of the classes they were taken from.")  # fmt: skip
+    return out
 
 
 def top_confusions(report: EvaluationReport, n: int = 5) -> list[tuple[str, str, int, float]]:
@@ -249,7 +282,7 @@ def show_headline(report: EvaluationReport) -> None:
                    help="F1 averaged with each class weighted by its number of rows: dominated by the big classes.")  # fmt: skip
     cols[2].metric("Accuracy", f"{report.accuracy:.3f}", border=True, help=ACCURACY_NOTE)
     cols[3].metric("Rows evaluated", f"{report.n_rows:,}", border=True,
-                   help=f"Rows with a known true class, over {len(report.scored_labels)} classes.")  # fmt: skip
+                   help=f"Rows with a known true class, over {counted(len(report.scored_labels), 'class', 'classes')}.")  # fmt: skip
 
 
 def show_note(note: str, *, label: str = "") -> None:
@@ -286,11 +319,8 @@ def show_report(report: EvaluationReport, key_prefix: str, *, caveat: bool = Tru
     absent = absent_classes_sentence(report)
     if absent:
         st.info(absent, icon=":material/info:")
-    extra = [c for c in report.labels if report.per_class[c]["support"] == 0]
-    if extra:
-        st.info(f"The model also predicted {', '.join(extra)}, which do not occur in this data: those rows are "
-                "false alarms (or mistakes) and lower the recall of the classes they were taken from.",
-                icon=":material/info:")  # fmt: skip
+    for sentence_ in predicted_absent_sentences(report):
+        st.info(sentence_, icon=":material/info:")
     if report.duplicates_removed:
         st.info(f"{report.duplicates_removed:,} test rows that also occur in the training data were left out.")
     for note in report.notes if notes else ():
@@ -317,7 +347,8 @@ def show_report(report: EvaluationReport, key_prefix: str, *, caveat: bool = Tru
         mistakes = top_confusions(report)
         if mistakes:
             st.markdown("**Most frequent mistakes**\n\n" + "\n".join(
-                f"- {n:,} {t} rows ({share:.1%} of them) were taken for **{p}**" for t, p, n, share in mistakes))  # fmt: skip
+                f"- {counted(n, t + ' row')} ({share_text(share)} of them) {was_were(n)} taken for "
+                f"**{p}**" for t, p, n, share in mistakes))  # fmt: skip
         else:
             st.success("No mistakes: every row was given its true class.")
         st.plotly_chart(prediction_error_figure(report), key=f"{key_prefix}_errors")

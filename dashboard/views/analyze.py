@@ -17,7 +17,7 @@ from core.loading import Dataset
 from core.pipeline import Predictions, scoring_notes
 from core.preprocess import repair_rule
 from core.schema import Layout
-from core.taxonomy import BENIGN, TASK_DESCRIPTIONS, TASKS, wrong_by_label
+from core.taxonomy import BENIGN, CLASSES_2, TASK_DESCRIPTIONS, TASKS, wrong_by_label
 from core.words import counted
 from dashboard import auth, components, explain_panel, loaders
 from dashboard.escape import md, spreadsheet_text
@@ -25,7 +25,8 @@ from dashboard.escape import md, spreadsheet_text
 SOURCES = ("Upload CSV files", "Demo traffic (synthetic)")
 MAX_SHOWN = 5_000  # rows drawn in the table; the download has every matching row
 
-KEY_GONE = "analyze_model_gone"  # name of the chosen model, deleted since (perhaps by another session)
+KEY_GONE = "analyze_model_gone"  # (name, how) of the chosen model, deleted, replaced or damaged since
+KEY_CHOSEN_FOR = "analyze_model_for"  # (task, layout) the chosen model was offered for
 
 
 def render() -> None:
@@ -100,21 +101,42 @@ def _choose_model(layout: Layout | None) -> dict | None:
         return None
     by_path = {m["path"]: m for m in models}
     chosen = st.session_state.get("analyze_model")
-    if chosen is not None and chosen not in by_path and not Path(chosen).exists():
-        # Deleted (perhaps in another session): say so, and score nothing until another is chosen, rather than
-        # let the list fall back to its first model and show that detector's results under the analyst's eyes.
-        st.session_state[KEY_GONE] = Path(chosen).name
-        st.session_state["analyze_model"] = None
+    offered_for = (task, layout.name if layout else None)
+    if chosen is not None and chosen not in by_path:
+        # Deleted, or (the task and the traffic's release being those it was chosen for) replaced by a model of
+        # another task or release, or no longer readable, perhaps in another session: say so, and score nothing
+        # until another is chosen, rather than let the list fall back to its first model and show that detector's
+        # results under the analyst's eyes. A model left out because the analyst changed the task or the traffic
+        # gives way to the list's best, as when the page opens.
+        if not Path(chosen).exists():
+            st.session_state[KEY_GONE] = (Path(chosen).name, "was deleted")
+            st.session_state["analyze_model"] = None
+        elif st.session_state.get(KEY_CHOSEN_FOR) == offered_for:
+            damaged = chosen in {m["path"] for m in loaders.damaged_models()}
+            how = (
+                "can no longer be read (its folder is damaged)"
+                if damaged
+                else "was replaced by a model of another task or release"
+            )
+            st.session_state[KEY_GONE] = (Path(chosen).name, how)
+            st.session_state["analyze_model"] = None
     which = f"{layout.name} models, best" if layout else "best"
     path = st.selectbox(f"Model ({which} test macro-F1 first)", list(by_path), key="analyze_model",
                         format_func=lambda p: components.model_label(by_path[p]), placeholder="Choose a model")  # fmt: skip
     if path is None:
         gone = st.session_state.get(KEY_GONE)
-        st.warning((f"The model **{md(gone)}** you were using no longer exists: it was deleted, perhaps in another "
-                    "session. Choose another model to go on." if gone else "Choose a model."),
-                   icon=":material/delete:")  # fmt: skip
+        if gone and gone[1] == "was deleted":
+            text = (f"The model **{md(gone[0])}** you were using no longer exists: it was deleted, perhaps in another "
+                    "session. Choose another model to go on.")  # fmt: skip
+        elif gone:
+            text = (f"The model **{md(gone[0])}** you were using has changed since you chose it: it {gone[1]}, "
+                    "perhaps in another session. Choose a model to go on.")  # fmt: skip
+        else:
+            text = "Choose a model."
+        st.warning(text, icon=":material/delete:")
         return None
     st.session_state.pop(KEY_GONE, None)
+    st.session_state[KEY_CHOSEN_FOR] = offered_for
     meta = by_path[path]
     _warn_unseen_classes(meta)
     return meta
@@ -149,30 +171,35 @@ def _read_and_score(data_key, load, meta: dict):
                      f"({data.layout.n_features} features).")  # fmt: skip
             status.update(label=f"Scoring {len(data):,} rows with {md(meta['name'])}…")
             pred, report = loaders.score(meta["path"], data_key, data)
-            frame = _frame(meta["path"], loaders.model_mtime(meta["path"]), data_key, int(meta["task"]), pred, data)
+            mtime = loaders.model_mtime(meta["path"])
+            frame = _frame(meta["path"], mtime, data_key, int(meta["task"]), pred, data)
             st.write(f"Scored with {md(meta['name'])} ({meta['family']}, {meta['task']} classes).")
         except Exception as exc:  # bad input must never show a traceback
             error = exc
             status.update(label="Could not analyze this traffic", state="error")
         else:
             status.update(label=f"Read and scored {len(data):,} rows with {md(meta['name'])}", state="complete")
-            _audit_scoring(data_key, data, meta, report)
+            _audit_scoring(data_key, data, meta, mtime, pred, report)
     if error is not None:
         loaders.show_error(error)
         return None
     return data, pred, report, frame
 
 
-def _audit_scoring(data_key, data: Dataset, meta: dict, report) -> None:
-    """One audit event per session for each (data, model) scored: files by name, size and SHA-256."""
+def _audit_scoring(data_key, data: Dataset, meta: dict, mtime: float, pred: Predictions, report) -> None:
+    """One audit event per session for each (data, model) scored: files by name, size and SHA-256. A model changed
+    since (an alarm threshold saved on this page, a model retrained under the same name) scores anew, and that
+    scoring is recorded too, with the threshold it decided at."""
     if isinstance(data_key, loaders.UploadKey):
         files = auth.upload_infos(st.session_state.get("analyze_uploads") or [])
     else:
         files = [auth.audit.file_info(loaders.DEMO_TRAFFIC_NAME, loaders.demo_traffic_csv())]
     details = {"rows": len(data), "task": int(meta["task"])}
+    if pred.threshold is not None:
+        details["alarm_threshold"] = float(pred.threshold)
     if report is not None:
         details["macro_f1"] = round(float(report.macro_f1), 4)
-    auth.log_once("scored", (data_key, meta["path"]), model=meta["name"], files=files, **details)
+    auth.log_once("scored", (data_key, meta["path"], mtime), model=meta["name"], files=files, **details)
 
 
 def _completeness(f) -> str:
@@ -216,16 +243,25 @@ def _alerts(data: Dataset, pred: Predictions, frame: pd.DataFrame) -> None:
     low = int((frame["probability"] < threshold).sum())
     cols = st.columns(4)
     cols[0].metric("Rows scored", f"{len(frame):,}", border=True)
-    cols[1].metric("Attack traffic", f"{attack.mean():.1%}", border=True, help=f"{int(attack.sum()):,} rows")
-    cols[2].metric("Attack types seen", f"{len(attacks)}", border=True, help=", ".join(attacks.index) or None)
+    n_attack = int(attack.sum())
+    share = components.share_text(n_attack / len(frame))
+    cols[1].metric("Attack traffic", share, border=True, help=counted(n_attack, "row"))
+    two_class = tuple(pred.classes) == CLASSES_2  # its one attack class is no kind of attack: "1" read as one kind
+    if two_class:
+        cols[2].metric("Attack types seen", "—", border=True,
+                       help="A 2-class model tells attack from benign traffic, not which kind of attack: choose a "
+                       "6- or 19-class model to see the kinds.")  # fmt: skip
+    else:
+        cols[2].metric("Attack types seen", f"{len(attacks)}", border=True, help=", ".join(attacks.index) or None)
     cols[3].metric("Low-confidence rows", f"{low:,}", border=True, help=f"Probability below {threshold:g}.")
     if attacks.empty:
         st.success("No attack traffic found: every row looks benign.", icon=":material/verified_user:")
     else:
         top = attacks.sort_values(ascending=False).head(3)
-        st.warning(f"**{int(attack.sum()):,} rows ({attack.mean():.1%}) look like attacks.** Most often: "
-                   + ", ".join(f"{c} ({counted(n, 'row')})" for c, n in top.items()) + ".",
-                   icon=":material/crisis_alert:")  # fmt: skip
+        look = "looks like an attack" if n_attack == 1 else "look like attacks"
+        kinds = ("" if two_class else " Most often: " + ", ".join(
+            f"{c} ({counted(n, 'row')})" for c, n in top.items()) + ".")  # fmt: skip
+        st.warning(f"**{counted(n_attack, 'row')} ({share}) {look}.**{kinds}", icon=":material/crisis_alert:")
     left, right = st.columns(2)
     left.plotly_chart(class_counts_figure(counts, "Rows per predicted class"), key="analyze_counts")
     # The metric above gives the count; a short title fits the half-width column.

@@ -116,3 +116,12 @@ class ModelMismatchError(CoreError):
 
 class ModelFormatError(CoreError):
     """A model folder that is missing, incomplete, of another format version, or unsafe to load."""
+
+
+class NewerModelError(ModelFormatError):
+    """A model saved by a newer version of the tool (a newer format, or a family this version does not know): not
+    damaged, so never advised for deleting or training again. ``detail`` says what is newer."""
+
+    def __init__(self, message: str, hint: str | None = None, *, detail: str = ""):
+        super().__init__(message, hint)
+        self.detail = detail

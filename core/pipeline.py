@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CoreError, ModelFormatError, ModelMismatchError
+from .errors import CoreError, ModelFormatError, ModelMismatchError, NewerModelError
 from .evaluation import EvaluationReport, evaluate
 from .inference import EXPORT_FILE
 from .loading import UNLABELLED, Dataset, rows_also_in
@@ -399,6 +399,11 @@ def _json_default(obj):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+def _newer(folder: Path, detail: str):
+    raise NewerModelError(f"{folder.name}: saved by a newer version of this tool ({detail})",
+                          hint="it is not damaged: update this installation to use it", detail=detail)  # fmt: skip
+
+
 def read_metadata(folder: str | os.PathLike) -> dict:
     """Read and check a model folder's ``metadata.json`` (no weights are loaded)."""
     folder = Path(folder)
@@ -419,6 +424,8 @@ def read_metadata(folder: str | os.PathLike) -> dict:
             f"{path} holds a JSON {type(meta).__name__}, not an object", hint="train the model again"
         )
     version = meta.get("format_version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        _newer(folder, f"model format version {version}; this version reads {FORMAT_VERSION}")
     if version != FORMAT_VERSION:
         raise ModelFormatError(f"{folder.name}: model format version {version!r}, this tool reads {FORMAT_VERSION}",
                                hint="train the model again with this version of the tool")  # fmt: skip
@@ -428,9 +435,8 @@ def read_metadata(folder: str | os.PathLike) -> dict:
     meta["name"] = folder.name  # the folder's name is the handle (a copied or renamed folder keeps the old one)
     for problem in _metadata_problems(meta):
         raise ModelFormatError(f"{path}: {problem}", hint="the model folder was edited or is damaged; train it again")
-    if meta["family"] not in FAMILIES:
-        raise ModelFormatError(f"{folder.name}: unknown model family {meta['family']!r}",
-                               hint=f"this tool knows {sorted(FAMILIES)}")  # fmt: skip
+    if meta["family"] not in FAMILIES:  # of this format: added by a newer version
+        _newer(folder, f"model family {meta['family']!r}; this version knows {', '.join(sorted(FAMILIES))}")
     if meta["layout"] not in LAYOUTS:
         raise ModelFormatError(f"{folder.name}: unknown layout {meta['layout']!r}")
     unknown = [c for c in meta["classes"] if c not in classes_for_task(meta["task"])]
@@ -532,10 +538,11 @@ def default_models_dir() -> Path:
 def list_models(models_dir: str | os.PathLike | None = None) -> list[dict]:
     """Metadata of every saved model (newest first); damaged folders are listed with their error.
 
-    A damaged folder's entry is ``{"name", "path", "error", "deletable"}``: ``deletable`` is False where the folder
-    holds something besides a model's files, which :func:`delete_model` refuses to remove. A folder that holds no
-    model file at all (an ``archive/`` of model folders, a ``data/`` folder of CSVs) is not a model, damaged or not,
-    and is not listed. The temporary and trash folders of saves and deletes killed midway are removed
+    A damaged folder's entry is ``{"name", "path", "error", "hint", "deletable", "newer"}``: ``deletable`` is False
+    where the folder holds something besides a model's files, which :func:`delete_model` refuses to remove;
+    ``newer`` says what is newer in a model saved by a newer version of the tool (:class:`NewerModelError`; not
+    damaged), else None. A folder that holds no model file at all (an ``archive/`` of model folders, a ``data/``
+    folder of CSVs) is not a model, damaged or not, and is not listed. The temporary and trash folders of saves and deletes killed midway are removed
     (:func:`sweep_leftovers`).
     """
     root = Path(models_dir) if models_dir else default_models_dir()
@@ -560,7 +567,14 @@ def list_models(models_dir: str | os.PathLike | None = None) -> list[dict]:
                 contents = FolderContents(model_files=1, others=["(unreadable)"])
             if contents.others and not contents.model_files:
                 continue  # not a model folder at all
-            meta = {"name": folder.name, "path": str(folder), "error": str(exc), "deletable": not contents.others}
+            meta = {
+                "name": folder.name,
+                "path": str(folder),
+                "error": str(exc),
+                "hint": exc.hint,
+                "deletable": not contents.others,
+                "newer": exc.detail if isinstance(exc, NewerModelError) else None,
+            }
         except FileNotFoundError:  # deleted (or replaced) by another session while listing
             continue
         out.append(meta)

@@ -37,7 +37,13 @@ def main() -> None:
     # hidden until then.
     navigation = st.navigation(pages, position="hidden" if signed_out() else "sidebar")
     require_sign_in()  # served beyond this machine: nothing below is shown until the user signs in
-    navigation.run()
+    from core.errors import CoreError
+    from dashboard import loaders
+
+    try:
+        navigation.run()
+    except CoreError as exc:  # a problem of the machine's set-up (an unreadable models folder, say): said, not a trace
+        loaders.show_error(exc)
 
 
 if __name__ == "__main__":

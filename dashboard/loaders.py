@@ -60,10 +60,39 @@ def _model_table(root: str, stamp: float) -> list[dict]:
     return list_models(root)
 
 
+def _registry() -> list[dict]:
+    """Every entry of the models folder (core.pipeline.list_models), cached until a folder changes; a CoreError
+    naming the folder when it cannot be read (owned by another account, say): that was a traceback on every page."""
+    root = models_dir()
+    try:
+        return _model_table(str(root), _registry_stamp(root))
+    except OSError as exc:
+        raise CoreError(f"the models folder {root} cannot be read ({exc.strerror or exc}), so no model can be listed "
+                        "or used", hint="give the account that runs the dashboard permission to read it, or point "
+                        "the setting IOMT_MODELS_DIR at another folder") from None  # fmt: skip
+
+
+def registry_problem() -> str | None:
+    """Why no model can be listed when the models folder itself is missing or is a file, with its path (None when
+    it is a folder): a mistyped ``$IOMT_MODELS_DIR`` showed only "No model is saved yet", and models trained then
+    were saved where no one would look for them."""
+    from dashboard.escape import md
+
+    root = models_dir()
+    setting = ("It is the folder named by the setting `IOMT_MODELS_DIR`: check it for a typing mistake."
+               if os.environ.get("IOMT_MODELS_DIR") else "")  # fmt: skip
+    if root.is_file():
+        return (f"The models folder {md(root)} is a file, not a folder: no model can be listed or saved there. "
+                + (setting or "Move the file away."))  # fmt: skip
+    if not root.exists():
+        return (f"The models folder {md(root)} does not exist, so no model can be listed. "
+                + (setting + " " if setting else "") + "Training a model creates the folder.")  # fmt: skip
+    return None
+
+
 def saved_models(task: int | None = None) -> list[dict]:
     """Metadata of the saved models (newest first), optionally of one task; damaged ones left out."""
-    root = models_dir()
-    models = [m for m in _model_table(str(root), _registry_stamp(root)) if "error" not in m]
+    models = [m for m in _registry() if "error" not in m]
     return [m for m in models if task is None or int(m["task"]) == int(task)]
 
 
@@ -193,9 +222,9 @@ def show_error(exc: Exception) -> None:
 
 
 def damaged_models() -> list[dict]:
-    """Model folders that could not be read: ``{"name", "path", "error"}`` each."""
-    root = models_dir()
-    return [m for m in _model_table(str(root), _registry_stamp(root)) if "error" in m]
+    """Model folders that could not be read: ``{"name", "path", "error", "hint", "deletable", "newer"}`` each
+    (``newer``: what is newer in a model saved by a newer version of the tool, not damaged; else None)."""
+    return [m for m in _registry() if "error" in m]
 
 
 def refresh_models() -> None:

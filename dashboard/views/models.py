@@ -26,12 +26,20 @@ def render() -> None:
     if flash := st.session_state.pop(KEY_FLASH, None):
         st.success(flash, icon=":material/delete:")
         st.session_state.pop(KEY_SELECTED, None)  # deleted here: the card moves on to the first model
-    models = loaders.saved_models()
-    for m in loaders.damaged_models():
+    try:
+        models, unusable = loaders.saved_models(), loaders.damaged_models()
+    except CoreError as exc:  # the models folder cannot be read: said, naming it
+        loaders.show_error(exc)
+        return
+    for m in unusable:
         _damaged(m)
     if not models:
-        st.info("No model is saved yet. Train one on the Train page, or run `scripts/dashboard.sh` once to create the "
-                "demo models.", icon=":material/lightbulb:")  # fmt: skip
+        if problem := loaders.registry_problem():
+            st.warning(problem, icon=":material/folder_off:")
+        # Beside folders it cannot use, "yet" would be wrong
+        none = "No model this version can use is saved" if unusable else "No model is saved yet"
+        st.info(f"{none}{'' if problem else ' in ' + md(loaders.models_dir())}. Train one on the Train page, or run "
+                "`scripts/dashboard.sh` once to create the demo models.", icon=":material/lightbulb:")  # fmt: skip
         components.link_to_page("train.py", "Train a model", ":material/model_training:")
         return
     st.caption(f"{counted(len(models), 'model')} in {md(loaders.models_dir())}. Scores are on each model's held-out "
@@ -60,15 +68,27 @@ def render() -> None:
     st.markdown(f"**Task:** {meta['task']} classes · **Family:** {md(meta['family'])} · **Layout:** {meta['layout']} "
                 f"({len(meta['features'])} features) · **Created:** {components.models_frame([meta])['created'][0]}")  # fmt: skip
     if int(meta["task"]) == 2:
-        _alarm_threshold(meta)
+        _part(_alarm_threshold, meta, "alarm threshold")
     scores_tab, data_tab, settings_tab = st.tabs(["Scores", "Training data", "Settings and versions"])
     with scores_tab:
-        _scores(meta)
+        _part(_scores, meta, "scores")
     with data_tab:
-        _training_data(meta)
+        _part(_training_data, meta, "training data")
     with settings_tab:
-        _settings(meta)
+        _part(_settings, meta, "settings and versions")
     _delete(meta)
+
+
+def _part(draw, meta: dict, what: str) -> None:
+    """One part of the card, drawn by ``draw(meta)``; a part of metadata.json that the loader does not check and
+    that cannot be read (edited by hand, or written by another version of the tool) is said in place of that part,
+    and the rest of the card, its Delete button included, is still shown (it ended the page in a traceback)."""
+    try:
+        draw(meta)
+    except Exception as exc:
+        st.error(f"The {what} of this model could not be shown: its metadata.json holds something this version of "
+                 f"the tool does not read ({type(exc).__name__}: {md(exc)}). The rest of the card is shown; if the "
+                 "file was edited by hand, restore it or train the model again.", icon=":material/error:")  # fmt: skip
 
 
 def _alarm_threshold(meta: dict) -> None:
@@ -94,12 +114,26 @@ def _scores(meta: dict) -> None:
         if split != "test":
             refit = " of a first fit, before the model was refitted on all training rows" if _refit(meta) else ""
             st.warning(f"No test data was given when this model was trained: these are validation scores{refit}.")
-        components.show_report(EvaluationReport.from_dict(scores), "models")
+        try:
+            report = EvaluationReport.from_dict(scores)
+        except TypeError:  # only the headline numbers were stored (the loader checks no more): show those
+            _headline_only(scores)
+        else:
+            components.show_report(report, "models")
     history = meta.get("history") or {}
     if history:
         st.plotly_chart(training_curves(history), key="models_curves")
     else:
         st.caption("No training curves: this family does not train in epochs.")
+
+
+def _headline_only(scores: dict) -> None:
+    """The headline scores of a stored report that lacks the per-class details (macro-F1 first)."""
+    names = {"macro_f1": "Macro-F1", "weighted_f1": "Weighted-F1", "accuracy": "Accuracy"}
+    for col, (key, label) in zip(st.columns(len(names)), names.items()):
+        col.metric(label, f"{scores[key]:.3f}", border=True)
+    st.info("This model's per-class scores and confusion matrix were not saved with it: only its headline scores "
+            "are shown. The Compare page scores it again on labelled rows, class by class.")  # fmt: skip
 
 
 def _refit(meta: dict) -> dict | None:
@@ -180,8 +214,14 @@ def _damaged(meta: dict) -> None:
                    "other files or folders besides a model's, so it is not deleted from here: move them out, or "
                    "delete the folder yourself if you mean to.")  # fmt: skip
         return
-    st.warning(f"The folder **{md(meta['name'])}** could not be read as a model: {md(meta['error'])}. No page can use "
-               "it; delete it if it is not being written right now (a model still being saved is not listed).")  # fmt: skip
+    if newer := meta.get("newer"):
+        st.warning(f"The model **{md(meta['name'])}** was saved by a newer version of this tool ({md(newer)}), so no "
+                   "page of this version can use it. It is not damaged: update this installation to use it, and "
+                   "delete it only if no one needs it any more.", icon=":material/update:")  # fmt: skip
+    else:
+        st.warning(f"The folder **{md(meta['name'])}** could not be read as a model: {md(meta['error'])}. No page can "
+                   "use it; delete it if it is not being written right now (a model still being saved is not "
+                   "listed).")  # fmt: skip
     _delete(meta, f"Delete the folder {md(meta['name'])}…", "models_delete_damaged_" + meta["name"])
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.errors import CoreError
 from core.figures import model_scores_figure
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
+from core.words import counted, listed
 from dashboard import components, loaders
 from dashboard.escape import md
 
@@ -36,24 +38,48 @@ def render() -> None:
             f"**{task} classes**\n\n{TASK_DESCRIPTIONS[task].split(': ', 1)[-1]}"
         )
     st.subheader("Saved models and how good they are")
-    models = loaders.saved_models()
-    if not models:
-        st.info("No model is saved yet. Create the small demo models with the first command of the README, "
-                "`scripts/dashboard.sh` (or `.venv/bin/python -m core setup-demo`), or train one on the "
-                "**Train** page.", icon=":material/lightbulb:")  # fmt: skip
+    try:
+        models, unusable = loaders.saved_models(), loaders.damaged_models()
+        readable = True
+    except CoreError as exc:  # the models folder cannot be read: said, and the rest of the page still explains
+        loaders.show_error(exc)
+        models, unusable, readable = [], [], False
+    if readable and not models:
+        if problem := loaders.registry_problem():
+            st.warning(problem, icon=":material/folder_off:")
+        # Beside folders it cannot use, "yet" would be wrong
+        none = "No model this version can use is saved" if unusable else "No model is saved yet"
+        st.info(f"{none}{'' if problem else ' in ' + md(loaders.models_dir())}. Create the small demo models with the "
+                "first command of the README, `scripts/dashboard.sh` (or `.venv/bin/python -m core setup-demo`), or "
+                "train one on the **Train** page.", icon=":material/lightbulb:")  # fmt: skip
         components.link_to_page("train.py", "Train a model", ":material/model_training:")
-    else:
+    elif models:
         _model_scores(models)
-    damaged = loaders.damaged_models()
-    if damaged:
-        st.warning(f"{len(damaged)} model folder(s) could not be read: "
-                   + "; ".join(f"{md(m['name'])} ({md(m['error'])})" for m in damaged))  # fmt: skip
+    _unusable(unusable)
     _demo_download()
     st.subheader("Where to go next")
     for col, (page, label, icon, what) in zip(st.columns(len(HOW_TO)), HOW_TO):
         with col:
             components.link_to_page(page, label, icon)
             st.caption(what)
+
+
+def _unusable(folders: list[dict]) -> None:
+    """The folders of the registry that no page can use: those saved by a newer version of the tool (not damaged:
+    never advised for deleting), and the damaged ones, with where to see and remove them."""
+    newer = [m for m in folders if m.get("newer")]
+    damaged = [m for m in folders if m not in newer]
+    if newer:
+        names = listed(["**" + md(m["name"]) + "**" for m in newer])
+        one = len(newer) == 1
+        st.warning(f"{counted(len(newer), 'model')} {'was' if one else 'were'} saved by a newer version of this tool "
+                   f"and cannot be used here: {names}. {'It is' if one else 'They are'} not damaged: update this "
+                   f"installation to use {'it' if one else 'them'}.", icon=":material/update:")  # fmt: skip
+    if damaged:
+        st.warning(f"{counted(len(damaged), 'model folder')} could not be read, so no page can use "
+                   f"{'it' if len(damaged) == 1 else 'them'}: "
+                   + "; ".join(f"**{md(m['name'])}** ({md(m['error'])})" for m in damaged)
+                   + ". The **Models** page says what is wrong and can delete a damaged folder.")  # fmt: skip
 
 
 def _model_scores(models: list[dict]) -> None:

@@ -543,6 +543,30 @@ def test_loading_checks_metadata_before_weights(tmp_path):
         model.save(path)
 
 
+def test_a_model_of_a_newer_version_is_told_apart_from_a_damaged_one(tmp_path):
+    """A newer format, or a family this version does not know, is a NewerModelError ('update this installation'),
+    listed with what is newer; an older format or bad JSON stays a damaged folder ('train it again')."""
+    from core.errors import NewerModelError
+    from core.pipeline import FORMAT_VERSION, list_models
+
+    model, _ = train_model("lr", 19, blobs(), params={"max_iter": 50})
+    edits = {"format": {"format_version": FORMAT_VERSION + 1}, "family": {"family": "quantum-forest"},
+             "older": {"format_version": FORMAT_VERSION - 1}}  # fmt: skip
+    for name, change in edits.items():
+        path = model.save(tmp_path / name)
+        meta = json.loads((path / "metadata.json").read_text())
+        (path / "metadata.json").write_text(json.dumps({**meta, **change}))
+    with pytest.raises(NewerModelError, match="newer version of this tool") as err:
+        read_metadata(tmp_path / "format")
+    assert "update this installation" in err.value.hint
+    listed = {m["name"]: m for m in list_models(tmp_path)}
+    assert (
+        listed["format"]["newer"] == f"model format version {FORMAT_VERSION + 1}; this version reads {FORMAT_VERSION}"
+    )
+    assert listed["family"]["newer"].startswith("model family 'quantum-forest'; this version knows ")
+    assert listed["older"]["newer"] is None and "train the model again" in listed["older"]["hint"]
+
+
 def _damaged(src: Path, dst: Path, *, meta=None, weights=...) -> Path:
     """A copy of the model folder ``src`` with its metadata changed by ``meta`` (a dict update, or the raw
     bytes of the file) and its weights file replaced by ``weights`` (bytes, or None to delete it)."""

@@ -26,7 +26,7 @@ import pandas as pd
 
 from .loading import UNLABELLED, Dataset
 from .preprocess import repair_rule
-from .words import counted, listed, was_were
+from .words import counted, listed, share_text, was_were
 
 if TYPE_CHECKING:
     from .compare import ModelScore
@@ -104,7 +104,7 @@ def headline_sentences(report: EvaluationReport, max_classes: int = 19) -> list[
     cm = np.asarray(report.confusion_matrix, dtype=np.int64).reshape(len(labels), len(labels))
     correct = int(np.trace(cm))
     # Rows whose true class is not known are not in n_rows: said, so that it does not contradict the flow count.
-    out = [f"Of {report.n_rows:,} flows whose true class is known, {correct:,} ({correct / report.n_rows:.1%}) "
+    out = [f"Of {report.n_rows:,} flows whose true class is known, {correct:,} ({share_text(correct / report.n_rows)}) "
            f"{was_were(correct)} recognised as "
            f"their true class. The macro-F1 score, which weighs every class equally so that rare attacks count as "
            f"much as floods, is {report.macro_f1:.3f} (1 is perfect); the weighted-F1 is "
@@ -216,7 +216,7 @@ def analysis_report(model: TrainedModel, data: Dataset, *, predictions: Predicti
     found = Section("What the model found")
     n_attack = int(attacks.sum())
     found.paragraphs.append(
-        f"The model classed {n_attack:,} of {len(data):,} flows ({n_attack / max(len(data), 1):.1%}) as attacks"
+        f"The model classed {n_attack:,} of {len(data):,} flows ({share_text(n_attack / max(len(data), 1))}) as attacks"
         # a 2-class model's only attack class is 'Attack': 'most often Attack (N)' repeated the count
         + (": most often " + ", ".join(f"{c} ({k:,})" for c, k in attacks.sort_values(ascending=False).head(3).items())
            if n_attack and model.task != 2 else "") + ".")  # fmt: skip
@@ -306,7 +306,7 @@ def _caveats(data: Dataset, predictions: Predictions, evaluation, importance) ->
         bullets.append(DUPLICATES_CAVEAT)
     dup = _duplicate_rows(data.X)
     if dup:
-        bullets.append(f"Within the analysed data, {dup:,} of {len(data):,} flows ({dup / len(data):.1%}) are exact "
+        bullets.append(f"Within the analysed data, {dup:,} of {len(data):,} flows ({share_text(dup / len(data))}) are exact "
                        "copies of another flow.")  # fmt: skip
     if predictions.repairs.total:
         bullets.append(f"Repaired before scoring: {predictions.repairs.summary()} ({repair_rule('->')}; no flow was "

@@ -33,3 +33,14 @@ def probability_text(p: float) -> str:
     if value == value.quantize(Decimal("0.01")):
         return f"{value:.2f}"
     return f"{value:f}"
+
+
+def share_text(share: float) -> str:
+    """A share (0 to 1) as a percentage with one decimal that never reads as none or all when it is neither: a
+    handful of attack flows among millions is "<0.1%", not "0.0%" (which says there is none), and all but a handful
+    ">99.9%", not "100.0%"."""
+    if 0 < share < 0.0005:
+        return "<0.1%"
+    if 0.9995 <= share < 1:
+        return ">99.9%"
+    return f"{share:.1%}"

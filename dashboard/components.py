@@ -19,7 +19,7 @@ from core.figures import confusion_figure, per_class_metrics_figure, per_class_t
 from core.pipeline import COARSER_NOTE, scored_at, test_set_of
 from core.taxonomy import BENIGN
 from core.threshold import saved_since_training, threshold_text
-from core.words import counted, listed, was_were
+from core.words import counted, listed, share_text, was_were
 from dashboard.escape import md
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "model_scores",
     "models_frame",
     "predicted_absent_sentences",
-    "share_text",
     "show_headline",
     "show_models_table",
     "show_note",
@@ -181,17 +180,6 @@ def ranking_key(meta: dict) -> tuple[bool, float]:
     models without scores (the order of :func:`models_frame`)."""
     scores, split = model_scores(meta)
     return split != "test", -(scores["macro_f1"] if scores else -1.0)
-
-
-def share_text(share: float) -> str:
-    """A share (0 to 1) as a percentage with one decimal that never reads as none or all when it is neither: a
-    handful of attack flows among millions is "<0.1%", not "0.0%" (which says there is none), and all but a handful
-    ">99.9%", not "100.0%"."""
-    if 0 < share < 0.0005:
-        return "<0.1%"
-    if 0.9995 <= share < 1:
-        return ">99.9%"
-    return f"{share:.1%}"
 
 
 def absent_classes_sentence(report: EvaluationReport) -> str | None:

@@ -18,7 +18,7 @@ from core.pipeline import Predictions, scoring_notes
 from core.preprocess import repair_rule
 from core.schema import Layout
 from core.taxonomy import BENIGN, CLASSES_2, TASK_DESCRIPTIONS, TASKS, wrong_by_label
-from core.words import counted
+from core.words import counted, share_text
 from dashboard import auth, components, explain_panel, loaders
 from dashboard.escape import md, spreadsheet_text
 
@@ -244,7 +244,7 @@ def _alerts(data: Dataset, pred: Predictions, frame: pd.DataFrame) -> None:
     cols = st.columns(4)
     cols[0].metric("Rows scored", f"{len(frame):,}", border=True)
     n_attack = int(attack.sum())
-    share = components.share_text(n_attack / len(frame))
+    share = share_text(n_attack / len(frame))
     cols[1].metric("Attack traffic", share, border=True, help=counted(n_attack, "row"))
     two_class = tuple(pred.classes) == CLASSES_2  # its one attack class is no kind of attack: "1" read as one kind
     if two_class:

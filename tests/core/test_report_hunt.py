@@ -125,3 +125,27 @@ def test_a_damaged_results_json_is_refused_naming_the_entry_not_a_traceback(one_
     assert str(err.value).endswith(f"entry 2 is not a model result: {says}"), str(err.value)
     assert err.value.file == "bench/out/results.json" and "benchmark-models" in err.value.hint
     results_markdown(read_results(json.dumps([ok]), "x.json"))  # the undamaged entry still reads
+
+
+def test_a_handful_of_attacks_among_many_flows_is_not_reported_as_0_percent(demo_models_dir, demo_dir):
+    """One attack among 2,000+ flows: the analysis report said '1 of 3,800 flows (0.0%) as attacks', which reads as
+    none, in the report meant for people who do not program (the Analyze page had the same fault)."""
+    import numpy as np
+
+    from core.pipeline import Predictions
+    from core.preprocess import RepairCounts
+    from core.report import analysis_report
+
+    model = TrainedModel.load(demo_models_dir / "test-rf-2class")
+    test = load_split(demo_dir, "test")
+    data = test.subset(np.concatenate([np.arange(len(test)), np.arange(len(test))]))  # every row twice
+    proba = np.tile(np.asarray([[1.0, 0.0]], dtype=np.float32), (len(data), 1))  # columns: model.classes
+    attack = list(model.classes).index("Attack")
+    proba[0] = 0.0
+    proba[0, attack] = 1.0  # one flow called an attack
+    pred = Predictions(list(model.classes), proba, RepairCounts())
+    assert len(data) > 2000 and int((pred.labels == "Attack").sum()) == 1
+    found = next(
+        s for s in analysis_report(model, data, predictions=pred).sections if s.title == "What the model found"
+    )
+    assert f"classed 1 of {len(data):,} flows (<0.1%) as attacks" in found.paragraphs[0], found.paragraphs[0]

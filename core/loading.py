@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -545,6 +546,11 @@ def display_names(paths: Sequence[str | os.PathLike]) -> list[str]:
     return [name_text(p.resolve().relative_to(common).as_posix()) for p in paths]
 
 
+def _is_row_index(column: str) -> bool:
+    """A header cell of saved row numbers: empty (pandas' ``to_csv`` with its index) or pandas' ``Unnamed: 0``."""
+    return not column.strip() or re.fullmatch(r"Unnamed: \d+", column.strip()) is not None
+
+
 def read_csv(
     source: Source,
     *,
@@ -595,6 +601,9 @@ def read_csv(
         layouts = (f"the {exc.closest.n_features} features of the {exc.closest.name} release" if exc.closest
                    else "the 45 features of the v1 release or the 39 of v2")  # fmt: skip
         hint = f"a CICIoMT2024 CSV has {layouts} (optionally with a 'label' column)"
+        if exc.closest and not exc.missing and [_is_row_index(c) for c in exc.unexpected] == [True]:
+            hint = ("its column with no name is most likely the row numbers a spreadsheet or pandas saved with the "
+                    "table (to_csv without index=False): delete that column, or save the file again without them")  # fmt: skip
         raise DataError(str(exc), file=display, row=0, hint=hint) from None
     if layout is not None and found.name != layout.name:
         raise LayoutMismatchError(

@@ -151,13 +151,17 @@ class SchemaError(ValueError):
         self.missing = missing
         self.unexpected = unexpected
         parts = []
+
+        def shown_name(c: str) -> str:  # '' read as nothing at all
+            return repr(c) if c.strip() else "'' (a column with no name)"
+
         if missing:
             parts.append(
                 f"missing column(s) {', '.join(repr(c) for c in missing[:8])}" + (" ..." if len(missing) > 8 else "")
             )
         if unexpected:
             parts.append(
-                f"unexpected column(s) {', '.join(repr(c) for c in unexpected[:8])}"
+                f"unexpected column(s) {', '.join(shown_name(c) for c in unexpected[:8])}"
                 + (" ..." if len(unexpected) > 8 else "")
             )
         if closest is None:

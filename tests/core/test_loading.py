@@ -811,3 +811,22 @@ def test_a_bad_rows_error_names_the_files_line_as_a_spreadsheet_numbers_it(where
     with pytest.raises(DataError) as err:
         read([lines[0], "", lines[1], blank_cells, blank_cells, bad_label])
     assert str(err.value) == "x.csv, column 'label', row 2 (line 6 of the file): unrecognised label 'Martians'"
+
+
+@pytest.mark.parametrize("index_name", ["", "Unnamed: 0"])
+def test_a_file_saved_with_its_row_numbers_says_so(index_name):
+    """A table saved by pandas with its index (to_csv without index=False) has a first column with no name: it was
+    refused with "unexpected column(s) ''", which says nothing to someone who does not program."""
+    import pandas as pd
+
+    frame = pd.read_csv(io.BytesIO(make_csv(rows=5)))
+    text = frame.rename_axis(index_name or None).to_csv().encode()
+    assert text.startswith(f"{index_name},".encode())
+    with pytest.raises(DataError) as err:
+        read_csv(text, name="x.csv")
+    if not index_name:
+        assert "'' (a column with no name)" in str(err.value)
+    assert "row numbers a spreadsheet or pandas saved with the table" in err.value.hint, err.value.hint
+    with pytest.raises(DataError) as other:  # another stray column keeps the usual hint
+        read_csv(frame.assign(extra=1).to_csv(index=False).encode(), name="x.csv")
+    assert "row numbers" not in other.value.hint and "'extra'" in str(other.value)

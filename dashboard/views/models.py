@@ -9,6 +9,7 @@ from core import threshold as th
 from core.errors import CoreError
 from core.evaluation import EvaluationReport
 from core.figures import class_counts_figure, training_curves
+from core.models import FAMILIES
 from core.pipeline import delete_model
 from core.taxonomy import classes_for_task
 from core.words import counted, sentence
@@ -66,7 +67,7 @@ def render() -> None:
     st.header(md(name), divider="gray")
     st.markdown(md(meta.get("description") or meta["family"]))
     st.markdown(f"**Task:** {meta['task']} classes · **Family:** {md(meta['family'])} · **Layout:** {meta['layout']} "
-                f"({len(meta['features'])} features) · **Created:** {components.models_frame([meta])['created'][0]}")  # fmt: skip
+                f"({len(meta['features'])} features) · **Created:** {components.models_frame([meta])['created'][0] or 'not recorded'}")  # fmt: skip
     if int(meta["task"]) == 2:
         _part(_alarm_threshold, meta, "alarm threshold")
     scores_tab, data_tab, settings_tab = st.tabs(["Scores", "Training data", "Settings and versions"])
@@ -123,6 +124,8 @@ def _scores(meta: dict) -> None:
     history = meta.get("history") or {}
     if history:
         st.plotly_chart(training_curves(history), key="models_curves")
+    elif FAMILIES[meta["family"]].uses_epochs:  # a network: its curves were not kept (saved by an older version)
+        st.caption("No training curves were saved with this model.")
     else:
         st.caption("No training curves: this family does not train in epochs.")
 

@@ -189,3 +189,18 @@ def test_a_models_folder_that_cannot_be_read_is_said_and_the_landing_page_still_
             assert any(f"the models folder {md(locked)} cannot be read" in e.value for e in at.error), page
     finally:
         (tmp_path / "locked").chmod(0o700)
+
+
+def test_a_network_without_its_curves_or_date_is_said_so_plainly(demo_models_dir, tmp_path, monkeypatch, demo_dir):
+    """A network saved without its training curves (by an older version) was captioned 'this family does not train in
+    epochs', false of a CNN; a model without a recorded date showed '**Created:**' followed by nothing."""
+    registry = tmp_path / "models"
+    shutil.copytree(demo_models_dir / "test-paper-cnn-6class", registry / "old-cnn")
+    _edit(registry / "old-cnn", lambda m: [m.pop(k, None) for k in ("history", "saved_at", "created_at")])
+    monkeypatch.setenv("IOMT_MODELS_DIR", str(registry))
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
+    at = _page("models", "old-cnn")
+    captions = [c.value for c in at.caption]
+    assert "No training curves were saved with this model." in captions, captions
+    assert not any("does not train in epochs" in c for c in captions)
+    assert any("**Created:** not recorded" in m.value for m in at.markdown), [m.value for m in at.markdown][:5]

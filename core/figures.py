@@ -31,12 +31,14 @@ if TYPE_CHECKING:
 __all__ = [
     "CLASS_COLORS",
     "COMPARISON_METRICS",
+    "LOG_SCALE_RATIO",
     "UNKNOWN_COLOR",
     "class_color",
     "class_counts_figure",
     "comparison_bars",
     "confidence_histogram",
     "confusion_figure",
+    "counts_need_log_scale",
     "model_scores_figure",
     "per_class_f1_heatmap",
     "per_class_metrics_figure",
@@ -335,24 +337,46 @@ def class_counts_figure(counts: Mapping[str, int] | pd.Series, title: str = "", 
             showlegend=False,
         )
     )
-    _style(fig, title or "Rows per class", "Class", "Rows", height=420)
+    _style(fig, title or "Rows per class", "Class", "Rows (log scale)" if log_y else "Rows", height=420)
     fig.update_xaxes(type="category", tickangle=-45 if len(classes) > 6 else 0)
     if log_y:
         fig.update_yaxes(type="log")
     return fig
 
 
-def _bucket_majority(codes: np.ndarray, n_classes: int, size: int) -> np.ndarray:
-    """Most frequent code in each run of ``size`` consecutive rows (ties: lowest code)."""
-    n_buckets = math.ceil(len(codes) / size)
-    bucket = np.arange(len(codes)) // size
-    tally = np.zeros((n_buckets, n_classes), dtype=np.int64)
-    np.add.at(tally, (bucket, codes), 1)
-    return tally.argmax(axis=1)
+#: Largest / smallest non-zero count from which :func:`counts_need_log_scale` asks for a log axis.
+LOG_SCALE_RATIO = 100
+
+
+def counts_need_log_scale(counts: Mapping[str, int] | pd.Series) -> bool:
+    """Whether bars of ``counts`` need a log axis: the largest count is at least
+    :data:`LOG_SCALE_RATIO` times the smallest non-zero one (on a linear axis the small bar
+    would be a few pixels high or none, e.g. 3 rows next to 268,000)."""
+    series = counts if isinstance(counts, pd.Series) else pd.Series(dict(counts), dtype="int64")
+    values = series.to_numpy(dtype=np.float64)
+    values = values[np.isfinite(values) & (values > 0)]
+    return bool(len(values)) and values.max() >= LOG_SCALE_RATIO * values.min()
+
+
+def _class_codes(predicted: Sequence[str] | np.ndarray, classes: list[str]) -> np.ndarray:
+    """Index of each row's class in ``classes`` (vectorised); a value not in ``classes`` is an error."""
+    values = np.asarray(predicted, dtype=object)
+    codes = pd.Categorical(values, categories=classes).codes.astype(np.int64)
+    if (codes < 0).any():
+        unknown = sorted({str(v) for v in pd.unique(values[codes < 0])})
+        raise ValueError(f"predicted classes {unknown} are not in classes {classes}")
+    return codes
 
 
 def timeline_figure(predicted: Sequence[str], classes: Sequence[str], max_points: int = 5000) -> go.Figure:
     """Predicted class along the file's row order, to see where an attack starts and stops.
+
+    Rows are numbered from 1, like the "row in file" of the Analyze page's table. Up to
+    ``max_points`` rows, each row is one mark in its class's lane. Above, rows are grouped into
+    buckets of equal runs of consecutive rows, and each bucket gets one mark in the lane of
+    **every** class that occurs in it, however few of its rows that class has: a class with a
+    single row is never hidden behind the bucket's majority. The hover says how many rows of the
+    class the bucket holds and which rows the bucket spans.
 
     Parameters
     ----------
@@ -361,52 +385,69 @@ def timeline_figure(predicted: Sequence[str], classes: Sequence[str], max_points
     classes : sequence of str
         The task's classes, in the order of the y axis (top to bottom).
     max_points : int
-        Above this many rows, rows are grouped into ``ceil(n / max_points)``-row buckets and
-        each bucket is drawn as its most frequent class at the bucket's first row number.
+        Budget of marks for the whole figure. Above this many rows, the bucket size is
+        chosen so that (number of buckets) x (number of classes that occur) stays within it
+        (at least one bucket, so never fewer marks than classes that occur).
 
     Returns
     -------
     go.Figure
         One ``Scatter`` trace per class that occurs (``name`` = class, coloured with
-        :func:`class_color`); ``x`` = row numbers (0-based), ``y`` = the class. Together the
-        traces hold at most ``max_points`` points.
+        :func:`class_color`); ``x`` = first row of each mark's bucket (1-based), ``y`` = the
+        class, ``customdata`` = ``(rows of the class in the bucket, first row, last row)`` per
+        mark (for one row per mark: ``(1, row, row)``). The traces hold at most
+        ``max(max_points, classes that occur)`` marks, however many rows there are.
     """
     if max_points < 1:
         raise ValueError(f"max_points must be at least 1, got {max_points!r}")
     classes = list(classes)
     title = "Predicted class along the file"
-    if len(predicted) == 0:
+    n = len(predicted)
+    if n == 0:
         return _empty_figure(title, "no rows to show")
-    index = {c: i for i, c in enumerate(classes)}
-    values = np.asarray(predicted, dtype=object)
-    unknown = sorted({str(v) for v in pd.unique(values) if v not in index})
-    if unknown:
-        raise ValueError(f"predicted classes {unknown} are not in classes {classes}")
-    codes = np.fromiter((index[v] for v in values), dtype=np.int64, count=len(values))
-    n = len(codes)
-    size = max(1, math.ceil(n / max_points))
-    if size > 1:
-        codes = _bucket_majority(codes, len(classes), size)
-        title += f" (each point: most frequent class of {size:,} rows)"
-    rows = np.arange(len(codes), dtype=np.int64) * size
+    codes = _class_codes(predicted, classes)
+    k = len(classes)
+    if n <= max_points:
+        size = 1
+    else:
+        present = int(np.count_nonzero(np.bincount(codes, minlength=k)))
+        size = math.ceil(n / max(1, max_points // present))
+    n_buckets = math.ceil(n / size)
+    # tally[b, c] = rows of class c in bucket b, in one pass over the rows.
+    bucket = np.arange(n, dtype=np.int64) // size
+    tally = np.bincount(bucket * k + codes, minlength=n_buckets * k).reshape(n_buckets, k)
+    first = np.arange(n_buckets, dtype=np.int64) * size + 1
+    last = np.minimum(first + size - 1, n)
+    if size == 1:
+        x_title = f"Row in file (of {n:,})"
+    else:
+        title += f" (each mark: a class present in a bucket of {size:,} rows)"
+        x_title = f"Row in file (of {n:,}; buckets of {size:,} rows)"
     fig = go.Figure()
     for code, label in enumerate(classes):
-        mask = codes == code
-        if not mask.any():
+        where = np.flatnonzero(tally[:, code])
+        if not len(where):
             continue
+        if size == 1:
+            hover = f"row %{{x:,}}<br>{label}<extra></extra>"
+        else:
+            hover = (f"{label} rows: %{{customdata[0]:,}}<br>in rows %{{customdata[1]:,}}–%{{customdata[2]:,}}"
+                     "<extra></extra>")  # fmt: skip
         fig.add_scatter(
-            x=rows[mask],
-            y=[label] * int(mask.sum()),
+            x=first[where],
+            y=[label] * len(where),
+            customdata=np.column_stack([tally[where, code], first[where], last[where]]),
             mode="markers",
             name=label,
             marker={"color": class_color(label), "symbol": "line-ns-open", "size": 12, "line": {"width": 2}},
-            hovertemplate=f"row %{{x:,}}<br>{label}<extra></extra>",
+            hovertemplate=hover,
         )
-    _style(fig, title, f"Row in file (of {n:,})", "Predicted class",
+    _style(fig, title, x_title, "Predicted class",
            height=_rows_height(len(classes), per_row=26, base=180, minimum=300))  # fmt: skip
     # An explicit range keeps every class lane visible, also those never predicted.
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=classes, range=[len(classes) - 0.5, -0.5])
-    fig.update_xaxes(range=[-0.01 * n, n * 1.01])
+    pad = max(0.5, 0.01 * n)
+    fig.update_xaxes(range=[1 - pad, n + pad])
     return fig
 
 

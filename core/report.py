@@ -221,7 +221,9 @@ def analysis_report(model: TrainedModel, data: Dataset, *, predictions: Predicti
         + (": most often " + ", ".join(f"{c} ({k:,})" for c, k in attacks.sort_values(ascending=False).head(3).items())
            if n_attack and model.task != 2 else "") + ".")  # fmt: skip
     found.table = pd.DataFrame({"predicted class": counts.index, "flows": counts.to_numpy()})
-    found.figure = figures.class_counts_figure(counts, "Flows per predicted class")
+    found.figure = figures.class_counts_figure(
+        counts, "Flows per predicted class", log_y=figures.counts_need_log_scale(counts)
+    )  # 3 flows beside 268,000
     found.draw = _bars_drawer(list(counts.index), counts.to_numpy(dtype=float), "flows", colors=[
         figures.class_color(c) for c in counts.index])  # fmt: skip
     found.chart_height = 0.35 * len(counts) + 1.0

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core.figures import class_counts_figure, confidence_histogram, timeline_figure
+from core.figures import class_counts_figure, confidence_histogram, counts_need_log_scale, timeline_figure
 from core.loading import Dataset
 from core.pipeline import Predictions, scoring_notes
 from core.preprocess import repair_rule
@@ -263,7 +263,9 @@ def _alerts(data: Dataset, pred: Predictions, frame: pd.DataFrame) -> None:
             f"{c} ({counted(n, 'row')})" for c, n in top.items()) + ".")  # fmt: skip
         st.warning(f"**{counted(n_attack, 'row')} ({share}) {look}.**{kinds}", icon=":material/crisis_alert:")
     left, right = st.columns(2)
-    left.plotly_chart(class_counts_figure(counts, "Rows per predicted class"), key="analyze_counts")
+    # 3 rows next to 268,000 have no visible bar on a linear axis.
+    bars = class_counts_figure(counts, "Rows per predicted class", log_y=counts_need_log_scale(counts))
+    left.plotly_chart(bars, key="analyze_counts")
     # The metric above gives the count; a short title fits the half-width column.
     histogram = confidence_histogram(pred.confidence, threshold).update_layout(
         title_text="Confidence of each prediction"

@@ -205,8 +205,8 @@ def test_timeline_short_input_keeps_every_row():
     fig = F.timeline_figure(predicted, CLASSES_6)
     by_name = {t.name: t for t in fig.data}
     assert set(by_name) == {"Benign", "DDoS"}
-    assert list(by_name["DDoS"].x) == [2, 3]
-    assert list(by_name["Benign"].x) == [0, 1, 4]
+    assert list(by_name["DDoS"].x) == [3, 4]  # rows counted from 1, like the page's table
+    assert list(by_name["Benign"].x) == [1, 2, 5]
     assert set(by_name["DDoS"].y) == {"DDoS"}
     assert by_name["DDoS"].marker.color == F.class_color("DDoS")
     assert list(fig.layout.yaxis.categoryarray) == list(CLASSES_6)
@@ -214,22 +214,29 @@ def test_timeline_short_input_keeps_every_row():
     _assert_styled(fig)
 
 
-def test_timeline_downsamples_to_max_points_with_the_majority_class():
+def test_timeline_buckets_rows_and_marks_every_class_present_in_each_bucket():
     n = 10_001
     predicted = np.array(["Benign"] * n, dtype=object)
-    predicted[4000:7000] = "DoS"
-    predicted[::7] = "Recon"  # sprinkled minority: never the majority of a bucket
+    predicted[4000:7000] = "DoS"  # rows 4,001-7,000
+    predicted[::7] = "Recon"  # sprinkled minority: never the majority of a bucket, yet in every bucket
     fig = F.timeline_figure(list(predicted), CLASSES_6, max_points=100)
-    size = math.ceil(n / 100)  # 101 rows per bucket
+    size = math.ceil(n / (100 // 3))  # 3 classes present: 33 buckets of 304 rows keep 3 x 33 marks within 100
+    n_buckets = math.ceil(n / size)
     xs = np.concatenate([np.asarray(t.x) for t in fig.data])
     assert len(xs) <= 100
-    assert len(xs) == math.ceil(n / size)
-    np.testing.assert_array_equal(np.sort(xs), np.arange(0, n, size))  # x stays the true row number
-    assert {t.name for t in fig.data} == {"Benign", "DoS"}
-    dos = np.asarray(next(t for t in fig.data if t.name == "DoS").x)
-    assert dos.min() >= 4000 - size and dos.max() < 7000
-    assert 4040 in dos and 0 not in dos
-    assert "101 rows" in fig.layout.title.text
+    assert {t.name for t in fig.data} == {"Benign", "DoS", "Recon"}
+    by_name = {t.name: t for t in fig.data}
+    starts = np.arange(1, n + 1, size)  # x stays the true (1-based) row number of the bucket's first row
+    for label, trace in by_name.items():  # a mark wherever the bucket holds a row of the class, however few
+        present = [(predicted[s - 1 : s - 1 + size] == label).any() for s in starts]
+        np.testing.assert_array_equal(trace.x, starts[present], err_msg=label)
+    np.testing.assert_array_equal(by_name["Recon"].x, starts)
+    dos = np.asarray(by_name["DoS"].x)
+    np.testing.assert_array_equal(dos, starts[(starts + size - 1 >= 4001) & (starts <= 7000)])
+    assert len(starts) == n_buckets
+    recon = np.asarray(by_name["Recon"].customdata)
+    assert recon[:, 0].sum() == int((predicted == "Recon").sum())
+    assert f"{size:,} rows" in fig.layout.title.text and "bucket" in fig.layout.title.text
 
 
 def test_timeline_rejects_unknown_class():

@@ -5,12 +5,13 @@ depend on how large the input files are:
 
 1. plan (one task per file): the header line and byte ranges of about ``partition_bytes`` each,
    cut just after a newline;
-2. count (one task per range): the data rows in the range (non-empty lines, as pyarrow counts them),
-   from which each range's first row number in its file follows;
+2. count (one task per range): the data rows in the range as ``read_csv`` keeps them (not blank lines, nor rows
+   whose every cell read is empty or a missing-value marker), from which each range's first row number follows;
 3. score (one task per range): the header is put back in front of the range, the bytes are parsed by
    :func:`core.loading.read_csv` (same validation, layout detection, labels and error messages as
    ``predict``), scored by ``TrainedModel.predict`` and ``Predictions.to_frame``, row numbers shifted
-   to the row in the original file, and written as ``DIR/predictions/file=<name>/part-<k>.parquet``.
+   to the row in the original file, and written as ``DIR/predictions/file=<name>/part-<k>.parquet`` (a range of
+   empty rows only, e.g. Excel's ``,,,,`` lines below the data, writes no part).
 
 The Parquet columns are ``predict``'s, row for row: ``file`` comes back from the partition folder when
 the dataset is read (``pandas.read_parquet(DIR / "predictions")``), and ``true`` is always there (empty
@@ -55,16 +56,27 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from .errors import CoreError, DataError, ModelFormatError
 from .limits import Limits
-from .loading import _parse_header, csv_files_in, display_names, ignored_label_columns
+from .loading import (
+    NULL_VALUES,
+    _empty_rows,
+    _feature_columns,
+    _parse_header,
+    csv_files_in,
+    display_names,
+    ignored_label_columns,
+)
 from .paths import name_text
-from .schema import find_label_column
+from .schema import detect_layout, find_label_column
 from .words import counted, probability_text
 
 log = logging.getLogger(__name__)
@@ -207,9 +219,41 @@ _FILLER = np.zeros(256, dtype=bool)
 _FILLER[list(b',;|\t "\r\n')] = True
 
 
-def _line_kinds(body: bytes) -> tuple[int, int]:
+#: Bytes of the cells a number column reads as missing (``NA``, ``#N/A``, ``NULL``...: core.loading.NULL_VALUES).
+_MARKER = np.zeros(256, dtype=bool)
+_MARKER[list(b"".join(v.encode() for v in NULL_VALUES))] = True
+
+
+@lru_cache(maxsize=64)
+def _row_reader(header: bytes) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions, bool] | None:
+    """How :func:`core.loading.read_csv` converts the rows under ``header`` (the columns it reads, their types and
+    missing-value markers), and whether the header has columns it does not read; None when it refuses the header
+    (the range's parse says why)."""
+    try:
+        columns, delimiter = _parse_header(header, "range")
+        features = _feature_columns(columns)
+        label_col = find_label_column(columns)
+        found = detect_layout(features)
+    except (CoreError, ValueError):  # DataError, LabelColumnError, SchemaError
+        return None
+    if len(set(columns)) != len(columns):
+        return None
+    read = [*found.features, *([label_col] if label_col else [])]
+    types = {c: pa.float32() for c in found.features} | ({label_col: pa.string()} if label_col else {})
+    return (
+        pacsv.ReadOptions(column_names=columns),
+        pacsv.ParseOptions(delimiter=delimiter),
+        pacsv.ConvertOptions(column_types=types, include_columns=read, null_values=NULL_VALUES),
+        len(read) < len(columns),
+    )
+
+
+def _line_kinds(body: bytes, header: bytes | None = None) -> tuple[int, int]:
     """``(rows, empty rows)`` of CSV bytes without header: lines with a value in them, and lines that are not blank
-    but hold no value (``,,,,``: :func:`core.loading.read_csv` leaves them out, as pyarrow skips blank lines)."""
+    but hold no value (``,,,,``: :func:`core.loading.read_csv` leaves them out, as pyarrow skips blank lines).
+
+    With the file's ``header``, rows are counted as ``read_csv`` keeps them: a line whose every cell it reads is
+    missing (``NA,NA,...``, Excel's ``#N/A``, or a value only in a column it does not read) is an empty row too."""
     if not body:
         return 0, 0
     buf = np.frombuffer(body, dtype=np.uint8)
@@ -217,21 +261,43 @@ def _line_kinds(body: bytes) -> tuple[int, int]:
     starts = np.concatenate(([0], newlines + 1))
     ends = np.concatenate((newlines, [len(buf)]))
     lengths = ends - starts
+    at = np.minimum(starts, len(buf) - 1)
     # whether a line (with its line end, up to the next line's start) has a byte of a value in it; one byte for each
     # byte of the range, no wider sums
-    with_value = np.logical_or.reduceat(~_FILLER[buf], np.minimum(starts, len(buf) - 1)) & (lengths > 0)
+    with_value = np.logical_or.reduceat(~_FILLER[buf], at) & (lengths > 0)
     blank = (lengths == 0) | ((lengths == 1) & (buf[np.maximum(ends - 1, 0)] == 13))  # "" or the "\r" of "\r\n"
-    return int(np.count_nonzero(with_value)), int(np.count_nonzero(~with_value & ~blank))
+    rows, empty = int(np.count_nonzero(with_value)), int(np.count_nonzero(~with_value & ~blank))
+    reader = _row_reader(header) if header is not None else None
+    if reader is None:
+        return rows, empty
+    *options, unread = reader
+    # Lines that may hold missing-value markers only; the others have a value read_csv keeps (or fails on).
+    maybe = with_value if unread else with_value & ~np.logical_or.reduceat(~(_FILLER | _MARKER)[buf], at)
+    lines = np.flatnonzero(maybe)
+    if not len(lines):
+        return rows, empty
+    block = b"\n".join(body[starts[i] : ends[i]] for i in lines) + b"\n"
+    try:
+        table = pacsv.read_csv(pa.py_buffer(block), *options)
+    except pa.ArrowInvalid:  # not rows read_csv keeps or leaves out: it fails on this range, with the row
+        return rows, empty
+    if table.num_rows != len(lines):  # a quote across lines: likewise
+        return rows, empty
+    left_out = _empty_rows(table)
+    dropped = 0 if left_out is None else int(np.count_nonzero(left_out))
+    return rows - dropped, empty + dropped
 
 
-def count_rows(body: bytes) -> int:
-    """Data rows in CSV bytes without header: lines with a value in them (not blank, and not only delimiters)."""
-    return _line_kinds(body)[0]
+def count_rows(body: bytes, header: bytes | None = None) -> int:
+    """Data rows in CSV bytes without header: lines with a value in them (not blank, and not only delimiters), and
+    with the file's ``header``, the rows :func:`core.loading.read_csv` keeps (:func:`_line_kinds`)."""
+    return _line_kinds(body, header)[0]
 
 
-def count_range(path: str, start: int, end: int) -> int:
-    """Data rows in ``path[start:end]`` (a range of :func:`plan_file`)."""
-    return count_rows(_read_range(path, start, end))
+def count_range(path: str, start: int, end: int, header: bytes | None = None) -> int:
+    """Data rows in ``path[start:end]`` (a range of :func:`plan_file`), as read under ``header``
+    (:func:`count_rows`)."""
+    return count_rows(_read_range(path, start, end), header)
 
 
 # --------------------------------------------------------------------------- model, once per worker
@@ -441,6 +507,27 @@ def _to_table(frame, n_classes: int, top: int = 3):
     return table
 
 
+#: How :func:`core.loading.read_csv` starts its error for a file (here: a range) that holds no row.
+_NO_ROWS = "the file has a header but no rows"
+
+
+def _no_rows(index: int, body: bytes, header: bytes, started: float) -> dict:
+    """The statistics of a range without a row in it (no part is written for it)."""
+    return {
+        "index": index,
+        "rows": 0,
+        "predicted": {},
+        "true": {},
+        "low_confidence": 0,
+        "repairs": {"total": 0, "pos_inf": {}, "neg_inf": {}, "nan": {}},
+        "empty_rows": _line_kinds(body, header)[1],
+        "blank_labels": 0,
+        "seconds": time.perf_counter() - started,
+        "pid": os.getpid(),
+        "part": None,
+    }
+
+
 def score_range(
     model_path: str,
     path: str,
@@ -477,6 +564,10 @@ def score_range(
                 header + body, name=Path(name).name, layout=model.layout, limits=Limits.for_part_of_a_file()
             )
         except DataError as exc:
+            if not counts[index] and any(counts) and exc.detail.startswith(_NO_ROWS):
+                # Only blank lines or empty rows (Excel's ',,,,' below the data) in this range: left out, as predict
+                # leaves them out; the file has rows in its other ranges.
+                return _no_rows(index, body, header, started)
             raise _shift_row(exc, offset, path, start) from None
         if len(data) != counts[index]:
             raise CoreError(
@@ -502,7 +593,7 @@ def score_range(
         "true": {str(k): int(v) for k, v in frame["true"].value_counts().items()} if "true" in frame else {},
         "low_confidence": int(np.count_nonzero(confidence < low_confidence)),
         "repairs": predictions.repairs.to_dict(),
-        "empty_rows": _line_kinds(body)[1],  # left out by read_csv, like blank lines
+        "empty_rows": _line_kinds(body, header)[1],  # left out by read_csv, like blank lines
         "blank_labels": data.files[0].blank_labels,  # scored, true class unknown
         "seconds": time.perf_counter() - started,
         "pid": os.getpid(),
@@ -741,7 +832,9 @@ def _run(
             if job.plan is None:
                 continue
             plan = job.plan
-            job.count_futures = [client.submit(count_range, plan.path, s, e, pure=False) for s, e in plan.ranges]
+            job.count_futures = [
+                client.submit(count_range, plan.path, s, e, plan.header, pure=False) for s, e in plan.ranges
+            ]
             job.score_futures = [
                 client.submit(
                     score_range,
@@ -877,7 +970,7 @@ def _summarise(
         if job.error is None:
             n_counted = sum(f.result() for f in job.count_futures)
             scored = sum(s["rows"] for s in stats)
-            expected = {s["part"] for s in stats}
+            expected = {s["part"] for s in stats if s["part"] is not None}  # None: a range without rows
             for p in folder.iterdir():  # leftovers of killed attempts
                 if p.name not in expected:
                     p.unlink()

@@ -19,13 +19,13 @@ from pathlib import Path
 
 from . import audit
 from .errors import CoreError
+from .paths import demo_data_dir
 from .taxonomy import TASK_DESCRIPTIONS, TASKS
 from .words import counted, probability_text
 
 log = logging.getLogger("core")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEMO_DATA_DIR = PROJECT_ROOT / "data" / "demo"
 
 
 def _progress_bar(desc: str):
@@ -841,7 +841,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_threshold)
 
     p = sub.add_parser("demo-data", help="generate synthetic CICIoMT2024-shaped data in the official layout")
-    p.add_argument("--out", default=str(DEMO_DATA_DIR), help=f"output folder (default {DEMO_DATA_DIR})")
+    p.add_argument("--out", default=str(demo_data_dir()),
+                   help=f"output folder (default {demo_data_dir()}: $IOMT_DEMO_DATA_DIR, else data/demo)")  # fmt: skip
     p.add_argument("--layout", choices=["v1", "v2"], default="v2", help="release layout (default v2, 39 features)")
     p.add_argument("--rows", type=_scale, help="scale factor on the default size (e.g. 100 for millions of rows)")
     p.add_argument("--seed", type=int, default=0, help="seed of the generator (default 0)")
@@ -894,7 +895,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_benchmark_models)
 
     p = sub.add_parser("setup-demo", help="generate demo data and train demo models, when absent")
-    p.add_argument("--data", default=str(DEMO_DATA_DIR), help=f"demo data folder (default {DEMO_DATA_DIR}; "
+    p.add_argument("--data", default=str(demo_data_dir()), help=f"demo data folder (default {demo_data_dir()}: "
+                   "$IOMT_DEMO_DATA_DIR, else data/demo; "
                    "generated there when it holds no train/ files)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common_models(p)

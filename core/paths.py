@@ -21,6 +21,14 @@ from .errors import CoreError
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def demo_data_dir() -> Path:
+    """The demo data folder: ``$IOMT_DEMO_DATA_DIR``, else ``data/demo`` in the project. One lookup for the command
+    line (``setup-demo``, ``demo-data``) and the dashboard: they used to disagree, so that ``scripts/dashboard.sh``
+    with the variable set wrote the demo data where the dashboard did not look."""
+    env = os.environ.get("IOMT_DEMO_DATA_DIR", "").strip()
+    return Path(env) if env else ROOT / "data" / "demo"
+
+
 class PathNotAllowedError(CoreError):
     """A typed path that resolves outside every allowed root."""
 

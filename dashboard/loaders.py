@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from core import paths  # noqa: E402
 from core.errors import CoreError, FilesError, ModelFormatError  # noqa: E402
 from core.evaluation import EvaluationReport  # noqa: E402
 from core.loading import Dataset, header_layout, read_files  # noqa: E402
@@ -30,8 +31,9 @@ KEY_TRAIN_JOB = "train_job"  # the training run in progress or last finished
 
 
 def demo_data_dir() -> Path:
-    """The demo data folder (``$IOMT_DEMO_DATA_DIR`` or ``data/demo``), read when asked for."""
-    return Path(os.environ.get("IOMT_DEMO_DATA_DIR", ROOT / "data" / "demo"))
+    """The demo data folder (``$IOMT_DEMO_DATA_DIR`` or ``data/demo``: core.paths.demo_data_dir), read when asked
+    for."""
+    return paths.demo_data_dir()
 
 
 def __getattr__(name: str):

@@ -44,7 +44,7 @@ from core import audit
 from core.errors import CoreError, DataError, LayoutMismatchError, ModelFormatError
 from core.loading import cap_rows_per_class, csv_files_in, has_split, read_files, source_names, split_files
 from core.models import FAMILIES
-from core.paths import confine, data_roots
+from core.paths import confine, data_roots, demo_data_dir
 from core.pipeline import TrainedModel, TrainingLock, new_model_folder, writable_registry
 from core.training import Cancelled, TimeLeft, TrainProgress, describe_seconds, train_from_folder, train_model
 from core.words import counted
@@ -80,8 +80,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def allowed_roots() -> list[Path]:
     """Folders a typed path may lie in: ``$IOMT_DATA_ROOTS`` (or data/ and ../shared/data), and the demo data."""
-    demo = Path(os.environ.get("IOMT_DEMO_DATA_DIR", ROOT / "data" / "demo"))
-    return [*data_roots(), demo.resolve()]
+    return [*data_roots(), demo_data_dir().resolve()]
 
 
 def resolve_folder(text: str) -> Path:

@@ -583,6 +583,21 @@ def test_demo_data_refuses_a_scale_that_is_not_a_positive_number(value, tmp_path
     assert not (tmp_path / "d").exists()
 
 
+def test_demo_data_goes_where_the_dashboard_looks_for_it(tmp_path, monkeypatch):
+    """With $IOMT_DEMO_DATA_DIR set, the dashboard read the demo data from there, but demo-data and setup-demo (run by
+    scripts/dashboard.sh) wrote it to data/demo: the dashboard then found none."""
+    from dashboard.loaders import demo_data_dir
+
+    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(tmp_path / "demo"))
+    proc = run("demo-data", "--rows", 0.01)
+    assert demo_data_dir() == tmp_path / "demo" and str(tmp_path / "demo") in proc.stdout
+    assert {"test", "train"} <= {p.name for p in (tmp_path / "demo").iterdir()}
+    assert any((tmp_path / "demo" / "train").glob("*.csv"))
+    from core.cli import build_parser
+
+    assert build_parser().parse_args(["setup-demo"]).data == str(tmp_path / "demo")
+
+
 def test_demo_data_never_mixes_synthetic_files_into_real_data(v1_sample, tmp_path):
     """demo-data into a folder of real data overwrote the files of the names it writes and left the others: a
     dataset of real and synthetic files mixed, with no word."""

@@ -70,15 +70,25 @@ def _choose_data():
     if source == SOURCES[1]:
         st.caption("A synthetic capture of 2,800 rows: benign traffic with a burst of each of the 18 attacks, and a "
                    "`label` column with the true class. Not real traffic.")  # fmt: skip
+        if kept := st.session_state.get("analyze_uploads"):
+            # Streamlit forgets the files of an uploader not drawn in a run: drawn here, folded away, they are
+            # still there when the analyst switches back (they had to be uploaded again).
+            with st.expander(f"Your uploaded files ({len(kept)}), kept for when you switch back"):
+                _uploader()
         return ("demo", loaders.DEMO_TRAFFIC_NAME), loaders.parse_demo_traffic, loaders.DEMO_TRAFFIC_LAYOUT
-    uploads = st.file_uploader("CICIoMT2024 flow CSV files (one release: 45 or 39 features)", type="csv",
-                               accept_multiple_files=True, key="analyze_uploads",
-                               help="The class is read from an official file name (e.g. "
-                               "TCP_IP-DDoS-UDP1_test.pcap.csv) or a 'label' column, when there is one.")  # fmt: skip
+    uploads = _uploader()
     if not uploads:
         st.info("Upload one or more CSV files, or choose *Demo traffic* to try the tool.", icon=":material/upload:")
         return None
     return loaders.upload_key(uploads), lambda: loaders.parse_uploads(uploads), loaders.upload_layout(uploads)
+
+
+def _uploader():
+    """The analyst's CSV files (one widget, drawn by either source so that its files are kept)."""
+    return st.file_uploader("CICIoMT2024 flow CSV files (one release: 45 or 39 features)", type="csv",
+                            accept_multiple_files=True, key="analyze_uploads",
+                            help="The class is read from an official file name (e.g. "
+                            "TCP_IP-DDoS-UDP1_test.pcap.csv) or a 'label' column, when there is one.")  # fmt: skip
 
 
 def _choose_model(layout: Layout | None) -> dict | None:

@@ -251,6 +251,20 @@ def test_analyze_scores_real_uploads(page, app_url, v2_sample):
     assert_no_errors(page)
     screenshot(page, "04-analyze-per-class.png")
 
+    # A look at the demo traffic and back: the uploads are still there, scored (they had to be uploaded again).
+    page.get_by_text("Demo traffic (synthetic)").first.click()
+    expect(page.get_by_text(f"Your uploaded files ({len(files)}), kept for when you switch back")).to_be_visible(
+        timeout=SCORE_MS
+    )
+    wait_idle(page)
+    page.get_by_text("Upload CSV files").first.click()
+    expect(page.get_by_text(re.compile(r"Read and scored [\d,]+ rows with test-rf-6class"))).to_be_visible(
+        timeout=SCORE_MS
+    )
+    wait_idle(page)
+    expect_metric(page, "Rows scored", f"{rows:,}")
+    assert_no_errors(page)
+
 
 def test_compare_two_models(page, app_url):
     open_app(page, app_url)

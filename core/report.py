@@ -104,8 +104,8 @@ def headline_sentences(report: EvaluationReport, max_classes: int = 19) -> list[
     cm = np.asarray(report.confusion_matrix, dtype=np.int64).reshape(len(labels), len(labels))
     correct = int(np.trace(cm))
     # Rows whose true class is not known are not in n_rows: said, so that it does not contradict the flow count.
-    out = [f"Of {report.n_rows:,} flows whose true class is known, {correct:,} ({share_text(correct / report.n_rows)}) "
-           f"{was_were(correct)} recognised as "
+    out = [f"Of {report.n_rows:,} flows whose true class is known, {correct:,} "
+           f"({share_text(correct / report.n_rows)}) {was_were(correct)} recognised as "
            f"their true class. The macro-F1 score, which weighs every class equally so that rare attacks count as "
            f"much as floods, is {report.macro_f1:.3f} (1 is perfect); the weighted-F1 is "
            f"{report.weighted_f1:.3f}."]  # fmt: skip
@@ -124,6 +124,17 @@ def headline_sentences(report: EvaluationReport, max_classes: int = 19) -> list[
                 text += f", {rest:,} for other classes"
         out.append(text + ".")
     return out
+
+
+def absent_classes_sentence(report: EvaluationReport) -> str | None:
+    """In words, the task's classes with no row in the data (None when every class is there): the report, the
+    comparison report and the dashboard's pages say it alike."""
+    absent = list(report.absent_classes)
+    if not absent:
+        return None
+    scored = len(report.scored_labels)
+    return (f"{len(absent)} of the task's {scored + len(absent)} classes have no rows in this data, so they could "
+            f"not be scored and are left out of the averages: {', '.join(absent)}.")  # fmt: skip
 
 
 def _file_table(data: Dataset) -> pd.DataFrame:
@@ -216,7 +227,8 @@ def analysis_report(model: TrainedModel, data: Dataset, *, predictions: Predicti
     found = Section("What the model found")
     n_attack = int(attacks.sum())
     found.paragraphs.append(
-        f"The model classed {n_attack:,} of {len(data):,} flows ({share_text(n_attack / max(len(data), 1))}) as attacks"
+        f"The model classed {n_attack:,} of {len(data):,} flows ({share_text(n_attack / max(len(data), 1))}) as "
+        "attacks"
         # a 2-class model's only attack class is 'Attack': 'most often Attack (N)' repeated the count
         + (": most often " + ", ".join(f"{c} ({k:,})" for c, k in attacks.sort_values(ascending=False).head(3).items())
            if n_attack and model.task != 2 else "") + ".")  # fmt: skip
@@ -267,9 +279,8 @@ def _evaluation_sections(evaluation: EvaluationReport, figures) -> list[Section]
     # the caveats at the end, since every figure below is of that task.
     coarser = [_sentence_of(n) for n in evaluation.notes if n.startswith(COARSER_NOTE)]
     out = [Section("The results in plain words", paragraphs=coarser + headline_sentences(evaluation))]
-    if evaluation.absent_classes:
-        out[0].paragraphs.append(f"Classes of the task with no flows in this data (not scored): "
-                                 f"{', '.join(evaluation.absent_classes)}.")  # fmt: skip
+    if absent := absent_classes_sentence(evaluation):
+        out[0].paragraphs.append(absent)
     if evaluation.task == 2 and "Attack" in evaluation.per_class and "Benign" in evaluation.per_class:
         labels = list(evaluation.labels)
         cm = np.asarray(evaluation.confusion_matrix)
@@ -308,8 +319,8 @@ def _caveats(data: Dataset, predictions: Predictions, evaluation, importance) ->
         bullets.append(DUPLICATES_CAVEAT)
     dup = _duplicate_rows(data.X)
     if dup:
-        bullets.append(f"Within the analysed data, {dup:,} of {len(data):,} flows ({share_text(dup / len(data))}) are exact "
-                       "copies of another flow.")  # fmt: skip
+        bullets.append(f"Within the analysed data, {dup:,} of {len(data):,} flows ({share_text(dup / len(data))}) "
+                       "are exact copies of another flow.")  # fmt: skip
     if predictions.repairs.total:
         bullets.append(f"Repaired before scoring: {predictions.repairs.summary()} ({repair_rule('->')}; no flow was "
                        "dropped).")  # fmt: skip
@@ -372,12 +383,9 @@ def comparison_report(scores: list[ModelScore], *, data_label: str, n_rows: int 
     intro.paragraphs.append(words + ". Macro-F1 weighs every class equally, so rare attacks count as much as floods.")
     if best.report.duplicates_removed is not None:
         intro.paragraphs.append(_duplicates_left_out(best.report.duplicates_removed))
-    absent = best.report.absent_classes  # the same rows for every model: the same classes absent
-    if absent:  # e.g. benign flows alone: every macro-F1 above is then the benign class's F1
-        scored = len(best.report.scored_labels)
-        intro.paragraphs.append(f"Classes of the task with no flows in this data (not scored): {', '.join(absent)}; "
-                                f"every macro average here is over the {scored} of the task's "
-                                f"{scored + len(absent)} classes that occur in it.")  # fmt: skip
+    # The same rows for every model: the same classes absent (benign flows alone: each macro-F1 is Benign's F1).
+    if absent := absent_classes_sentence(best.report):
+        intro.paragraphs.append(absent)
     from .pipeline import scoring_notes
 
     intro.paragraphs += [f"{s.name}: {note}." for s in ranked for note in scoring_notes(s.report)]

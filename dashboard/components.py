@@ -17,6 +17,7 @@ import streamlit as st
 from core.evaluation import WARNING, EvaluationReport
 from core.figures import confusion_figure, per_class_metrics_figure, per_class_table, prediction_error_figure
 from core.pipeline import COARSER_NOTE, scored_at, test_set_of
+from core.report import absent_classes_sentence
 from core.taxonomy import BENIGN
 from core.threshold import saved_since_training, threshold_text
 from core.words import counted, listed, share_text, was_were
@@ -25,7 +26,6 @@ from dashboard.escape import md
 __all__ = [
     "ACCURACY_NOTE",
     "CAVEAT",
-    "absent_classes_sentence",
     "link_to_page",
     "model_label",
     "model_scores",
@@ -180,17 +180,6 @@ def ranking_key(meta: dict) -> tuple[bool, float]:
     models without scores (the order of :func:`models_frame`)."""
     scores, split = model_scores(meta)
     return split != "test", -(scores["macro_f1"] if scores else -1.0)
-
-
-def absent_classes_sentence(report: EvaluationReport) -> str | None:
-    """In words, the task's classes with no row in the data (None when every class is there)."""
-    absent = list(report.absent_classes)
-    if not absent:
-        return None
-    scored = len(report.scored_labels)
-    names = ", ".join(absent)
-    return (f"{len(absent)} of the task's {scored + len(absent)} classes have no rows in this data, so they could "
-            f"not be scored and are left out of the averages: {names}.")  # fmt: skip
 
 
 def predicted_absent_sentences(report: EvaluationReport) -> list[str]:

@@ -29,12 +29,12 @@ from core.figures import comparison_bars, confusion_figure, per_class_f1_heatmap
 from core.loading import header_layout, split_files
 from core.models import FAMILIES
 from core.pipeline import scoring_notes
-from core.report import leaders
+from core.report import absent_classes_sentence, leaders
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
 from core.training import describe_seconds
 from core.words import listed
 from dashboard import auth, explain_panel, loaders
-from dashboard.components import CAVEAT, absent_classes_sentence, show_note
+from dashboard.components import CAVEAT, show_note
 from dashboard.escape import md
 from dashboard.train_jobs import BenchmarkJob, resolve_folder
 

@@ -35,14 +35,15 @@ def test_a_comparison_report_says_which_classes_the_rows_lacked(demo_models_dir,
     assert absent == ["Spoofing", "MQTT", "Recon", "DDoS", "DoS"]
     report = comparison_report(scores, data_label="Benign_test.pcap.csv")
     intro = " ".join(report.sections[0].paragraphs)
-    assert "Spoofing, MQTT, Recon, DDoS, DoS" in intro and "1 of the task's 6 classes" in intro, intro
+    assert "5 of the task's 6 classes have no rows in this data" in intro, intro
+    assert "left out of the averages: Spoofing, MQTT, Recon, DDoS, DoS" in intro, intro
     pdf = tmp_path / "benign.pdf"
     report.write(pdf_path=pdf)
     assert "Spoofing, MQTT, Recon, DDoS, DoS" in " ".join(pdf_text(pdf).split())
     # every class there: nothing said
     full = comparison_report([score_model(TrainedModel.load(demo_models_dir / "test-rf-6class"), load_split(
         demo_dir, "test"))] * 2, data_label="demo")  # fmt: skip
-    assert not any("not scored" in p for p in full.sections[0].paragraphs), full.sections[0].paragraphs
+    assert not any("no rows in this data" in p for p in full.sections[0].paragraphs), full.sections[0].paragraphs
 
 
 def test_the_pdf_of_a_comparison_names_every_model_readably(demo_models_dir, demo_dir, tmp_path):

@@ -381,8 +381,9 @@ def cmd_threshold(args) -> int:
         raise CoreError("--chosen-on goes with --set", hint="e.g. --set 0.7 --chosen-on 'the March capture of ward 3'")
     if args.validation and not suggested:
         raise CoreError(f"{name} holds no threshold chosen on validation rows (it was trained without validation "
-                        "rows, with validation rows of one kind only, or before this was stored)", hint="choose one with --data on labelled flows that "
-                        "you will not judge the model by, then --set it")  # fmt: skip
+                        "rows, with validation rows of one kind only, or before this was stored)",
+                        hint="choose one with --data on labelled flows that you will not judge the model by, then "
+                        "--set it")  # fmt: skip
     # The flows to count costs on are read and checked before any change: a bad --data must leave the model as it was.
     costs_on = _threshold_flows(TrainedModel.load(folder), args.data) if args.data else None
     change = None

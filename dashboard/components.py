@@ -258,8 +258,9 @@ def show_headline(report: EvaluationReport) -> None:
     cols[1].metric("Weighted-F1", f"{report.weighted_f1:.3f}", border=True,
                    help="F1 averaged with each class weighted by its number of rows: dominated by the big classes.")  # fmt: skip
     cols[2].metric("Accuracy", f"{report.accuracy:.3f}", border=True, help=ACCURACY_NOTE)
+    classes = counted(len(report.scored_labels), "class", "classes")
     cols[3].metric("Rows evaluated", f"{report.n_rows:,}", border=True,
-                   help=f"Rows with a known true class, over {counted(len(report.scored_labels), 'class', 'classes')}.")  # fmt: skip
+                   help=f"Rows with a known true class, over {classes}.")  # fmt: skip
 
 
 def show_note(note: str, *, label: str = "") -> None:

@@ -18,22 +18,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core import paths  # noqa: E402
 from core.errors import CoreError, FilesError, ModelFormatError  # noqa: E402
 from core.evaluation import EvaluationReport  # noqa: E402
 from core.loading import Dataset, header_layout, read_files  # noqa: E402
+from core.paths import demo_data_dir  # noqa: E402 (the demo data folder: $IOMT_DEMO_DATA_DIR or data/demo)
 from core.pipeline import Predictions, TrainedModel, default_models_dir, list_models  # noqa: E402
 from core.schema import V2, Layout  # noqa: E402
 
 # Session-state keys (widget keys are prefixed by their page: "analyze_", "compare_", ...).
 KEY_TASK = "task"  # the task chosen last, shared by Analyze and Compare
 KEY_TRAIN_JOB = "train_job"  # the training run in progress or last finished
-
-
-def demo_data_dir() -> Path:
-    """The demo data folder (``$IOMT_DEMO_DATA_DIR`` or ``data/demo``: core.paths.demo_data_dir), read when asked
-    for."""
-    return paths.demo_data_dir()
 
 
 def __getattr__(name: str):

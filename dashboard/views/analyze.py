@@ -25,7 +25,7 @@ from dashboard.escape import md, spreadsheet_text
 SOURCES = ("Upload CSV files", "Demo traffic (synthetic)")
 MAX_SHOWN = 5_000  # rows drawn in the table; the download has every matching row
 
-KEY_GONE = "analyze_model_gone"  # (name, how) of the chosen model, deleted, replaced or damaged since
+KEY_GONE = "analyze_model_gone"  # what became of the chosen model (deleted, replaced or damaged since), in words
 KEY_CHOSEN_FOR = "analyze_model_for"  # (task, layout) the chosen model was offered for
 
 
@@ -118,32 +118,23 @@ def _choose_model(layout: Layout | None) -> dict | None:
         # until another is chosen, rather than let the list fall back to its first model and show that detector's
         # results under the analyst's eyes. A model left out because the analyst changed the task or the traffic
         # gives way to the list's best, as when the page opens.
+        name = md(Path(chosen).name)
         if not Path(chosen).exists():
-            st.session_state[KEY_GONE] = (Path(chosen).name, "was deleted")
+            st.session_state[KEY_GONE] = (f"The model **{name}** you were using no longer exists: it was deleted, "
+                                          "perhaps in another session. Choose another model to go on.")  # fmt: skip
             st.session_state["analyze_model"] = None
         elif st.session_state.get(KEY_CHOSEN_FOR) == offered_for:
             damaged = chosen in {m["path"] for m in loaders.damaged_models()}
-            how = (
-                "can no longer be read (its folder is damaged)"
-                if damaged
-                else "was replaced by a model of another task or release"
-            )
-            st.session_state[KEY_GONE] = (Path(chosen).name, how)
+            how = "can no longer be read (its folder is damaged)" if damaged else (
+                "was replaced by a model of another task or release")  # fmt: skip
+            st.session_state[KEY_GONE] = (f"The model **{name}** you were using has changed since you chose it: it "
+                                          f"{how}, perhaps in another session. Choose a model to go on.")  # fmt: skip
             st.session_state["analyze_model"] = None
     which = f"{layout.name} models, best" if layout else "best"
     path = st.selectbox(f"Model ({which} test macro-F1 first)", list(by_path), key="analyze_model",
                         format_func=lambda p: components.model_label(by_path[p]), placeholder="Choose a model")  # fmt: skip
     if path is None:
-        gone = st.session_state.get(KEY_GONE)
-        if gone and gone[1] == "was deleted":
-            text = (f"The model **{md(gone[0])}** you were using no longer exists: it was deleted, perhaps in another "
-                    "session. Choose another model to go on.")  # fmt: skip
-        elif gone:
-            text = (f"The model **{md(gone[0])}** you were using has changed since you chose it: it {gone[1]}, "
-                    "perhaps in another session. Choose a model to go on.")  # fmt: skip
-        else:
-            text = "Choose a model."
-        st.warning(text, icon=":material/delete:")
+        st.warning(st.session_state.get(KEY_GONE) or "Choose a model.", icon=":material/delete:")
         return None
     st.session_state.pop(KEY_GONE, None)
     st.session_state[KEY_CHOSEN_FOR] = offered_for

@@ -76,6 +76,7 @@ from .loading import (
     ignored_label_columns,
 )
 from .paths import name_text
+from .preprocess import RepairCounts
 from .schema import detect_layout, find_label_column
 from .words import counted, probability_text
 
@@ -511,20 +512,22 @@ def _to_table(frame, n_classes: int, top: int = 3):
 _NO_ROWS = "the file has a header but no rows"
 
 
-def _no_rows(index: int, body: bytes, header: bytes, started: float) -> dict:
-    """The statistics of a range without a row in it (no part is written for it)."""
+def _range_stats(index: int, body: bytes, header: bytes, started: float, part: str | None, **scored) -> dict:
+    """The statistics of a scored range (``scored``: its rows, classes, repairs...), or with none of them, of a range
+    without a row in it (no part is written for it)."""
     return {
         "index": index,
         "rows": 0,
         "predicted": {},
         "true": {},
         "low_confidence": 0,
-        "repairs": {"total": 0, "pos_inf": {}, "neg_inf": {}, "nan": {}},
-        "empty_rows": _line_kinds(body, header)[1],
+        "repairs": RepairCounts().to_dict(),
         "blank_labels": 0,
+        **scored,
+        "empty_rows": _line_kinds(body, header)[1],  # left out by read_csv, like blank lines
         "seconds": time.perf_counter() - started,
         "pid": os.getpid(),
-        "part": None,
+        "part": part,
     }
 
 
@@ -567,7 +570,7 @@ def score_range(
             if not counts[index] and any(counts) and exc.detail.startswith(_NO_ROWS):
                 # Only blank lines or empty rows (Excel's ',,,,' below the data) in this range: left out, as predict
                 # leaves them out; the file has rows in its other ranges.
-                return _no_rows(index, body, header, started)
+                return _range_stats(index, body, header, started, None)
             raise _shift_row(exc, offset, path, start) from None
         if len(data) != counts[index]:
             raise CoreError(
@@ -586,19 +589,15 @@ def score_range(
     pq.write_table(table, tmp)
     os.replace(tmp, target)
     confidence = predictions.confidence
-    return {
-        "index": index,
-        "rows": len(frame),
-        "predicted": {str(k): int(v) for k, v in frame["predicted"].value_counts().items()},
-        "true": {str(k): int(v) for k, v in frame["true"].value_counts().items()} if "true" in frame else {},
-        "low_confidence": int(np.count_nonzero(confidence < low_confidence)),
-        "repairs": predictions.repairs.to_dict(),
-        "empty_rows": _line_kinds(body, header)[1],  # left out by read_csv, like blank lines
-        "blank_labels": data.files[0].blank_labels,  # scored, true class unknown
-        "seconds": time.perf_counter() - started,
-        "pid": os.getpid(),
-        "part": target.name,
-    }
+    return _range_stats(
+        index, body, header, started, target.name,
+        rows=len(frame),
+        predicted={str(k): int(v) for k, v in frame["predicted"].value_counts().items()},
+        true={str(k): int(v) for k, v in frame["true"].value_counts().items()} if "true" in frame else {},
+        low_confidence=int(np.count_nonzero(confidence < low_confidence)),
+        repairs=predictions.repairs.to_dict(),
+        blank_labels=data.files[0].blank_labels,  # scored, true class unknown
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the run

@@ -26,20 +26,6 @@ PARTITION = 48 * 1024
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
-        with Client(cluster) as c:
-            yield c
-
-
-@pytest.fixture(scope="module")
-def model_path(demo_models_dir):
-    return demo_models_dir / "test-rf-19class"
-
-
 def _predict_frame(model_path, files) -> pd.DataFrame:
     """The frame ``python -m core predict`` writes (core.scoring's output is checked against to_frame)."""
     from core.pipeline import TrainedModel

@@ -12,20 +12,6 @@ from core.schema import V2
 SOURCE = "Recon-VulScan_test.pcap.csv"
 
 
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
-        with Client(cluster) as c:
-            yield c
-
-
-@pytest.fixture(scope="module")
-def model_path(demo_models_dir):
-    return demo_models_dir / "test-rf-19class"
-
-
 def _lines(v2_sample) -> list[bytes]:
     return (v2_sample / "test" / SOURCE).read_bytes().rstrip(b"\n").split(b"\n")
 

@@ -28,7 +28,7 @@ from streamlit.testing.v1 import AppTest
 from core.errors import CoreError, DataError
 from dashboard.loaders import KEY_TRAIN_JOB
 from dashboard.train_jobs import TrainRequest, live_jobs, start_training
-from tests.dashboard.test_train_page import PAGE, registry
+from tests.dashboard.test_train_page import PAGE, registry, shown_settings
 
 _ = registry  # a fixture, used by name below
 
@@ -143,16 +143,7 @@ def test_following_a_run_shows_that_runs_settings(registry, demo_dir, monkeypatc
         assert not at.exception, at.exception
         assert at.session_state[KEY_TRAIN_JOB] is job and job.running, job.error
         assert (at.selectbox(key="train_task").value, at.selectbox(key="train_family").value) == (19, "adaboost")
-        shown = {
-            "source": at.radio(key="train_source").value,
-            "task": at.selectbox(key="train_task").value,
-            "family": at.selectbox(key="train_family").value,
-            "trees": at.number_input(key="train_trees_adaboost").value,
-            "cap": at.number_input(key="train_cap").value,
-            "validation": at.slider(key="train_val").value,
-            "refit": at.checkbox(key="train_refit_adaboost").value,
-            "seed": at.number_input(key="train_seed").value,
-        }
+        shown = {**shown_settings(at, "adaboost"), "trees": at.number_input(key="train_trees_adaboost").value}
         assert shown == {"source": "Demo data", "task": 19, "family": "adaboost", "trees": 1500, "cap": 300,
                          "validation": 0.2, "refit": True, "seed": 5}  # fmt: skip
         assert at.text_input(key="train_name").placeholder == "ui-followed"

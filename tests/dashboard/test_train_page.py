@@ -46,6 +46,19 @@ def poll(at: AppTest, until, timeout: float = 60.0) -> AppTest:
     return at.run()
 
 
+def shown_settings(at: AppTest, family: str) -> dict:
+    """What the page's widgets show of a run's settings, besides the family's own parameters."""
+    return {
+        "source": at.radio(key="train_source").value,
+        "task": at.selectbox(key="train_task").value,
+        "family": at.selectbox(key="train_family").value,
+        "cap": at.number_input(key="train_cap").value,
+        "validation": at.slider(key="train_val").value,
+        "refit": at.checkbox(key=f"train_refit_{family}").value,
+        "seed": at.number_input(key="train_seed").value,
+    }
+
+
 def finished(job) -> bool:
     return not job.running
 
@@ -275,17 +288,8 @@ def test_a_run_shows_its_own_settings_when_the_page_has_forgotten_its_widgets(re
         back.run()
         assert not back.exception, back.exception
         assert job.running, job.error
-        shown = {
-            "task": back.selectbox(key="train_task").value,
-            "family": back.selectbox(key="train_family").value,
-            "epochs": back.number_input(key="train_epochs_paper-cnn").value,
-            "batch": back.number_input(key="train_batch_paper-cnn").value,
-            "cap": back.number_input(key="train_cap").value,
-            "seed": back.number_input(key="train_seed").value,
-            "validation": back.slider(key="train_val").value,
-            "refit": back.checkbox(key="train_refit_paper-cnn").value,
-            "source": back.radio(key="train_source").value,
-        }
+        shown = {**shown_settings(back, "paper-cnn"), "epochs": back.number_input(key="train_epochs_paper-cnn").value,
+                 "batch": back.number_input(key="train_batch_paper-cnn").value}  # fmt: skip
         assert shown == {"task": 19, "family": "paper-cnn", "epochs": 300, "batch": 64, "cap": 200, "seed": 7,
                          "validation": 0.2, "refit": True, "source": "Demo data"}  # fmt: skip
         assert back.text_input(key="train_name").placeholder == "ui-away"

@@ -104,14 +104,15 @@ def _registry_with(tmp_path: Path, demo_models_dir: Path, *names: str) -> Path:
     return models
 
 
-def _scoring_with_lr_6class(demo_models_dir, demo_dir, tmp_path, monkeypatch):
-    """The page scoring the demo traffic with test-lr-6class, from a registry of its own (which a test may change)."""
-    models = _registry_with(tmp_path, demo_models_dir, "test-rf-6class", "test-lr-6class")
+def _scoring_demo_traffic(demo_models_dir, demo_dir, tmp_path, monkeypatch, task: int, *names: str):
+    """The page scoring the demo traffic with the last of ``names``, from a registry of those models alone (which a
+    test may change)."""
+    models = _registry_with(tmp_path, demo_models_dir, *names)
     monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
     monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
     at = analyze_page()
     at.radio(key="analyze_source").set_value("Demo traffic (synthetic)").run()
-    at = choose(at, 6, models / "test-lr-6class")
+    at = choose(at, task, models / names[-1])
     no_exception(at)
     return at, models
 
@@ -122,7 +123,8 @@ def test_a_model_replaced_under_its_name_is_said_changed_not_swapped_for_another
     """Another session deletes the 6-class model in use and trains a 19-class one under its name: the folder exists
     again, so the page took it for a choice of the analyst's, let the list fall back to its best 6-class model and
     showed that detector's results without a word."""
-    at, models = _scoring_with_lr_6class(demo_models_dir, demo_dir, tmp_path, monkeypatch)
+    at, models = _scoring_demo_traffic(demo_models_dir, demo_dir, tmp_path, monkeypatch, 6, "test-rf-6class",
+                                       "test-lr-6class")  # fmt: skip
     lr_f1 = metrics(at)["Macro-F1"]
     shutil.rmtree(models / "test-lr-6class")  # the other session: the name now holds a 19-class model
     shutil.copytree(demo_models_dir / "test-rf-19class", models / "test-lr-6class")
@@ -140,7 +142,8 @@ def test_a_model_replaced_under_its_name_is_said_changed_not_swapped_for_another
 
 
 def test_a_damaged_model_is_said_unreadable_not_swapped_for_another(demo_models_dir, demo_dir, tmp_path, monkeypatch):
-    at, models = _scoring_with_lr_6class(demo_models_dir, demo_dir, tmp_path, monkeypatch)
+    at, models = _scoring_demo_traffic(demo_models_dir, demo_dir, tmp_path, monkeypatch, 6, "test-rf-6class",
+                                       "test-lr-6class")  # fmt: skip
     broken = models / "test-lr-6class.new"  # replaced as the registry replaces a folder: renamed into place
     shutil.copytree(models / "test-lr-6class", broken)
     (broken / "metadata.json").write_text("{not json")
@@ -171,15 +174,9 @@ def test_a_rescoring_after_an_alarm_threshold_is_saved_is_audited(demo_models_di
     from core import threshold as th
     from core.audit import read_events
 
-    models = _registry_with(tmp_path, demo_models_dir, "test-rf-2class")
     audit_dir = tmp_path / "audit"
     monkeypatch.setenv("IOMT_AUDIT_DIR", str(audit_dir))
-    monkeypatch.setenv("IOMT_MODELS_DIR", str(models))
-    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
-    at = analyze_page()
-    at.radio(key="analyze_source").set_value("Demo traffic (synthetic)").run()
-    at = choose(at, 2, models / "test-rf-2class")
-    no_exception(at)
+    at, models = _scoring_demo_traffic(demo_models_dir, demo_dir, tmp_path, monkeypatch, 2, "test-rf-2class")
     before = metrics(at)["Macro-F1"]
     th.save_threshold(models / "test-rf-2class", 0.9, chosen_on="ward 3")
     at.run()

@@ -274,9 +274,9 @@ class TrainedModel:
                 raise ModelMismatchError("every test row also occurs in train; nothing left to score")
         if predictions is None:
             predictions = self.predict(data)
-        task = min(self.task, finest_task(data.y[known]))
+        task = min(self.task, finest_task(data.y[keep]))  # of the rows scored, not of training copies left out
         if task < self.task:
-            notes.append(coarse_labels_note(data, self.task, task))
+            notes.append(coarse_labels_note(data.subset(keep) if removed else data, self.task, task))
         y_pred = coarser_map(self.task, task)[self.task_codes(predictions)[keep]]
         y_true = codes_for_task(data.y[keep], task)
         if predictions.repairs.total:

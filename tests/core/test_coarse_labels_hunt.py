@@ -160,3 +160,17 @@ def test_a_prediction_is_a_mistake_only_against_what_its_label_says():
     predicted = ["DDoS-UDP", "DDoS-UDP", "DoS-UDP", "Benign", "DDoS", "MQTT", "Benign", "Attack"]
     true = ["DDoS", "Attack", "DDoS", "Attack", None, "Benign", "Benign", "Benign"]
     assert wrong_by_label(predicted, true).tolist() == [False, False, True, True, False, True, False, True]
+
+
+def test_family_labels_only_on_rows_left_out_as_training_copies_do_not_coarsen_the_score(small):
+    """With training copies left out, the task is decided on the rows scored: family labels on rows that are all
+    left out used to score every other row at 6 classes, with a note naming a row that was not scored."""
+    root, models = small
+    train = load_split(root / "fine", "train")
+    copied = sorted((root / "family" / "train").glob("*.csv"))[3]  # training rows, labelled by family only
+    data = read_files([*sorted((root / "fine" / "test").glob("*.csv")), copied])
+    assert models[19].evaluate(data).task == 6, "scored with them, the family labels coarsen the task"
+    report = models[19].evaluate(data, exclude_rows_in=train)
+    assert report.duplicates_removed >= len(pd.read_csv(copied))  # and any test row that happens to repeat one
+    assert report.task == 19 and not any(n.startswith("scored at") for n in report.notes)
+    assert report.n_rows == len(data) - report.duplicates_removed

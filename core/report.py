@@ -400,7 +400,8 @@ def comparison_report(scores: list[ModelScore], *, data_label: str, n_rows: int 
     sections = [intro]
     per = Section("Per-class F1 of each model", paragraphs=["Which classes each model finds well (1 is perfect)."])
     classes = best.report.scored_labels
-    per.table = pd.DataFrame({"class": classes, **{s.name: [round(s.report.per_class[c]["f1"], 3)
+    # "traffic class": with a space, so that no model's name (core.pipeline.MODEL_NAME_RE) can replace the column
+    per.table = pd.DataFrame({"traffic class": classes, **{s.name: [round(s.report.per_class[c]["f1"], 3)
                                                             if c in s.report.per_class else None for c in classes]
                                                    for s in ranked}})  # fmt: skip
     per.figure = figures.per_class_f1_heatmap(scores)

@@ -150,3 +150,19 @@ def test_a_handful_of_attacks_among_many_flows_is_not_reported_as_0_percent(demo
         s for s in analysis_report(model, data, predictions=pred).sections if s.title == "What the model found"
     )
     assert f"classed 1 of {len(data):,} flows (<0.1%) as attacks" in found.paragraphs[0], found.paragraphs[0]
+
+
+def test_a_model_named_class_keeps_the_class_column_of_the_per_class_table(demo_models_dir, demo_dir, tmp_path):
+    """The per-class table was built as {'class': classes, <model name>: f1s}: a model named 'class' replaced the
+    class names with its F1s, so no row said which class it was."""
+    test = load_split(demo_dir, "test")
+    rf, lr = (score_model(TrainedModel.load(demo_models_dir / n), test) for n in ("test-rf-6class", "test-lr-6class"))
+    report = comparison_report([replace(rf, name="class"), lr], data_label="demo")
+    table = next(s.table for s in report.sections if s.title == "Per-class F1 of each model")
+    assert list(table.columns) == ["traffic class", "class", "test-lr-6class"]
+    assert table.iloc[:, 0].tolist() == rf.report.scored_labels
+    assert table.iloc[:, 1].tolist() == [round(rf.report.per_class[c]["f1"], 3) for c in rf.report.scored_labels]
+    pdf = tmp_path / "class.pdf"
+    report.write(pdf_path=pdf)
+    text = pdf_text(pdf, layout=True)
+    assert all(c in text for c in rf.report.scored_labels)

@@ -375,8 +375,9 @@ def timeline_figure(predicted: Sequence[str], classes: Sequence[str], max_points
     ``max_points`` rows, each row is one mark in its class's lane. Above, rows are grouped into
     buckets of equal runs of consecutive rows, and each bucket gets one mark in the lane of
     **every** class that occurs in it, however few of its rows that class has: a class with a
-    single row is never hidden behind the bucket's majority. The hover says how many rows of the
-    class the bucket holds and which rows the bucket spans.
+    single row is never hidden behind the bucket's majority. A mark's opacity grows with the
+    class's share of its bucket (from 0.25 for a single row to 1 for all of them); the hover says
+    how many rows of the class the bucket holds, their share, and which rows the bucket spans.
 
     Parameters
     ----------
@@ -394,8 +395,8 @@ def timeline_figure(predicted: Sequence[str], classes: Sequence[str], max_points
     go.Figure
         One ``Scatter`` trace per class that occurs (``name`` = class, coloured with
         :func:`class_color`); ``x`` = first row of each mark's bucket (1-based), ``y`` = the
-        class, ``customdata`` = ``(rows of the class in the bucket, first row, last row)`` per
-        mark (for one row per mark: ``(1, row, row)``). The traces hold at most
+        class, ``customdata`` = ``(rows of the class in the bucket, first row, last row, share of
+        the bucket)`` per mark (for one row per mark: ``(1, row, row, 1)``). The traces hold at most
         ``max(max_points, classes that occur)`` marks, however many rows there are.
     """
     if max_points < 1:
@@ -421,25 +422,28 @@ def timeline_figure(predicted: Sequence[str], classes: Sequence[str], max_points
     if size == 1:
         x_title = f"Row in file (of {n:,})"
     else:
-        title += f" (each mark: a class present in a bucket of {size:,} rows)"
+        title += f" (each mark: a class present in a bucket of {size:,} rows; the darker, the larger its share)"
         x_title = f"Row in file (of {n:,}; buckets of {size:,} rows)"
     fig = go.Figure()
     for code, label in enumerate(classes):
         where = np.flatnonzero(tally[:, code])
         if not len(where):
             continue
+        marker = {"color": class_color(label), "symbol": "line-ns-open", "size": 12, "line": {"width": 2}}
+        share = tally[where, code] / (last[where] - first[where] + 1)
         if size == 1:
             hover = f"row %{{x:,}}<br>{label}<extra></extra>"
         else:
-            hover = (f"{label} rows: %{{customdata[0]:,}}<br>in rows %{{customdata[1]:,}}–%{{customdata[2]:,}}"
-                     "<extra></extra>")  # fmt: skip
+            hover = (f"{label} rows: %{{customdata[0]:,}} (%{{customdata[3]:.1%}} of the bucket)<br>in rows "
+                     "%{customdata[1]:,}–%{customdata[2]:,}<extra></extra>")  # fmt: skip
+            marker["opacity"] = 0.25 + 0.75 * share  # a faint mark: a few of the bucket's rows; a full one: most
         fig.add_scatter(
             x=first[where],
             y=[label] * len(where),
-            customdata=np.column_stack([tally[where, code], first[where], last[where]]),
+            customdata=np.column_stack([tally[where, code], first[where], last[where], share]),
             mode="markers",
             name=label,
-            marker={"color": class_color(label), "symbol": "line-ns-open", "size": 12, "line": {"width": 2}},
+            marker=marker,
             hovertemplate=hover,
         )
     _style(fig, title, x_title, "Predicted class",

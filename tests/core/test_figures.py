@@ -237,6 +237,13 @@ def test_timeline_buckets_rows_and_marks_every_class_present_in_each_bucket():
     recon = np.asarray(by_name["Recon"].customdata)
     assert recon[:, 0].sum() == int((predicted == "Recon").sum())
     assert f"{size:,} rows" in fig.layout.title.text and "bucket" in fig.layout.title.text
+    # a mark shows the class's share of its bucket, not only that it occurs: Recon's one row in 7 is faint, the
+    # buckets wholly inside the DoS run are full
+    rows = np.minimum(starts + size - 1, n) - starts + 1
+    np.testing.assert_allclose(recon[:, 3], recon[:, 0] / rows)
+    np.testing.assert_allclose(by_name["Recon"].marker.opacity, 0.25 + 0.75 * recon[:, 3])
+    assert max(by_name["Recon"].marker.opacity) < 0.4 < max(by_name["DoS"].marker.opacity)
+    assert "of the bucket" in by_name["Recon"].hovertemplate and "share" in fig.layout.title.text
 
 
 def test_timeline_rejects_unknown_class():

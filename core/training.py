@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
-from .loading import Dataset, has_split, load_split, load_test_split, new_matrix
+from .loading import Dataset, has_split, load_split, load_test_split, new_matrix, row_hashes
 from .models import UNPACED, make_detector
 from .pipeline import (
     TrainedModel,
@@ -94,23 +94,64 @@ class Cancelled(Exception):
     """Raised inside training when the progress callback asks to stop."""
 
 
-def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(
+    y: np.ndarray, fraction: float, seed: int, *, groups: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Shuffled, stratified (train_index, val_index). Classes with < 2 rows stay in train.
 
     Keras's ``validation_split`` takes the last rows, which with files read in class order
     removes whole classes from training; this never does.
+
+    ``groups`` (one key a row) keeps every row of a group on the same side: with the key of a row's features
+    (``validation_split``), a validation row is never a copy of a training row. Groups, not rows, are drawn; a
+    group counts towards the class of its first row, and a class whose rows are all one group stays in train.
+    Without groups, or when every group is one row, the split is the row-wise one.
     """
     if not 0 <= fraction < 1:
         raise ValueError(f"the validation share must be from 0 to below 1, not {fraction}")
+    y = np.asarray(y)
+    if groups is None:
+        first, inverse = np.arange(len(y)), np.arange(len(y))
+    else:
+        _, first, inverse = np.unique(np.asarray(groups), return_index=True, return_inverse=True)
+        order = np.argsort(first)  # groups numbered by their first row, as rows are without groups
+        renumber = np.empty_like(order)
+        renumber[order] = np.arange(len(order))
+        first, inverse = first[order], renumber[inverse.reshape(-1)]
+    sizes = np.bincount(inverse, minlength=len(first))
+    group_class = y[first]
     rng = np.random.default_rng(seed)
-    train_idx, val_idx = [], []
-    for code in np.unique(y):
-        idx = rng.permutation(np.flatnonzero(y == code))
-        n_val = round(len(idx) * fraction) if len(idx) >= 2 else 0
-        n_val = min(max(n_val, 1 if len(idx) >= 2 and fraction > 0 else 0), len(idx) - 1)
-        val_idx.append(idx[:n_val])
-        train_idx.append(idx[n_val:])
-    return rng.permutation(np.concatenate(train_idx)), rng.permutation(np.concatenate(val_idx))
+    to_val = np.zeros(len(first), dtype=bool)
+    rank = np.empty(len(first), dtype=np.int64)  # each group's place in the drawn order, class after class
+    placed = 0
+    for code in np.unique(group_class):
+        drawn = rng.permutation(np.flatnonzero(group_class == code))
+        rows = int(sizes[drawn].sum())
+        target = round(rows * fraction) if rows >= 2 else 0
+        n_val = int(np.searchsorted(np.cumsum(sizes[drawn]), target, side="right"))  # whole groups up to target
+        n_val = min(max(n_val, 1 if fraction > 0 else 0), len(drawn) - 1)
+        to_val[drawn[:n_val]] = True
+        rank[drawn] = placed + np.arange(len(drawn))
+        placed += len(drawn)
+    row_rank = rank[inverse]
+    in_val = to_val[inverse]
+    train_idx, val_idx = np.flatnonzero(~in_val), np.flatnonzero(in_val)
+    train_idx = train_idx[np.argsort(row_rank[train_idx], kind="stable")]
+    val_idx = val_idx[np.argsort(row_rank[val_idx], kind="stable")]
+    return rng.permutation(train_idx), rng.permutation(val_idx)
+
+
+def validation_split(train: Dataset, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (train_index, val_index) that ``train_model`` fits and validates on: stratified by each row's own
+    label (by benign-or-attack only, a 2-class model's rare attack could be drawn wholly into validation, never
+    trained on, or be missing from it), with rows of identical features kept on one side. The sample's repeated
+    flows (14% of the v2 19-class validation rows were copies of training rows) would otherwise be scored as
+    if unseen, raising the validation figures, the threshold chosen on them and the early stopping's choice.
+    """
+    y = np.asarray(train.y, dtype=np.int64)
+    if fraction <= 0:
+        return stratified_split(y, fraction, seed)
+    return stratified_split(y, fraction, seed, groups=row_hashes(train.X)[:, 0])
 
 
 def _benign_median(pre: Preprocessor, train: Dataset) -> dict | None:
@@ -213,9 +254,7 @@ def train_model(
     to_model[present] = np.arange(len(present))
     y_model = to_model[y_task]
 
-    # Stratified by each row's own label, not the task's classes: by benign-or-attack only, a 2-class model's rare
-    # attack could be drawn wholly into validation (never trained on) or be missing from it. For 19 classes the same.
-    tr_idx, val_idx = stratified_split(np.asarray(train.y, dtype=np.int64), val_fraction, seed)
+    tr_idx, val_idx = validation_split(train, val_fraction, seed)
     report(TrainProgress("preprocess", _SPAN["load"][1], f"fitting preprocessing on {len(tr_idx):,} rows"))
     transform = detector.params.get("input_transform", "none")  # only the improved CNN has this parameter
     if transform not in ("none", "log", "quantile"):
@@ -306,7 +345,7 @@ def train_model(
             "train_rows": len(train),
             "train_rows_used_for_fit": len(train) if refit else len(tr_idx),
             "validation_rows": len(val_idx),
-            "validation_split": f"shuffled, stratified {val_fraction:.0%} of train (seed {seed})"
+            "validation_split": f"shuffled, stratified {val_fraction:.0%} of train (seed {seed}), identical rows on one side"
             + ("; validation figures are of the first fit, before the refit on all rows" if refit else ""),
             "refit": refit_info,
             "train_class_counts": class_counts_for_task(train, task),

@@ -14,7 +14,7 @@ from core.models import FAMILIES, KerasDetector, make_detector
 from core.pipeline import TrainedModel, delete_model, list_models, read_metadata
 from core.schema import V1, V2
 from core.taxonomy import CLASSES_19
-from core.training import Cancelled, stratified_split, train_model
+from core.training import Cancelled, stratified_split, train_model, validation_split
 
 FAST_PARAMS = {
     "cnn": {"epochs": 3, "filters": 16, "dense_units": 64},
@@ -56,6 +56,33 @@ def test_stratified_split_keeps_every_class_and_shuffles():
     assert set(y[tr]) == {0, 1, 2, 3}, "no class is removed from training"
     assert np.bincount(y[val]).tolist() == [20, 10, 2]
     assert not np.all(np.diff(val) > 0), "validation rows are shuffled, not the last rows"
+
+
+def test_validation_split_keeps_identical_rows_on_one_side():
+    """A validation row that is a copy of a training row is not unseen: repeated flows go to one side, whole."""
+    ds = blobs(seed=3)
+    assert np.array_equal(np.concatenate(validation_split(ds, 0.1, 0)),
+                          np.concatenate(stratified_split(ds.y, 0.1, 0))), "rows all distinct: the row-wise split"  # fmt: skip
+    rng = np.random.default_rng(0)
+    copies = rng.choice(len(ds), size=len(ds) // 2)  # half the rows become copies of others; their labels stay, so
+    ds.X[rng.permutation(len(ds))[: len(copies)]] = ds.X[copies]  # a copy may carry another class's (as in the data)
+    keys = [row.tobytes() for row in ds.X]
+    tr, val = validation_split(ds, 0.1, 0)
+    assert sorted(np.concatenate([tr, val]).tolist()) == list(range(len(ds)))
+    assert not {keys[i] for i in tr} & {keys[i] for i in val}, "no validation row is a copy of a training row"
+    assert set(ds.y[val]) == set(ds.y), "still every class in validation"
+    assert abs(len(val) - 0.1 * len(ds)) <= 0.05 * len(ds), len(val)
+    _, row_wise = stratified_split(ds.y, 0.1, 0)
+    assert {keys[i] for i in row_wise} & {keys[i] for i in np.setdiff1d(np.arange(len(ds)), row_wise)}, (
+        "the row-wise split would have put copies on both sides: the test must be able to fail"
+    )
+
+
+def test_a_class_of_one_repeated_row_stays_in_training():
+    y = np.repeat([0, 1], [50, 20])
+    groups = np.concatenate([np.arange(50), np.full(20, 99)])  # class 1: twenty copies of one flow
+    tr, val = stratified_split(y, 0.2, seed=0, groups=groups)
+    assert set(y[val]) == {0} and np.bincount(y[tr]).tolist() == [40, 20]
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
@@ -242,8 +269,6 @@ def test_cnn_rf_averages_the_two_with_the_forest_weight_that_scores_best_on_the_
     outputs are the weighted average of the parts'; the refit keeps the chosen weight; weight 0 is our cnn alone."""
     from sklearn.metrics import f1_score
 
-    from core.taxonomy import codes_for_task
-
     hard = blobs(seed=1)  # overlapping classes, so that the weights score differently
     hard.X[:] += np.random.default_rng(5).normal(0, 4, hard.X.shape).astype(np.float32)
     test = blobs(seed=2, n_per_class=60)
@@ -253,7 +278,7 @@ def test_cnn_rf_averages_the_two_with_the_forest_weight_that_scores_best_on_the_
     first, _ = train_model("cnn-rf", 19, hard, test=test, params=auto, refit=False)
     blend = first.detector
 
-    _, val = stratified_split(codes_for_task(hard.y, 19), 0.1, seed=0)  # train_model's validation rows
+    _, val = validation_split(hard, 0.1, seed=0)  # train_model's validation rows
     X_val = first.preprocessor.transform(hard.X[val])[0]
     y_val = np.searchsorted([CLASSES_19.index(c) for c in LABELS], hard.y[val])
     p_cnn, p_forest = blend.cnn_.predict_proba(X_val), blend.forest_.predict_proba(X_val)
@@ -349,7 +374,6 @@ def test_gbt_stops_on_the_validation_rows_given_and_the_refit_runs_the_rounds_it
 
     from core.cli import _parse_params
     from core.models import GradientBoostingDetector
-    from core.taxonomy import codes_for_task
 
     hard = blobs(seed=1)  # overlapping classes: the validation loss stops improving long before 300 rounds
     hard.X[:] += np.random.default_rng(5).normal(0, 8, hard.X.shape).astype(np.float32)
@@ -363,7 +387,7 @@ def test_gbt_stops_on_the_validation_rows_given_and_the_refit_runs_the_rounds_it
     steps = [e.message for e in events if e.stage == "fit" and "boosting rounds" in e.message]
     assert steps[-1] == f"{kept} of at most 300 boosting rounds", "early stopping may end it before 300 rounds"
 
-    tr, val = stratified_split(codes_for_task(hard.y, 19), 0.1, seed=0)  # train_model's split
+    tr, val = validation_split(hard, 0.1, seed=0)  # train_model's split
     to_code = np.searchsorted([CLASSES_19.index(c) for c in LABELS], hard.y)
     X_tr, X_val = first.preprocessor.transform(hard.X[tr])[0], first.preprocessor.transform(hard.X[val])[0]
     assert len(est.validation_score_) == kept + 1, "scored on the validation rows given, every round"

@@ -83,11 +83,11 @@ def test_the_best_threshold_is_the_grid_point_of_highest_macro_f1_nearest_the_de
 
 def test_training_a_2_class_model_stores_the_threshold_best_on_its_validation_rows(demo_dir):
     """Stored, not applied: the model still decides at 0.5 until a threshold is saved with it."""
-    from core.training import stratified_split, train_from_folder
+    from core.training import train_from_folder, validation_split
 
     model, reports = train_from_folder("lr", 2, str(demo_dir), params={"max_iter": 30}, save=False)
     train = load_split(demo_dir, "train")
-    _, val_idx = stratified_split(train.y, 0.1, 0)  # train_model's split: by each row's label
+    _, val_idx = validation_split(train, 0.1, 0)  # train_model's split
     val = train.subset(np.sort(val_idx))
     p = th.attack_probability(model.classes, model.predict(val).proba)
     best = th.best_threshold(th.is_attack_truth(val), p)

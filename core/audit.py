@@ -11,11 +11,12 @@ command-line runs can write to one log.
 from __future__ import annotations
 
 import fcntl
+import fnmatch
 import getpass
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -160,31 +161,59 @@ def _well_formed(event) -> bool:
         files is None or (isinstance(files, list) and all(isinstance(f, dict) for f in files)))  # fmt: skip
 
 
+#: Bytes read at a time from the end of a month's log.
+_BLOCK = 1 << 20
+
+
+def _lines_from_end(path: Path) -> Iterator[str]:
+    """The lines of ``path``, last first, read in blocks from its end: a month's log can grow large (a burst of failed
+    sign-ins) and the newest events are at its end. Cut at "\\n" only: splitlines() would also cut at U+2028 and the
+    like, which JSON may hold inside a text (and "\\n" is never a byte of another UTF-8 character)."""
+    with path.open("rb") as fh:
+        end = fh.seek(0, os.SEEK_END)
+        tail = b""
+        while end > 0:
+            start = max(0, end - _BLOCK)
+            fh.seek(start)
+            lines = (fh.read(end - start) + tail).split(b"\n")
+            end, tail = start, lines[0]  # the first line may begin in the block before
+            for line in reversed(lines[1:]):
+                yield line.decode("utf-8", errors="replace")
+        yield tail.decode("utf-8", errors="replace")
+
+
+def _event(line: str, file: str) -> dict:
+    """The event a line holds, or an ``unreadable`` one naming the line."""
+    try:
+        event = json.loads(line)
+        if not _well_formed(event):
+            raise ValueError
+        # a \udcff escape decodes to a lone surrogate, which no page or CSV can encode (UnicodeError)
+        json.dumps(event, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
+        event = {"action": "unreadable", "details": {"line": line[:200], "file": file}}
+    return event
+
+
 def read_events(folder: str | os.PathLike | None = None, limit: int | None = 5000) -> list[dict]:
-    """The newest ``limit`` events (newest first); a damaged line is returned as an ``unreadable`` event."""
+    """The newest ``limit`` events (newest first); a damaged line, a month's file or the folder that cannot be read is
+    returned as an ``unreadable`` event. No folder: no event yet, an empty list. Only the newest ``limit`` lines are
+    read, from the end of each month's file."""
     target = Path(folder) if folder else audit_dir()
-    if not target.is_dir():
+    try:
+        names = os.listdir(target)
+    except FileNotFoundError:  # nothing recorded yet
         return []
+    except OSError as exc:  # a file, or a folder this process may not list: not to be taken for an empty log
+        return [{"action": "unreadable", "details": {"folder": str(target), "error": str(exc)}}]
     events: list[dict] = []
-    for path in sorted(target.glob("audit-*.jsonl"), reverse=True):
+    for path in sorted((target / n for n in fnmatch.filter(names, "audit-*.jsonl")), reverse=True):
         try:
-            text = path.read_text(encoding="utf-8", errors="replace")
+            for line in _lines_from_end(path):
+                if line.strip():
+                    events.append(_event(line, path.name))
+                    if limit and len(events) >= limit:
+                        return events
         except OSError as exc:  # one month's log that cannot be read must not hide the others
             events.append({"action": "unreadable", "details": {"file": path.name, "error": str(exc)}})
-            continue
-        # "\n" only: splitlines() would also cut at U+2028 and the like, which JSON may hold inside a text
-        for line in reversed(text.split("\n")):
-            if not line.strip():
-                continue
-            try:
-                event = json.loads(line)
-                if not _well_formed(event):
-                    raise ValueError
-                # a \udcff escape decodes to a lone surrogate, which no page or CSV can encode (UnicodeError)
-                json.dumps(event, ensure_ascii=False).encode("utf-8")
-            except (ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
-                event = {"action": "unreadable", "details": {"line": line[:200], "file": path.name}}
-            events.append(event)
-            if limit and len(events) >= limit:
-                return events
     return events

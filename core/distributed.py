@@ -1231,7 +1231,11 @@ def prediction_statistics(out_dir: str | os.PathLike, bins: int = 20, batch_rows
     hist: dict[str, np.ndarray] = {}
     if not root.is_dir():
         return {"rows_on_disk": rows, "bin_edges": edges.tolist(), "confidence": {}}
-    dataset = pads.dataset(root, format="parquet", partitioning="hive")
+    # ``file`` read as text: with partitioning="hive" pyarrow infers the key's type, and where every name is digits
+    # ("0001", "0002": captures named by number, without an ending) reads them as numbers, "1" and "2", which match
+    # no file of the summary
+    partitioning = pads.partitioning(pa.schema([("file", pa.string())]), flavor="hive")
+    dataset = pads.dataset(root, format="parquet", partitioning=partitioning)
     for fragment in dataset.get_fragments():
         name = str(pads.get_partition_keys(fragment.partition_expression).get("file"))
         rows[name] = rows.get(name, 0) + pq.read_metadata(fragment.path).num_rows

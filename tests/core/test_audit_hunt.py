@@ -106,14 +106,14 @@ def test_a_month_that_cannot_be_read_hides_no_other(tmp_path, monkeypatch):
     audit.record("trained", folder=tmp_path, model="a")
     locked = tmp_path / "audit-2999-01.jsonl"
     locked.write_text("")
-    real_read = Path.read_text
+    real_open = Path.open
 
-    def read_text(self, *args, **kwargs):
+    def open_(self, *args, **kwargs):
         if self.name == locked.name:
             raise PermissionError(13, "Permission denied", str(self))
-        return real_read(self, *args, **kwargs)
+        return real_open(self, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_text", read_text)
+    monkeypatch.setattr(Path, "open", open_)  # read_text opens through it too
     denied, trained = audit.read_events(tmp_path)
     assert denied["action"] == "unreadable" and "Permission denied" in denied["details"]["error"]
     assert denied["details"]["file"] == locked.name and trained["model"] == "a"

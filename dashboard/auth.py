@@ -158,7 +158,9 @@ def _attempt_sign_in(path: str, users: dict, typed: str, password: str) -> None:
         count, last = _failures.get((path, name), (0, now))
     if count >= SIGN_IN_ATTEMPTS and now - last < SIGN_IN_PAUSE_S:  # paused: the password is not checked
         st.session_state.pop(KEY_SIGN_IN_FAILED, None)
-        audit.record("sign-in refused", via="dashboard", reason=f"paused after {SIGN_IN_ATTEMPTS} failed sign-ins")
+        # the account named (when it exists), so that an analyst sees which account is under attack
+        audit.record("sign-in refused", via="dashboard", account=name if known else None,
+                     reason=f"paused after {SIGN_IN_ATTEMPTS} failed sign-ins")  # fmt: skip
         st.error(f"Sign-in to this account is paused for {SIGN_IN_PAUSE_S // 60} minutes after {SIGN_IN_ATTEMPTS} "
                  "failed attempts in a row. Try again later, or ask whoever runs the dashboard (restarting it lifts "
                  "the pause).", icon=":material/lock:")  # fmt: skip

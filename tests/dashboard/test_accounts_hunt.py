@@ -219,9 +219,9 @@ def test_sign_in_to_an_account_is_paused_after_failed_attempts_in_a_row(address,
         ("sign-in failed", None, {"account": "alice"}),
         ("sign-in failed", None, {"account": "alice"}),
         ("sign-in failed", None, {"account": "alice", "paused_minutes": 15}),
-        ("sign-in refused", None, {"reason": "paused after 3 failed sign-ins"}),
+        ("sign-in refused", None, {"account": "alice", "reason": "paused after 3 failed sign-ins"}),
         ("signed in", "bob", {}),
-        ("sign-in refused", None, {"reason": "paused after 3 failed sign-ins"}),
+        ("sign-in refused", None, {"account": "alice", "reason": "paused after 3 failed sign-ins"}),
         ("signed in", "alice", {}),
     ]
 
@@ -258,6 +258,6 @@ def test_the_answers_to_sign_in_do_not_tell_which_accounts_exist(address, accoun
     assert wrong == wrong_again == ["Wrong user name or password."] and one == one_again == 1
     assert "paused for 15 minutes after 2 failed attempts" in paused[0] and none == 0
     events = [(e["action"], (e.get("details") or {}).get("account")) for e in audit.read_events(env / "audit")][::-1]
-    assert events == 2 * [("sign-in failed", "alice")] + [("sign-in refused", None)] + 2 * [
+    assert events == 2 * [("sign-in failed", "alice")] + [("sign-in refused", "alice")] + 2 * [
         ("sign-in failed", None)] + [("sign-in refused", None)]  # fmt: skip
     assert "mallory" not in " ".join(p.read_text() for p in (env / "audit").glob("*.jsonl"))

@@ -14,7 +14,8 @@ depend on how large the input files are:
    empty rows only, e.g. Excel's ``,,,,`` lines below the data, writes no part).
 
 The Parquet columns are ``predict``'s, row for row: ``file`` comes back from the partition folder when
-the dataset is read (``pandas.read_parquet(DIR / "predictions")``), and ``true`` is always there (empty
+the dataset is read (:func:`read_predictions`, which reads it as text: a plain ``pandas.read_parquet`` makes
+captures named ``0001`` the number 1), and ``true`` is always there (empty
 where a file carries no label), so that every part has one schema.
 
 Output files are named by (file, range), never by attempt, and written to a hidden temporary name then
@@ -1216,6 +1217,23 @@ def _summary_problem(summary: dict) -> str | None:
     return problem
 
 
+def predictions_dataset(predictions_dir: str | os.PathLike):
+    """The Parquet predictions in ``predictions_dir`` (``DIR/predictions``) as a ``pyarrow.dataset.Dataset``, with
+    the ``file`` column read as text: with plain hive partitioning pyarrow infers the key's type, and where every
+    name is digits ("0001", "0002": captures named by number, without an ending) reads them as numbers, 1 and 2,
+    which match no file of the summary."""
+    import pyarrow.dataset as pads
+
+    partitioning = pads.partitioning(pa.schema([("file", pa.string())]), flavor="hive")
+    return pads.dataset(predictions_dir, format="parquet", partitioning=partitioning)
+
+
+def read_predictions(out_dir: str | os.PathLike):
+    """All the predictions of a score-many run in ``out_dir`` as one ``pandas.DataFrame`` (the columns of
+    ``predict``'s CSV), each row's capture in ``file``, as text."""
+    return predictions_dataset(Path(out_dir) / PREDICTIONS_DIR).to_table().to_pandas()
+
+
 def prediction_statistics(out_dir: str | os.PathLike, bins: int = 20, batch_rows: int = 65536) -> dict:
     """Statistics of the Parquet predictions read in batches (memory bounded by ``batch_rows``).
 
@@ -1231,11 +1249,7 @@ def prediction_statistics(out_dir: str | os.PathLike, bins: int = 20, batch_rows
     hist: dict[str, np.ndarray] = {}
     if not root.is_dir():
         return {"rows_on_disk": rows, "bin_edges": edges.tolist(), "confidence": {}}
-    # ``file`` read as text: with partitioning="hive" pyarrow infers the key's type, and where every name is digits
-    # ("0001", "0002": captures named by number, without an ending) reads them as numbers, "1" and "2", which match
-    # no file of the summary
-    partitioning = pads.partitioning(pa.schema([("file", pa.string())]), flavor="hive")
-    dataset = pads.dataset(root, format="parquet", partitioning=partitioning)
+    dataset = predictions_dataset(root)
     for fragment in dataset.get_fragments():
         name = str(pads.get_partition_keys(fragment.partition_expression).get("file"))
         rows[name] = rows.get(name, 0) + pq.read_metadata(fragment.path).num_rows

@@ -70,6 +70,8 @@ def test_captures_named_by_number_keep_their_predictions(numbered_run):
     summary = json.loads((numbered_run / "summary.json").read_text())
     assert [f["file"] for f in summary["files"]] == ["0001", "0002"] and not summary["failed"]
     assert dist.prediction_statistics(numbered_run)["rows_on_disk"] == {f["file"]: f["rows"] for f in summary["files"]}
+    rows = dist.read_predictions(numbered_run)  # what the module's documentation tells a user to read them with
+    assert rows["file"].astype(str).value_counts().to_dict() == {f["file"]: f["rows"] for f in summary["files"]}
     at = batch_page(numbered_run)
     assert not at.warning, [w.value for w in at.warning]
     table = at.dataframe[0].value

@@ -108,6 +108,19 @@ def _ends_mid_line(fd: int) -> bool:
         return False
 
 
+def write_problem(folder: str | os.PathLike | None = None) -> str | None:
+    """Why an event could not be appended to the log now (the error), or None when it can: for actions recorded where
+    no warning can be shown when the write fails (a download's file, built when it is clicked)."""
+    target = Path(folder) if folder else audit_dir()
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(target / f"audit-{datetime.now(UTC):%Y-%m}.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                         0o640))  # fmt: skip
+    except OSError as exc:
+        return str(exc)
+    return None
+
+
 def record(action: str, *, user: str | None = None, files: Iterable[dict] = (), model: str | None = None,
            via: str = "cli", folder: str | os.PathLike | None = None, **details) -> dict:  # fmt: skip
     """Append one event and return it. Never raises on a write failure (the failure is in the event's

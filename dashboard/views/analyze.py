@@ -310,6 +310,7 @@ def _predictions_table(frame: pd.DataFrame, pred: Predictions, model_name: str) 
                        f"predictions-{model_name}.csv",
                        "text/csv", key="analyze_download", icon=":material/download:", on_click="ignore",
                        disabled=shown.empty)  # fmt: skip
+    auth.unrecorded_downloads_notice()
 
 
 def _readable(frame: pd.DataFrame) -> pd.DataFrame:

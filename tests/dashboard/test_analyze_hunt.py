@@ -222,3 +222,18 @@ def test_a_2_class_model_does_not_count_attack_types(registry_env, demo_dir, mon
     no_exception(at)
     (kinds,) = [m for m in at.metric if m.label == "Attack types seen"]
     assert kinds.value.isdigit() and int(kinds.value) > 1
+
+
+def test_a_download_that_the_audit_log_cannot_record_is_said_next_to_its_button(
+    demo_models_dir, demo_dir, tmp_path, monkeypatch
+):
+    """The predictions CSV is built, and its export recorded, when the button is clicked, where no warning can be
+    shown: with an unwritable log the download went unrecorded without a word next to it."""
+    (tmp_path / "blocker").write_text("a file where the audit folder should be")
+    monkeypatch.setenv("IOMT_AUDIT_DIR", str(tmp_path / "blocker" / "audit"))
+    at, _ = _scoring_demo_traffic(demo_models_dir, demo_dir, tmp_path, monkeypatch, 6, "test-rf-6class")
+    said = [c.value for c in at.caption if "Downloads are not recorded in the audit log" in c.value]
+    assert len(said) == 1 and "blocker" in said[0] and "IOMT_AUDIT_DIR" in said[0]
+    monkeypatch.setenv("IOMT_AUDIT_DIR", str(tmp_path / "audit"))  # writable: nothing said
+    at.run()
+    assert not [c.value for c in at.caption if "not recorded" in c.value]

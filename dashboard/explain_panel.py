@@ -163,10 +163,12 @@ def _row_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFrame) -
         file = files[0]
     n = data.files[files.index(file)].rows
     # Other rows, model or file: start again from the first flagged flow in the file (set through the session
-    # state, so that the widget is given no default of its own to clash with it).
+    # state, so that the widget is given no default of its own to clash with it). In the file chosen, not of all
+    # the files: another file started at its row 1, benign or not, though flows of it were flagged.
     if st.session_state.get(KEY_EXPLAIN_AT) != (*ids, file):
         st.session_state[KEY_EXPLAIN_AT] = (*ids, file)
-        st.session_state["analyze_explain_row"] = start - first[file] + 1 if frame["file"].iloc[start] == file else 1
+        mine = flagged[(flagged >= first[file]) & (flagged < first[file] + n)]
+        st.session_state["analyze_explain_row"] = int(mine[0]) - first[file] + 1 if len(mine) else 1
     row = int(st.number_input(f"Row in {md(file)} (1 to {n:,}, as numbered in the table above)", 1, n,
                               key="analyze_explain_row", help="The first flow flagged as an attack is chosen to "
                               "start.")) - 1  # fmt: skip
@@ -179,8 +181,15 @@ def _row_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFrame) -
     method = ("integrated gradients (exact share of the change in probability from typical benign values to this "
               "flow)" if ex.method == "integrated gradients" else
               "occlusion: each feature alone set back to its typical benign value")  # fmt: skip
+    # A saved alarm threshold decides, not the larger probability: "classed as Attack with probability 0.400" (or as
+    # Benign with 0.300) read as a mistake where the page did not say so.
+    decided = ""
+    if model.task == 2 and model.metadata.get("alarm_threshold") is not None:
+        decided = (" A flow is classed as an attack when its probability of attack reaches "
+                   f"{th.threshold_text(th.model_threshold(model.metadata))}, the alarm threshold saved with the "
+                   "model.")  # fmt: skip
     st.markdown(f"Row {int(r['row']):,} of {md(r['file'])}: classed as **{ex.predicted}** with probability "
-                f"{ex.probability:.3f}{truth}. At typical benign values the model gives {ex.predicted} "
+                f"{ex.probability:.3f}{truth}.{decided} At typical benign values the model gives {ex.predicted} "
                 f"{ex.baseline_probability:.3f}.")  # fmt: skip
     st.caption(f"Red bars pushed the flow towards {ex.predicted}, blue bars away from it. Method: {method}. Typical "
                f"benign values: {ex.baseline_source}.")  # fmt: skip
@@ -189,8 +198,9 @@ def _row_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFrame) -
         shown = ex.frame[["feature", "meaning", "value", "typical_benign", "contribution"]]
         st.dataframe(shown, hide_index=True, key="analyze_explain_row_table",
                      column_config={"contribution": st.column_config.NumberColumn(format="%+.4f")})  # fmt: skip
-    for note in ex.notes:
-        st.caption(md(sentence(note)))
+    for note in ex.notes:  # a note that starts with a feature keeps its name as written ("fin_flag_number was NaN")
+        named = any(note.startswith(f"{f} ") for f in model.layout.features)
+        st.caption(md(note if named else sentence(note)))
 
 
 def _profiles_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFrame) -> None:

@@ -274,12 +274,12 @@ def log(action: str, **kwargs) -> dict:
 
 
 def unrecorded_downloads_notice() -> None:
-    """Say, next to download buttons, that a download will not be recorded in the audit log when the log cannot be
-    written to now: a download's file is built (and its event recorded) when it is clicked, where no warning can be
-    shown."""
+    """Say, next to a page's first download buttons, that its downloads will not be recorded in the audit log when the
+    log cannot be written to now: a download's file is built (and its event recorded) when it is clicked, where no
+    warning can be shown."""
     problem = audit.write_problem()
     if problem:
-        st.caption(f":material/warning: **Downloads are not recorded in the audit log now**: {md(problem)}. Ask "
+        st.caption(f":material/warning: **Downloads on this page are not recorded in the audit log now**: {md(problem)}. Ask "
                    f"whoever runs the dashboard to make {md(audit.audit_dir())} writable, or to set `IOMT_AUDIT_DIR` "
                    "to a folder that is.")  # fmt: skip
 

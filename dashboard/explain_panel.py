@@ -346,3 +346,4 @@ def comparison_downloads(scores: list, data_label: str, n_rows: int | None = Non
                          key="compare_report_html", icon=":material/download:", on_click="ignore")  # fmt: skip
     right.download_button("Download report (PDF)", build("pdf"), "comparison-report.pdf", "application/pdf",
                           key="compare_report_pdf", icon=":material/picture_as_pdf:", on_click="ignore")  # fmt: skip
+    auth.unrecorded_downloads_notice()

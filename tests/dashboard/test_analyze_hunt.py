@@ -232,8 +232,8 @@ def test_a_download_that_the_audit_log_cannot_record_is_said_next_to_its_button(
     (tmp_path / "blocker").write_text("a file where the audit folder should be")
     monkeypatch.setenv("IOMT_AUDIT_DIR", str(tmp_path / "blocker" / "audit"))
     at, _ = _scoring_demo_traffic(demo_models_dir, demo_dir, tmp_path, monkeypatch, 6, "test-rf-6class")
-    said = [c.value for c in at.caption if "Downloads are not recorded in the audit log" in c.value]
-    assert len(said) == 1 and "blocker" in said[0] and "IOMT_AUDIT_DIR" in said[0]
+    said = [c.value for c in at.caption if "Downloads on this page are not recorded in the audit log" in c.value]
+    assert len(said) == 1 and "blocker" in said[0] and "IOMT_AUDIT_DIR" in said[0], "once, for the page's downloads"
     monkeypatch.setenv("IOMT_AUDIT_DIR", str(tmp_path / "audit"))  # writable: nothing said
     at.run()
     assert not [c.value for c in at.caption if "not recorded" in c.value]

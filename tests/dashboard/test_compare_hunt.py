@@ -103,3 +103,15 @@ def test_leaving_out_train_duplicates_follows_a_change_to_train(registry_env, de
     assert want.duplicates_removed >= len(benign.drop_duplicates())
     table = at.dataframe[0].value.set_index("model")
     assert abs(table.loc[PAIR[0], "macro-F1"] - want.macro_f1) < 1e-4
+
+
+def test_report_downloads_that_the_audit_log_cannot_record_are_said(registry_env, tmp_path, monkeypatch):
+    """The comparison report is built, and its export recorded, when its button is clicked, where no warning can be
+    shown: with an unwritable log the download went unrecorded without a word next to it."""
+    (tmp_path / "blocker").write_text("a file where the audit folder should be")
+    monkeypatch.setenv("IOMT_AUDIT_DIR", str(tmp_path / "blocker" / "audit"))
+    at = compare_page(PAIR)
+    assert not at.exception, at.exception
+    assert "compare_report_html" in [b.key for b in at.get("download_button")]
+    said = [c.value for c in at.caption if "Downloads on this page are not recorded in the audit log" in c.value]
+    assert len(said) == 1 and "blocker" in said[0], [c.value for c in at.caption]

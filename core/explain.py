@@ -303,12 +303,31 @@ def explain_row(model, data: Dataset, index: int, *, baseline: Baseline | None =
     frame = pd.DataFrame({"feature": features, "meaning": [meaning(f) for f in features], "value": values,
                           "typical_benign": baseline.raw, "contribution": contrib.astype(np.float64)})  # fmt: skip
     frame = frame.reindex(frame["contribution"].abs().sort_values(ascending=False, kind="stable").index)
-    for j in np.flatnonzero(~np.isfinite(data.X[index])):  # the table shows the repaired value: say which it is
-        was = "NaN" if np.isnan(data.X[index, j]) else "inf" if data.X[index, j] > 0 else "-inf"
-        notes.append(f"{features[j]} was {was}: scored as {values[j]:,.6g} ({REPAIRED_TO[was]}), the value shown")
+    notes += _repair_notes(data.X[index], features, values)
     return RowExplanation(frame=frame.reset_index(drop=True), predicted=model.classes[c], probability=float(p_x[c]),
                           baseline_probability=float(p_b[c]), method=method, baseline_source=baseline.source,
                           completeness_gap=gap, notes=notes)  # fmt: skip
+
+
+#: Repaired cells of one kind in a row, at most, that are each told in a note of their own; more are told in one.
+REPAIR_NOTES_EACH = 3
+
+
+def _repair_notes(raw: np.ndarray, features: list[str], values: np.ndarray) -> list[str]:
+    """What the row's table shows in place of its NaN and infinite cells: a note per cell, or one per kind of cell
+    where more than :data:`REPAIR_NOTES_EACH` are of that kind (an empty row gave 39 notes, one under the other)."""
+    kinds: dict[str, list[int]] = {}
+    for j in np.flatnonzero(~np.isfinite(raw)):
+        kinds.setdefault("NaN" if np.isnan(raw[j]) else "inf" if raw[j] > 0 else "-inf", []).append(int(j))
+    notes = []
+    for was, cells in kinds.items():
+        if len(cells) <= REPAIR_NOTES_EACH:
+            notes += [f"{features[j]} was {was}: scored as {values[j]:,.6g} ({REPAIRED_TO[was]}), the value shown"
+                      for j in cells]  # fmt: skip
+        else:
+            notes.append(f"{counted(len(cells), 'feature')} were {was} ({', '.join(features[j] for j in cells)}): "
+                         f"each scored as {REPAIRED_TO[was]}, the values shown")  # fmt: skip
+    return notes
 
 
 def _predicted_column(model, p: np.ndarray) -> int:

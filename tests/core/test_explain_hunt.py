@@ -66,3 +66,23 @@ def test_one_benign_row_is_counted_as_one_row(demo_models_dir, test_split):
     attacks = np.flatnonzero(codes_for_task(test_split.y, 2) == 1)
     base = explain.benign_baseline(m, test_split.subset(np.sort(np.r_[benign[:1], attacks[:5]])))
     assert base.source == "median of the 1 benign row analysed"
+
+
+def test_a_row_of_many_missing_cells_gets_one_note_per_kind_not_one_per_cell(demo_models_dir, test_split):
+    """A row whose every cell was empty gave one note per feature, dozens one under the other below the chart."""
+    m = TrainedModel.load(demo_models_dir / "test-rf-6class")
+    data = test_split.subset(np.arange(len(test_split.X)))
+    data.X = data.X.copy()
+    i = _attack_row(data)
+    data.X[i, :] = np.nan
+    rate = m.layout.features.index("Rate")
+    data.X[i, rate] = np.inf
+    ex = explain.explain_row(m, data, i)
+    n = len(m.layout.features) - 1
+    others = [f for f in m.layout.features if f != "Rate"]
+    assert sorted(ex.notes) == [
+        f"{n} features were NaN ({', '.join(others)}): each scored as the training median, the values shown",
+        f"Rate was inf: scored as {m.preprocessor.max_[rate]:,.6g} (the largest training value), the value shown",
+    ], ex.notes
+    row = ex.frame.set_index("feature")
+    assert row.loc["Std", "value"] == pytest.approx(m.preprocessor.median_[m.layout.features.index("Std")])

@@ -209,7 +209,7 @@ def _profiles_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFra
     labels = frame["true"].to_numpy(dtype=object) if labelled else frame["predicted"].to_numpy(dtype=object)
     prof = _profiles(*ids, model, data, labels)
     classes = list(dict.fromkeys(prof["class"]))
-    basis = "true classes" if labelled else "predicted classes (the true class is unknown)"
+    basis = "true classes" if labelled else "predicted classes, the true class being unknown"
     if not classes:
         attacks = sorted({c for c in pd.unique(labels[pd.notna(labels)]) if c != BENIGN})
         if not attacks:

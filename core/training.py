@@ -345,8 +345,8 @@ def train_model(
             "train_rows": len(train),
             "train_rows_used_for_fit": len(train) if refit else len(tr_idx),
             "validation_rows": len(val_idx),
-            "validation_split": f"shuffled, stratified {val_fraction:.0%} of train (seed {seed}), identical rows on one side"
-            + ("; validation figures are of the first fit, before the refit on all rows" if refit else ""),
+            "validation_split": f"shuffled, stratified {val_fraction:.0%} of train (seed {seed}), identical rows on "
+            "one side" + ("; validation figures are of the first fit, before the refit on all rows" if refit else ""),
             "refit": refit_info,
             "train_class_counts": class_counts_for_task(train, task),
             "classes_absent_from_training": absent,

@@ -279,8 +279,8 @@ def unrecorded_downloads_notice() -> None:
     warning can be shown."""
     problem = audit.write_problem()
     if problem:
-        st.caption(f":material/warning: **Downloads on this page are not recorded in the audit log now**: {md(problem)}. Ask "
-                   f"whoever runs the dashboard to make {md(audit.audit_dir())} writable, or to set `IOMT_AUDIT_DIR` "
+        st.caption(f":material/warning: **Downloads on this page are not recorded in the audit log now**: "
+                   f"{md(problem)}. Ask whoever runs the dashboard to make {md(audit.audit_dir())} writable, or to set `IOMT_AUDIT_DIR` "
                    "to a folder that is.")  # fmt: skip
 
 

@@ -34,6 +34,7 @@ from .words import counted
 
 KERAS_FAMILIES = frozenset({"cnn", "paper-cnn", "dnn"})
 BASELINE_ROWS = 100_000  # benign rows at most behind the typical benign values
+MIN_BENIGN_ROWS = 30  # fewer benign rows analysed: the typical values are the training data's (when stored)
 IG_TOLERANCE = 0.005  # integrated gradients may miss f(x) - f(baseline) by this much (probability) before refining
 IG_MAX_STEPS = 2048  # steps at most on the path (one row: 2,049 gradient evaluations)
 
@@ -80,9 +81,11 @@ def benign_median(pre, data: Dataset) -> tuple[np.ndarray, int] | None:
 
 
 def benign_baseline(model, data: Dataset | None = None) -> Baseline:
-    """Typical benign values: the median of the benign rows of ``data`` when it has labelled benign rows, else
-    that of the benign rows the model was trained on (stored with it), else (a model saved before that was
-    stored, or trained without Benign) the preprocessor's medians of all its training rows.
+    """Typical benign values: the median of the benign rows of ``data`` when it has :data:`MIN_BENIGN_ROWS` labelled
+    benign rows or more, else that of the benign rows the model was trained on (stored with it; one benign flow
+    analysed would be the typical one, and explain itself as all zeros), else the analysed benign rows however few,
+    else (a model saved before that was stored, or trained without Benign) the preprocessor's medians of all its
+    training rows.
 
     The median commutes with the monotonic per-feature preprocessing, so the preprocessed baseline is
     the median of the benign rows after preprocessing as well.
@@ -90,14 +93,16 @@ def benign_baseline(model, data: Dataset | None = None) -> Baseline:
     pre = model.preprocessor
     found = benign_median(pre, data) if data is not None else None
     stored = (model.metadata.get("data") or {}).get("benign_median")
-    if found is not None:
+    stored = stored if stored and len(stored.get("values") or ()) == len(pre.features) else None
+    if found is not None and (found[1] >= MIN_BENIGN_ROWS or stored is None):
         raw, n = found
         source = f"median of the {counted(n, 'benign row')} analysed" + (
             f" (a sample of {BASELINE_ROWS:,})" if n > BASELINE_ROWS else "")  # fmt: skip
-    elif stored and len(stored.get("values") or ()) == len(pre.features):
+    elif stored is not None:
         raw = np.asarray(stored["values"], dtype=np.float64)
-        source = (f"median of the {counted(stored['rows'], 'benign row')} of the model's training data (none among "
-                  "the rows analysed)")  # fmt: skip
+        among = ("none among the rows analysed" if found is None else
+                 f"only {counted(found[1], 'benign row')} among the rows analysed, too few to say what is typical")  # fmt: skip
+        source = f"median of the {counted(stored['rows'], 'benign row')} of the model's training data ({among})"
     else:
         raw = np.asarray(pre.median_, dtype=np.float64)
         source = ("median of all the model's training rows, attacks included (no benign rows among the rows "

@@ -64,8 +64,26 @@ def test_one_benign_row_is_counted_as_one_row(demo_models_dir, test_split):
     m = TrainedModel.load(demo_models_dir / "test-rf-2class")
     benign = np.flatnonzero(codes_for_task(test_split.y, 2) == 0)
     attacks = np.flatnonzero(codes_for_task(test_split.y, 2) == 1)
-    base = explain.benign_baseline(m, test_split.subset(np.sort(np.r_[benign[:1], attacks[:5]])))
+    one = test_split.subset(np.sort(np.r_[benign[:1], attacks[:5]]))
+    m.metadata["data"].pop("benign_median")  # a model saved without typical values of its own: the one row, said so
+    base = explain.benign_baseline(m, one)
     assert base.source == "median of the 1 benign row analysed"
+
+
+def test_too_few_benign_rows_analysed_give_way_to_the_training_datas_typical_values(demo_models_dir, test_split):
+    """One benign flow among those analysed was taken as typical benign traffic: attacks were explained against that
+    one flow, and the flow itself against itself, every contribution 0."""
+    m = TrainedModel.load(demo_models_dir / "test-rf-2class")
+    stored = m.metadata["data"]["benign_median"]
+    benign = np.flatnonzero(codes_for_task(test_split.y, 2) == 0)
+    attacks = np.flatnonzero(codes_for_task(test_split.y, 2) == 1)
+    few = explain.benign_baseline(m, test_split.subset(np.sort(np.r_[benign[:1], attacks[:5]])))
+    assert few.source == (f"median of the {stored['rows']:,} benign rows of the model's training data (only 1 benign "
+                          "row among the rows analysed, too few to say what is typical)")  # fmt: skip
+    np.testing.assert_allclose(few.raw, stored["values"])
+    n = explain.MIN_BENIGN_ROWS
+    enough = explain.benign_baseline(m, test_split.subset(np.sort(np.r_[benign[:n], attacks[:5]])))
+    assert enough.source == f"median of the {n} benign rows analysed"
 
 
 def test_a_row_of_many_missing_cells_gets_one_note_per_kind_not_one_per_cell(demo_models_dir, test_split):

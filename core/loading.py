@@ -14,7 +14,7 @@ import hashlib
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +28,8 @@ from .errors import DataError, FilesError, LayoutMismatchError
 from .limits import Limits, check_columns, check_line_length, check_rows, check_size
 from .paths import name_text
 from .schema import (
+    FEATURES_V1,
+    FEATURES_V2,
     LabelColumnError,
     Layout,
     SchemaError,
@@ -40,6 +42,9 @@ from .taxonomy import CLASSES_19, LABEL_NAMES, class_from_filename, coarse_code_
 from .words import counted
 
 Source = str | os.PathLike | bytes | BinaryIO
+
+#: Every feature name of either release.
+_ALL_FEATURES = frozenset(FEATURES_V1 + FEATURES_V2)
 
 #: Code used in ``Dataset.y`` for rows without a known label.
 UNLABELLED = -1
@@ -269,9 +274,18 @@ def _refuse_non_csv(head: bytes, name: str) -> None:
 
 
 def _parse_header(head: bytes, name: str, limits: Limits | None = None) -> tuple[list[str], str]:
-    if not head.strip():
+    if not head.removeprefix(b"\xef\xbb\xbf").strip():  # Excel's "CSV UTF-8" of an empty sheet: its BOM alone
         raise DataError("the file is empty", file=name, hint="export the flows again, or pick another file")
     _refuse_non_csv(head, name)
+    above = re.match(rb"(?:[ \t]*\r?\n)+", head.removeprefix(b"\xef\xbb\xbf"))
+    if above:  # the readers take the first line for the header
+        blank = counted(above.group().count(b"\n"), "blank line")
+        raise DataError(
+            f"the file starts with {blank}, not with the header",
+            file=name,
+            row=0,
+            hint=f"delete the {blank} above the header, so that the file starts with the feature names",
+        )
     first = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
     if "\r" in first:
         raise DataError(
@@ -295,6 +309,15 @@ def _parse_header(head: bytes, name: str, limits: Limits | None = None) -> tuple
         )
     check_columns(first.count(delimiter) + 1, name, limits or Limits.from_env())
     columns = [normalise_column(c) for c in first.split(delimiter)]
+    if len(columns) > 1 and not columns[-1]:  # not a spreadsheet's row numbers: they are the first column
+        last = next((c for c in reversed(columns) if c), "")
+        raise DataError(
+            f"the header ends with {delimiter!r}: a column with no name after its last one, {last!r}",
+            file=name,
+            row=0,
+            hint=f"most likely every line ends with {delimiter!r}: delete it at the end of every line (the header's "
+            "and the rows'), or export the file again without it",
+        )
     return columns, delimiter
 
 
@@ -458,6 +481,43 @@ def _find_non_utf8_cell(data: bytes | str, columns: list[str], delimiter: str) -
     return row, name, _raw(batch.column(name)[i].as_py()).decode("utf-8", errors="backslashreplace")
 
 
+def _records(data: bytes | str, columns: list[str], delimiter: str, read: Sequence[str],
+             label_col: str | None = None) -> Iterator[tuple[int | None, int, list[str]]]:  # fmt: skip
+    """The records below the header, as the readers count rows: ``(row, line, cells)`` for each, ``row`` its data row
+    number (1-based), or None for a row whose every read cell (``read``, the columns parsed) is missing (left out,
+    not counted), and ``line`` the file's line it starts on (1: the header). Blank lines are skipped, and a quoted
+    cell may span lines; cells are read as latin-1 (every byte a character). Only called for an error (a scan)."""
+    import csv
+    import io
+
+    nulls = set(NULL_VALUES)
+    index = [i for i, c in enumerate(columns) if c in set(read)]
+    label = columns.index(label_col) if label_col in columns else None
+
+    def empty(cells: list[str]) -> bool:
+        return len(cells) == len(columns) and all(
+            cells[i] in nulls or (i == label and not cells[i].strip()) for i in index
+        )
+
+    fh = (
+        open(data, encoding="latin-1", newline="")
+        if isinstance(data, str)
+        else io.StringIO(bytes(data).decode("latin-1"), newline="")
+    )
+    with fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        next(reader, None)  # the header
+        counted_rows, start = 0, reader.line_num + 1
+        for cells in reader:
+            if cells:
+                if empty(cells):
+                    yield None, start, cells
+                else:
+                    counted_rows += 1
+                    yield counted_rows, start, cells
+            start = reader.line_num + 1
+
+
 def line_of_row(data: bytes | str, row: int, columns: list[str], delimiter: str, read: Sequence[str],
                 label_col: str | None = None) -> int | None:  # fmt: skip
     """The line of the file (1: the header) that data row ``row`` starts on, or None where it cannot be told.
@@ -466,33 +526,13 @@ def line_of_row(data: bytes | str, row: int, columns: list[str], delimiter: str,
     is missing are not data rows, and a quoted cell may span lines. Only called for an error's row (a scan of the
     file up to it)."""
     import csv
-    import io
 
     if row < 1:
         return None
-    nulls = set(NULL_VALUES)
-    index = [i for i, c in enumerate(columns) if c in set(read)]
-    label = columns.index(label_col) if label_col in columns else None
-
-    def empty(cells: list[str]) -> bool:
-        return all(i >= len(cells) or cells[i] in nulls or (i == label and not cells[i].strip()) for i in index)
-
-    fh = (
-        open(data, encoding="latin-1", newline="")
-        if isinstance(data, str)
-        else io.StringIO(bytes(data).decode("latin-1"), newline="")
-    )
     try:
-        with fh:
-            reader = csv.reader(fh, delimiter=delimiter)
-            next(reader, None)  # the header
-            counted, start = 0, reader.line_num + 1
-            for cells in reader:
-                if cells and not empty(cells):
-                    counted += 1
-                    if counted == row:
-                        return start
-                start = reader.line_num + 1
+        for number, line, _ in _records(data, columns, delimiter, read, label_col):
+            if number == row:
+                return line
     except (OSError, csv.Error, UnicodeError):
         return None
     return None
@@ -506,33 +546,57 @@ def at_its_line(error: DataError, data: bytes | str, columns: list[str], delimit
     return error.at_line(line_of_row(data, error.row, columns, delimiter, read, label_col))
 
 
-def _find_ragged_row(data: bytes | str, columns: list[str], delimiter: str) -> int | None:
-    """The data row (1 = the first after the header) whose cell count differs from the header's (only called
-    after a parse error)."""
-    found: list[int] = []
-
-    def first(row) -> str:
-        if row.number is not None and not found:
-            found.append(row.number - 1)  # the physical line, the header being line 1
-        return "skip"
+def _find_ragged_row(
+    data: bytes | str, columns: list[str], delimiter: str, read: Sequence[str], label_col: str | None = None
+) -> tuple[int, int, list[str]] | None:
+    """The first record whose cell count differs from the header's (only called after a parse error): its data row
+    (1 = the first after the header, counted as every error counts rows, :func:`_records`), its line in the file
+    and its cells; None where none is found."""
+    import csv
 
     try:
-        with _csv_input(data) as src:
-            pacsv.read_csv(
-                src,
-                # Read as latin-1 (every byte a character, the delimiters and line ends where they were), so that
-                # pyarrow can hand the handler a row that is not valid UTF-8 (it failed inside pyarrow otherwise).
-                read_options=pacsv.ReadOptions(
-                    column_names=columns, skip_rows=1, use_threads=False, encoding="latin-1"
-                ),
-                parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=first),
-                convert_options=pacsv.ConvertOptions(
-                    include_columns=columns[:1], column_types={columns[0]: pa.string()}
-                ),
-            )
-    except (pa.ArrowInvalid, KeyError, IndexError):
-        pass
-    return found[0] if found else None
+        for number, line, cells in _records(data, columns, delimiter, read, label_col):
+            if len(cells) != len(columns):
+                return number, line, cells
+    except (OSError, csv.Error, UnicodeError):
+        return None
+    return None
+
+
+def _ragged_row_error(
+    data: bytes | str, name: str, columns: list[str], delimiter: str, read: Sequence[str], message: str
+) -> DataError:
+    """The error for a row whose cell count is not the header's (``message``: pyarrow's), saying what the row is
+    where it is recognised: a line of spaces, a header line (files joined with ``cat``), a delimiter at its end."""
+    label_col = next((c for c in read if c in set(label_like_columns(columns))), None)
+    found = _find_ragged_row(data, columns, delimiter, read, label_col)
+    row, line, cells = found if found else (None, None, [])
+    counts = re.search(r"Expected (\d+) columns, got (\d+)", message)
+    detail = f"a row has {counts.group(2)} cells but the header has {counts.group(1)} columns ({message})"
+    hint = ("the file is truncated or has stray delimiters; export it again (a number written with a comma, 1,234 "
+            "or 0,5, in a comma-separated file splits into two cells: export numbers without thousands separators "
+            "and with a decimal point)")  # fmt: skip
+    names = [normalise_column(c) for c in cells]
+    if found and len(cells) == 1 and not cells[0].strip():
+        detail = "a line of only spaces or tabs where a flow is expected"
+        hint = "delete that line (blank lines are skipped, but a line of spaces is read as a row)"
+    elif found and sum(n in _ALL_FEATURES for n in names) > len(names) // 2:
+        try:
+            other = detect_layout(_feature_columns(names))
+            this = detect_layout(_feature_columns(columns))
+        except (SchemaError, LabelColumnError):
+            other = this = None
+        what = f" ({other.name} release, {other.n_features} features)" if other else ""
+        detail = f"the header line of another file{what} is repeated here, where a flow is expected"
+        mixed = other is not None and this is not None and other != this
+        hint = "files joined with cat keep each one's header: " + (
+            f"this one is of the {other.name} release, the file's of {this.name}: join only files of one release"
+            if mixed else "delete the header lines below the first"
+        ) + ", and join files without their header (tail -n +2 FILE >> JOINED.csv)"  # fmt: skip
+    elif found and len(cells) == len(columns) + 1 and not cells[-1].strip():
+        detail = f"the row ends with {delimiter!r}: an empty cell after the last column"
+        hint = f"delete the {delimiter!r} at the end of every row (the header has none), or export the file again"
+    return DataError(detail, file=name, row=row, line=line, hint=hint)
 
 
 def display_names(paths: Sequence[str | os.PathLike]) -> list[str]:
@@ -971,6 +1035,11 @@ def _explain_arrow_error(
             row, col, value = found
         what = f"non-numeric value {value!r}" if value is not None else "a non-numeric value"
         hint = "every feature cell must be a number (inf and NaN are accepted and repaired)"
+        if value is not None and normalise_column(value) == col:  # the header again: files joined with cat
+            what = f"the header line is repeated here ({value!r})"
+            hint = ("files joined with cat keep each one's header: delete the header lines below the first, or join "
+                    "files without their header (tail -n +2 FILE >> JOINED.csv)")  # fmt: skip
+            return DataError(what, file=name, column=col, row=row, hint=hint)
         if value is not None and not value.strip():
             hint = "the cell holds only spaces: write the number there, or remove the row if it holds no flow"
         elif value is not None and re.fullmatch(r"\s*[-+]?\d{1,3}([,\u00a0 ']\d{3})+(\.\d+)?\s*", value):
@@ -978,16 +1047,8 @@ def _explain_arrow_error(
         elif value is not None and re.fullmatch(r"\s*[-+]?\d+,\d+\s*", value):
             hint = "it looks like a decimal comma: export the numbers with a decimal point ('1.5', not '1,5')"
         return DataError(f"{what} where a number is expected", file=name, column=col, row=row, hint=hint)
-    m = re.search(r"Expected (\d+) columns, got (\d+)", msg)
-    if m:
-        return DataError(
-            f"a row has {m.group(2)} cells but the header has {m.group(1)} columns ({msg.splitlines()[0]})",
-            file=name,
-            row=_find_ragged_row(data, columns, delimiter),
-            hint="the file is truncated or has stray delimiters; export it again (a number written with a comma, "
-            "1,234 or 0,5, in a comma-separated file splits into two cells: export numbers without thousands "
-            "separators and with a decimal point)",
-        )
+    if re.search(r"Expected \d+ columns, got \d+", msg):
+        return _ragged_row_error(data, name, columns, delimiter, read, msg.splitlines()[0])
     return DataError(f"could not parse the CSV: {msg.splitlines()[0]}", file=name, hint="is this really a CSV file?")
 
 

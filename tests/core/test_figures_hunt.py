@@ -32,9 +32,10 @@ def _points(fig: go.Figure) -> dict[str, np.ndarray]:
     out = {}
     for t in fig.data:
         assert set(t.y) == {t.name}, "each class's marks sit in its own lane"
-        custom = np.asarray(t.customdata, dtype=np.int64)
-        assert custom.shape == (len(t.x), 3)
-        out[t.name] = np.column_stack([np.asarray(t.x, dtype=np.int64), custom])
+        custom = np.asarray(t.customdata, dtype=np.float64)
+        assert custom.shape == (len(t.x), 4)  # the 4th: the class's share of the bucket
+        np.testing.assert_allclose(custom[:, 3], custom[:, 0] / (custom[:, 2] - custom[:, 1] + 1))
+        out[t.name] = np.column_stack([np.asarray(t.x, dtype=np.int64), custom[:, :3].astype(np.int64)])
     return out
 
 
@@ -108,10 +109,12 @@ def test_timeline_hover_says_how_many_rows_of_the_class_and_which_rows():
     for field in ("%{customdata[0]:,}", "%{customdata[1]:,}", "%{customdata[2]:,}"):
         assert field in template, template
     # Filled in as Plotly would for the last bucket: "DDoS rows: 3 / in rows 299,xxx-300,000".
-    count, first, last = (int(v) for v in ddos.customdata[0])
+    count, first, last, share = ddos.customdata[0]
+    count, first, last = int(count), int(first), int(last)
     shown = (template.replace("%{customdata[0]:,}", f"{count:,}").replace("%{customdata[1]:,}", f"{first:,}")
-             .replace("%{customdata[2]:,}", f"{last:,}"))  # fmt: skip
-    assert "DDoS rows: 3<br>" in shown and f"{first:,}–300,000" in shown, shown
+             .replace("%{customdata[2]:,}", f"{last:,}").replace("%{customdata[3]:.1%}", f"{share:.1%}"))  # fmt: skip
+    assert f"DDoS rows: 3 ({3 / (last - first + 1):.1%} of the bucket)<br>" in shown, shown
+    assert f"{first:,}–300,000" in shown, shown
 
 
 def test_timeline_counts_rows_from_1_like_the_table():
@@ -222,7 +225,8 @@ def test_analyze_page_shows_3_attack_rows_among_6000_in_the_counts_and_the_timel
 
     timeline = {t["name"]: t for t in charts["analyze_timeline"]["data"]}
     assert set(timeline) == {"Benign", "Attack"}, "the 3 attack rows vanished from the timeline"
-    marks = _spec_array(timeline["Attack"]["customdata"]).reshape(-1, 3)  # (rows of the class, first row, last row)
+    # (rows of the class, first row, last row, its share of them)
+    marks = _spec_array(timeline["Attack"]["customdata"]).reshape(-1, 4)
     at.multiselect(key="analyze_filter_classes").set_value(["Attack"]).run()  # the table shows its first rows only
     table = next(d.value for d in at.dataframe if "predicted" in d.value.columns)
     rows = table.loc[table["predicted"] == "Attack", "row"].to_numpy()

@@ -28,7 +28,7 @@ SETTINGS = {
 #: Measured 19-class macro-F1 on each sample's test split (2026-11-27, docs/real-sample-floors.md), minus 0.05.
 FLOORS = {
     ("v2", "cnn"): 0.70,
-    ("v2", "paper-cnn"): 0.66,
+    ("v2", "paper-cnn"): 0.60,  # lowest of seeds 0-3, both validation splits, less 0.05 (docs/real-sample-floors.md)
     ("v2", "dnn"): 0.50,
     ("v2", "lr"): 0.54,
     ("v2", "adaboost"): 0.48,

@@ -166,7 +166,7 @@ def _canonical_order(labels: Sequence[str], task: int | None) -> list[str]:
 # ----------------------------------------------------------------------------------------------
 
 
-def confusion_figure(report: EvaluationReport, normalize: str | None = None) -> go.Figure:
+def confusion_figure(report: EvaluationReport, normalize: str | None = None, *, zmax: float | None = None) -> go.Figure:
     """Confusion-matrix heatmap: rows are true classes, columns predicted classes.
 
     Parameters
@@ -175,6 +175,10 @@ def confusion_figure(report: EvaluationReport, normalize: str | None = None) -> 
     normalize : {None, "true"}
         ``None`` colours and reports counts; ``"true"`` shows each row as percentages of
         that true class (each row sums to 100).
+    zmax : float, optional
+        Count at the dark end of the colour scale (counts only; row % always ends at 100). Figures
+        drawn side by side pass the same value, so that one shade is one count in each of them; by
+        default the scale ends at this matrix's largest count.
 
     Returns
     -------
@@ -196,7 +200,7 @@ def confusion_figure(report: EvaluationReport, normalize: str | None = None) -> 
     if normalize == "true":
         z, zmax, bar_title, title = pct, 100.0, "% of true class", "Confusion matrix (row %)"
     else:
-        z, zmax, bar_title, title = counts, None, "rows", "Confusion matrix (counts)"
+        z, bar_title, title = counts, "rows", "Confusion matrix (counts)"
     heat = go.Heatmap(
         z=z,
         x=labels,
@@ -340,7 +344,9 @@ def class_counts_figure(counts: Mapping[str, int] | pd.Series, title: str = "", 
     _style(fig, title or "Rows per class", "Class", "Rows (log scale)" if log_y else "Rows", height=420)
     fig.update_xaxes(type="category", tickangle=-45 if len(classes) > 6 else 0)
     if log_y:
-        fig.update_yaxes(type="log")
+        # Ticks at 1, 10, 100, 1,000... only: Plotly's default log axis also labels 2 and 5 in each decade, which
+        # read "5, 2, 1000, 5, 2, 100" up the axis.
+        fig.update_yaxes(type="log", dtick=1, tickformat=",d")
     return fig
 
 
@@ -394,9 +400,10 @@ def timeline_figure(predicted: Sequence[str], classes: Sequence[str], max_points
     -------
     go.Figure
         One ``Scatter`` trace per class that occurs (``name`` = class, coloured with
-        :func:`class_color`); ``x`` = first row of each mark's bucket (1-based), ``y`` = the
-        class, ``customdata`` = ``(rows of the class in the bucket, first row, last row, share of
-        the bucket)`` per mark (for one row per mark: ``(1, row, row, 1)``). The traces hold at most
+        :func:`class_color`; no legend: the y axis names each lane); ``x`` = first row of each
+        mark's bucket (1-based), ``y`` = the class, ``customdata`` = ``(rows of the class in the
+        bucket, first row, last row, share of the bucket)`` per mark (for one row per mark:
+        ``(1, row, row, 1)``). The traces hold at most
         ``max(max_points, classes that occur)`` marks, however many rows there are.
     """
     if max_points < 1:
@@ -446,7 +453,9 @@ def timeline_figure(predicted: Sequence[str], classes: Sequence[str], max_points
             marker=marker,
             hovertemplate=hover,
         )
-    _style(fig, title, x_title, "Predicted class",
+    # No legend: each lane is named on the y axis already, and a legend of 19 names took half the width of a
+    # narrow page from the rows it was meant to show.
+    _style(fig, title, x_title, "Predicted class", showlegend=False,
            height=_rows_height(len(classes), per_row=26, base=180, minimum=300))  # fmt: skip
     # An explicit range keeps every class lane visible, also those never predicted.
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=classes, range=[len(classes) - 0.5, -0.5])

@@ -27,6 +27,7 @@ __all__ = [
     "ACCURACY_NOTE",
     "CAVEAT",
     "link_to_page",
+    "metric_row",
     "model_label",
     "model_scores",
     "models_frame",
@@ -249,18 +250,25 @@ def show_models_table(frame: pd.DataFrame, key: str) -> None:
         st.caption(caption)
 
 
+def metric_row():
+    """A row of metric cards that wraps onto further lines where the page is narrow. In ``st.columns`` each card kept
+    its share of the width however narrow: at 800 pixels with the sidebar open, four cards showed "Macro…" and
+    "0.…" instead of the label and the score."""
+    return st.container(horizontal=True, gap="small")
+
+
 def show_headline(report: EvaluationReport) -> None:
     """Macro-F1 first, then weighted-F1, accuracy and the rows evaluated (known true class), as four metrics."""
-    cols = st.columns(4)
-    cols[0].metric("Macro-F1", f"{report.macro_f1:.3f}", border=True,
-                   help="F1 averaged over the classes with each class counting the same: rare attacks matter as "
-                   "much as floods. The score to look at first.")  # fmt: skip
-    cols[1].metric("Weighted-F1", f"{report.weighted_f1:.3f}", border=True,
-                   help="F1 averaged with each class weighted by its number of rows: dominated by the big classes.")  # fmt: skip
-    cols[2].metric("Accuracy", f"{report.accuracy:.3f}", border=True, help=ACCURACY_NOTE)
+    row = metric_row()
+    row.metric("Macro-F1", f"{report.macro_f1:.3f}", border=True,
+               help="F1 averaged over the classes with each class counting the same: rare attacks matter as "
+               "much as floods. The score to look at first.")  # fmt: skip
+    row.metric("Weighted-F1", f"{report.weighted_f1:.3f}", border=True,
+               help="F1 averaged with each class weighted by its number of rows: dominated by the big classes.")  # fmt: skip
+    row.metric("Accuracy", f"{report.accuracy:.3f}", border=True, help=ACCURACY_NOTE)
     classes = counted(len(report.scored_labels), "class", "classes")
-    cols[3].metric("Rows evaluated", f"{report.n_rows:,}", border=True,
-                   help=f"Rows with a known true class, over {classes}.")  # fmt: skip
+    row.metric("Rows evaluated", f"{report.n_rows:,}", border=True,
+               help=f"Rows with a known true class, over {classes}.")  # fmt: skip
 
 
 def show_note(note: str, *, label: str = "") -> None:

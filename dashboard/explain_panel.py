@@ -25,7 +25,7 @@ from core.loading import UNLABELLED, Dataset
 from core.pipeline import Predictions, TrainedModel
 from core.taxonomy import BENIGN
 from core.words import counted, sentence
-from dashboard import auth, loaders
+from dashboard import auth, components, loaders
 from dashboard.escape import md
 
 IMPORTANCE_ROWS = 2000  # rows sampled for permutation importance (bounded, so the page stays responsive)
@@ -251,12 +251,12 @@ def _threshold_section(ids, model: TrainedModel, data: Dataset, pred: Prediction
                   format="%.2f" if step == 0.01 and th.on_grid(saved) else "%.3f",
                   key="analyze_alarm_threshold")  # fmt: skip
     cost = th.cost_at(is_attack, p_attack, t)
-    cols = st.columns(3)
-    cols[0].metric("False alarms per 10,000 benign flows", f"{cost.false_alarms_per_10k:,.1f}", border=True,
-                   help=f"{cost.false_alarms:,} of {cost.n_benign:,} benign flows flagged")  # fmt: skip
-    cols[1].metric("Attacks missed", f"{cost.missed:,} ({cost.missed_rate:.1%})", border=True,
-                   help=f"of {cost.n_attack:,} attack flows")  # fmt: skip
-    cols[2].metric("Attacks caught", f"{cost.detected:,}", border=True)
+    row = components.metric_row()
+    row.metric("False alarms per 10,000 benign flows", f"{cost.false_alarms_per_10k:,.1f}", border=True,
+               help=f"{cost.false_alarms:,} of {cost.n_benign:,} benign flows flagged")  # fmt: skip
+    row.metric("Attacks missed", f"{cost.missed:,} ({cost.missed_rate:.1%})", border=True,
+               help=f"of {cost.n_attack:,} attack flows")  # fmt: skip
+    row.metric("Attacks caught", f"{cost.detected:,}", border=True)
     cv = th.with_operating_point(_curves(*ids, is_attack, p_attack), is_attack, p_attack, t)
     st.plotly_chart(threshold_curves_figure(cv), key="analyze_alarm_curves")
     left, right = st.columns([1, 2], vertical_alignment="center")

@@ -242,19 +242,19 @@ def _alerts(data: Dataset, pred: Predictions, frame: pd.DataFrame) -> None:
     counts = frame["predicted"].value_counts().reindex(pred.classes).dropna().astype(int)
     attacks = counts.drop(BENIGN, errors="ignore")
     low = int((frame["probability"] < threshold).sum())
-    cols = st.columns(4)
-    cols[0].metric("Rows scored", f"{len(frame):,}", border=True)
+    row = components.metric_row()
+    row.metric("Rows scored", f"{len(frame):,}", border=True)
     n_attack = int(attack.sum())
     share = share_text(n_attack / len(frame))
-    cols[1].metric("Attack traffic", share, border=True, help=counted(n_attack, "row"))
+    row.metric("Attack traffic", share, border=True, help=counted(n_attack, "row"))
     two_class = tuple(pred.classes) == CLASSES_2  # its one attack class is no kind of attack: "1" read as one kind
     if two_class:
-        cols[2].metric("Attack types seen", "—", border=True,
-                       help="A 2-class model tells attack from benign traffic, not which kind of attack: choose a "
-                       "6- or 19-class model to see the kinds.")  # fmt: skip
+        row.metric("Attack types seen", "—", border=True,
+                   help="A 2-class model tells attack from benign traffic, not which kind of attack: choose a "
+                   "6- or 19-class model to see the kinds.")  # fmt: skip
     else:
-        cols[2].metric("Attack types seen", f"{len(attacks)}", border=True, help=", ".join(attacks.index) or None)
-    cols[3].metric("Low-confidence rows", f"{low:,}", border=True, help=f"Probability below {threshold:g}.")
+        row.metric("Attack types seen", f"{len(attacks)}", border=True, help=", ".join(attacks.index) or None)
+    row.metric("Low-confidence rows", f"{low:,}", border=True, help=f"Probability below {threshold:g}.")
     if attacks.empty:
         st.success("No attack traffic found: every row looks benign.", icon=":material/verified_user:")
     else:

@@ -23,7 +23,7 @@ from core.errors import CoreError
 from core.figures import class_color
 from core.paths import confine, roots_text
 from core.words import counted
-from dashboard import loaders
+from dashboard import components, loaders
 from dashboard.escape import md
 
 KEY_PATH = "batch_path"
@@ -111,20 +111,20 @@ def render() -> None:
         f"{md(model['layout'])}) · **Scored:** {md(started_text(summary.get('started_at')))} on "
         f"{_workers(summary.get('workers'))} in {summary.get('seconds', 0):.1f} s"
     )
-    cols = st.columns(6)
-    cols[0].metric("Rows", f"{summary['rows']:,}", border=True)
-    cols[1].metric("Files scored", summary["files_scored"], border=True)
-    cols[2].metric("Files failed", summary["files_failed"], border=True)
+    row = components.metric_row()
+    row.metric("Rows", f"{summary['rows']:,}", border=True)
+    row.metric("Files scored", summary["files_scored"], border=True)
+    row.metric("Files failed", summary["files_failed"], border=True)
     share = summary["attack_share"]
-    cols[3].metric("Attack share", "–" if share is None else f"{100 * share:.1f}%", border=True,
-                   help=_attack_help(summary.get("alarm_threshold")))  # fmt: skip
-    cols[4].metric(
+    row.metric("Attack share", "–" if share is None else f"{100 * share:.1f}%", border=True,
+               help=_attack_help(summary.get("alarm_threshold")))  # fmt: skip
+    row.metric(
         "Low-confidence rows",
         f"{summary['low_confidence']:,}",
         border=True,
         help=f"Top probability below {summary['low_confidence_threshold']:g}.",
     )
-    cols[5].metric("Repaired cells", f"{summary['repaired_cells']['total']:,}", border=True)
+    row.metric("Repaired cells", f"{summary['repaired_cells']['total']:,}", border=True)
     for note in summary_notes(summary):  # what reading left out or could not know, as the command prints it
         st.caption(md(note))
     for f in summary["failed"]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -196,17 +197,28 @@ def _show_scores(scores: list[ModelScore], n_data: int) -> None:
     st.plotly_chart(per_class_f1_heatmap(scores), key="compare_heatmap")
     st.subheader("Confusion matrices")
     normalize = st.toggle("Show shares of each true class", key="compare_normalize")
-    per_row = 2 if best.task <= 6 else 1  # 19 x 19 cells need the full width to stay readable
-    for start in range(0, len(scores), per_row):
-        for col, (i, s) in zip(st.columns(per_row), enumerate(scores[start : start + per_row], start)):
-            col.markdown(f"**{md(s.name)}** · macro-F1 {s.report.macro_f1:.3f}")
-            col.plotly_chart(confusion_figure(s.report, normalize="true" if normalize else None), key=f"compare_cm_{i}")
+    # One colour scale for every matrix: side by side, the same shade is the same count in each (each matrix's own
+    # scale made 2,760 rows look as dark in one as 3,604 in another).
+    zmax = max((int(np.max(s.report.confusion_matrix, initial=0)) for s in scores), default=0) or None
+    # Side by side where the page is wide enough, one under the other where it is not: in two fixed columns, at 800
+    # pixels the cells' numbers ran into each other. 19 x 19 cells need the full width to stay readable.
+    width = CM_WIDTH.get(len(best.report.labels))
+    grid = st.container(horizontal=True, gap="medium") if width else st.container()
+    for i, s in enumerate(scores):
+        cell = grid.container(width=width or "stretch")
+        cell.markdown(f"**{md(s.name)}** · macro-F1 {s.report.macro_f1:.3f}")
+        cell.plotly_chart(confusion_figure(s.report, normalize="true" if normalize else None, zmax=zmax),
+                          key=f"compare_cm_{i}")  # fmt: skip
     st.subheader("Speed")
     st.plotly_chart(speed_figure(scores), key="compare_speed")
     st.caption(SPEED_NOTE)
     st.dataframe(_score_table(scores), hide_index=True, column_config=_SCORE_COLUMNS)
     st.caption(CAVEAT)
 
+
+#: Width in pixels of one confusion matrix on this page, by its number of classes: two fit side by side on a wide
+#: page, and they go one under the other on a narrow one. None: the full width (19 x 19 cells).
+CM_WIDTH = {2: 380, 6: 440, 19: None}
 
 #: How the speed chart was measured, under it.
 SPEED_NOTE = (

@@ -133,8 +133,9 @@ def _scores(meta: dict) -> None:
 def _headline_only(scores: dict) -> None:
     """The headline scores of a stored report that lacks the per-class details (macro-F1 first)."""
     names = {"macro_f1": "Macro-F1", "weighted_f1": "Weighted-F1", "accuracy": "Accuracy"}
-    for col, (key, label) in zip(st.columns(len(names)), names.items()):
-        col.metric(label, f"{scores[key]:.3f}", border=True)
+    row = components.metric_row()
+    for key, label in names.items():
+        row.metric(label, f"{scores[key]:.3f}", border=True)
     st.info("This model's per-class scores and confusion matrix were not saved with it: only its headline scores "
             "are shown. The Compare page scores it again on labelled rows, class by class.")  # fmt: skip
 

@@ -28,6 +28,9 @@ HOW_TO = [
     ("models.py", "Models", ":material/inventory_2:", "model cards, and delete old models"),
 ]
 
+#: Width in pixels of each "Where to go next" link with its line of text (the longest label, "Compare models", fits).
+LINK_WIDTH = 200
+
 
 def render() -> None:
     st.title("IoMT attack detection")
@@ -58,8 +61,11 @@ def render() -> None:
     _unusable(unusable)
     _demo_download()
     st.subheader("Where to go next")
-    for col, (page, label, icon, what) in zip(st.columns(len(HOW_TO)), HOW_TO):
-        with col:
+    # Cards of a fixed width that wrap onto a second line on a narrow page: in four columns, at 800 pixels the links
+    # read "Analyze tra" and "Compare m".
+    links = st.container(horizontal=True, gap="medium")
+    for page, label, icon, what in HOW_TO:
+        with links.container(width=LINK_WIDTH):
             components.link_to_page(page, label, icon)
             st.caption(what)
 

@@ -256,7 +256,8 @@ def _threshold_section(ids, model: TrainedModel, data: Dataset, pred: Prediction
                help=f"{cost.false_alarms:,} of {cost.n_benign:,} benign flows flagged")  # fmt: skip
     row.metric("Attacks missed", f"{cost.missed:,} ({cost.missed_rate:.1%})", border=True,
                help=f"of {cost.n_attack:,} attack flows")  # fmt: skip
-    row.metric("Attacks caught", f"{cost.detected:,}", border=True)
+    caught = f" ({1 - cost.missed_rate:.1%})" if cost.n_attack else ""  # as the attacks missed are given
+    row.metric("Attacks caught", f"{cost.detected:,}{caught}", border=True, help=f"of {cost.n_attack:,} attack flows")
     cv = th.with_operating_point(_curves(*ids, is_attack, p_attack), is_attack, p_attack, t)
     st.plotly_chart(threshold_curves_figure(cv), key="analyze_alarm_curves")
     left, right = st.columns([1, 2], vertical_alignment="center")

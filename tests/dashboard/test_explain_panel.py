@@ -159,6 +159,7 @@ def test_threshold_slider_costs_and_saving(own_registry, demo_dir):
         m = metrics(at)
         assert m["False alarms per 10,000 benign flows"] == f"{cost.false_alarms_per_10k:,.1f}"
         assert m["Attacks missed"] == f"{cost.missed:,} ({cost.missed_rate:.1%})"
+        assert m["Attacks caught"] == f"{cost.detected:,} ({cost.detected / cost.n_attack:.1%})"
         curves = charts(at)["analyze_alarm_curves"]["data"]
         assert values(curves[1]["x"])[0] == pytest.approx(cost.false_alarm_rate)
         shown[t] = cost

@@ -148,3 +148,13 @@ def test_events_older_than_the_limit_are_said_to_be_left_out(audit_folder):
     assert any(f"Only the {MAX_EVENTS:,} most recent events" in w.value for w in at.warning)
     audit_folder.joinpath(next(audit_folder.glob("audit-*.jsonl")).name).write_bytes(audit._line(burst) * MAX_EVENTS)
     assert not page("audit").warning, "exactly the limit: nothing left out, nothing said"
+
+
+def test_event_times_read_as_a_date_and_a_time_in_utc(tmp_path):
+    """The Audit page showed the log's raw '2026-12-06T18:48:41+00:00' to readers who are not programmers."""
+    from dashboard.views.audit import events_frame
+
+    events = [{"time": "2026-12-06T18:48:41+00:00", "action": "scored"},
+              {"time": "2026-12-06T20:48:41+02:00", "action": "trained"},
+              {"action": "unreadable", "details": {"line": "{"}}]  # fmt: skip
+    assert events_frame(events)["time (UTC)"].tolist() == ["2026-12-06 18:48:41", "2026-12-06 18:48:41", ""]

@@ -764,8 +764,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "attack, whatever --task; a family or Attack as one, where labels say no more; a seeded random "
                    "sample)")  # fmt: skip
     p.add_argument("--val-fraction", type=_share(0, 0.5, "a share of the training rows"), default=0.1,
-                   help="stratified validation share, 0 to 0.5 (default 0.1; 0: no validation rows, so no early "
-                   "stopping and no validation score)")  # fmt: skip
+                   help="stratified validation share, 0 to 0.5, identical rows kept on one side (default 0.1; 0: "
+                   "no validation rows, so no early stopping and no validation score)")  # fmt: skip
     p.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
                    help="after validation, fit again on all of DIR/train for as many epochs and keep that "
                    "model (default: the family's; on for cnn, off for the others)")  # fmt: skip

@@ -159,7 +159,8 @@ def _choose_model(running: TrainRequest | None) -> TrainRequest:
                             step=1000, key="train_cap", **kw,
                             help="Caps each class by a random sample: quicker, and less dominated by DDoS.")  # fmt: skip
     val = right.slider("Validation share", 0.05, 0.5, running.val_fraction if running else 0.1, 0.05, key="train_val",
-                       **kw, help="Held out of training, shuffled and stratified, to check the model.")  # fmt: skip
+                       **kw, help="Held out of training, shuffled and stratified, to check the model; repeated flows "
+                       "are held out or trained on whole, so that no validation flow is a copy of a training one.")  # fmt: skip
     refit = running.refit if running and running.refit is not None else defaults.get("refit", False)
     refit = st.checkbox("Refit on all training rows after validation", value=bool(refit), key=f"train_refit_{family}",
                         **kw,

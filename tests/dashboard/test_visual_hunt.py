@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import figures as F
 from core.taxonomy import CLASSES_2, CLASSES_6, CLASSES_19
+from tests.dashboard.test_compare_page import array
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 COMPARE = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "compare.py"
@@ -117,7 +118,7 @@ def test_compare_confusion_matrices_wrap_and_share_one_colour_scale(registry_env
     no_exception(at)
     figs = charts(at)
     scales = [figs[f"compare_cm_{i}"]["data"][0].get("zmax") for i in range(2)]
-    largest = max(int(np.max(_array(figs[f"compare_cm_{i}"]["data"][0]["z"]))) for i in range(2))
+    largest = max(int(np.max(array(figs[f"compare_cm_{i}"]["data"][0]["z"]))) for i in range(2))
     assert scales == [largest, largest]
     by_key = {}
     from streamlit.testing.v1.element_tree import user_key_from_element_id
@@ -132,17 +133,6 @@ def test_compare_confusion_matrices_wrap_and_share_one_colour_scale(registry_env
     at.toggle(key="compare_normalize").set_value(True).run()
     figs = charts(at)
     assert [figs[f"compare_cm_{i}"]["data"][0]["zmax"] for i in range(2)] == [100, 100]
-
-
-def _array(value) -> np.ndarray:
-    """A figure array from its JSON spec (Plotly writes numpy arrays as base64 typed arrays)."""
-    if isinstance(value, dict) and "bdata" in value:
-        import base64
-
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        shape = value.get("shape")
-        return flat.reshape([int(n) for n in str(shape).split(",")]) if shape is not None else flat
-    return np.asarray(value, dtype=float)
 
 
 def test_timeline_has_no_legend_beside_its_named_lanes():

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from core.figures import class_counts_figure, confidence_histogram, counts_need_log_scale, timeline_figure
@@ -45,7 +46,7 @@ def render() -> None:
         return
     data, pred, report, frame = scored
     _data_quality(data, pred)
-    _alerts(data, pred, frame)
+    _alerts((meta["path"], loaders.model_mtime(meta["path"]), loaded[0]), data, pred, frame)
     _predictions_table(frame, pred, meta["name"])
     st.subheader("How good were these predictions?")
     if report is None:
@@ -233,7 +234,7 @@ def _data_quality(data: Dataset, pred: Predictions) -> None:
         st.caption("No inf or NaN cells needed repair.")
 
 
-def _alerts(data: Dataset, pred: Predictions, frame: pd.DataFrame) -> None:
+def _alerts(ids: tuple, data: Dataset, pred: Predictions, frame: pd.DataFrame) -> None:
     st.subheader("What the model found")
     threshold = st.slider("Low-confidence threshold", 0.0, 1.0, 0.6, 0.05, key="analyze_threshold",
                           help="A row whose most likely class has a probability below this is counted as low "
@@ -272,13 +273,21 @@ def _alerts(data: Dataset, pred: Predictions, frame: pd.DataFrame) -> None:
         title_text="Confidence of each prediction"
     )
     right.plotly_chart(histogram, key="analyze_confidence")
-    predicted = frame["predicted"].to_numpy()
+    i = None
     if len(data.files) > 1:
         names = [f.name for f in data.files]
         i = st.selectbox("Timeline of file", range(len(names)), format_func=names.__getitem__,
                          key="analyze_timeline_file")  # fmt: skip
-        predicted = predicted[data.source == i]
-    st.plotly_chart(timeline_figure(predicted, pred.classes), key="analyze_timeline")
+    st.plotly_chart(_timeline(*ids, i, frame, data, tuple(pred.classes)), key="analyze_timeline")
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _timeline(model_path: str, mtime: float, data_key, file: int | None, _frame: pd.DataFrame, _data: Dataset,
+              classes: tuple) -> go.Figure:  # fmt: skip
+    """The timeline of one file (``file``: its index; None: the only one), built once per scoring and file, not on
+    every rerun (a filter moved, a slider): 0.4 s for 300,000 rows, 1.8 s for 3 million."""
+    predicted = _frame["predicted"].to_numpy()
+    return timeline_figure(predicted if file is None else predicted[_data.source == file], classes)
 
 
 def _predictions_table(frame: pd.DataFrame, pred: Predictions, model_name: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:
     """``n`` with thousands separators and ``noun`` in the form its number takes: '1 row', '2,500 rows'."""
@@ -44,3 +46,18 @@ def share_text(share: float) -> str:
     if 0.9995 <= share < 1:
         return ">99.9%"
     return f"{share:.1%}"
+
+
+def time_text(value, missing: str = "") -> str:
+    """A recorded time as people read it, in UTC and saying so: '2026-11-02 10:00:00 UTC' for the
+    '2026-11-02T10:00:00+00:00' (or any other offset) that the audit log and score-many write; a time without a zone
+    without one said; text that is no time, as it is; ``missing`` for none."""
+    if value is None or value == "":
+        return missing
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if when.tzinfo is None:
+        return f"{when:%Y-%m-%d %H:%M:%S}"
+    return f"{when.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"

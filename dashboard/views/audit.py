@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pandas as pd
 import streamlit as st
 
 from core.audit import audit_dir, read_events
-from core.words import counted
+from core.words import counted, time_text
 from dashboard.escape import md, spreadsheet_text
 
 MAX_EVENTS = 5000
@@ -40,24 +38,14 @@ def _user_text(event: dict) -> str:
     return f"{event['os_user']} (local)" if event.get("os_user") else ""
 
 
-def _time_text(time) -> str:
-    """An event's time as '2026-12-06 18:48:41', in UTC (the log writes '2026-12-06T18:48:41+00:00'); what is not a
-    time, as it is."""
-    try:
-        when = datetime.fromisoformat(str(time))
-    except ValueError:
-        return "" if time is None else str(time)
-    return f"{when.astimezone(UTC) if when.tzinfo else when:%Y-%m-%d %H:%M:%S}"
-
-
 def events_frame(events: list[dict]) -> pd.DataFrame:
     """One row per event, every value as text (shown in a table, never as Markdown)."""
-    rows = [{"time (UTC)": _time_text(e.get("time")), "action": e.get("action", ""),
+    rows = [{"time": time_text(e.get("time")), "action": e.get("action", ""),
              "user": _user_text(e), "via": e.get("via", ""),
              "model": e.get("model") or "", "files": _files_text(e.get("files")),
              "details": ", ".join(f"{k}={v}" for k, v in (e.get("details") or {}).items())}
             for e in events]  # fmt: skip
-    return pd.DataFrame(rows, columns=["time (UTC)", "action", "user", "via", "model", "files", "details"])
+    return pd.DataFrame(rows, columns=["time", "action", "user", "via", "model", "files", "details"])
 
 
 def events_csv(frame: pd.DataFrame) -> bytes:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from core.distributed import PREDICTIONS_DIR, SUMMARY_FILE, prediction_statistic
 from core.errors import CoreError
 from core.figures import class_color
 from core.paths import confine, roots_text
-from core.words import counted
+from core.words import counted, time_text
 from dashboard import components, loaders
 from dashboard.escape import md
 
@@ -108,7 +107,7 @@ def render() -> None:
     model = summary["model"]
     st.markdown(
         f"**Model:** {md(model['name'])} ({model['task']} classes, {md(model['family'])}, "
-        f"{md(model['layout'])}) · **Scored:** {md(started_text(summary.get('started_at')))} on "
+        f"{md(model['layout'])}) · **Scored:** {md(time_text(summary.get('started_at'), missing='?'))} on "
         f"{_workers(summary.get('workers'))} in {summary.get('seconds', 0):.1f} s"
     )
     row = components.metric_row()
@@ -218,20 +217,6 @@ def confidence_figure(stats: dict, file: str | None = None, files: list[str] | N
         bargap=0.05,
     )
     return fig
-
-
-def started_text(started_at: str | None) -> str:
-    """When the run started, in UTC and saying so (score-many writes ``2026-11-02T10:00:00+00:00``; the page used to
-    cut the offset off, so that an analyst read UTC as local time); text that is no time, as it is."""
-    if not started_at:
-        return "?"
-    try:
-        when = datetime.fromisoformat(started_at)
-    except ValueError:
-        return started_at
-    if when.tzinfo is None:  # no zone written: none said
-        return f"{when:%Y-%m-%d %H:%M:%S}"
-    return f"{when.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def _attack_help(threshold: float | None) -> str:

@@ -157,4 +157,4 @@ def test_event_times_read_as_a_date_and_a_time_in_utc(tmp_path):
     events = [{"time": "2026-12-06T18:48:41+00:00", "action": "scored"},
               {"time": "2026-12-06T20:48:41+02:00", "action": "trained"},
               {"action": "unreadable", "details": {"line": "{"}}]  # fmt: skip
-    assert events_frame(events)["time (UTC)"].tolist() == ["2026-12-06 18:48:41", "2026-12-06 18:48:41", ""]
+    assert events_frame(events)["time"].tolist() == ["2026-12-06 18:48:41 UTC", "2026-12-06 18:48:41 UTC", ""]

@@ -13,16 +13,10 @@ from streamlit.testing.v1 import AppTest
 
 from core.loading import load_split
 from core.pipeline import TrainedModel
+from tests.dashboard.test_analyze_page import charts
 
 PAGE = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "compare.py"
 PAIR = ["test-rf-6class", "test-lr-6class"]
-
-
-def charts(at: AppTest) -> dict[str, dict]:
-    """Plotly charts on the page by widget key, each as its parsed figure spec."""
-    from streamlit.testing.v1.element_tree import user_key_from_element_id
-
-    return {user_key_from_element_id(c.proto.id): json.loads(c.proto.spec) for c in at.get("plotly_chart")}
 
 
 def array(value) -> np.ndarray:

@@ -14,14 +14,9 @@ from streamlit.testing.v1 import AppTest
 from core.pipeline import list_models
 from core.training import train_from_folder
 from dashboard.escape import md
+from tests.dashboard.test_analyze_page import charts
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
-
-
-def charts(at: AppTest) -> dict[str, dict]:
-    from streamlit.testing.v1.element_tree import user_key_from_element_id
-
-    return {user_key_from_element_id(c.proto.id): json.loads(c.proto.spec) for c in at.get("plotly_chart")}
 
 
 def values(v) -> np.ndarray:

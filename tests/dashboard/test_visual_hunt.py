@@ -8,7 +8,6 @@ side by side ran their numbers into each other. Rows that wrap (``st.container(h
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import figures as F
 from core.taxonomy import CLASSES_2, CLASSES_6, CLASSES_19
+from tests.dashboard.test_analyze_page import charts, no_exception
 from tests.dashboard.test_compare_page import array
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
@@ -56,16 +56,6 @@ def pixel_width(block) -> int | None:
     proto = getattr(block, "proto", None)
     config = getattr(proto, "width_config", None)
     return config.pixel_width if config is not None and config.HasField("pixel_width") else None
-
-
-def no_exception(at: AppTest) -> None:
-    assert not at.exception, [e.message for e in at.exception]
-
-
-def charts(at: AppTest) -> dict[str, dict]:
-    from streamlit.testing.v1.element_tree import user_key_from_element_id
-
-    return {user_key_from_element_id(c.proto.id): json.loads(c.proto.spec) for c in at.get("plotly_chart")}
 
 
 def assert_metrics_wrap(at: AppTest, labels: set[str]) -> None:

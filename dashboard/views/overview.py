@@ -26,6 +26,8 @@ HOW_TO = [
     ("compare.py", "Compare models", ":material/leaderboard:", "score several models on the same rows"),
     ("train.py", "Train", ":material/model_training:", "teach a new model from labelled files"),
     ("models.py", "Models", ":material/inventory_2:", "model cards, and delete old models"),
+    ("batch.py", "Batch results", ":material/dataset:", "captures scored in bulk with `python -m core score-many`"),
+    ("audit.py", "Audit log", ":material/history:", "who scored, trained, deleted or exported what, and when"),
 ]
 
 #: Width in pixels of each "Where to go next" link with its line of text (the longest label, "Compare models", fits).

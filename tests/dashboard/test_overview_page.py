@@ -51,7 +51,7 @@ def test_tasks_models_and_scores(registry_env):
     for table in tables:
         assert list(table["macro-F1"]) == sorted(table["macro-F1"], reverse=True)
     assert "synthetic" in " ".join(c.value for c in at.caption)
-    assert [link.proto.page for link in at.get("page_link")] == ["analyze", "compare", "train", "models"]
+    assert [link.proto.page for link in at.get("page_link")] == ["analyze", "compare", "train", "models", "batch", "audit"]
 
 
 def test_demo_csv_download(registry_env):

@@ -92,7 +92,7 @@ def test_overview_links_wrap_instead_of_being_cut_off(registry_env):
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     no_exception(at)
     links = placed(at, "page_link")
-    assert [link.proto.page for link, _ in links] == ["analyze", "compare", "train", "models"]
+    assert [link.proto.page for link, _ in links] == ["analyze", "compare", "train", "models", "batch", "audit"]
     for link, parents in links:
         assert not any(is_column(b) for b in parents), f"{link.proto.label!r} in a column: cut off on a narrow page"
         assert pixel_width(parents[-1]), "each link in a card of fixed width"

@@ -821,7 +821,7 @@ def _run(
     try:
         info = client.scheduler_info(n_workers=-1)
         n_workers = len(info["workers"])
-        say(f"Dask dashboard: {client.dashboard_link}  ({n_workers} workers, scheduler {info['address']})")
+        say(f"Dask dashboard: {client.dashboard_link}  ({workers_text(n_workers)}, scheduler {info['address']})")
         _check_cluster(client)
         client.register_plugin(plugin)
         loaded = time.perf_counter() - started
@@ -866,7 +866,7 @@ def _run(
         every = [f for j in jobs for f in (j.score_futures or [])]
         total_bytes = sum(j.plan.size for j in jobs if j.plan)
         say(
-            f"scoring {len(paths)} file(s), {total_bytes / 1e6:,.1f} MB in {len(every)} partition(s) "
+            f"scoring {counted(len(paths), 'file')}, {total_bytes / 1e6:,.1f} MB in {counted(len(every), 'partition')} "
             f"with {meta.get('name') or model_path.name} -> {out}"
         )
         bar = None
@@ -1080,12 +1080,26 @@ def summary_notes(summary: dict) -> list[str]:
     return notes
 
 
+def failure_parts(failed: dict) -> tuple[str, str]:
+    """A failed file of a summary as (its name, the rest of the sentence): the error, which most often begins with the
+    file's own name ("broken.csv: the file is empty", "broken.csv, header: ..."), without saying the name twice."""
+    name, error = str(failed["file"]), str(failed.get("error") or "unknown error")
+    if error.startswith(name) and error[len(name) : len(name) + 2] in (": ", ", "):
+        return name, error[len(name) :]
+    return name, ": " + error
+
+
+def workers_text(n) -> str:
+    """A count of workers as a run reports it: "1 worker", "4 workers", "? workers" where unknown."""
+    return counted(n, "worker") if isinstance(n, int) else "? workers"
+
+
 def format_summary(summary: dict) -> str:
     """The summary in a few lines of plain text (what the command prints)."""
     lines = [
-        f"{summary['rows']:,} rows from {summary['files_scored']} file(s) scored with {summary['model']['name']} "
+        f"{counted(summary['rows'], 'row')} from {counted(summary['files_scored'], 'file')} scored with {summary['model']['name']} "
         f"({summary['model']['task']} classes) in {summary.get('seconds', 0):.1f} s "
-        f"({summary.get('rows_per_second') or 0:,.0f} rows/s, {summary.get('workers', '?')} workers)",
+        f"({summary.get('rows_per_second') or 0:,.0f} rows/s, {workers_text(summary.get('workers'))})",
         f"attack share: {100 * (summary['attack_share'] or 0):.2f}%"
         + (
             f" at the alarm threshold {probability_text(summary['alarm_threshold'])} (saved with the model)"
@@ -1107,7 +1121,8 @@ def format_summary(summary: dict) -> str:
         )
     lines += [f"note: {n}" for n in summary_notes(summary)]
     for f in summary["failed"]:
-        lines.append(f"FAILED {f['file']}: {f['error']}" + (f" (hint: {f['hint']})" if f.get("hint") else ""))
+        name, rest = failure_parts(f)
+        lines.append(f"FAILED {name}{rest}" + (f" (hint: {f['hint']})" if f.get("hint") else ""))
     lines.append(
         f"predictions: {summary['predictions']} (Parquet, partitioned by file) · summary: "
         f"{Path(summary['out']) / SUMMARY_FILE}"

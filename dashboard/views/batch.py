@@ -17,7 +17,15 @@ import pyarrow as pa
 import streamlit as st
 
 from core import threshold as th
-from core.distributed import PREDICTIONS_DIR, SUMMARY_FILE, prediction_statistics, read_summary, summary_notes
+from core.distributed import (
+    PREDICTIONS_DIR,
+    SUMMARY_FILE,
+    failure_parts,
+    prediction_statistics,
+    read_summary,
+    summary_notes,
+    workers_text,
+)
 from core.errors import CoreError
 from core.figures import class_color
 from core.paths import confine, roots_text
@@ -108,7 +116,7 @@ def render() -> None:
     st.markdown(
         f"**Model:** {md(model['name'])} ({model['task']} classes, {md(model['family'])}, "
         f"{md(model['layout'])}) · **Scored:** {md(time_text(summary.get('started_at'), missing='?'))} on "
-        f"{_workers(summary.get('workers'))} in {summary.get('seconds', 0):.1f} s"
+        f"{workers_text(summary.get('workers'))} in {summary.get('seconds', 0):.1f} s"
     )
     row = components.metric_row()
     row.metric("Rows", f"{summary['rows']:,}", border=True)
@@ -126,8 +134,8 @@ def render() -> None:
     row.metric("Repaired cells", f"{summary['repaired_cells']['total']:,}", border=True)
     for note in summary_notes(summary):  # what reading left out or could not know, as the command prints it
         st.caption(md(note))
-    for f in summary["failed"]:
-        st.error(f"**{md(f['file'])}** failed: {md(f['error'])}" + (f" — {md(f['hint'])}" if f.get("hint") else ""))
+    if summary["failed"]:
+        st.error(failed_text(summary["failed"]), icon=":material/error:")
     if not summary["files"]:
         return
     table = files_table(summary, stats)
@@ -138,6 +146,22 @@ def render() -> None:
     files = ["All files"] + [f["file"] for f in summary["files"]]
     chosen = st.selectbox("Confidence of", files, key="batch_confidence_file")
     st.plotly_chart(confidence_figure(stats, None if chosen == files[0] else chosen, files[1:]), key="batch_confidence")
+
+
+#: Failed files listed on the page; the others are counted, and summary.json lists them all.
+MAX_FAILED_SHOWN = 20
+
+
+def failed_text(failed: list[dict]) -> str:
+    """The files a run could not score, in one list (not one box each: 300 failed files made 300 boxes), each name
+    said once, with what to do."""
+    lines = [f"{counted(len(failed), 'file')} could not be scored:"]
+    for f in failed[:MAX_FAILED_SHOWN]:
+        name, rest = failure_parts(f)
+        lines.append(f"- **{md(name)}**{md(rest)}" + (f" — {md(f['hint'])}" if f.get("hint") else ""))
+    if len(failed) > MAX_FAILED_SHOWN:
+        lines.append(f"- and {counted(len(failed) - MAX_FAILED_SHOWN, 'more file')}: `summary.json` lists them all")
+    return "\n".join(lines)
 
 
 def files_table(summary: dict, stats: dict) -> pd.DataFrame:
@@ -231,10 +255,6 @@ def _plotly_text(text: str) -> str:
     """``text`` as Plotly shows it literally: Plotly reads tags such as ``<a href=...>``, ``<b>`` or
     ``<span style=...>`` in labels, titles and hovers, so a hostile file name could draw a link or hide the chart."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _workers(n) -> str:
-    return counted(n, "worker") if isinstance(n, int) else "? workers"
 
 
 render()

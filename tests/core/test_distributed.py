@@ -160,6 +160,8 @@ def test_malformed_file_is_reported_and_the_others_scored(client, model_path, v2
     assert main(argv) == 1, "some files failed: not a success"
     printed = capsys.readouterr().out
     assert "Dask dashboard: http" in printed and "FAILED broken.csv" in printed
+    (failed_line,) = [line for line in printed.splitlines() if line.startswith("FAILED")]
+    assert failed_line.count("broken.csv") == 1, f"the file's name said once: {failed_line}"
     summary = json.loads((out / "summary.json").read_text())
     assert [f["file"] for f in summary["failed"]] == ["broken.csv"]
     error = summary["failed"][0]["error"]
@@ -252,7 +254,7 @@ def test_random_forest_scored_on_workers_prints_no_joblib_warning(model_path, v2
             "--workers", "1", "--quiet"]  # fmt: skip
     done = subprocess.run([sys.executable, "-m", "core", *argv], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "from 2 file(s) scored" in done.stdout
+    assert "from 2 files scored" in done.stdout and "rows/s, 1 worker)" in done.stdout, done.stdout
     assert "Loky" not in done.stderr and "n_jobs" not in done.stderr and "Dask worker" not in done.stderr, done.stderr
 
 

@@ -92,7 +92,9 @@ def test_summary_metrics_failed_file_and_per_file_charts(result_dir):
     assert m["Files failed"] == "1"
     assert m["Attack share"] == f"{100 * summary['attack_share']:.1f}%"
     assert m["Low-confidence rows"] == f"{summary['low_confidence']:,}"
-    assert "broken.csv" in at.error[0].value
+    (failed,) = at.error  # one box for every failed file
+    assert failed.value.count("broken.csv") == 1, f"the failed file's name said once: {failed.value}"
+    assert "1 file could not be scored" in failed.value and "**broken.csv**, header:" in failed.value
     assert summary["notes"] and [c.value for c in at.caption if "readme.txt" in c.value] == [
         md(n) for n in summary["notes"]
     ], "the notes of the run (a file in the input folder not read) are shown, as the command prints them"
@@ -119,3 +121,19 @@ def test_summary_metrics_failed_file_and_per_file_charts(result_dir):
     assert hist.sum() == one["rows"]
     probs = pd.read_parquet(result_dir / "predictions", filters=[("file", "==", one["file"])])["probability"]
     assert np.array_equal(hist, np.histogram(probs, bins=np.linspace(0, 1, 21))[0])
+
+
+def test_many_failed_files_make_one_list_not_a_box_each():
+    """300 failed files made 300 error boxes above the results, each saying its file's name twice."""
+    from dashboard.views.batch import MAX_FAILED_SHOWN, failed_text
+
+    failed = [{"file": f"cap{i:03}.csv", "error": f"cap{i:03}.csv: the file is empty", "hint": "export it again"}
+              for i in range(300)]  # fmt: skip
+    failed.append({"file": "odd.csv", "error": "a worker died while scoring it", "hint": None})
+    text = failed_text(failed)
+    lines = text.splitlines()
+    assert lines[0] == "301 files could not be scored:"
+    assert lines[1] == "- **cap000.csv**: the file is empty — export it again"
+    assert len(lines) == 1 + MAX_FAILED_SHOWN + 1
+    assert lines[-1] == f"- and {301 - MAX_FAILED_SHOWN} more files: `summary.json` lists them all"
+    assert failed_text(failed[-1:]).splitlines()[1] == "- **odd.csv**: a worker died while scoring it"

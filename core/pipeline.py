@@ -492,6 +492,8 @@ def _metadata_problems(meta: dict) -> Iterator[str]:
             value = report.get(key)
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 yield f"metrics.{split}.{key} is {value!r}, not a number"
+            elif not 0 <= value <= 1:  # NaN too: shown as "nan" and sorted anywhere among the others' scores
+                yield f"metrics.{split}.{key} is {value!r}, not a score from 0 to 1"
 
 
 def scoring_notes(report: EvaluationReport) -> list[str]:

@@ -404,3 +404,16 @@ def test_the_listing_counts_every_file_and_checks_every_part(tmp_path, rf2):
     shutil.rmtree(blend / "rf")
     listed = {m["name"]: m for m in list_models(tmp_path)}
     assert "model file missing" in listed["blend"]["error"] and "rf/model.skops" in listed["blend"]["error"]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), 1.5, -0.1])
+def test_a_stored_score_outside_0_to_1_marks_the_model_damaged(bad, tmp_path, rf2):
+    """A macro-F1 of NaN in metadata.json loaded, showed as "nan" on every page and sorted anywhere in the rankings."""
+    folder = tmp_path / "m"
+    shutil.copytree(rf2, folder)
+    meta = json.loads((folder / "metadata.json").read_text())
+    meta["metrics"]["validation"]["macro_f1"] = bad  # trained without a test split: its validation score is shown
+    (folder / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFormatError, match=r"metrics\.validation\.macro_f1 is .*, not a score from 0 to 1"):
+        TrainedModel.load(folder)
+    assert "metrics.validation.macro_f1" in {m["name"]: m for m in list_models(tmp_path)}["m"]["error"]

@@ -7,27 +7,16 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.loading import load_split
 from core.pipeline import TrainedModel
 from tests.dashboard.test_analyze_page import charts
+from tests.dashboard.test_models_page import values
 
 PAGE = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "compare.py"
 PAIR = ["test-rf-6class", "test-lr-6class"]
-
-
-def array(value) -> np.ndarray:
-    """A figure array from its JSON spec (Plotly writes numpy arrays as base64 typed arrays)."""
-    if isinstance(value, dict) and "bdata" in value:
-        import base64
-
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        shape = value.get("shape")
-        return flat.reshape([int(n) for n in str(shape).split(",")]) if shape is not None else flat
-    return np.asarray(value, dtype=float)
 
 
 def compare_page(models: list[str], task: int = 6) -> AppTest:
@@ -59,7 +48,7 @@ def test_two_models_match_core_evaluation(registry_env, core_reports):
     figs = charts(at)
     assert {"compare_bars", "compare_heatmap", "compare_cm_0", "compare_cm_1", "compare_speed"} <= set(figs)
     assert any(c.value.startswith("Scoring speed: rows of this data") for c in at.caption), "how speed was measured"
-    heat = array(figs["compare_heatmap"]["data"][0]["z"])
+    heat = values(figs["compare_heatmap"]["data"][0]["z"])
     assert heat.shape == (2, 6)  # models x classes
     assert heat[0] == pytest.approx(
         [core_reports[PAIR[0]][0].per_class[c]["f1"] for c in figs["compare_heatmap"]["data"][0]["x"]]
@@ -67,14 +56,14 @@ def test_two_models_match_core_evaluation(registry_env, core_reports):
     for i, name in enumerate(PAIR):
         report = core_reports[name][0]
         true_rows = [row for row, c in zip(report.confusion_matrix, report.labels) if report.per_class[c]["support"]]
-        assert array(figs[f"compare_cm_{i}"]["data"][0]["z"]).tolist() == true_rows
+        assert values(figs[f"compare_cm_{i}"]["data"][0]["z"]).tolist() == true_rows
 
 
 def test_normalize_toggle_keeps_scores(registry_env):
     at = compare_page(PAIR)
     at.toggle(key="compare_normalize").set_value(True).run()
     assert not at.exception
-    z = array(charts(at)["compare_cm_0"]["data"][0]["z"])
+    z = values(charts(at)["compare_cm_0"]["data"][0]["z"])
     assert z.sum(axis=1) == pytest.approx(100.0)  # percentages of each true class
 
 

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from core import figures as F
 from core.taxonomy import CLASSES_2, CLASSES_6, CLASSES_19
 from tests.dashboard.test_analyze_page import charts, no_exception
-from tests.dashboard.test_compare_page import array
+from tests.dashboard.test_models_page import values
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 COMPARE = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "compare.py"
@@ -108,7 +108,7 @@ def test_compare_confusion_matrices_wrap_and_share_one_colour_scale(registry_env
     no_exception(at)
     figs = charts(at)
     scales = [figs[f"compare_cm_{i}"]["data"][0].get("zmax") for i in range(2)]
-    largest = max(int(np.max(array(figs[f"compare_cm_{i}"]["data"][0]["z"]))) for i in range(2))
+    largest = max(int(np.max(values(figs[f"compare_cm_{i}"]["data"][0]["z"]))) for i in range(2))
     assert scales == [largest, largest]
     by_key = {}
     from streamlit.testing.v1.element_tree import user_key_from_element_id

@@ -217,7 +217,7 @@ def analysis_report(model: TrainedModel, data: Dataset, *, predictions: Predicti
     what = data_label or (", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else ""))
     sections = []
     summary = Section("What was analysed", bullets=[
-        f"Traffic: {what}: {len(data):,} flows from {len(data.files)} file(s), {data.layout.name} layout",
+        f"Traffic: {what}: {len(data):,} flows from {counted(len(data.files), 'file')}, {data.layout.name} layout",
         *_model_facts(model)])  # fmt: skip
     summary.table = _file_table(data)
     sections.append(summary)

@@ -122,6 +122,7 @@ def test_unlabelled_traffic_gets_predicted_counts(demo_models_dir, demo_dir):
     pred = model.predict(data)
     top = max(set(pred.labels), key=list(pred.labels).count)
     assert "The true class of these flows is not known" in html
+    assert f"{len(data):,} flows from 1 file, v" in html, "not '1 file(s)'"
     assert f'<td>{top}</td><td class="num">{int((pred.labels == top).sum()):,}</td>' in html
     assert "Which features the model relies on" not in html
 

@@ -5,13 +5,36 @@
 #   scripts/dashboard.sh --network   (or IOMT_NETWORK=1) serves on every interface (IOMT_ADDRESS to choose
 #   one) and then requires sign-in: it refuses to start without an accounts file, made with
 #   .venv/bin/python -m dashboard.accounts add USER
-set -euo pipefail
-cd "$(dirname "$0")/.."
-NETWORK="${IOMT_NETWORK:-0}"
-if [ "${1:-}" = "--network" ]; then
-    NETWORK=1
-    shift
+# Started with sh (Debian's dash) or zsh, the script failed at once ("set: Illegal option -o pipefail", and bash's
+# arrays and [[ ]] further down): it runs itself again with bash (this part is plain POSIX sh).
+if [ -z "${BASH_VERSION:-}" ]; then
+    if command -v bash >/dev/null 2>&1 && [ -f "$0" ]; then
+        echo "note: $0 is a bash script; it was started with another shell (sh?), so it runs itself with bash" >&2
+        exec bash "$0" "$@"
+    fi
+    echo "error: $0 needs bash (not found on this machine): install bash, then run  bash $0" >&2
+    exit 2
 fi
+set -euo pipefail
+# The project folder is the one above this script's: found from the script's real place, so that a symbolic link to
+# it (ln -s /path/to/project/scripts/dashboard.sh ~/bin/iomt) runs it on the project, not on the folder above ~/bin.
+script=$(readlink -f -- "$0" 2>/dev/null || realpath -- "$0" 2>/dev/null || printf '%s\n' "$0")
+cd "$(dirname -- "$script")/.."
+case "${IOMT_NETWORK:-0}" in
+    1 | [Tt]rue | [Yy]es | [Oo]n) NETWORK=1 ;;
+    0 | [Ff]alse | [Nn]o | [Oo]ff | "") NETWORK=0 ;;
+    *)  # 'yes' served on this machine only, without a word
+        echo "error: IOMT_NETWORK='$IOMT_NETWORK' is neither 1 (serve on the network) nor 0 (this machine only)" >&2
+        exit 2
+        ;;
+esac
+# --network anywhere among the arguments: after another one (--server.port 8600 --network) it went to streamlit,
+# which passed it on to the app unread and served on this machine only.
+ARGS=()
+for arg in "$@"; do
+    if [ "$arg" = "--network" ]; then NETWORK=1; else ARGS+=("$arg"); fi
+done
+set -- ${ARGS[@]+"${ARGS[@]}"}
 ADDRESS=127.0.0.1
 EXTRA=()
 if [ "$NETWORK" = "1" ]; then
@@ -48,8 +71,19 @@ if timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$HOST" "$PORT" 2>/dev/null; the
     echo "Else serve on another port:  IOMT_PORT=$((PORT == 65535 ? 8502 : PORT + 1)) $0" >&2
     exit 1
 fi
+# One first start at a time: two at once (two terminals, a double-click) both generated the demo data and trained the
+# same demo models into the same folders. A second start waits for the first one's set-up (a lock on this script's
+# file, none where flock is missing), then finds it done; the lock is let go before the dashboard starts.
+exec 9<scripts/dashboard.sh
+locked=0
+if command -v flock >/dev/null 2>&1; then flock -n -E 75 9 || locked=$?; fi
+if [ "$locked" = 75 ]; then  # held by another start (any other failure, a disk without locks say: go on unlocked)
+    echo "waiting for the set-up of another scripts/dashboard.sh in this folder to finish (a first start takes minutes)"
+    flock 9 || true
+fi
 scripts/setup.sh
 .venv/bin/python -m core setup-demo
+exec 9<&-
 if [ "$NETWORK" = "1" ]; then
     .venv/bin/python -m dashboard.accounts check || exit 2
     echo "starting the dashboard on the network ($ADDRESS, port $PORT); users sign in (Ctrl+C to stop)"
@@ -59,4 +93,4 @@ fi
 # python -m streamlit, not .venv/bin/streamlit: that script names the Python of the folder .venv was made in, and
 # failed ("cannot execute: required file not found") once the project folder was moved or renamed.
 exec .venv/bin/python -m streamlit run dashboard/app.py --server.address "$ADDRESS" --server.port "$PORT" \
-    "${EXTRA[@]}" "$@"
+    ${EXTRA[@]+"${EXTRA[@]}"} "$@"  # an empty array is "unbound" under set -u in bash before 4.4 (macOS's 3.2)

@@ -1,10 +1,40 @@
 #!/usr/bin/env bash
 # Create .venv and install the project's Python dependencies (again only when requirements change).
 # Usage: scripts/setup.sh [--dev]    (PYTHON=/path/to/python3.X to choose the Python that makes .venv)
+# Started with sh (Debian's dash) or zsh, the script failed at once ("set: Illegal option -o pipefail", and bash's
+# arrays and [[ ]] further down): it runs itself again with bash (this part is plain POSIX sh).
+if [ -z "${BASH_VERSION:-}" ]; then
+  if command -v bash >/dev/null 2>&1 && [ -f "$0" ]; then
+    echo "note: $0 is a bash script; it was started with another shell (sh?), so it runs itself with bash" >&2
+    exec bash "$0" "$@"
+  fi
+  echo "error: $0 needs bash (not found on this machine): install bash, then run  bash $0" >&2
+  exit 2
+fi
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# The project folder is the one above this script's: found from the script's real place, so that a symbolic link to
+# it (ln -s /path/to/project/scripts/setup.sh ~/bin/iomt) runs it on the project, not on the folder above ~/bin.
+script=$(readlink -f -- "$0" 2>/dev/null || realpath -- "$0" 2>/dev/null || printf '%s\n' "$0")
+cd "$(dirname -- "$script")/.."
 req=requirements.txt
-[ "${1:-}" = "--dev" ] && req=requirements-dev.txt
+case "${1:-}" in
+  --dev) req=requirements-dev.txt ;;
+  "") ;;
+  *)
+    echo "error: unknown option '$1' (usage: scripts/setup.sh [--dev])" >&2
+    exit 2
+    ;;
+esac
+# One set-up at a time in this folder: two at once (scripts/dashboard.sh in two terminals, or it and scripts/test.sh)
+# both made .venv and ran pip in it together. A second one waits for the first (a lock on this script's file; none
+# where flock is missing), then finds nothing left to do.
+exec 8<scripts/setup.sh
+locked=0
+if command -v flock >/dev/null 2>&1; then flock -n -E 75 8 || locked=$?; fi
+if [ "$locked" = 75 ]; then  # held by another set-up (any other failure, a disk without locks say: go on unlocked)
+  echo "waiting for the set-up (scripts/setup.sh) already running in this folder to finish"
+  flock 8 || true
+fi
 new_enough() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; }
 PY=${PYTHON:-python3}
 if [ -z "${PYTHON:-}" ] && ! new_enough "$PY"; then

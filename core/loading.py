@@ -269,8 +269,19 @@ def _refuse_non_csv(head: bytes, name: str) -> None:
             file=name,
             hint="download the CSV file itself",
         )
-    if b"\x00" in head[:4096]:
+    if b"\x00" in head[:4096] and not _names_features(head.split(b"\n", 1)[0]):
+        # A NUL below a header of feature names is damage to a CSV (zeros left by a cut-short write, a UTF-16 file
+        # joined to it): the parse names its line (_nul_error), which "binary, not CSV text" did not.
         raise DataError("the file is binary, not CSV text", file=name, hint="pick the .csv file of the flows")
+
+
+def _names_features(line: bytes) -> bool:
+    """Whether ``line`` is text whose cells (split at its most frequent delimiter) are mostly feature names."""
+    if b"\x00" in line:
+        return False
+    text = line.decode("latin-1")
+    cells = [normalise_column(c) for c in text.split(max(_DELIMITERS, key=text.count))]
+    return len(cells) > 1 and sum(c in _ALL_FEATURES for c in cells) > len(cells) // 2
 
 
 def _parse_header(head: bytes, name: str, limits: Limits | None = None) -> tuple[list[str], str]:
@@ -563,11 +574,82 @@ def _find_ragged_row(
     return None
 
 
+#: How to join CSV files: the first file's header only, and every file's last line ended (awk ends a last line that
+#: lacks its newline, where cat runs it together with the next file's first line).
+JOIN_COMMAND = "awk 'NR == 1 || FNR > 1' FIRST.csv SECOND.csv > JOINED.csv"
+
+
+def _another_header(names: list[str], columns: list[str]) -> tuple[str, str | None]:
+    """What the header line of another file (``names``) found among a file's rows is, `` (v1 release, 45 features)``
+    where its release is known, and the advice on joining where it is not the release of the file's own header."""
+    try:
+        other = detect_layout(_feature_columns(names))
+        this = detect_layout(_feature_columns(columns))
+    except (SchemaError, LabelColumnError):
+        other = this = None
+    what = f" ({other.name} release, {other.n_features} features)" if other else ""
+    mixed = other is not None and this is not None and other != this
+    advice = (f"this one is of the {other.name} release, the file's of {this.name}: join only files of one release"
+              if mixed else None)  # fmt: skip
+    return what, advice
+
+
+def _is_column_name(text: str) -> bool:
+    name = normalise_column(text)
+    return name in _ALL_FEATURES or bool(label_like_columns([name]))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _run_together(cells: list[str], columns: list[str]) -> DataError | None:
+    """The error for a record holding a row and the line below it run together, or None where it is not one.
+
+    ``cat a.csv b.csv`` where ``a.csv`` lacks a final newline joins a's last row and b's first line into one line,
+    sharing the cell where a's last value meets b's first: ``...,0.5Header_Length,Protocol Type,...`` (b's header),
+    or two rows' worth of cells less one (files joined without their header)."""
+    n = len(columns)
+    if len(cells) <= n or sum(_is_column_name(c) for c in cells[: n - 1]) > (n - 1) // 2:  # a header line of its own
+        return None
+    shared = _raw(cells[n - 1]).decode("utf-8", errors="backslashreplace")  # read as latin-1: a BOM is 3 characters
+    rest = cells[n:]
+    if sum(_is_column_name(c) for c in rest) > len(rest) // 2:
+        split = next((k for k in range(1, len(shared)) if _is_column_name(shared[k:])), None)
+        value, first = (shared[:split], normalise_column(shared[split:])) if split else (None, None)
+        what, advice = _another_header([first or shared, *rest], columns)
+        where = (f"the row's last value {value!r} and the header's first name {first!r} share the cell "
+                 f"{shared!r}" if split else f"they share the cell {shared!r}")  # fmt: skip
+        cut = (f"put a line break between {value!r} and {first!r}, then delete that header line" if split
+               else "put a line break where the row ends, then delete the header line")  # fmt: skip
+        return DataError(
+            f"a row and the header line of another file{what} run together on this line ({where}): a file that "
+            "did not end with a newline was probably joined to another (cat FIRST.csv SECOND.csv)",
+            hint=(f"{advice}; and " if advice else "") + f"{cut}; or join the files again, keeping the first header "
+            f"only and ending every file's last line: {JOIN_COMMAND}",
+        )
+    if len(cells) == 2 * n - 1 and shared.strip() and not _is_number(shared):
+        return DataError(
+            f"two rows run together on this line: it has {len(cells)} cells, as two rows of {n} sharing one cell "
+            f"({shared!r}, the end of one row and the start of the next): a file that did not end with a newline "
+            "was probably joined to another (cat FIRST.csv SECOND.csv)",
+            hint=f"put a line break inside {shared!r}, where the first row's last value ends; or join the files "
+            "again, ending every file's last line: awk 1 FIRST.csv SECOND.csv > JOINED.csv",
+        )
+    return None
+
+
 def _ragged_row_error(
     data: bytes | str, name: str, columns: list[str], delimiter: str, read: Sequence[str], message: str
 ) -> DataError:
     """The error for a row whose cell count is not the header's (``message``: pyarrow's), saying what the row is
-    where it is recognised: a line of spaces, a header line (files joined with ``cat``), a delimiter at its end."""
+    where it is recognised: a line of spaces, a header line (files joined with ``cat``), a row and the next file's
+    first line run together (the first file lacked its final newline), a delimiter at its end, another delimiter,
+    a DOS end-of-file mark."""
     label_col = next((c for c in read if c in set(label_like_columns(columns))), None)
     found = _find_ragged_row(data, columns, delimiter, read, label_col)
     row, line, cells = found if found else (None, None, [])
@@ -577,26 +659,102 @@ def _ragged_row_error(
             "or 0,5, in a comma-separated file splits into two cells: export numbers without thousands separators "
             "and with a decimal point)")  # fmt: skip
     names = [normalise_column(c) for c in cells]
-    if found and len(cells) == 1 and not cells[0].strip():
+    joined = _run_together(cells, columns) if found else None
+    others = [d for d in _DELIMITERS if d != delimiter and len(cells) == 1 and cells[0].count(d) == len(columns) - 1]
+    if joined is not None:
+        detail, hint = joined.detail, joined.hint
+    elif found and len(cells) == 1 and not cells[0].strip():
         detail = "a line of only spaces or tabs where a flow is expected"
         hint = "delete that line (blank lines are skipped, but a line of spaces is read as a row)"
     elif found and sum(n in _ALL_FEATURES for n in names) > len(names) // 2:
-        try:
-            other = detect_layout(_feature_columns(names))
-            this = detect_layout(_feature_columns(columns))
-        except (SchemaError, LabelColumnError):
-            other = this = None
-        what = f" ({other.name} release, {other.n_features} features)" if other else ""
+        what, advice = _another_header(names, columns)
         detail = f"the header line of another file{what} is repeated here, where a flow is expected"
-        mixed = other is not None and this is not None and other != this
         hint = "files joined with cat keep each one's header: " + (
-            f"this one is of the {other.name} release, the file's of {this.name}: join only files of one release"
-            if mixed else "delete the header lines below the first"
+            advice or "delete the header lines below the first"
         ) + ", and join files without their header (tail -n +2 FILE >> JOINED.csv)"  # fmt: skip
     elif found and len(cells) == len(columns) + 1 and not cells[-1].strip():
         detail = f"the row ends with {delimiter!r}: an empty cell after the last column"
         hint = f"delete the {delimiter!r} at the end of every row (the header has none), or export the file again"
+    elif others:
+        detail = f"this row's cells are separated by {others[0]!r}, the header's by {delimiter!r}"
+        hint = (f"a file separated by {others[0]!r} was probably joined to one separated by {delimiter!r}: export "
+                "them again with one delimiter, then join them")  # fmt: skip
+    elif found and [c.strip() for c in cells] == ["\x1a"]:
+        detail = ("an end-of-file mark (Ctrl+Z, byte 0x1A, written by some old DOS and Windows tools) where a flow "
+                  "is expected")  # fmt: skip
+        hint = "delete that last line (the data above it is fine)"
     return DataError(detail, file=name, row=row, line=line, hint=hint)
+
+
+def _first_nul(data: bytes | str, step: int = 1 << 20) -> tuple[int, int] | None:
+    """The offset of the first NUL byte in the file and the line it is on (1: the header), None where it has none (a
+    scan: only called for an error)."""
+    if not isinstance(data, str):
+        at = bytes(data).find(b"\x00")
+        return None if at < 0 else (at, bytes(data).count(b"\n", 0, at) + 1)
+    with open(data, "rb") as fh:
+        offset, lines = 0, 1
+        while chunk := fh.read(step):
+            at = chunk.find(b"\x00")
+            if at >= 0:
+                return offset + at, lines + chunk.count(b"\n", 0, at)
+            offset, lines = offset + len(chunk), lines + chunk.count(b"\n")
+    return None
+
+
+def _only_zeros_from(data: bytes | str, offset: int, step: int = 1 << 20) -> int | None:
+    """The number of NUL bytes from ``offset`` to the end of the file where every byte there is one (or a line
+    break), else None."""
+    if not isinstance(data, str):
+        tail = bytes(data)[offset:]
+        return tail.count(b"\x00") if not tail.strip(b"\x00\r\n") else None
+    zeros = 0
+    with open(data, "rb") as fh:
+        fh.seek(offset)
+        while chunk := fh.read(step):
+            if chunk.strip(b"\x00\r\n"):
+                return None
+            zeros += chunk.count(b"\x00")
+    return zeros
+
+
+def _nul_error(data: bytes | str, name: str, columns: list[str], delimiter: str, read: Sequence[str],
+               above: int | None = None) -> DataError | None:  # fmt: skip
+    """The error for the first record holding a NUL byte (``\\x00``, which CSV text never holds), None where there is
+    none or it is below line ``above``: what such bytes most likely are, zeros a cut-short write left at the end, or a
+    UTF-16 file joined to this UTF-8 one. Only called for a parse error (a scan of the file)."""
+    import csv
+
+    first = _first_nul(data)
+    if first is None or (above is not None and first[1] > above):
+        return None
+    at = first[0]
+    label_col = next((c for c in read if c in set(label_like_columns(columns))), None)
+    try:
+        found = next(((row, line, cells) for row, line, cells in _records(data, columns, delimiter, read, label_col)
+                      if any("\x00" in c for c in cells)), None)  # fmt: skip
+    except (OSError, csv.Error, UnicodeError):
+        found = None
+    if found is None:
+        return None
+    row, line, cells = found
+    raw = delimiter.join(cells).encode("latin-1")
+    zeros = _only_zeros_from(data, at)
+    if zeros is not None:
+        detail = (f"the file ends in {zeros:,} zero bytes (NUL, \\x00) from this line on: it was cut short while "
+                  "being written or copied (a crash, a full disk or an interrupted copy leaves zeros)")  # fmt: skip
+        hint = ("copy or export the file again; or, to keep the rows above, delete this line and everything below it "
+                "(the rows above are whole)")  # fmt: skip
+    elif _utf16_without_bom(raw):
+        detail = ("from this line on the text is UTF-16 (a zero byte beside every character), above it UTF-8: a "
+                  "UTF-16 file was probably joined to this one")  # fmt: skip
+        hint = "save the UTF-16 file again as UTF-8 (iconv -f utf-16 -t utf-8 FILE.csv > FIXED.csv), then join them"
+    else:
+        nuls = raw.count(b"\x00")
+        detail = (f"this line holds {counted(nuls, 'zero byte')} (NUL, \\x00), which CSV text never holds: the file "
+                  "is damaged (an interrupted copy or download?)")  # fmt: skip
+        hint = "copy or download the file again, or delete the damaged line"
+    return DataError(detail, file=name, row=row or None, line=line, hint=hint)
 
 
 def display_names(paths: Sequence[str | os.PathLike]) -> list[str]:
@@ -650,6 +808,19 @@ def read_csv(
     data, display = _read_bytes(source, name, limits)
     columns, delimiter = _parse_header(_head(data), display, limits)
     if len(set(columns)) != len(columns):
+        # A file of only its header, lacking its final newline, joined to another: "...,VarianceHeader_Length,...".
+        joint = next((i for i, c in enumerate(columns[1:-2], 1) if c != columns[0] and c.endswith(columns[0])
+                      and columns[i + 1 : i + 3] == columns[1:3]), None)  # fmt: skip
+        if joint is not None:
+            raise DataError(
+                f"two header lines run together on the first line (the cell {columns[joint]!r} is the end of one and "
+                "the start of the other): a file holding only its header line, without a final newline, was probably"
+                " joined to another (cat FIRST.csv SECOND.csv)",
+                file=display,
+                row=0,
+                hint=f"delete the first line up to the {columns[0]!r} inside {columns[joint]!r}, or join the files "
+                f"again, keeping the first header only and ending every file's last line: {JOIN_COMMAND}",
+            )
         dupes = sorted({c for c in columns if columns.count(c) > 1})
         raise DataError(f"duplicate column name(s) {dupes}", file=display, row=0, hint="each feature must appear once")
     try:
@@ -1010,9 +1181,19 @@ def _explain_arrow_error(
 ) -> DataError:
     """``exc`` as a :class:`DataError` naming the file and, where it can be found, the row and column at fault
     (``read``: the columns the failed parse converted, the features as numbers and the label column)."""
-    msg = str(exc)
-    import re
+    error = _arrow_error_in_words(exc, data, name, columns, delimiter, read)
+    if error.line is None and error.row:
+        label_col = next((c for c in read if c in set(label_like_columns(columns))), None)
+        error = at_its_line(error, data, columns, delimiter, read, label_col)
+    # Zero bytes at or above the fault pyarrow met (which may be a later row: cell counts are checked before values).
+    nul = _nul_error(data, name, columns, delimiter, read, above=error.line)
+    return error if nul is None or (error.line is not None and nul.line > error.line) else nul
 
+
+def _arrow_error_in_words(
+    exc: pa.ArrowInvalid, data: bytes | str, name: str, columns: list[str], delimiter: str, read: Sequence[str]
+) -> DataError:
+    msg = str(exc)
     m = re.search(r"CSV column #(\d+)", msg)
     if m and ("invalid UTF8" in msg or "\ufffd" in msg):
         found = _find_non_utf8_cell(data, columns, delimiter)

@@ -196,6 +196,9 @@ class WorkerJob:
         The worker process, once started.
     """
 
+    #: ``message`` once the run was cancelled.
+    _cancelled_message = "cancelled"
+
     def __init__(self, name: str):
         self.name = name
         self.state = "running"
@@ -227,6 +230,10 @@ class WorkerJob:
         """In the following thread, once the work has returned ``result``."""
         self.result = result
 
+    def _ending(self, state: str) -> None:
+        """In the following thread, once the run's outcome (``state``) is known but before it is shown: what must
+        be over when the page sees the run as ended (a name to free for the next run)."""
+
     def _ended(self) -> None:
         """In the following thread, at the very end, whatever the outcome."""
 
@@ -256,6 +263,11 @@ class WorkerJob:
     @property
     def running(self) -> bool:
         return self.state == "running"
+
+    @property
+    def saving(self) -> bool:
+        """Whether the run is saving its result: a cancel no longer stops it (the result is kept)."""
+        return self.running and bool(self._saving.value)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run ends (tests and the command line); True when it has."""
@@ -317,6 +329,7 @@ class WorkerJob:
                 return (kind, *rest)
 
     def _run(self) -> None:
+        state, error = "failed", None
         try:
             self.message = "starting a worker process"
             events = self._mp.Queue()
@@ -328,21 +341,29 @@ class WorkerJob:
             worker.join(timeout=30)
             if kind == "done":
                 self._done(rest[0])
-                self.fraction, self.state = 1.0, "done"
+                state = "done"
             elif kind == "cancelled":
-                self.message, self.state = "cancelled", "cancelled"
+                state = "cancelled"
             elif kind == "failed":  # bad input: cause and hint, shown on the page
-                self.error, self.message, self.state = rest[0], "failed", "failed"
+                error = rest[0]
             else:  # a bug, not bad input: its traceback goes to the server's log, the message to the page
                 message, trace = rest
                 log.error("%s failed: %s\n%s", self.name, message, trace)
-                self.error, self.message, self.state = RuntimeError(message), "failed", "failed"
+                error = RuntimeError(message)
         except Exception as exc:  # starting or following the worker failed: shown on the page, logged
             log.exception("%s failed", self.name)
-            self.error, self.message, self.state = exc, "failed", "failed"
+            error = exc
         finally:
-            self.finished_at, self.seconds_left = time.time(), None
-            self._ended()
+            try:
+                self._ending(state)
+            finally:  # the outcome last: the page takes the run as over, and offers to start another, from it
+                self.error, self.finished_at, self.seconds_left = error, time.time(), None
+                if state == "done":
+                    self.fraction = 1.0
+                else:
+                    self.message = self._cancelled_message if state == "cancelled" else "failed"
+                self.state = state
+                self._ended()
 
 
 def _serve(function, args, events, stop, saving) -> None:
@@ -412,11 +433,13 @@ class TrainJob(WorkerJob):
         ``{"validation": EvaluationReport or None, "test": EvaluationReport or None}``.
     """
 
+    _cancelled_message = "cancelled: nothing was saved"
+
     def __init__(self, request: TrainRequest, name_lock: TrainingLock):
         super().__init__(f"train-{request.name}")
         self.request = request
         self.model = None
-        self._name_lock = name_lock  # held from start to end (released in _ended): one run per model name
+        self._name_lock = name_lock  # held from start to end (released in _ending): one run per model name
         self._upload_dir: Path | None = None  # the uploads written out for the worker, removed at the end
         self._live_key = (str(Path(request.models_dir).resolve()), request.name)
 
@@ -450,22 +473,27 @@ class TrainJob(WorkerJob):
     def reports(self) -> dict:
         return self.result or {}
 
+    def _ending(self, state: str) -> None:
+        """The name is free again before the page shows the outcome, and so offers to start again: it was freed
+        after the audit below, which hashes every training file (seconds for a large data folder, or forever
+        while another process holds the audit log), and a new run of the name was refused meanwhile as "being
+        trained right now" under a page that said the run was over."""
+        self._unlist()  # before the name is free: a new run of that name lists itself after
+        if self._name_lock is not None:
+            self._name_lock.release()
+
     def _ended(self) -> None:
         try:
             if self.state == "done":
                 self._audit("trained")
             elif self.state == "cancelled":
-                self.message = "cancelled: nothing was saved"
                 self._audit("training cancelled")
             elif self.state == "failed":
                 hint = getattr(self.error, "hint", None)
                 self._audit("training failed", error=str(self.error) + (f" (what to do: {hint})" if hint else ""))
-        finally:  # the name is free again, even if the audit log could not be written
+        finally:  # after the audit, which hashes the uploads written out for the worker
             if self._upload_dir is not None:
                 shutil.rmtree(self._upload_dir, ignore_errors=True)
-            self._unlist()  # before the name is free: a new run of that name lists itself after
-            if self._name_lock is not None:
-                self._name_lock.release()
 
     def _audit(self, action: str, **details) -> None:
         r = self.request

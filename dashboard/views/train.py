@@ -15,7 +15,7 @@ from core.errors import CoreError, FilesError
 from core.models import FAMILIES
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
 from core.training import describe_seconds
-from dashboard import auth, loaders
+from dashboard import auth, components, loaders
 from dashboard.escape import md
 from dashboard.train_jobs import (
     TrainJob,
@@ -28,6 +28,17 @@ from dashboard.train_jobs import (
 )
 
 SOURCES = ("Demo data", "A data folder", "Upload CSV files")
+#: Narrowest width (pixels) of the Data and Model sections side by side; narrower, they are shown one above the other.
+SECTION_MIN_WIDTH = 340
+#: The tasks as the task box names them: short enough not to be cut off in a section of SECTION_MIN_WIDTH (the
+#: 6-class one of TASK_DESCRIPTIONS was cut off at any width); the families are named below the box.
+TASK_CHOICES = {2: "2 classes: benign or attack", 6: "6 classes: benign or 5 attack families",
+                19: "19 classes: benign or 18 attacks"}  # fmt: skip
+#: Said when Cancel was clicked once the model was being saved: the click no longer stops the run.
+TOO_LATE = ("Cancel came too late: the model was already being saved, so it is kept. Delete it on *Models* if it is "
+            "not wanted.")  # fmt: skip
+#: Session key: the runs of this user listed under "Training on this server now", by name, till their end is shown.
+KEY_WATCHED = "train_watched"
 #: The family parameters the page sets: (widget key before the family's name, smallest, largest).
 PARAM_INPUTS = {"epochs": ("train_epochs_", 1, 500), "batch_size": ("train_batch_", 1, 65536),
                 "n_estimators": ("train_trees_", 1, 2000), "min_samples_leaf": ("train_leaf_", 1, 100_000)}  # fmt: skip
@@ -36,17 +47,21 @@ PARAM_INPUTS = {"epochs": ("train_epochs_", 1, 500), "batch_size": ("train_batch
 def render() -> None:
     st.title("Train a model")
     st.caption("Teach a detector from labelled flows, then use it on *Analyze traffic* and *Compare models*.")
+    _show_ended_runs()
     job: TrainJob | None = st.session_state.get(loaders.KEY_TRAIN_JOB)
     # While a run goes on, its widgets are disabled and show its own settings: Streamlit forgets the state of
     # widgets not drawn on a run (another page was shown), and they would come back with the defaults.
     running = job.request if job is not None and job.running else None
     if any(other is not job for other in live_jobs(loaders.models_dir())):
         _other_runs()
-    data_col, model_col = st.columns(2, gap="large")
-    with data_col:
+    # Side by side where both fit, else one above the other: in two columns of a narrow window (800 pixels with the
+    # sidebar open) each was about 200 pixels wide, and the task, the uploaded files' names, the refit box and the
+    # name's example were cut off.
+    sections = st.grid(2, min_column_width=SECTION_MIN_WIDTH, gap=("medium", "large"))
+    with sections.cell():
         st.subheader("1. Data")
         folder, uploads, problem = _choose_data(running)
-    with model_col:
+    with sections.cell():
         st.subheader("2. Model")
         request = _choose_model(running)
     if st.button("Start training", key="train_start", type="primary", icon=":material/play_arrow:",
@@ -128,7 +143,9 @@ def _choose_model(running: TrainRequest | None) -> TrainRequest:
     ``running``: the request of the run going on, whose settings the (disabled) widgets show."""
     kw = _widget_args(running)
     task = st.selectbox("Task", TASKS, index=TASKS.index(running.task) if running else 1, key="train_task", **kw,
-                        format_func=TASK_DESCRIPTIONS.get)  # fmt: skip
+                        format_func=TASK_CHOICES.get, help="\n\n".join(TASK_DESCRIPTIONS.values()))  # fmt: skip
+    if task == 6:
+        st.caption("The attack families: DDoS, DoS, Recon, MQTT and Spoofing.")
     family = st.selectbox("Model family", list(FAMILIES), key="train_family", **kw,
                           index=list(FAMILIES).index(running.family) if running else 0,
                           format_func=lambda f: FAMILIES[f].title)  # fmt: skip
@@ -158,20 +175,20 @@ def _choose_model(running: TrainRequest | None) -> TrainRequest:
     cap = left.number_input("Rows per class (0 = all)", 0, 10_000_000, (running.max_rows_per_class or 0) if running else 0,
                             step=1000, key="train_cap", **kw,
                             help="Caps each class by a random sample: quicker, and less dominated by DDoS.")  # fmt: skip
-    val = right.slider("Validation share", 0.05, 0.5, running.val_fraction if running else 0.1, 0.05, key="train_val",
-                       **kw, help="Held out of training, shuffled and stratified, to check the model; repeated flows "
-                       "are held out or trained on whole, so that no validation flow is a copy of a training one.")  # fmt: skip
+    seed = right.number_input("Seed", 0, 2**31 - 1, running.seed if running else 0, key="train_seed", **kw,
+                              help="The same seed on the same data gives the same model.")  # fmt: skip
+    val = st.slider("Validation share", 0.05, 0.5, running.val_fraction if running else 0.1, 0.05, key="train_val",
+                    **kw, help="Held out of training, shuffled and stratified, to check the model; repeated flows "
+                    "are held out or trained on whole, so that no validation flow is a copy of a training one.")  # fmt: skip
     refit = running.refit if running and running.refit is not None else defaults.get("refit", False)
     refit = st.checkbox("Refit on all training rows after validation", value=bool(refit), key=f"train_refit_{family}",
                         **kw,
                         help="Trains a second time, on the validation share too, for as many epochs as the first "
                         "fit ran (boosting rounds for gradient-boosted trees), and keeps that model: more data for the model, about twice the training time. "
                         "The validation scores shown are then those of the first fit.")  # fmt: skip
-    left, right = st.columns(2)
-    seed = left.number_input("Seed", 0, 2**31 - 1, running.seed if running else 0, key="train_seed", **kw,
-                             help="The same seed on the same data gives the same model.")  # fmt: skip
     # Not given back as a value: a run's automatic name, once saved, would be refused as taken on the next Start.
-    name = right.text_input("Model name", key="train_name", **kw,
+    # A row of its own: beside the seed, the example name was cut off ("automatic, e.g. cnn-6class-2026…").
+    name = st.text_input("Model name", key="train_name", **kw,
                             placeholder=running.name if running else f"automatic, e.g. {default_name(family, int(task))}")  # fmt: skip
     return TrainRequest(family, int(task), params, loaders.models_dir(), name=name, max_rows_per_class=int(cap) or None,
                         val_fraction=float(val), refit=bool(refit), seed=int(seed))  # fmt: skip
@@ -214,7 +231,9 @@ def _live_progress(job: TrainJob) -> None:
     st.subheader(f"Training {md(job.request.name)}")
     st.progress(job.fraction, text=job.progress_text())
     _curves(job, live=True)
-    if job.cancel_requested:
+    if job.saving:  # Cancel stood there, and said "Stopping…" when clicked, and the model was saved all the same
+        st.caption(TOO_LATE if job.cancel_requested else "Saving the model: it can no longer be cancelled.")
+    elif job.cancel_requested:
         st.warning("Stopping…", icon=":material/hourglass_top:")
     else:
         st.button("Cancel", key="train_cancel", icon=":material/stop:", on_click=job.cancel)
@@ -226,8 +245,9 @@ def _other_runs() -> None:
     their progress and, for the user who started one, Follow (this page then shows it) and Cancel."""
     mine = st.session_state.get(loaders.KEY_TRAIN_JOB)
     others = [job for job in live_jobs(loaders.models_dir()) if job is not mine]
-    if not others:
-        st.rerun()  # all ended: the page without this list
+    watched = st.session_state.setdefault(KEY_WATCHED, {})
+    if not others or any(not job.running for job in watched.values()):
+        st.rerun()  # one ended: the page shows its outcome (_show_ended_runs), and the list without it
     st.subheader("Training on this server now")
     for job in others:
         r, who = job.request, job.request.user
@@ -235,12 +255,31 @@ def _other_runs() -> None:
                     f"{'by ' + md(who) if who else 'without sign-in'}): {md(job.progress_text())}")  # fmt: skip
         if who != auth.current_user():  # in sign-in mode, only the user who started it; else anyone here
             continue
+        watched[r.name] = job
         follow, cancel = st.columns(2)
         if follow.button("Follow it here", key=f"train_follow_{r.name}", icon=":material/visibility:",
                          disabled=mine is not None and mine.running, on_click=_follow, args=(job,)):  # fmt: skip
             st.rerun(scope="app")
         cancel.button("Cancel", key=f"train_cancel_{r.name}", icon=":material/stop:", on_click=job.cancel,
-                      disabled=job.cancel_requested)  # fmt: skip
+                      disabled=job.cancel_requested or job.saving)  # fmt: skip
+
+
+def _show_ended_runs() -> None:
+    """A run this page listed under "Training on this server now" (the user's own: started before a reload, or in
+    another tab) that has ended: its outcome is shown as this page's own run's, unless this page is training (then
+    a notice says how it ended). The list used to drop it without a word: saved, failed or cancelled, the page did
+    not say."""
+    watched = st.session_state.get(KEY_WATCHED) or {}
+    ended = [watched.pop(name) for name, job in list(watched.items()) if not job.running]
+    if not ended:
+        return
+    mine = st.session_state.get(loaders.KEY_TRAIN_JOB)
+    if mine is None or not mine.running:
+        st.session_state[loaders.KEY_TRAIN_JOB] = ended.pop()
+    for job in ended:
+        how = {"done": "saved (see *Models*)", "cancelled": "cancelled; nothing was saved"}.get(
+            job.state, f"failed: {md(getattr(job.error, 'message', job.error))}")  # fmt: skip
+        st.toast(f"Training {md(job.request.name)} has ended: {how}", icon=":material/info:")
 
 
 def _curves(job: TrainJob, live: bool) -> None:
@@ -269,9 +308,16 @@ def _show_outcome(job: TrainJob) -> None:
         return
     if not job.seen_by_page:
         loaders.refresh_models()
+        st.session_state[loaders.KEY_TASK] = job.request.task  # Analyze and Compare open on the new model's task
         job.seen_by_page = True
     st.success(f"Saved **{md(job.request.name)}** in {md(job.request.models_dir)} after {describe_seconds(job.elapsed)}. "
                "It is now listed on *Analyze traffic*, *Compare models* and *Models*.", icon=":material/check_circle:")  # fmt: skip
+    if job.cancel_requested:
+        st.info(TOO_LATE, icon=":material/info:")
+    with st.container(horizontal=True):  # where to go next, one click away (the pages open on the model's task)
+        components.link_to_page("analyze.py", "Analyze traffic", icon=":material/troubleshoot:")
+        components.link_to_page("compare.py", "Compare models", icon=":material/leaderboard:")
+        components.link_to_page("models.py", "Models", icon=":material/inventory_2:")
     _curves(job, live=False)
     _show_reports(job)
 

@@ -264,9 +264,12 @@ class KerasDetector(Detector):
         return np.asarray(X, dtype=np.float32)
 
     def fit(self, X, y, *, n_classes, X_val=None, y_val=None, progress=None):
+        progress = _quiet(progress)
+        # Importing TensorFlow and building the network take 5 to 15 s, under "fitting preprocessing" before this
+        # said what was going on. Not a fitting stage: the time left is paced from the first batch.
+        progress("build", 0.0, "starting TensorFlow and building the network", {})
         import keras
 
-        progress = _quiet(progress)
         p = self.params
         keras.utils.set_random_seed(int(p["seed"]))
         self.n_classes_ = n_classes

@@ -62,3 +62,18 @@ def test_durations_are_written_as_people_read_them():
     assert [describe_seconds(s) for s in (0, 0.4, 44.6, 60, 185, 599, 600, 3599, 3600, 7530)] == [
         "0 s", "0 s", "45 s", "1 min 00 s", "3 min 05 s", "9 min 59 s", "10 min", "59 min", "1 h 00 min", "2 h 05 min",
     ]  # fmt: skip
+
+
+def test_a_network_says_it_starts_tensorflow_before_its_first_batch():
+    """For 5 to 15 s while TensorFlow was imported and the network built, the page still said "fitting
+    preprocessing on N rows"; the time left must still be paced from the first batch, not from that wait."""
+    from core.training import train_model
+    from tests.core.test_models import blobs
+
+    events: list[TrainProgress] = []
+    train_model("dnn", 2, blobs(n_per_class=30), params={"epochs": 1}, progress=events.append)
+    messages = [e.message for e in events]
+    build = messages.index("starting TensorFlow and building the network")
+    first_batch = next(i for i, e in enumerate(events) if e.stage in ("batch", "epoch"))
+    assert messages[build - 1].startswith("fitting preprocessing") and build < first_batch
+    assert events[build].stage not in TimeLeft.FIT_STAGES

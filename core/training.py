@@ -246,8 +246,10 @@ def train_model(
     present = np.unique(y_task)
     if len(present) < 2:
         raise DataError(
-            f"training data has only one {task}-class class ({task_classes[present[0]]}); at least two are needed",
-            hint="add files of other classes",
+            f"the training data holds only one of the {task} classes ({task_classes[present[0]]}); a model needs at "
+            "least two to tell apart",
+            hint="add files of other classes"
+            + (" (for 2 classes: benign traffic and at least one attack)" if task == 2 else ""),
         )
     classes = [task_classes[i] for i in present]
     to_model = np.full(len(task_classes), -1, dtype=np.int64)

@@ -835,3 +835,17 @@ def test_numeric_parameters_are_checked_by_name():
     assert make_detector("rf", max_depth="None").params["max_depth"] == "None"
     assert make_detector("cnn-rf", forest_weight="auto").params["forest_weight"] == "auto"
     assert make_detector("cnn", learning_rate=1).params["learning_rate"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("task", "labels", "only"), [(2, ["DDoS-UDP", "DoS-UDP"], "Attack"), (6, ["DDoS-UDP"], "DDoS")]
+)
+def test_training_on_one_class_of_the_task_says_so_in_words(task, labels, only):
+    """It said "training data has only one 6-class class (DDoS)"; for 2 classes, two attacks are one class."""
+    from core.errors import DataError
+
+    with pytest.raises(DataError) as err:
+        train_model("lr", task, blobs(labels=labels, n_per_class=20))
+    said = str(err.value)
+    assert f"the training data holds only one of the {task} classes ({only})" in said, said
+    assert ("benign traffic and at least one attack" in err.value.hint) == (task == 2), err.value.hint

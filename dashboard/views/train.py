@@ -66,15 +66,16 @@ def render() -> None:
         request = _choose_model(running)
     if st.button("Start training", key="train_start", type="primary", icon=":material/play_arrow:",
                  disabled=running is not None):  # fmt: skip
-        st.session_state.pop(loaders.KEY_TRAIN_JOB, None)  # the last run's outcome no longer applies
-        job = None
+        if job is not None and job.state != "done":  # a failed or cancelled run's outcome no longer applies
+            st.session_state.pop(loaders.KEY_TRAIN_JOB, None)
+            job = None
         if problem is None:  # else it is shown under the data already
             try:
                 request.data_dir, request.uploads = folder, [(u.name, u.getvalue()) for u in uploads]
                 request.user = auth.current_user()
-                st.session_state[loaders.KEY_TRAIN_JOB] = start_training(request)
+                st.session_state[loaders.KEY_TRAIN_JOB] = start_training(request)  # in place of the last run's
                 st.rerun()
-            except CoreError as exc:
+            except CoreError as exc:  # refused (a name taken, say): a saved run's scores stay shown below
                 loaders.show_error(exc)
     if job is not None:
         st.divider()

@@ -82,6 +82,10 @@ def test_random_forest_trains_and_saves(registry):
     test_f1 = meta["metrics"]["test"]["macro_f1"]
     assert any(f"{test_f1:.3f}" in m.value for m in at.metric), [m.value for m in at.metric]
     assert not at.button(key="train_start").disabled
+    # Start again with the name now taken: refused, and the saved run's outcome and scores are not wiped off the page
+    at.button(key="train_start").click().run()
+    assert any("already exists" in e.value for e in at.error), [e.value for e in at.error]
+    assert "ui-rf" in at.success[0].value and any(f"{test_f1:.3f}" in m.value for m in at.metric)
 
 
 def test_cnn_with_a_forest_shows_both_settings_trains_and_says_how_the_average_did_on_validation(registry):

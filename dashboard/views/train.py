@@ -333,12 +333,16 @@ def _show_reports(job: TrainJob) -> None:
         st.caption(f"Note: {md(note)}")
     for warning in job.model.metadata.get("fit_warnings") or []:  # e.g. gbt's boosting diverged
         st.warning(md(warning), icon=":material/warning:")
-    names = {"test": "Test set (rows never seen in training)", "validation": "Validation share of the training data"}
-    if data.get("refit"):
-        names["validation"] += " (first fit, before the refit)"
+    # Short tab names, said in full inside: at 800 pixels "Validation share of the training data (first fit, before
+    # the refit)" ran off the tab strip.
+    names = {"test": "Test set", "validation": "Validation (first fit)" if data.get("refit") else "Validation"}
+    about = {"test": "The test files: rows never seen in training.",
+             "validation": "The validation share of the training data, held out of the fit"
+             + (": scores of the first fit, before the refit on every training row." if data.get("refit") else ".")}  # fmt: skip
     shown = [k for k in ("test", "validation") if job.reports.get(k) is not None]
     for tab, key in zip(st.tabs([names[k] for k in shown]), shown):
         with tab:
+            st.caption(about[key])
             show_report(job.reports[key], key_prefix=f"train_{key}")
 
 

@@ -153,7 +153,8 @@ def test_refit_checkbox_follows_the_family_default_and_refits_on_every_row(regis
     assert at.session_state[KEY_TRAIN_JOB].state == "done", at.session_state[KEY_TRAIN_JOB].error
     data = json.loads((registry / "ui-rf-refit" / "metadata.json").read_text())["data"]
     assert data["refit"]["rows"] == data["train_rows_used_for_fit"] == data["train_rows"] > data["validation_rows"] > 0
-    assert "Validation share of the training data (first fit, before the refit)" in [t.label for t in at.tabs]
+    assert "Validation (first fit)" in [t.label for t in at.tabs]
+    assert any("scores of the first fit, before the refit" in c.value for c in at.caption)
 
 
 def test_name_placeholder_is_the_name_a_model_would_get_now(registry):

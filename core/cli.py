@@ -8,12 +8,16 @@ without a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import logging
 import math
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -162,6 +166,9 @@ def cmd_train(args) -> int:
     if registry.is_dir():  # one that cannot take files (a read-only disk) failed at the save, after the whole fit
         _check_writable(registry, "--models-dir" if args.models_dir else "the model registry",
                         hint="give --models-dir (or $IOMT_MODELS_DIR) a folder you can write to")  # fmt: skip
+    repeated = _test_files_also_in_train(args.data)
+    for warning in repeated:  # said now, before a fit of hours, and again with the scores
+        print(f"warning: {warning}", file=sys.stderr)
     try:
         model, reports = train_from_folder(
             args.model, args.task, args.data, max_rows_per_class=args.max_rows_per_class, params=params,
@@ -186,6 +193,8 @@ def cmd_train(args) -> int:
             print(f"{split}: {reports[split].headline()}")
     for note in reports["test"].notes if reports["test"] is not None else []:  # e.g. cells repaired in test/
         print(f"note: test/: {note}")
+    for warning in repeated if reports["test"] is not None else []:
+        print(f"warning: {warning}")
     suggested = model.metadata.get("alarm_threshold_validation")
     if suggested and suggested["threshold"] != 0.5:
         print(f"note: on the validation rows, macro-F1 is highest at alarm threshold {probability_text(suggested['threshold'])} "
@@ -200,6 +209,35 @@ def cmd_train(args) -> int:
               f"core evaluate --model {model.name} --data DIR)")  # fmt: skip
     print(f"training time: {model.metadata['timing']['fit_seconds']:.1f} s")
     return 0
+
+
+def _test_files_also_in_train(data_dir) -> list[str]:
+    """Warnings for the files of ``DIR/test`` that are files of ``DIR/train`` again (one file, a link to it, or a copy
+    byte for byte): the test scores of a model trained on that folder are then partly of its own training rows, yet
+    were printed as if of unseen traffic. Only files of one size are hashed, so a folder of real captures costs
+    nothing."""
+    from .loading import csv_files_in
+
+    root = Path(data_dir)
+    try:
+        train, test = (csv_files_in(root / split)[0] if (root / split).is_dir() else [] for split in ("train", "test"))
+        by_size: dict[int, list[Path]] = {}
+        for f in train:
+            by_size.setdefault(f.stat().st_size, []).append(f)
+        hashes: dict[Path, str] = {}
+
+        def digest(path: Path) -> str:
+            if path not in hashes:
+                hashes[path] = audit.sha256_of(path)
+            return hashes[path]
+
+        same = [(f, t) for t in test for f in by_size.get(t.stat().st_size, [])
+                if os.path.samefile(f, t) or digest(f) == digest(t)]  # fmt: skip
+    except OSError:  # a file that cannot be read is said, better, by the reading itself
+        return []
+    return [f"test/{t.name} is train/{f.name} again (the same rows, byte for byte): its test scores are of rows the "
+            "model was trained on, not of unseen traffic; keep each capture in one of train/ and test/"
+            for f, t in same]  # fmt: skip
 
 
 def cmd_evaluate(args) -> int:
@@ -265,35 +303,62 @@ def cmd_predict(args) -> int:
     from .scoring import score_files
 
     started = time.perf_counter()
-    if Path(args.out).is_dir():  # a model's folder is said as such (not 'give a file name in it')
+    # '-' (or /dev/stdout) is standard output, as for other Unix tools: the predictions go there, and what this
+    # command says about them to standard error. It was a file named '-', and /dev/stdout was replaced by one.
+    to_stdout = args.out == "-" or _is_stdout(args.out)
+    out = sys.stdout.buffer if to_stdout else args.out
+    shown = "standard output" if to_stdout else args.out
+    say = sys.stderr if to_stdout else sys.stdout
+    if not to_stdout and Path(args.out).is_dir():  # a model's folder is said as such (not 'give a file name in it')
         _output_folder(args.out, "--out")
-    _output_folder(Path(args.out).parent, "the folder of --out")
+    if not to_stdout and (Path(args.out).is_file() or not Path(args.out).exists()):  # not /dev/null, a named pipe
+        _output_folder(Path(os.path.realpath(args.out)).parent, "the folder of --out")  # a link's target's folder
     model = TrainedModel.load(resolve_model_path(args.model, args.models_dir))
     progress = bar = None
-    if sys.stderr.isatty():  # tqdm only where it is seen (its import costs a quarter of a second)
+    # tqdm only where it is seen (its import costs a quarter of a second), and not over predictions on that screen
+    if sys.stderr.isatty() and not (to_stdout and sys.stdout.isatty()):
         from tqdm import tqdm
 
-        bar = tqdm(desc="scoring", unit=" rows", unit_scale=True, file=sys.stderr, leave=False)
-        progress = lambda rows, name: bar.update(rows - bar.n)  # noqa: E731
+        # Driven by the share of the input read, so that it says the time left (rows alone gave none on an hours-long
+        # run); the rows scored and the file being read follow it.
+        bar = tqdm(total=1000, desc="scoring", file=sys.stderr, leave=False,
+                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}")  # fmt: skip
+
+        def progress(rows, name, fraction):
+            bar.n = min(1000, int(fraction * 1000))
+            bar.set_postfix_str(f"{rows:,} rows, {name}", refresh=False)  # tqdm puts ", " before it
+            bar.refresh()
+
     # Streamed: reading, scoring and writing overlap, in bounded memory (core.scoring).
     try:
-        summary = score_files(model, args.files, args.out, progress=progress)
+        summary = score_files(model, args.files, out, progress=progress)
     finally:
         if bar is not None:
             bar.close()
     print(f"{summary.rows} rows from {len(summary.files)} file(s) scored with {model.name} in "
-          f"{time.perf_counter() - started:.1f} s -> {args.out}")  # fmt: skip
+          f"{time.perf_counter() - started:.1f} s -> {shown}", file=say)  # fmt: skip
     # After the timing above: hashing the inputs for the audit log is not part of scoring.
     _audit("scored", model=model.name, files=[audit.file_info(str(f)) for f in args.files], rows=summary.rows,
-           out=str(args.out))  # fmt: skip
-    print(f"true class: {summary.label_note()}")
+           out=shown)  # fmt: skip
+    print(f"true class: {summary.label_note()}", file=say)
     for note in summary.notes:
-        print(f"note: {note}")
+        print(f"note: {note}", file=say)
     if summary.repairs.total:
-        print(f"note: {summary.repairs.summary()}")
+        print(f"note: {summary.repairs.summary()}", file=say)
     for cls, n in summary.counts.items():
-        print(f"  {cls}: {n}")
+        print(f"  {cls}: {n}", file=say)
     return 0
+
+
+def _is_stdout(path: str) -> bool:
+    """Whether ``path`` is this process's standard output (``/dev/stdout``, ``/dev/fd/1``, the file it is redirected
+    to): written through its own name, it would be opened anew (truncating a redirected file under the shell's
+    feet) or, renamed onto, replaced."""
+    try:
+        here, there = os.fstat(sys.stdout.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):  # no such file; stdout not a real file
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 def cmd_score_many(args) -> int:
@@ -789,7 +854,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="score CSV files; one output row per input row")
     p.add_argument("--model", required=True, help="model folder or name")
     p.add_argument("files", nargs="+", help="CSV files (either release; one layout per run)")
-    p.add_argument("--out", required=True, help="output CSV")
+    p.add_argument("--out", required=True, help="output CSV ('-': standard output, the summary then going to "
+                   "standard error)")  # fmt: skip
     common_models(p)
     p.set_defaults(func=cmd_predict)
 
@@ -924,14 +990,49 @@ def _close_progress_bars() -> None:
         bar.close()
 
 
+class _Stopped(BaseException):
+    """A stop signal (SIGTERM, SIGHUP) raised in the main thread, so that a run unwinds as after Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stopped(signum, _frame):
+    raise _Stopped(signum)
+
+
+@contextlib.contextmanager
+def _stop_signals_unwind():
+    """SIGTERM and SIGHUP (``kill``, ``timeout``, a closed terminal, a stopped service) end a command as Ctrl-C does,
+    through its clean-ups, instead of at once: ``predict`` stopped so left its partial output behind, as a hidden
+    ``.OUT.PID.tmp`` file as large as the rows written, which no later run removed. A signal ignored on entry (as
+    ``nohup`` ignores SIGHUP) stays ignored; the handlers are put back on the way out."""
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if signum is not None and signal.getsignal(signum) is signal.SIG_DFL:
+                previous[signum] = signal.signal(signum, _raise_stopped)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
-        status = args.func(args)
+        with _stop_signals_unwind():
+            status = args.func(args)
         sys.stdout.flush()  # here, so that a reader who left is met below and not at exit
         return status
+    except _Stopped as exc:
+        _close_progress_bars()
+        print(f"stopped by {signal.Signals(exc.signum).name}", file=sys.stderr)
+        return 128 + exc.signum
     except CoreError as exc:
         _close_progress_bars()
         print(f"error: {exc}", file=sys.stderr)

@@ -143,10 +143,30 @@ def _no_line_longer_than(buf, limit: int, max_windows: int = 200_000) -> bool:
     return all(buf.find(b"\n", k * w, k * w + w) >= 0 for k in range(len(buf) // w))
 
 
+def _file_has_no_line_longer_than(path: str, limit: int, max_windows: int = 200_000) -> bool:
+    """:func:`_no_line_longer_than` of a file, made by reading a few KB at the start of each window instead of through
+    a map of the whole file: the map's pages counted in the process's resident memory, which so grew with the file
+    (a 760 MB capture: 985 MB peak RSS to score with ``predict``, 450 MB without the map)."""
+    w = limit // 2
+    probe = min(w, 4096)  # the first newline of a window of short lines is a few hundred bytes in
+    with open(path, "rb", buffering=0) as fh:
+        fd, size = fh.fileno(), os.fstat(fh.fileno()).st_size
+        if w < 1 or size // w > max_windows:
+            return False
+        for start in range(0, size - w + 1, w):  # whole windows only
+            if b"\n" not in os.pread(fd, probe, start) and (
+                probe == w or b"\n" not in os.pread(fd, w - probe, start + probe)
+            ):
+                return False
+    return True
+
+
 def check_line_length(data: bytes | str, name: str, limits: Limits) -> None:
     """Refuse a file with a line longer than ``limits.max_line_bytes`` (raw bytes scanned, nothing parsed)."""
     limit = limits.max_line_bytes
     if isinstance(data, str):
+        if _file_has_no_line_longer_than(data, limit):
+            return
         with open(data, "rb") as fh:
             if os.fstat(fh.fileno()).st_size == 0:
                 return

@@ -22,6 +22,7 @@ never imports pandas. Both take the ranking of classes from :meth:`Predictions.r
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -30,7 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -117,7 +118,7 @@ def _plan(path: str | os.PathLike, display: str | None = None) -> _FilePlan:
         ds = (loading.read_csv(path, name=display) if cut <= 0
               else loading.read_csv(head[: cut + 1], name=display, limits=Limits.for_part_of_a_file()))  # fmt: skip
         # read_csv saw the prefix only: the rest must keep to the same line limit (a scan of raw bytes that, on
-        # a file of short lines, reads about one byte in a hundred; core.limits).
+        # a file of short lines, reads a few KB of each window of half the limit; core.limits).
         check_line_length(str(path), display, Limits.from_env())
     else:
         ds = loading.read_csv(path, name=display)
@@ -137,8 +138,8 @@ def _check_layouts(model: TrainedModel, plans: list[_FilePlan]) -> None:
 
 
 def _blocks(plan: _FilePlan, block_bytes: int, notes: list[str]):
-    """Yield ``(first row index in file, X float32, y int8)`` blocks of one file; what was left out (rows whose every
-    cell is blank) or not known (blank labels) goes to ``notes``."""
+    """Yield ``(first row index in file, X float32, y int8, bytes of the file read)`` blocks of one file; what was left
+    out (rows whose every cell is blank) or not known (blank labels) goes to ``notes``."""
     layout = plan.layout
     types = {c: pa.float32() for c in layout.features}
     if plan.label_col:
@@ -171,15 +172,18 @@ def _blocks(plan: _FilePlan, block_bytes: int, notes: list[str]):
         except pa.ArrowInvalid as exc:
             raise explain(exc) from None
         notes.extend(loading.ignored_label_columns(plan.display, plan.columns, plan.label_col))
-        yield from _grouped(reader, plan, group, file_code, explain, notes, at_line)
+        size = source.size()
+        for offset, X, y, batches in _grouped(reader, plan, group, file_code, explain, notes, at_line):
+            # each batch is one parse block of the file (its last one shorter): an estimate, for progress only
+            yield offset, X, y, min(size, batches * parse_bytes)
 
 
 def _grouped(reader, plan: _FilePlan, group: int, file_code: int, explain, notes: list[str], at_line):
-    """Blocks of ``group`` parsed batches each, as ``(first row index in file, X float32, y int8)``, without the rows
-    whose every cell is blank (left out as read_csv leaves them out, and said in ``notes``). ``explain``: a parse
-    error in words; ``at_line``: a DataError with the file's line its row starts on."""
+    """Blocks of ``group`` parsed batches each, as ``(first row index in file, X float32, y int8, batches read so
+    far)``, without the rows whose every cell is blank (left out as read_csv leaves them out, and said in ``notes``).
+    ``explain``: a parse error in words; ``at_line``: a DataError with the file's line its row starts on."""
     layout = plan.layout
-    offset = 0
+    offset = read = 0
     empty: list[np.ndarray] = []  # where the empty rows were (see loading.without_empty_rows)
     blank_labels = 0
     done = False
@@ -193,6 +197,7 @@ def _grouped(reader, plan: _FilePlan, group: int, file_code: int, explain, notes
                 break
             except pa.ArrowInvalid as exc:
                 raise explain(exc) from None
+            read += 1
             if batch.num_rows:
                 batches.append(batch)
         if not batches:
@@ -213,7 +218,7 @@ def _grouped(reader, plan: _FilePlan, group: int, file_code: int, explain, notes
             blank_labels += int(np.count_nonzero(y == UNLABELLED))
         else:
             y = np.full(n, file_code, dtype=np.int8)
-        yield offset, X, y
+        yield offset, X, y, read
         offset += n
     empty_rows = np.concatenate(empty) if empty else np.empty(0, dtype=np.int64)
     if offset == 0:
@@ -259,11 +264,11 @@ def _put(q: queue.Queue, item, stop: threading.Event, consumer: threading.Thread
 def score_files(
     model: TrainedModel,
     files: Sequence[str | os.PathLike],
-    out_path: str | os.PathLike,
+    out_path: str | os.PathLike | BinaryIO,
     *,
     block_bytes: int = BLOCK_BYTES,
     top: int = 3,
-    progress: Callable[[int, str], None] | None = None,
+    progress: Callable[[int, str, float], None] | None = None,
 ) -> ScoreSummary:
     """Score CSV ``files`` with ``model`` and write one row per input row, in input order, to ``out_path``.
 
@@ -272,15 +277,19 @@ def score_files(
     model : TrainedModel
     files : sequence of paths
         CSV files of one release, scored in the order given.
-    out_path : path
+    out_path : path or binary file object
         Output CSV (written under a temporary name, renamed when complete; its folder is made if missing,
-        and a folder given as the output is refused before anything is read).
+        and a folder given as the output is refused before anything is read). A symbolic link is written
+        through: its target is replaced, the link kept. What is not a regular file (``/dev/null``, a named
+        pipe, a terminal) and a file object (standard output) are written as the rows come: replacing them
+        by a renamed file would destroy them (``--out /dev/stdout`` run as root left a plain file there).
     block_bytes : int
         CSV bytes per block; memory use is a few blocks, whatever the size of the input.
     top : int
         Classes listed per row (the predicted one and ``top - 1`` runners-up).
-    progress : callable(rows_done, file_name), optional
-        Called after each block is scored.
+    progress : callable(rows_done, file_name, fraction_done), optional
+        Called after each block is scored; ``fraction_done`` (0 to 1) is the share of all the files' bytes read,
+        estimated from the blocks parsed (rows per byte vary, so it is what a time left can be reckoned from).
 
     Raises
     ------
@@ -292,11 +301,12 @@ def score_files(
     started = time.perf_counter()
     if not files:
         raise DataError("no CSV files to read", hint="pass at least one .csv file")
-    out_path = Path(out_path)
-    if out_path.is_dir():  # found now, not after scoring every row
+    stream = out_path if hasattr(out_path, "write") else None
+    out_path = Path("-" if stream is not None else out_path)
+    if stream is None and out_path.is_dir():  # found now, not after scoring every row
         raise DataError(f"the output {out_path} is a folder", hint="give a file name for the predictions, e.g. "
                         f"{out_path / 'predictions.csv'}")  # fmt: skip
-    for f in files:  # the capture itself would be replaced by its predictions
+    for f in files if stream is None else ():  # the capture itself would be replaced by its predictions
         if out_path.exists() and Path(f).exists() and os.path.samefile(f, out_path):
             raise DataError(f"the output {out_path} is one of the input files", file=name_text(Path(f).name),
                             hint="write the predictions to another file, e.g. "
@@ -317,8 +327,16 @@ def score_files(
     any_labelled = any(p.labelled for p in plans)
     builder = _OutputBuilder(model, [p.display for p in plans], top, any_labelled)
 
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
+    # Where the rows go: in place for a stream or what is not a regular file; else a temporary file beside the
+    # target of any link (os.replace onto a link would replace the link itself), renamed onto it when complete.
+    in_place = stream is not None or (out_path.exists() and not out_path.is_file())
+    target = Path(os.path.realpath(out_path)) if out_path.is_symlink() and not in_place else out_path
+    if not in_place:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = None if in_place else target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shown = "standard output" if stream is not None else out_path
+    sizes = [os.path.getsize(p.path) for p in plans]  # for the share of the input done (progress)
+    before, total_bytes = np.concatenate(([0], np.cumsum(sizes)))[:-1].tolist(), max(1, sum(sizes))
     stop = threading.Event()
     notes: list[str] = []  # filled by the reading thread, read once it is done
     parsed: queue.Queue = queue.Queue(maxsize=2)
@@ -326,29 +344,38 @@ def score_files(
 
     def read():
         for i, plan in enumerate(plans):
-            for offset, X, y in _blocks(plan, block_bytes, notes):
-                if not _put(parsed, (i, offset, X, y), stop):
+            for offset, X, y, done in _blocks(plan, block_bytes, notes):
+                if not _put(parsed, (i, offset, X, y, (before[i] + done) / total_bytes), stop):
                     return
         _put(parsed, _DONE, stop)
 
     def write():
         try:
-            with pa.OSFile(loading.arrow_path(tmp), "wb") as sink, pacsv.CSVWriter(sink, builder.schema) as writer:
+            with contextlib.ExitStack() as stack:
+                if stream is not None:
+                    sink = pa.PythonFile(stream, mode="w")  # not closed: standard output stays open
+                else:
+                    sink = stack.enter_context(pa.OSFile(loading.arrow_path(out_path if in_place else tmp), "wb"))
+                writer = stack.enter_context(pacsv.CSVWriter(sink, builder.schema))
                 while True:
                     table = scored.get()
                     if table is _DONE:
-                        return
+                        break
                     writer.write_table(table)
+            if stream is not None:
+                stream.flush()
+        except BrokenPipeError:  # the reader of standard output left (| head): the command's own quiet ending
+            raise
         except OSError as exc:  # a folder that cannot hold files, a full disk: one error line, not a traceback
-            raise CoreError(f"the output {out_path} could not be written: {exc.strerror or exc}",
+            raise CoreError(f"the output {shown} could not be written: {exc.strerror or exc}",
                             hint="give --out a file in a folder you can write to, on a disk with room") from None  # fmt: skip
 
     reader, writer = _Stage(read), _Stage(write)
-    reader.start()
-    writer.start()
     rows = 0
     repairs = np.zeros((3, model.layout.n_features), dtype=np.int64)
-    try:
+    try:  # the threads start inside: a stop signal right after the writer made its file still removes it
+        reader.start()
+        writer.start()
         while True:
             try:
                 item = parsed.get(timeout=0.1)
@@ -358,7 +385,7 @@ def score_files(
                 continue
             if item is _DONE:
                 break
-            i, offset, X, y = item
+            i, offset, X, y, fraction = item
             chunk = Dataset(X=X, y=y, source=np.full(len(X), i, dtype=np.int32), files=builder.summaries,
                             layout=model.layout)  # fmt: skip
             predictions = model.predict(chunk)
@@ -368,12 +395,13 @@ def score_files(
                 raise writer.error or RuntimeError("the CSV writer stopped unexpectedly")
             rows += len(X)
             if progress:
-                progress(rows, plans[i].display)
+                progress(rows, plans[i].display, fraction)
         scored.put(_DONE)
         writer.join()
         if writer.error:
             raise writer.error
-        os.replace(tmp, out_path)
+        if tmp is not None:
+            os.replace(tmp, target)
     except BaseException:
         stop.set()
         if writer.is_alive():
@@ -382,7 +410,8 @@ def score_files(
             except queue.Full:
                 pass
             writer.join(timeout=5)
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise
     finally:
         stop.set()

@@ -83,12 +83,19 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """:func:`write_text_atomic` for bytes."""
+    """:func:`write_text_atomic` for bytes. What is not a regular file (``/dev/stdout`` on a terminal, ``/dev/null``,
+    a named pipe) is written in place, and a symbolic link's target is replaced, the link kept: renamed over, they
+    were replaced by a plain file (``report --out /dev/stdout`` run as root replaced the machine's /dev/stdout)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    if path.exists() and not path.is_file():
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return path
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         tmp.write_bytes(data)
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
     return path

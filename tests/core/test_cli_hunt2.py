@@ -199,3 +199,29 @@ def test_train_warns_when_a_test_file_is_a_training_file_again(v2_sample, tmp_pa
     said = "test/ARP_Spoofing_test.pcap.csv is train/ARP_Spoofing_train.pcap.csv again"
     assert said in err and said in out.split("test: macro-F1")[1]
     assert "Benign_test.pcap.csv is" not in err + out  # a test file of its own is not named
+
+
+def test_files_written_whole_keep_a_link_and_do_not_replace_a_pipe(tmp_path):
+    """``write_bytes_atomic`` (reports, results.md, thresholds) renamed its file over the path whatever it was: a
+    symbolic link was replaced by a plain file (its target kept the old report) and a named pipe or a device such as
+    /dev/stdout by a plain file."""
+    import threading
+
+    from core.paths import write_bytes_atomic
+
+    target = tmp_path / "reports" / "latest.html"
+    target.parent.mkdir()
+    target.write_bytes(b"old")
+    link = tmp_path / "report.html"
+    link.symlink_to(target)
+    write_bytes_atomic(link, b"new")
+    assert link.is_symlink() and target.read_bytes() == b"new"
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    write_bytes_atomic(fifo, b"through the pipe")
+    reader.join(10)
+    assert got == [b"through the pipe"] and stat.S_ISFIFO(fifo.stat().st_mode)

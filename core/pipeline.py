@@ -692,14 +692,30 @@ def resolve_model_path(name_or_path: str | os.PathLike, models_dir: str | os.Pat
     names. A path (``./name``, ``models/name``, an absolute one) is taken as given."""
     text = str(name_or_path)
     registry = Path(models_dir) if models_dir else default_models_dir()
-    plain = os.sep not in text and (os.altsep is None or os.altsep not in text) and text not in ("", ".", "..")
-    if plain and (registry / text).is_dir():
-        return registry / text
+    listing = "list saved models with: python -m core models"
+    if not text.strip():  # was the current folder: "./ has no metadata.json"
+        raise ModelFormatError("no model given", hint=f"give a saved model's name or a model folder; {listing}")
+    # The name as a shell's completion leaves it ("cnn-6class/"), else a plain name
+    name = text.rstrip(os.sep + (os.altsep or "")) or text
+    plain = os.sep not in name and (os.altsep is None or os.altsep not in name) and name not in (".", "..")
+    if plain and (registry / name).is_dir():
+        return registry / name
     p = Path(name_or_path)
     if p.is_dir():
         return p
-    raise ModelFormatError(f"no model at {text!r}" + (f" (nor in {registry})" if plain else ""),
-                           hint="list saved models with: python -m core models")  # fmt: skip
+    hint = listing
+    if plain:  # a near miss ("demo-lr-19" for "demo-lr-19class"): the names it may have meant
+        import difflib
+
+        try:
+            names = [e.name for e in os.scandir(registry) if e.is_dir() and not e.name.startswith(".")]
+        except OSError:
+            names = []
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        close += [n for n in sorted(names) if n.startswith(name) and n not in close][: 3 - len(close)]
+        if close:
+            hint = f"did you mean {' or '.join(repr(n) for n in close)}? {hint}"
+    raise ModelFormatError(f"no model at {text!r}" + (f" (nor in {registry})" if plain else ""), hint=hint)
 
 
 def delete_model(name_or_path: str | os.PathLike, models_dir: str | os.PathLike | None = None) -> Path:

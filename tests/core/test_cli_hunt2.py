@@ -225,3 +225,21 @@ def test_files_written_whole_keep_a_link_and_do_not_replace_a_pipe(tmp_path):
     write_bytes_atomic(fifo, b"through the pipe")
     reader.join(10)
     assert got == [b"through the pipe"] and stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_a_model_name_with_a_trailing_slash_a_near_miss_and_none_are_understood(tmp_path):
+    """``--model demo-lr-19class/`` (a shell's completion) said "no model at"; ``demo-lr-19`` got no suggestion; an
+    empty name was the current folder ("./ has no metadata.json")."""
+    from core.errors import ModelFormatError
+    from core.pipeline import resolve_model_path
+
+    registry = tmp_path / "models"
+    for name in ("demo-lr-19class", "demo-lr-6class", "demo-rf-19class"):
+        (registry / name).mkdir(parents=True)
+    assert resolve_model_path("demo-lr-19class/", registry) == registry / "demo-lr-19class"
+    with pytest.raises(ModelFormatError) as err:
+        resolve_model_path("demo-lr-19", registry)
+    assert "did you mean 'demo-lr-19class'" in err.value.hint, err.value.hint
+    with pytest.raises(ModelFormatError) as err:
+        resolve_model_path("", registry)
+    assert str(err.value).startswith("no model given"), str(err.value)

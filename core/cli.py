@@ -30,6 +30,8 @@ from .words import counted, probability_text
 log = logging.getLogger("core")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: Seconds between the progress lines ``predict`` writes where standard error is not a terminal (a log).
+LOG_PROGRESS_SECONDS = 30.0
 
 
 def _progress_bar(desc: str):
@@ -329,13 +331,27 @@ def cmd_predict(args) -> int:
             bar.set_postfix_str(f"{rows:,} rows, {name}", refresh=False)  # tqdm puts ", " before it
             bar.refresh()
 
+    elif not sys.stderr.isatty():  # a log (nohup, cron, a service): an hours-long run said nothing till its end
+        from .training import describe_seconds
+
+        last = [time.perf_counter()]
+
+        def progress(rows, name, fraction):
+            now = time.perf_counter()
+            if now - last[0] >= LOG_PROGRESS_SECONDS:
+                last[0] = now
+                elapsed = now - started
+                left = f", about {describe_seconds(elapsed * (1 - fraction) / fraction)} left" if fraction > 0 else ""
+                print(f"scoring: {100 * fraction:.0f}% of the input read, {rows:,} rows scored, {name}{left}",
+                      file=sys.stderr, flush=True)  # fmt: skip
+
     # Streamed: reading, scoring and writing overlap, in bounded memory (core.scoring).
     try:
         summary = score_files(model, args.files, out, progress=progress)
     finally:
         if bar is not None:
             bar.close()
-    print(f"{summary.rows} rows from {len(summary.files)} file(s) scored with {model.name} in "
+    print(f"{counted(summary.rows, 'row')} from {counted(len(summary.files), 'file')} scored with {model.name} in "
           f"{time.perf_counter() - started:.1f} s -> {shown}", file=say)  # fmt: skip
     # After the timing above: hashing the inputs for the audit log is not part of scoring.
     _audit("scored", model=model.name, files=[audit.file_info(str(f)) for f in args.files], rows=summary.rows,

@@ -60,7 +60,7 @@ def test_predict_out_dash_writes_the_predictions_to_standard_output(models, capt
     assert lines[0].startswith('"file","row","predicted","probability"')
     assert len(lines) == 1 + rows_of(capture)
     assert lines[1].startswith('"Benign_test.pcap.csv",1,')
-    assert "963 rows from 1 file(s) scored with lr19" in proc.stderr.decode()
+    assert "963 rows from 1 file scored with lr19" in proc.stderr.decode()
     assert "-> standard output" in proc.stderr.decode()
 
 

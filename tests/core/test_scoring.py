@@ -239,14 +239,21 @@ def test_header_problems_and_layouts_are_refused_before_scoring(model, inputs, t
     assert not (tmp_path / "o.csv").exists()
 
 
-def test_cli_predict_writes_every_row_in_order(demo_models_dir, inputs, tmp_path, capsys):
+def test_cli_predict_writes_every_row_in_order(demo_models_dir, inputs, tmp_path, capsys, monkeypatch):
+    from core import cli
+
+    monkeypatch.setattr(cli, "LOG_PROGRESS_SECONDS", 0.0)  # standard error is not a terminal here: a log
     out = tmp_path / "cli.csv"
     model = demo_models_dir / "test-paper-cnn-19class"
     assert cli_main(["predict", "--model", str(model), *map(str, inputs), "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
     got = pd.read_csv(out)
     sizes = [len(read_csv(f)) for f in inputs]
-    assert f"{sum(sizes)} rows from 3 file(s)" in printed
+    assert f"{sum(sizes):,} rows from 3 files" in printed
+    # In a log (nohup, cron), progress lines instead of a bar: an hours-long run said nothing till its end.
+    logged = [line for line in captured.err.splitlines() if line.startswith("scoring: ")]
+    assert logged and "% of the input read" in logged[-1] and inputs[-1].name in logged[-1], captured.err
     assert got["file"].tolist() == [f.name for f, n in zip(inputs, sizes) for _ in range(n)]
     assert got["row"].tolist() == [r for n in sizes for r in range(1, n + 1)]
     assert "note:" in printed and "cells repaired" in printed

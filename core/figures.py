@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CLASS_COLORS",
     "COMPARISON_METRICS",
+    "DENSE_CLASSES",
     "LOG_SCALE_RATIO",
     "UNKNOWN_COLOR",
     "class_color",
@@ -150,6 +151,33 @@ def _rows_height(n_rows: int, per_row: int = 28, base: int = 160, minimum: int =
     return max(minimum, base + per_row * n_rows)
 
 
+#: Classes from which a heatmap is "dense" (the 19-class task): its cells are too narrow on a laptop's half screen for
+#: two lines of text and a fixed font, and Plotly's automatic ticks would label only every second or third class.
+DENSE_CLASSES = 9
+
+
+def _label_every_category(fig: go.Figure, axis: str) -> None:
+    """Name every category on ``axis`` ("x" or "y"). Plotly picks its ticks from the axis length: at 800 pixels a
+    19-class axis named only every third class. The angle is left to Plotly, which turns the labels (0, 30 or 90
+    degrees) as far as they need not to overlap at the width they are drawn at."""
+    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+    update(type="category", tickmode="linear", tick0=0, dtick=1)
+
+
+def _wrapped_label(label: str, longest: int = 14) -> str:
+    """A class name over ``longest`` characters on two lines, broken after its last hyphen
+    (``MQTT-DDoS-<br>Connect_Flood``); shorter names, and names without a hyphen, as they are."""
+    head, dash, tail = label.rpartition("-")
+    return f"{head}{dash}<br>{tail}" if len(label) > longest and head else label
+
+
+def _top_colorbar(title: str) -> dict:
+    """A horizontal colour bar above the plot: beside it, the bar and its labels took about 80 of the 470 pixels a
+    narrow page has for a 19-column heatmap."""
+    return {"title": {"text": title, "side": "right"}, "orientation": "h", "x": 1.0, "xanchor": "right", "y": 1.0,
+            "yanchor": "bottom", "yref": "paper", "len": 0.5, "thickness": 10}  # fmt: skip
+
+
 def _canonical_order(labels: Sequence[str], task: int | None) -> list[str]:
     """``labels`` in the task's canonical order; unknown labels keep their order at the end."""
     unique = list(dict.fromkeys(labels))
@@ -185,7 +213,10 @@ def confusion_figure(report: EvaluationReport, normalize: str | None = None, *, 
     go.Figure
         One ``Heatmap`` whose ``z`` has shape (n_true_classes, n_labels). Only classes with
         support are rows; every class of ``report.labels`` is a column. Cell text is
-        ``count<br>row %`` (zero cells show ``0``).
+        ``count<br>row %`` (zero cells show ``0``). From :data:`DENSE_CLASSES` classes on, one
+        number per cell (the count, or the rounded row % with ``normalize="true"``), nothing in
+        empty cells, a font fitted to the cells by Plotly, and every class named on both axes;
+        ``customdata`` holds ``count<br>row %`` for the hover in every case.
     """
     if normalize not in (None, "true"):
         raise ValueError(f"normalize must be None or 'true', got {normalize!r}")
@@ -195,32 +226,50 @@ def confusion_figure(report: EvaluationReport, normalize: str | None = None, *, 
     counts = cm[rows]
     row_sums = counts.sum(axis=1, keepdims=True)
     pct = np.divide(counts * 100.0, row_sums, out=np.zeros(counts.shape), where=row_sums > 0)
-    text = [[f"{n:,}<br>{p:.1f}%" if n else "0" for n, p in zip(c_row, p_row)] for c_row, p_row in zip(counts, pct)]
+    full = [[f"{n:,}<br>{p:.1f}%" if n else "0" for n, p in zip(c_row, p_row)] for c_row, p_row in zip(counts, pct)]
     y_labels = [labels[i] for i in rows]
     if normalize == "true":
         z, zmax, bar_title, title = pct, 100.0, "% of true class", "Confusion matrix (row %)"
     else:
         z, bar_title, title = counts, "rows", "Confusion matrix (counts)"
+    dense = max(len(labels), len(y_labels)) >= DENSE_CLASSES
+    if dense:
+        # One short number per cell, the one the colour shows, and none in empty cells (361 zeros were noise); the
+        # font is left to Plotly, which fits it to the cells at the width drawn (a fixed size ran numbers into their
+        # neighbours at 800 pixels). The hover has the count and the row share.
+        text = [[(f"{n:,}" if normalize is None else f"{p:.0f}") if n else "" for n, p in zip(c_row, p_row)]
+                for c_row, p_row in zip(counts, pct)]  # fmt: skip
+        textfont = {}
+    else:
+        text, textfont = full, {"size": 12}
     heat = go.Heatmap(
         z=z,
         x=labels,
         y=y_labels,
         text=text,
         texttemplate="%{text}",
-        textfont={"size": 10 if len(labels) > 8 else 12},
+        textfont=textfont,
+        customdata=full,
         colorscale="Blues",
         zmin=0,
         zmax=zmax,
-        colorbar={"title": {"text": bar_title}},
-        hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>",
+        colorbar=_top_colorbar(bar_title) if dense else {"title": {"text": bar_title}},
+        hovertemplate="true %{y}<br>predicted %{x}<br>%{customdata}<extra></extra>",
         xgap=1,
         ygap=1,
     )
     fig = go.Figure(heat)
     n = max(len(labels), len(y_labels))
-    _style(fig, title, "Predicted class", "True class", height=_rows_height(n, per_row=34 if n > 8 else 60, base=220))
-    fig.update_xaxes(type="category", tickangle=-45 if len(labels) > 6 else 0, side="bottom")
+    _style(fig, title, "Predicted class", "True class", height=_rows_height(n, per_row=34 if n > 8 else 60, base=220),
+           margin={**MARGIN, "l": 10, "r": 10} if dense else MARGIN)  # fmt: skip
+    fig.update_xaxes(type="category", side="bottom")
     fig.update_yaxes(type="category", autorange="reversed")
+    if dense:
+        _label_every_category(fig, "x")
+        fig.update_xaxes(tickfont={"size": 11})
+        # Every row named, the longest names on two lines: on one, they took a third of a narrow page's width.
+        fig.update_yaxes(tickmode="array", tickvals=y_labels, ticktext=[_wrapped_label(c) for c in y_labels],
+                         tickfont={"size": 11})  # fmt: skip
     return fig
 
 
@@ -270,7 +319,10 @@ def per_class_metrics_figure(report: EvaluationReport) -> go.Figure:
         )
     _style(fig, f"Per-class precision, recall and F1 (macro-F1 {report.macro_f1:.3f})", "Score", "Class",
            height=_rows_height(len(classes), per_row=54, base=160), barmode="group",
-           legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1.0, "xanchor": "right"})  # fmt: skip
+           margin={**MARGIN, "t": 100},
+           legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0.0, "xanchor": "left"})  # fmt: skip
+    # The legend under the title, not at its right end: there the two ran into each other at 800 pixels.
+    fig.update_layout(title={"yref": "container", "y": 0.99, "yanchor": "top"})
     fig.update_xaxes(range=[0, 1])
     fig.update_yaxes(type="category", autorange="reversed")
     return fig
@@ -302,10 +354,18 @@ def prediction_error_figure(report: EvaluationReport) -> go.Figure:
             marker_color=class_color(predicted),
             hovertemplate=f"true %{{x}}<br>predicted {predicted}: %{{y:,}}<extra></extra>",
         )
+    dense = len(labels) >= DENSE_CLASSES
+    # 19 classes: the legend under the chart, in rows (beside it, it took 200 of a narrow page's 470 pixels).
+    legend = {"title": {"text": "Predicted class"}}
+    if dense:
+        legend.update(orientation="h", yref="container", y=0.0, yanchor="bottom", x=0.0, xanchor="left",
+                      title={"text": "Predicted class", "side": "top"})  # fmt: skip
     _style(fig, "Class prediction error", "True class", "Rows (stacked by predicted class)",
-           height=_rows_height(len(labels), per_row=12, base=420), barmode="stack",
-           legend={"title": {"text": "Predicted class"}})  # fmt: skip
-    fig.update_xaxes(type="category", tickangle=-45 if len(true_classes) > 6 else 0)
+           height=_rows_height(len(labels), per_row=12, base=420) + (200 if dense else 0), barmode="stack",
+           legend=legend)  # fmt: skip
+    fig.update_xaxes(type="category")  # the angle left to Plotly: as far as the labels need at the width drawn
+    if dense:
+        _label_every_category(fig, "x")
     return fig
 
 
@@ -342,7 +402,13 @@ def class_counts_figure(counts: Mapping[str, int] | pd.Series, title: str = "", 
         )
     )
     _style(fig, title or "Rows per class", "Class", "Rows (log scale)" if log_y else "Rows", height=420)
-    fig.update_xaxes(type="category", tickangle=-45 if len(classes) > 6 else 0)
+    if len(classes) >= DENSE_CLASSES:
+        # Every bar named (Plotly's own ticks named one bar in three at half a narrow page), its count shown only
+        # where it fits above the bar at a legible size (the hover has it always).
+        _label_every_category(fig, "x")
+        fig.update_layout(uniformtext={"minsize": 9, "mode": "hide"})
+    else:
+        fig.update_xaxes(type="category")  # turned by Plotly as far as the labels need at the width drawn
     if log_y:
         # Ticks at 1, 10, 100, 1,000... only: Plotly's default log axis also labels 2 and 5 in each decade, which
         # read "5, 2, 1000, 5, 2, 100" up the axis.
@@ -561,21 +627,31 @@ def comparison_bars(scores: list[ModelScore]) -> go.Figure:
             cliponaxis=False,
             hovertemplate=f"{name}<br>%{{x}} %{{y:.4f}}<extra></extra>",
         )
-    _style(fig, title, "Metric", "Score", height=440, barmode="group", legend={"title": {"text": "Model"}})
+    # The legend between the title and the bars, not beside them: beside, four model names took 180 of a narrow
+    # page's 470 pixels. A value too small to read on its bar at the width drawn is left out (the hover has it).
+    _style(fig, title, "Metric", "Score", height=480, barmode="group", uniformtext={"minsize": 9, "mode": "hide"},
+           margin={**MARGIN, "t": 130}, legend={"orientation": "h", "x": 0.0, "xanchor": "left", "y": 1.02,
+                                                 "yanchor": "bottom"})  # fmt: skip
+    fig.update_layout(title={"yref": "container", "y": 0.98, "yanchor": "top"})
     fig.update_yaxes(range=[0, 1])
     fig.update_xaxes(type="category")
     return fig
 
 
 def per_class_f1_heatmap(scores: list[ModelScore]) -> go.Figure:
-    """Per-class F1 of each model: models as rows, classes as columns.
+    """Per-class F1 of each model: models as rows, classes as columns; from :data:`DENSE_CLASSES` classes on (the
+    19-class task), classes as rows and models as columns.
+
+    Nineteen class columns left cells about 15 pixels wide at 800 pixels, too narrow for a legible F1; as rows,
+    the class names read across and each model's column stays wide enough for its numbers at any width.
 
     Returns
     -------
     go.Figure
         One ``Heatmap``; ``y`` = model names, ``x`` = the union of the models' scored classes
         in the task's canonical order, ``z`` = F1 (NaN where the class had no support for that
-        model), ``text`` = F1 with two decimals (empty for NaN).
+        model), ``text`` = F1 with two decimals (empty for NaN). Transposed from
+        :data:`DENSE_CLASSES` classes on: ``x`` = model names, ``y`` = classes, ``z[class, model]``.
     """
     title = "Per-class F1 by model"
     if not scores:
@@ -590,28 +666,42 @@ def per_class_f1_heatmap(scores: list[ModelScore]) -> go.Figure:
             stats = score.report.per_class.get(c)
             if stats is not None and stats["support"] > 0:
                 z[i, j] = float(stats["f1"])
-    text = [["" if np.isnan(v) else f"{v:.2f}" for v in row] for row in z]
     names = _model_names(scores)
+    dense = len(classes) >= DENSE_CLASSES
+    if dense:
+        z, x, y, x_title, y_title = z.T, names, classes, None, "Class"  # the model names say what they are
+        hover = "%{x}<br>%{y}: F1 %{text}<extra></extra>"
+    else:
+        x, y, x_title, y_title = classes, names, "Class", "Model"
+        hover = "%{y}<br>%{x}: F1 %{text}<extra></extra>"
+    text = [["" if np.isnan(v) else f"{v:.2f}" for v in row] for row in z]
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=classes,
-            y=names,
+            x=x,
+            y=y,
             text=text,
             texttemplate="%{text}",
-            textfont={"size": 10 if len(classes) > 8 else 12},
+            textfont={"size": 12},
             colorscale="RdYlGn",
             zmin=0,
             zmax=1,
-            colorbar={"title": {"text": "F1"}},
-            hovertemplate="%{y}<br>%{x}: F1 %{text}<extra></extra>",
+            colorbar=_top_colorbar("") if dense else {"title": {"text": "F1"}},  # the title says F1
+            hovertemplate=hover,
             xgap=1,
             ygap=1,
         )
     )
-    _style(fig, title, "Class", "Model", height=_rows_height(len(scores), per_row=40, base=260, minimum=320))
-    fig.update_xaxes(type="category", tickangle=-45 if len(classes) > 6 else 0)
+    height = _rows_height(len(classes), per_row=28, base=220) if dense else (
+        _rows_height(len(scores), per_row=40, base=260, minimum=320))  # fmt: skip
+    _style(fig, title, x_title, y_title, height=height)
     fig.update_yaxes(type="category", autorange="reversed")
+    if dense:
+        # Model names across the top of their columns would be cut; below, Plotly turns them as far as they need.
+        _label_every_category(fig, "x")
+        _label_every_category(fig, "y")
+    else:
+        fig.update_xaxes(type="category")  # turned by Plotly as far as the labels need at the width drawn
     return fig
 
 

@@ -26,6 +26,7 @@ from dashboard.escape import md
 __all__ = [
     "ACCURACY_NOTE",
     "CAVEAT",
+    "HALF_WIDTH",
     "link_to_page",
     "metric_row",
     "model_label",
@@ -36,6 +37,7 @@ __all__ = [
     "show_models_table",
     "show_note",
     "show_report",
+    "side_by_side",
     "top_confusions",
 ]
 
@@ -257,6 +259,18 @@ def metric_row():
     return st.container(horizontal=True, gap="small")
 
 
+#: Width in pixels of a half of a :func:`side_by_side` row: two fit side by side on a page 1,400 pixels wide with the
+#: sidebar open (about 940 pixels for the page's content), even beside a scroll bar.
+HALF_WIDTH = 440
+
+
+def side_by_side():
+    """A row for two halves, each a ``container(width=HALF_WIDTH)``, that go one under the other where the page is
+    narrow. In ``st.columns(2)`` at 800 pixels with the sidebar open each half was 226 pixels wide: a chart's class
+    names ran into each other, its axis title was cut off, and a select box cut its choice off."""
+    return st.container(horizontal=True, gap="small")
+
+
 def show_headline(report: EvaluationReport) -> None:
     """Macro-F1 first, then weighted-F1, accuracy and the rows evaluated (known true class), as four metrics."""
     row = metric_row()
@@ -323,9 +337,12 @@ def show_report(report: EvaluationReport, key_prefix: str, *, caveat: bool = Tru
                    "column's class are the same counts correct predictions; every other cell is a mistake.")  # fmt: skip
     with class_tab:
         table = per_class_table(report)
+        # The class pinned and wide enough for its name: at 800 pixels the table's five equal columns read
+        # "MQTT-DDoS-Pul"; now the scores scroll sideways beside the names instead.
         st.dataframe(table, hide_index=True, key=f"{key_prefix}_per_class_table",
-                     column_config={c: st.column_config.NumberColumn(c, format="%.3f") for c in
-                                    ("precision", "recall", "f1")})  # fmt: skip
+                     column_config={"class": st.column_config.TextColumn("class", width="medium", pinned=True),
+                                    **{c: st.column_config.NumberColumn(c, format="%.3f") for c in
+                                       ("precision", "recall", "f1")}})  # fmt: skip
         st.caption("Worst-detected classes first. Precision: of the rows flagged as this class, the share that "
                    "were. Recall: of this class's rows, the share found.")  # fmt: skip
         st.plotly_chart(per_class_metrics_figure(report), key=f"{key_prefix}_per_class")

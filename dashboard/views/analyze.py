@@ -25,6 +25,7 @@ from dashboard.escape import md, spreadsheet_text
 
 SOURCES = ("Upload CSV files", "Demo traffic (synthetic)")
 MAX_SHOWN = 5_000  # rows drawn in the table; the download has every matching row
+FILTER_WIDTH = 300  # pixels of the class and confidence filters: side by side on a wide page, wrapped on a narrow one
 
 KEY_GONE = "analyze_model_gone"  # what became of the chosen model (deleted, replaced or damaged since), in words
 KEY_CHOSEN_FOR = "analyze_model_for"  # (task, layout) the chosen model was offered for
@@ -34,7 +35,10 @@ def render() -> None:
     st.title("Analyze traffic")
     st.caption("Score network-flow CSV files with a saved model: which rows look like attacks, which kind, and how "
                "sure the model is. Nothing leaves this computer.")  # fmt: skip
-    data_col, model_col = st.columns(2, gap="large")
+    # Side by side where the page is wide, one under the other where it is not: in two columns at 800 pixels the
+    # model box cut its label (and the model's macro-F1) off after "demo-rf-19class · rf · v2 · m".
+    choices = components.side_by_side()
+    data_col, model_col = (choices.container(width=components.HALF_WIDTH) for _ in range(2))
     with data_col:
         loaded = _choose_data()
     with model_col:
@@ -264,15 +268,15 @@ def _alerts(ids: tuple, data: Dataset, pred: Predictions, frame: pd.DataFrame) -
         kinds = ("" if two_class else " Most often: " + ", ".join(
             f"{c} ({counted(n, 'row')})" for c, n in top.items()) + ".")  # fmt: skip
         st.warning(f"**{counted(n_attack, 'row')} ({share}) {look}.**{kinds}", icon=":material/crisis_alert:")
-    left, right = st.columns(2)
+    charts = components.side_by_side()
     # 3 rows next to 268,000 have no visible bar on a linear axis.
     bars = class_counts_figure(counts, "Rows per predicted class", log_y=counts_need_log_scale(counts))
-    left.plotly_chart(bars, key="analyze_counts")
-    # The metric above gives the count; a short title fits the half-width column.
+    charts.container(width=components.HALF_WIDTH).plotly_chart(bars, key="analyze_counts")
+    # The metric above gives the count; a short title fits the chart's width.
     histogram = confidence_histogram(pred.confidence, threshold).update_layout(
         title_text="Confidence of each prediction"
     )
-    right.plotly_chart(histogram, key="analyze_confidence")
+    charts.container(width=components.HALF_WIDTH).plotly_chart(histogram, key="analyze_confidence")
     i = None
     if len(data.files) > 1:
         names = [f.name for f in data.files]
@@ -293,12 +297,14 @@ def _timeline(model_path: str, mtime: float, data_key, file: int | None, _frame:
 def _predictions_table(frame: pd.DataFrame, pred: Predictions, model_name: str) -> None:
     classes = pred.classes
     st.subheader("Predictions, row by row")
-    left, mid, right = st.columns([2, 2, 1], vertical_alignment="bottom")
-    chosen = left.multiselect("Predicted class", [c for c in classes if (frame["predicted"] == c).any()],
-                              key="analyze_filter_classes", placeholder="all classes")  # fmt: skip
-    low, high = mid.slider("Confidence between", 0.0, 1.0, (0.0, 1.0), 0.01, key="analyze_filter_confidence")
+    # A row that wraps: in three fixed columns, at 800 pixels the box read "Onl…" instead of "Only mistakes".
+    filters = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
+    chosen = filters.multiselect("Predicted class", [c for c in classes if (frame["predicted"] == c).any()],
+                              key="analyze_filter_classes", placeholder="all classes", width=FILTER_WIDTH)  # fmt: skip
+    low, high = filters.slider("Confidence between", 0.0, 1.0, (0.0, 1.0), 0.01, key="analyze_filter_confidence",
+                               width=FILTER_WIDTH)  # fmt: skip
     known = "true" in frame
-    wrong = right.checkbox("Only mistakes", key="analyze_filter_wrong", disabled=not known,
+    wrong = filters.checkbox("Only mistakes", key="analyze_filter_wrong", disabled=not known,
                            help="Rows whose true class is known and differs from the prediction (where a label says "
                            "only a family or Attack, from the prediction's family, or attack).")  # fmt: skip
     mask = frame["probability"].between(low, high).to_numpy()

@@ -112,7 +112,7 @@ def models_frame(models: list[dict]) -> pd.DataFrame:
     Returns
     -------
     pd.DataFrame
-        Columns ``name, task, family, layout, created, data, macro-F1, weighted-F1, scored on, test set,
+        Columns ``name, task, family, macro-F1, weighted-F1, scored on, test set, layout, created, data,
         size (MB)``; sorted by task, then the models scored on test data before those scored only on their
         validation rows (a validation figure is not a test figure and must not outrank one), then by the rows
         they were scored on (``test set``: a letter each, the same letter for the same rows; models scored on
@@ -136,8 +136,9 @@ def models_frame(models: list[dict]) -> pd.DataFrame:
             "test set": test_set_of(m) or "",
             "size (MB)": round(m.get("size_bytes", 0) / 1e6, 3),
         })  # fmt: skip
-    columns = ["name", "task", "family", "layout", "created", "data", "macro-F1", "weighted-F1", "scored on",
-               "test set", "size (MB)"]  # fmt: skip
+    # The scores next to the name: after the dates and data, at 800 pixels they were out of sight to the right.
+    columns = ["name", "task", "family", "macro-F1", "weighted-F1", "scored on", "test set", "layout", "created",
+               "data", "size (MB)"]  # fmt: skip
     frame = pd.DataFrame(rows, columns=columns)
     frame["_untested"] = ~frame["scored on"].str.startswith("test")
     frame["_set_best"] = frame.groupby(["task", "test set"])["macro-F1"].transform("max")

@@ -41,8 +41,8 @@ def test_table_lists_every_model_with_its_scores(registry_env):
     table = next(d.value for d in at.dataframe if "macro-F1" in d.value.columns)
     models = {m["name"]: m for m in list_models(registry_env)}
     assert set(table["name"]) == set(models)
-    assert list(table.columns) == ["name", "task", "family", "layout", "created", "data", "macro-F1", "weighted-F1",
-                                   "scored on", "test set", "size (MB)"]  # fmt: skip
+    assert list(table.columns) == ["name", "task", "family", "macro-F1", "weighted-F1", "scored on", "test set",
+                                   "layout", "created", "data", "size (MB)"]  # fmt: skip
     assert set(table["test set"]) == {"A"}, "every demo model was scored on the same demo test rows"
     for row in table.to_dict("records"):
         meta = models[row["name"]]

@@ -60,6 +60,13 @@ TASK_DESCRIPTIONS: dict[int, str] = {
     6: "6 classes: benign or one of five attack families (DDoS, DoS, Recon, MQTT, Spoofing)",
     19: "19 classes: benign or each of 18 individual attacks",
 }
+#: The tasks as a select box names them: short enough not to be cut off in a box of a narrow page (the 6-class one of
+#: TASK_DESCRIPTIONS was cut off in the dashboard's boxes at any width); the full descriptions go in the box's help.
+TASK_CHOICES: dict[int, str] = {
+    2: "2 classes: benign or attack",
+    6: "6 classes: benign or 5 attack families",
+    19: "19 classes: benign or 18 attacks",
+}
 
 # Official file stems that differ from the label: the TCP_IP- prefix of the DoS/DDoS files.
 _FILE_STEM_TO_LABEL: dict[str, str] = {

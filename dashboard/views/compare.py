@@ -31,7 +31,7 @@ from core.loading import header_layout, split_files
 from core.models import FAMILIES
 from core.pipeline import scoring_notes
 from core.report import absent_classes_sentence, leaders
-from core.taxonomy import TASK_DESCRIPTIONS, TASKS
+from core.taxonomy import TASK_CHOICES, TASK_DESCRIPTIONS, TASKS
 from core.training import describe_seconds
 from core.words import listed
 from dashboard import auth, explain_panel, loaders
@@ -49,7 +49,8 @@ def render() -> None:
     st.caption("Score several saved models of one task on exactly the same rows. Macro-F1 comes first: it "
                "weighs every class equally, so rare attacks count as much as floods.")  # fmt: skip
     task = st.selectbox("Task", TASKS, index=TASKS.index(st.session_state.get(loaders.KEY_TASK, 6)),
-                        key="compare_task", format_func=TASK_DESCRIPTIONS.get)  # fmt: skip
+                        key="compare_task", format_func=TASK_CHOICES.get,
+                        help="\n\n".join(TASK_DESCRIPTIONS.values()))  # fmt: skip
     st.session_state[loaders.KEY_TASK] = task
     saved = loaders.saved_models(task)
     names = {m["name"]: m["path"] for m in saved}

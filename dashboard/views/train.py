@@ -13,7 +13,7 @@ import streamlit as st
 
 from core.errors import CoreError, FilesError
 from core.models import FAMILIES
-from core.taxonomy import TASK_DESCRIPTIONS, TASKS
+from core.taxonomy import TASK_CHOICES, TASK_DESCRIPTIONS, TASKS
 from core.training import describe_seconds
 from dashboard import auth, components, loaders
 from dashboard.escape import md
@@ -30,10 +30,6 @@ from dashboard.train_jobs import (
 SOURCES = ("Demo data", "A data folder", "Upload CSV files")
 #: Narrowest width (pixels) of the Data and Model sections side by side; narrower, they are shown one above the other.
 SECTION_MIN_WIDTH = 340
-#: The tasks as the task box names them: short enough not to be cut off in a section of SECTION_MIN_WIDTH (the
-#: 6-class one of TASK_DESCRIPTIONS was cut off at any width); the families are named below the box.
-TASK_CHOICES = {2: "2 classes: benign or attack", 6: "6 classes: benign or 5 attack families",
-                19: "19 classes: benign or 18 attacks"}  # fmt: skip
 #: Said when Cancel was clicked once the model was being saved: the click no longer stops the run.
 TOO_LATE = ("Cancel came too late: the model was already being saved, so it is kept. Delete it on *Models* if it is "
             "not wanted.")  # fmt: skip

@@ -101,3 +101,12 @@ def test_label_column_spellings(text, label):
 def test_unknown_label_text():
     assert label_from_text("Attack") is None
     assert label_from_text("") is None
+
+
+def test_task_choices_are_short_and_name_their_task():
+    """The select boxes' names of the tasks (Analyze, Compare, Train): the long descriptions were cut off in them."""
+    from core.taxonomy import TASK_CHOICES, TASK_DESCRIPTIONS, TASKS
+
+    assert list(TASK_CHOICES) == list(TASKS) == list(TASK_DESCRIPTIONS)
+    for task, label in TASK_CHOICES.items():
+        assert label.startswith(f"{task} classes: ") and len(label) <= 40, label

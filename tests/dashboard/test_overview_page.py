@@ -14,6 +14,8 @@ from core.pipeline import list_models
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+#: The pages the Overview links under "Where to go next", in order.
+NEXT_PAGES = ["analyze", "compare", "train", "models", "batch", "audit"]
 
 
 def charts(at: AppTest) -> dict[str, dict]:
@@ -51,7 +53,7 @@ def test_tasks_models_and_scores(registry_env):
     for table in tables:
         assert list(table["macro-F1"]) == sorted(table["macro-F1"], reverse=True)
     assert "synthetic" in " ".join(c.value for c in at.caption)
-    assert [link.proto.page for link in at.get("page_link")] == ["analyze", "compare", "train", "models", "batch", "audit"]
+    assert [link.proto.page for link in at.get("page_link")] == NEXT_PAGES
 
 
 def test_demo_csv_download(registry_env):

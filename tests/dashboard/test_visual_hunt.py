@@ -20,6 +20,7 @@ from core import figures as F
 from core.taxonomy import CLASSES_2, CLASSES_6, CLASSES_19
 from tests.dashboard.test_analyze_page import charts, no_exception
 from tests.dashboard.test_models_page import values
+from tests.dashboard.test_overview_page import NEXT_PAGES
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 COMPARE = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "compare.py"
@@ -92,7 +93,7 @@ def test_overview_links_wrap_instead_of_being_cut_off(registry_env):
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     no_exception(at)
     links = placed(at, "page_link")
-    assert [link.proto.page for link, _ in links] == ["analyze", "compare", "train", "models", "batch", "audit"]
+    assert [link.proto.page for link, _ in links] == NEXT_PAGES
     for link, parents in links:
         assert not any(is_column(b) for b in parents), f"{link.proto.label!r} in a column: cut off on a narrow page"
         assert pixel_width(parents[-1]), "each link in a card of fixed width"

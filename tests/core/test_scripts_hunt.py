@@ -152,31 +152,26 @@ def _stamp(folder: Path, *files: str) -> str:
     return ".installed-" + hashlib.sha256(b"".join((folder / f).read_bytes() for f in files)).hexdigest()[:16]
 
 
-def test_dashboard_starts_after_the_project_folder_was_moved(tmp_path):
-    """pip writes the Python of the folder .venv was made in into .venv/bin/streamlit; after the project folder was
-    moved or renamed, the set-up and demo passed, then 'exec .venv/bin/streamlit' failed: 'cannot execute:
-    required file not found'. The project here is a copy, with a .venv as a move leaves one: pyvenv.cfg, the same
-    packages, bin/python a link to the base Python, bin/streamlit naming the old place."""
+def project_with_venv(tmp_path: Path, name: str) -> tuple[Path, Path, Path]:
+    """A copy of the project in ``tmp_path / name`` with a .venv as a move leaves one (pyvenv.cfg, this one's packages,
+    bin/python a link to the base Python; set up, so nothing is installed), and the demo as setup-demo leaves it
+    (data in train/, a folder per demo model, so nothing is trained): ``(project, demo folder, models folder)``."""
     real = Path(sys.prefix)
     if not (real / "pyvenv.cfg").is_file():
         pytest.skip("the tests do not run in a virtual environment")
-    folder = tmp_path / "moved project"
+    folder = tmp_path / name
     skip = shutil.ignore_patterns("__pycache__")
-    for name in ("core", "dashboard", "scripts", ".streamlit"):
-        shutil.copytree(ROOT / name, folder / name, ignore=skip)
-    for name in ("requirements.txt", "requirements-dev.txt"):
-        shutil.copy2(ROOT / name, folder / name)
+    for part in ("core", "dashboard", "scripts", ".streamlit"):
+        shutil.copytree(ROOT / part, folder / part, ignore=skip)
+    for part in ("requirements.txt", "requirements-dev.txt"):
+        shutil.copy2(ROOT / part, folder / part)
     venv = folder / ".venv"
     (venv / "bin").mkdir(parents=True)
     shutil.copy2(real / "pyvenv.cfg", venv / "pyvenv.cfg")
     (venv / "lib").symlink_to(real / "lib")
     (venv / "bin" / "python3").symlink_to(os.path.realpath(real / "bin" / "python"))
     (venv / "bin" / "python").symlink_to("python3")
-    script = (real / "bin" / "streamlit").read_text().splitlines()
-    (venv / "bin" / "streamlit").write_text("\n".join(["#!/old/place/.venv/bin/python", *script[1:]]) + "\n")
-    (venv / "bin" / "streamlit").chmod(0o755)
     (venv / _stamp(folder, "requirements.txt", "requirements.txt")).touch()
-    # The demo as setup-demo leaves it (data in train/, a folder per demo model), so that nothing is trained here.
     demo, models = tmp_path / "demo", tmp_path / "models"
     (demo / "train").mkdir(parents=True)
     (demo / "train" / "Benign_train.pcap.csv").touch()
@@ -184,6 +179,21 @@ def test_dashboard_starts_after_the_project_folder_was_moved(tmp_path):
         for family in ("cnn", "paper-cnn", "rf", "lr"):
             (models / f"demo-{family}-{task}class").mkdir(parents=True)
             (models / f"demo-{family}-{task}class" / "metadata.json").write_text("{}")
+    return folder, demo, models
+
+
+def test_dashboard_starts_after_the_project_folder_was_moved(tmp_path):
+    """pip writes the Python of the folder .venv was made in into .venv/bin/streamlit; after the project folder was
+    moved or renamed, the set-up and demo passed, then 'exec .venv/bin/streamlit' failed: 'cannot execute:
+    required file not found'. The project here is a copy, with a .venv as a move leaves one: pyvenv.cfg, the same
+    packages, bin/python a link to the base Python, bin/streamlit naming the old place."""
+    folder, demo, models = project_with_venv(tmp_path, "moved project")
+    real = Path(sys.prefix)
+    script = (real / "bin" / "streamlit").read_text().splitlines()
+    (folder / ".venv" / "bin" / "streamlit").write_text(
+        "\n".join(["#!/old/place/.venv/bin/python", *script[1:]]) + "\n"
+    )
+    (folder / ".venv" / "bin" / "streamlit").chmod(0o755)
     port = free_port()
     env = {**os.environ, **OFFLINE, "IOMT_MODELS_DIR": str(models), "IOMT_DEMO_DATA_DIR": str(demo),
            "IOMT_PORT": str(port)}  # fmt: skip

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.test_scripts_hunt import OFFLINE, _stamp, kill, run, venv_works
+from tests.core.test_scripts_hunt import OFFLINE, kill, project_with_venv, run, venv_works
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
@@ -160,29 +160,7 @@ def test_the_dashboard_lets_go_of_the_set_up_lock_before_it_serves(tmp_path):
     a set-up would wait for the first dashboard to stop. A copy of the project, with a .venv of the same packages
     and the demo in place (nothing is installed or trained), served by the real streamlit; no bug of the old
     scripts, which had no lock."""
-    real = Path(sys.prefix)
-    if not (real / "pyvenv.cfg").is_file():
-        pytest.skip("the tests do not run in a virtual environment")
-    folder = tmp_path / "my project"
-    skip = shutil.ignore_patterns("__pycache__")
-    for name in ("core", "dashboard", "scripts", ".streamlit"):
-        shutil.copytree(ROOT / name, folder / name, ignore=skip)
-    for name in ("requirements.txt", "requirements-dev.txt"):
-        shutil.copy2(ROOT / name, folder / name)
-    venv = folder / ".venv"
-    (venv / "bin").mkdir(parents=True)
-    shutil.copy2(real / "pyvenv.cfg", venv / "pyvenv.cfg")
-    (venv / "lib").symlink_to(real / "lib")
-    (venv / "bin" / "python3").symlink_to(os.path.realpath(real / "bin" / "python"))
-    (venv / "bin" / "python").symlink_to("python3")
-    (venv / _stamp(folder, "requirements.txt", "requirements.txt")).touch()
-    demo, models = tmp_path / "demo", tmp_path / "models"
-    (demo / "train").mkdir(parents=True)
-    (demo / "train" / "Benign_train.pcap.csv").touch()
-    for task in (2, 6, 19):
-        for family in ("cnn", "paper-cnn", "rf", "lr"):
-            (models / f"demo-{family}-{task}class").mkdir(parents=True)
-            (models / f"demo-{family}-{task}class" / "metadata.json").write_text("{}")
+    folder, demo, models = project_with_venv(tmp_path, "my project")
     port = free_port()
     env = {**OFFLINE, "IOMT_MODELS_DIR": str(models), "IOMT_DEMO_DATA_DIR": str(demo), "IOMT_PORT": str(port)}
     proc = start(["bash", "scripts/dashboard.sh"], folder, env, tmp_path / "out.log")

@@ -68,14 +68,20 @@ def assert_metrics_wrap(at: AppTest, labels: set[str]) -> None:
         assert wrapping_row(parents[-1]), f"metric {label!r} not in a row that wraps"
 
 
-def test_metric_cards_of_the_analyze_page_wrap_instead_of_being_cut_off(registry_env):
-    """Analyze, demo traffic, a 2-class model: the alert cards, the headline scores and the alarm-threshold cards."""
+def analyze_demo(model: str, task: int) -> AppTest:
+    """The Analyze page, through the router, after scoring the demo traffic with the saved model ``model``."""
     at = AppTest.from_file(str(APP), default_timeout=120).run()
     at.switch_page("views/analyze.py").run()
     at.radio(key="analyze_source").set_value("Demo traffic (synthetic)").run()
-    at.selectbox(key="analyze_task").set_value(2).run()
-    at.selectbox(key="analyze_model").set_value(str(Path(os.environ["IOMT_MODELS_DIR"]) / "test-rf-2class")).run()
+    at.selectbox(key="analyze_task").set_value(task).run()
+    at.selectbox(key="analyze_model").set_value(str(Path(os.environ["IOMT_MODELS_DIR"]) / model)).run()
     no_exception(at)
+    return at
+
+
+def test_metric_cards_of_the_analyze_page_wrap_instead_of_being_cut_off(registry_env):
+    """Analyze, demo traffic, a 2-class model: the alert cards, the headline scores and the alarm-threshold cards."""
+    at = analyze_demo("test-rf-2class", 2)
     assert_metrics_wrap(at, {"Rows scored", "Attack traffic", "Attack types seen", "Low-confidence rows",
                              "Macro-F1", "Weighted-F1", "Accuracy", "Rows evaluated",
                              "False alarms per 10,000 benign flows", "Attacks missed", "Attacks caught"})  # fmt: skip

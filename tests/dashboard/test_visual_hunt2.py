@@ -12,19 +12,16 @@ Checked on the figures of :mod:`core.figures` and the element tree of AppTest, a
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from core import figures as F
 from core.compare import ModelScore
 from core.evaluation import evaluate
 from core.taxonomy import CLASSES_6, CLASSES_19
-from tests.dashboard.test_analyze_page import no_exception
 from tests.dashboard.test_browser import (  # noqa: F401 (browser, page, app_url: fixtures)
     SCORE_MS,
     app_url,
@@ -37,7 +34,7 @@ from tests.dashboard.test_browser import (  # noqa: F401 (browser, page, app_url
     plot_titled,
     wait_idle,
 )
-from tests.dashboard.test_visual_hunt import is_column, pixel_width, placed, wrapping_row
+from tests.dashboard.test_visual_hunt import analyze_demo, is_column, pixel_width, placed, wrapping_row
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 
@@ -145,12 +142,7 @@ def test_per_class_bars_put_their_legend_under_the_title_not_at_its_end():
 
 def test_analyze_halves_wrap_instead_of_being_squeezed(registry_env):
     """The traffic and detector choices, the two charts, and the filters: rows that wrap, not fixed columns."""
-    at = AppTest.from_file(str(APP), default_timeout=120).run()
-    at.switch_page("views/analyze.py").run()
-    at.radio(key="analyze_source").set_value("Demo traffic (synthetic)").run()
-    at.selectbox(key="analyze_task").set_value(19).run()
-    at.selectbox(key="analyze_model").set_value(str(Path(os.environ["IOMT_MODELS_DIR"]) / "test-rf-19class")).run()
-    no_exception(at)
+    at = analyze_demo("test-rf-19class", 19)
     from streamlit.testing.v1.element_tree import user_key_from_element_id
 
     charts = {user_key_from_element_id(c.proto.id): parents for c, parents in placed(at, "plotly_chart")}

@@ -120,7 +120,7 @@ def test_predict_stopped_by_sigterm_leaves_no_partial_output_behind(models, v2_s
     header, _, rows = source.partition(b"\n")
     big = tmp_path / "capture.csv"
     with open(big, "wb") as fh:
-        fh.write(header + b"\n" + rows * 300)  # about 290,000 rows: seconds to score
+        fh.write(header + b"\n" + rows * 600)  # about 580,000 rows: seconds to score, time enough to be stopped
     out = tmp_path / "out" / "predictions.csv"
     proc = subprocess.Popen([sys.executable, "-m", "core", "predict", "--models-dir", str(models), "--model", "lr19",
                              str(big), "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
@@ -205,8 +205,6 @@ def test_files_written_whole_keep_a_link_and_do_not_replace_a_pipe(tmp_path):
     """``write_bytes_atomic`` (reports, results.md, thresholds) renamed its file over the path whatever it was: a
     symbolic link was replaced by a plain file (its target kept the old report) and a named pipe or a device such as
     /dev/stdout by a plain file."""
-    import threading
-
     from core.paths import write_bytes_atomic
 
     target = tmp_path / "reports" / "latest.html"

@@ -58,6 +58,32 @@ def _progress_bar(desc: str):
     return update
 
 
+def _reading_progress(what: str):
+    """Progress of reading the files of ``what`` (``test/``) on stderr, as ``read_files`` reports it: a bar in a
+    terminal, a line a file in a log. ``evaluate`` read and scored millions of rows without a word."""
+    if not sys.stderr.isatty():
+
+        def log(done: int, total: int, name: str) -> None:
+            print(f"reading {what}: {done}/{total} files ({name})", file=sys.stderr, flush=True)
+
+        return log
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int, name: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=f"reading {what}", unit=" files", file=sys.stderr, leave=False)
+        bar.n = done
+        bar.set_postfix_str(name, refresh=False)
+        bar.refresh()
+        if done == total:
+            bar.close()
+
+    return update
+
+
 def _positive_int(text: str) -> int:
     """An argparse type: a whole number of at least 1 (0 trees, epochs or rows would mean nothing, or the default)."""
     try:
@@ -248,9 +274,11 @@ def cmd_evaluate(args) -> int:
 
     json_out = _output_file(args.json, "--json", [args.data]) if args.json else None
     model = TrainedModel.load(resolve_model_path(args.model, args.models_dir))
-    test = load_split(args.data, "test")
+    test = load_split(args.data, "test", progress=_reading_progress("test/"))
     model.check_layout(test)
-    train = load_split(args.data, "train", layout=model.layout) if args.drop_train_duplicates else None
+    train = (load_split(args.data, "train", layout=model.layout, progress=_reading_progress("train/"))
+             if args.drop_train_duplicates else None)  # fmt: skip
+    print(f"scoring {counted(len(test), 'row')} with {model.name}…", file=sys.stderr, flush=True)
     report = model.evaluate(test, exclude_rows_in=train)
     if train is not None:  # the train/ rows are read anyway: say how many test rows they label otherwise
         from .compare import overlap_notes

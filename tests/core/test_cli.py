@@ -197,6 +197,10 @@ def test_evaluate_a_model_whose_metadata_has_no_data_section(trained, v1_sample,
     (copy / "metadata.json").write_text(json.dumps(meta))
     proc = run("evaluate", "--model", "nodata", "--models-dir", copy.parent, "--data", v1_sample, check=False)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr and "nodata on" in proc.stdout, proc.stderr
+    # What it is doing, on stderr (a log here, not a terminal): it read and scored millions of rows without a word
+    n_files = len(list((v1_sample / "test").glob("*.csv")))
+    assert f"reading test/: {n_files}/{n_files} files (" in proc.stderr, proc.stderr
+    assert "rows with nodata…" in proc.stderr.splitlines()[-1], proc.stderr
 
 
 def test_evaluate_writes_json(trained, v1_sample, tmp_path):

@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .errors import CoreError, ModelFormatError
+from .errors import CoreError, DataError, ModelFormatError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -164,6 +164,18 @@ def _layer_namer():
         return f"{kind}_{counts[kind]}"
 
     return name
+
+
+def keras_forced() -> bool:
+    """Whether ``$IOMT_INFERENCE`` asks for scoring through Keras (``keras``) rather than the numpy engine (unset,
+    ``numpy``); any other value is one error naming the variable (``kears`` scored with numpy without a word)."""
+    value = os.environ.get("IOMT_INFERENCE", "").strip()
+    if value.lower() in ("", "numpy"):
+        return False
+    if value.lower() == "keras":
+        return True
+    raise DataError(f"$IOMT_INFERENCE must be 'keras' or 'numpy', not {value!r}",
+                    hint="unset it to score with the numpy engine, the default")  # fmt: skip
 
 
 class KerasDetector(Detector):
@@ -364,7 +376,7 @@ class KerasDetector(Detector):
 
     def predict_proba(self, X):
         self._check_fitted()
-        if self.engine_ is not None and os.environ.get("IOMT_INFERENCE", "").lower() != "keras":
+        if self.engine_ is not None and not keras_forced():
             return self.engine_.predict_proba(X)
         X = self._inputs(X)
         out = np.empty((len(X), self.n_classes_), dtype=np.float32)
@@ -385,7 +397,7 @@ class KerasDetector(Detector):
         from .inference import export_for
 
         self._check_fitted()
-        if self.engine_ is None and os.environ.get("IOMT_INFERENCE", "").lower() != "keras":
+        if self.engine_ is None and not keras_forced():
             self.engine_ = export_for(self.model_, None)
 
     def save(self, folder):
@@ -414,7 +426,7 @@ class KerasDetector(Detector):
             self._keras_stamp = None
         self.n_classes_ = n_classes
         self.fitted_ = True
-        if os.environ.get("IOMT_INFERENCE", "").lower() != "keras":
+        if not keras_forced():
             self.engine_ = load_export(path)
             if self.engine_ is None:  # saved before the export existed (or it is stale): export now
                 from .inference import export_for

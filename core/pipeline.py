@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CoreError, ModelFormatError, ModelMismatchError, NewerModelError
+from .errors import CoreError, DataError, ModelFormatError, ModelMismatchError, NewerModelError
 from .evaluation import EvaluationReport, evaluate
 from .inference import EXPORT_FILE
 from .loading import UNLABELLED, Dataset, rows_also_in
@@ -350,7 +350,7 @@ class TrainedModel:
             meta = read_metadata(folder)
             try:
                 detector = FAMILIES[meta["family"]].load(folder, meta.get("params", {}), len(meta["classes"]))
-            except (ModelFormatError, MemoryError):
+            except (ModelFormatError, DataError, MemoryError):  # DataError: a setting, e.g. $IOMT_INFERENCE
                 raise
             except Exception as exc:  # truncated or edited weights: each library fails in its own way
                 raise ModelFormatError(f"{folder}: the weights in {meta.get('model_file', 'the model file')} "

@@ -245,6 +245,19 @@ def test_keras_can_be_forced(saved, monkeypatch):
     assert model.detector.predict_proba(X).shape == (3, len(model.classes))
 
 
+@pytest.mark.parametrize("value", ["kears", "tensorflow"])
+def test_a_misspelled_engine_is_one_error_naming_iomt_inference(saved, monkeypatch, value):
+    """IOMT_INFERENCE=kears scored with the numpy engine without a word, so a check of Keras's own scores checked
+    nothing."""
+    from core.errors import DataError
+
+    monkeypatch.setenv("IOMT_INFERENCE", value)
+    with pytest.raises(DataError, match=rf"\$IOMT_INFERENCE must be 'keras' or 'numpy', not '{value}'"):
+        TrainedModel.load(saved["dnn"])
+    monkeypatch.setenv("IOMT_INFERENCE", " NumPy ")
+    assert TrainedModel.load(saved["dnn"]).detector.engine_ is not None
+
+
 def test_unsupported_network_is_refused_and_falls_back(tmp_path):
     import keras
 

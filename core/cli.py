@@ -272,7 +272,8 @@ def cmd_evaluate(args) -> int:
     from .loading import load_split, split_files
     from .pipeline import TrainedModel, fingerprint, resolve_model_path
 
-    json_out = _output_file(args.json, "--json", [args.data]) if args.json else None
+    to_stdout = args.json == "-"
+    json_out = _output_file(args.json, "--json", [args.data]) if args.json and not to_stdout else None
     model = TrainedModel.load(resolve_model_path(args.model, args.models_dir))
     test = load_split(args.data, "test", progress=_reading_progress("test/"))
     model.check_layout(test)
@@ -295,7 +296,25 @@ def cmd_evaluate(args) -> int:
                 f"those that also occur in {args.data}/train ({counted(len(train), 'row')}), not in its own training "
                 "rows"
             )
-    print(f"{model.name} on {args.data}/test: {report.headline()}")
+    # --json -: the JSON on standard output (evaluate ... --json - | jq), what is printed in words on standard error
+    with contextlib.redirect_stdout(sys.stderr) if to_stdout else contextlib.nullcontext():
+        _print_evaluation(model, str(args.data), report)
+    if args.json:
+        out = {"model": model.name, "data": str(args.data), **report.to_dict()}
+        if to_stdout:
+            print(json.dumps(out, indent=2))
+        else:
+            _write_output(json_out, "--json", lambda: json_out.write_text(json.dumps(out, indent=2)))
+            print(f"report written: {args.json}")
+    _audit("evaluated", model=model.name, files=[audit.file_info(str(f)) for f in split_files(args.data, "test")],
+           rows=len(test), macro_f1=round(report.macro_f1, 4),
+           **({"out": "standard output" if to_stdout else str(args.json)} if args.json else {}))  # fmt: skip
+    return 0
+
+
+def _print_evaluation(model, data: str, report) -> None:
+    """``evaluate``'s report in words: the headline, what the classes say, the notes, and per-class scores."""
+    print(f"{model.name} on {data}/test: {report.headline()}")
     if report.absent_classes:
         print(f"classes absent from the test data: {', '.join(report.absent_classes)}")
     data_meta = model.metadata.get("data") or {}  # not a required key: a model without it is still evaluated
@@ -318,14 +337,6 @@ def cmd_evaluate(args) -> int:
     for c in report.labels:
         pc = report.per_class[c]
         print(f"{c:<{width}}  {pc['precision']:9.4f} {pc['recall']:7.4f} {pc['f1']:6.4f} {pc['support']:8d}")
-    if args.json:
-        out = {"model": model.name, "data": str(args.data), **report.to_dict()}
-        _write_output(json_out, "--json", lambda: json_out.write_text(json.dumps(out, indent=2)))
-        print(f"report written: {args.json}")
-    _audit("evaluated", model=model.name, files=[audit.file_info(str(f)) for f in split_files(args.data, "test")],
-           rows=len(test), macro_f1=round(report.macro_f1, 4),
-           **({"out": str(args.json)} if args.json else {}))  # fmt: skip
-    return 0
 
 
 def cmd_predict(args) -> int:
@@ -889,7 +900,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="evaluate a saved model on DIR/test")
     p.add_argument("--model", required=True, help="model folder or name")
     p.add_argument("--data", required=True, help="folder in the official layout")
-    p.add_argument("--json", help="write the report as JSON to this file")
+    p.add_argument("--json", help="write the report as JSON to this file ('-': standard output, the report in words "
+                   "then going to standard error)")  # fmt: skip
     p.add_argument("--drop-train-duplicates", action="store_true",
                    help="leave out test rows that also occur in DIR/train, and say how many")  # fmt: skip
     common_models(p)

@@ -241,3 +241,18 @@ def test_a_model_name_with_a_trailing_slash_a_near_miss_and_none_are_understood(
     with pytest.raises(ModelFormatError) as err:
         resolve_model_path("", registry)
     assert str(err.value).startswith("no model given"), str(err.value)
+
+
+def test_evaluate_json_dash_writes_the_json_to_standard_output(models, v2_sample, tmp_path):
+    """``evaluate --json -`` wrote a file named '-' in the current folder; piped (``| jq .macro_f1``) it gave the
+    report in words, which is not JSON. Now the JSON goes to standard output and the words to standard error."""
+    import json
+
+    proc = subprocess.run([sys.executable, "-m", "core", "evaluate", "--models-dir", str(models), "--model", "lr19",
+                           "--data", str(v2_sample), "--json", "-"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "-").exists()
+    report = json.loads(proc.stdout)
+    assert report["model"] == "lr19" and 0 < report["macro_f1"] <= 1
+    assert f"lr19 on {v2_sample}/test: macro-F1 {report['macro_f1']:.4f}" in proc.stderr, proc.stderr

@@ -1,21 +1,10 @@
 #!/usr/bin/env bash
 # Set up what the tests need (.venv with dev packages, Debian's chromium for the browser test),
 # then run the whole test suite. Extra arguments go to pytest.
-# Started with sh (Debian's dash) or zsh, the script failed at once ("set: Illegal option -o pipefail", and bash's
-# [[ ]] further down): it runs itself again with bash (this part is plain POSIX sh).
-if [ -z "${BASH_VERSION:-}" ]; then
-  if command -v bash >/dev/null 2>&1 && [ -f "$0" ]; then
-    echo "note: $0 is a bash script; it was started with another shell (sh?), so it runs itself with bash" >&2
-    exec bash "$0" "$@"
-  fi
-  echo "error: $0 needs bash (not found on this machine): install bash, then run  bash $0" >&2
-  exit 2
-fi
-set -euo pipefail
-# The project folder is the one above this script's: found from the script's real place, so that a symbolic link to
-# it (ln -s /path/to/project/scripts/test.sh ~/bin/iomt) runs it on the project, not on the folder above ~/bin.
-script=$(readlink -f -- "$0" 2>/dev/null || realpath -- "$0" 2>/dev/null || printf '%s\n' "$0")
-cd "$(dirname -- "$script")/.."
+# Its own real path (through a symbolic link too), then the start every script shares (scripts/start.sh): bash,
+# strict mode, the project folder as the current folder.
+self=$(readlink -f -- "$0" 2>/dev/null || realpath -- "$0" 2>/dev/null || printf '%s\n' "$0")
+. "$(dirname -- "$self")/start.sh"
 # Two test processes (pytest-xdist), each taking whole test files: most tests drive one Streamlit script or one
 # Python loop at a time, so a second process uses the second core (CI's 2 cores: about 15 minutes instead of 26).
 # IOMT_TEST_WORKERS=N sets how many (1: in this process, no workers; auto: one per core); extra arguments come after

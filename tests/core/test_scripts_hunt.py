@@ -47,10 +47,12 @@ def run(args, cwd, env=None, timeout=120, **kw):
 
 @pytest.fixture()
 def project(tmp_path) -> Path:
-    """A project folder (with a space in its path) holding scripts/setup.sh and requirements that install nothing."""
+    """A project folder (with a space in its path) holding scripts/setup.sh (and the start it sources) and requirements
+    that install nothing."""
     folder = tmp_path / "my project"
     (folder / "scripts").mkdir(parents=True)
-    shutil.copy2(ROOT / "scripts" / "setup.sh", folder / "scripts" / "setup.sh")
+    for name in ("setup.sh", "start.sh"):
+        shutil.copy2(ROOT / "scripts" / name, folder / "scripts" / name)
     (folder / "requirements.txt").write_text("# nothing to install\n")
     (folder / "requirements-dev.txt").write_text("-r requirements.txt\n")
     return folder

@@ -33,7 +33,7 @@ def project(tmp_path) -> Path:
     """A project folder (with a space in its path) holding the three scripts and requirements that install nothing."""
     folder = tmp_path / "my project"
     (folder / "scripts").mkdir(parents=True)
-    for name in ("setup.sh", "dashboard.sh", "test.sh"):
+    for name in ("setup.sh", "dashboard.sh", "test.sh", "start.sh"):
         shutil.copy2(ROOT / "scripts" / name, folder / "scripts" / name)
     (folder / "requirements.txt").write_text("# nothing to install\n")
     (folder / "requirements-dev.txt").write_text("-r requirements.txt\n")

@@ -82,16 +82,25 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     return write_bytes_atomic(path, text.encode("utf-8"))
 
 
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """:func:`write_text_atomic` for bytes. What is not a regular file (``/dev/stdout`` on a terminal, ``/dev/null``,
-    a named pipe) is written in place, and a symbolic link's target is replaced, the link kept: renamed over, they
-    were replaced by a plain file (``report --out /dev/stdout`` run as root replaced the machine's /dev/stdout)."""
-    path = Path(path)
+def replaced_file(path: Path) -> Path | None:
+    """The file that a whole new output renamed into place replaces for ``path``: the target of a symbolic link (a
+    rename onto the link would replace the link itself), else ``path``; None where the output is to be written in
+    place, what is not a regular file (``/dev/stdout`` on a terminal, ``/dev/null``, a named pipe), which a rename
+    would replace by a plain file (run as root, ``--out /dev/stdout`` replaced the machine's /dev/stdout)."""
     if path.exists() and not path.is_file():
+        return None
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """:func:`write_text_atomic` for bytes, into the file :func:`replaced_file` names: a symbolic link's target (the
+    link kept), or in place for what is not a regular file."""
+    path = Path(path)
+    target = replaced_file(path)
+    if target is None:
         with open(path, "wb") as fh:
             fh.write(data)
         return path
-    target = Path(os.path.realpath(path)) if path.is_symlink() else path
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         tmp.write_bytes(data)

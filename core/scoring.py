@@ -42,7 +42,7 @@ from . import loading
 from .errors import CoreError, DataError, FilesError, LayoutMismatchError
 from .limits import Limits, check_line_length
 from .loading import UNLABELLED, Dataset, FileSummary
-from .paths import name_text
+from .paths import name_text, replaced_file
 from .preprocess import RepairCounts
 from .schema import find_label_column
 from .taxonomy import CLASSES_19, class_from_filename, shown_index_map, shown_names
@@ -329,8 +329,8 @@ def score_files(
 
     # Where the rows go: in place for a stream or what is not a regular file; else a temporary file beside the
     # target of any link (os.replace onto a link would replace the link itself), renamed onto it when complete.
-    in_place = stream is not None or (out_path.exists() and not out_path.is_file())
-    target = Path(os.path.realpath(out_path)) if out_path.is_symlink() and not in_place else out_path
+    target = None if stream is not None else replaced_file(out_path)
+    in_place = target is None
     if not in_place:
         target.parent.mkdir(parents=True, exist_ok=True)
     tmp = None if in_place else target.with_name(f".{target.name}.{os.getpid()}.tmp")

@@ -18,7 +18,7 @@ from core.evaluation import WARNING, EvaluationReport
 from core.figures import confusion_figure, per_class_metrics_figure, per_class_table, prediction_error_figure
 from core.pipeline import COARSER_NOTE, scored_at, test_set_of
 from core.report import absent_classes_sentence
-from core.taxonomy import BENIGN
+from core.taxonomy import BENIGN, TASK_CHOICES, TASK_DESCRIPTIONS, TASKS
 from core.threshold import saved_since_training, threshold_text
 from core.words import counted, listed, share_text, was_were
 from dashboard.escape import md
@@ -38,6 +38,7 @@ __all__ = [
     "show_note",
     "show_report",
     "side_by_side",
+    "task_box",
     "top_confusions",
 ]
 
@@ -270,6 +271,13 @@ def side_by_side():
     narrow. In ``st.columns(2)`` at 800 pixels with the sidebar open each half was 226 pixels wide: a chart's class
     names ran into each other, its axis title was cut off, and a select box cut its choice off."""
     return st.container(horizontal=True, gap="small")
+
+
+def task_box(key: str, task: int = 6, **kwargs) -> int:
+    """The task select box of the Analyze, Compare and Train pages, on ``task``: short names that fit a narrow box
+    (:data:`core.taxonomy.TASK_CHOICES`; the long ones were cut off), the full descriptions in its help."""
+    return st.selectbox("Task", TASKS, index=TASKS.index(task), key=key, format_func=TASK_CHOICES.get,
+                        help="\n\n".join(TASK_DESCRIPTIONS.values()), **kwargs)  # fmt: skip
 
 
 def show_headline(report: EvaluationReport) -> None:

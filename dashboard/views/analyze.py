@@ -18,7 +18,7 @@ from core.loading import Dataset
 from core.pipeline import Predictions, scoring_notes
 from core.preprocess import repair_rule
 from core.schema import Layout
-from core.taxonomy import BENIGN, CLASSES_2, TASK_CHOICES, TASK_DESCRIPTIONS, TASKS, wrong_by_label
+from core.taxonomy import BENIGN, CLASSES_2, wrong_by_label
 from core.words import counted, share_text
 from dashboard import auth, components, explain_panel, loaders
 from dashboard.escape import md, spreadsheet_text
@@ -100,9 +100,7 @@ def _choose_model(layout: Layout | None) -> dict | None:
     """The chosen saved model; with the traffic's ``layout`` known, only models of that layout are offered (a
     model of the other release cannot read it)."""
     st.markdown("**2. Detector**")
-    task = st.selectbox("Task", TASKS, index=TASKS.index(st.session_state.get(loaders.KEY_TASK, 6)),
-                        key="analyze_task", format_func=TASK_CHOICES.get,
-                        help="\n\n".join(TASK_DESCRIPTIONS.values()))  # fmt: skip
+    task = components.task_box("analyze_task", st.session_state.get(loaders.KEY_TASK, 6))
     st.session_state[loaders.KEY_TASK] = task
     every = sorted(loaders.saved_models(task), key=components.ranking_key)
     models = [m for m in every if layout is None or m["layout"] == layout.name]

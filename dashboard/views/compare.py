@@ -31,11 +31,11 @@ from core.loading import header_layout, split_files
 from core.models import FAMILIES
 from core.pipeline import scoring_notes
 from core.report import absent_classes_sentence, leaders
-from core.taxonomy import TASK_CHOICES, TASK_DESCRIPTIONS, TASKS
+from core.taxonomy import TASKS
 from core.training import describe_seconds
 from core.words import listed
 from dashboard import auth, explain_panel, loaders
-from dashboard.components import CAVEAT, show_note
+from dashboard.components import CAVEAT, show_note, task_box
 from dashboard.escape import md
 from dashboard.train_jobs import BenchmarkJob, resolve_folder
 
@@ -48,9 +48,7 @@ def render() -> None:
     st.title("Compare models")
     st.caption("Score several saved models of one task on exactly the same rows. Macro-F1 comes first: it "
                "weighs every class equally, so rare attacks count as much as floods.")  # fmt: skip
-    task = st.selectbox("Task", TASKS, index=TASKS.index(st.session_state.get(loaders.KEY_TASK, 6)),
-                        key="compare_task", format_func=TASK_CHOICES.get,
-                        help="\n\n".join(TASK_DESCRIPTIONS.values()))  # fmt: skip
+    task = task_box("compare_task", st.session_state.get(loaders.KEY_TASK, 6))
     st.session_state[loaders.KEY_TASK] = task
     saved = loaders.saved_models(task)
     names = {m["name"]: m["path"] for m in saved}

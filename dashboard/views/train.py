@@ -13,7 +13,6 @@ import streamlit as st
 
 from core.errors import CoreError, FilesError
 from core.models import FAMILIES
-from core.taxonomy import TASK_CHOICES, TASK_DESCRIPTIONS, TASKS
 from core.training import describe_seconds
 from dashboard import auth, components, loaders
 from dashboard.escape import md
@@ -139,8 +138,7 @@ def _choose_model(running: TrainRequest | None) -> TrainRequest:
 
     ``running``: the request of the run going on, whose settings the (disabled) widgets show."""
     kw = _widget_args(running)
-    task = st.selectbox("Task", TASKS, index=TASKS.index(running.task) if running else 1, key="train_task", **kw,
-                        format_func=TASK_CHOICES.get, help="\n\n".join(TASK_DESCRIPTIONS.values()))  # fmt: skip
+    task = components.task_box("train_task", running.task if running else 6, **kw)
     if task == 6:
         st.caption("The attack families: DDoS, DoS, Recon, MQTT and Spoofing.")
     family = st.selectbox("Model family", list(FAMILIES), key="train_family", **kw,

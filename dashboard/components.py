@@ -270,7 +270,7 @@ def side_by_side():
     """A row for two halves, each a ``container(width=HALF_WIDTH)``, that go one under the other where the page is
     narrow. In ``st.columns(2)`` at 800 pixels with the sidebar open each half was 226 pixels wide: a chart's class
     names ran into each other, its axis title was cut off, and a select box cut its choice off."""
-    return st.container(horizontal=True, gap="small")
+    return metric_row()  # the same row that wraps, holding halves instead of cards
 
 
 def task_box(key: str, task: int = 6, **kwargs) -> int:

@@ -411,7 +411,7 @@ def run_benchmark(
                 "names')",
             )
     if resume is not None:
-        report(TrainProgress("load", 0.0, f"resuming: {len(plan) - n_todo} job(s) kept from the earlier run, "
+        report(TrainProgress("load", 0.0, f"resuming: {counted(len(plan) - n_todo, 'job')} kept from the earlier run, "
                                           f"{n_todo} to run"))  # fmt: skip
     # Each job's entry: the earlier run's until this run replaces it, so that the results written as the run goes
     # never lose an earlier entry (one still to run again, or one after the job running when it is stopped).

@@ -1260,7 +1260,8 @@ def make_detector(family: str, **params) -> Detector:
     unknown = set(params) - set(cls.default_params())
     if unknown:
         raise ValueError(
-            f"unknown parameter(s) {sorted(unknown)} for {family}; it takes {sorted(cls.default_params())}"
+            f"unknown {'parameter' if len(unknown) == 1 else 'parameters'} {sorted(unknown)} for {family}; "
+            f"it takes {sorted(cls.default_params())}"
         )
     return cls(**_checked_types(family, params, cls.default_params()))
 

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import yaml
 
+from core.words import counted
+
 MIN_PASSWORD_LENGTH = 10
 _USER_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -237,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{user}\t{(info or {}).get('name', '')}")
         elif args.command == "check":
             config = load()
-            print(f"{accounts_file()}: {len(config['credentials']['usernames'])} account(s)")
+            print(f"{accounts_file()}: {counted(len(config['credentials']['usernames']), 'account')}")
     except AccountsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

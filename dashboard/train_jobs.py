@@ -602,7 +602,7 @@ def _train(request: TrainRequest, progress) -> tuple:
     test_files = [u for u in r.uploads if _TEST_FILE_RE.search(u[0])]
     if not train_files:
         raise DataError("every uploaded file is a test file (…_test.pcap.csv)", hint="upload training files too")
-    progress(TrainProgress("load", 0.0, f"reading {len(train_files)} uploaded file(s)"))
+    progress(TrainProgress("load", 0.0, f"reading {counted(len(train_files), 'uploaded file')}"))
     train = read_files(train_files, require_labels=True)
     if r.max_rows_per_class:
         train = cap_rows_per_class(train, r.max_rows_per_class, seed=r.seed)

@@ -392,11 +392,12 @@ def _show_benchmark(result: dict, key: str = "compare_bench", *, saved: bool = F
     results: Results = result["results"]
     st.markdown(f"**{md(result['title'])}**")
     tasks = results.tasks
-    skipped = ", ".join(f"{t}-class" for t in TASKS if t not in tasks)
+    missing = [f"{t}-class" for t in TASKS if t not in tasks]
+    skipped = f"{listed(missing)} {'task' if len(missing) == 1 else 'tasks'}" if missing else ""
     if skipped and result.get("job") is not None:
-        st.info(f"The {skipped} task(s) had not been run when the comparison stopped.", icon=":material/info:")
+        st.info(f"The {skipped} had not been run when the comparison stopped.", icon=":material/info:")
     elif skipped and saved:
-        st.info(f"The file holds no results for the {skipped} task(s).", icon=":material/info:")
+        st.info(f"The file holds no results for the {skipped}.", icon=":material/info:")
     else:  # each task the run skipped, with why (its labels too coarse for it, or only one of its classes)
         for t, why in sorted(results.skipped.items()):
             st.info(f"Skipped the {t}-class task: {md(why)}.", icon=":material/info:")

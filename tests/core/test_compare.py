@@ -250,7 +250,7 @@ def test_resume_keeps_the_finished_jobs_and_runs_the_failed_and_missing_ones(v1_
     assert _jobs(results) == ([("lr", 6), ("rf", 6), ("lr", 19), ("rf", 19)], [])
     assert results.scores[0] is earlier.scores[0], "kept, not trained again"
     messages = [e.message for e in events]
-    assert "resuming: 1 job(s) kept from the earlier run, 3 to run" in messages
+    assert "resuming: 1 job kept from the earlier run, 3 to run" in messages
     assert not any(m.startswith("[") and "lr, 6 classes" in m for m in messages)
     assert any(m.startswith("[1/3] rf, 6 classes: failed in the earlier run, trying again: ") for m in messages)
     assert any(m.startswith("[3/3] rf, 19 classes: ") for m in messages) and events[-1].fraction == 1.0
@@ -282,7 +282,7 @@ def test_resume_trains_again_a_family_whose_parameters_changed_and_keeps_jobs_no
     again = run_benchmark(v1_sample, families=("rf",), tasks=(6, 19), max_rows_per_class=100,
                           params={"rf": {"n_estimators": 5}}, progress=events.append, resume=results)  # fmt: skip
     assert all(a is b for a, b in zip(again.scores, results.scores, strict=True)), "nothing left to run"
-    assert events[-2].message == "resuming: 4 job(s) kept from the earlier run, 0 to run"
+    assert events[-2].message == "resuming: 4 jobs kept from the earlier run, 0 to run"
 
 
 def test_resume_with_save_models_trains_again_the_kept_jobs_whose_model_is_not_saved_there(v1_sample, tmp_path):
@@ -300,7 +300,7 @@ def test_resume_with_save_models_trains_again_the_kept_jobs_whose_model_is_not_s
                             params={"rf": {"n_estimators": 5}}, models_dir=saved, progress=events.append,
                             resume=earlier)  # fmt: skip
     messages = [e.message for e in events]
-    assert "resuming: 0 job(s) kept from the earlier run, 2 to run" in messages
+    assert "resuming: 0 jobs kept from the earlier run, 2 to run" in messages
     assert any(m.startswith(f"[1/2] lr, 6 classes: its model is not saved in {saved} (the earlier run did not save "
                             "it there), training again: ") for m in messages)  # fmt: skip
     assert sorted(p.name for p in saved.iterdir()) == ["bench-lr-6class-v1", "bench-rf-6class-v1"]
@@ -311,7 +311,7 @@ def test_resume_with_save_models_trains_again_the_kept_jobs_whose_model_is_not_s
                           params={"rf": {"n_estimators": 5}}, models_dir=saved, progress=events.append,
                           resume=results)  # fmt: skip
     assert all(a is b for a, b in zip(again.scores, results.scores, strict=True))
-    assert "resuming: 2 job(s) kept from the earlier run, 0 to run" in [e.message for e in events]
+    assert "resuming: 2 jobs kept from the earlier run, 0 to run" in [e.message for e in events]
 
     shutil.rmtree(saved / "bench-lr-6class-v1")  # a model removed, and one replaced by another run's
     shutil.copytree(saved / "bench-rf-6class-v1", saved / "bench-lr-6class-v1")
@@ -320,7 +320,7 @@ def test_resume_with_save_models_trains_again_the_kept_jobs_whose_model_is_not_s
                           params={"rf": {"n_estimators": 5}}, models_dir=saved, progress=events.append,
                           resume=results)  # fmt: skip
     assert third.scores[0] is not results.scores[0] and third.scores[1] is results.scores[1]
-    assert "resuming: 1 job(s) kept from the earlier run, 1 to run" in [e.message for e in events]
+    assert "resuming: 1 job kept from the earlier run, 1 to run" in [e.message for e in events]
     assert any(e.message.startswith(f"[1/1] lr, 6 classes: the model saved as {saved / 'bench-lr-6class-v1'} is not "
                                     "the one the earlier run measured, training again: ") for e in events)  # fmt: skip
     assert read_metadata(saved / "bench-lr-6class-v1")["family"] == "lr"

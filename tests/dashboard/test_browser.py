@@ -324,7 +324,7 @@ def test_compare_opens_saved_results(page, app_url, v2_sample, tmp_path):
     assert [t.removeprefix("⚠️").strip() for t in failed.all_inner_texts()] == [
         f"adaboost failed: {failure.message}\n\nWhat to do: {failure.hint}"]  # fmt: skip
     assert "n_estimators" in failure.message and "check the settings given to adaboost" in failure.hint
-    expect(saved.get_by_text("The file holds no results for the 2-class, 6-class task(s).")).to_be_visible()
+    expect(saved.get_by_text("The file holds no results for the 2-class and 6-class tasks.")).to_be_visible()
     expect(saved.get_by_text(re.compile(r"occur there only under other classes"))).to_be_visible()
     expect(plot_titled(page, "Model comparison").last).to_be_visible()
     expect(saved.locator('[data-testid="stDataFrame"]').first).to_be_visible()

@@ -287,7 +287,7 @@ def test_a_cancelled_comparison_shows_the_jobs_it_had_finished(registry_env):
     assert any("The jobs it had finished are shown below; *Continue this comparison* runs the others." in i.value
                for i in at.info)  # fmt: skip
     assert any(
-        i.value == "The 6-class, 19-class task(s) had not been run when the comparison stopped." for i in at.info
+        i.value == "The 6-class and 19-class tasks had not been run when the comparison stopped." for i in at.info
     )
     assert not any("Skipped" in i.value for i in at.info), "not run is not skipped for want of classes"
     result = at.session_state["compare_bench_result"]

@@ -740,7 +740,15 @@ def _nul_error(data: bytes | str, name: str, columns: list[str], delimiter: str,
     row, line, cells = found
     raw = delimiter.join(cells).encode("latin-1")
     zeros = _only_zeros_from(data, at)
-    if zeros is not None:
+    joined = _joined_format(raw)
+    if joined is not None:
+        what, how = joined
+        detail = (f"from this line on, the file is {what}, not CSV text: such a file was probably joined to this one "
+                  "(cat joins the bytes of such a file, not rows of CSV)")  # fmt: skip
+        example = (": (cat header.csv; zcat rows.csv.gz) > joined.csv," if what == "gzip-compressed" else
+                   " once it is CSV,")  # fmt: skip
+        hint = f"{how}; then join only CSV text to this file{example} keeping one header line"
+    elif zeros is not None:
         detail = (f"the file ends in {zeros:,} zero bytes (NUL, \\x00) from this line on: it was cut short while "
                   "being written or copied (a crash, a full disk or an interrupted copy leaves zeros)")  # fmt: skip
         hint = ("copy or export the file again; or, to keep the rows above, delete this line and everything below it "
@@ -755,6 +763,16 @@ def _nul_error(data: bytes | str, name: str, columns: list[str], delimiter: str,
                   "is damaged (an interrupted copy or download?)")  # fmt: skip
         hint = "copy or download the file again, or delete the damaged line"
     return DataError(detail, file=name, row=row or None, line=line, hint=hint)
+
+
+def _joined_format(raw: bytes) -> tuple[str, str] | None:
+    """What a non-CSV file whose bytes begin inside ``raw`` (a line of a CSV) is, and what to do, from its leading
+    bytes (:data:`_MAGIC`; gzip's with its method byte, so that two bytes alone do not decide); None for none."""
+    for magic, what, hint in _MAGIC:
+        key = magic + b"\x08" if magic == b"\x1f\x8b" else magic
+        if len(key) >= 3 and key in raw:
+            return what, hint
+    return None
 
 
 def display_names(paths: Sequence[str | os.PathLike]) -> list[str]:
@@ -1245,7 +1263,19 @@ def _labels_from_column(
     encoded = pc.dictionary_encode(column).combine_chunks()
     values = encoded.dictionary.to_pylist()
     mapping = np.empty(len(values), dtype=np.int8)
+
+    def first_row(i: int) -> int:
+        """The row number of the first cell of value ``i``."""
+        return int(np.flatnonzero(_index_values(encoded.indices) == i)[0]) + 1 + row_offset
+
     for i, v in enumerate(values):
+        if v is not None and "\x00" in v:  # read as its letters ('Ben\x00ign' was Benign): the cell is damaged
+            raise DataError(
+                f"the label cell {v!r} holds {counted(v.count(chr(0)), 'zero byte')} (NUL, \\x00), which CSV text "
+                "never holds: the file is damaged (an interrupted copy or download?), and the class it names cannot "
+                "be trusted", file=name, column=col, row=first_row(i),
+                hint="copy or download the file again, or write the row's class in that cell",
+            )  # fmt: skip
         blank = v is None or not v.strip()
         label = None if blank else label_from_text(v)
         coarse = None if blank or label else coarse_code_of(v)
@@ -1253,7 +1283,7 @@ def _labels_from_column(
             mapping[i] = UNLABELLED
             continue
         if label is None and coarse is None:
-            first = int(np.flatnonzero(_index_values(encoded.indices) == i)[0]) + 1 + row_offset
+            first = first_row(i)
             if blank:
                 what, hint = (
                     "blank label",
@@ -1538,26 +1568,41 @@ def load_split(
     how many rows were left out is recorded in ``notes``, as are the files of the folder not read.
     """
     left_out: list[str] = []
-    ds = read_files(split_files(data_dir, split, notes=left_out), require_labels=True, layout=layout,
-                    progress=progress)  # fmt: skip
+    files = split_files(data_dir, split, notes=left_out)
+    # With a cap, only the rows it keeps are held (_read_capped); where that cannot be done exactly, every row is
+    # read and then sampled: the same rows either way.
+    capped = _read_capped(files, max_rows_per_class, seed=seed, layout=layout, progress=progress) if (
+        max_rows_per_class) else None  # fmt: skip
+    ds = read_files(files, require_labels=True, layout=layout, progress=progress) if capped is None else capped[0]
     ds.notes.extend(left_out)
-    if partial := partial_files_note(ds, split):
+    if partial := partial_files_note(capped[1] if capped else ds, split):
         ds.notes.append(partial)
-    if max_rows_per_class:
+    if capped is None and max_rows_per_class:
         ds = cap_rows_per_class(ds, max_rows_per_class, seed=seed)
+    elif capped is not None and capped[2]:
+        ds.notes.append(capped_note(max_rows_per_class, capped[2], len(capped[0]) + capped[2], seed))
     return ds
 
 
 def partial_files_note(ds: Dataset, split: str) -> str | None:
     """A note when files of ``ds`` (the ``split`` of a data folder) are official files with fewer rows than the
-    official ones (a sample, or a copy cut short); None when none is known to be (row counts are known for v1)."""
-    partial = [f for f in ds.files if f.complete is False]
-    if not partial:
-        return None
-    f = partial[0]
-    return (f"{len(partial)} of the {counted(len(ds.files), 'file')} of {split}/ hold only part of the official "
-            f"file of their name (e.g. {f.name}: {f.rows:,} of {f.expected_rows:,} rows): a sample, or a copy cut "
-            "short; scores on it may differ from those on the whole dataset")  # fmt: skip
+    official ones (a sample, or a copy cut short), or with more (said as such: "only part" of a file of 30,420 rows
+    whose official one has 16,047 was wrong); None when none is known to be (row counts are known for v1)."""
+    fewer = [f for f in ds.files if f.complete is False and f.rows < f.expected_rows]
+    more = [f for f in ds.files if f.complete is False and f.rows > f.expected_rows]
+    notes = []
+    if fewer:
+        f = fewer[0]
+        notes.append(f"{len(fewer)} of the {counted(len(ds.files), 'file')} of {split}/ hold only part of the official "
+                     f"file of their name (e.g. {f.name}: {f.rows:,} of {f.expected_rows:,} rows): a sample, or a copy "
+                     "cut short; scores on it may differ from those on the whole dataset")  # fmt: skip
+    if more:
+        f = more[0]
+        notes.append(f"{len(more)} of the {counted(len(ds.files), 'file')} of {split}/ hold more rows than the official "
+                     f"file of their name (e.g. {f.name}: {f.rows:,} rows, the official one {f.expected_rows:,}): not "
+                     "the official files (generated data, or files joined together?); scores on them are not those of "
+                     "the dataset")  # fmt: skip
+    return "; ".join(notes) or None
 
 
 def has_split(data_dir: str | os.PathLike, split: str) -> bool:
@@ -1594,20 +1639,139 @@ def load_test_split(data_dir: str | os.PathLike, train: Dataset, *, progress=Non
 def cap_rows_per_class(ds: Dataset, cap: int, *, seed: int = 0) -> Dataset:
     """Keep at most ``cap`` rows of each label code (each of the 19 classes; a family or Attack as one, where labels
     say no more) by a seeded random choice, original order kept."""
+    keep, dropped = capped_rows(ds.y, cap, seed=seed)
+    if not dropped:
+        return ds
+    out = ds.subset(keep)
+    out.notes.append(capped_note(cap, dropped, len(ds), seed))
+    return out
+
+
+def capped_rows(y: np.ndarray, cap: int, *, seed: int = 0) -> tuple[np.ndarray, int]:
+    """The sorted indices of the rows :func:`cap_rows_per_class` keeps of labels ``y``, and how many it leaves out.
+    The choice depends on the labels alone (the features are not needed to make it)."""
     rng = np.random.default_rng(seed)
     keep = []
     dropped = 0
-    for code in np.unique(ds.y):
-        idx = np.flatnonzero(ds.y == code)
+    for code in np.unique(y):
+        idx = np.flatnonzero(y == code)
         if len(idx) > cap:
             dropped += len(idx) - cap
             idx = np.sort(rng.choice(idx, size=cap, replace=False))
         keep.append(idx)
+    return (np.sort(np.concatenate(keep)) if keep else np.empty(0, dtype=np.int64)), dropped
+
+
+def capped_note(cap: int, dropped: int, rows: int, seed: int) -> str:
+    """The note on the rows a cap per class left out."""
+    return f"capped at {cap:,} rows per class: {dropped:,} of {rows:,} rows left out (seed {seed})"
+
+
+class _NotExact(Exception):
+    """:func:`_read_capped` cannot take only the capped rows exactly: every row is read instead."""
+
+
+def _rows_by_lines(path: Path, name: str, layout: Layout | None) -> tuple[int, Layout] | None:
+    """Rows and layout of a CSV whose class comes from its file name (no label column), counted from its lines
+    without parsing it, where each line below the header is one row (no quote, blank line or lone carriage
+    return); None otherwise. A count that parsing does not confirm sends :func:`_read_capped` to the full read."""
+    import mmap
+
+    if class_from_filename(name) is None:
+        return None
+    columns, _ = _parse_header(_head(str(path)), name)
+    if find_label_column(columns) is not None:
+        return None
+    found = detect_layout(_feature_columns(columns))
+    if layout is not None and found.name != layout.name:
+        return None
+    newlines = returns = 0
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        start, n = mm.find(b"\n") + 1, len(mm)
+        if start == 0 or start == n:
+            return None
+        data = np.frombuffer(mm, dtype=np.uint8)
+        try:  # a step at a time, its pages handed back after it (the mapping does not add the file to the memory)
+            for a in range(start, n, _SCAN_BYTES):
+                b = min(a + _SCAN_BYTES, n)
+                if any(mm.find(s, a, min(b + 2, n)) >= 0 for s in (b'"', b"\n\n", b"\n\r\n")):
+                    return None
+                newlines += int(np.count_nonzero(data[a:b] == 10))
+                returns += int(np.count_nonzero(data[a:b] == 13))
+                low, high = a // mmap.PAGESIZE * mmap.PAGESIZE, b // mmap.PAGESIZE * mmap.PAGESIZE
+                if high > low and hasattr(mmap, "MADV_DONTNEED"):
+                    mm.madvise(mmap.MADV_DONTNEED, low, high - low)
+            last = int(data[-1])
+        finally:
+            data = None
+    if returns and returns != newlines:
+        return None  # carriage returns other than Windows line ends
+    return newlines + (last != 10), found
+
+
+def _read_capped(files: Sequence[Path], cap: int, *, seed: int, layout: Layout | None,
+                 progress=None) -> tuple[Dataset, Dataset, int] | None:  # fmt: skip
+    """``load_split``'s files with at most ``cap`` rows of each label, holding only the rows kept (a cap on the
+    official files keeps a few thousand of millions of rows: reading them all first took the whole split's memory).
+
+    The rows are those :func:`cap_rows_per_class` chooses on every row read (the choice needs only the labels): the
+    rows of a file whose class comes from its name are counted from its lines; other files are read for their labels
+    (and kept whole when no larger than the cap). Then each file not kept is read again and only its chosen rows
+    kept. Returns (capped rows, the files' rows as read, without features, rows left out), or None where this
+    cannot be done exactly (an error, a count that parsing does not confirm, a file changed meanwhile): every row is
+    then read and sampled, and errors are told as ever.
+    """
+    shown = source_names(list(files))
+    try:
+        counts: list[int] = []
+        labels: list[np.ndarray] = []
+        kept: list[Dataset | None] = []  # files read whole already (their rows are few)
+        layouts = set()
+        for i, path in enumerate(files):
+            by_lines = _rows_by_lines(Path(path), shown[i] or name_text(Path(path).name), layout)
+            if by_lines is not None:
+                n, found = by_lines
+                code = CLASSES_19.index(class_from_filename(shown[i] or name_text(Path(path).name)))
+                counts.append(n)
+                labels.append(np.full(n, code, dtype=np.int8))
+                kept.append(None)
+                layouts.add(found.name)
+                continue
+            part = read_csv(path, name=shown[i], require_labels=True, layout=layout)
+            counts.append(len(part))
+            labels.append(part.y)
+            kept.append(part if len(part) <= cap else None)
+            layouts.add(part.layout.name)
+        if len(layouts) != 1:
+            raise _NotExact
+        y_all = np.concatenate(labels)
+        keep, dropped = capped_rows(y_all, cap, seed=seed)
+        starts = np.cumsum([0, *counts])
+        summaries, notes, X, filled, found = [], [], None, 0, None
+        for i, path in enumerate(files):
+            part = kept[i] or read_csv(path, name=shown[i], require_labels=True, layout=layout)
+            if len(part) != counts[i] or not np.array_equal(part.y, labels[i]):
+                raise _NotExact  # a count from lines that parsing did not confirm, or a file changed meanwhile
+            local = keep[(keep >= starts[i]) & (keep < starts[i + 1])] - starts[i]
+            if X is None:
+                found, X = part.layout, new_matrix(len(keep), part.X.shape[1])
+            X[filled : filled + len(local)] = part.X[local]
+            filled += len(local)
+            summaries.extend(part.files)
+            notes.extend(part.notes)
+            kept[i] = part = None
+            if progress:
+                progress(i + 1, len(files), summaries[-1].name)
+    except (DataError, SchemaError, LabelColumnError, OSError, ValueError, _NotExact):
+        return None
+    source = np.repeat(np.arange(len(files), dtype=np.int32), counts)
+    every = Dataset(X=np.empty((len(y_all), 0), dtype=np.float32), y=y_all, source=source, files=summaries,
+                    layout=found, notes=[])  # fmt: skip
     if not dropped:
-        return ds
-    out = ds.subset(np.sort(np.concatenate(keep)))
-    out.notes.append(f"capped at {cap:,} rows per class: {dropped:,} of {len(ds):,} rows left out (seed {seed})")
-    return out
+        return replace(every, X=X, notes=notes), every, 0
+    capped = Dataset(X=X, y=y_all[keep], source=source[keep], files=summaries, layout=found, notes=notes,
+                     file_rows=keep - starts[source[keep]] + 1)  # fmt: skip
+    return capped, every, dropped
 
 
 def row_hashes(X: np.ndarray, *, block: int = 1 << 16) -> np.ndarray:

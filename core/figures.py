@@ -834,7 +834,13 @@ def model_scores_figure(rows: list[dict]) -> go.Figure:
 # Explanations and the alarm threshold (core.explain, core.threshold)
 # ----------------------------------------------------------------------------------------------
 
-__all__ += ["attribution_figure", "class_profile_figure", "importance_figure", "threshold_curves_figure"]
+__all__ += [
+    "attribution_figure",
+    "class_profile_figure",
+    "importance_figure",
+    "precision_recall_figure",
+    "roc_figure",
+]
 
 _PUSH_UP = "#d62728"  # towards the predicted class
 _PUSH_DOWN = "#4c78a8"  # away from it
@@ -852,12 +858,16 @@ def importance_figure(frame: pd.DataFrame, top: int = 15, title: str | None = No
     Returns
     -------
     go.Figure
-        ``fig.data[0]``: ``y`` = features, ``x`` = importance, ``error_x`` = std, meanings in ``customdata``.
+        ``fig.data[0]``: ``y`` = features, ``x`` = importance, ``error_x`` = std, meanings in ``customdata``; only
+        the features whose shuffling lowered macro-F1 (at most ``top``): on one class's flows, a top 15 of 7 such
+        features and 8 at 0 or below drew empty rows and whiskers that a reader took for features that matter.
     """
-    title = title or f"Which features matter most (top {min(top, len(frame))})"
+    rows = frame[frame["importance"] > 0].head(top) if frame is not None and len(frame) else pd.DataFrame()
+    title = title or f"Which features matter most (top {len(rows)})"
     if frame is None or frame.empty:
         return _empty_figure(title, "no feature importance")
-    rows = frame.head(top)
+    if rows.empty:
+        return _empty_figure(title, "shuffling no feature lowered macro-F1")
     fig = go.Figure(
         go.Bar(
             y=rows["feature"].tolist(),
@@ -870,7 +880,7 @@ def importance_figure(frame: pd.DataFrame, top: int = 15, title: str | None = No
             showlegend=False,
         )
     )
-    _style(fig, title, "Drop in macro-F1 when the feature's values are shuffled", None,
+    _style(fig, title, "Drop in macro-F1 when the feature's<br>values are shuffled", None,
            height=_rows_height(len(rows), per_row=26, base=140, minimum=300))  # fmt: skip
     fig.update_yaxes(type="category", autorange="reversed")
     return fig
@@ -911,7 +921,7 @@ def attribution_figure(frame: pd.DataFrame, predicted: str, top: int = 12, title
             showlegend=False,
         )
     )
-    _style(fig, title, f"Contribution to the probability of {predicted} (+ towards it, - away)", None,
+    _style(fig, title, f"Change in the probability of<br>{predicted} (+ towards, - away)", None,
            height=_rows_height(len(rows), per_row=28, base=140, minimum=300))  # fmt: skip
     fig.update_yaxes(type="category", autorange="reversed")
     fig.add_vline(x=0, line_color="#555", line_width=1)
@@ -967,50 +977,74 @@ def class_profile_figure(profiles: pd.DataFrame, cls: str, title: str | None = N
             showlegend=False,
         )
     )
-    _style(fig, title, f"Average difference from {reference}, in standard deviations", None,
+    _style(fig, title, f"Average difference from {reference},<br>in standard deviations", None,
            height=_rows_height(len(rows), per_row=26, base=140, minimum=280))  # fmt: skip
     fig.update_yaxes(type="category", autorange="reversed")
     fig.add_vline(x=0, line_color="#555", line_width=1)
     return fig
 
 
-def threshold_curves_figure(curves, title: str = "Benign or attack: where to set the alarm") -> go.Figure:
-    """ROC (left) and precision-recall (right) curves with the operating point marked on each.
+#: Characters of an axis title's line that fit under a plot at 800 pixels (about 470 for the page's content, less the
+#: features' names): a longer one was cut off ("Contribution to the probability of Attack (+ towards it, - aw").
+NARROW_AXIS_TITLE = 44
 
-    Parameters
-    ----------
-    curves : core.threshold.Curves
+
+def _operating_marker(x: float, y: float, threshold: float, hover: str) -> go.Scatter:
+    """The threshold on the slider, as a red cross named in the legend."""
+    on_grid = abs(threshold * 100 - round(threshold * 100)) < 1e-9  # 0.50 as the slider shows it; 0.005 whole
+    shown = f"{threshold:.2f}" if on_grid else f"{threshold:.3f}"
+    return go.Scatter(x=[x], y=[y], mode="markers", name=f"alarm threshold {shown} (the slider)",
+                      marker={"color": _PUSH_UP, "size": 12, "symbol": "x"},
+                      hovertemplate=f"threshold {threshold:.3f}<br>{hover}<extra></extra>")  # fmt: skip
+
+
+def _curve_layout(fig: go.Figure, title: str) -> go.Figure:
+    # The legend at the foot of the figure, under the axis title's two lines (just under the plot, it ran into them).
+    return _style(fig, title, height=460, margin={**MARGIN, "b": 120}, legend={"orientation": "h", "yref": "container",
+                  "y": 0.0, "yanchor": "bottom", "x": 0.0, "xanchor": "left"})  # fmt: skip
+
+
+def roc_figure(curves, title: str | None = None) -> go.Figure:
+    """The ROC curve (false-alarm rate across, detection rate up) with the operating point marked.
 
     Returns
     -------
     go.Figure
-        ``fig.data[0]`` ROC curve (x = false-alarm rate, y = detection rate), ``fig.data[1]`` its operating
-        point, ``fig.data[2]`` the precision-recall curve (x = recall, y = precision), ``fig.data[3]`` its
-        operating point.
+        ``fig.data[0]`` the curve (``x`` = false-alarm rate, ``y`` = detection rate), ``fig.data[1]`` the operating
+        point. Half a page wide: drawn beside :func:`precision_recall_figure` where the page is wide, under it where
+        it is narrow (side by side in one figure, at 800 pixels their axis titles ran into each other).
     """
     op = curves.operating
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
-        f"ROC (area {curves.roc_auc:.3f})", f"Precision-recall (average precision {curves.average_precision:.3f})"))  # fmt: skip
+    fig = go.Figure()
     fig.add_scatter(x=curves.fpr, y=curves.tpr, mode="lines", line={"color": "#4c78a8"}, name="ROC curve",
-                    customdata=curves.roc_thresholds, row=1, col=1,
+                    customdata=curves.roc_thresholds, showlegend=False,
                     hovertemplate="false alarms %{x:.2%}<br>attacks caught %{y:.2%}<br>threshold %{customdata:.3f}"
                     "<extra></extra>")  # fmt: skip
-    fig.add_scatter(x=[op.false_alarm_rate], y=[1 - op.missed_rate], mode="markers", name=f"threshold {op.threshold:.3f}",
-                    marker={"color": _PUSH_UP, "size": 12, "symbol": "x"}, row=1, col=1,
-                    hovertemplate="threshold " + f"{op.threshold:.3f}" + "<br>false alarms %{x:.2%}<br>"
-                    "attacks caught %{y:.2%}<extra></extra>")  # fmt: skip
-    pr_t = np.append(curves.pr_thresholds, np.nan)
+    fig.add_trace(_operating_marker(op.false_alarm_rate, 1 - op.missed_rate, op.threshold,
+                                    "false alarms %{x:.2%}<br>attacks caught %{y:.2%}"))  # fmt: skip
+    _curve_layout(fig, title or f"ROC (area {curves.roc_auc:.3f})")
+    fig.update_xaxes(title_text="False-alarm rate<br>(share of benign flows flagged)", range=[-0.01, 1.01])
+    fig.update_yaxes(title_text="Detection rate (share of attacks caught)", range=[-0.01, 1.01])
+    return fig
+
+
+def precision_recall_figure(curves, title: str | None = None) -> go.Figure:
+    """The precision-recall curve with the operating point marked.
+
+    Returns
+    -------
+    go.Figure
+        ``fig.data[0]`` the curve (``x`` = recall, ``y`` = precision), ``fig.data[1]`` the operating point.
+    """
+    op = curves.operating
+    fig = go.Figure()
     fig.add_scatter(x=curves.recall, y=curves.precision, mode="lines", line={"color": "#54a24b"},
-                    name="precision-recall curve", customdata=pr_t, row=1, col=2,
-                    hovertemplate="attacks caught %{x:.2%}<br>alarms that are real %{y:.2%}<br>"
+                    name="precision-recall curve", customdata=np.append(curves.pr_thresholds, np.nan),
+                    showlegend=False, hovertemplate="attacks caught %{x:.2%}<br>alarms that are real %{y:.2%}<br>"
                     "threshold %{customdata:.3f}<extra></extra>")  # fmt: skip
-    fig.add_scatter(x=[1 - op.missed_rate], y=[curves.operating_precision], mode="markers", showlegend=False,
-                    marker={"color": _PUSH_UP, "size": 12, "symbol": "x"}, row=1, col=2,
-                    hovertemplate="threshold " + f"{op.threshold:.3f}" + "<br>attacks caught %{x:.2%}<br>"
-                    "alarms that are real %{y:.2%}<extra></extra>")  # fmt: skip
-    _style(fig, title, height=420, legend={"orientation": "h", "y": -0.2, "x": 0.0})
-    fig.update_xaxes(title_text="False-alarm rate (share of benign flows flagged)", range=[-0.01, 1.01], row=1, col=1)
-    fig.update_yaxes(title_text="Detection rate (share of attacks caught)", range=[-0.01, 1.01], row=1, col=1)
-    fig.update_xaxes(title_text="Recall (share of attacks caught)", range=[-0.01, 1.01], row=1, col=2)
-    fig.update_yaxes(title_text="Precision (share of alarms that are attacks)", range=[-0.01, 1.01], row=1, col=2)
+    fig.add_trace(_operating_marker(1 - op.missed_rate, curves.operating_precision, op.threshold,
+                                    "attacks caught %{x:.2%}<br>alarms that are real %{y:.2%}"))  # fmt: skip
+    _curve_layout(fig, title or f"Precision-recall (average precision {curves.average_precision:.3f})")
+    fig.update_xaxes(title_text="Recall (share of attacks caught)", range=[-0.01, 1.01])
+    fig.update_yaxes(title_text="Precision (share of alarms<br>that are attacks)", range=[-0.01, 1.01])
     return fig

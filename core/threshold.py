@@ -323,9 +323,14 @@ def validation_text(meta: dict) -> str | None:
     suggested = meta.get("alarm_threshold_validation")
     if not suggested:
         return None
-    which = ("its first fit's validation rows (before the refit on all rows)" if suggested.get("of_first_fit")
-             else "its validation rows")  # fmt: skip
-    return (f"at training, macro-F1 on {which} ({suggested['rows']:,} flows it was not fitted on) was highest at "
+    first = ", before the refit on all rows" if suggested.get("of_first_fit") else ""  # one pair of brackets, not two
+    whose = "its first fit's" if first else "its"
+    which = f"{whose} validation rows ({suggested['rows']:,} flows it was not fitted on{first})"
+    # At the default: not "highest at 0.50: 0.9065, against 0.9065 at 0.50".
+    if abs(float(suggested["threshold"]) - DEFAULT_THRESHOLD) < 1e-9:
+        return (f"at training, macro-F1 on {which} was highest at {DEFAULT_THRESHOLD:.2f}, the default "
+                f"({suggested['macro_f1']:.4f}): no other threshold did better there")  # fmt: skip
+    return (f"at training, macro-F1 on {which} was highest at "
             f"{suggested['threshold']:.2f}: {suggested['macro_f1']:.4f}, against {suggested['macro_f1_at_default']:.4f} "
             f"at {DEFAULT_THRESHOLD:.2f}")  # fmt: skip
 

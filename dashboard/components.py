@@ -273,6 +273,18 @@ def side_by_side():
     return metric_row()  # the same row that wraps, holding halves instead of cards
 
 
+def growing_halves(*keys: str) -> list:
+    """Containers of a :func:`side_by_side` row, one per key, at least :data:`HALF_WIDTH` wide, that grow to share a
+    wide page (fixed at 440 pixels, two charts left 580 of a 1,920-pixel screen's 1,460 empty) and go one under
+    the other, each the page's width, where it is narrow. Streamlit gives a container a fixed width or a share of the
+    row that never wraps, so the row's wrappers are given ``flex: 1 1 440px`` by a style of the containers' keys."""
+    row = side_by_side()
+    wrappers = ", ".join(f'[data-testid="stLayoutWrapper"]:has(> .st-key-{k})' for k in keys)
+    st.html(f"<style>{wrappers} {{flex: 1 1 {HALF_WIDTH}px !important; width: auto !important}} "
+            f"{', '.join(f'.st-key-{k}' for k in keys)} {{width: 100% !important}}</style>")  # fmt: skip
+    return [row.container(width=HALF_WIDTH, key=k) for k in keys]
+
+
 def task_box(key: str, task: int = 6, **kwargs) -> int:
     """The task select box of the Analyze, Compare and Train pages, on ``task``: short names that fit a narrow box
     (:data:`core.taxonomy.TASK_CHOICES`; the long ones were cut off), the full descriptions in its help."""

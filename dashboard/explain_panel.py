@@ -20,7 +20,13 @@ from core import explain
 from core import report as core_report
 from core import threshold as th
 from core.errors import CoreError
-from core.figures import attribution_figure, class_profile_figure, importance_figure, threshold_curves_figure
+from core.figures import (
+    attribution_figure,
+    class_profile_figure,
+    importance_figure,
+    precision_recall_figure,
+    roc_figure,
+)
 from core.loading import UNLABELLED, Dataset
 from core.pipeline import Predictions, TrainedModel
 from core.taxonomy import BENIGN
@@ -128,11 +134,12 @@ def _importance_section(ids, model: TrainedModel, data: Dataset, evaluation) -> 
     bar = st.progress(0.0, text="Shuffling each feature and rescoring…")
     imp = _importance(*ids, model, data, bar=bar)
     bar.empty()
-    st.plotly_chart(importance_figure(imp.frame), key="analyze_explain_importance_chart")
+    top = imp.frame[imp.frame["importance"] > 0].head(5)
+    if len(top):  # no chart of empty rows where no feature's shuffling lowered macro-F1 (one flow, say): said below
+        st.plotly_chart(importance_figure(imp.frame), key="analyze_explain_importance_chart")
     if imp.task is not None and imp.task < model.task:
         st.caption(f"Measured as macro-F1 at {imp.task} classes, not {model.task}: some of these flows' labels say "
                    "no more (see the evaluation's notes).")  # fmt: skip
-    top = imp.frame[imp.frame["importance"] > 0].head(5)
     if len(top):
         st.markdown("The features this model relies on most:\n"
                     + "\n".join(f"- **{md(r.feature)}**: {md(r.meaning)}" for r in top.itertuples()))  # fmt: skip
@@ -189,8 +196,8 @@ def _row_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFrame) -
                    f"{th.threshold_text(th.model_threshold(model.metadata))}, the alarm threshold saved with the "
                    "model.")  # fmt: skip
     st.markdown(f"Row {int(r['row']):,} of {md(r['file'])}: classed as **{ex.predicted}** with probability "
-                f"{ex.probability:.3f}{truth}.{decided} At typical benign values the model gives {ex.predicted} "
-                f"{ex.baseline_probability:.3f}.")  # fmt: skip
+                f"{ex.probability:.3f}{truth}.{decided} At typical benign values its probability of {ex.predicted} "
+                f"would be {ex.baseline_probability:.3f}.")  # fmt: skip
     st.caption(f"Red bars pushed the flow towards {ex.predicted}, blue bars away from it. Method: {method}. Typical "
                f"benign values: {ex.baseline_source}.")  # fmt: skip
     st.plotly_chart(attribution_figure(ex.frame, ex.predicted), key="analyze_explain_row_chart")
@@ -259,13 +266,18 @@ def _threshold_section(ids, model: TrainedModel, data: Dataset, pred: Prediction
     caught = f" ({1 - cost.missed_rate:.1%})" if cost.n_attack else ""  # as the attacks missed are given
     row.metric("Attacks caught", f"{cost.detected:,}{caught}", border=True, help=f"of {cost.n_attack:,} attack flows")
     cv = th.with_operating_point(_curves(*ids, is_attack, p_attack), is_attack, p_attack, t)
-    st.plotly_chart(threshold_curves_figure(cv), key="analyze_alarm_curves")
-    left, right = st.columns([1, 2], vertical_alignment="center")
-    right.caption(f"Saved with the model now: {md(th.state_text(model.metadata))}. Saving makes every later scoring "
-                  "with this model (here and on the command line) use the new threshold, and its evaluations say on "
-                  "which flows it was chosen: choose it on flows other than those you will judge the model by.")  # fmt: skip
-    if left.button("Save this threshold with the model", key="analyze_alarm_save", icon=":material/save:",
-                   disabled=abs(t - saved) < 1e-9):  # fmt: skip
+    # Two halves, side by side where the page is wide and one under the other where it is not: in one figure at 800
+    # pixels the two curves' axis titles ran into each other and the second curve's title was cut off.
+    roc, pr = components.growing_halves("analyze_half_roc", "analyze_half_pr")
+    roc.plotly_chart(roc_figure(cv), key="analyze_alarm_curves")
+    pr.plotly_chart(precision_recall_figure(cv), key="analyze_alarm_pr")
+    # The button under its caption, not in a third of the page beside it: there it read "Save this thre…" at 800
+    # pixels.
+    st.caption(f"Saved with the model now: {md(th.state_text(model.metadata))}. Saving makes every later scoring "
+               "with this model (here and on the command line) use the new threshold, and its evaluations say on "
+               "which flows it was chosen: choose it on flows other than those you will judge the model by.")  # fmt: skip
+    if st.button("Save this threshold with the model", key="analyze_alarm_save", icon=":material/save:",
+                 disabled=abs(t - saved) < 1e-9):  # fmt: skip
         suggested = model.metadata.get("alarm_threshold_validation") or {}
         on_validation = abs(t - suggested.get("threshold", -1.0)) < 1e-9
         # expected: the model this page loaded; another saved under its name since is refused, not re-thresholded
@@ -284,11 +296,10 @@ def _validation_threshold(meta: dict) -> None:
     if not text:
         return
     suggested = meta["alarm_threshold_validation"]
-    left, right = st.columns([1, 2], vertical_alignment="center")
-    right.caption(f"{sentence(text)}. A threshold chosen there is fair to judge on these flows; one chosen on these "
-                  "flows is not.")  # fmt: skip
-    if left.button(f"Start from {suggested['threshold']:.2f}", key="analyze_alarm_validation",
-                   icon=":material/straighten:", help="Moves the slider; nothing is saved until you save it."):  # fmt: skip
+    st.caption(f"{sentence(text)}. A threshold chosen there is fair to judge on these flows; one chosen on these "
+               "flows is not.")  # fmt: skip
+    if st.button(f"Start from {suggested['threshold']:.2f}", key="analyze_alarm_validation",
+                 icon=":material/straighten:", help="Moves the slider; nothing is saved until you save it."):  # fmt: skip
         st.session_state["analyze_alarm_threshold"] = float(suggested["threshold"])
 
 

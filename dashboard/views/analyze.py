@@ -267,15 +267,16 @@ def _alerts(ids: tuple, data: Dataset, pred: Predictions, frame: pd.DataFrame) -
         kinds = ("" if two_class else " Most often: " + ", ".join(
             f"{c} ({counted(n, 'row')})" for c, n in top.items()) + ".")  # fmt: skip
         st.warning(f"**{counted(n_attack, 'row')} ({share}) {look}.**{kinds}", icon=":material/crisis_alert:")
-    charts = components.side_by_side()
+    # Halves that grow on a wide page (at 440 pixels each, half of a 1,920-pixel screen stayed empty).
+    left, right = components.growing_halves("analyze_half_counts", "analyze_half_confidence")
     # 3 rows next to 268,000 have no visible bar on a linear axis.
     bars = class_counts_figure(counts, "Rows per predicted class", log_y=counts_need_log_scale(counts))
-    charts.container(width=components.HALF_WIDTH).plotly_chart(bars, key="analyze_counts")
+    left.plotly_chart(bars, key="analyze_counts")
     # The metric above gives the count; a short title fits the chart's width.
     histogram = confidence_histogram(pred.confidence, threshold).update_layout(
         title_text="Confidence of each prediction"
     )
-    charts.container(width=components.HALF_WIDTH).plotly_chart(histogram, key="analyze_confidence")
+    right.plotly_chart(histogram, key="analyze_confidence")
     i = None
     if len(data.files) > 1:
         names = [f.name for f in data.files]

@@ -420,21 +420,6 @@ def test_class_profile_figure_values():
     assert others.layout.title.text == "What sets DDoS apart from all other rows", "not '... all other rows traffic'"
 
 
-def test_threshold_curves_figure_marks_the_operating_point():
-    from core import threshold as th
-
-    is_attack = np.array([0, 0, 0, 0, 1, 1, 1, 1], dtype=bool)
-    p = np.array([0.1, 0.2, 0.6, 0.3, 0.4, 0.7, 0.8, 0.9])
-    cv = th.with_operating_point(th.curves(is_attack, p), is_attack, p, 0.5)
-    fig = F.threshold_curves_figure(cv)
-    roc, roc_point, pr, pr_point = fig.data
-    np.testing.assert_allclose(roc.x, cv.fpr)
-    np.testing.assert_allclose(pr.y, cv.precision)
-    assert list(roc_point.x) == [0.25] and list(roc_point.y) == [0.75], "1 of 4 benign flagged, 3 of 4 attacks caught"
-    assert list(pr_point.x) == [0.75] and list(pr_point.y) == [0.75], "3 of 4 alarms are attacks"
-    assert "ROC (area" in fig.layout.annotations[0].text
-
-
 def test_core_never_imports_the_dashboard_or_streamlit():
     """core/ stands alone: no module of it imports dashboard/ or Streamlit (read from the source, every import)."""
     import ast

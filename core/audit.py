@@ -176,27 +176,53 @@ def _well_formed(event) -> bool:
 
 #: Bytes read at a time from the end of a month's log.
 _BLOCK = 1 << 20
+#: The longest line read as an event: far above any event :func:`record` writes (a score-many run of 20,000 files
+#: records about 3 MB); a longer line (a damaged log: a disk image, a file without line breaks) is unreadable.
+MAX_LINE_BYTES = 64 << 20
+#: Bytes of a damaged line shown with it.
+_SHOWN = 200
 
 
-def _lines_from_end(path: Path) -> Iterator[str]:
-    """The lines of ``path``, last first, read in blocks from its end: a month's log can grow large (a burst of failed
-    sign-ins) and the newest events are at its end. Cut at "\\n" only: splitlines() would also cut at U+2028 and the
+def _lines_from_end(path: Path) -> Iterator[tuple[str, int]]:
+    """The lines of ``path`` with their size in bytes, last first, read in blocks from its end: a month's log can grow
+    large (a burst of failed sign-ins) and the newest events are at its end. A line over :data:`MAX_LINE_BYTES` comes
+    as its first bytes only, in bounded memory (its blocks were joined again and again: a line of 256 MB took 90 s
+    and 800 MB, one of 1 GB a quarter of an hour). Cut at "\\n" only: splitlines() would also cut at U+2028 and the
     like, which JSON may hold inside a text (and "\\n" is never a byte of another UTF-8 character)."""
     with path.open("rb") as fh:
         end = fh.seek(0, os.SEEK_END)
-        tail = b""
+        pieces: list[bytes] = []  # the line being read, its earliest bytes last (read from the end)
+        size = 0
         while end > 0:
             start = max(0, end - _BLOCK)
             fh.seek(start)
-            lines = (fh.read(end - start) + tail).split(b"\n")
-            end, tail = start, lines[0]  # the first line may begin in the block before
-            for line in reversed(lines[1:]):
-                yield line.decode("utf-8", errors="replace")
-        yield tail.decode("utf-8", errors="replace")
+            lines = fh.read(end - start).split(b"\n")
+            end = start
+            for line in reversed(lines[1:]):  # each ends the line begun in an earlier block, or is whole
+                pieces.append(line)
+                yield _joined(pieces, size + len(line)), size + len(line)
+                pieces, size = [], 0
+            pieces.append(lines[0])  # the first line may begin in the block before
+            size += len(lines[0])
+            if size > MAX_LINE_BYTES:
+                pieces = pieces[-1:]  # its start is all that is shown of it
+        yield _joined(pieces, size), size
 
 
-def _event(line: str, file: str) -> dict:
-    """The event a line holds, or an ``unreadable`` one naming the line."""
+def _joined(pieces: list[bytes], size: int) -> str:
+    """A line of ``size`` bytes from its pieces (read backwards), its first :data:`_SHOWN` bytes only when it is over
+    :data:`MAX_LINE_BYTES` (its other pieces were not kept)."""
+    line = b"".join(reversed(pieces))
+    if size > MAX_LINE_BYTES:
+        line = line[:_SHOWN]
+    return line.decode("utf-8", errors="replace")
+
+
+def _event(line: str, file: str, size: int | None = None) -> dict:
+    """The event a line (of ``size`` bytes) holds, or an ``unreadable`` one naming the line."""
+    if size is not None and size > MAX_LINE_BYTES:
+        return {"action": "unreadable", "details": {"line": line[:_SHOWN], "file": file,
+                                                    "error": f"a line of {size:,} bytes: no event is that long"}}  # fmt: skip
     try:
         event = json.loads(line)
         if not _well_formed(event):
@@ -204,7 +230,7 @@ def _event(line: str, file: str) -> dict:
         # a \udcff escape decodes to a lone surrogate, which no page or CSV can encode (UnicodeError)
         json.dumps(event, ensure_ascii=False).encode("utf-8")
     except (ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
-        event = {"action": "unreadable", "details": {"line": line[:200], "file": file}}
+        event = {"action": "unreadable", "details": {"line": line[:_SHOWN], "file": file}}
     return event
 
 
@@ -222,9 +248,9 @@ def read_events(folder: str | os.PathLike | None = None, limit: int | None = 500
     events: list[dict] = []
     for path in sorted((target / n for n in fnmatch.filter(names, "audit-*.jsonl")), reverse=True):
         try:
-            for line in _lines_from_end(path):
+            for line, size in _lines_from_end(path):
                 if line.strip():
-                    events.append(_event(line, path.name))
+                    events.append(_event(line, path.name, size))
                     if limit and len(events) >= limit:
                         return events
         except OSError as exc:  # one month's log that cannot be read must not hide the others

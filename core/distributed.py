@@ -43,6 +43,7 @@ file system when the workers run on other machines).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import json
@@ -302,10 +303,25 @@ def range_counts(*counts: int) -> list[int]:
     return [int(c) for c in counts]
 
 
+#: The count of a range whose file could not be read (its scoring says why).
+UNREADABLE = -1
+
+
 def count_range(path: str, start: int, end: int, header: bytes | None = None) -> int:
     """Data rows in ``path[start:end]`` (a range of :func:`plan_file`), as read under ``header``
-    (:func:`count_rows`)."""
-    return count_rows(_read_range(path, start, end), header)
+    (:func:`count_rows`); :data:`UNREADABLE` when the file cannot be read now (moved or deleted during the run: an
+    error raised here was logged by the worker as a traceback for every range of the file)."""
+    try:
+        return count_rows(_read_range(path, start, end), header)
+    except OSError:
+        return UNREADABLE
+
+
+def _unreadable(name: str, exc: OSError | None = None) -> dict:
+    """A range's error when its file cannot be read (moved, deleted or made unreadable during the run)."""
+    return {"error": f"{name}: cannot read the file" + (f": {exc.strerror or exc}" if exc else ""),
+            "hint": "the file was moved, deleted or made unreadable during the run: check that every worker can read "
+            "it, then run score-many again"}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- model, once per worker
@@ -566,7 +582,12 @@ def score_range(
     started = time.perf_counter()
     try:
         model = worker_model(model_path, fingerprint)
-        body = _read_range(path, start, end)
+        try:
+            body = _read_range(path, start, end)
+        except OSError as exc:
+            return {"index": index, **_unreadable(name, exc)}
+        if counts[index] == UNREADABLE:  # read now, but not when its rows were counted
+            return {"index": index, **_unreadable(name)}
         try:
             # A range is not the file: its rows and bytes are bounded by the partition size, and the whole-file
             # limits (which protect memory) would report the range's count as the file's (as predict, which streams).
@@ -698,8 +719,50 @@ def make_client(scheduler: str | None = None, workers: int | None = None):
                 hint="start one with 'dask scheduler' and workers with 'dask worker ADDRESS', or leave out --scheduler",
             ) from None
     n = workers or os.cpu_count() or 1
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
+    _start_resource_tracker()
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+                           preload=[__name__])  # fmt: skip
     return Client(cluster), cluster
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (the cluster's processes need it) ignoring SIGHUP, as it ignores Ctrl-C
+    and SIGTERM: a closed terminal sends SIGHUP to the command's whole process group, and the tracker, killed by it,
+    printed a traceback for each resource of the cluster as it was started again."""
+    import signal
+    from multiprocessing import resource_tracker
+
+    if not hasattr(signal, "SIGHUP") or threading.current_thread() is not threading.main_thread():
+        return
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
+
+#: Signals that a terminal (Ctrl-C; closed: SIGHUP) or a service manager (SIGTERM) sends to a whole process group.
+_GROUP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+def dask_setup(worker) -> None:
+    """Run in each worker process of the local cluster :func:`make_client` starts (this module is its preload): it
+    ignores the signals sent to the command's whole process group, which the command handles by stopping the run
+    and closing its cluster. A worker that died of Ctrl-C printed its traceback (a hundred lines) and the cluster
+    started another in its place while the command was stopping. A worker still ends with the command's process,
+    whatever kills it: distributed ends a worker process whose parent is gone."""
+    import signal
+
+    if threading.current_thread() is threading.main_thread():
+        for name in _GROUP_SIGNALS:
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
+
+
+def dask_teardown(worker) -> None:
+    """Run as such a worker starts to close (the run is over, or stopped): what it logs from then on is no news to
+    the command's user (a heartbeat that met the scheduler already closed came as a 30-line traceback)."""
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
 
 def score_many(
@@ -893,19 +956,21 @@ def _run(
         seconds = time.perf_counter() - started
         done = True
     finally:
-        if not done and submitted:  # stopped midway: tasks still queued on a cluster we do not own must not run
+        if own:  # closed with its workers, its tasks and the plugin; what Dask logs meanwhile is no news
+            with _quiet_logs("distributed", "asyncio"):
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+        else:
+            if not done and submitted:  # stopped midway: tasks still queued on a cluster we do not own must not run
+                try:
+                    client.cancel(submitted)
+                except Exception:
+                    log.debug("could not cancel the run's tasks", exc_info=True)
             try:
-                client.cancel(submitted)
+                client.unregister_worker_plugin(plugin.name)
             except Exception:
-                log.debug("could not cancel the run's tasks", exc_info=True)
-        try:
-            client.unregister_worker_plugin(plugin.name)
-        except Exception:
-            log.debug("could not unregister the model plugin", exc_info=True)
-        if own:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+                log.debug("could not unregister the model plugin", exc_info=True)
     summary.update(
         started_at=started_at.isoformat(timespec="seconds"),
         seconds=round(seconds, 3),
@@ -915,6 +980,23 @@ def _run(
         partition_bytes=partition_bytes,
     )
     return summary
+
+
+@contextlib.contextmanager
+def _quiet_logs(*names: str):
+    """Only critical records from the loggers ``names`` meanwhile (all of them with ``--verbose``): closing the
+    command's own cluster, Dask warns of each worker process it ends ("still alive after 4.0 seconds, killing": a
+    process slow to exit on a busy machine), and after Ctrl-C it logged its own error from the interrupted call."""
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    if not log.isEnabledFor(logging.DEBUG):
+        for lg in loggers:
+            lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def _where_am_i() -> str:

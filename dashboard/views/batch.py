@@ -180,6 +180,10 @@ def files_table(summary: dict, stats: dict) -> pd.DataFrame:
     )
 
 
+#: Pixels between the x axis's line and the legend (room for its numbers), and Plotly's top and bottom margins.
+LEGEND_GAP, _PLOT_MARGINS = 40, 180
+
+
 def classes_by_file_figure(summary: dict) -> go.Figure:
     """Stacked horizontal bars: rows per predicted class in each file (classes in the model's order).
 
@@ -195,13 +199,23 @@ def classes_by_file_figure(summary: dict) -> go.Figure:
         if any(counts):
             fig.add_bar(y=labels, x=counts, name=cls, orientation="h", marker_color=class_color(cls), customdata=full,
                         hovertemplate="%{customdata}<br>" + _plotly_text(cls) + ": %{x:,} rows<extra></extra>")  # fmt: skip
+    height = max(360, 160 + 28 * len(names)) + 22 * ((len(fig.data) + 2) // 3)
     fig.update_layout(
         barmode="stack",
         title="Rows per predicted class, in each file",
         yaxis_title=f"file (each name ends in {_plotly_text(suffix)})" if suffix else "file",
-        height=max(360, 160 + 28 * len(names)) + 22 * ((len(fig.data) + 2) // 3),
+        height=height,
         yaxis={"autorange": "reversed", "type": "category", "automargin": True},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.08, "xanchor": "left", "x": 0, "traceorder": "normal"},
+        # LEGEND_GAP pixels under the bars whatever their number: a share of the plot's height (0.08) put the legend
+        # of 228 files 520 pixels below the last bar, past a blank screenful
+        legend={
+            "orientation": "h",
+            "yanchor": "top",
+            "y": -LEGEND_GAP / (height - _PLOT_MARGINS),
+            "xanchor": "left",
+            "x": 0,
+            "traceorder": "normal",
+        },
     )
     return fig
 

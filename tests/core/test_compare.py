@@ -389,7 +389,7 @@ def test_an_unknown_family_or_parameter_stops_the_benchmark_before_reading_data(
 
     with pytest.raises(CoreError, match="unknown model family 'forest'"):
         run_benchmark(tmp_path / "nothing-here", families=("rf", "forest"))
-    with pytest.raises(CoreError, match=r"unknown parameter\(s\) \['trees'\] for rf"):
+    with pytest.raises(CoreError, match=r"unknown parameter \['trees'\] for rf"):
         run_benchmark(tmp_path / "nothing-here", families=("rf",), params={"rf": {"trees": 3}})
 
 

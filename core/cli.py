@@ -453,18 +453,22 @@ def cmd_models(args) -> int:
     if not models:
         print(f"no saved models in {args.models_dir or default_models_dir()}; train one with: python -m core train ...")
         return 0
-    print(f"{'name':<44} {'task':>4} {'family':<10} {'layout':<6} {'saved':<20} {'macro-F1':>8} {'weighted-F1':>11}")
+    # As wide as the longest name (up to 80 characters): a longer one than 44 pushed its row's columns out of line
+    wide = max([44, *(len(m["name"]) for m in models if "error" not in m)])
+    print(
+        f"{'name':<{wide}} {'task':>4} {'family':<10} {'layout':<6} {'saved':<20} {'macro-F1':>8} {'weighted-F1':>11}"
+    )
     for m in models:
         if "error" in m:
             kept = "" if m.get("deletable", True) else " (it holds other files too: delete refuses it)"
-            print(f"{m['name']:<44} damaged: {m['error']}{kept}")
+            print(f"{m['name']:<{wide}} damaged: {m['error']}{kept}")
             continue
         test = (m.get("metrics") or {}).get("test") or {}
         mf = f"{test['macro_f1']:.4f}" if test else "-"
         wf = f"{test['weighted_f1']:.4f}" if test else "-"
         marked = saved_since_training(m)
         coarser = scored_at(m)
-        print(f"{m['name']:<44} {m['task']:>4} {m['family']:<10} {m['layout']:<6} {m.get('saved_at', '')[:19]:<20} "
+        print(f"{m['name']:<{wide}} {m['task']:>4} {m['family']:<10} {m['layout']:<6} {m.get('saved_at', '')[:19]:<20} "
               f"{mf:>8} {wf:>11}" + (f"  * threshold {probability_text(m['alarm_threshold'])}" if marked else "")
               + (f"  + at {coarser} classes" if coarser else ""))  # fmt: skip
     shown = [m for m in models if "error" not in m]
@@ -844,8 +848,12 @@ def cmd_report(args) -> int:
     from .pipeline import TrainedModel, resolve_model_path
     from .report import analysis_report, read_report_data
 
-    html = _output_file(args.out, "--out", args.data, other=("--pdf", args.pdf))
-    pdf = _output_file(args.pdf, "--pdf", args.data) if args.pdf else None
+    # '-': that document on standard output (report ... --out - | mail), the line in words on standard error; it was
+    # written to a file named '-'
+    if args.out == args.pdf == "-":
+        raise CoreError("--out and --pdf cannot both be '-' (standard output)", hint="write one of them to a file")
+    html = "-" if args.out == "-" else _output_file(args.out, "--out", args.data, other=("--pdf", args.pdf))
+    pdf = "-" if args.pdf == "-" else _output_file(args.pdf, "--pdf", args.data) if args.pdf else None
     model = TrainedModel.load(resolve_model_path(args.model, args.models_dir))
     data, label = read_report_data(args.data, layout=model.layout)
     model.check_layout(data)
@@ -853,10 +861,15 @@ def cmd_report(args) -> int:
                              importance_rows=args.importance_rows)  # fmt: skip
     options = {html: "--out", pdf: "--pdf"}
     for path, content in report.documents(html, pdf):
-        _write_output(path, options[path], lambda path=path, content=content: write_bytes_atomic(path, content))
+        if path == "-":
+            sys.stdout.buffer.write(content)
+            sys.stdout.flush()
+        else:
+            _write_output(path, options[path], lambda path=path, content=content: write_bytes_atomic(path, content))
+    where = ["standard output" if p == "-" else str(p) for p in (args.out, args.pdf) if p]
     _audit("exported", model=model.name, files=[{"name": f.name, "rows": f.rows} for f in data.files], rows=len(data),
-           out=[str(p) for p in (args.out, args.pdf) if p], what="report")  # fmt: skip
-    print(f"report written: {args.out}" + (f" and {args.pdf}" if args.pdf else ""))
+           out=where, what="report")  # fmt: skip
+    print(f"report written: {' and '.join(where)}", file=sys.stderr if "-" in (html, pdf) else sys.stdout)
     return 0
 
 
@@ -1029,8 +1042,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="model folder or name in the registry")
     p.add_argument("--data", required=True, nargs="+", help="folder in the official layout (DIR/test is scored), "
                    "a folder of CSV files, or CSV files")  # fmt: skip
-    p.add_argument("--out", required=True, help="HTML file to write (self-contained: opens without internet)")
-    p.add_argument("--pdf", help="also write this PDF file")
+    p.add_argument("--out", required=True, help="HTML file to write (self-contained: opens without internet; -: to "
+                   "standard output)")  # fmt: skip
+    p.add_argument("--pdf", help="also write this PDF file (-: to standard output)")
     p.add_argument("--importance-rows", type=_positive_int, default=2000, help="rows sampled for feature importance "
                    "(default 2000)")  # fmt: skip
     p.add_argument("--no-importance", action="store_true", help="skip feature importance (faster)")

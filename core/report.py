@@ -26,7 +26,7 @@ import pandas as pd
 
 from .loading import UNLABELLED, Dataset
 from .preprocess import repair_rule
-from .words import counted, listed, share_text, was_were
+from .words import counted, listed, share_text, time_text, was_were
 
 if TYPE_CHECKING:
     from .compare import ModelScore
@@ -138,8 +138,8 @@ def absent_classes_sentence(report: EvaluationReport) -> str | None:
 
 
 def _file_table(data: Dataset) -> pd.DataFrame:
-    return pd.DataFrame([{"file": f.name, "rows": f.rows, "true class from": f.label_source or "unknown"}
-                         for f in data.files])  # fmt: skip
+    return pd.DataFrame([{"file": f.name, "rows": f.rows, "true class from": f.label_source or (
+        "unknown (every label blank)" if f.blank_labels else "unknown")} for f in data.files])  # fmt: skip
 
 
 def _duplicate_rows(X: np.ndarray) -> int:
@@ -160,7 +160,7 @@ def _model_facts(model: TrainedModel) -> list[str]:
              f"Data layout: {model.layout.name} ({model.layout.n_features} features)"]  # fmt: skip
     if data.get("description"):
         facts.append(f"Trained on: {data['description']} ({data.get('train_rows', 0):,} rows"
-                     + (f", created {meta['created_at']}" if meta.get("created_at") else "") + ")")  # fmt: skip
+                     + (f", created {time_text(meta['created_at'])}" if meta.get("created_at") else "") + ")")  # fmt: skip
     test = (meta.get("metrics") or {}).get("test")
     if test:
         since = (" (at the default alarm threshold 0.50, before the threshold below was saved)"
@@ -244,9 +244,14 @@ def analysis_report(model: TrainedModel, data: Dataset, *, predictions: Predicti
     if evaluation is not None:
         sections.extend(_evaluation_sections(evaluation, figures))
     else:
+        # A label column whose every cell is blank is not "no label column" (the report said so of one)
+        blank = [f for f in data.files if f.blank_labels]
+        why = ("every cell of their label column is blank" if len(blank) == len(data.files) else
+               "no official CICIoMT2024 file names, and no label column or only blank labels" if blank else
+               "no official CICIoMT2024 file names and no label column")  # fmt: skip
         sections.append(Section("How good were these predictions?", paragraphs=[
-            "The true class of these flows is not known (no official CICIoMT2024 file names and no label column), "
-            "so the model could not be measured on them; the counts above are what it predicts."]))  # fmt: skip
+            f"The true class of these flows is not known ({why}), so the model could not be measured on them; the "
+            "counts above are what it predicts."]))  # fmt: skip
 
     if importance is not None:
         top = importance.top(top_features)

@@ -24,7 +24,7 @@ from .paths import write_text_atomic
 from .pipeline import TrainedModel, fingerprint, read_metadata
 from .taxonomy import TASKS, classes_for_task, codes_for_task, finest_task, known_for_task
 from .training import Cancelled, TrainProgress, train_model
-from .words import counted
+from .words import counted, listed
 
 log = logging.getLogger(__name__)
 
@@ -307,6 +307,21 @@ def overlap_notes(train: Dataset, test: Dataset, tasks: tuple[int, ...]) -> dict
     return notes
 
 
+def untrained_note(meta: dict, report: EvaluationReport) -> str | None:
+    """In words, the classes of ``report``'s test rows that the training rows of the model (its ``meta``) did not
+    hold: no model fitted on them can predict those classes, so their F1 is 0 whatever the family (a comparison
+    showed 0.000 beside them and said nothing of why). None when every class of the test rows was trained on."""
+    absent = [c for c in (meta.get("data") or {}).get("classes_absent_from_training") or []
+              if (report.per_class.get(c) or {}).get("support")]  # fmt: skip
+    if not absent:
+        return None
+    one = len(absent) == 1
+    return (f"the training rows hold no {listed(absent)}, though the test rows do: no model fitted on them can predict "
+            f"{'it' if one else 'them'}, so {'its' if one else 'their'} F1 is 0 for every family and lowers every "
+            f"macro-F1; add training files of {'this class' if one else 'these classes'} to compare the families on "
+            f"{'it' if one else 'them'}")  # fmt: skip
+
+
 def bench_model_name(family: str, task: int, layout: str) -> str:
     """The name a benchmark saves the model of (``family``, ``task``) under, for data of the ``layout`` release."""
     return f"bench-{family}-{task}class-{layout}"
@@ -446,6 +461,8 @@ def run_benchmark(
             score.report.notes.extend(f"{WARNING}{w}" for w in model.metadata.get("fit_warnings", []))
             if task in overlap:
                 score.report.notes.append(overlap[task])
+            if untrained := untrained_note(model.metadata, score.report):
+                score.report.notes.append(untrained)
             model.metadata["metrics"]["test"] = score.report.to_dict()
             model.metadata["data"].update(test_identity)
             if models_dir is not None:

@@ -242,6 +242,10 @@ def show_models_table(frame: pd.DataFrame, key: str) -> None:
     model has no test scores (then its scores are validation scores, and the table says so); the 'test set'
     column, and what it means, only when the models were scored on different rows."""
     config = {c: st.column_config.NumberColumn(c, format="%.3f") for c in ("macro-F1", "weighted-F1")}
+    # The name pinned, wide enough for it: at 800 pixels the dates, data and sizes are reached by scrolling sideways,
+    # and the names scrolled out of sight with them (and a long one was cut off)
+    config["name"] = st.column_config.TextColumn("name", width="medium", pinned=True)
+    config["family"] = st.column_config.TextColumn("family", width=90)  # sized to its heading, it read "paper-c"
     config["size (MB)"] = st.column_config.NumberColumn("MB", format="%.2f", help="Size on disk")
     config["created"] = st.column_config.Column("created", help="When the model was trained (UTC)")
     config["test set"] = st.column_config.Column("test set", help="The rows the scores were measured on: the same "

@@ -12,7 +12,7 @@ from core.figures import class_counts_figure, training_curves
 from core.models import FAMILIES
 from core.pipeline import delete_model
 from core.taxonomy import classes_for_task
-from core.words import counted, sentence
+from core.words import counted, listed, sentence
 from dashboard import auth, components, loaders
 from dashboard.escape import md
 
@@ -32,8 +32,7 @@ def render() -> None:
     except CoreError as exc:  # the models folder cannot be read: said, naming it
         loaders.show_error(exc)
         return
-    for m in unusable:
-        _damaged(m)
+    _unusable(unusable)
     if not models:
         if problem := loaders.registry_problem():
             st.warning(problem, icon=":material/folder_off:")
@@ -209,6 +208,27 @@ def _facts(d: dict) -> pd.DataFrame:
         return f"{v:,.4g}" if v else "0"  # seconds, rates and the like: 4 significant digits
 
     return pd.DataFrame({"item": list(d), "value": [text(v) for v in d.values()]})
+
+
+def _unusable(unusable: list[dict]) -> None:
+    """The folders of the registry that no page can use. Two or more are summed up in one warning, with each of them
+    (what is wrong, a way to remove it) in an expander below: one warning and button each pushed the table of models
+    out of sight (four damaged folders filled the first screen at 800 pixels)."""
+    if len(unusable) < 2:
+        for m in unusable:
+            _damaged(m)
+        return
+    newer = sum(1 for m in unusable if m.get("newer"))
+    why = ("damaged or not models" if not newer else "saved by a newer version of this tool"
+           if newer == len(unusable) else "damaged, or saved by a newer version of this tool")  # fmt: skip
+    names = [md(m["name"]) for m in unusable]  # not in bold: each one's own message below names it so
+    names = listed(names if len(names) <= 6 else [*names[:5], f"{len(names) - 5} more"])
+    st.warning(f"{counted(len(unusable), 'folder')} in {md(loaders.models_dir())} cannot be used as models ({why}): "
+               f"{names}. Each is below, with what is wrong and what to do.", icon=":material/folder_off:")  # fmt: skip
+    confirming = st.session_state.get(KEY_CONFIRM) in {m["path"] for m in unusable}
+    with st.expander(f"Folders that cannot be used ({len(unusable)})", expanded=confirming):
+        for m in unusable:
+            _damaged(m)
 
 
 def _damaged(meta: dict) -> None:

@@ -772,7 +772,7 @@ def cmd_benchmark_models(args) -> int:
             earlier = read_results(saved.read_bytes(), str(saved))
             failed = f", {len(earlier.failures)} failed (run again if their family is named here)" if (
                 earlier.failures) else ""  # fmt: skip
-            print(f"resuming from {saved}: {len(earlier.scores)} job(s) finished there{failed}")
+            print(f"resuming from {saved}: {counted(len(earlier.scores), 'job')} finished there{failed}")
         else:
             print(f"nothing to resume in {args.out} (no results.json): running every job")
     elif (Path(args.out) / "results.json").is_file():

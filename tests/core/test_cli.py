@@ -386,7 +386,7 @@ def test_benchmark_models_resume_runs_only_what_the_earlier_run_lacks(v1_sample,
 
     assert main([*common, "--families", "lr,rf", "--resume"]) == 0
     out = capsys.readouterr().out
-    assert f"resuming from {tmp_path / 'results.json'}: 1 job(s) finished there\n" in out
+    assert f"resuming from {tmp_path / 'results.json'}: 1 job finished there\n" in out
     entries = json.loads((tmp_path / "results.json").read_text())
     assert [e["family"] for e in entries] == ["lr", "rf"] and entries[0] == lr, "lr kept as it was"
     assert "1 job kept from an earlier run into this folder (--resume, its times and memory are that run's); " \
@@ -398,7 +398,7 @@ def test_benchmark_models_resume_runs_only_what_the_earlier_run_lacks(v1_sample,
     assert "error: rf, 6 classes failed: a random forest of 20 trees" in capsys.readouterr().err
     assert main([*common, "--families", "lr", "--resume", "--rf-trees", "20"]) == 1, "the results still lack rf"
     out, err = capsys.readouterr()
-    assert "1 job(s) finished there, 1 failed (run again if their family is named here)\n" in out
+    assert "1 job finished there, 1 failed (run again if their family is named here)\n" in out
     assert "error: rf, 6 classes failed (in the earlier run; not part of this one, so not run again): " in err
     entries = json.loads((tmp_path / "results.json").read_text())
     assert [(e["family"], "failed" in e) for e in entries] == [("lr", False), ("rf", True)] and entries[0] == lr

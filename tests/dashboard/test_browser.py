@@ -458,6 +458,7 @@ def test_explanations_threshold_and_report_export(page, app_url):
     assert re.fullmatch(r"[\d,]+\.\d", metric_value(page, "False alarms per 10,000 benign flows"))
     assert re.fullmatch(r"[\d,]+ \([\d.]+%\)", metric_value(page, "Attacks missed"))
     expect(page.get_by_role("button", name="Save this threshold with the model")).to_be_visible()
-    expect(plot_titled(page, "Benign or attack: where to set the alarm").first).to_be_visible()
+    expect(plot_titled(page, "ROC (area").first).to_be_visible()
+    expect(plot_titled(page, "Precision-recall (average precision").first).to_be_visible()
     assert_no_errors(page)
     _shot_from(page, "Where to set the alarm", "10-alarm-threshold.png")

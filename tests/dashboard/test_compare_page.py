@@ -443,7 +443,7 @@ def test_saved_results_json_is_shown_and_a_wrong_file_is_explained(registry_env,
     assert "compare_saved_bars_6" in charts(at) and "compare_saved_heatmap_6" in charts(at)
     table = next(d.value for d in at.dataframe if list(d.value["family"]) == ["lr", "rf"])
     assert list(table["macro-F1"]) == [round(s.report.macro_f1, 4) for s in scores]
-    assert any("no results for the 2-class, 19-class" in i.value for i in at.info)
+    assert any("no results for the 2-class and 19-class tasks" in i.value for i in at.info)
     assert not at.error
     at.file_uploader(key="compare_saved_upload").set_value(("notes.json", b'{"a": 1}', "application/json")).run()
     assert not at.exception

@@ -424,6 +424,12 @@ def cmd_score_many(args) -> int:
         import dask
 
         dask.config.set({"logging.distributed": "warning"})
+        if args.scheduler is None:
+            import distributed  # noqa: F401 (it sets the levels of its loggers and tornado's as it is imported)
+
+            # Our own cluster is closed at the run's end or when it is stopped; tornado then logged the connections
+            # it closed as 30-line "Exception in callback" errors, from its own thread, at any time until exit.
+            logging.getLogger("tornado.application").setLevel(logging.CRITICAL)
     # The options that can be checked alone are, before --out is made: a refused run leaves no empty folder behind.
     model, partition_bytes = resolve_model_path(args.model, args.models_dir), parse_size(args.partition_size)
     check_out_apart(args.out, expand_inputs(args.inputs))  # no capture among what the run replaces

@@ -957,7 +957,7 @@ def _run(
         done = True
     finally:
         if own:  # closed with its workers, its tasks and the plugin; what Dask logs meanwhile is no news
-            with _quiet_logs("distributed", "asyncio", "tornado"):
+            with _quiet_logs("distributed", "distributed.client", "asyncio", "tornado", "tornado.application"):
                 client.close()
                 if cluster is not None:
                     cluster.close()

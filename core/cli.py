@@ -317,9 +317,9 @@ def _print_evaluation(model, data: str, report) -> None:
     print(f"{model.name} on {data}/test: {report.headline()}")
     if report.absent_classes:
         print(f"classes absent from the test data: {', '.join(report.absent_classes)}")
-    data_meta = model.metadata.get("data") or {}  # not a required key: a model without it is still evaluated
-    never = [c for c in data_meta.get("classes_absent_from_training") or [] if c in report.labels]
-    if never:
+    from .compare import untrained_classes
+
+    if never := untrained_classes(model.metadata, report):
         print(f"classes the model never saw in training, so never predicts (their F1 is 0 by construction): "
               f"{', '.join(never)}")  # fmt: skip
     extra = {c: sum(row[report.labels.index(c)] for row in report.confusion_matrix) for c in report.labels

@@ -307,12 +307,17 @@ def overlap_notes(train: Dataset, test: Dataset, tasks: tuple[int, ...]) -> dict
     return notes
 
 
+def untrained_classes(meta: dict, report: EvaluationReport) -> list[str]:
+    """The classes of ``report``'s rows that the training rows of the model (its ``meta``) did not hold: it can never
+    predict them, so their F1 is 0 by construction."""
+    absent = (meta.get("data") or {}).get("classes_absent_from_training") or []  # not a required key
+    return [c for c in absent if c in report.scored_labels]
+
+
 def untrained_note(meta: dict, report: EvaluationReport) -> str | None:
-    """In words, the classes of ``report``'s test rows that the training rows of the model (its ``meta``) did not
-    hold: no model fitted on them can predict those classes, so their F1 is 0 whatever the family (a comparison
-    showed 0.000 beside them and said nothing of why). None when every class of the test rows was trained on."""
-    absent = [c for c in (meta.get("data") or {}).get("classes_absent_from_training") or []
-              if (report.per_class.get(c) or {}).get("support")]  # fmt: skip
+    """In words, :func:`untrained_classes`: no model fitted on those training rows can predict them, whatever the
+    family (a comparison showed 0.000 beside them and said nothing of why). None when there are none."""
+    absent = untrained_classes(meta, report)
     if not absent:
         return None
     one = len(absent) == 1

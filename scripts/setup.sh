@@ -59,7 +59,8 @@ else
   echo "creating .venv"
   "$PY" -m venv .venv
 fi
-hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+# the stamp names what was installed; Python hashes it, as sha256sum is not on every system (macOS has shasum)
+hash_of() { cat "$@" | "$PY" -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16])'; }
 stamp=.venv/.installed-$(hash_of requirements.txt "$req")
 if [ ! -f "$stamp" ]; then
   echo "installing Python packages from $req (first time: a few minutes)"

@@ -10,7 +10,8 @@ self=$(readlink -f -- "$0" 2>/dev/null || realpath -- "$0" 2>/dev/null || printf
 # IOMT_TEST_WORKERS=N sets how many (1: in this process, no workers; auto: one per core); extra arguments come after
 # and win. Checked before the set-up's minutes: a word there was "integer expression expected" after them, and the
 # tests then ran in one process.
-workers=${IOMT_TEST_WORKERS:-$(( $(nproc) < 2 ? 1 : 2 ))}
+cores=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)  # nproc is GNU's; macOS has getconf
+workers=${IOMT_TEST_WORKERS:-$(( cores < 2 ? 1 : 2 ))}
 if [ "$workers" != auto ]; then
   if ! [[ "$workers" =~ ^[0-9]+$ ]] || [ $((10#$workers)) -lt 1 ]; then
     echo "error: IOMT_TEST_WORKERS='$workers' is not a number of test processes: give a whole number from 1 up" \

@@ -78,7 +78,7 @@ from .loading import (
     ignored_label_columns,
 )
 from .paths import name_text
-from .preprocess import RepairCounts
+from .preprocess import IMPLAUSIBLE_TEXT, RepairCounts
 from .schema import detect_layout, find_label_column
 from .words import counted, probability_text
 
@@ -1038,7 +1038,7 @@ def _summarise(
     totals: dict = {
         "predicted": {},
         "low_confidence": 0,
-        "repairs": {"total": 0, "pos_inf": {}, "neg_inf": {}, "nan": {}},
+        "repairs": RepairCounts().to_dict(),
     }
     for job in jobs:
         stats = []
@@ -1099,8 +1099,8 @@ def _summarise(
             entry["empty_rows"] += s.get("empty_rows", 0)
             entry["blank_labels"] += s.get("blank_labels", 0)
             totals["repairs"]["total"] += s["repairs"]["total"]
-            for kind in ("pos_inf", "neg_inf", "nan"):
-                _merge(totals["repairs"][kind], s["repairs"][kind])
+            for kind in RepairCounts.KINDS:  # "beyond": cells beyond ±1e15 taken as inf (counted in the others too)
+                _merge(totals["repairs"][kind], s["repairs"].get(kind, {}))
         columns, _ = _parse_header(job.plan.header, job.name)  # the file was scored: its header parses
         label_notes += ignored_label_columns(job.name, columns, find_label_column(columns))
         entry["attack_share"] = _attack_share(entry["predicted"], entry["rows"])
@@ -1135,6 +1135,12 @@ def _summarise(
         "worker_busy_seconds": {pid: round(t, 2) for pid, t in busy.items()},
         "notes": label_notes,
     }
+
+
+def _beyond_text(repaired: dict) -> str:
+    """What follows the summary's count of repaired cells: ', of them 40 beyond ±1e+15 taken as infinite', or ''."""
+    beyond = RepairCounts.from_dict(repaired).beyond_total
+    return f", of them {beyond:,} beyond {IMPLAUSIBLE_TEXT} taken as infinite" if beyond else ""
 
 
 def alarm_threshold(meta: dict) -> float | None:
@@ -1190,7 +1196,7 @@ def format_summary(summary: dict) -> str:
         )
         + " · low-confidence rows (probability < "
         f"{probability_text(summary['low_confidence_threshold'])}): {summary['low_confidence']:,} · repaired cells: "
-        f"{summary['repaired_cells']['total']:,}",
+        f"{summary['repaired_cells']['total']:,}" + _beyond_text(summary["repaired_cells"]),
         "predicted classes:",
     ]
     lines += [f"  {c}: {n:,}" for c, n in summary["predicted"].items()]

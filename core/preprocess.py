@@ -9,10 +9,13 @@ Repair rule (documented, fitted on the training data, counted, never dropping ro
 Real v2 files carry ``inf`` in ``Rate`` (a window of zero duration) and a few ``NaN``;
 the repair keeps such rows at the extreme of the training range, where they belong.
 
-A finite value so large that it overflows float32 once scaled (``3e38`` in a column whose
-training deviation is below 1) is repaired, and counted, as the ``inf`` it has become: left as
-``inf``, it made a network's probabilities NaN (read as the first class, e.g. Benign) and
-scikit-learn refuse the whole file.
+A finite cell beyond ``±IMPLAUSIBLE`` (``1e15``; the largest real value in the samples is about
+``1.7e8``) is no measurement, but a corrupt cell or a float's largest value written for a missing one
+(``3.4e38``): it is taken as the ``inf`` of its sign, in training rows and in every row scored
+(validation, test, ``predict``, ``score-many``, the dashboard), repaired by the rule above, and counted
+apart (:attr:`RepairCounts.beyond`) as well as with the ``inf`` cells. Taken as it was, one such cell in a
+training column squeezed the column's other values into one; in a scored row it reached the model as a
+huge number (or, overflowing float32 once scaled, as an ``inf`` said to have been in the file).
 
 Then, optionally, ``sign(x) * log1p(|x|)`` on chosen heavy-tailed features, or a quantile
 transform of every feature (its training CDF, mapped to a standard normal: the order of values
@@ -37,6 +40,28 @@ def repair_rule(arrow: str = "→") -> str:
     return ", ".join(f"{'+inf' if kind == 'inf' else kind} {arrow} {to}" for kind, to in REPAIRED_TO.items())
 
 
+#: A feature cell of larger magnitude is no measurement (the largest in the real samples: IAT, 1.7e8): a corrupt
+#: cell, or a float's largest value written for a missing one (3.4e38). Such a cell is taken as the ``inf`` of its
+#: sign wherever rows go through :class:`Preprocessor` (fitted, transformed), and counted.
+IMPLAUSIBLE = 1e15
+#: The bound in words, as notes and summaries give it.
+IMPLAUSIBLE_TEXT = f"±{IMPLAUSIBLE:.0e}"
+
+
+def implausible(X: np.ndarray) -> np.ndarray:
+    """Mask of the finite cells of ``X`` beyond :data:`IMPLAUSIBLE`: the cells taken as the ``inf`` of their sign."""
+    return (np.abs(X) > IMPLAUSIBLE) & np.isfinite(X)
+
+
+def _plausible(X: np.ndarray, rows_per_step: int = 65536) -> np.ndarray:
+    """Mask of the cells of ``X`` that are finite and within :data:`IMPLAUSIBLE` (those a fit learns from), built
+    a step of rows at a time: no temporary of the size of ``X`` beyond the mask itself."""
+    mask = np.empty(X.shape, dtype=bool)
+    for a in range(0, len(X), rows_per_step):
+        np.less_equal(np.abs(X[a : a + rows_per_step]), IMPLAUSIBLE, out=mask[a : a + rows_per_step])  # NaN: False
+    return mask
+
+
 _CHUNK = 1 << 18
 #: Rows per piece of :meth:`Preprocessor.transform` (2.5 MB at 39 features, which the CPU's cache holds); the
 #: pieces are shared by one thread per core (numpy and scipy release the GIL in these loops).
@@ -45,31 +70,58 @@ _TRANSFORM_ROWS = 16384
 
 @dataclass
 class RepairCounts:
-    """Cells repaired, by column and kind."""
+    """Cells repaired, by column and kind.
+
+    ``beyond`` counts the finite cells beyond :data:`IMPLAUSIBLE`, taken as the ``inf`` of their sign: they are
+    counted in ``pos_inf`` or ``neg_inf`` (and ``total``) too, as the ``inf`` cells they were repaired as.
+    """
 
     pos_inf: dict[str, int] = field(default_factory=dict)
     neg_inf: dict[str, int] = field(default_factory=dict)
     nan: dict[str, int] = field(default_factory=dict)
+    beyond: dict[str, int] = field(default_factory=dict)
+
+    #: The kinds, in the order of :meth:`from_counts`'s rows.
+    KINDS = ("pos_inf", "neg_inf", "nan", "beyond")
 
     @property
     def total(self) -> int:
         return sum(self.pos_inf.values()) + sum(self.neg_inf.values()) + sum(self.nan.values())
 
+    @property
+    def beyond_total(self) -> int:
+        return sum(self.beyond.values())
+
     def to_dict(self) -> dict:
-        return {"total": self.total, "pos_inf": self.pos_inf, "neg_inf": self.neg_inf, "nan": self.nan}
+        """Counts as JSON; ``beyond`` only where there are any (so counts without them read as they always did)."""
+        d = {"total": self.total, "pos_inf": self.pos_inf, "neg_inf": self.neg_inf, "nan": self.nan}
+        return {**d, "beyond": self.beyond} if self.beyond else d
 
     @classmethod
     def from_dict(cls, d: dict) -> RepairCounts:
-        return cls(**{k: dict(d.get(k) or {}) for k in ("pos_inf", "neg_inf", "nan")})
+        """From :meth:`to_dict` output; one written before ``beyond`` was counted has none."""
+        return cls(**{k: dict(d.get(k) or {}) for k in cls.KINDS})
+
+    @classmethod
+    def from_counts(cls, features, counts: np.ndarray) -> RepairCounts:
+        """From a (4, n_features) array of counts, a row per kind of :data:`KINDS`."""
+        return cls(**{k: {f: int(c) for f, c in zip(features, row) if c} for k, row in zip(cls.KINDS, counts)})
 
     def summary(self) -> str:
-        """One line in plain words, e.g. '412 cells repaired (inf in Rate: 400; NaN in Std: 12)'."""
+        """One line in plain words, e.g. '412 cells repaired (inf in Rate: 400; NaN in Std: 12)', led by the cells
+        beyond the bound where there are any: '3 cells beyond ±1e+15 taken as infinite (IAT: 3), then 415 cells
+        repaired (inf in Rate: 400; inf in IAT: 3; NaN in Std: 12)'."""
         if not self.total:
             return "no cells needed repair"
         parts = [f"inf in {c}: {n:,}" for c, n in self.pos_inf.items()]
         parts += [f"-inf in {c}: {n:,}" for c, n in self.neg_inf.items()]
         parts += [f"NaN in {c}: {n:,}" for c, n in self.nan.items()]
-        return f"{counted(self.total, 'cell')} repaired ({'; '.join(parts)})"
+        repaired = f"{counted(self.total, 'cell')} repaired ({'; '.join(parts)})"
+        if not self.beyond_total:
+            return repaired
+        where = "; ".join(f"{c}: {n:,}" for c, n in self.beyond.items())
+        return (f"{counted(self.beyond_total, 'cell')} beyond {IMPLAUSIBLE_TEXT} taken as infinite ({where}), far "
+                f"beyond any real flow's value, then {repaired}")  # fmt: skip
 
 
 class Preprocessor:
@@ -96,7 +148,7 @@ class Preprocessor:
         X = np.asarray(X, dtype=np.float32)
         if X.shape[1] != len(self.features):
             raise ValueError(f"X has {X.shape[1]} columns, expected {len(self.features)}")
-        finite = np.isfinite(X)
+        finite = _plausible(X)  # beyond IMPLAUSIBLE, a cell is taken as an inf: not learnt from as a value
         big = np.where(finite, X, -np.inf).max(axis=0)
         small = np.where(finite, X, np.inf).min(axis=0)
         no_finite = ~finite.any(axis=0)
@@ -171,13 +223,18 @@ class Preprocessor:
         if not hasattr(self, "mean_"):
             raise RuntimeError("Preprocessor is not fitted; call fit(X_train) first")
 
-    def _repair_transform(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        if np.isfinite(X).all():  # the usual case: nothing to repair, no masks to build
-            posinf = neginf = nan = np.zeros((0, X.shape[1]), dtype=bool)
-        else:
-            posinf = np.isposinf(X)
-            neginf = np.isneginf(X)
+    def _repair_transform(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``X`` repaired and transformed in place (not scaled), and its repairs: (4, n_features) counts, a row per
+        kind of :data:`RepairCounts.KINDS`."""
+        counts = np.zeros((len(RepairCounts.KINDS), X.shape[1]), dtype=np.int64)
+        # The usual case, every cell finite and within the bound, told by two reductions (a NaN fails both) with no
+        # mask built.
+        if X.size and not (X.min() >= -IMPLAUSIBLE and X.max() <= IMPLAUSIBLE):
+            posinf = X > IMPLAUSIBLE  # +inf, and the finite cells beyond the bound: taken as +inf
+            neginf = X < -IMPLAUSIBLE
             nan = np.isnan(X)
+            counts[0], counts[1], counts[2] = posinf.sum(axis=0), neginf.sum(axis=0), nan.sum(axis=0)
+            counts[3] = counts[0] + counts[1] - np.isinf(X).sum(axis=0)  # finite, beyond the bound
             if posinf.any():
                 X[posinf] = np.broadcast_to(self.max_.astype(np.float32), X.shape)[posinf]
             if neginf.any():
@@ -189,7 +246,7 @@ class Preprocessor:
             X[:, self.log_mask_] = np.sign(sub) * np.log1p(np.abs(sub))
         if self.quantile_points_ is not None:
             self._quantile_transform(X)
-        return X, posinf.sum(axis=0), neginf.sum(axis=0), nan.sum(axis=0)
+        return X, counts
 
     def transform(self, X: np.ndarray, *, copy: bool = True) -> tuple[np.ndarray, RepairCounts]:
         """Repair, transform and scale ``X``; return float32 rows and what was repaired.
@@ -217,7 +274,7 @@ class Preprocessor:
         def work() -> None:
             for start in todo:
                 part = X[start : start + rows]
-                _, p, m, n = self._repair_transform(part)
+                _, counts = self._repair_transform(part)
                 with np.errstate(over="ignore"):  # an overflow is repaired just below
                     part -= mean
                     part /= std
@@ -225,17 +282,13 @@ class Preprocessor:
                     over, under = np.isposinf(part), np.isneginf(part)
                     part[over] = np.broadcast_to(top, part.shape)[over]
                     part[under] = np.broadcast_to(bottom, part.shape)[under]
-                    p, m = p + over.sum(axis=0), m + under.sum(axis=0)
-                parts.append(np.stack([p, m, n]))  # list.append is atomic too
+                    counts[0] += over.sum(axis=0)
+                    counts[1] += under.sum(axis=0)
+                parts.append(counts)  # list.append is atomic too
 
         on_threads(work, min(workers, -(-X.shape[0] // rows)))
-        counts = np.sum(parts, axis=0) if parts else np.zeros((3, X.shape[1]), dtype=np.int64)
-        rc = RepairCounts(
-            pos_inf={f: int(c) for f, c in zip(self.features, counts[0]) if c},
-            neg_inf={f: int(c) for f, c in zip(self.features, counts[1]) if c},
-            nan={f: int(c) for f, c in zip(self.features, counts[2]) if c},
-        )
-        return X, rc
+        counts = np.sum(parts, axis=0) if parts else np.zeros((len(RepairCounts.KINDS), X.shape[1]), dtype=np.int64)
+        return X, RepairCounts.from_counts(self.features, counts)
 
     def _scaled_extremes(self, mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """What a ``+inf`` and a ``-inf`` cell of each column come out as (float32 rows, the same operations)."""

@@ -372,7 +372,7 @@ def score_files(
 
     reader, writer = _Stage(read), _Stage(write)
     rows = 0
-    repairs = np.zeros((3, model.layout.n_features), dtype=np.int64)
+    repairs = np.zeros((len(RepairCounts.KINDS), model.layout.n_features), dtype=np.int64)  # in feature order
     try:  # the threads start inside: a stop signal right after the writer made its file still removes it
         reader.start()
         writer.start()
@@ -415,21 +415,16 @@ def score_files(
         raise
     finally:
         stop.set()
-    features = model.preprocessor.features
-    rc = RepairCounts(
-        pos_inf={f: int(c) for f, c in zip(features, repairs[0]) if c},
-        neg_inf={f: int(c) for f, c in zip(features, repairs[1]) if c},
-        nan={f: int(c) for f, c in zip(features, repairs[2]) if c},
-    )
     return ScoreSummary(rows=rows, files=[p.display for p in plans], out=out_path,
-                        seconds=time.perf_counter() - started, repairs=rc, counts=builder.counts(),
+                        seconds=time.perf_counter() - started,
+                        repairs=RepairCounts.from_counts(model.preprocessor.features, repairs), counts=builder.counts(),
                         label_sources={p.display: p.label_source for p in plans}, notes=notes)  # fmt: skip
 
 
 def _add_repairs(total: np.ndarray, rc: RepairCounts, features: list[str]) -> None:
     index = {f: j for j, f in enumerate(features)}
-    for row, part in enumerate((rc.pos_inf, rc.neg_inf, rc.nan)):
-        for f, c in part.items():
+    for row, kind in enumerate(RepairCounts.KINDS):
+        for f, c in getattr(rc, kind).items():
             total[row, index[f]] += c
 
 

@@ -22,7 +22,8 @@ from .pipeline import (
     new_model_folder,
     writable_registry,
 )
-from .preprocess import Preprocessor
+from .preprocess import IMPLAUSIBLE as IMPLAUSIBLE  # where it was defined before: core.training.IMPLAUSIBLE
+from .preprocess import IMPLAUSIBLE_TEXT, Preprocessor, implausible
 from .schema import HEAVY_TAILED
 from .taxonomy import CLASSES_2, classes_for_task, codes_for_task, finest_task
 from .words import counted
@@ -154,14 +155,10 @@ def validation_split(train: Dataset, fraction: float, seed: int) -> tuple[np.nda
     return stratified_split(y, fraction, seed, groups=row_hashes(train.X)[:, 0])
 
 
-#: A feature cell of larger magnitude is no measurement (the largest in the real samples: IAT, 1.7e8): a corrupt
-#: cell, or a float's largest value written for a missing one (3.4e38).
-IMPLAUSIBLE = 1e15
-
-
 def _implausible_cells(train: Dataset, rows_per_step: int = 65536) -> str | None:
-    """A note on the training cells beyond :data:`IMPLAUSIBLE` (finite), which the fit takes as the ``inf`` they stand
-    for (:func:`_as_infinite`): how many, and the first one's file, row, column and value; None where there are none.
+    """A note on the training cells beyond :data:`IMPLAUSIBLE` (finite), which the preprocessor takes as the ``inf``
+    they stand for (one rule, :func:`core.preprocess.implausible`, for training and scored rows alike): how many,
+    and the first one's file, row, column and value; None where there are none.
 
     Taken as they are, a single ``3e38`` made its column's standard deviation about 1e37, and every other value of the
     column, scaled in float32, then collapsed into one: on the v2 sample, 40 such cells cut a forest's macro-F1 from
@@ -169,7 +166,7 @@ def _implausible_cells(train: Dataset, rows_per_step: int = 65536) -> str | None
     count, first = 0, None
     for a in range(0, len(train), rows_per_step):
         part = train.X[a : a + rows_per_step]
-        hit = (np.abs(part) > IMPLAUSIBLE) & np.isfinite(part)
+        hit = implausible(part)
         if hit.any():
             count += int(np.count_nonzero(hit))
             if first is None:
@@ -180,19 +177,11 @@ def _implausible_cells(train: Dataset, rows_per_step: int = 65536) -> str | None
     row, col = first
     name, value = train.files[train.source[row]].name, float(train.X[row, col])
     return (
-        f"{counted(count, 'training cell')} beyond ±{IMPLAUSIBLE:.0e}, far beyond any real flow's value (the first: "
+        f"{counted(count, 'training cell')} beyond {IMPLAUSIBLE_TEXT}, far beyond any real flow's value (the first: "
         f"{name}, row {int(train.row_in_file(row))}, column {train.layout.features[col]!r}: {value:.6g}) fitted as "
         f"{'+' if value > 0 else '-'}inf, and repaired by the rule for it: taken as they are, they would have squeezed "
         "every other value of their columns into one. Correct them in the file if they stand for a measurement"
     )
-
-
-def _as_infinite(X: np.ndarray, rows_per_step: int = 65536) -> None:
-    """Cells of ``X`` beyond :data:`IMPLAUSIBLE` set to the ``inf`` of their sign, in place."""
-    for a in range(0, len(X), rows_per_step):
-        part = X[a : a + rows_per_step]
-        hit = np.abs(part) > IMPLAUSIBLE
-        part[hit] = np.copysign(np.float32(np.inf), part[hit])
 
 
 def _benign_median(pre: Preprocessor, train: Dataset) -> dict | None:
@@ -311,9 +300,7 @@ def train_model(
     # One copy of the training share, fitted on, then transformed in place; in a matrix of its own (page-aligned
     # when large), which a network's fit shares with TensorFlow instead of copying (models.shared_with_tensorflow).
     X_tr = np.take(train.X, tr_idx, axis=0, out=new_matrix(len(tr_idx), train.X.shape[1]), mode="clip")  # unbuffered
-    implausible = _implausible_cells(train)
-    if implausible:
-        _as_infinite(X_tr)
+    beyond_note = _implausible_cells(train)  # the preprocessor takes those cells as inf, in its fit and transform
     pre = fitted_preprocessor(X_tr)
     X_tr, repairs_train = pre.transform(X_tr, copy=False)
     X_val, _ = pre.transform(train.X[val_idx], copy=False) if len(val_idx) else (None, None)
@@ -357,8 +344,6 @@ def train_model(
         report(TrainProgress("preprocess", mid, f"refitting on all {len(train):,} training rows"))
         X_all = new_matrix(*train.X.shape)
         X_all[:] = train.X
-        if implausible:
-            _as_infinite(X_all)
         pre = fitted_preprocessor(X_all)
         X_all, repairs_train = pre.transform(X_all, copy=False)
         detector = make_detector(family, **refit_params)
@@ -405,7 +390,7 @@ def train_model(
             "benign_median": _benign_median(pre, train),
             "test_rows": len(test) if test is not None else None,
             "test_fingerprint_sha256": fingerprint(test) if test is not None else None,  # which rows it was scored on
-            "notes": [*train.notes, *([implausible] if implausible else [])],
+            "notes": [*train.notes, *([beyond_note] if beyond_note else [])],
         },
         metrics={k: (v.to_dict() if v is not None else None) for k, v in reports.items()},
         alarm_threshold_validation=validation_threshold,

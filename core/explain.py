@@ -28,7 +28,7 @@ from .errors import CoreError
 from .glossary import meaning
 from .loading import UNLABELLED, Dataset
 from .pipeline import decide
-from .preprocess import REPAIRED_TO
+from .preprocess import IMPLAUSIBLE, IMPLAUSIBLE_TEXT, REPAIRED_TO
 from .taxonomy import BENIGN, classes_for_task, coarser_map, codes_for_task, finest_task, shown_index_map, shown_names
 from .words import counted
 
@@ -112,10 +112,11 @@ def benign_baseline(model, data: Dataset | None = None) -> Baseline:
 
 
 def _repair_only(pre, X: np.ndarray) -> np.ndarray:
-    """``X`` with inf/NaN replaced by the preprocessor's repair rule (no scaling)."""
+    """``X`` with inf/NaN, and cells beyond ±1e15 (taken as inf), replaced by the preprocessor's repair rule (no
+    scaling)."""
     X = np.array(X, dtype=np.float64, copy=True)
-    X = np.where(np.isposinf(X), pre.max_, X)
-    X = np.where(np.isneginf(X), pre.min_, X)
+    X = np.where(X > IMPLAUSIBLE, pre.max_, X)
+    X = np.where(X < -IMPLAUSIBLE, pre.min_, X)
     return np.where(np.isnan(X), pre.median_, X)
 
 
@@ -322,16 +323,21 @@ def _repair_notes(raw: np.ndarray, features: list[str], values: np.ndarray) -> l
     """What the row's table shows in place of its NaN and infinite cells: a note per cell, or one per kind of cell
     where more than :data:`REPAIR_NOTES_EACH` are of that kind (an empty row gave 39 notes, one under the other)."""
     kinds: dict[str, list[int]] = {}
-    for j in np.flatnonzero(~np.isfinite(raw)):
+    for j in np.flatnonzero(~(np.abs(raw) <= IMPLAUSIBLE)):  # NaN, inf, and finite cells beyond ±1e15 (as inf)
         kinds.setdefault("NaN" if np.isnan(raw[j]) else "inf" if raw[j] > 0 else "-inf", []).append(int(j))
+
+    def was(j: int, kind: str) -> str:
+        return kind if not np.isfinite(raw[j]) else f"{raw[j]:.6g}, beyond {IMPLAUSIBLE_TEXT}, taken as {kind}"
+
     notes = []
-    for was, cells in kinds.items():
+    for kind, cells in kinds.items():
         if len(cells) <= REPAIR_NOTES_EACH:
-            notes += [f"{features[j]} was {was}: scored as {values[j]:,.6g} ({REPAIRED_TO[was]}), the value shown"
-                      for j in cells]  # fmt: skip
+            notes += [f"{features[j]} was {was(j, kind)}: scored as {values[j]:,.6g} ({REPAIRED_TO[kind]}), the value "
+                      "shown" for j in cells]  # fmt: skip
         else:
-            notes.append(f"{counted(len(cells), 'feature')} were {was} ({', '.join(features[j] for j in cells)}): "
-                         f"each scored as {REPAIRED_TO[was]}, the values shown")  # fmt: skip
+            huge = " or beyond " + IMPLAUSIBLE_TEXT if np.isfinite(raw[cells]).any() else ""
+            notes.append(f"{counted(len(cells), 'feature')} were {kind}{huge} ({', '.join(features[j] for j in cells)}): "
+                         f"each scored as {REPAIRED_TO[kind]}, the values shown")  # fmt: skip
     return notes
 
 

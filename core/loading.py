@@ -27,6 +27,7 @@ import pyarrow.csv as pacsv
 from .errors import DataError, FilesError, LayoutMismatchError
 from .limits import Limits, check_columns, check_line_length, check_rows, check_size
 from .paths import name_text
+from .preprocess import IMPLAUSIBLE
 from .schema import (
     FEATURES_V1,
     FEATURES_V2,
@@ -64,7 +65,7 @@ class FileSummary:
     label_source: str | None  # "file name", "column 'label'", or None when unlabelled
     label: str | None  # the file's class when it comes from the file name
     expected_rows: int | None = None  # official row count, where the name is an official file
-    nonfinite_cells: int = 0  # inf or NaN cells as read (repaired later, never dropped)
+    nonfinite_cells: int = 0  # inf, NaN or beyond ±1e15 cells as read (repaired later, never dropped)
     blank_labels: int = 0  # rows of a label column whose cell is blank: true class unknown
     label_column: str | None = None  # the column the class is read from, when it is read from one
 
@@ -998,8 +999,10 @@ def new_matrix(rows: int, columns: int) -> np.ndarray:
 
 
 def count_nonfinite(X: np.ndarray, rows_per_step: int = 65536) -> int:
-    """Number of inf or NaN cells of ``X``, counted in slabs (no matrix-sized temporary)."""
-    return sum(int(np.count_nonzero(~np.isfinite(X[a : a + rows_per_step]))) for a in range(0, len(X), rows_per_step))
+    """Number of cells of ``X`` that the repair rule replaces: inf, NaN, and cells beyond ±1e15 (taken as inf:
+    :data:`core.preprocess.IMPLAUSIBLE`), counted in slabs (no matrix-sized temporary)."""
+    return sum(int(np.count_nonzero(~(np.abs(X[a : a + rows_per_step]) <= IMPLAUSIBLE)))  # NaN: not <=
+               for a in range(0, len(X), rows_per_step))  # fmt: skip
 
 
 def matrix_from_batches(

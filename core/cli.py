@@ -270,14 +270,15 @@ def _test_files_also_in_train(data_dir) -> list[str]:
 
 def cmd_evaluate(args) -> int:
     from .loading import load_split, split_files
-    from .pipeline import TrainedModel, fingerprint, resolve_model_path
+    from .pipeline import TrainedModel, resolve_model_path, train_rows
 
     to_stdout = args.json == "-"
     json_out = _output_file(args.json, "--json", [args.data]) if args.json and not to_stdout else None
     model = TrainedModel.load(resolve_model_path(args.model, args.models_dir))
     test = load_split(args.data, "test", progress=_reading_progress("test/"))
     model.check_layout(test)
-    train = (load_split(args.data, "train", layout=model.layout, progress=_reading_progress("train/"))
+    # only the train/ rows' hashes are held (read file by file), hashed once for both uses below
+    train = (train_rows(args.data, layout=model.layout, progress=_reading_progress("train/"))
              if args.drop_train_duplicates else None)  # fmt: skip
     print(f"scoring {counted(len(test), 'row')} with {model.name}…", file=sys.stderr, flush=True)
     report = model.evaluate(test, exclude_rows_in=train)
@@ -288,7 +289,7 @@ def cmd_evaluate(args) -> int:
         if note:
             report.notes.append(note + " They are left out of the scores here.")
         fitted = (model.metadata.get("data") or {}).get("train_fingerprint_sha256")
-        if fitted and fitted != fingerprint(train):  # another folder, or a sample of it (--max-rows-per-class)
+        if fitted and fitted != train.fingerprint:  # another folder, or a sample of it (--max-rows-per-class)
             report.notes.append(
                 f"{args.data}/train does not hold the rows {model.name} was trained on "
                 f"({counted(model.metadata['data'].get('train_rows') or 0, 'row')} of "

@@ -21,7 +21,7 @@ from .evaluation import WARNING, EvaluationReport
 from .loading import UNLABELLED, Dataset, load_split, load_test_split, row_hashes, split_files
 from .models import make_detector
 from .paths import write_text_atomic
-from .pipeline import TrainedModel, fingerprint, read_metadata
+from .pipeline import TrainedModel, TrainRows, fingerprint, read_metadata
 from .taxonomy import TASKS, classes_for_task, codes_for_task, finest_task, known_for_task
 from .training import Cancelled, TrainProgress, train_model
 from .words import counted, listed
@@ -198,7 +198,8 @@ def as_recorded(ours: dict, theirs: dict) -> dict:
     return {k: {f: n for f, n in v.items() if f != "modified"} if older(k, v) else v for k, v in ours.items()}
 
 
-def score_model(model: TrainedModel, data: Dataset, *, exclude_rows_in: Dataset | None = None) -> ModelScore:
+def score_model(model: TrainedModel, data: Dataset, *,
+                exclude_rows_in: Dataset | TrainRows | None = None) -> ModelScore:  # fmt: skip
     """Evaluate ``model`` on ``data`` and time its scoring (preprocessing included, after a warm-up)."""
     predictions, elapsed = model.predict_timed(data)
     report = model.evaluate(data, predictions=predictions, exclude_rows_in=exclude_rows_in)
@@ -216,13 +217,15 @@ def compare_models(
     models: list[TrainedModel],
     data: Dataset,
     *,
-    exclude_rows_in: Dataset | None = None,
+    exclude_rows_in: Dataset | TrainRows | None = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> list[ModelScore]:
     """Score several models of one task on the same rows."""
     tasks = {m.task for m in models}
     if len(tasks) > 1:
         raise ValueError(f"models of different tasks cannot be compared on one chart: {sorted(tasks)}")
+    if exclude_rows_in is not None:  # the training rows hashed once, not once per model
+        exclude_rows_in = TrainRows.of(exclude_rows_in)
     out = []
     for i, model in enumerate(models):
         if progress:
@@ -246,24 +249,32 @@ def _note_line(note: str) -> str:
     return f"**Warning:** {note.removeprefix(WARNING)}" if note.startswith(WARNING) else f"Note: {note}"
 
 
-def overlap_notes(train: Dataset, test: Dataset, tasks: tuple[int, ...]) -> dict[int, str]:
+def overlap_notes(train: Dataset | TrainRows, test: Dataset, tasks: tuple[int, ...]) -> dict[int, str]:
     """Per task, a note on the labelled test rows whose exact feature vector (at float32) also occurs in the
     training rows, and on those of them that occur there **only under other classes** of the task.
 
     The latter cannot all be classified right by a model fitted on these training rows: what it learnt for
     that vector is another class. On the v2 sample, one vector is 671 Recon-OS_Scan and 1,225
     Recon-Port_Scan test rows, and 50 Recon-VulScan training rows. Tasks with no such rows get no note.
+    ``train``: the training rows, or their :class:`~core.pipeline.TrainRows` (hashed once for this and for
+    leaving the test rows out, and without holding the rows: :func:`core.pipeline.train_rows`).
     """
-    tr, te = train.y != UNLABELLED, test.y != UNLABELLED
+    rows = TrainRows.of(train)
+    tr, te = rows.y != UNLABELLED, test.y != UNLABELLED
     if not tr.any() or not te.any():
         return {}
-    h_tr, h_te = row_hashes(train.X)[tr], row_hashes(test.X)[te]  # not train.X[tr]: a copy of the rows
-    also = np.isin(h_te[:, 0], h_tr[:, 0]) & np.isin(h_te[:, 1], h_tr[:, 1])
+    h_te = row_hashes(test.X)[te]
+    if tr.all():  # every training row labelled (as read for training): their hashes, not a copy of them
+        h_tr = rows.hashes
+        also = rows.contain(test.X, hashes=h_te)
+    else:
+        h_tr = rows.hashes[tr]
+        also = np.isin(h_te[:, 0], h_tr[:, 0]) & np.isin(h_te[:, 1], h_tr[:, 1])
     if not also.any():
         return {}
     n = int(te.sum())
     salt = np.uint64(0x9E3779B97F4A7C15)
-    y_tr, y_te = train.y[tr], test.y[te]
+    y_tr, y_te = rows.y[tr], test.y[te]
 
     def pairs(h: np.ndarray, codes: np.ndarray, task: int) -> tuple[np.ndarray, np.ndarray]:
         """(vector, class) pairs: the class in ``task`` folded into both halves of each row's 128-bit hash."""
@@ -394,7 +405,8 @@ def run_benchmark(
         message = f"skipped the {t}-class task: {skipped[t]}"
         log.warning(message)
         report(TrainProgress("load", 0.0, message))
-    overlap = overlap_notes(train, test, tuple(trainable))
+    hashed = TrainRows.of(train)  # hashed once, for the notes and for every model's scores
+    overlap = overlap_notes(hashed, test, tuple(trainable))
     if drop_train_duplicates:
         overlap = {t: n + " They are left out of the scores here." for t, n in overlap.items()}
     settings = {f: job_settings(run, (params or {}).get(f)) for f in families}
@@ -450,7 +462,7 @@ def run_benchmark(
         try:
             model, _ = train_model(family, task, train, params=(params or {}).get(family), seed=seed, refit=refit,
                                    progress=sub, data_description=str(data_dir))  # fmt: skip
-            score = score_model(model, test, exclude_rows_in=train if drop_train_duplicates else None)
+            score = score_model(model, test, exclude_rows_in=hashed if drop_train_duplicates else None)
         except Cancelled:
             raise
         except Exception as exc:  # recorded, and the other jobs go on

@@ -30,7 +30,7 @@ import numpy as np
 from .errors import CoreError, DataError, ModelFormatError, ModelMismatchError, NewerModelError
 from .evaluation import EvaluationReport, evaluate
 from .inference import EXPORT_FILE
-from .loading import UNLABELLED, Dataset, rows_also_in
+from .loading import UNLABELLED, Dataset, read_files, row_hashes, split_files
 from .models import FAMILIES, Detector
 from .preprocess import Preprocessor, RepairCounts
 from .schema import LAYOUTS, Layout
@@ -83,7 +83,10 @@ def decide(classes: Sequence[str], proba: np.ndarray, threshold: float | None = 
     if len(classes) == 2 and "Benign" in classes:
         attack = 1 - list(classes).index("Benign")
         t = DEFAULT_THRESHOLD if threshold is None else threshold
-        return np.where(proba[:, attack] >= t, attack, 1 - attack)
+        # In the probabilities' precision, as a Python float is compared and core.threshold counts: a NumPy float64
+        # 0.7 (a grid's) was compared in float64, where a forest's float32 0.7 (14 of 20 trees) falls short of it.
+        p = proba[:, attack]
+        return np.where(p >= (p.dtype.type(t) if p.dtype.kind == "f" else t), attack, 1 - attack)
     return np.argmax(proba, axis=1)
 
 
@@ -114,19 +117,21 @@ class Predictions:
         repeated argmax: about ten times faster than sorting every row. The one ranking behind both
         :meth:`to_frame` and the streaming writer of ``python -m core predict`` (core.scoring).
         """
-        proba = self.proba
-        n, k = proba.shape
+        n, k = self.proba.shape
         t = max(0, min(top, k))
-        rows = np.arange(n)
         codes = np.empty((n, t), dtype=np.int64)
-        probs = np.empty((n, t), dtype=proba.dtype)
-        work = proba.copy() if t > 1 else proba
-        for j in range(t):
-            best = np.asarray(self.codes) if j == 0 else np.argmax(work, axis=1)
-            codes[:, j] = best
-            probs[:, j] = proba[rows, best]
-            if j + 1 < t:
-                work[rows, best] = -np.inf
+        probs = np.empty((n, t), dtype=self.proba.dtype)
+        step = 1 << 16  # rows at a time: a copy of a chunk's probabilities to strike the choices from, not of all
+        for start in range(0, n, step):
+            proba = self.proba[start : start + step]
+            rows = np.arange(len(proba))
+            work = proba.copy() if t > 1 else proba
+            for j in range(t):
+                best = decide(self.classes, proba, self.threshold) if j == 0 else np.argmax(work, axis=1)
+                codes[start : start + len(proba), j] = best
+                probs[start : start + len(proba), j] = proba[rows, best]
+                if j + 1 < t:
+                    work[rows, best] = -np.inf
         return codes, probs
 
     @property
@@ -138,13 +143,8 @@ class Predictions:
         the top alternatives, and the true class where known."""
         n = len(self.proba)
         file_names = np.asarray([f.name for f in data.files], dtype=object)
-        starts = np.zeros(len(data.files), dtype=np.int64)
-        # Row number within its own file (1-based, header excluded), rows kept in input order.
-        row_in_file = np.empty(n, dtype=np.int64)
-        for i in range(len(data.files)):
-            idx = np.flatnonzero(data.source == i)
-            row_in_file[idx] = np.arange(1, len(idx) + 1)
-            starts[i] = len(idx)
+        # Row number within its own file (1-based, header excluded): a sample's own (Dataset.file_rows), not 1..k
+        row_in_file = np.asarray(data.row_in_file(), dtype=np.int64)
         codes, probs = self.ranked(top)
         cls = np.asarray(self.classes, dtype=object)
         frame = {
@@ -166,6 +166,30 @@ class Predictions:
         import pandas as pd
 
         return pd.DataFrame(frame)
+
+
+#: Rows repaired, scaled and scored at a time by :meth:`TrainedModel.predict` (a multiple of every family's own
+#: piece: 65,536 rows for scikit-learn, 8,192 for Keras, at most 2,048 for the numpy engine, so that a row's
+#: probabilities are those it gets scored with all rows at once).
+PREDICT_CHUNK_ROWS = 1 << 18
+
+
+@dataclass
+class _Decided:
+    """What :meth:`TrainedModel.evaluate` needs of predictions: the class codes decided (as
+    :attr:`Predictions.codes`) and the cells repaired."""
+
+    codes: np.ndarray
+    repairs: RepairCounts
+
+
+def _summed(parts: list[RepairCounts], features: Sequence[str]) -> RepairCounts:
+    """The repairs of several chunks of rows as one, in the order one transform of every row counts them."""
+    if len(parts) == 1:
+        return parts[0]
+    counts = np.array([[sum(getattr(r, kind).get(f, 0) for r in parts) for f in features]
+                       for kind in RepairCounts.KINDS], dtype=np.int64)  # fmt: skip
+    return RepairCounts.from_counts(features, counts)
 
 
 class TrainedModel:
@@ -212,11 +236,27 @@ class TrainedModel:
             )
 
     def predict(self, data: Dataset) -> Predictions:
-        """Repair, scale and score every row of ``data``, in order."""
+        """Repair, scale and score every row of ``data``, in order, :data:`PREDICT_CHUNK_ROWS` at a time."""
         self.check_layout(data)
-        X, repairs = self.preprocessor.transform(data.X)
         threshold = self.metadata.get("alarm_threshold") if self.task == 2 else None
-        return Predictions(self.classes, self.detector.predict_proba(X), repairs, threshold=threshold)
+        proba, repairs = None, []
+        for start, p, r in self._scored_chunks(data):
+            if proba is None:
+                proba = p if len(p) == len(data) else np.empty((len(data), p.shape[1]), dtype=p.dtype)
+            if proba is not p:
+                proba[start : start + len(p)] = p
+            repairs.append(r)
+        return Predictions(self.classes, proba, _summed(repairs, self.preprocessor.features), threshold=threshold)
+
+    def _scored_chunks(self, data: Dataset) -> Iterator[tuple[int, np.ndarray, RepairCounts]]:
+        """(first row, probabilities, repairs) of ``data``'s rows, :data:`PREDICT_CHUNK_ROWS` at a time (one chunk
+        of no rows for no rows): the rows repaired and scaled are a chunk's, not a float32 copy of every row
+        (290 MB for the full test split), and the probabilities of a row do not depend on its chunk (every
+        family scores in pieces that divide the chunk: core.models, core.inference)."""
+        for start in range(0, max(len(data), 1), PREDICT_CHUNK_ROWS):
+            X, repairs = self.preprocessor.transform(data.X[start : start + PREDICT_CHUNK_ROWS])
+            yield start, self.detector.predict_proba(X), repairs
+            del X
 
     def predict_timed(self, data: Dataset, *, warmup_rows: int = 1024) -> tuple[Predictions, float]:
         """:meth:`predict` and its seconds, timed after scoring the first ``warmup_rows`` rows once untimed.
@@ -238,14 +278,15 @@ class TrainedModel:
         mapping = np.array([task_classes.index(c) for c in self.classes])
         return mapping[predictions.codes]
 
-    def evaluate(self, data: Dataset, *, exclude_rows_in: Dataset | None = None,
+    def evaluate(self, data: Dataset, *, exclude_rows_in: Dataset | TrainRows | None = None,
                  predictions: Predictions | None = None) -> EvaluationReport:  # fmt: skip
         """Score the model on the labelled rows of ``data``.
 
         Where some labels name only an attack family (``DDoS``) or say only ``Attack``, every row is scored at
         that coarser task: the model's predictions grouped into families, or into benign and attack (the report's
         ``task`` says which, and a note why). With ``exclude_rows_in`` (the training set), test rows that also
-        occur there (exactly, at float32 precision) are left out and counted.
+        occur there (exactly, at float32 precision) are left out and counted; a :class:`TrainRows` of it does the
+        same without holding its rows (:func:`train_rows`).
         """
         self.check_layout(data)
         known = data.y != UNLABELLED
@@ -267,13 +308,13 @@ class TrainedModel:
         keep = known.copy()
         removed = None
         if exclude_rows_in is not None:
-            dup = rows_also_in(data.X, exclude_rows_in.X)
+            dup = TrainRows.of(exclude_rows_in).contain(data.X)
             removed = int((dup & known).sum())
             keep &= ~dup
             if not keep.any():
                 raise ModelMismatchError("every test row also occurs in train; nothing left to score")
-        if predictions is None:
-            predictions = self.predict(data)
+        if predictions is None:  # only the classes decided are kept, not every row's probabilities
+            predictions = self._decided(data)
         task = min(self.task, finest_task(data.y[keep]))  # of the rows scored, not of training copies left out
         if task < self.task:
             notes.append(coarse_labels_note(data.subset(keep) if removed else data, self.task, task))
@@ -283,6 +324,18 @@ class TrainedModel:
             notes.append(predictions.repairs.summary())
         return evaluate(y_true, y_pred, task=task, task_classes=classes_for_task(task),
                         duplicates_removed=removed, notes=notes)  # fmt: skip
+
+    def _decided(self, data: Dataset) -> _Decided:
+        """The classes :meth:`predict` decides for ``data`` and its repairs, without holding the probabilities of
+        every row (n x classes float32: 670 MB for the full dataset at 19 classes)."""
+        self.check_layout(data)
+        threshold = self.metadata.get("alarm_threshold") if self.task == 2 else None
+        codes = np.empty(len(data), dtype=np.int64)
+        repairs = []
+        for start, p, r in self._scored_chunks(data):
+            codes[start : start + len(p)] = decide(self.classes, p, threshold)
+            repairs.append(r)
+        return _Decided(codes, _summed(repairs, self.preprocessor.features))
 
     # ------------------------------------------------------------ persistence
 
@@ -934,12 +987,106 @@ def fingerprint(data: Dataset) -> str:
     import hashlib
 
     h = hashlib.sha256()
-    X = np.ascontiguousarray(data.X)
-    view = memoryview(X).cast("B")
-    for start in range(0, len(view), 1 << 26):
-        h.update(view[start : start + (1 << 26)])
+    _hash_rows(h, data.X)
     h.update(np.ascontiguousarray(data.y).tobytes())
     return h.hexdigest()
+
+
+def _hash_rows(h, X: np.ndarray) -> None:
+    """Feed the bytes of the rows ``X`` to the hash ``h``, 64 MB at a time (:func:`fingerprint`)."""
+    view = memoryview(np.ascontiguousarray(X)).cast("B")
+    for start in range(0, len(view), 1 << 26):
+        h.update(view[start : start + (1 << 26)])
+
+
+@dataclass(frozen=True)
+class TrainRows:
+    """Training rows as duplicate handling needs them: each row's 128-bit hash (:func:`core.loading.row_hashes`) and
+    label, in order, 17 bytes a row instead of the row (180 bytes at 45 features: the 7.2 M training rows of the
+    full dataset take 120 MB so, not 1.3 GB).
+
+    One is hashed once and serves both uses, :meth:`TrainedModel.evaluate`'s ``exclude_rows_in`` and
+    :func:`core.compare.overlap_notes`; :func:`train_rows` makes one file by file, never holding every row.
+
+    Attributes
+    ----------
+    hashes : ndarray of shape (n_rows, 2), uint64
+    y : ndarray of shape (n_rows,), int8
+        As :attr:`core.loading.Dataset.y`.
+    fingerprint : str or None
+        :func:`fingerprint` of the rows, where it was taken.
+    """
+
+    hashes: np.ndarray
+    y: np.ndarray
+    fingerprint: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @classmethod
+    def of(cls, data: Dataset | TrainRows) -> TrainRows:
+        """The rows of ``data`` hashed (a TrainRows as it is)."""
+        return data if isinstance(data, TrainRows) else cls(row_hashes(data.X), np.asarray(data.y))
+
+    def contain(self, X: np.ndarray, *, hashes: np.ndarray | None = None) -> np.ndarray:
+        """Boolean mask of the rows of ``X`` (or of their ``hashes``) that also occur here, exactly at float32.
+
+        Each half of the hash is looked up alone, as ``np.isin`` did (:func:`core.loading.rows_also_in`): the same
+        rows, found in the sorted halves, which are made once and kept."""
+        h = row_hashes(X) if hashes is None else hashes
+        return _sorted_in(h[:, 0], self._sorted(0)) & _sorted_in(h[:, 1], self._sorted(1))
+
+    def _sorted(self, half: int) -> np.ndarray:
+        key = f"_sorted{half}"
+        if key not in self.__dict__:
+            object.__setattr__(self, key, np.unique(self.hashes[:, half]))
+        return self.__dict__[key]
+
+
+def _sorted_in(values: np.ndarray, sorted_unique: np.ndarray) -> np.ndarray:
+    """``np.isin(values, sorted_unique)`` for sorted unique uint64 values, without sorting them again."""
+    if not len(sorted_unique):
+        return np.zeros(len(values), dtype=bool)
+    at = np.searchsorted(sorted_unique, values)
+    at[at == len(sorted_unique)] = 0
+    return sorted_unique[at] == values
+
+
+def train_rows(data_dir: str | os.PathLike, *, layout: Layout | None = None, progress=None) -> TrainRows:
+    """The rows of ``DIR/train`` hashed file by file (:class:`TrainRows`, with their :func:`fingerprint`).
+
+    The same rows, hashes and fingerprint as :func:`core.loading.load_split` then :meth:`TrainRows.of` give, but
+    only one file's rows are held at a time, not the split (``evaluate --drop-train-duplicates`` on 2.75 M demo
+    rows peaked at 1.06 GB so). Where a file cannot be read, or the files are of two releases, the split is read
+    as :func:`core.loading.load_split` reads it, so that every file's error is said together, as before.
+    """
+    import hashlib
+
+    files = split_files(data_dir, "train")
+    fp = hashlib.sha256()
+    hashes, labels = [], []
+    first_layout = None
+    try:
+        for i, path in enumerate(files):
+            part = read_files([path], require_labels=True, layout=layout)
+            if first_layout is None:
+                first_layout = part.layout
+            elif part.layout != first_layout:  # a mix of releases: said as the whole split's reading says it
+                raise DataError("a mix of releases")
+            X = np.ascontiguousarray(part.X, dtype=np.float32)
+            _hash_rows(fp, X)
+            hashes.append(row_hashes(X))
+            labels.append(np.asarray(part.y))
+            del part, X
+            if progress:
+                progress(i + 1, len(files), path.name)
+    except DataError:
+        data = read_files(files, require_labels=True, layout=layout)  # raises every file's error together
+        return TrainRows(row_hashes(data.X), np.asarray(data.y), fingerprint(data))
+    y = np.concatenate(labels)
+    fp.update(np.ascontiguousarray(y).tobytes())
+    return TrainRows(np.concatenate(hashes), y, fp.hexdigest())
 
 
 def coarse_labels_note(data: Dataset, task: int, measured_at: int) -> str:

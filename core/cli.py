@@ -95,6 +95,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _path(text: str) -> str:
+    """An argparse type: a path that is not empty. ``--json ""`` or ``--pdf ""`` (a shell variable left unset) wrote
+    nothing without a word, and ``--models-dir ""`` listed, scored with or deleted from the default registry."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path (a shell variable left unset?); give a file or folder name")
+    return text
+
+
 def _share(low: float, high: float, what: str):
     """An argparse type: a number from ``low`` to ``high`` (inclusive), ``what`` naming it in the error."""
 
@@ -191,6 +199,7 @@ def cmd_train(args) -> int:
         raise CoreError(str(exc), hint="correct the --param value, or leave the parameter out for the family's "
                         "default") from None  # fmt: skip
     registry = Path(args.models_dir or default_models_dir())
+    _made_folders.extend(_folders_to_make(registry))  # made by the training before the fit; gone again if it fails
     if registry.is_dir():  # one that cannot take files (a read-only disk) failed at the save, after the whole fit
         _check_writable(registry, "--models-dir" if args.models_dir else "the model registry",
                         hint="give --models-dir (or $IOMT_MODELS_DIR) a folder you can write to")  # fmt: skip
@@ -272,7 +281,7 @@ def cmd_evaluate(args) -> int:
     from .loading import load_split, split_files
     from .pipeline import TrainedModel, resolve_model_path, train_rows
 
-    to_stdout = args.json == "-"
+    to_stdout = _is_standard_output(args.json)
     json_out = _output_file(args.json, "--json", [args.data]) if args.json and not to_stdout else None
     model = TrainedModel.load(resolve_model_path(args.model, args.models_dir))
     test = load_split(args.data, "test", progress=_reading_progress("test/"))
@@ -347,12 +356,18 @@ def cmd_predict(args) -> int:
     started = time.perf_counter()
     # '-' (or /dev/stdout) is standard output, as for other Unix tools: the predictions go there, and what this
     # command says about them to standard error. It was a file named '-', and /dev/stdout was replaced by one.
-    to_stdout = args.out == "-" or _is_stdout(args.out)
+    to_stdout = _is_standard_output(args.out)
     out = sys.stdout.buffer if to_stdout else args.out
     shown = "standard output" if to_stdout else args.out
     say = sys.stderr if to_stdout else sys.stdout
     if not to_stdout and Path(args.out).is_dir():  # a model's folder is said as such (not 'give a file name in it')
-        _output_folder(args.out, "--out")
+        _refuse_model_folder(Path(args.out), "--out")
+        try:
+            _check_writable(Path(args.out), "--out")
+            hint = f"give a file name for the predictions, e.g. {Path(args.out) / 'predictions.csv'}"
+        except CoreError:  # not 'give --out a folder you can write to': it takes a file
+            hint = "give a file name for the predictions, in a folder you can write to"
+        raise CoreError(f"--out {args.out} is a folder", hint=hint)
     if not to_stdout and (Path(args.out).is_file() or not Path(args.out).exists()):  # not /dev/null, a named pipe
         _output_folder(Path(os.path.realpath(args.out)).parent, "the folder of --out")  # a link's target's folder
     model = TrainedModel.load(resolve_model_path(args.model, args.models_dir))
@@ -406,6 +421,14 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def _is_standard_output(path: str | None) -> bool:
+    """The one rule of every command's output option (``predict --out``, ``evaluate --json``, ``report --out`` and
+    ``--pdf``): ``-``, or a path that is this process's standard output (:func:`_is_stdout`), is standard output. The
+    data then goes there and the lines in words to standard error, so that ``> FILE`` or a pipe gets the data alone:
+    ``evaluate --json /dev/stdout`` and ``report --out /dev/stdout`` mixed them in one stream."""
+    return path is not None and (path == "-" or _is_stdout(path))
+
+
 def _is_stdout(path: str) -> bool:
     """Whether ``path`` is this process's standard output (``/dev/stdout``, ``/dev/fd/1``, the file it is redirected
     to): written through its own name, it would be opened anew (truncating a redirected file under the shell's
@@ -434,7 +457,7 @@ def cmd_score_many(args) -> int:
     # The options that can be checked alone are, before --out is made: a refused run leaves no empty folder behind.
     model, partition_bytes = resolve_model_path(args.model, args.models_dir), parse_size(args.partition_size)
     check_out_apart(args.out, expand_inputs(args.inputs))  # no capture among what the run replaces
-    _output_folder(args.out, "--out")
+    _output_folder(args.out, "--out")  # removed again by main() if the run is stopped or fails and it stays empty
     summary = score_many(
         model, args.inputs, args.out, scheduler=args.scheduler, workers=args.workers, partition_bytes=partition_bytes,
         low_confidence=args.low_confidence, overwrite=args.overwrite, progress=not args.quiet,
@@ -447,6 +470,35 @@ def cmd_score_many(args) -> int:
     if not summary["files_scored"]:
         return 2
     return 1 if summary["failed"] else 0  # some files scored, some not: a script must not take it for a success
+
+
+def _folders_to_make(path) -> list[Path]:
+    """The folders of ``path`` (itself and those above it) that do not exist yet, deepest first: those a run that
+    makes ``path`` creates."""
+    missing = []
+    for folder in (Path(os.path.abspath(path)), *Path(os.path.abspath(path)).parents):
+        if os.path.lexists(folder):
+            break
+        missing.append(folder)
+    return missing
+
+
+#: The folders the command running now made for its outputs (:func:`_output_folder`): main() removes those still
+#: empty when the command fails or is stopped.
+_made_folders: list[Path] = []
+
+
+def _remove_empty_made_folders() -> None:
+    """Remove the folders this command made (:data:`_made_folders`) that are empty, deepest first: a run stopped
+    (Ctrl-C, SIGTERM) or refused after making its output folder (``score-many --out``, ``benchmark-models`` given a
+    missing --data, ``predict --out new/x.csv`` with a model that does not exist) left it behind, empty. A folder
+    that holds anything is kept, and so is every folder the user had."""
+    for folder in sorted(set(_made_folders), key=lambda f: len(f.parts), reverse=True):
+        try:
+            folder.rmdir()  # only ever removes an empty folder
+        except OSError:  # not empty (results written, a file the user put there meanwhile), or gone already
+            pass
+    _made_folders.clear()
 
 
 def cmd_models(args) -> int:
@@ -616,9 +668,8 @@ def cmd_demo_data(args) -> int:
         kwargs["scale"] = args.rows
     manifest = write_demo_dataset(args.out, **kwargs)
     bar.close()
-    files = manifest.get("files", manifest)
-    total = sum(int(v) for v in files.values()) if isinstance(files, dict) else manifest.get("total_rows")
-    print(f"generated demo data ({args.layout} layout, {total} rows, NOT real traffic) in {args.out}")
+    total = sum(int(n) for n in manifest["files"].values())
+    print(f"generated demo data ({args.layout} layout, {counted(total, 'row')}, NOT real traffic) in {args.out}")
     return 0
 
 
@@ -690,9 +741,25 @@ def _is_in(entry, results) -> bool:
 def _output_folder(path, option: str) -> Path:
     """Make the folder ``path`` given as ``option`` now, so that a file in its place or a folder that cannot be
     written is said before hours of work instead of after them."""
+    folder = Path(path)
+    _refuse_model_folder(folder, option)
+    made = _folders_to_make(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _made_folders.extend(made)
+    except FileExistsError:
+        raise CoreError(f"{option} {folder} is a file, not a folder", hint=f"give {option} a folder") from None
+    except OSError as exc:
+        raise CoreError(f"{option} {folder} cannot be made: {exc.strerror}", hint=f"give {option} a folder you can "
+                        "write to") from None  # fmt: skip
+    _check_writable(folder, option)
+    return folder
+
+
+def _refuse_model_folder(folder: Path, option: str) -> None:
+    """Refuse ``folder`` given as ``option`` if it is a saved model's folder or one inside it."""
     from .pipeline import METADATA_FILE
 
-    folder = Path(path)
     # The folder or one above it (abspath: 'gone/../model' is looked at as the model's folder it names, before
     # mkdir makes 'gone'): a report named metadata.json there destroyed the model, and a subfolder goes with it.
     where = Path(os.path.abspath(folder))
@@ -702,15 +769,6 @@ def _output_folder(path, option: str) -> Path:
         raise CoreError(f"{option} {model} is a saved model's folder{inside}: what is written there could replace the "
                         "model's own files, or go with it when it is deleted",
                         hint=f"write {option.removeprefix('the folder of ')} elsewhere")  # fmt: skip
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise CoreError(f"{option} {folder} is a file, not a folder", hint=f"give {option} a folder") from None
-    except OSError as exc:
-        raise CoreError(f"{option} {folder} cannot be made: {exc.strerror}", hint=f"give {option} a folder you can "
-                        "write to") from None  # fmt: skip
-    _check_writable(folder, option)
-    return folder
 
 
 def _check_writable(folder: Path, option: str, hint: str | None = None) -> None:
@@ -807,15 +865,17 @@ def cmd_benchmark_models(args) -> int:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
         rows = f"{results.scores[0].report.n_rows:,} test rows scored per model; " if results.scores else ""
         done = len(results.scores) + len(results.failures)
-        so_far = f"{done} job{'s' * (done != 1)} done so far"
+        so_far = f"{counted(done, 'job')} done so far"
         state = f"**Partial results: the run is still going or was stopped** ({so_far}). " if partial else ""
-        failed = f"{len(results.failures)} of {done} jobs failed (see each task); " if results.failures else ""
+        failed = (
+            f"{len(results.failures)} of {counted(done, 'job')} failed (see each task); " if results.failures else ""
+        )
         skipped = "" if partial else "".join(f"the {t}-class task was skipped ({_skipped(results, t)}); "
                                              for t in sorted(set(tasks) - set(results.tasks)))  # fmt: skip
         kept = [e for e in [*results.scores, *results.failures] if earlier and _is_in(e, earlier)]
         resumed = ""
         if kept:
-            resumed = (f"{len(kept)} job{'s' * (len(kept) != 1)} kept from an earlier run into this folder "
+            resumed = (f"{counted(len(kept), 'job')} kept from an earlier run into this folder "
                        "(--resume, its times and memory are that run's); this run: ")  # fmt: skip
         return (f"{state}Run: {rows}{failed}{skipped}{resumed}{time.perf_counter() - started:,.0f} s in all (reading, "
                 f"training, scoring), peak memory {peak:,.0f} MB (resident, this process), {os.cpu_count()} CPU "
@@ -831,9 +891,7 @@ def cmd_benchmark_models(args) -> int:
         progress=None if args.quiet else _progress_bar("benchmark"),
     )  # fmt: skip
     md, js = write(results, partial=False)
-    print(md.read_text())
-    for task in sorted(set(tasks) - set(results.tasks)):
-        print(f"note: the {task}-class task was skipped: {_skipped(results, task)}")
+    print(md.read_text())  # its footer says which tasks were skipped, and why
     print(f"written: {md} and {js}")
     for f in results.failures:
         before = (
@@ -855,12 +913,16 @@ def cmd_report(args) -> int:
     from .pipeline import TrainedModel, resolve_model_path
     from .report import analysis_report, read_report_data
 
-    # '-': that document on standard output (report ... --out - | mail), the line in words on standard error; it was
-    # written to a file named '-'
-    if args.out == args.pdf == "-":
-        raise CoreError("--out and --pdf cannot both be '-' (standard output)", hint="write one of them to a file")
-    html = "-" if args.out == "-" else _output_file(args.out, "--out", args.data, other=("--pdf", args.pdf))
-    pdf = "-" if args.pdf == "-" else _output_file(args.pdf, "--pdf", args.data) if args.pdf else None
+    # '-' (or /dev/stdout): that document on standard output (report ... --out - | mail), the line in words on
+    # standard error; it was written to a file named '-'
+    html_to_stdout, pdf_to_stdout = _is_standard_output(args.out), _is_standard_output(args.pdf)
+    if html_to_stdout and pdf_to_stdout:
+        raise CoreError("--out and --pdf cannot both be '-' (standard output)" if args.out == args.pdf == "-" else
+                        f"--out {args.out} and --pdf {args.pdf} are both standard output",
+                        hint="write one of them to a file")  # fmt: skip
+    html = "-" if html_to_stdout else _output_file(args.out, "--out", args.data, other=("--pdf", args.pdf))
+    pdf = "-" if pdf_to_stdout else _output_file(args.pdf, "--pdf", args.data) if args.pdf else None
+    _check_report_kinds(args.out, args.pdf)
     model = TrainedModel.load(resolve_model_path(args.model, args.models_dir))
     data, label = read_report_data(args.data, layout=model.layout)
     model.check_layout(data)
@@ -873,11 +935,28 @@ def cmd_report(args) -> int:
             sys.stdout.flush()
         else:
             _write_output(path, options[path], lambda path=path, content=content: write_bytes_atomic(path, content))
-    where = ["standard output" if p == "-" else str(p) for p in (args.out, args.pdf) if p]
+    where = ["standard output" if p == "-" else str(p) for p in (html, pdf) if p]
     _audit("exported", model=model.name, files=[{"name": f.name, "rows": f.rows} for f in data.files], rows=len(data),
            out=where, what="report")  # fmt: skip
     print(f"report written: {' and '.join(where)}", file=sys.stderr if "-" in (html, pdf) else sys.stdout)
     return 0
+
+
+def _check_report_kinds(html: str, pdf: str | None) -> None:
+    """Refuse a report file whose name says the other kind: ``--out x.pdf --pdf x.html`` wrote HTML into x.pdf and a
+    PDF into x.html, and ``--out report.pdf`` alone an HTML page named .pdf that no PDF reader opens."""
+
+    def suffix(path: str | None) -> str:
+        return Path(path).suffix.lower() if path and not _is_standard_output(path) else ""
+
+    if suffix(html) == ".pdf":
+        pdf_name = pdf if suffix(pdf) == ".pdf" or (pdf and not suffix(pdf)) else html
+        html_name = str(Path(html).with_suffix(".html"))
+        raise CoreError(f"--out {html} names a PDF file, but --out writes the HTML report",
+                        hint=f"write the PDF with --pdf: --out {html_name} --pdf {pdf_name}")  # fmt: skip
+    if suffix(pdf) in (".html", ".htm"):
+        raise CoreError(f"--pdf {pdf} names an HTML file, but --pdf writes the PDF report",
+                        hint=f"give --pdf a .pdf name, e.g. --pdf {Path(pdf).with_suffix('.pdf')}")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -892,12 +971,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common_models(p):
-        p.add_argument("--models-dir", help="model registry folder (default: models/ or $IOMT_MODELS_DIR)")
+        p.add_argument("--models-dir", type=_path, help="model registry folder (default: models/ or $IOMT_MODELS_DIR)")
 
     p = sub.add_parser("train", help="train a model on DIR/train, evaluate on DIR/test, save it")
     p.add_argument("--task", type=int, choices=TASKS, required=True, help="2, 6 or 19 classes")
     p.add_argument("--model", choices=sorted(FAMILIES), required=True, help="model family")
-    p.add_argument("--data", required=True, help="folder in the official layout (DIR/train/*.csv, DIR/test/*.csv)")
+    p.add_argument(
+        "--data", type=_path, required=True, help="folder in the official layout (DIR/train/*.csv, DIR/test/*.csv)"
+    )
     p.add_argument("--epochs", type=_positive_int, help="epochs (networks only; paper preset: 10)")
     p.add_argument("--batch-size", type=_positive_int, help="batch size (networks only; paper preset: 32)")
     p.add_argument("--max-rows-per-class", type=_positive_int, help="cap the rows of each of the 19 classes (each "
@@ -919,9 +1000,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="evaluate a saved model on DIR/test")
     p.add_argument("--model", required=True, help="model folder or name")
-    p.add_argument("--data", required=True, help="folder in the official layout")
-    p.add_argument("--json", help="write the report as JSON to this file ('-': standard output, the report in words "
-                   "then going to standard error)")  # fmt: skip
+    p.add_argument("--data", type=_path, required=True, help="folder in the official layout")
+    p.add_argument("--json", type=_path, help="write the report as JSON to this file ('-': standard output, the "
+                   "report in words then going to standard error)")  # fmt: skip
     p.add_argument("--drop-train-duplicates", action="store_true",
                    help="leave out test rows that also occur in DIR/train, and say how many")  # fmt: skip
     common_models(p)
@@ -930,15 +1011,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="score CSV files; one output row per input row")
     p.add_argument("--model", required=True, help="model folder or name")
     p.add_argument("files", nargs="+", help="CSV files (either release; one layout per run)")
-    p.add_argument("--out", required=True, help="output CSV ('-': standard output, the summary then going to "
-                   "standard error)")  # fmt: skip
+    p.add_argument("--out", type=_path, required=True, help="output CSV ('-': standard output, the summary then "
+                   "going to standard error)")  # fmt: skip
     common_models(p)
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("score-many", help="score many CSV files on a Dask cluster; Parquet predictions + summary")
     p.add_argument("--model", required=True, help="model folder or name")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="CSV files, folders of CSVs or glob patterns")
-    p.add_argument("--out", required=True, help="output folder (predictions/ as Parquet, summary.json)")
+    p.add_argument("--out", type=_path, required=True, help="output folder (predictions/ as Parquet, summary.json)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler (default: start a local cluster)")
     p.add_argument("--workers", type=_positive_int, help="local cluster worker processes (default: one per CPU core)")
     p.add_argument("--partition-size", default="64MB", help="CSV bytes per task, e.g. 64MB (bounds worker memory)")
@@ -977,14 +1058,14 @@ def build_parser() -> argparse.ArgumentParser:
     action.add_argument("--clear", action="store_true", help="go back to the default, 0.5")
     p.add_argument("--chosen-on", metavar="TEXT", help="with --set: the flows it was chosen on, in words (every "
                    "evaluation with it says so)")  # fmt: skip
-    p.add_argument("--data", nargs="+", metavar="PATH", help="labelled flows to count each threshold's false alarms "
-                   "and missed attacks on: a folder in the official layout (its test/), a folder of CSV files, or CSV "
-                   "files")  # fmt: skip
+    p.add_argument("--data", type=_path, nargs="+", metavar="PATH", help="labelled flows to count each threshold's "
+                   "false alarms and missed attacks on: a folder in the official layout (its test/), a folder of "
+                   "CSV files, or CSV files")  # fmt: skip
     common_models(p)
     p.set_defaults(func=cmd_threshold)
 
     p = sub.add_parser("demo-data", help="generate synthetic CICIoMT2024-shaped data in the official layout")
-    p.add_argument("--out", default=str(demo_data_dir()),
+    p.add_argument("--out", type=_path, default=str(demo_data_dir()),
                    help=f"output folder (default {demo_data_dir()}: $IOMT_DEMO_DATA_DIR, else data/demo)")  # fmt: skip
     p.add_argument("--layout", choices=["v1", "v2"], default="v2", help="release layout (default v2, 39 features)")
     p.add_argument("--rows", type=_scale, help="scale factor on the default size (e.g. 100 for millions of rows)")
@@ -994,8 +1075,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo_data)
 
     p = sub.add_parser("benchmark-models", help="train and score every family for every task (the paper's comparison)")
-    p.add_argument("--data", required=True, help="folder in the official layout")
-    p.add_argument("--out", default="bench/out", help="folder for results.md and results.json")
+    p.add_argument("--data", type=_path, required=True, help="folder in the official layout")
+    p.add_argument("--out", type=_path, default="bench/out", help="folder for results.md and results.json")
     p.add_argument(
         "--families",
         type=_family_list,
@@ -1028,7 +1109,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "settings, run the others (those that failed, those not run yet, those whose family's settings "
                    "changed, and with --save-models those whose model is not saved in DIR); the data and "
                    "--max-rows-per-class, --seed, --refit, --drop-train-duplicates must be the same")  # fmt: skip
-    p.add_argument("--save-models", metavar="DIR", help="also save each trained model under DIR (as "
+    p.add_argument("--save-models", type=_path, metavar="DIR", help="also save each trained model under DIR (as "
                    "bench-FAMILY-TASKclass-LAYOUT; models of those names already there stop the run)")  # fmt: skip
     p.add_argument("--replace-models", action="store_true", help="with --save-models: replace the models of those "
                    "names already in DIR")  # fmt: skip
@@ -1038,8 +1119,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_benchmark_models)
 
     p = sub.add_parser("setup-demo", help="generate demo data and train demo models, when absent")
-    p.add_argument("--data", default=str(demo_data_dir()), help=f"demo data folder (default {demo_data_dir()}: "
-                   "$IOMT_DEMO_DATA_DIR, else data/demo; "
+    p.add_argument("--data", type=_path, default=str(demo_data_dir()),
+                   help=f"demo data folder (default {demo_data_dir()}: $IOMT_DEMO_DATA_DIR, else data/demo; "
                    "generated there when it holds no train/ files)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common_models(p)
@@ -1047,11 +1128,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="an HTML (and PDF) report of a model on some traffic, for non-programmers")
     p.add_argument("--model", required=True, help="model folder or name in the registry")
-    p.add_argument("--data", required=True, nargs="+", help="folder in the official layout (DIR/test is scored), "
-                   "a folder of CSV files, or CSV files")  # fmt: skip
-    p.add_argument("--out", required=True, help="HTML file to write (self-contained: opens without internet; -: to "
-                   "standard output)")  # fmt: skip
-    p.add_argument("--pdf", help="also write this PDF file (-: to standard output)")
+    p.add_argument("--data", type=_path, required=True, nargs="+", help="folder in the official layout (DIR/test is "
+                   "scored), a folder of CSV files, or CSV files")  # fmt: skip
+    p.add_argument("--out", type=_path, required=True, help="HTML file to write (self-contained: opens without "
+                   "internet; -: to standard output)")  # fmt: skip
+    p.add_argument("--pdf", type=_path, help="also write this PDF file (-: to standard output)")
     p.add_argument("--importance-rows", type=_positive_int, default=2000, help="rows sampled for feature importance "
                    "(default 2000)")  # fmt: skip
     p.add_argument("--no-importance", action="store_true", help="skip feature importance (faster)")
@@ -1101,9 +1182,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    _made_folders.clear()
     try:
-        with _stop_signals_unwind():
-            status = args.func(args)
+        try:
+            with _stop_signals_unwind():
+                status = args.func(args)
+        except BaseException:  # failed or stopped: the output folders it made and left empty go
+            _remove_empty_made_folders()
+            raise
+        _made_folders.clear()
         sys.stdout.flush()  # here, so that a reader who left is met below and not at exit
         return status
     except _Stopped as exc:

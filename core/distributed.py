@@ -1100,7 +1100,8 @@ def _summarise(
             entry["blank_labels"] += s.get("blank_labels", 0)
             totals["repairs"]["total"] += s["repairs"]["total"]
             for kind in RepairCounts.KINDS:  # "beyond": cells beyond ±1e15 taken as inf (counted in the others too)
-                _merge(totals["repairs"][kind], s["repairs"].get(kind, {}))
+                if kind in s["repairs"]:  # to_dict leaves "beyond" out where there is none, and so does the total
+                    _merge(totals["repairs"].setdefault(kind, {}), s["repairs"][kind])
         columns, _ = _parse_header(job.plan.header, job.name)  # the file was scored: its header parses
         label_notes += ignored_label_columns(job.name, columns, find_label_column(columns))
         entry["attack_share"] = _attack_share(entry["predicted"], entry["rows"])

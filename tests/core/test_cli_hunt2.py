@@ -133,7 +133,7 @@ def test_predict_stopped_by_sigterm_leaves_no_partial_output_behind(models, v2_s
     _stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM, stderr
     assert b"stopped by SIGTERM" in stderr and b"Traceback" not in stderr
-    assert list(out.parent.iterdir()) == [], "a partial output was left behind"
+    assert not out.parent.exists(), "a partial output was left behind (or the folder made for it)"
 
 
 def test_predict_does_not_map_the_whole_input_into_memory(models, capture, tmp_path, monkeypatch):

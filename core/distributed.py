@@ -119,7 +119,9 @@ MIN_PARTITION_BYTES = 1024
 
 def _check_partition(size: int) -> None:
     if size < MIN_PARTITION_BYTES:
-        raise CoreError(f"partition size {size} bytes is too small", hint="use at least 1 KiB, e.g. 64MB")
+        raise CoreError(
+            f"partition size {size:,} bytes is too small", hint="give --partition-size at least 1KB, e.g. 64MB"
+        )
 
 
 def expand_inputs(inputs: Iterable[str | os.PathLike], *, notes: list[str] | None = None) -> list[Path]:

@@ -43,7 +43,7 @@ from .taxonomy import (
     shown_index_map,
     shown_names,
 )
-from .words import counted, probability_text
+from .words import counted, listed, probability_text
 
 FORMAT_VERSION = 1
 METADATA_FILE = "metadata.json"
@@ -466,8 +466,18 @@ def read_metadata(folder: str | os.PathLike) -> dict:
             f"model folder not found: {folder}", hint="list saved models with: python -m core models"
         )
     if not path.is_file():
-        raise ModelFormatError(f"{folder} has no {METADATA_FILE}; it is not a saved model",
-                               hint="list saved models with: python -m core models")  # fmt: skip
+        hint = "list saved models with: python -m core models"
+        try:  # a registry given as a model ("--model models"): the models it holds
+            held = sorted(e.name for e in os.scandir(folder) if e.is_dir() and not e.name.startswith(".")
+                          and os.path.isfile(os.path.join(e.path, METADATA_FILE)))  # fmt: skip
+        except OSError:
+            held = []
+        if held:
+            some = listed([repr(n) for n in held[:3]], "or") + (" …" if len(held) > 3 else "")
+            hint = (f"it is a folder of {counted(len(held), 'saved model')} ({some}): name one, with the folder "
+                    f"as the registry, e.g. --models-dir {folder} --model {held[0]}; list them with: python -m core "
+                    f"models --models-dir {folder}")  # fmt: skip
+        raise ModelFormatError(f"{folder} has no {METADATA_FILE}; it is not a saved model", hint=hint)
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -767,7 +777,7 @@ def resolve_model_path(name_or_path: str | os.PathLike, models_dir: str | os.Pat
         close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
         close += [n for n in sorted(names) if n.startswith(name) and n not in close][: 3 - len(close)]
         if close:
-            hint = f"did you mean {' or '.join(repr(n) for n in close)}? {hint}"
+            hint = f"did you mean {listed([repr(n) for n in close], 'or')}? {hint}"
     raise ModelFormatError(f"no model at {text!r}" + (f" (nor in {registry})" if plain else ""), hint=hint)
 
 

@@ -20,10 +20,10 @@ def was_were(n: int) -> str:
     return "was" if n == 1 else "were"
 
 
-def listed(items: list[str]) -> str:
-    """``items`` in a sentence: 'A', 'A and B', 'A, B and C'."""
+def listed(items: list[str], word: str = "and") -> str:
+    """``items`` in a sentence: 'A', 'A and B', 'A, B and C' (``word``: 'or' for 'A, B or C')."""
     items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} " + items[-1]
 
 
 def probability_text(p: float) -> str:

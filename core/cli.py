@@ -34,12 +34,31 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOG_PROGRESS_SECONDS = 30.0
 
 
-def _progress_bar(desc: str):
+def _progress_bar(desc: str, *, terminal: bool | None = None):
     """A tqdm bar on stderr driven by TrainProgress events (fraction of the whole job): time spent, time left
-    (:class:`core.training.TimeLeft`, once fitting has set a pace), and what the job is doing."""
-    from tqdm import tqdm
+    (:class:`core.training.TimeLeft`, once fitting has set a pace), and what the job is doing.
 
+    Where stderr is no terminal (``terminal``: None asks it), a log (``nohup``, ``2> log``, a service): a plain line at
+    each new stage and at most every :data:`LOG_PROGRESS_SECONDS` in between, as ``predict`` writes there; the bar's
+    redraws filled such a log with thousands of carriage returns."""
     from .training import TimeLeft, describe_seconds
+
+    if not (sys.stderr.isatty() if terminal is None else terminal):
+        time_left, started = TimeLeft(), time.perf_counter()
+        last = {"at": -float("inf"), "stage": None}
+
+        def log(event):
+            left = time_left.update(event)
+            now = time.perf_counter()
+            if event.stage == last["stage"] and now - last["at"] < LOG_PROGRESS_SECONDS and event.stage != "done":
+                return
+            last.update(at=now, stage=event.stage)
+            spent = f"{describe_seconds(now - started)} spent" + ("" if left is None else
+                                                                  f", about {describe_seconds(left)} left")  # fmt: skip
+            print(f"{desc}: {100 * event.fraction:.0f}%, {spent}, {event.message}", file=sys.stderr, flush=True)
+
+        return log
+    from tqdm import tqdm
 
     bar = tqdm(total=1000, desc=desc, unit="‰", file=sys.stderr, leave=False,
                bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}{postfix}")  # fmt: skip

@@ -470,9 +470,10 @@ def test_a_reader_that_leaves_early_ends_the_command_quietly(tmp_path):
     assert proc.wait(timeout=120) == 141 and err == "", err
 
 
-def test_an_error_after_the_progress_bar_starts_is_on_a_line_of_its_own(tmp_path, capsys):
+def test_an_error_after_the_progress_bar_starts_is_on_a_line_of_its_own(tmp_path, capsys, monkeypatch):
     from core.cli import main
 
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a terminal, where the bar is drawn (a log gets lines)
     assert main(["benchmark-models", "--data", str(tmp_path / "absent"), "--families", "lr"]) == 2
     err = capsys.readouterr().err
     assert "reading " in err, "the bar was drawn"
@@ -489,7 +490,7 @@ def test_training_progress_bar_shows_time_spent_and_left(capsys):
     def line():  # the bar's current line (a line shorter than the last is padded with spaces)
         return capsys.readouterr().err.split("\r")[-1].rstrip()
 
-    update = _progress_bar("train cnn (19 classes)")
+    update = _progress_bar("train cnn (19 classes)", terminal=True)
     update(TrainProgress("load", 0.05, "reading"))
     assert re.search(r"  5%\|.*\| 00:0\d, reading$", line()), "time spent, and no time left before fitting"
     update(TrainProgress("batch", 0.1, "epoch 1/2, batch 1/20"))

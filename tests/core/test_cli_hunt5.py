@@ -46,3 +46,32 @@ def test_a_partition_too_small_names_the_option(tmp_path, capsys):
                  "--partition-size", "0MB", "--models-dir", str(tmp_path)]) != 0  # fmt: skip
     err = capsys.readouterr().err
     assert "partition size 0 bytes is too small" in err and "--partition-size" in err, err
+
+
+def test_training_progress_in_a_log_is_lines_not_a_bar(capsys, monkeypatch):
+    """Where stderr is no terminal (nohup, ``2> log``), train, benchmark-models and setup-demo drew tqdm's bar there
+    anyway: a log of carriage-return redraws. Now a line at each new stage, and at most every LOG_PROGRESS_SECONDS
+    within one."""
+    import core.cli as cli
+    from core.training import TrainProgress
+
+    monkeypatch.setattr(cli, "LOG_PROGRESS_SECONDS", 3600.0)
+    update = cli._progress_bar("train rf (6 classes)")  # capsys: no terminal
+    update(TrainProgress("load", 0.0, "reading data/train"))
+    for i in range(1, 50):
+        update(TrainProgress("load", 0.05 * i / 50, f"read file {i}"))  # same stage, within the hour: no line
+    update(TrainProgress("preprocess", 0.1, "fitting preprocessing on 1,000 rows"))
+    update(TrainProgress("done", 1.0, "training finished"))
+    err = capsys.readouterr().err
+    assert "\r" not in err and "|" not in err, repr(err)
+    lines = err.splitlines()
+    assert lines == [
+        "train rf (6 classes): 0%, 0 s spent, reading data/train",
+        "train rf (6 classes): 10%, 0 s spent, fitting preprocessing on 1,000 rows",
+        "train rf (6 classes): 100%, 0 s spent, training finished",
+    ], lines
+    monkeypatch.setattr(cli, "LOG_PROGRESS_SECONDS", 0.0)
+    update = cli._progress_bar("benchmark")
+    for i in range(3):
+        update(TrainProgress("batch", 0.1 * (i + 1), f"batch {i}"))
+    assert len(capsys.readouterr().err.splitlines()) == 3, "every line once the interval has passed"

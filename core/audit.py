@@ -14,9 +14,11 @@ import fcntl
 import fnmatch
 import getpass
 import hashlib
+import itertools
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -234,25 +236,82 @@ def _event(line: str, file: str, size: int | None = None) -> dict:
     return event
 
 
-def read_events(folder: str | os.PathLike | None = None, limit: int | None = 5000) -> list[dict]:
-    """The newest ``limit`` events (newest first); a damaged line, a month's file or the folder that cannot be read is
-    returned as an ``unreadable`` event. No folder: no event yet, an empty list. Only the newest ``limit`` lines are
-    read, from the end of each month's file."""
+def _events(folder: str | os.PathLike | None = None) -> Iterator[dict]:
+    """Every event of the log, newest first (see :func:`read_events`), one at a time: memory stays bounded however
+    long the log is."""
     target = Path(folder) if folder else audit_dir()
     try:
         names = os.listdir(target)
     except FileNotFoundError:  # nothing recorded yet
-        return []
+        return
     except OSError as exc:  # a file, or a folder this process may not list: not to be taken for an empty log
-        return [{"action": "unreadable", "details": {"folder": str(target), "error": str(exc)}}]
-    events: list[dict] = []
+        yield {"action": "unreadable", "details": {"folder": str(target), "error": str(exc)}}
+        return
     for path in sorted((target / n for n in fnmatch.filter(names, "audit-*.jsonl")), reverse=True):
         try:
             for line, size in _lines_from_end(path):
                 if line.strip():
-                    events.append(_event(line, path.name, size))
-                    if limit and len(events) >= limit:
-                        return events
+                    yield _event(line, path.name, size)
         except OSError as exc:  # one month's log that cannot be read must not hide the others
-            events.append({"action": "unreadable", "details": {"file": path.name, "error": str(exc)}})
-    return events
+            yield {"action": "unreadable", "details": {"file": path.name, "error": str(exc)}}
+
+
+def read_events(folder: str | os.PathLike | None = None, limit: int | None = 5000) -> list[dict]:
+    """The newest ``limit`` events (newest first); a damaged line, a month's file or the folder that cannot be read is
+    returned as an ``unreadable`` event. No folder: no event yet, an empty list. Only the newest ``limit`` lines are
+    read, from the end of each month's file."""
+    return list(itertools.islice(_events(folder), limit or None))
+
+
+#: Distinct values of one facet that :func:`scan_events` keeps (a damaged or hostile log could hold millions).
+MAX_FACET_VALUES = 1000
+
+
+@dataclass(frozen=True)
+class EventScan:
+    """What :func:`scan_events` found in the whole log.
+
+    Attributes
+    ----------
+    events : list of dict
+        The newest ``limit`` events that match, newest first.
+    matched : int
+        Events that match, in all (``len(events)`` is at most ``limit``).
+    total : int
+        Events in the log, in all (``unreadable`` ones included).
+    unreadable : int
+        ``unreadable`` events in the log, in all.
+    values : dict of str to list of str
+        For each facet, its distinct non-empty values over every event (not only those that match), sorted; at most
+        :data:`MAX_FACET_VALUES` each.
+    """
+
+    events: list[dict]
+    matched: int
+    total: int
+    unreadable: int
+    values: dict[str, list[str]] = field(default_factory=dict)
+
+
+def scan_events(folder: str | os.PathLike | None = None, *, match: Callable[[dict], bool] | None = None,
+                limit: int | None = 5000, facets: Mapping[str, Callable[[dict], str]] | None = None) -> EventScan:  # fmt: skip
+    """Read the whole log once, newest first, keeping the newest ``limit`` events for which ``match`` is true (all
+    events without ``match``), counting every match, and collecting each facet's values (``facets``: name -> the
+    value of an event, e.g. its action) for a filter's options. A filter applied this way sees every event, not only
+    the newest ``limit`` (an old deletion by one user was never found behind a burst of failed sign-ins), while no
+    more than ``limit`` events are held in memory."""
+    facets = dict(facets or {})
+    seen: dict[str, set[str]] = {name: set() for name in facets}
+    kept: list[dict] = []
+    matched = total = unreadable = 0
+    for event in _events(folder):
+        total += 1
+        unreadable += event.get("action") == "unreadable"
+        for name, value_of in facets.items():
+            if len(seen[name]) < MAX_FACET_VALUES and (value := value_of(event)):
+                seen[name].add(value)
+        if match is None or match(event):
+            matched += 1
+            if not limit or len(kept) < limit:
+                kept.append(event)
+    return EventScan(kept, matched, total, unreadable, {name: sorted(values) for name, values in seen.items()})

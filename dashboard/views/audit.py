@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import streamlit as st
 
-from core.audit import audit_dir, read_events
+from core.audit import EventScan, audit_dir, scan_events
 from core.words import counted, time_text
 from dashboard.escape import md, spreadsheet_text
 
@@ -54,37 +56,65 @@ def events_csv(frame: pd.DataFrame) -> bytes:
     return frame.map(spreadsheet_text).to_csv(index=False).encode()
 
 
+#: Widget keys of the filters.
+ACTIONS_KEY, USERS_KEY = "audit_actions", "audit_users"
+
+
+def _action_text(event: dict) -> str:
+    return str(event.get("action") or "")
+
+
+def _log_state(folder) -> tuple:
+    """Name, size and modification time of each month's log: a scan is cached until one of them changes."""
+    try:
+        return tuple(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in os.scandir(folder)
+                            if e.name.startswith("audit-") and e.name.endswith(".jsonl")))  # fmt: skip
+    except OSError:
+        return ()
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the audit log…")
+def _scan(folder: str, state: tuple, actions: tuple[str, ...], users: tuple[str, ...]) -> EventScan:
+    """Every event read once and filtered while read (``state``: :func:`_log_state`, only to key the cache)."""
+
+    def match(event: dict) -> bool:
+        return (not actions or _action_text(event) in actions) and (not users or _user_text(event) in users)
+
+    return scan_events(folder, match=match if actions or users else None, limit=MAX_EVENTS,
+                       facets={"action": _action_text, "user": _user_text})  # fmt: skip
+
+
 def render() -> None:
     st.title("Audit log")
-    st.caption(f"Who scored, trained, deleted or exported what, and when, from {md(audit_dir())} (JSON lines; "
+    folder = audit_dir()
+    st.caption(f"Who scored, trained, deleted or exported what, and when, from {md(folder)} (JSON lines; "
                "files are recorded by name, size and SHA-256, never their contents). Newest first.")  # fmt: skip
-    events = read_events(limit=MAX_EVENTS + 1)  # one more: whether older events were left out
-    older_left_out = len(events) > MAX_EVENTS
-    events = events[:MAX_EVENTS]
-    if not events:
+    # The filters' choices of the last run, so that the log is read once and filtered while read: every event is
+    # searched, not only the newest few thousand.
+    chosen = tuple(st.session_state.get(ACTIONS_KEY) or ())
+    who = tuple(st.session_state.get(USERS_KEY) or ())
+    scan = _scan(str(folder), _log_state(folder), chosen, who)
+    if not scan.total:
         st.info("Nothing recorded yet: events appear here once traffic is scored, a model is trained, deleted or "
                 "predictions are downloaded.", icon=":material/history:")  # fmt: skip
         return
-    unreadable = sum(e.get("action") == "unreadable" for e in events)
-    if unreadable:
-        st.warning(f"{counted(unreadable, 'entry', 'entries')} of the audit log could not be read (a damaged or "
+    if scan.unreadable:
+        st.warning(f"{counted(scan.unreadable, 'entry', 'entries')} of the audit log could not be read (a damaged or "
                    "edited line, a file or folder this dashboard may not read): shown as **unreadable**, with why.",
                    icon=":material/warning:")  # fmt: skip
-    if older_left_out:
-        st.warning(f"Only the {MAX_EVENTS:,} most recent events are read, filtered and downloaded here: older "
-                   f"events are not shown. They are in the monthly files in {md(audit_dir())}.",
-                   icon=":material/history:")  # fmt: skip
-    frame = events_frame(events)
-    actions = sorted(a for a in frame["action"].unique() if a)
     left, right = st.columns(2)
-    chosen = left.multiselect("Actions", actions, key="audit_actions", placeholder="all actions")
-    users = sorted(u for u in frame["user"].unique() if u)
-    who = right.multiselect("Users", users, key="audit_users", placeholder="all users")
-    if chosen:
-        frame = frame[frame["action"].isin(chosen)]
-    if who:
-        frame = frame[frame["user"].isin(who)]
-    st.caption(f"{len(frame):,} of {len(events):,} most recent events.")
+    actions = sorted(set(scan.values["action"]) | set(chosen))
+    left.multiselect("Actions", actions, key=ACTIONS_KEY, placeholder="all actions")
+    users = sorted(set(scan.values["user"]) | set(who))
+    right.multiselect("Users", users, key=USERS_KEY, placeholder="all users")
+    if scan.matched > MAX_EVENTS:
+        st.warning(f"Only the {MAX_EVENTS:,} most recent events of the {scan.matched:,} that match are shown and "
+                   f"downloaded here; narrow the filters to see older ones, or read the monthly files in "
+                   f"{md(folder)}.", icon=":material/history:")  # fmt: skip
+    filtered = chosen or who
+    st.caption(f"{scan.matched:,} of {counted(scan.total, 'event')} in the whole log match the filters."
+               if filtered else f"{counted(scan.total, 'event')} in the whole log.")  # fmt: skip
+    frame = events_frame(scan.events)
     st.dataframe(frame, hide_index=True, key="audit_table")
     st.download_button("Download the events shown (CSV)", events_csv(frame), "audit.csv", "text/csv",
                        key="audit_download", icon=":material/download:", on_click="ignore")  # fmt: skip

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from core.evaluation import EvaluationReport
 
 __all__ = [
+    "CELL_FONT_MIN",
+    "CELL_NOTE",
     "CLASS_COLORS",
     "COMPARISON_METRICS",
     "DENSE_CLASSES",
@@ -156,6 +158,35 @@ def _rows_height(n_rows: int, per_row: int = 28, base: int = 160, minimum: int =
 DENSE_CLASSES = 9
 
 
+#: The smallest font of a number in a dense heatmap's cells: left to Plotly, which fits the longest number to the
+#: narrowest cell, 19 columns at 800 pixels had numbers of 8 pixels, too small to read.
+CELL_FONT_MIN = 10
+#: The most characters of a number in a dense heatmap's cell: a 19-class matrix at 800 pixels has cells of about 18
+#: pixels, which hold three digits at :data:`CELL_FONT_MIN` (a longer number is left to the hover).
+CELL_CHARS = 3
+#: The figure's own note when numbers of a dense matrix are rounded to fit their cells.
+CELL_NOTE = "Rounded to fit the cells (2k: about 2,000; .3M: about 300,000): hover a cell for its exact count."
+
+
+def _cell_count(n: int) -> str:
+    """A count in at most :data:`CELL_CHARS` characters: ``"387"``, ``"2k"``, ``"16k"``, ``".3M"`` (about 300,000:
+    the full dataset's diagonal cells), ``"4M"``; ``""`` for none, or beyond 999 million (the hover has it)."""
+    if not n:
+        return ""
+    if n < 1000:
+        return f"{n}"
+    if n < 99_500:
+        return f"{n / 1000:.0f}k"
+    if n < 950_000:
+        return f".{n / 100_000:.0f}M"
+    return f"{n / 1_000_000:.0f}M" if n < 999_500_000 else ""
+
+
+def _cell_share(n: int, pct: float) -> str:
+    """A row share in whole percent (``"100"``, ``"7"``), ``"<1"`` for a cell with rows but under half a percent."""
+    return "" if not n else ("<1" if pct < 0.5 else f"{pct:.0f}")
+
+
 def _label_every_category(fig: go.Figure, axis: str) -> None:
     """Name every category on ``axis`` ("x" or "y"). Plotly picks its ticks from the axis length: at 800 pixels a
     19-class axis named only every third class. The angle is left to Plotly, which turns the labels (0, 30 or 90
@@ -237,9 +268,11 @@ def confusion_figure(report: EvaluationReport, normalize: str | None = None, *, 
         # One short number per cell, the one the colour shows, and none in empty cells (361 zeros were noise); the
         # font is left to Plotly, which fits it to the cells at the width drawn (a fixed size ran numbers into their
         # neighbours at 800 pixels). The hover has the count and the row share.
-        text = [[(f"{n:,}" if normalize is None else f"{p:.0f}") if n else "" for n, p in zip(c_row, p_row)]
+        # At a fixed smallest size, numbers that fit a cell of a narrow page (the font Plotly fitted to the longest
+        # number was 8 pixels at 800). Counts are rounded ("2k") or left to the hover when they would not fit.
+        text = [[_cell_count(n) if normalize is None else _cell_share(n, p) for n, p in zip(c_row, p_row)]
                 for c_row, p_row in zip(counts, pct)]  # fmt: skip
-        textfont = {}
+        textfont = {"size": CELL_FONT_MIN}
     else:
         text, textfont = full, {"size": 12}
     heat = go.Heatmap(
@@ -261,7 +294,9 @@ def confusion_figure(report: EvaluationReport, normalize: str | None = None, *, 
     fig = go.Figure(heat)
     n = max(len(labels), len(y_labels))
     _style(fig, title, "Predicted class", "True class", height=_rows_height(n, per_row=34 if n > 8 else 60, base=220),
-           margin={**MARGIN, "l": 10, "r": 10} if dense else MARGIN)  # fmt: skip
+           margin={**MARGIN, "l": 10, "r": 10, "t": 100} if dense else MARGIN)  # fmt: skip
+    if dense and normalize is None and any(t != f"{n:,}" for t, n in zip(np.ravel(text), counts.ravel()) if n):
+        fig.update_layout(title={"subtitle": {"text": CELL_NOTE, "font": {"size": 11}}})
     fig.update_xaxes(type="category", side="bottom")
     fig.update_yaxes(type="category", autorange="reversed")
     if dense:
@@ -342,6 +377,7 @@ def prediction_error_figure(report: EvaluationReport) -> go.Figure:
     cm = np.asarray(report.confusion_matrix, dtype=np.int64).reshape(len(labels), len(labels))
     rows = [i for i, c in enumerate(labels) if report.per_class[c]["support"] > 0]
     true_classes = [labels[i] for i in rows]
+    dense = len(labels) >= DENSE_CLASSES
     fig = go.Figure()
     for j, predicted in enumerate(labels):
         heights = cm[rows, j]
@@ -353,15 +389,21 @@ def prediction_error_figure(report: EvaluationReport) -> go.Figure:
             y=heights,
             marker_color=class_color(predicted),
             hovertemplate=f"true %{{x}}<br>predicted {predicted}: %{{y:,}}<extra></extra>",
+            # 19 classes: one legend entry per family (its classes are shades of its hue), which shows or hides them
+            # all; 19 entries took 390 of the 850 pixels of the figure at 800 pixels, the bars 190.
+            **({"legendgroup": CATEGORY.get(predicted, predicted), "showlegend": False} if dense else {}),
         )
-    dense = len(labels) >= DENSE_CLASSES
-    # 19 classes: the legend under the chart, in rows (beside it, it took 200 of a narrow page's 470 pixels).
     legend = {"title": {"text": "Predicted class"}}
     if dense:
+        families = list(dict.fromkeys(t.legendgroup for t in fig.data))
+        for family in families:  # legend entries only: no bars
+            fig.add_bar(name=family, x=[None], y=[None], legendgroup=family, marker_color=class_color(family),
+                        hoverinfo="skip")  # fmt: skip
         legend.update(orientation="h", yref="container", y=0.0, yanchor="bottom", x=0.0, xanchor="left",
-                      title={"text": "Predicted class", "side": "top"})  # fmt: skip
+                      traceorder="normal", title={"text": "Predicted family (its classes in shades; hover names "
+                                                          "each)", "side": "top"})  # fmt: skip
     _style(fig, "Class prediction error", "True class", "Rows (stacked by predicted class)",
-           height=_rows_height(len(labels), per_row=12, base=420) + (200 if dense else 0), barmode="stack",
+           height=_rows_height(len(labels), per_row=12, base=420) + (90 if dense else 0), barmode="stack",
            legend=legend)  # fmt: skip
     fig.update_xaxes(type="category")  # the angle left to Plotly: as far as the labels need at the width drawn
     if dense:
@@ -778,7 +820,9 @@ def training_curves(history: Mapping[str, Sequence[float]] | None) -> go.Figure:
                 row=1,
                 col=col,
             )
-    _style(fig, title, height=400, margin={**MARGIN, "t": 100})
+    # The legend under the plots, in rows: beside them it took a third of the figure's width at 800 pixels.
+    _style(fig, title, height=460, margin={**MARGIN, "t": 100, "b": 110}, legend={"orientation": "h", "yref":
+           "container", "y": 0.0, "yanchor": "bottom", "x": 0.0, "xanchor": "left"})  # fmt: skip
     epochs = max(len(v) for v in series.values())
     fig.update_xaxes(title_text="Epoch", automargin=True, dtick=1 if epochs <= 20 else None)
     fig.update_yaxes(title_text="Loss", automargin=True, row=1, col=1)

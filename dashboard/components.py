@@ -37,9 +37,11 @@ __all__ = [
     "show_models_table",
     "show_note",
     "show_report",
+    "show_uploaded_names",
     "side_by_side",
     "task_box",
     "top_confusions",
+    "uploaded_names",
 ]
 
 #: Why macro-F1 comes first (one line, for captions and help texts).
@@ -224,6 +226,27 @@ def top_confusions(report: EvaluationReport, n: int = 5) -> list[tuple[str, str,
 
 
 # ---------------------------------------------------------------------------------- Streamlit
+
+
+#: Uploaded files named under an uploader: more are counted, not named (a folder of 72 files made a wall of text).
+NAMED_UPLOADS = 12
+
+
+def uploaded_names(uploads) -> str | None:
+    """The uploaded files' whole names as one Markdown line, or None for none: Streamlit's uploader cuts a name in
+    its middle to fit its chip ("MQTT-DD…t.pcap.csv" at 800 pixels), and offers no way to show it whole."""
+    if not uploads:
+        return None
+    names = [f"{md(u.name)} ({u.size / 1000:,.1f} KB)" for u in uploads[:NAMED_UPLOADS]]  # KB as the uploader says
+    if len(uploads) > NAMED_UPLOADS:
+        names.append(f"and {counted(len(uploads) - NAMED_UPLOADS, 'more file')}")
+    return f"{counted(len(uploads), 'file')} uploaded: " + ", ".join(names)
+
+
+def show_uploaded_names(uploads) -> None:
+    """Name the uploaded files in full under their uploader (:func:`uploaded_names`)."""
+    if text := uploaded_names(uploads):
+        st.caption(text)
 
 
 def link_to_page(page: str, label: str, icon: str | None = None) -> None:

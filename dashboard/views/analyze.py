@@ -90,10 +90,12 @@ def _choose_data():
 
 def _uploader():
     """The analyst's CSV files (one widget, drawn by either source so that its files are kept)."""
-    return st.file_uploader("CICIoMT2024 flow CSV files (one release: 45 or 39 features)", type="csv",
-                            accept_multiple_files=True, key="analyze_uploads",
-                            help="The class is read from an official file name (e.g. "
-                            "TCP_IP-DDoS-UDP1_test.pcap.csv) or a 'label' column, when there is one.")  # fmt: skip
+    uploads = st.file_uploader("CICIoMT2024 flow CSV files (one release: 45 or 39 features)", type="csv",
+                               accept_multiple_files=True, key="analyze_uploads",
+                               help="The class is read from an official file name (e.g. "
+                               "TCP_IP-DDoS-UDP1_test.pcap.csv) or a 'label' column, when there is one.")  # fmt: skip
+    components.show_uploaded_names(uploads)
+    return uploads
 
 
 def _choose_model(layout: Layout | None) -> dict | None:

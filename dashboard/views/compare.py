@@ -35,7 +35,7 @@ from core.taxonomy import TASKS
 from core.training import describe_seconds
 from core.words import listed
 from dashboard import auth, explain_panel, loaders
-from dashboard.components import CAVEAT, show_note, task_box
+from dashboard.components import CAVEAT, show_note, show_uploaded_names, task_box
 from dashboard.escape import md
 from dashboard.train_jobs import BenchmarkJob, resolve_folder
 
@@ -119,6 +119,7 @@ def _choose_data() -> tuple[Path | None, tuple, object]:
         if source == SOURCES[1]:
             uploads = st.file_uploader("Labelled CSV files (official names or a 'label' column)", type="csv",
                                        accept_multiple_files=True, key="compare_uploads")  # fmt: skip
+            show_uploaded_names(uploads)
             if not uploads:
                 return None, (), None
             return None, loaders.upload_key(uploads), loaders.parse_uploads(uploads)

@@ -110,6 +110,8 @@ def _choose_data(running: TrainRequest | None) -> tuple[str | None, list, CoreEr
                                    "the class. Files named …_test.pcap.csv become the test set.")  # fmt: skip
         if running:  # an uploader cannot be given files back: say which ones the run reads
             st.caption("Training on " + ", ".join(md(n) for n, _ in running.uploads))
+        else:
+            components.show_uploaded_names(uploads)
         return None, uploads or [], None
     if source == "Demo data":
         folder = loaders.DEMO_DATA_DIR

@@ -63,8 +63,9 @@ def test_a_19_class_confusion_matrix_names_every_class_and_fits_its_numbers(norm
     ticktext = list(fig.layout.yaxis.ticktext)
     assert ticktext[CLASSES_19.index("MQTT-DDoS-Connect_Flood")] == "MQTT-DDoS-<br>Connect_Flood"
     assert ticktext[CLASSES_19.index("Benign")] == "Benign"
-    # One short number per cell in a font Plotly fits to the cell; nothing in empty cells; all of it in the hover.
-    assert heat.textfont.size is None
+    # One short number per cell, at a legible smallest size (test_visual_hunt4); nothing in empty cells; all of it in
+    # the hover.
+    assert heat.textfont.size == F.CELL_FONT_MIN
     text = np.asarray(heat.text, dtype=object)
     counts = np.asarray(report.confusion_matrix)
     assert not any("<br>" in t for t in text.ravel())

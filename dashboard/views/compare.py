@@ -29,7 +29,7 @@ from core.errors import CoreError
 from core.figures import comparison_bars, confusion_figure, per_class_f1_heatmap, speed_figure
 from core.loading import header_layout, split_files
 from core.models import FAMILIES
-from core.pipeline import scoring_notes
+from core.pipeline import TrainRows, scoring_notes, train_rows
 from core.report import absent_classes_sentence, leaders
 from core.taxonomy import TASKS
 from core.training import describe_seconds
@@ -136,10 +136,18 @@ def _choose_data() -> tuple[Path | None, tuple, object]:
         return None, (), None
 
 
-def _train_split(folder: Path) -> tuple[tuple, object]:
-    """The folder's train/ files as a cache key (paths, times, sizes) and parsed."""
+def _train_split(folder: Path) -> tuple[tuple, TrainRows]:
+    """The folder's train/ files as a cache key (paths, times, sizes), and their rows hashed."""
     files = split_files(folder, "train")
-    return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files), loaders.parse_paths(files)
+    key = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+    return key, _hashed_train(str(folder), key)
+
+
+@st.cache_resource(show_spinner="Reading the training rows…", max_entries=4)
+def _hashed_train(folder: str, key: tuple) -> TrainRows:
+    """The rows of ``folder``/train hashed once (``key``: :func:`_train_split`'s, only to key the cache), read file by
+    file: the server holds 17 bytes a row, not the rows, and no model hashes them again."""
+    return train_rows(folder)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -26,6 +26,15 @@ def listed(items: list[str], word: str = "and") -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} " + items[-1]
 
 
+def size_text(n_bytes: int) -> str:
+    """A file's size in decimal units, as Streamlit's uploader gives it: ``35 B``, ``210.7 KB``, ``12.3 MB``,
+    ``1.02 GB`` (a 35-byte file was "0.0 KB")."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:,.{2 if unit == 'GB' else 1}f} {unit}"
+    return f"{n_bytes:,} B"
+
+
 def probability_text(p: float) -> str:
     """A probability (an alarm threshold) as people read it, never in exponent notation: two decimals on the 0.01 grid
     (``0.70``), else up to six significant digits written out (``0.705``, ``0.99999``, ``0.0000001``, not ``1e-07``)."""

@@ -20,7 +20,7 @@ from core.pipeline import COARSER_NOTE, scored_at, test_set_of
 from core.report import absent_classes_sentence
 from core.taxonomy import BENIGN, TASK_CHOICES, TASK_DESCRIPTIONS, TASKS
 from core.threshold import saved_since_training, threshold_text
-from core.words import counted, listed, share_text, was_were
+from core.words import counted, listed, share_text, size_text, was_were
 from dashboard.escape import md
 
 __all__ = [
@@ -237,7 +237,7 @@ def uploaded_names(uploads) -> str | None:
     its middle to fit its chip ("MQTT-DD…t.pcap.csv" at 800 pixels), and offers no way to show it whole."""
     if not uploads:
         return None
-    names = [f"{md(u.name)} ({u.size / 1000:,.1f} KB)" for u in uploads[:NAMED_UPLOADS]]  # KB as the uploader says
+    names = [f"{md(u.name)} ({size_text(u.size)})" for u in uploads[:NAMED_UPLOADS]]  # units as the uploader's
     if len(uploads) > NAMED_UPLOADS:
         names.append(f"and {counted(len(uploads) - NAMED_UPLOADS, 'more file')}")
     return f"{counted(len(uploads), 'file')} uploaded: " + ", ".join(names)

@@ -174,3 +174,16 @@ def test_uploaded_file_names_are_shown_whole_at_800_pixels(page, app_url, v2_sam
     assert any(n not in chips.all_inner_texts() for n in names), chips.all_inner_texts()
     box, page_width = listed.bounding_box(), page.viewport_size["width"]
     assert box["x"] + box["width"] <= page_width, "the list fits the page"
+
+
+def test_uploaded_names_give_sizes_in_the_uploaders_units():
+    """A 35-byte file was listed as "0.0 KB" under an uploader that said 35.0B."""
+    from types import SimpleNamespace
+
+    from dashboard.components import uploaded_names
+
+    files = [SimpleNamespace(name=n, size=s) for n, s in (("a.csv", 35), ("b.csv", 210_700), ("c.csv", 12_345_678))]
+    assert uploaded_names(files) == "3 files uploaded: a.csv (35 B), b.csv (210.7 KB), c.csv (12.3 MB)"
+    many = [SimpleNamespace(name=f"f{i}.csv", size=1000) for i in range(14)]
+    assert uploaded_names(many).endswith("f11.csv (1.0 KB), and 2 more files")
+    assert uploaded_names([]) is None

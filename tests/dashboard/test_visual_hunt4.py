@@ -19,7 +19,6 @@ from streamlit.testing.v1 import AppTest
 
 from core import audit
 from core import figures as F
-from core.evaluation import evaluate
 from core.taxonomy import CATEGORY, CLASSES_6, CLASSES_19
 from tests.dashboard.test_browser import (  # noqa: F401 (browser, page, app_url: fixtures)
     SCORE_MS,
@@ -30,16 +29,9 @@ from tests.dashboard.test_browser import (  # noqa: F401 (browser, page, app_url
     open_app,
     page,
 )
+from tests.dashboard.test_visual_hunt2 import _report
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
-
-
-def _report(task_classes, n: int = 2_000, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    k = len(task_classes)
-    y_true = np.arange(n) % k
-    y_pred = np.where(rng.random(n) < 0.8, y_true, rng.integers(0, k, n))
-    return evaluate(y_true, y_pred, task=k, task_classes=task_classes)
 
 
 # ---------------------------------------------------------------------------------- figures

@@ -184,11 +184,20 @@ def _choose_model(running: TrainRequest | None) -> TrainRequest:
                         "fit ran (boosting rounds for gradient-boosted trees), and keeps that model: more data for the model, about twice the training time. "
                         "The validation scores shown are then those of the first fit.")  # fmt: skip
     # Not given back as a value: a run's automatic name, once saved, would be refused as taken on the next Start.
+    # A typed one is given back, once forgotten: the box came back empty after the page was left mid-run, and Start
+    # after a Cancel or a failure trained the same settings under an automatic name instead of the one typed.
     # A row of its own: beside the seed, the example name was cut off ("automatic, e.g. cnn-6class-2026…").
+    if running and "train_name" not in st.session_state:
+        st.session_state["train_name"] = _typed_name(running)
     name = st.text_input("Model name", key="train_name", **kw,
                             placeholder=running.name if running else f"automatic, e.g. {default_name(family, int(task))}")  # fmt: skip
     return TrainRequest(family, int(task), params, loaders.models_dir(), name=name, max_rows_per_class=int(cap) or None,
                         val_fraction=float(val), refit=bool(refit), seed=int(seed))  # fmt: skip
+
+
+def _typed_name(request: TrainRequest) -> str:
+    """The model name of ``request`` as the name box holds it: the name typed, or "" for an automatic one."""
+    return "" if request.automatic_name else request.name
 
 
 def _family_settings(family: str, params: dict) -> dict:
@@ -210,8 +219,8 @@ def _follow(job: TrainJob) -> None:
     source = _source_of(r)
     state = {"train_source": source, "train_task": r.task, "train_family": r.family,
              "train_cap": r.max_rows_per_class or 0, "train_val": r.val_fraction, "train_seed": r.seed,
-             "train_name": "", f"train_refit_{r.family}": bool(settings.get("refit", False) if r.refit is None
-                                                               else r.refit)}  # fmt: skip
+             "train_name": _typed_name(r),
+             f"train_refit_{r.family}": bool(settings.get("refit", False) if r.refit is None else r.refit)}  # fmt: skip
     if source == "A data folder":
         state["train_folder"] = r.data_dir
     for param, (key, _, _) in PARAM_INPUTS.items():

@@ -34,6 +34,7 @@ __all__ = [
     "CLASS_COLORS",
     "COMPARISON_METRICS",
     "DENSE_CLASSES",
+    "EPOCH_TICKS",
     "LOG_SCALE_RATIO",
     "UNKNOWN_COLOR",
     "class_color",
@@ -790,7 +791,8 @@ def training_curves(history: Mapping[str, Sequence[float]] | None) -> go.Figure:
     Returns
     -------
     go.Figure
-        Two subplots, one ``Scatter`` trace per key drawn (``name`` = key, ``x`` = epochs from 1).
+        Two subplots, one ``Scatter`` trace per key drawn (``x`` = epochs from 1), named in words:
+        ``"training loss"`` for ``loss``, ``"validation accuracy"`` for ``val_accuracy`` (:func:`_curve_name`).
         With no epoch values, a figure with the annotation
         ``"no epoch history (not a neural network)"`` and no traces.
     """
@@ -811,7 +813,7 @@ def training_curves(history: Mapping[str, Sequence[float]] | None) -> go.Figure:
                 x=list(range(1, len(values) + 1)),
                 y=values,
                 mode="lines+markers",
-                name=key,
+                name=_curve_name(key),
                 # Training and validation told apart by colour as well as by dash (dashes alone were hard to see).
                 line={
                     "color": palette[(2 * bases.index(base) + key.startswith("val_")) % len(palette)],
@@ -823,11 +825,35 @@ def training_curves(history: Mapping[str, Sequence[float]] | None) -> go.Figure:
     # The legend under the plots, in rows: beside them it took a third of the figure's width at 800 pixels.
     _style(fig, title, height=460, margin={**MARGIN, "t": 100, "b": 110}, legend={"orientation": "h", "yref":
            "container", "y": 0.0, "yanchor": "bottom", "x": 0.0, "xanchor": "left"})  # fmt: skip
+    # Level epoch numbers, a whole number apart and few enough to fit: every epoch named (dtick 1, 12 epochs), a
+    # half of an 800-pixel page had about 150 pixels per plot, and Plotly turned the numbers sideways to fit them.
     epochs = max(len(v) for v in series.values())
-    fig.update_xaxes(title_text="Epoch", automargin=True, dtick=1 if epochs <= 20 else None)
+    fig.update_xaxes(title_text="Epoch", automargin=True, tickangle=0, tick0=0, dtick=_epoch_step(epochs))
     fig.update_yaxes(title_text="Loss", automargin=True, row=1, col=1)
     fig.update_yaxes(title_text="Accuracy", automargin=True, row=1, col=2)
     return fig
+
+
+def _curve_name(key: str) -> str:
+    """A history key in words, for the legend: ``"validation loss"`` for ``val_loss`` (which read as code to someone
+    who does not program), ``"training accuracy"`` for ``accuracy``."""
+    base = key.removeprefix("val_")
+    return f"{'validation' if base != key else 'training'} {base.replace('_', ' ')}"
+
+
+#: The most epoch numbers on a training curve's axis: six fit level in the 150 pixels a plot has at 800 pixels.
+EPOCH_TICKS = 6
+
+
+def _epoch_step(epochs: int) -> int:
+    """The step between the epoch numbers on the axis: 1, 2 or 5 times a power of ten, the smallest that names at most
+    :data:`EPOCH_TICKS` of ``epochs`` (1 up to 6 epochs, 2 up to 12, 5 up to 30, 10 up to 60...)."""
+    power = 1
+    while True:
+        for step in (power, 2 * power, 5 * power):
+            if math.ceil(epochs / step) <= EPOCH_TICKS:
+                return step
+        power *= 10
 
 
 def model_scores_figure(rows: list[dict]) -> go.Figure:
@@ -863,13 +889,16 @@ def model_scores_figure(rows: list[dict]) -> go.Figure:
             orientation="h",
             marker_color=color,
             text=["" if math.isnan(v) else f"{v:.3f}" for v in vals],
-            textposition="outside",
+            # At the bar's end inside it (in a colour that stands out from the bar's), outside only a bar too short
+            # for it: outside, "0.990" ran past the plot's right edge at 800 pixels.
+            textposition="auto",
+            insidetextanchor="end",
             cliponaxis=False,
             hovertemplate=f"%{{y}}<br>{label} %{{x:.4f}}<extra></extra>",
         )
     _style(fig, title, "Score on the test set", "Model", height=_rows_height(len(rows), per_row=44, base=160),
            barmode="group", legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1.0, "xanchor": "right"})  # fmt: skip
-    fig.update_xaxes(range=[0, 1.08])
+    fig.update_xaxes(range=[0, 1.0])
     fig.update_yaxes(type="category", autorange="reversed")
     return fig
 

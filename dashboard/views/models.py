@@ -21,6 +21,12 @@ KEY_FLASH = "models_flash"  # message shown once after a deletion
 KEY_SELECTED = "models_selected"  # the model whose card is shown
 KEY_GONE = "models_gone"  # name of the model whose card was shown, deleted since (perhaps by another session)
 
+#: What the training curves show, for someone who has not trained a network.
+CURVES_NOTE = ("An epoch is one pass over the training rows. The loss measures how far the model's answers are from "
+               "the true classes: lower is better. *Training* curves are measured on the rows the model learns from, "
+               "*validation* curves on rows kept out of fitting: a validation loss that rises while the training "
+               "loss still falls means the model is memorising its training rows rather than learning.")  # fmt: skip
+
 
 def render() -> None:
     st.title("Saved models")
@@ -123,6 +129,7 @@ def _scores(meta: dict) -> None:
     history = meta.get("history") or {}
     if history:
         st.plotly_chart(training_curves(history), key="models_curves")
+        st.caption(CURVES_NOTE)
     elif FAMILIES[meta["family"]].uses_epochs:  # a network: its curves were not kept (saved by an older version)
         st.caption("No training curves were saved with this model.")
     else:
@@ -181,7 +188,9 @@ def _settings(meta: dict) -> None:
     st.markdown(f"**Repair rule** (fitted on the training rows): {pre.get('repair_rule', 'not recorded')}.  \n"
                 f"**Log transform:** {', '.join(pre.get('log_features') or []) or 'none'}.  \n"
                 f"**Standardised:** {'yes' if pre.get('scale', True) else 'no'}.")  # fmt: skip
-    left, mid, right = st.columns(3)
+    # Side by side where the page is wide, one under the other where it is narrow: in three columns at 800 pixels each
+    # table was 145 pixels wide, the parameters' values cut off ("Fals", "cos") and the timing's out of sight.
+    left, mid, right = components.growing_halves("models_half_params", "models_half_timing", "models_half_versions")
     left.markdown("**Parameters**")
     left.dataframe(_facts(meta.get("params") or {}), hide_index=True, key="models_params")
     mid.markdown("**Timing (seconds, rows per second)**")

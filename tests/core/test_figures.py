@@ -340,7 +340,7 @@ def test_training_curves_full_and_partial_history():
     history = {"loss": [1.0, 0.5, 0.3], "val_loss": [1.2, 0.7, 0.6], "accuracy": [0.5, 0.8, 0.9],
                "val_accuracy": [0.4, 0.7, 0.85], "learning_rate": [1e-3] * 3}  # fmt: skip
     fig = F.training_curves(history)
-    by_name = {t.name: t for t in fig.data}
+    by_name = {t.name.replace("validation ", "val_").removeprefix("training "): t for t in fig.data}  # in words
     assert set(by_name) == {"loss", "val_loss", "accuracy", "val_accuracy"}
     assert list(by_name["loss"].x) == [1, 2, 3]
     assert list(by_name["val_accuracy"].y) == [0.4, 0.7, 0.85]
@@ -352,7 +352,7 @@ def test_training_curves_full_and_partial_history():
     assert by_name["val_loss"].line.color == by_name["val_accuracy"].line.color
     _assert_styled(fig)
     partial = F.training_curves({"loss": [0.9, 0.4]})
-    assert [t.name for t in partial.data] == ["loss"]
+    assert [t.name for t in partial.data] == ["training loss"]
 
 
 def test_model_scores_figure_values():

@@ -62,8 +62,8 @@ def test_card_of_a_network_shows_scores_curves_and_settings(registry_env):
     true_rows = [row for row, c in zip(test["confusion_matrix"], test["labels"]) if test["per_class"][c]["support"]]
     assert values(figs["models_confusion"]["data"][0]["z"]).tolist() == true_rows
     curves = figs["models_curves"]["data"]
-    assert {t["name"] for t in curves} >= {"loss", "val_loss"}
-    loss = next(t for t in curves if t["name"] == "loss")
+    assert {t["name"] for t in curves} >= {"training loss", "validation loss"}
+    loss = next(t for t in curves if t["name"] == "training loss")
     assert values(loss["y"]).tolist() == pytest.approx(meta["history"]["loss"])
     counts = figs["models_train_counts"]["data"][0]
     assert dict(zip(values(counts["x"]).tolist(), values(counts["y"]).tolist())) == meta["data"]["train_class_counts"]

@@ -7,6 +7,7 @@ widget key a function creates starts with the ``key_prefix`` it is given.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -16,8 +17,11 @@ import streamlit as st
 
 from core.evaluation import WARNING, EvaluationReport
 from core.figures import confusion_figure, per_class_metrics_figure, per_class_table, prediction_error_figure
+from core.models import FAMILIES
 from core.pipeline import COARSER_NOTE, scored_at, test_set_of
+from core.preprocess import repair_rule
 from core.report import absent_classes_sentence
+from core.schema import LAYOUTS
 from core.taxonomy import BENIGN, TASK_CHOICES, TASK_DESCRIPTIONS, TASKS
 from core.threshold import saved_since_training, threshold_text
 from core.words import counted, listed, share_text, size_text, was_were
@@ -260,6 +264,25 @@ def link_to_page(page: str, label: str, icon: str | None = None) -> None:
         st.markdown(f"→ the **{label}** page")
 
 
+#: What the models table's *family* column means, each family in words (its description in :mod:`core.models`).
+FAMILY_HELP = "The kind of model, how it learns: " + "; ".join(f"{f}: {c.description}" for f, c in FAMILIES.items())
+#: What the models table's *layout* column means: a model scores only files with the columns it was trained on.
+LAYOUT_HELP = ("The columns the model reads, from one release of the CICIoMT2024 dataset; it scores only files with "
+               "those columns. " + "; ".join(f"{n}: {layout.description}" for n, layout in LAYOUTS.items()))  # fmt: skip
+
+
+def family_words(family: str) -> str:
+    """A model family in a few words ('Random forest' for rf), or its name where this version does not know it."""
+    return FAMILIES[family].description.split(" (")[0] if family in FAMILIES else family
+
+
+def layout_words(meta: dict) -> str:
+    """A model's layout in words, e.g. 'v2, the columns of the CICIoMT2024 later release (39 features)'."""
+    layout, n = meta["layout"], len(meta.get("features") or ())
+    release = LAYOUTS[layout].description.split(",")[0] if layout in LAYOUTS else "dataset"
+    return f"{md(layout)}, the columns of the {release} ({n} features)"
+
+
 def show_models_table(frame: pd.DataFrame, key: str) -> None:
     """A :func:`models_frame` table: scores with three decimals; the 'scored on' column only when some
     model has no test scores (then its scores are validation scores, and the table says so); the 'test set'
@@ -268,7 +291,9 @@ def show_models_table(frame: pd.DataFrame, key: str) -> None:
     # The name pinned, wide enough for it: at 800 pixels the dates, data and sizes are reached by scrolling sideways,
     # and the names scrolled out of sight with them (and a long one was cut off)
     config["name"] = st.column_config.TextColumn("name", width="medium", pinned=True)
-    config["family"] = st.column_config.TextColumn("family", width=90)  # sized to its heading, it read "paper-c"
+    # Sized to its heading, it read "paper-c"
+    config["family"] = st.column_config.TextColumn("family", width=90, help=FAMILY_HELP)
+    config["layout"] = st.column_config.TextColumn("layout", help=LAYOUT_HELP)
     config["size (MB)"] = st.column_config.NumberColumn("MB", format="%.2f", help="Size on disk")
     config["created"] = st.column_config.Column("created", help="When the model was trained (UTC)")
     config["test set"] = st.column_config.Column("test set", help="The rows the scores were measured on: the same "
@@ -345,6 +370,16 @@ def show_note(note: str, *, label: str = "") -> None:
         st.caption(label + md(note))
 
 
+#: A report's note of repaired cells (:meth:`core.preprocess.RepairCounts.summary`: '193 cells repaired (inf in
+#: Rate: 193)'), which :data:`REPAIR_WORDS` follows.
+_REPAIR_NOTE = re.compile(r"\bcells? repaired \(")
+#: The repair in plain words, for someone who does not know what inf and NaN are.
+REPAIR_WORDS = (f"A cell is one value of one row. An infinite value (inf, written for instance for a rate over a time "
+                f"of zero) or a missing one (NaN) is no number a model can use, so each such cell was replaced before "
+                f"scoring, feature by feature, by a value of the rows the model was trained on: {repair_rule()}. No "
+                "row was left out.")  # fmt: skip
+
+
 def show_report(report: EvaluationReport, key_prefix: str, *, caveat: bool = True, notes: bool = True) -> None:
     """Everything about one evaluation: headline metrics, absent classes, confusion matrix,
     per-class table and chart, and where the errors go.
@@ -372,7 +407,10 @@ def show_report(report: EvaluationReport, key_prefix: str, *, caveat: bool = Tru
     if report.duplicates_removed:
         st.info(f"{report.duplicates_removed:,} test rows that also occur in the training data were left out.")
     for note in report.notes if notes else ():
-        show_note(note, label="Note: ")
+        if _REPAIR_NOTE.search(note) and not note.startswith((WARNING, COARSER_NOTE)):  # the counts, then in words
+            st.caption(f"Note: {md(note)}. {REPAIR_WORDS}")
+        else:
+            show_note(note, label="Note: ")
     cm_tab, class_tab, error_tab = st.tabs(["Confusion matrix", "Per class", "Where the errors go"])
     with cm_tab:
         mode = st.segmented_control("Show", _CM_MODES, default=_CM_MODES[0], required=True,

@@ -28,6 +28,36 @@ CURVES_NOTE = ("An epoch is one pass over the training rows. The loss measures h
                "loss still falls means the model is memorising its training rows rather than learning.")  # fmt: skip
 
 
+#: The card's Parameters table in words, each with the name ``--param`` and metadata.json give it (the Train page's
+#: labels where it has one); a parameter missing here is listed by its name, underscores as spaces.
+PARAM_WORDS = {
+    "n_estimators": "Trees", "max_depth": "Deepest a tree may grow",
+    "min_samples_leaf": "Fewest training rows in a leaf of a tree", "max_leaf_nodes": "Most leaves in a tree",
+    "n_jobs": "Processor cores used (-1: all)", "seed": "Random seed (the same seed, the same model)",
+    "seeds": "Networks trained and averaged", "epochs": "Epochs, passes over the training rows",
+    "batch_size": "Batch size, rows per training step", "learning_rate": "Learning rate, size of each training step",
+    "lr_schedule": "How the learning rate changes over the epochs", "early_stopping": "Stop when validation stops improving",
+    "patience": "Patience, epochs without improvement before stopping",
+    "n_iter_no_change": "Patience, rounds without improvement before stopping",
+    "class_weight": "Rare classes weighted more", "label_smoothing": "Label smoothing (0: none)",
+    "dropout": "Dropout, share of the network left out at each step", "filters": "Convolution filters",
+    "pool": "Pooling size", "dense_units": "Units of the dense layer", "refit": "Refitted on all training rows",
+    "input_transform": "How the inputs are transformed", "ple_bins": "Bins per feature of the input encoding",
+    "ple_edges": "Where the encoding's bins are cut", "ple_scalar": "Scaled value kept beside the encoding",
+    "ple_shortcut": "Encoding also fed past the convolutions", "forest_weight": "Weight of the forest in the blend",
+    "steps_per_execution": "Training steps per call to the processor", "max_iter": "Most iterations",
+    "C": "Inverse regularisation (smaller: simpler model)", "l2_regularization": "Regularisation (larger: simpler model)",
+}  # fmt: skip
+#: Parameters whose None means no limit (:data:`core.models._ALSO_ALLOWED`): said so, not left blank.
+NO_LIMIT = ("max_depth", "max_leaf_nodes")
+#: The card's Timing table in words (written by :func:`core.training.train`).
+TIMING_WORDS = {
+    "fit_seconds": "Time to fit the model (seconds)", "test_predict_seconds": "Time to score the test rows (seconds)",
+    "test_rows_per_second": "Test rows scored per second",
+    "total_seconds": "Time for the whole training, preparing the rows and scoring the test rows included (seconds)",
+}  # fmt: skip
+
+
 def render() -> None:
     st.title("Saved models")
     if flash := st.session_state.pop(KEY_FLASH, None):
@@ -71,8 +101,10 @@ def render() -> None:
     meta = by_name[name]
     st.header(md(name), divider="gray")
     st.markdown(md(meta.get("description") or meta["family"]))
-    st.markdown(f"**Task:** {meta['task']} classes · **Family:** {md(meta['family'])} · **Layout:** {meta['layout']} "
-                f"({len(meta['features'])} features) · **Created:** {components.models_frame([meta])['created'][0] or 'not recorded'}")  # fmt: skip
+    st.markdown(f"**Task:** {meta['task']} classes · **Family:** {md(meta['family'])} "
+                f"({md(components.family_words(meta['family']))}) · **Layout:** {components.layout_words(meta)} · "
+                f"**Created:** {components.models_frame([meta])['created'][0] or 'not recorded'}",
+                help=f"{components.FAMILY_HELP}\n\n{components.LAYOUT_HELP}")  # fmt: skip
     if int(meta["task"]) == 2:
         _part(_alarm_threshold, meta, "alarm threshold")
     scores_tab, data_tab, settings_tab = st.tabs(["Scores", "Training data", "Settings and versions"])
@@ -192,9 +224,11 @@ def _settings(meta: dict) -> None:
     # table was 145 pixels wide, the parameters' values cut off ("Fals", "cos") and the timing's out of sight.
     left, mid, right = components.growing_halves("models_half_params", "models_half_timing", "models_half_versions")
     left.markdown("**Parameters**")
-    left.dataframe(_facts(meta.get("params") or {}), hide_index=True, key="models_params")
-    mid.markdown("**Timing (seconds, rows per second)**")
-    mid.dataframe(_facts(meta.get("timing") or {}), hide_index=True, key="models_timing")
+    params = {k: "no limit" if v is None and k in NO_LIMIT else v for k, v in (meta.get("params") or {}).items()}
+    left.dataframe(_facts(params, {k: f"{PARAM_WORDS[k]} ({k})" for k in params if k in PARAM_WORDS}),
+                   hide_index=True, key="models_params")  # fmt: skip
+    mid.markdown("**Timing**")
+    mid.dataframe(_facts(meta.get("timing") or {}, TIMING_WORDS), hide_index=True, key="models_timing")
     right.markdown("**Library versions**")
     right.dataframe(_facts(meta.get("library_versions") or {}), hide_index=True, key="models_versions")
     for note in meta.get("fit_notes") or []:  # what the fit chose, e.g. the forest weight of cnn-rf
@@ -204,8 +238,9 @@ def _settings(meta: dict) -> None:
     st.caption(f"Folder: {md(meta['path'])}")
 
 
-def _facts(d: dict) -> pd.DataFrame:
-    """A two-column table of a dict, values as text (mixed types would confuse the table)."""
+def _facts(d: dict, words: dict[str, str] | None = None) -> pd.DataFrame:
+    """A two-column table of a dict, values as text (mixed types would confuse the table). With ``words``, each key
+    is named by its words there, or else by the key with spaces for its underscores: a key is never left out."""
 
     def text(v) -> str:
         if v is None:
@@ -216,7 +251,8 @@ def _facts(d: dict) -> pd.DataFrame:
             return f"{v:,.0f}"
         return f"{v:,.4g}" if v else "0"  # seconds, rates and the like: 4 significant digits
 
-    return pd.DataFrame({"item": list(d), "value": [text(v) for v in d.values()]})
+    items = list(d) if words is None else [words.get(k) or str(k).replace("_", " ") for k in d]
+    return pd.DataFrame({"item": items, "value": [text(v) for v in d.values()]})
 
 
 def _unusable(unusable: list[dict]) -> None:

@@ -101,7 +101,7 @@ def test_a_card_with_a_damaged_part_shows_the_rest_and_can_still_be_deleted(demo
     problems = [e.value for e in at.error if "could not be shown" in e.value]
     assert len(problems) == 2 and all("metadata.json" in p for p in problems), [e.value for e in at.error]
     assert {m.label for m in at.metric} >= {"Macro-F1", "Weighted-F1"}, "the Scores tab is still shown"
-    assert any("n_estimators" in set(d.value.get("item", [])) for d in at.dataframe), "and the parameters"
+    assert any("Trees (n_estimators)" in set(d.value.get("item", [])) for d in at.dataframe), "and the parameters"
     at.button(key="models_delete").click().run()
     at.button(key="models_delete_yes").click().run()
     assert not at.exception and not (registry / "odd").exists()

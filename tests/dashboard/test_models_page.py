@@ -145,8 +145,9 @@ def test_card_of_cnn_rf_says_its_forest_weight_and_how_it_did_on_validation(demo
     at = models_page("blend")
     (note,) = model.metadata["fit_notes"]
     assert note.startswith("cnn-rf: forest weight ") and f"Note: {md(note)}" in [c.value for c in at.caption]
-    params = next(d.value for d in at.dataframe if "forest_weight" in set(d.value.get("item", [])))
-    assert dict(zip(params["item"], params["value"]))["forest_weight"] == str(model.detector.params["forest_weight"])
+    weight = "Weight of the forest in the blend (forest_weight)"
+    params = next(d.value for d in at.dataframe if weight in set(d.value.get("item", [])))
+    assert dict(zip(params["item"], params["value"]))[weight] == str(model.detector.params["forest_weight"])
 
 
 def test_card_of_a_diverged_gbt_warns_that_its_predictions_are_unreliable(tmp_path, monkeypatch, demo_dir):

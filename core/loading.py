@@ -1001,8 +1001,13 @@ def new_matrix(rows: int, columns: int) -> np.ndarray:
 def count_nonfinite(X: np.ndarray, rows_per_step: int = 65536) -> int:
     """Number of cells of ``X`` that the repair rule replaces: inf, NaN, and cells beyond ±1e15 (taken as inf:
     :data:`core.preprocess.IMPLAUSIBLE`), counted in slabs (no matrix-sized temporary)."""
-    return sum(int(np.count_nonzero(~(np.abs(X[a : a + rows_per_step]) <= IMPLAUSIBLE)))  # NaN: not <=
-               for a in range(0, len(X), rows_per_step))  # fmt: skip
+    count = 0
+    for a in range(0, len(X), rows_per_step):  # boolean masks of a slab, one at a time (np.abs made a float copy)
+        part = X[a : a + rows_per_step]
+        count += int(np.count_nonzero(part > IMPLAUSIBLE))
+        count += int(np.count_nonzero(part < -IMPLAUSIBLE))
+        count += int(np.count_nonzero(np.isnan(part)))
+    return count
 
 
 def matrix_from_batches(

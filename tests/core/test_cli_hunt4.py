@@ -8,13 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from core import distributed as dist
 from tests.conftest import ROOT
+from tests.core.test_distributed_hunt2 import stop_score_many
 
 
 @pytest.fixture(scope="module")
@@ -161,34 +160,9 @@ def test_benchmark_models_counts_one_failed_job_in_the_singular(v1_sample, tmp_p
 # ---------------------------------------------------------------- score-many stopped
 
 
-def _start_in_a_terminal(args: list[str], log) -> subprocess.Popen:
-    def as_a_terminal_job():
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.setsid()
-
-    return subprocess.Popen([sys.executable, "-m", "core", *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            preexec_fn=as_a_terminal_job)  # fmt: skip
-
-
 def _stop_score_many(models, capture, out: Path, log_path: Path, signum: int) -> tuple[int, str]:
-    """Start score-many into ``out``, send ``signum`` to it once it has scored a range, return its status and log."""
-    with open(log_path, "wb") as log:
-        proc = _start_in_a_terminal(["score-many", "--models-dir", str(models), "--model", "lr19", str(capture),
-                                     "--out", str(out), "--workers", "1", "--partition-size", "1KB", "--quiet"],
-                                    log)  # fmt: skip
-        try:
-            deadline = time.monotonic() + 300
-            while not any(out.glob(f"{dist.STAGING_PREFIX}*/{dist.PREDICTIONS_DIR}/*/*.parquet")):
-                assert proc.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, "nothing scored after 5 minutes"
-                time.sleep(0.1)
-            os.killpg(proc.pid, signum)
-            proc.wait(timeout=120)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-    return proc.returncode, log_path.read_text()
+    """score-many of ``capture`` with the registry's lr19 into ``out``, stopped by ``signum`` once it has scored."""
+    return stop_score_many(["--models-dir", str(models), "--model", "lr19", str(capture)], out, log_path, signum)
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

@@ -26,6 +26,27 @@ def _start_in_a_terminal(args: list[str], log) -> subprocess.Popen:
                             preexec_fn=as_a_terminal_job)  # fmt: skip
 
 
+def stop_score_many(args: list[str], out, log_path, signum: int) -> tuple[int, str]:
+    """``score-many ARGS --out OUT`` (one worker, 1 KB ranges) started as from a terminal, sent ``signum`` once it has
+    scored a range: its exit status and what it printed."""
+    with open(log_path, "wb") as log:
+        proc = _start_in_a_terminal(["score-many", *args, "--out", str(out), "--workers", "1", "--partition-size",
+                                     "1KB", "--quiet"], log)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 300
+            while not any(out.glob(f"{dist.STAGING_PREFIX}*/{dist.PREDICTIONS_DIR}/*/*.parquet")):
+                assert proc.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, "nothing scored after 5 minutes"
+                time.sleep(0.1)
+            os.killpg(proc.pid, signum)
+            proc.wait(timeout=120)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    return proc.returncode, log_path.read_text()
+
+
 @pytest.mark.parametrize(("signum", "status", "said"), [(signal.SIGINT, 130, "interrupted"),
                                                          (signal.SIGHUP, 129, "stopped by SIGHUP")])  # fmt: skip
 def test_a_run_stopped_from_the_terminal_says_so_in_one_line(signum, status, said, model_path, v2_sample, tmp_path):
@@ -35,23 +56,8 @@ def test_a_run_stopped_from_the_terminal_says_so_in_one_line(signum, status, sai
     multiprocessing's resource tracker, which printed a KeyError traceback for each of the cluster's resources."""
     capture = v2_sample / "test" / "Recon-Port_Scan_test.pcap.csv"
     out = tmp_path / "out"
-    with open(tmp_path / "log", "wb") as log:
-        proc = _start_in_a_terminal(["score-many", "--model", str(model_path), str(capture), "--out", str(out),
-                                     "--workers", "1", "--partition-size", "1KB", "--quiet"], log)  # fmt: skip
-        try:
-            deadline = time.monotonic() + 300
-            while not any(out.glob(f"{dist.STAGING_PREFIX}*/{dist.PREDICTIONS_DIR}/*/*.parquet")):
-                assert proc.poll() is None, (tmp_path / "log").read_text()
-                assert time.monotonic() < deadline, "nothing scored after 5 minutes"
-                time.sleep(0.1)
-            os.killpg(proc.pid, signum)
-            proc.wait(timeout=120)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-    text = (tmp_path / "log").read_text()
-    assert proc.returncode == status, text
+    returncode, text = stop_score_many(["--model", str(model_path), str(capture)], out, tmp_path / "log", signum)
+    assert returncode == status, text
     assert "Traceback" not in text and "WARNING" not in text and "ERROR" not in text, text
     assert text.splitlines()[-1] == said, text
     assert not out.exists(), "the run's staging folder is removed, and the --out folder the run made"

@@ -183,15 +183,6 @@ class _Decided:
     repairs: RepairCounts
 
 
-def _summed(parts: list[RepairCounts], features: Sequence[str]) -> RepairCounts:
-    """The repairs of several chunks of rows as one, in the order one transform of every row counts them."""
-    if len(parts) == 1:
-        return parts[0]
-    counts = np.array([[sum(getattr(r, kind).get(f, 0) for r in parts) for f in features]
-                       for kind in RepairCounts.KINDS], dtype=np.int64)  # fmt: skip
-    return RepairCounts.from_counts(features, counts)
-
-
 class TrainedModel:
     """Preprocessing, detector and metadata of one trained model.
 
@@ -246,7 +237,9 @@ class TrainedModel:
             if proba is not p:
                 proba[start : start + len(p)] = p
             repairs.append(r)
-        return Predictions(self.classes, proba, _summed(repairs, self.preprocessor.features), threshold=threshold)
+        return Predictions(
+            self.classes, proba, RepairCounts.summed(repairs, self.preprocessor.features), threshold=threshold
+        )
 
     def _scored_chunks(self, data: Dataset) -> Iterator[tuple[int, np.ndarray, RepairCounts]]:
         """(first row, probabilities, repairs) of ``data``'s rows, :data:`PREDICT_CHUNK_ROWS` at a time (one chunk
@@ -335,7 +328,7 @@ class TrainedModel:
         for start, p, r in self._scored_chunks(data):
             codes[start : start + len(p)] = decide(self.classes, p, threshold)
             repairs.append(r)
-        return _Decided(codes, _summed(repairs, self.preprocessor.features))
+        return _Decided(codes, RepairCounts.summed(repairs, self.preprocessor.features))
 
     # ------------------------------------------------------------ persistence
 

@@ -107,6 +107,20 @@ class RepairCounts:
         """From a (4, n_features) array of counts, a row per kind of :data:`KINDS`."""
         return cls(**{k: {f: int(c) for f, c in zip(features, row) if c} for k, row in zip(cls.KINDS, counts)})
 
+    def counts(self, features) -> np.ndarray:
+        """The (4, n_features) array of :meth:`from_counts`, columns in the order of ``features``."""
+        return np.array([[getattr(self, k).get(f, 0) for f in features] for k in self.KINDS], dtype=np.int64)
+
+    @classmethod
+    def summed(cls, parts, features) -> RepairCounts:
+        """The repairs of several pieces of rows as one, in the order one transform of every row counts them."""
+        parts = list(parts)
+        if len(parts) == 1:
+            return parts[0]
+        return cls.from_counts(
+            features, sum((r.counts(features) for r in parts), np.zeros((len(cls.KINDS), len(features)), np.int64))
+        )
+
     def summary(self) -> str:
         """One line in plain words, e.g. '412 cells repaired (inf in Rate: 400; NaN in Std: 12)', led by the cells
         beyond the bound where there are any: '3 cells beyond ±1e+15 taken as infinite (IAT: 3), then 415 cells

@@ -389,7 +389,7 @@ def score_files(
             chunk = Dataset(X=X, y=y, source=np.full(len(X), i, dtype=np.int32), files=builder.summaries,
                             layout=model.layout)  # fmt: skip
             predictions = model.predict(chunk)
-            _add_repairs(repairs, predictions.repairs, model.preprocessor.features)
+            repairs += predictions.repairs.counts(model.preprocessor.features)
             table = builder.table(predictions, chunk, i, offset)
             if not _put(scored, table, stop, writer) or writer.error:
                 raise writer.error or RuntimeError("the CSV writer stopped unexpectedly")
@@ -419,13 +419,6 @@ def score_files(
                         seconds=time.perf_counter() - started,
                         repairs=RepairCounts.from_counts(model.preprocessor.features, repairs), counts=builder.counts(),
                         label_sources={p.display: p.label_source for p in plans}, notes=notes)  # fmt: skip
-
-
-def _add_repairs(total: np.ndarray, rc: RepairCounts, features: list[str]) -> None:
-    index = {f: j for j, f in enumerate(features)}
-    for row, kind in enumerate(RepairCounts.KINDS):
-        for f, c in getattr(rc, kind).items():
-            total[row, index[f]] += c
 
 
 class _OutputBuilder:

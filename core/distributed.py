@@ -1040,8 +1040,8 @@ def _summarise(
     totals: dict = {
         "predicted": {},
         "low_confidence": 0,
-        "repairs": RepairCounts().to_dict(),
     }
+    repairs: list[RepairCounts] = [RepairCounts()]  # each scored range's, added up once at the end
     for job in jobs:
         stats = []
         if job.error is None:
@@ -1100,10 +1100,7 @@ def _summarise(
             entry["repaired_cells"] += s["repairs"]["total"]
             entry["empty_rows"] += s.get("empty_rows", 0)
             entry["blank_labels"] += s.get("blank_labels", 0)
-            totals["repairs"]["total"] += s["repairs"]["total"]
-            for kind in RepairCounts.KINDS:  # "beyond": cells beyond ±1e15 taken as inf (counted in the others too)
-                if kind in s["repairs"]:  # to_dict leaves "beyond" out where there is none, and so does the total
-                    _merge(totals["repairs"].setdefault(kind, {}), s["repairs"][kind])
+            repairs.append(RepairCounts.from_dict(s["repairs"]))
         columns, _ = _parse_header(job.plan.header, job.name)  # the file was scored: its header parses
         label_notes += ignored_label_columns(job.name, columns, find_label_column(columns))
         entry["attack_share"] = _attack_share(entry["predicted"], entry["rows"])
@@ -1132,7 +1129,7 @@ def _summarise(
         "predicted": {c: totals["predicted"][c] for c in classes if c in totals["predicted"]},
         "attack_share": _attack_share(totals["predicted"], rows),
         "low_confidence": totals["low_confidence"],
-        "repaired_cells": totals["repairs"],
+        "repaired_cells": RepairCounts.summed(repairs, meta["features"]).to_dict(),
         "files": files,
         "failed": failed,
         "worker_busy_seconds": {pid: round(t, 2) for pid, t in busy.items()},

@@ -24,14 +24,13 @@ from pathlib import Path
 from . import audit
 from .errors import CoreError
 from .paths import demo_data_dir
+from .progress import LOG_PROGRESS_SECONDS, CountProgress  # this module's LOG_PROGRESS_SECONDS is read at each use
 from .taxonomy import TASK_DESCRIPTIONS, TASKS
 from .words import counted, probability_text
 
 log = logging.getLogger("core")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-#: Seconds between the progress lines ``predict`` writes where standard error is not a terminal (a log).
-LOG_PROGRESS_SECONDS = 30.0
 
 
 def _progress_bar(desc: str, *, terminal: bool | None = None):
@@ -79,28 +78,9 @@ def _progress_bar(desc: str, *, terminal: bool | None = None):
 
 def _reading_progress(what: str):
     """Progress of reading the files of ``what`` (``test/``) on stderr, as ``read_files`` reports it: a bar in a
-    terminal, a line a file in a log. ``evaluate`` read and scored millions of rows without a word."""
-    if not sys.stderr.isatty():
-
-        def log(done: int, total: int, name: str) -> None:
-            print(f"reading {what}: {done}/{total} files ({name})", file=sys.stderr, flush=True)
-
-        return log
-    from tqdm import tqdm
-
-    bar = None
-
-    def update(done: int, total: int, name: str) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc=f"reading {what}", unit=" files", file=sys.stderr, leave=False)
-        bar.n = done
-        bar.set_postfix_str(name, refresh=False)
-        bar.refresh()
-        if done == total:
-            bar.close()
-
-    return update
+    terminal, lines in a log (:class:`core.progress.CountProgress`). ``evaluate`` read and scored millions of rows
+    without a word."""
+    return CountProgress(f"reading {what}", "file", every=LOG_PROGRESS_SECONDS, unit=" files").update
 
 
 def _positive_int(text: str) -> int:
@@ -657,8 +637,6 @@ def _print_threshold_costs(flows: tuple, in_use: float, is_saved: bool, suggeste
 
 
 def cmd_demo_data(args) -> int:
-    from tqdm import tqdm
-
     from .demo import demo_files, write_demo_dataset
     from .loading import csv_files_in
 
@@ -675,18 +653,15 @@ def cmd_demo_data(args) -> int:
         )
     for p in existing:  # removed, so that files of names the new demo data does not use are not left beside it
         p.unlink()
-    bar = tqdm(total=None, desc="demo data", unit="rows", unit_scale=True, file=sys.stderr, leave=False)
-
-    def progress(done, total):
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    kwargs = {"layout": args.layout, "seed": args.seed, "progress": progress}
+    # a bar in a terminal; in a log (nohup, a service) lines, not the bar's carriage-return redraws
+    bar = CountProgress("demo data", "row", every=LOG_PROGRESS_SECONDS, unit="rows", unit_scale=True)
+    kwargs = {"layout": args.layout, "seed": args.seed, "progress": bar.update}
     if args.rows is not None:
         kwargs["scale"] = args.rows
-    manifest = write_demo_dataset(args.out, **kwargs)
-    bar.close()
+    try:
+        manifest = write_demo_dataset(args.out, **kwargs)
+    finally:
+        bar.close()
     total = sum(int(n) for n in manifest["files"].values())
     print(f"generated demo data ({args.layout} layout, {counted(total, 'row')}, NOT real traffic) in {args.out}")
     return 0

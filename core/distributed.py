@@ -51,7 +51,6 @@ import logging
 import os
 import shutil
 import socket
-import sys
 import threading
 import time
 import uuid
@@ -79,6 +78,7 @@ from .loading import (
 )
 from .paths import name_text
 from .preprocess import IMPLAUSIBLE_TEXT, RepairCounts
+from .progress import CountProgress
 from .schema import detect_layout, find_label_column
 from .words import counted, probability_text
 
@@ -934,11 +934,8 @@ def _run(
             f"scoring {counted(len(paths), 'file')}, {total_bytes / 1e6:,.1f} MB in {counted(len(every), 'partition')} "
             f"with {meta.get('name') or model_path.name} -> {out}"
         )
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(every), desc="score-many", unit="part", file=sys.stderr, leave=False)
+        # a bar in a terminal; in a log (nohup, a service) lines, not the bar's carriage-return redraws
+        bar = CountProgress("score-many", "partition", unit="part") if progress else None
         rows_done = 0
         results: dict = {}  # each range's statistics, as they come: fetching them one by one afterwards took a
         # round trip to the scheduler each (20 of 42 s for a file of 1,100 ranges)
@@ -947,8 +944,7 @@ def _run(
                 results[fut.key] = result
                 rows_done += result.get("rows", 0)
             if bar is not None:
-                bar.set_postfix_str(f"{rows_done:,} rows", refresh=False)
-                bar.update()
+                bar.update(i, len(every), f"{rows_done:,} rows scored")
             if on_progress is not None:
                 on_progress(i, len(every))
         if bar is not None:

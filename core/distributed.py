@@ -936,12 +936,18 @@ def _run(
         )
         # a bar in a terminal; in a log (nohup, a service) lines, not the bar's carriage-return redraws
         bar = CountProgress("score-many", "partition", unit="part") if progress else None
-        rows_done = 0
-        results: dict = {}  # each range's statistics, as they come: fetching them one by one afterwards took a
-        # round trip to the scheduler each (20 of 42 s for a file of 1,100 ranges)
-        for i, (fut, result) in enumerate(as_completed(every, with_results=True, raise_errors=False), 1):
+        rows_done = i = 0
+        results: dict = {}  # each range's statistics and each file's row counts, as they come: fetching them one by
+        # one afterwards took a round trip to the scheduler each (20 of 42 s for a file of 1,100 ranges)
+        row_counts = [j.counts for j in jobs if j.counts is not None]
+        count_keys = {f.key for f in row_counts}
+        for fut, result in as_completed([*every, *row_counts], with_results=True, raise_errors=False):
             if fut.status == "finished":
                 results[fut.key] = result
+            if fut.key in count_keys:
+                continue
+            i += 1
+            if fut.status == "finished":
                 rows_done += result.get("rows", 0)
             if bar is not None:
                 bar.update(i, len(every), f"{rows_done:,} rows scored")
@@ -1060,7 +1066,7 @@ def _summarise(
                 job.error, job.hint = errors[0]["error"], errors[0]["hint"]
         folder = part_path(staging, job.name, 0).parent
         if job.error is None:
-            n_counted = sum(job.counts.result())
+            n_counted = sum(results[job.counts.key] if job.counts.key in results else job.counts.result())
             scored = sum(s["rows"] for s in stats)
             expected = {s["part"] for s in stats if s["part"] is not None}  # None: a range without rows
             for p in folder.iterdir():  # leftovers of killed attempts

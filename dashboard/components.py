@@ -289,8 +289,11 @@ def show_models_table(frame: pd.DataFrame, key: str) -> None:
     column, and what it means, only when the models were scored on different rows."""
     config = {c: st.column_config.NumberColumn(c, format="%.3f") for c in ("macro-F1", "weighted-F1")}
     # The name pinned, wide enough for it: at 800 pixels the dates, data and sizes are reached by scrolling sideways,
-    # and the names scrolled out of sight with them (and a long one was cut off)
-    config["name"] = st.column_config.TextColumn("name", width="medium", pinned=True)
+    # and the names scrolled out of sight with them (and a long one was cut off). As wide as the longest name, 200
+    # pixels at most: at 800 pixels (a table 468 pixels wide) 200 for names of 22 letters cut weighted-F1 off
+    longest = max((len(str(n)) for n in frame["name"]), default=0)
+    config["name"] = st.column_config.TextColumn("name", width=min(200, round(6.4 * longest) + 24), pinned=True)
+    config["task"] = st.column_config.NumberColumn("task", width=40)
     # Sized to its heading, it read "paper-c"
     config["family"] = st.column_config.TextColumn("family", width=90, help=FAMILY_HELP)
     config["layout"] = st.column_config.TextColumn("layout", help=LAYOUT_HELP)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -11,6 +13,7 @@ from core.evaluation import EvaluationReport
 from core.figures import class_counts_figure, training_curves
 from core.models import FAMILIES
 from core.pipeline import delete_model
+from core.preprocess import IMPLAUSIBLE_TEXT, RepairCounts, repair_rule
 from core.taxonomy import classes_for_task
 from core.words import counted, listed, sentence
 from dashboard import auth, components, loaders
@@ -28,25 +31,57 @@ CURVES_NOTE = ("An epoch is one pass over the training rows. The loss measures h
                "loss still falls means the model is memorising its training rows rather than learning.")  # fmt: skip
 
 
+#: What a repaired value was, in words, for the Training data tab (under its count of repaired values).
+REPAIR_NOTE = ("A value is one number of one row. An *infinite* value (written, for instance, for a rate over a time "
+               f"of zero), a *missing* one, or an *impossibly large* one (beyond {IMPLAUSIBLE_TEXT}, far beyond any "
+               "real measurement: a corrupt cell) is no number a model can use, so each was replaced before fitting, "
+               "as the Settings and versions tab says. No row was left out.")  # fmt: skip
+#: What the model does with such values, in words, for the Settings and versions tab (the exact rule in an expander).
+REPAIR_RULE_WORDS = (f"an infinite value, or one beyond {IMPLAUSIBLE_TEXT} (far beyond any real measurement), is "
+                     "replaced by the largest value of its feature in the rows used to fit the model (by the smallest "
+                     "where it is negative); a missing value by the feature's median (middle value) in those rows. "
+                     "The same is done to every row the model scores; no row is left out.")  # fmt: skip
+
 #: The card's Parameters table in words, each with the name ``--param`` and metadata.json give it (the Train page's
 #: labels where it has one); a parameter missing here is listed by its name, underscores as spaces.
 PARAM_WORDS = {
     "n_estimators": "Trees", "max_depth": "Deepest a tree may grow",
-    "min_samples_leaf": "Fewest training rows in a leaf of a tree", "max_leaf_nodes": "Most leaves in a tree",
+    "min_samples_leaf": "Fewest rows in a leaf of a tree", "max_leaf_nodes": "Most leaves in a tree",
     "n_jobs": "Processor cores used (-1: all)", "seed": "Random seed (the same seed, the same model)",
     "seeds": "Networks trained and averaged", "epochs": "Epochs, passes over the training rows",
     "batch_size": "Batch size, rows per training step", "learning_rate": "Learning rate, size of each training step",
-    "lr_schedule": "How the learning rate changes over the epochs", "early_stopping": "Stop when validation stops improving",
-    "patience": "Patience, epochs without improvement before stopping",
-    "n_iter_no_change": "Patience, rounds without improvement before stopping",
+    "lr_schedule": "How the learning rate changes", "early_stopping": "Stop when validation stops improving",
+    "patience": "Patience, epochs with no gain before stopping",
+    "n_iter_no_change": "Rounds with no gain before stopping",
     "class_weight": "Rare classes weighted more", "label_smoothing": "Label smoothing (0: none)",
-    "dropout": "Dropout, share of the network left out at each step", "filters": "Convolution filters",
-    "pool": "Pooling size", "dense_units": "Units of the dense layer", "refit": "Refitted on all training rows",
-    "input_transform": "How the inputs are transformed", "ple_bins": "Bins per feature of the input encoding",
-    "ple_edges": "Where the encoding's bins are cut", "ple_scalar": "Scaled value kept beside the encoding",
-    "ple_shortcut": "Encoding also fed past the convolutions", "forest_weight": "Weight of the forest in the blend",
-    "steps_per_execution": "Training steps per call to the processor", "max_iter": "Most iterations",
+    "dropout": "Dropout, share of units left out per step",
+    "filters": "Convolution filters (the last has twice as many)",
+    "pool": "Pooling window after the second convolution", "dense_units": "Units of each dense layer",
+    "refit": "Refitted on all training rows",
+    "input_transform": "How the inputs are transformed",
+    # The piecewise-linear encoding (core.ple, ImprovedCNN.build): up to ple_bins channels per feature (fewer where
+    # values repeat), each 0 below its bin, 1 above it, the place within it in between; ple_scalar gives the
+    # convolutions the feature's own value beside them, ple_shortcut the encoding to the dense path too. Labels
+    # under about 55 letters: at 800 pixels a longer one pushed the table's values out of sight
+    "ple_bins": "Encoding bins per feature, at most (0: none)", "ple_edges": "Where the encoding's bins are cut",
+    "ple_scalar": "Convolutions see values beside the encoding",
+    "ple_shortcut": "Encoding also fed around the convolutions", "forest_weight": "Weight of the forest in the blend",
+    "steps_per_execution": "Steps per call to the processor", "max_iter": "Most iterations",
     "C": "Inverse regularisation (smaller: simpler model)", "l2_regularization": "Regularisation (larger: simpler model)",
+}  # fmt: skip
+#: The piecewise-linear encoding of the improved CNN (``ple_*``, :mod:`core.ple`) in words, under its parameters.
+ENCODING_NOTE = ("The encoding: each feature's value is cut into up to {bins} bins of its values in the training rows "
+                 "(fewer where values repeat), and given to the network as one number per bin: 0 below the bin, 1 "
+                 "above it, how far into it in between. So the network sees where a value lies among the training "
+                 "values.")  # fmt: skip
+#: Words for a parameter that means another thing in a family than :data:`PARAM_WORDS` says (boosting's learning rate
+#: is no step of a network's training).
+FAMILY_PARAM_WORDS = {
+    "adaboost": {"learning_rate": "Learning rate, how much each new tree counts",
+                 "n_estimators": "Trees, grown one after another"},
+    "gbt": {"learning_rate": "Learning rate, how much each new tree counts",
+            "max_iter": "Most boosting rounds (a tree per class each)"},
+    "lr": {"max_iter": "Most iterations of the solver"},
 }  # fmt: skip
 #: Parameters whose None means no limit (:data:`core.models._ALSO_ALLOWED`): said so, not left blank.
 NO_LIMIT = ("max_depth", "max_leaf_nodes")
@@ -54,7 +89,7 @@ NO_LIMIT = ("max_depth", "max_leaf_nodes")
 TIMING_WORDS = {
     "fit_seconds": "Time to fit the model (seconds)", "test_predict_seconds": "Time to score the test rows (seconds)",
     "test_rows_per_second": "Test rows scored per second",
-    "total_seconds": "Time for the whole training, preparing the rows and scoring the test rows included (seconds)",
+    "total_seconds": "Whole training, test scoring included (seconds)",
 }  # fmt: skip
 
 
@@ -82,6 +117,12 @@ def render() -> None:
                "test data, macro-F1 first.")  # fmt: skip
     table = components.models_frame(models)
     components.show_models_table(table, "models_table")
+    validated = list(table.loc[table["scored on"].str.startswith("validation"), "name"])
+    if validated and len(validated) < len(table):
+        # said beside the table: its column "scored on" is out of sight at 800 pixels
+        st.caption(f"Scored on their validation rows, not on test data ({counted(len(validated), 'model')}, column "
+                   f"*scored on*): {listed([md(n) for n in validated])}. A validation score is not a test score: do "
+                   "not rank them against the others.")  # fmt: skip
     if thresholds := components.saved_thresholds_caption(models):
         st.caption(thresholds)
     by_name = {m["name"]: m for m in models}
@@ -101,9 +142,13 @@ def render() -> None:
     meta = by_name[name]
     st.header(md(name), divider="gray")
     st.markdown(md(meta.get("description") or meta["family"]))
+    # Every column of the table, which at 800 pixels shows no more than name, task, family and scores without
+    # scrolling sideways (the layout, date, data and size are out of sight there), is said here for this model
+    row = table[table["name"] == name].iloc[0]
     st.markdown(f"**Task:** {meta['task']} classes · **Family:** {md(meta['family'])} "
                 f"({md(components.family_words(meta['family']))}) · **Layout:** {components.layout_words(meta)} · "
-                f"**Created:** {components.models_frame([meta])['created'][0] or 'not recorded'}",
+                f"**Created:** {row['created'] or 'not recorded'} · **Data:** {md(row['data'] or 'not recorded')} · "
+                f"**Size on disk:** {row['size (MB)']:,.2f} MB",
                 help=f"{components.FAMILY_HELP}\n\n{components.LAYOUT_HELP}")  # fmt: skip
     if int(meta["task"]) == 2:
         _part(_alarm_threshold, meta, "alarm threshold")
@@ -201,14 +246,22 @@ def _training_data(meta: dict) -> None:
         counts = counts.reindex([c for c in classes_for_task(int(meta["task"])) if c in counts])
         figure = class_counts_figure(counts, "Training rows per class (log scale)", log_y=True)
         st.plotly_chart(figure.update_yaxes(dtick=1), key="models_train_counts")  # ticks at 1, 10, 100...
-    repaired = (data.get("train_cells_repaired") or {}).get("total", 0)
-    facts = {"data folder": data.get("description"), "training rows": data.get("train_rows"),
-             "rows used to fit": data.get("train_rows_used_for_fit"), "validation rows": data.get("validation_rows"),
-             "validation split": data.get("validation_split"),
-             "refitted on all training rows": _refit_text(meta), "test rows": data.get("test_rows"),
-             "inf/NaN cells repaired in training": repaired, "training files": len(data.get("train_files") or []),
-             "training data fingerprint (SHA-256)": data.get("train_fingerprint_sha256")}  # fmt: skip
-    st.dataframe(_facts(facts), hide_index=True, key="models_data_facts")
+    repairs = data.get("train_cells_repaired")
+    repairs = RepairCounts.from_dict(repairs) if repairs is not None else None
+    facts = {"Data folder": data.get("description"), "Training rows": data.get("train_rows"),
+             "Rows used to fit the model": data.get("train_rows_used_for_fit"),
+             "Validation rows (held out to check the fit)": data.get("validation_rows"),
+             "How the validation rows were chosen": data.get("validation_split"),
+             "Refitted on all training rows": _refit_text(meta), "Test rows": data.get("test_rows"),
+             "Unusable values replaced in the rows used to fit": _repairs_text(repairs),
+             "Training files": len(data.get("train_files") or []),
+             "Training data fingerprint (SHA-256)": data.get("train_fingerprint_sha256")}  # fmt: skip
+    # Lines that wrap, not a table: at 800 pixels a table's value column (160 pixels) cut the validation split and
+    # the fingerprint off, and its width could not grow to them
+    with st.container(key="models_data_facts"):
+        st.markdown("  \n".join(f"**{item}:** {_fact(value)}" for item, value in facts.items()))
+    if repairs is not None and repairs.total:
+        st.caption(REPAIR_NOTE, help=_repair_details(repairs, (meta.get("preprocessing") or {}).get("repair_rule")))
     with st.expander(f"Training files ({len(data.get('train_files') or [])})"):
         st.markdown("\n".join(f"- {md(f)}" for f in data.get("train_files") or []) or "not recorded")
     for note in data.get("notes") or []:
@@ -217,16 +270,21 @@ def _training_data(meta: dict) -> None:
 
 def _settings(meta: dict) -> None:
     pre = meta.get("preprocessing") or {}
-    st.markdown(f"**Repair rule** (fitted on the training rows): {pre.get('repair_rule', 'not recorded')}.  \n"
-                f"**Log transform:** {', '.join(pre.get('log_features') or []) or 'none'}.  \n"
+    st.markdown(f"**Unusable values:** {REPAIR_RULE_WORDS}")
+    with st.expander("The exact repair rule, for experts", key="models_exact_rule"):
+        st.markdown(_rule_details(pre.get("repair_rule")))
+    st.markdown(f"**Log transform:** {', '.join(pre.get('log_features') or []) or 'none'}.  \n"
                 f"**Standardised:** {'yes' if pre.get('scale', True) else 'no'}.")  # fmt: skip
     # Side by side where the page is wide, one under the other where it is narrow: in three columns at 800 pixels each
     # table was 145 pixels wide, the parameters' values cut off ("Fals", "cos") and the timing's out of sight.
     left, mid, right = components.growing_halves("models_half_params", "models_half_timing", "models_half_versions")
     left.markdown("**Parameters**")
     params = {k: "no limit" if v is None and k in NO_LIMIT else v for k, v in (meta.get("params") or {}).items()}
-    left.dataframe(_facts(params, {k: f"{PARAM_WORDS[k]} ({k})" for k in params if k in PARAM_WORDS}),
+    words = {**PARAM_WORDS, **FAMILY_PARAM_WORDS.get(meta["family"], {})}
+    left.dataframe(_facts(params, {k: f"{words[k]} ({k})" for k in params if k in words}),
                    hide_index=True, key="models_params")  # fmt: skip
+    if bins := params.get("ple_bins"):
+        left.caption(ENCODING_NOTE.format(bins=bins))
     mid.markdown("**Timing**")
     mid.dataframe(_facts(meta.get("timing") or {}, TIMING_WORDS), hide_index=True, key="models_timing")
     right.markdown("**Library versions**")
@@ -236,6 +294,48 @@ def _settings(meta: dict) -> None:
     for warning in meta.get("fit_warnings") or []:  # what went wrong, e.g. gbt's boosting diverged
         st.warning(md(warning), icon=":material/warning:")
     st.caption(f"Folder: {md(meta['path'])}")
+
+
+def _fact(value) -> str:
+    """A fact of the Training data tab as Markdown: counts with thousands separators, a fingerprint (hexadecimal) in
+    code, other text escaped."""
+    if value is None or value == "":
+        return "not recorded"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    text = str(value)
+    return f"`{text}`" if re.fullmatch(r"[0-9a-f]{16,}", text) else md(text)
+
+
+def _repairs_text(repairs: RepairCounts | None) -> str:
+    """The training cells repaired, in words by kind: '556 values, all infinite', '415 values: 397 infinite, 3
+    impossibly large, 15 missing'. A cell beyond the bound is counted with the infinite ones in ``pos_inf`` and
+    ``neg_inf`` (:class:`core.preprocess.RepairCounts`): here it is counted once, as impossibly large."""
+    if repairs is None:
+        return "not recorded"
+    if not repairs.total:
+        return "none"
+    infinite = sum(repairs.pos_inf.values()) + sum(repairs.neg_inf.values()) - repairs.beyond_total
+    kinds = {"infinite": infinite, "impossibly large": repairs.beyond_total, "missing": sum(repairs.nan.values())}
+    kinds = {k: n for k, n in kinds.items() if n}
+    if len(kinds) == 1:
+        return f"{counted(repairs.total, 'value')}, all {next(iter(kinds))}"
+    return f"{counted(repairs.total, 'value')}: " + ", ".join(f"{n:,} {k}" for k, n in kinds.items())
+
+
+def _repair_details(repairs: RepairCounts, saved_rule: str | None) -> str:
+    """The help of the Training data tab's note on repairs: the counts feature by feature, and the rule, exactly."""
+    return f"By feature: {repairs.summary()}.\n\n{_rule_details(saved_rule)}"
+
+
+def _rule_details(saved: str | None) -> str:
+    """The repair rule exactly, for an expert: as saved with the model, and the bound beyond which a finite cell is
+    taken as infinite (:data:`core.preprocess.IMPLAUSIBLE`)."""
+    rule = str(saved or repair_rule("->")).replace("`", "'")
+    return (f"Exact rule, fitted on the rows used to fit the model: `{rule}`; a finite cell beyond {IMPLAUSIBLE_TEXT} "
+            f"is taken as the inf of its sign (`core.preprocess.IMPLAUSIBLE`). Max, min and median are of each "
+            f"feature's finite values within {IMPLAUSIBLE_TEXT}; the same rule is applied to every row the model "
+            "scores.")  # fmt: skip
 
 
 def _facts(d: dict, words: dict[str, str] | None = None) -> pd.DataFrame:

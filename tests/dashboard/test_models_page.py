@@ -69,8 +69,7 @@ def test_card_of_a_network_shows_scores_curves_and_settings(registry_env):
     assert dict(zip(values(counts["x"]).tolist(), values(counts["y"]).tolist())) == meta["data"]["train_class_counts"]
     text = " ".join(m.value for m in at.markdown)
     assert "+inf -> training max" in text
-    facts = next(d.value for d in at.dataframe if "rows used to fit" in set(d.value.get("item", [])))
-    assert dict(zip(facts["item"], facts["value"]))["refitted on all training rows"] == "no"
+    assert "**Refitted on all training rows:** no" in text  # the training facts, lines that wrap at 800 pixels
     versions = next(d.value for d in at.dataframe if "tensorflow" in set(d.value.get("item", [])))
     assert dict(zip(versions["item"], versions["value"]))["keras"] == meta["library_versions"]["keras"]
 
@@ -129,11 +128,9 @@ def test_classes_absent_from_training_are_named(demo_dir, tmp_path, monkeypatch)
     assert all(c in never for c in ("MQTT", "DDoS", "DoS")) and "Recon" not in never
     absent = next(i.value for i in at.info if "have no rows in this data" in i.value)
     assert "3 of the task's 6 classes" in absent
-    facts = next(d.value for d in at.dataframe if "rows used to fit" in set(d.value.get("item", [])))
-    facts = dict(zip(facts["item"], facts["value"]))
-    assert (
-        facts["refitted on all training rows"] == f"yes, {facts['training rows']} rows" == "yes, 1,200 rows"
-    )  # 3 x 400
+    facts = " ".join(m.value for m in at.markdown)  # the training facts, lines that wrap at 800 pixels
+    # 3 x 400
+    assert "**Training rows:** 1,200" in facts and "**Refitted on all training rows:** yes, 1,200 rows" in facts
 
 
 def test_card_of_cnn_rf_says_its_forest_weight_and_how_it_did_on_validation(demo_dir, tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ label column), the page also measures the model on these rows.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -16,10 +17,10 @@ import streamlit as st
 from core.figures import class_counts_figure, confidence_histogram, counts_need_log_scale, timeline_figure
 from core.loading import Dataset
 from core.pipeline import Predictions, scoring_notes
-from core.preprocess import repair_rule
+from core.preprocess import IMPLAUSIBLE_TEXT, repair_rule
 from core.schema import Layout
-from core.taxonomy import BENIGN, CLASSES_2, wrong_by_label
-from core.words import counted, share_text
+from core.taxonomy import BENIGN, CLASSES_2, TASK_CHOICES, TASKS, class_from_filename, wrong_by_label
+from core.words import counted, listed, sentence, share_text
 from dashboard import auth, components, explain_panel, loaders
 from dashboard.escape import md, spreadsheet_text
 
@@ -107,12 +108,7 @@ def _choose_model(layout: Layout | None) -> dict | None:
     every = sorted(loaders.saved_models(task), key=components.ranking_key)
     models = [m for m in every if layout is None or m["layout"] == layout.name]
     if not models:
-        if every:
-            st.info(f"None of the {len(every)} saved {task}-class model(s) reads this traffic's {layout.name} "
-                    f"layout ({layout.n_features} features): they were trained on the other release. Train one "
-                    f"on {layout.name} data on the Train page.", icon=":material/model_training:")  # fmt: skip
-        else:
-            st.info(f"No saved {task}-class model yet: train one on the Train page.", icon=":material/model_training:")
+        st.info(_no_model_text(task, layout, len(every)), icon=":material/model_training:")
         components.link_to_page("train.py", "Train a model", ":material/model_training:")
         return None
     by_path = {m["path"]: m for m in models}
@@ -149,6 +145,30 @@ def _choose_model(layout: Layout | None) -> dict | None:
     return meta
 
 
+def _no_model_text(task: int, layout: Layout | None, of_task: int) -> str:
+    """Why no model is offered (``of_task``: the saved models of ``task``, none of which reads ``layout``), and what to
+    do: first the other tasks whose saved models read the traffic (a choice in the box above, where training one
+    takes minutes), then training."""
+    release = f"{layout.name} " if layout else ""
+    if not of_task:
+        why = f"No saved {task}-class model yet."
+    elif of_task == 1:
+        why = (f"The saved {task}-class model does not read this traffic's {layout.name} layout ({layout.n_features} "
+               "features): it was trained on the other release.")  # fmt: skip
+    else:
+        why = (f"None of the {counted(of_task, f'saved {task}-class model')} reads this traffic's {layout.name} layout "
+               f"({layout.n_features} features): they were trained on the other release.")  # fmt: skip
+    fitting = [m for m in loaders.saved_models() if layout is None or m["layout"] == layout.name]
+    tasks = {t: sum(int(m["task"]) == t for m in fitting) for t in TASKS if t != task}
+    others = [counted(n, f"saved {t}-class {release}model") for t, n in tasks.items() if n]
+    train = f"train a {task}-class model{f' on {layout.name} data' if layout else ''} on the Train page"
+    if not others:
+        return f"{why} {sentence(train)}."
+    choices = listed([f"**{TASK_CHOICES[t]}**" for t, n in tasks.items() if n], "or")
+    return (f"{why} There {'is' if sum(tasks.values()) == 1 else 'are'} {listed(others)}: choose the task {choices} "
+            f"above to analyze this traffic now, or {train}.")  # fmt: skip
+
+
 def _warn_unseen_classes(meta: dict) -> None:
     """A model that never saw some classes of its task in training can never predict them: said where it is used,
     above all when Benign is one of them (every flow would be called an attack)."""
@@ -174,7 +194,7 @@ def _read_and_score(data_key, load, meta: dict):
     with st.status("Reading the traffic…", expanded=False) as status:
         try:
             data = load()
-            st.write(f"Read {len(data.files)} file(s): {len(data):,} rows in the {data.layout.name} layout "
+            st.write(f"Read {counted(len(data.files), 'file')}: {len(data):,} rows in the {data.layout.name} layout "
                      f"({data.layout.n_features} features).")  # fmt: skip
             status.update(label=f"Scoring {len(data):,} rows with {md(meta['name'])}…")
             pred, report = loaders.score(meta["path"], data_key, data)
@@ -215,17 +235,44 @@ def _completeness(f) -> str:
     return "yes" if f.complete else f"no: the official file has {f.expected_rows:,} rows"
 
 
+#: The files table's column of the cells repaired before scoring (core.loading.count_nonfinite counts them), and
+#: what it counts in words: the cells the repair rule replaces, of which those beyond the bound are taken as inf.
+REPAIRED_COLUMN = "cells repaired"
+REPAIRED_HELP = ("Cells of the file that held inf, -inf, NaN or nothing (an empty cell), or a number beyond "
+                 f"{IMPLAUSIBLE_TEXT}, far beyond any real flow's value, taken as infinite. Each is replaced before "
+                 f"scoring by the rule fitted on the model's training data: {repair_rule()}. No row is dropped for it.")  # fmt: skip
+
+
+#: The mark a browser or a file manager adds to a copy's name, before ".csv": "name (1).csv", "name(2).csv",
+#: "name - Copy.csv", "name - Copy (2).csv", "name copy.csv".
+COPY_MARK = re.compile(r"(?:\s*\(\d+\)|\s*-\s*copy(?:\s*\(\d+\))?|\s+copy(?:\s*\d+)?)(?=\.csv$)", re.IGNORECASE)
+
+
+def _copied_official_name(name: str) -> str | None:
+    """The official CICIoMT2024 file name of which ``name`` is a copy ('Benign_test.pcap.csv' for
+    'Benign_test.pcap (1).csv'), or None: such a file has no class from its name (the name is not official)."""
+    official = COPY_MARK.sub("", name)
+    return official if official != name and class_from_filename(official) else None
+
+
 def _data_quality(data: Dataset, pred: Predictions) -> None:
     rows = [{"file": f.name, "rows": f.rows, "true class from": f.label_source or "unknown",
-             "class (from name)": f.label or "", "blank labels": f.blank_labels, "inf/NaN cells": f.nonfinite_cells,
+             "class (from name)": f.label or "", "blank labels": f.blank_labels, REPAIRED_COLUMN: f.nonfinite_cells,
              "complete": _completeness(f)} for f in data.files]  # fmt: skip
     with st.expander(f"Files read: {len(data.files)}, {len(data):,} rows, {data.layout.name} layout"):
-        st.dataframe(pd.DataFrame(rows), hide_index=True, key="analyze_files")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="analyze_files",
+                     column_config={REPAIRED_COLUMN: st.column_config.NumberColumn(help=REPAIRED_HELP)})  # fmt: skip
         st.caption("'complete' compares a file with the official file of the same name; official row counts are "
                    "known for the 45-feature release only.")  # fmt: skip
     unlabelled = [f.name for f in data.files if f.label_source is None]
     if unlabelled and len(unlabelled) < len(data.files):
         st.caption(f"No true class for {', '.join(md(n) for n in unlabelled)}: scored, but left out of the evaluation.")
+    for f in data.files:
+        if f.label_source is None and (official := _copied_official_name(f.name)):
+            st.info(f"**{md(f.name)}** has no true class, yet its name is that of the official file **{md(official)}** "
+                    "with a copy's mark added (as a browser adds one to a file downloaded twice). Rename it "
+                    f"{md(official)} and upload it again to have the model measured on its rows.",
+                    icon=":material/drive_file_rename_outline:")  # fmt: skip
     for note in data.notes:  # rows left out as blank, blank labels, label-like columns not read
         st.caption(md(f"Note: {note}."))
     partial = [f for f in data.files if f.complete is False]
@@ -236,7 +283,7 @@ def _data_quality(data: Dataset, pred: Predictions) -> None:
         st.info(f"Repaired before scoring: {pred.repairs.summary()}. Rule, fitted on the model's training data: "
                 f"{repair_rule()}. No row was dropped for it.", icon=":material/build:")  # fmt: skip
     else:
-        st.caption("No inf or NaN cells needed repair.")
+        st.caption(f"No cell needed repair: none held inf, NaN or a number beyond {IMPLAUSIBLE_TEXT}.")
 
 
 def _alerts(ids: tuple, data: Dataset, pred: Predictions, frame: pd.DataFrame) -> None:

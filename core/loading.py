@@ -841,7 +841,12 @@ def read_csv(
                 f"again, keeping the first header only and ending every file's last line: {JOIN_COMMAND}",
             )
         dupes = sorted({c for c in columns if columns.count(c) > 1})
-        raise DataError(f"duplicate column name(s) {dupes}", file=display, row=0, hint="each feature must appear once")
+        raise DataError(
+            f"duplicate column {'name' if len(dupes) == 1 else 'names'} {dupes}",
+            file=display,
+            row=0,
+            hint="each feature must appear once",
+        )
     try:
         feature_cols = _feature_columns(columns)
         label_col = find_label_column(columns)

@@ -133,8 +133,10 @@ def absent_classes_sentence(report: EvaluationReport) -> str | None:
     if not absent:
         return None
     scored = len(report.scored_labels)
-    return (f"{len(absent)} of the task's {scored + len(absent)} classes have no rows in this data, so they could "
-            f"not be scored and are left out of the averages: {', '.join(absent)}.")  # fmt: skip
+    one = len(absent) == 1
+    return (f"{len(absent)} of the task's {scored + len(absent)} classes {'has' if one else 'have'} no rows in this "
+            f"data, so {'it' if one else 'they'} could not be scored and {'is' if one else 'are'} left out of the "
+            f"averages: {', '.join(absent)}.")  # fmt: skip
 
 
 def _file_table(data: Dataset) -> pd.DataFrame:

@@ -65,6 +65,10 @@ HEAVY_TAILED: frozenset[str] = frozenset(
 _FEATURE_BY_LOWER: dict[str, str] = {f.lower(): f for f in FEATURES_V1 + FEATURES_V2}
 
 
+def _columns_word(columns: list) -> str:
+    return "column" if len(columns) == 1 else "columns"
+
+
 def normalise_column(name: str) -> str:
     """A header cell without a UTF-8 byte-order mark, surrounding whitespace, quotes and whitespace inside them
     (``"Rate "`` is ``Rate``), and spelt as the feature of that name whatever its case (``rate`` is ``Rate``)."""
@@ -157,11 +161,12 @@ class SchemaError(ValueError):
 
         if missing:
             parts.append(
-                f"missing column(s) {', '.join(repr(c) for c in missing[:8])}" + (" ..." if len(missing) > 8 else "")
+                f"missing {_columns_word(missing)} {', '.join(repr(c) for c in missing[:8])}"
+                + (" ..." if len(missing) > 8 else "")
             )
         if unexpected:
             parts.append(
-                f"unexpected column(s) {', '.join(shown_name(c) for c in unexpected[:8])}"
+                f"unexpected {_columns_word(unexpected)} {', '.join(shown_name(c) for c in unexpected[:8])}"
                 + (" ..." if len(unexpected) > 8 else "")
             )
         if closest is None:

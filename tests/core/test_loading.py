@@ -67,7 +67,7 @@ def test_missing_column_names_file_and_column():
     with pytest.raises(DataError) as err:
         read_csv(make_csv(features), name="Benign_test.pcap.csv")
     msg = str(err.value)
-    assert msg.startswith("Benign_test.pcap.csv, header: ") and "missing column(s) 'Rate'" in msg, msg
+    assert msg.startswith("Benign_test.pcap.csv, header: ") and "missing column 'Rate'" in msg, msg
     assert err.value.hint and err.value.row == 0
 
 
@@ -83,7 +83,7 @@ def test_header_layout_reads_the_release_from_the_header_alone():
 def test_unexpected_column_is_named():
     with pytest.raises(DataError) as err:
         read_csv(make_csv([*FEATURES_V2, "Extra"]), name="x.csv")
-    assert "unexpected column(s) 'Extra'" in str(err.value)
+    assert "unexpected column 'Extra'" in str(err.value)
 
 
 def test_non_numeric_cell_names_column_and_row():
@@ -830,3 +830,13 @@ def test_a_file_saved_with_its_row_numbers_says_so(index_name):
     with pytest.raises(DataError) as other:  # another stray column keeps the usual hint
         read_csv(frame.assign(extra=1).to_csv(index=False).encode(), name="x.csv")
     assert "row numbers" not in other.value.hint and "'extra'" in str(other.value)
+
+
+def test_column_messages_count_their_columns():
+    """'missing column(s)' and 'unexpected column(s)' whatever their number: now the noun takes the number's form."""
+    with pytest.raises(DataError) as err:
+        read_csv(make_csv([f for f in FEATURES_V2 if f not in ("Rate", "IAT")]), name="x.csv")
+    assert "missing columns " in str(err.value) and "'Rate'" in str(err.value) and "'IAT'" in str(err.value)
+    with pytest.raises(DataError) as err:
+        read_csv(make_csv([*FEATURES_V2, "Extra", "More"]), name="x.csv")
+    assert "unexpected columns 'Extra', 'More'" in str(err.value)

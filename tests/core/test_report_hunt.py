@@ -166,3 +166,18 @@ def test_a_model_named_class_keeps_the_class_column_of_the_per_class_table(demo_
     report.write(pdf_path=pdf)
     text = pdf_text(pdf, layout=True)
     assert all(c in text for c in rf.report.scored_labels)
+
+
+def test_one_absent_class_is_said_in_the_singular():
+    """'1 of the task's 2 classes have no rows in this data, so they could not be scored and are left out': the
+    sentence the reports and pages share took the plural for one class."""
+    import numpy as np
+
+    from core.evaluation import evaluate
+    from core.report import absent_classes_sentence
+    from core.taxonomy import CLASSES_2
+
+    attacks = np.ones(5, dtype=int)
+    said = absent_classes_sentence(evaluate(attacks, attacks, task=2, task_classes=CLASSES_2))
+    assert said == ("1 of the task's 2 classes has no rows in this data, so it could not be scored and is left out "
+                    "of the averages: Benign."), said  # fmt: skip

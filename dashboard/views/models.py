@@ -31,8 +31,9 @@ CURVES_NOTE = ("An epoch is one pass over the training rows. The loss measures h
                "loss still falls means the model is memorising its training rows rather than learning.")  # fmt: skip
 
 
-#: What a repaired value was, in words, for the Training data tab (under its count of repaired values).
-REPAIR_NOTE = ("A value is one number of one row. An *infinite* value (written, for instance, for a rate over a time "
+#: What a repaired cell was, in words, for the Training data tab (under its count of repaired cells): "cells", as the
+#: Scores tab, the Analyze page and the reports call them.
+REPAIR_NOTE = ("A cell is one value of one row. An *infinite* value (written, for instance, for a rate over a time "
                f"of zero), a *missing* one, or an *impossibly large* one (beyond {IMPLAUSIBLE_TEXT}, far beyond any "
                "real measurement: a corrupt cell) is no number a model can use, so each was replaced before fitting, "
                "as the Settings and versions tab says. No row was left out.")  # fmt: skip
@@ -253,7 +254,7 @@ def _training_data(meta: dict) -> None:
              "Validation rows (held out to check the fit)": data.get("validation_rows"),
              "How the validation rows were chosen": data.get("validation_split"),
              "Refitted on all training rows": _refit_text(meta), "Test rows": data.get("test_rows"),
-             "Unusable values replaced in the rows used to fit": _repairs_text(repairs),
+             "Unusable cells replaced in the rows used to fit": _repairs_text(repairs),
              "Training files": len(data.get("train_files") or []),
              "Training data fingerprint (SHA-256)": data.get("train_fingerprint_sha256")}  # fmt: skip
     # Lines that wrap, not a table: at 800 pixels a table's value column (160 pixels) cut the validation split and
@@ -270,7 +271,7 @@ def _training_data(meta: dict) -> None:
 
 def _settings(meta: dict) -> None:
     pre = meta.get("preprocessing") or {}
-    st.markdown(f"**Unusable values:** {REPAIR_RULE_WORDS}")
+    st.markdown(f"**Unusable cells:** {REPAIR_RULE_WORDS}")
     with st.expander("The exact repair rule, for experts", key="models_exact_rule"):
         st.markdown(_rule_details(pre.get("repair_rule")))
     st.markdown(f"**Log transform:** {', '.join(pre.get('log_features') or []) or 'none'}.  \n"
@@ -308,7 +309,7 @@ def _fact(value) -> str:
 
 
 def _repairs_text(repairs: RepairCounts | None) -> str:
-    """The training cells repaired, in words by kind: '556 values, all infinite', '415 values: 397 infinite, 3
+    """The training cells repaired, in words by kind: '556 cells, all infinite', '415 cells: 397 infinite, 3
     impossibly large, 15 missing'. A cell beyond the bound is counted with the infinite ones in ``pos_inf`` and
     ``neg_inf`` (:class:`core.preprocess.RepairCounts`): here it is counted once, as impossibly large."""
     if repairs is None:
@@ -319,8 +320,8 @@ def _repairs_text(repairs: RepairCounts | None) -> str:
     kinds = {"infinite": infinite, "impossibly large": repairs.beyond_total, "missing": sum(repairs.nan.values())}
     kinds = {k: n for k, n in kinds.items() if n}
     if len(kinds) == 1:
-        return f"{counted(repairs.total, 'value')}, all {next(iter(kinds))}"
-    return f"{counted(repairs.total, 'value')}: " + ", ".join(f"{n:,} {k}" for k, n in kinds.items())
+        return f"{counted(repairs.total, 'cell')}, all {next(iter(kinds))}"
+    return f"{counted(repairs.total, 'cell')}: " + ", ".join(f"{n:,} {k}" for k, n in kinds.items())
 
 
 def _repair_details(repairs: RepairCounts, saved_rule: str | None) -> str:

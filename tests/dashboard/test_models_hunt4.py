@@ -53,7 +53,7 @@ def test_the_repaired_values_are_counted_by_kind_in_words(registry_env, tmp_path
     tab = _tab(at, "Training data")
     text = "\n".join(m.value for m in tab.markdown)
     assert "inf/NaN" not in text
-    assert ("**Unusable values replaced in the rows used to fit:** 415 values: 400 infinite, 3 impossibly large, 12 "
+    assert ("**Unusable cells replaced in the rows used to fit:** 415 cells: 400 infinite, 3 impossibly large, 12 "
             "missing") in text, text  # fmt: skip
     assert f"**Rows used to fit the model:** {meta['data']['train_rows_used_for_fit']:,}" in text
     (note,) = [c for c in tab.caption if "impossibly large" in c.value]
@@ -63,20 +63,20 @@ def test_the_repaired_values_are_counted_by_kind_in_words(registry_env, tmp_path
     assert meta["preprocessing"]["repair_rule"] in note.proto.help and IMPLAUSIBLE_TEXT in note.proto.help
 
 
-@pytest.mark.parametrize(("counts", "said"), [(RepairCounts(pos_inf={"Rate": 556}), "556 values, all infinite"),
+@pytest.mark.parametrize(("counts", "said"), [(RepairCounts(pos_inf={"Rate": 556}), "556 cells, all infinite"),
                                               (RepairCounts(), "none"), (None, "not recorded")])  # fmt: skip
 def test_the_repaired_values_of_one_kind_none_or_not_recorded(registry_env, tmp_path, monkeypatch, counts, said):
     """No count (a model saved before counts were kept) read as 0 repaired: now "not recorded"."""
     at, _ = _card(registry_env, tmp_path, monkeypatch, train_cells_repaired=counts and counts.to_dict())
     text = "\n".join(m.value for m in _tab(at, "Training data").markdown)
-    assert f"**Unusable values replaced in the rows used to fit:** {said}" in text, text
+    assert f"**Unusable cells replaced in the rows used to fit:** {said}" in text, text
 
 
 def test_the_repair_rule_is_said_in_words_the_exact_rule_in_its_help(registry_env):
     at = models_page("test-rf-2class")
     meta = json.loads((registry_env / "test-rf-2class" / "metadata.json").read_text())
     tab = _tab(at, "Settings and versions")
-    (rule,) = [m for m in tab.markdown if "**Unusable values:**" in m.value]
+    (rule,) = [m for m in tab.markdown if "**Unusable cells:**" in m.value]
     assert "->" not in rule.value and "training max" not in rule.value, rule.value  # no code in the words
     for words in ("infinite", IMPLAUSIBLE_TEXT, "largest value of its feature", "smallest", "missing", "median",
                   "every row the model scores"):  # fmt: skip

@@ -654,14 +654,16 @@ def cmd_demo_data(args) -> int:
     for p in existing:  # removed, so that files of names the new demo data does not use are not left beside it
         p.unlink()
     # a bar in a terminal; in a log (nohup, a service) lines, not the bar's carriage-return redraws
-    bar = CountProgress("demo data", "row", every=LOG_PROGRESS_SECONDS, unit="rows", unit_scale=True)
-    kwargs = {"layout": args.layout, "seed": args.seed, "progress": bar.update}
+    bar = None if args.quiet else CountProgress("demo data", "row", every=LOG_PROGRESS_SECONDS, unit="rows",
+                                                unit_scale=True)  # fmt: skip
+    kwargs = {"layout": args.layout, "seed": args.seed, "progress": bar and bar.update}
     if args.rows is not None:
         kwargs["scale"] = args.rows
     try:
         manifest = write_demo_dataset(args.out, **kwargs)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     total = sum(int(n) for n in manifest["files"].values())
     print(f"generated demo data ({args.layout} layout, {counted(total, 'row')}, NOT real traffic) in {args.out}")
     return 0
@@ -1066,6 +1068,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the generator (default 0)")
     p.add_argument("--overwrite", action="store_true", help="delete the CSV files already in OUT/train and OUT/test "
                    "(needed when they are not demo data written earlier)")  # fmt: skip
+    p.add_argument("--quiet", action="store_true", help="no progress bar (nor progress lines in a log)")
     p.set_defaults(func=cmd_demo_data)
 
     p = sub.add_parser("benchmark-models", help="train and score every family for every task (the paper's comparison)")

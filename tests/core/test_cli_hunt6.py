@@ -127,3 +127,11 @@ def test_evaluate_reading_files_says_the_time_spent_at_a_sensible_rate(models, v
     assert len(lines) == 2, log
     assert re.fullmatch(r"reading test/: 1/3 files \(33%\), \d+ s spent, about \d+ s left, .+\.csv", lines[0]), lines
     assert re.fullmatch(r"reading test/: 3/3 files \(100%\), \d+ s spent, .+\.csv", lines[1]), lines
+
+
+def test_demo_data_quiet_writes_no_progress(tmp_path):
+    """``demo-data`` had no ``--quiet``, which the other long commands have: it always wrote its progress."""
+    proc, log = core_to_log(tmp_path / "log", "demo-data", "--out", tmp_path / "demo", "--rows", "0.05", "--quiet")
+    assert proc.returncode == 0, log
+    assert "demo data:" not in log, log
+    assert "generated demo data (v2 layout" in proc.stdout.decode()

@@ -1,4 +1,5 @@
-"""Fixtures of the score-many tests (tests/core/test_distributed*.py)."""
+"""Fixtures of the core tests: a Dask cluster and a model for the score-many tests (tests/core/test_distributed*.py),
+and a small registry for the command-line tests (tests/core/test_cli_hunt*.py)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,14 @@ def client():
 def model_path(demo_models_dir):
     """The small 19-class random forest the scoring tests score with."""
     return demo_models_dir / "test-rf-19class"
+
+
+@pytest.fixture(scope="module")
+def models(v2_sample, tmp_path_factory):
+    """A registry holding one small real 19-class logistic regression (v2), 'lr19' (a module may define its own)."""
+    from core.training import train_from_folder
+
+    out = tmp_path_factory.mktemp("lr19-models")
+    train_from_folder("lr", 19, str(v2_sample), params={"max_iter": 50}, models_dir=str(out), name="lr19",
+                      max_rows_per_class=40, val_fraction=0)  # fmt: skip
+    return out

@@ -17,17 +17,6 @@ from tests.core.test_distributed_hunt2 import stop_score_many
 
 
 @pytest.fixture(scope="module")
-def models(v2_sample, tmp_path_factory) -> Path:
-    """A registry holding one small real 19-class logistic regression (v2), 'lr19'."""
-    from core.training import train_from_folder
-
-    out = tmp_path_factory.mktemp("hunt4-models")
-    train_from_folder("lr", 19, str(v2_sample), params={"max_iter": 50}, models_dir=str(out), name="lr19",
-                      max_rows_per_class=40, val_fraction=0)  # fmt: skip
-    return out
-
-
-@pytest.fixture(scope="module")
 def small_data(v2_sample, tmp_path_factory) -> Path:
     """A folder in the official layout whose test/ holds two real v2 captures (about 2,000 rows)."""
     out = tmp_path_factory.mktemp("hunt4-data")

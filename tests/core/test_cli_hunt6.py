@@ -14,20 +14,7 @@ import termios
 import threading
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import ROOT
-
-
-@pytest.fixture(scope="module")
-def models(v2_sample, tmp_path_factory) -> Path:
-    """A registry holding one small real 19-class logistic regression (v2), 'lr19'."""
-    from core.training import train_from_folder
-
-    out = tmp_path_factory.mktemp("hunt6-models")
-    train_from_folder("lr", 19, str(v2_sample), params={"max_iter": 50}, models_dir=str(out), name="lr19",
-                      max_rows_per_class=40, val_fraction=0)  # fmt: skip
-    return out
 
 
 def core_to_log(log: Path, *args) -> tuple[subprocess.CompletedProcess, str]:

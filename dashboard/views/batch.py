@@ -7,6 +7,7 @@ Reads ``summary.json`` and statistics of the Parquet predictions gathered batch 
 from __future__ import annotations
 
 import os
+import socket
 import time
 from itertools import pairwise
 from pathlib import Path
@@ -19,6 +20,7 @@ import streamlit as st
 from core import threshold as th
 from core.distributed import (
     PREDICTIONS_DIR,
+    STAGING_PREFIX,
     SUMMARY_FILE,
     failure_parts,
     prediction_statistics,
@@ -29,6 +31,7 @@ from core.distributed import (
 from core.errors import CoreError
 from core.figures import class_color
 from core.paths import confine, roots_text
+from core.preprocess import RepairCounts, repair_rule
 from core.words import counted, time_text
 from dashboard import components, loaders
 from dashboard.escape import md
@@ -107,11 +110,17 @@ def render() -> None:
         return
     try:
         folder = result_folder(text)
+        writing = run_in_progress_text(folder)
+        if writing and not (folder / SUMMARY_FILE).exists():  # a first run: nothing to show yet, and no error
+            st.info(writing, icon=":material/hourglass_top:")
+            return
         summary = _summary(str(folder), _stamp(folder))
         stats = _statistics(str(folder), (_stamp(folder), _parts_stamp(folder)))
     except CoreError as exc:
         loaders.show_error(exc)
         return
+    if writing:  # --overwrite: these are the earlier results until the new ones move in
+        st.info(writing, icon=":material/hourglass_top:")
     model = summary["model"]
     st.markdown(
         f"**Model:** {md(model['name'])} ({model['task']} classes, {md(model['family'])}, "
@@ -120,8 +129,8 @@ def render() -> None:
     )
     row = components.metric_row()
     row.metric("Rows", f"{summary['rows']:,}", border=True)
-    row.metric("Files scored", summary["files_scored"], border=True)
-    row.metric("Files failed", summary["files_failed"], border=True)
+    row.metric("Files scored", f"{summary['files_scored']:,}", border=True)
+    row.metric("Files failed", f"{summary['files_failed']:,}", border=True)
     share = summary["attack_share"]
     row.metric("Attack share", "–" if share is None else f"{100 * share:.1f}%", border=True,
                help=_attack_help(summary.get("alarm_threshold")))  # fmt: skip
@@ -132,6 +141,8 @@ def render() -> None:
         help=f"Top probability below {summary['low_confidence_threshold']:g}.",
     )
     row.metric("Repaired cells", f"{summary['repaired_cells']['total']:,}", border=True)
+    if summary["repaired_cells"]["total"]:  # which columns, and cells of 3e38 taken as inf, as the command says
+        st.info(repairs_text(summary["repaired_cells"]), icon=":material/build:")
     for note in summary_notes(summary):  # what reading left out or could not know, as the command prints it
         st.caption(md(note))
     if summary["failed"]:
@@ -142,10 +153,74 @@ def render() -> None:
     if (table["rows on disk"] != table["rows"]).any() or set(stats["rows_on_disk"]) - set(table["file"]):
         st.warning("The Parquet files do not hold the rows the summary counts: the folder changed after the run.")
     st.dataframe(table, key="batch_files", hide_index=True)
+    if len(summary["files"]) > MAX_FILES_CHARTED:
+        st.caption(charted_caption(len(summary["files"])))
     st.plotly_chart(classes_by_file_figure(summary), key="batch_classes")
     files = ["All files"] + [f["file"] for f in summary["files"]]
     chosen = st.selectbox("Confidence of", files, key="batch_confidence_file")
     st.plotly_chart(confidence_figure(stats, None if chosen == files[0] else chosen, files[1:]), key="batch_confidence")
+
+
+def run_in_progress_text(folder: Path) -> str | None:
+    """What the page says of the score-many runs writing into ``folder`` now (their hidden staging folders), or
+    None: a first run's folder has no summary yet, and was called "not a score-many result folder: run score-many
+    first" while that very run was scoring."""
+    from core.pipeline import pid_alive
+
+    running, stopped = [], []
+    for staging in sorted(folder.glob(f"{STAGING_PREFIX}*")):
+        host, _, pid = staging.name[len(STAGING_PREFIX) :].rpartition("-")[0].rpartition("-")
+        try:
+            begun = sum(1 for p in (staging / PREDICTIONS_DIR).iterdir() if p.is_dir())
+            started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(staging.stat().st_mtime))
+        except OSError:  # moved in or removed as it was looked at
+            continue
+        dead = host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
+        (stopped if dead else running).append((started, begun, host))
+    if running:
+        started, begun, host = running[0]
+        new = (
+            "its results appear here"
+            if not (folder / SUMMARY_FILE).exists()
+            else "its results replace those shown below"
+        )
+        return (f"A score-many run is writing into {md(str(folder))} now (started {started} on {md(host)}, "
+                f"{counted(begun, 'file')} begun so far): {new} when it has finished. Reload the page then.")  # fmt: skip
+    if stopped and not (folder / SUMMARY_FILE).exists():
+        started, begun, _ = stopped[0]
+        return (f"A score-many run began writing into {md(str(folder))} at {started} but was stopped before it "
+                f"finished ({counted(begun, 'file')} begun): it left no results. Run score-many again with this "
+                "--out folder (it removes what the stopped run left).")  # fmt: skip
+    return None
+
+
+#: The most files the chart of predicted classes draws (28 pixels each): the bars of 1,500 files made a chart 42,000
+#: pixels tall, with the confidence chart under it out of reach.
+MAX_FILES_CHARTED = 40
+
+
+def charted_files(files: list[dict]) -> list[dict]:
+    """The files the chart draws: all, or the :data:`MAX_FILES_CHARTED` with the most rows predicted as attacks
+    (then the most rows), in the summary's order."""
+    if len(files) <= MAX_FILES_CHARTED:
+        return files
+
+    def attack_rows(f):
+        return f["rows"] - f["predicted"].get("Benign", 0)
+
+    ranked = sorted(range(len(files)), key=lambda i: (-attack_rows(files[i]), -files[i]["rows"], i))
+    return [files[i] for i in sorted(ranked[:MAX_FILES_CHARTED])]
+
+
+def charted_caption(n_files: int) -> str:
+    return (f"The chart draws the {MAX_FILES_CHARTED} files with the most rows predicted as attacks, of "
+            f"{counted(n_files, 'file')}: the table above lists every file (click a column's name to sort by it).")  # fmt: skip
+
+
+def repairs_text(repaired: dict) -> str:
+    """The summary's repaired cells in words: which columns held what, those beyond the bound, and the rule."""
+    return (f"Repaired before scoring: {md(RepairCounts.from_dict(repaired).summary())}. Rule, fitted on the model's "
+            f"training data: {md(repair_rule())}. No row was dropped for it; the table gives each file's count.")  # fmt: skip
 
 
 #: Failed files listed on the page; the others are counted, and summary.json lists them all.
@@ -189,20 +264,23 @@ def classes_by_file_figure(summary: dict) -> go.Figure:
 
     The end the files' names share (``_test.pcap.csv``) is said once in the axis title rather than on every bar, and
     the legend lies below the bars: on a phone the names and the legend used to leave the bars a sliver."""
-    names = [f["file"] for f in summary["files"]]
+    files = charted_files(summary["files"])
+    names = [f["file"] for f in files]
     suffix = shared_ending(names)
     labels = [_plotly_text(n[: len(n) - len(suffix)]) for n in names]
     full = [_plotly_text(n) for n in names]
     fig = go.Figure()
     for cls in summary["model"]["classes"]:
-        counts = [f["predicted"].get(cls, 0) for f in summary["files"]]
+        counts = [f["predicted"].get(cls, 0) for f in files]
         if any(counts):
             fig.add_bar(y=labels, x=counts, name=cls, orientation="h", marker_color=class_color(cls), customdata=full,
                         hovertemplate="%{customdata}<br>" + _plotly_text(cls) + ": %{x:,} rows<extra></extra>")  # fmt: skip
     height = max(360, 160 + 28 * len(names)) + 22 * ((len(fig.data) + 2) // 3)
     fig.update_layout(
         barmode="stack",
-        title="Rows per predicted class, in each file",
+        title="Rows per predicted class, in each file"
+        if len(files) == len(summary["files"])
+        else f"Rows per predicted class, in {len(files)} of {len(summary['files']):,} files",
         yaxis_title=f"file (each name ends in {_plotly_text(suffix)})" if suffix else "file",
         height=height,
         yaxis={"autorange": "reversed", "type": "category", "automargin": True},

@@ -1231,12 +1231,27 @@ def read_summary(out_dir: str | os.PathLike) -> dict:
             f"{out_dir} is not a score-many result folder (no {SUMMARY_FILE})",
             hint="run python -m core score-many --out DIR first, and give that DIR",
         )
+    again = f"run python -m core score-many again with --out {out_dir} --overwrite"
     try:
         summary = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CoreError(f"{path} cannot be read: {exc}", hint="run score-many again") from None
+    except OSError as exc:
+        raise CoreError(f"{path} cannot be read: {exc}", hint=f"check its permissions, or {again}") from None
+    except json.JSONDecodeError as exc:  # score-many writes it whole (moved in once complete): damaged since
+        cut = exc.pos >= len(exc.doc.rstrip())
+        raise CoreError(
+            f"{path} is " + ("cut short" if cut else "damaged") + f": it is no valid JSON from line {exc.lineno}, "
+            f"column {exc.colno} ({exc.msg}); score-many wrote it whole, so it was "
+            + ("cut (a copy or a disk that filled up?)" if cut else "changed")
+            + " since",
+            hint=again,
+        ) from None
     if not isinstance(summary, dict) or summary.get("version") != SUMMARY_VERSION:
-        raise CoreError(f"{path} is not a score-many summary of version {SUMMARY_VERSION}", hint="run it again")
+        found = summary.get("version") if isinstance(summary, dict) else None
+        raise CoreError(
+            f"{path} is not a score-many summary of version {SUMMARY_VERSION}, the one this version of the tool "
+            f"reads" + (f" (it is of version {found})" if found is not None else ""),
+            hint=again + " (with this version of the tool)",
+        )
     problem = _summary_problem(summary)
     if problem:
         raise CoreError(

@@ -295,6 +295,8 @@ def classes_by_file_figure(summary: dict) -> go.Figure:
             "traceorder": "normal",
         },
     )
+    if max((f["rows"] for f in files), default=0) < 10:  # files of a few rows: ticks at whole rows, not 0.2, 0.4...
+        fig.update_xaxes(dtick=1, tickformat=",d")
     return fig
 
 

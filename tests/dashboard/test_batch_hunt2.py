@@ -75,6 +75,15 @@ def test_a_few_files_are_all_charted_in_the_summary_order(tmp_path):
     assert not [c for c in at.caption if "files with the most rows" in c.value]
 
 
+def test_files_of_a_few_rows_have_ticks_at_whole_rows(tmp_path):
+    """Files of a row or two drew ticks at 0.2, 0.4... rows; files of many rows keep plotly's own ticks."""
+    make_result(tmp_path / "tiny", {"a.csv": [("Attack", 0.9)], "b.csv": [("Benign", 0.8), ("Attack", 0.7)]})
+    xaxis = charts(batch_page(tmp_path / "tiny"))["batch_classes"]["layout"]["xaxis"]
+    assert xaxis.get("dtick") == 1 and xaxis.get("tickformat") == ",d", xaxis
+    make_result(tmp_path / "big", {"a.csv": [("Attack", 0.9)] * 30})
+    assert "dtick" not in charts(batch_page(tmp_path / "big"))["batch_classes"]["layout"].get("xaxis", {})
+
+
 def test_a_folder_a_first_run_is_writing_into_says_so(tmp_path):
     """While a first run scored, the page said the folder was no result folder and to run score-many first."""
     staging = dist._prepare_out(tmp_path / "run", overwrite=False)  # as score-many makes it, for this process

@@ -31,7 +31,7 @@ from core.distributed import (
 from core.errors import CoreError
 from core.figures import class_color
 from core.paths import confine, roots_text
-from core.preprocess import RepairCounts, repair_rule
+from core.preprocess import IMPLAUSIBLE_TEXT, RepairCounts, repair_rule
 from core.words import counted, time_text
 from dashboard import components, loaders
 from dashboard.escape import md
@@ -152,7 +152,7 @@ def render() -> None:
     table = files_table(summary, stats)
     if (table["rows on disk"] != table["rows"]).any() or set(stats["rows_on_disk"]) - set(table["file"]):
         st.warning("The Parquet files do not hold the rows the summary counts: the folder changed after the run.")
-    st.dataframe(table, key="batch_files", hide_index=True)
+    st.dataframe(table, key="batch_files", hide_index=True, column_config=files_table_config(summary))
     if len(summary["files"]) > MAX_FILES_CHARTED:
         st.caption(charted_caption(len(summary["files"])))
     st.plotly_chart(classes_by_file_figure(summary), key="batch_classes")
@@ -240,19 +240,39 @@ def failed_text(failed: list[dict]) -> str:
 
 
 def files_table(summary: dict, stats: dict) -> pd.DataFrame:
-    """One row per scored file: rows (summary and on disk), attack share, low-confidence and repaired."""
+    """One row per scored file: attack share, rows, low-confidence, repaired and rows on disk (the attack share first,
+    beside the name: at 800 pixels the last columns are reached by scrolling sideways)."""
     return pd.DataFrame(
         {
             "file": [f["file"] for f in summary["files"]],
-            "rows": [f["rows"] for f in summary["files"]],
-            "rows on disk": [stats["rows_on_disk"].get(f["file"], 0) for f in summary["files"]],
             "attack %": [
                 None if f["attack_share"] is None else round(100 * f["attack_share"], 2) for f in summary["files"]
             ],
+            "rows": [f["rows"] for f in summary["files"]],
             "low-confidence": [f["low_confidence"] for f in summary["files"]],
             "repaired cells": [f["repaired_cells"] for f in summary["files"]],
+            "rows on disk": [stats["rows_on_disk"].get(f["file"], 0) for f in summary["files"]],
         }
     )
+
+
+def files_table_config(summary: dict) -> dict:
+    """The files table's columns: the name pinned (it stays in sight as the table scrolls sideways at 800 pixels) and
+    as wide as the longest, 200 pixels at most; short headings, each said in full in its help."""
+    longest = max((len(f["file"]) for f in summary["files"]), default=0)
+    number = st.column_config.NumberColumn
+    return {
+        "file": st.column_config.TextColumn("file", width=min(200, round(6.4 * longest) + 24), pinned=True),
+        "attack %": number("attack %", width=70, format="%.2f", help="Share of the file's rows predicted as attacks."),
+        "rows": number("rows", width=70, format="localized", help="Rows scored, as the summary counts them."),
+        "low-confidence": number("low conf.", width=75, format="localized",
+                                 help=f"Rows whose top probability is below {summary['low_confidence_threshold']:g}."),
+        "repaired cells": number("repaired", width=75, format="localized",
+                                 help=f"Cells repaired before scoring (inf, NaN or beyond {IMPLAUSIBLE_TEXT}; see above)."),
+        "rows on disk": number("on disk", width=70, format="localized",
+                               help="Rows in the file's Parquet predictions: the same as rows unless the folder "
+                               "changed after the run."),
+    }  # fmt: skip
 
 
 #: Pixels between the x axis's line and the legend (room for its numbers), and Plotly's top and bottom margins.

@@ -175,3 +175,19 @@ def test_repaired_cells_say_which_columns_and_those_taken_as_infinite(repaired_r
         table.loc["odd_capture.csv", "repaired cells"] == 3 and table.loc["Benign_test.pcap.csv", "repaired cells"] == 0
     )
     assert "**broken.csv**, header:" in at.error[0].value
+
+
+def test_the_files_table_keeps_names_and_attack_shares_in_sight_at_800_pixels(tmp_path):
+    """At 800 pixels (a table 468 pixels wide) the files table showed file, rows and rows on disk; the attack share,
+    low-confidence and repaired cells were reached by scrolling sideways, the names scrolling out of sight with them.
+    Now the name is pinned and the attack share beside it, under short headings said in full in their help."""
+    names = ["Recon-Ping_Sweep_test.pcap.csv", "Benign_test.pcap.csv"]
+    make_result(tmp_path / "run", {n: [("Attack", 0.9), ("Benign", 0.8)] for n in names})
+    at = batch_page(tmp_path / "run")
+    table = at.dataframe[0]
+    assert list(table.value.columns)[:2] == ["file", "attack %"]
+    columns = json.loads(table.proto.columns)
+    assert columns["file"]["pinned"] is True
+    assert columns["file"]["width"] + columns["attack %"]["width"] + columns["rows"]["width"] <= 468, columns
+    assert columns["file"]["width"] >= 6 * max(map(len, names)), "the longest name is cut off"
+    assert all(columns[c].get("help") for c in ("low-confidence", "repaired cells", "rows on disk")), columns

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import colorsys
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import plotly.colors as pc
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -201,6 +203,17 @@ def _wrapped_label(label: str, longest: int = 14) -> str:
     (``MQTT-DDoS-<br>Connect_Flood``); shorter names, and names without a hyphen, as they are."""
     head, dash, tail = label.rpartition("-")
     return f"{head}{dash}<br>{tail}" if len(label) > longest and head else label
+
+
+def _wrapped_name(name: str, longest: int = 20) -> str:
+    """A model name on lines of at most ``longest`` characters, broken after hyphens, underscores and dots
+    (``paper-cnn-19class-v2-<br>20261207-0602``); a part without one, longer than that, stays whole."""
+    lines = [""]
+    for part in filter(None, re.findall(r"[^-_.]*[-_.]?", name)):
+        if lines[-1] and len(lines[-1]) + len(part) > longest:
+            lines.append("")
+        lines[-1] += part
+    return "<br>".join(lines)
 
 
 def _top_colorbar(title: str) -> dict:
@@ -646,6 +659,16 @@ def _model_names(scores: Sequence[ModelScore]) -> list[str]:
 BAR_LABELS_UP_TO = 4
 
 
+def _model_colours(n: int) -> list[str]:
+    """A colour of its own for each of ``n`` models: Plotly's 10 up to 10 models, then its 24 darker ones, then hues
+    evenly apart. Plotly's own cycle gave the 11th model the 1st one's colour: two models, one colour in the legend."""
+    if n <= len(pc.qualitative.Plotly):
+        return list(pc.qualitative.Plotly[:n])
+    if n <= len(pc.qualitative.Dark24):
+        return list(pc.qualitative.Dark24[:n])
+    return [f"hsl({round(360 * i / n)},{65 if i % 2 else 80}%,{35 if i % 2 else 50}%)" for i in range(n)]
+
+
 def comparison_bars(scores: list[ModelScore]) -> go.Figure:
     """Grouped bars comparing models on every headline metric, macro-F1 first.
 
@@ -662,10 +685,11 @@ def comparison_bars(scores: list[ModelScore]) -> go.Figure:
     metric_labels = [label for label, _ in COMPARISON_METRICS]
     fig = go.Figure()
     labelled = len(scores) <= BAR_LABELS_UP_TO  # more bars than that: too narrow for a readable value (hover has it)
-    for name, score in zip(_model_names(scores), scores):
+    for name, score, colour in zip(_model_names(scores), scores, _model_colours(len(scores))):
         values = [float(getattr(score.report, attr)) for _, attr in COMPARISON_METRICS]
         fig.add_bar(
             name=name,
+            marker_color=colour,
             x=metric_labels,
             y=values,
             text=[f"{v:.2f}" for v in values] if labelled else None,
@@ -675,9 +699,12 @@ def comparison_bars(scores: list[ModelScore]) -> go.Figure:
         )
     # The legend between the title and the bars, not beside them: beside, four model names took 180 of a narrow
     # page's 470 pixels. A value too small to read on its bar at the width drawn is left out (the hover has it).
-    _style(fig, title, "Metric", "Score", height=480, barmode="group", uniformtext={"minsize": 9, "mode": "hide"},
-           margin={**MARGIN, "t": 130}, legend={"orientation": "h", "x": 0.0, "xanchor": "left", "y": 1.02,
-                                                 "yanchor": "bottom"})  # fmt: skip
+    # At 800 pixels, a line of the legend for each model past the fourth: the top margin grows with them (Plotly grew it
+    # from the top of the figure, and the first names ran under the title), and the bars keep their height.
+    more = 20 * max(0, len(scores) - 4)
+    _style(fig, title, "Metric", "Score", height=480 + more, barmode="group", uniformtext={"minsize": 9, "mode": "hide"},
+           margin={**MARGIN, "t": 130 + more}, legend={"orientation": "h", "x": 0.0, "xanchor": "left", "y": 1.02,
+                                                        "yanchor": "bottom"})  # fmt: skip
     fig.update_layout(title={"yref": "container", "y": 0.98, "yanchor": "top"})
     fig.update_yaxes(range=[0, 1])
     fig.update_xaxes(type="category")
@@ -728,7 +755,7 @@ def per_class_f1_heatmap(scores: list[ModelScore]) -> go.Figure:
             y=y,
             text=text,
             texttemplate="%{text}",
-            textfont={"size": 12},
+            textfont={"size": CELL_FONT_MIN if dense else 12},  # a column per model: 12 of them at 800 pixels
             colorscale="RdYlGn",
             zmin=0,
             zmax=1,
@@ -738,16 +765,25 @@ def per_class_f1_heatmap(scores: list[ModelScore]) -> go.Figure:
             ygap=1,
         )
     )
-    height = _rows_height(len(classes), per_row=28, base=220) if dense else (
+    # Dense: rows high enough for a class name on two lines, and room below them for the model names, turned (6
+    # pixels a character: without it, 36-character names took 200 pixels from the rows, whose names then overlapped).
+    height = _rows_height(len(classes), per_row=32, base=220) + 6 * max(map(len, names)) if dense else (
         _rows_height(len(scores), per_row=40, base=260, minimum=320))  # fmt: skip
-    _style(fig, title, x_title, y_title, height=height)
+    _style(fig, title, x_title, y_title, height=height, margin={**MARGIN, "l": 10} if dense else MARGIN)
     fig.update_yaxes(type="category", autorange="reversed")
+    # On one line, a model name (default ones are about 36 characters) as a row's label, or a long class name, took
+    # half of a narrow page's 470 pixels, and the F1 numbers of the cells ran into each other.
     if dense:
-        # Model names across the top of their columns would be cut; below, Plotly turns them as far as they need.
+        # Model names across the top of their columns would be cut; below, Plotly turns them as far as they need (on
+        # one line each: turned, names of several lines ran into their neighbours' at 12 models). The longest class
+        # names on two lines.
         _label_every_category(fig, "x")
         _label_every_category(fig, "y")
+        fig.update_yaxes(tickmode="array", tickvals=classes, ticktext=[_wrapped_label(c) for c in classes],
+                         tickfont={"size": 11})  # fmt: skip
     else:
         fig.update_xaxes(type="category")  # turned by Plotly as far as the labels need at the width drawn
+        fig.update_yaxes(tickmode="array", tickvals=names, ticktext=[_wrapped_name(n) for n in names])
     return fig
 
 
@@ -774,10 +810,15 @@ def speed_figure(scores: list[ModelScore]) -> go.Figure:
     fig.add_bar(x=names, y=speed, marker_color="#f58518", name="rows/s", row=1, col=2,
                 text=[f"{v:,.0f}" for v in speed], textposition="outside", cliponaxis=False,
                 hovertemplate="%{x}<br>%{y:,.0f} rows/s<extra></extra>")  # fmt: skip
-    _style(fig, title, height=440, showlegend=False, margin={**MARGIN, "t": 100})
-    fig.update_xaxes(title_text="Model", type="category", automargin=True)
-    fig.update_yaxes(title_text="Seconds", automargin=True, row=1, col=1)
-    fig.update_yaxes(title_text="Rows per second", automargin=True, row=1, col=2)
+    # Room under the bars for the names, turned at 800 pixels (6 pixels a character): they took 250 of 440 pixels and
+    # left the bars 50. A value too small to read on its bar at the width drawn is left to the hover.
+    _style(fig, title, height=max(440, 300 + 6 * max(map(len, names))), showlegend=False,
+           margin={**MARGIN, "t": 100}, uniformtext={"minsize": 9, "mode": "hide"})  # fmt: skip
+    fig.update_xaxes(title_text="Model", automargin=True)
+    # Every bar named: at 800 pixels Plotly named one bar in two of 12 (the others could not be told apart). The units
+    # are in the subplots' titles: the right plot's axis title ran over the left plot's bars at 800 pixels.
+    _label_every_category(fig, "x")
+    fig.update_yaxes(automargin=True)
     return fig
 
 

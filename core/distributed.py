@@ -669,16 +669,35 @@ def _prepare_out(out: Path, overwrite: bool) -> Path:
     return staging
 
 
-def _sweep_abandoned(out: Path) -> None:
-    """Remove the staging folders in ``out`` of earlier runs from this machine whose process is gone (killed before
-    it could clean up). Runs from other machines are left alone: their process cannot be looked up from here."""
+@dataclass
+class StagingFolder:
+    """A score-many run's staging folder in its ``--out`` folder (``.score-many-HOST-PID-ID``), where it writes until
+    its results are complete and move in."""
+
+    path: Path
+    host: str
+    abandoned: bool  # its process, on this machine, is gone (killed before it could clean up)
+
+
+def staging_folders(out: str | os.PathLike) -> list[StagingFolder]:
+    """The staging folders of score-many runs in ``out``, by name. A run of another machine is never called
+    abandoned: its process cannot be looked up from here."""
     from .pipeline import pid_alive
 
-    for folder in out.glob(f"{STAGING_PREFIX}*"):
+    found = []
+    for folder in sorted(Path(out).glob(f"{STAGING_PREFIX}*")):
         host, _, pid = folder.name[len(STAGING_PREFIX) :].rpartition("-")[0].rpartition("-")
-        if host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid)):
-            log.info("removing %s, left by a score-many run that was killed", folder)
-            shutil.rmtree(folder, ignore_errors=True)
+        gone = host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
+        found.append(StagingFolder(folder, host, gone))
+    return found
+
+
+def _sweep_abandoned(out: Path) -> None:
+    """Remove the staging folders in ``out`` of earlier runs from this machine whose process is gone."""
+    for folder in staging_folders(out):
+        if folder.abandoned:
+            log.info("removing %s, left by a score-many run that was killed", folder.path)
+            shutil.rmtree(folder.path, ignore_errors=True)
 
 
 def _commit(staging: Path, out: Path) -> None:

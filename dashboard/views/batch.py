@@ -7,7 +7,6 @@ Reads ``summary.json`` and statistics of the Parquet predictions gathered batch 
 from __future__ import annotations
 
 import os
-import socket
 import time
 from itertools import pairwise
 from pathlib import Path
@@ -20,11 +19,11 @@ import streamlit as st
 from core import threshold as th
 from core.distributed import (
     PREDICTIONS_DIR,
-    STAGING_PREFIX,
     SUMMARY_FILE,
     failure_parts,
     prediction_statistics,
     read_summary,
+    staging_folders,
     summary_notes,
     workers_text,
 )
@@ -165,18 +164,14 @@ def run_in_progress_text(folder: Path) -> str | None:
     """What the page says of the score-many runs writing into ``folder`` now (their hidden staging folders), or
     None: a first run's folder has no summary yet, and was called "not a score-many result folder: run score-many
     first" while that very run was scoring."""
-    from core.pipeline import pid_alive
-
     running, stopped = [], []
-    for staging in sorted(folder.glob(f"{STAGING_PREFIX}*")):
-        host, _, pid = staging.name[len(STAGING_PREFIX) :].rpartition("-")[0].rpartition("-")
+    for staging in staging_folders(folder):
         try:
-            begun = sum(1 for p in (staging / PREDICTIONS_DIR).iterdir() if p.is_dir())
-            started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(staging.stat().st_mtime))
+            begun = sum(1 for p in (staging.path / PREDICTIONS_DIR).iterdir() if p.is_dir())
+            started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(staging.path.stat().st_mtime))
         except OSError:  # moved in or removed as it was looked at
             continue
-        dead = host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
-        (stopped if dead else running).append((started, begun, host))
+        (stopped if staging.abandoned else running).append((started, begun, staging.host))
     if running:
         started, begun, host = running[0]
         new = (

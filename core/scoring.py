@@ -120,8 +120,8 @@ def _plan(path: str | os.PathLike, display: str | None = None) -> _FilePlan:
         # read_csv saw the prefix only: the rest must keep to the same line limit (a scan of raw bytes that, on
         # a file of short lines, reads a few KB of each window of half the limit; core.limits).
         check_line_length(str(path), display, Limits.from_env())
-    else:
-        ds = loading.read_csv(path, name=display)
+    else:  # the whole file, but it is streamed all the same: the whole-file limits are not checked (see above)
+        ds = loading.read_csv(path, name=display, limits=Limits.for_part_of_a_file())
     columns, delimiter = loading._parse_header(head, display)
     return _FilePlan(str(path), display, columns, delimiter, find_label_column(columns),
                      class_from_filename(display), ds.layout, ds.files[0].label_source)  # fmt: skip

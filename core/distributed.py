@@ -80,6 +80,7 @@ from .paths import name_text
 from .preprocess import IMPLAUSIBLE_TEXT, RepairCounts
 from .progress import CountProgress
 from .schema import detect_layout, find_label_column
+from .taxonomy import BENIGN
 from .words import counted, probability_text
 
 log = logging.getLogger(__name__)
@@ -1172,7 +1173,7 @@ def alarm_threshold(meta: dict) -> float | None:
 
 
 def _attack_share(predicted: dict, rows: int) -> float | None:
-    return round(1 - predicted.get("Benign", 0) / rows, 6) if rows else None
+    return round(1 - predicted.get(BENIGN, 0) / rows, 6) if rows else None
 
 
 def summary_notes(summary: dict) -> list[str]:

@@ -31,6 +31,7 @@ from core.errors import CoreError
 from core.figures import class_color
 from core.paths import confine, roots_text
 from core.preprocess import IMPLAUSIBLE_TEXT, RepairCounts, repair_rule
+from core.taxonomy import BENIGN
 from core.words import counted, time_text
 from dashboard import components, loaders
 from dashboard.escape import md
@@ -201,7 +202,7 @@ def charted_files(files: list[dict]) -> list[dict]:
         return files
 
     def attack_rows(f):
-        return f["rows"] - f["predicted"].get("Benign", 0)
+        return f["rows"] - f["predicted"].get(BENIGN, 0)
 
     ranked = sorted(range(len(files)), key=lambda i: (-attack_rows(files[i]), -files[i]["rows"], i))
     return [files[i] for i in sorted(ranked[:MAX_FILES_CHARTED])]

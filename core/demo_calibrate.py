@@ -78,6 +78,7 @@ from scipy.stats import rankdata
 
 from .schema import V1, V2, Layout
 from .taxonomy import CLASSES_19, class_from_filename
+from .words import noun_for
 
 logger = logging.getLogger(__name__)
 
@@ -227,9 +228,7 @@ def load_sample(root: Path, layout: Layout) -> dict[str, np.ndarray]:
         frame.columns = [c.strip() for c in frame.columns]
         missing = [c for c in layout.features if c not in frame.columns]
         if missing:
-            raise ValueError(
-                f"{path}: missing {'column' if len(missing) == 1 else 'columns'} {missing} for layout {layout.name}"
-            )
+            raise ValueError(f"{path}: missing {noun_for(len(missing), 'column')} {missing} for layout {layout.name}")
         parts.setdefault(label, []).append(frame[list(layout.features)].to_numpy())
     return {c: np.vstack(parts[c]) for c in CLASSES_19 if c in parts}
 

@@ -40,7 +40,7 @@ from .schema import (
     normalise_column,
 )
 from .taxonomy import CLASSES_19, LABEL_NAMES, class_from_filename, coarse_code_of, known_for_task, label_from_text
-from .words import counted
+from .words import counted, noun_for
 
 Source = str | os.PathLike | bytes | BinaryIO
 
@@ -842,7 +842,7 @@ def read_csv(
             )
         dupes = sorted({c for c in columns if columns.count(c) > 1})
         raise DataError(
-            f"duplicate column {'name' if len(dupes) == 1 else 'names'} {dupes}",
+            f"duplicate column {noun_for(len(dupes), 'name')} {dupes}",
             file=display,
             row=0,
             hint="each feature must appear once",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .words import noun_for
+
 FEATURES_V1: tuple[str, ...] = (
     "Header_Length", "Protocol Type", "Duration", "Rate", "Srate", "Drate",
     "fin_flag_number", "syn_flag_number", "rst_flag_number", "psh_flag_number",
@@ -63,10 +65,6 @@ HEAVY_TAILED: frozenset[str] = frozenset(
 
 #: Every feature name of either release by its lower-case spelling (no two differ only in case).
 _FEATURE_BY_LOWER: dict[str, str] = {f.lower(): f for f in FEATURES_V1 + FEATURES_V2}
-
-
-def _columns_word(columns: list) -> str:
-    return "column" if len(columns) == 1 else "columns"
 
 
 def normalise_column(name: str) -> str:
@@ -161,12 +159,12 @@ class SchemaError(ValueError):
 
         if missing:
             parts.append(
-                f"missing {_columns_word(missing)} {', '.join(repr(c) for c in missing[:8])}"
+                f"missing {noun_for(len(missing), 'column')} {', '.join(repr(c) for c in missing[:8])}"
                 + (" ..." if len(missing) > 8 else "")
             )
         if unexpected:
             parts.append(
-                f"unexpected {_columns_word(unexpected)} {', '.join(shown_name(c) for c in unexpected[:8])}"
+                f"unexpected {noun_for(len(unexpected), 'column')} {', '.join(shown_name(c) for c in unexpected[:8])}"
                 + (" ..." if len(unexpected) > 8 else "")
             )
         if closest is None:

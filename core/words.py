@@ -7,7 +7,12 @@ from datetime import UTC, datetime
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:
     """``n`` with thousands separators and ``noun`` in the form its number takes: '1 row', '2,500 rows'."""
-    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+    return f"{n:,} {noun_for(n, noun, plural)}"
+
+
+def noun_for(n: int, noun: str, plural: str | None = None) -> str:
+    """``noun`` in the form a count of ``n`` takes, without the count: 'column', 'columns'."""
+    return noun if n == 1 else plural or noun + "s"
 
 
 def sentence(text: str) -> str:

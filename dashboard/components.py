@@ -283,6 +283,13 @@ def layout_words(meta: dict) -> str:
     return f"{md(layout)}, the columns of the {release} ({n} features)"
 
 
+def name_column(label: str, names) -> dict:
+    """A table's column of names, pinned (in sight as the table scrolls sideways at 800 pixels) and as wide as the
+    longest of ``names``, 200 pixels at most (about 6.4 pixels a letter, and the cell's padding)."""
+    longest = max((len(str(n)) for n in names), default=0)
+    return st.column_config.TextColumn(label, width=min(200, round(6.4 * longest) + 24), pinned=True)
+
+
 def show_models_table(frame: pd.DataFrame, key: str) -> None:
     """A :func:`models_frame` table: scores with three decimals; the 'scored on' column only when some
     model has no test scores (then its scores are validation scores, and the table says so); the 'test set'
@@ -291,8 +298,7 @@ def show_models_table(frame: pd.DataFrame, key: str) -> None:
     # The name pinned, wide enough for it: at 800 pixels the dates, data and sizes are reached by scrolling sideways,
     # and the names scrolled out of sight with them (and a long one was cut off). As wide as the longest name, 200
     # pixels at most: at 800 pixels (a table 468 pixels wide) 200 for names of 22 letters cut weighted-F1 off
-    longest = max((len(str(n)) for n in frame["name"]), default=0)
-    config["name"] = st.column_config.TextColumn("name", width=min(200, round(6.4 * longest) + 24), pinned=True)
+    config["name"] = name_column("name", frame["name"])
     config["task"] = st.column_config.NumberColumn("task", width=40)
     # Sized to its heading, it read "paper-c"
     config["family"] = st.column_config.TextColumn("family", width=90, help=FAMILY_HELP)

@@ -255,10 +255,9 @@ def files_table(summary: dict, stats: dict) -> pd.DataFrame:
 def files_table_config(summary: dict) -> dict:
     """The files table's columns: the name pinned (it stays in sight as the table scrolls sideways at 800 pixels) and
     as wide as the longest, 200 pixels at most; short headings, each said in full in its help."""
-    longest = max((len(f["file"]) for f in summary["files"]), default=0)
     number = st.column_config.NumberColumn
     return {
-        "file": st.column_config.TextColumn("file", width=min(200, round(6.4 * longest) + 24), pinned=True),
+        "file": components.name_column("file", [f["file"] for f in summary["files"]]),
         "attack %": number("attack %", width=70, format="%.2f", help="Share of the file's rows predicted as attacks."),
         "rows": number("rows", width=70, format="localized", help="Rows scored, as the summary counts them."),
         "low-confidence": number("low conf.", width=75, format="localized",

@@ -155,9 +155,19 @@ def go_to(page, title: str, heading: str) -> None:
 
 def choose(page, label: str, option: str) -> None:
     """Pick ``option`` (a substring of its text) in the select box labelled ``label``."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     box = page.get_by_role("combobox", name=label, exact=True)
-    box.click()
-    page.get_by_role("option").filter(has_text=option).first.click()
+    item = page.get_by_role("option").filter(has_text=option).first
+    for _ in range(3):  # a rerun that had not begun when the page looked idle redrew the box and closed its list
+        box.click()
+        try:
+            item.wait_for(state="visible", timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            wait_idle(page)
+    item.click()
     expect(box).to_have_value(re.compile(re.escape(option)))
 
 

@@ -34,6 +34,10 @@ TOO_LATE = ("Cancel came too late: the model was already being saved, so it is k
             "not wanted.")  # fmt: skip
 #: Session key: the runs of this user listed under "Training on this server now", by name, till their end is shown.
 KEY_WATCHED = "train_watched"
+#: Session key: the files uploaded for this page's last run (the uploader's own objects, holding their bytes), offered
+#: again when the uploader comes back empty: Streamlit empties it once the page is left, and an analyst who looked at
+#: another page while the model trained had to upload the same files again to train another model on them.
+KEY_LAST_UPLOADS = "train_last_uploads"
 #: The family parameters the page sets: (widget key before the family's name, smallest, largest).
 PARAM_INPUTS = {"epochs": ("train_epochs_", 1, 500), "batch_size": ("train_batch_", 1, 65536),
                 "n_estimators": ("train_trees_", 1, 2000), "min_samples_leaf": ("train_leaf_", 1, 100_000)}  # fmt: skip
@@ -47,6 +51,10 @@ def render() -> None:
     # While a run goes on, its widgets are disabled and show its own settings: Streamlit forgets the state of
     # widgets not drawn on a run (another page was shown), and they would come back with the defaults.
     running = job.request if job is not None and job.running else None
+    if job is not None and running is None and "train_source" not in st.session_state:
+        # Back on the page after the run ended elsewhere: its settings, not the defaults, as while it ran (the name
+        # of a saved model is taken: not given back).
+        st.session_state.update(_settings_state(job.request, name=job.state != "done"))
     if any(other is not job for other in live_jobs(loaders.models_dir())):
         _other_runs()
     # Side by side where both fit, else one above the other: in two columns of a narrow window (800 pixels with the
@@ -69,6 +77,10 @@ def render() -> None:
                 request.data_dir, request.uploads = folder, [(u.name, u.getvalue()) for u in uploads]
                 request.user = auth.current_user()
                 st.session_state[loaders.KEY_TRAIN_JOB] = start_training(request)  # in place of the last run's
+                if uploads:
+                    st.session_state[KEY_LAST_UPLOADS] = list(uploads)
+                else:  # trained on a folder: the uploads are not kept in memory for nothing
+                    st.session_state.pop(KEY_LAST_UPLOADS, None)
                 st.rerun()
             except CoreError as exc:  # refused (a name taken, say): a saved run's scores stay shown below
                 loaders.show_error(exc)
@@ -110,9 +122,19 @@ def _choose_data(running: TrainRequest | None) -> tuple[str | None, list, CoreEr
                                    "the class. Files named …_test.pcap.csv become the test set.")  # fmt: skip
         if running:  # an uploader cannot be given files back: say which ones the run reads
             st.caption("Training on " + ", ".join(md(n) for n, _ in running.uploads))
-        else:
-            components.show_uploaded_names(uploads)
-        return None, uploads or [], None
+            return None, [], None
+        components.show_uploaded_names(uploads)
+        last = st.session_state.get(KEY_LAST_UPLOADS) or []
+        if uploads:
+            if [u.file_id for u in uploads] != [u.file_id for u in last]:
+                st.session_state.pop(KEY_LAST_UPLOADS, None)  # others chosen: the last run's are let go
+            return None, uploads, None
+        if last and st.checkbox("Train on the files of the last run again", value=True, key="train_reuse",
+                                help="The uploader empties itself when you leave this page; the files of the last "
+                                "run are kept until you upload others."):  # fmt: skip
+            components.show_uploaded_names(last)
+            return None, last, None
+        return None, [], None
     if source == "Demo data":
         folder = loaders.DEMO_DATA_DIR
         st.caption("Synthetic flows shaped like CICIoMT2024: fine for trying the tool, not for real decisions.")
@@ -213,20 +235,26 @@ def _family_settings(family: str, params: dict) -> dict:
 def _follow(job: TrainJob) -> None:
     """Show ``job`` (another run) on this page: its (disabled) widgets take its settings, not the ones last chosen
     here, which they kept (their state overrides the run's values given to them)."""
-    r = job.request
     st.session_state[loaders.KEY_TRAIN_JOB] = job
+    st.session_state.update(_settings_state(job.request))  # an uploader cannot be given files: the run's are named
+    st.session_state.pop(KEY_LAST_UPLOADS, None)  # not this run's files
+
+
+def _settings_state(r: TrainRequest, *, name: bool = True) -> dict:
+    """The widgets' state that shows the settings of the run ``r`` (its typed name too, where ``name``)."""
     settings = _family_settings(r.family, r.params)
     source = _source_of(r)
     state = {"train_source": source, "train_task": r.task, "train_family": r.family,
              "train_cap": r.max_rows_per_class or 0, "train_val": r.val_fraction, "train_seed": r.seed,
-             "train_name": _typed_name(r),
              f"train_refit_{r.family}": bool(settings.get("refit", False) if r.refit is None else r.refit)}  # fmt: skip
+    if name:
+        state["train_name"] = _typed_name(r)
     if source == "A data folder":
         state["train_folder"] = r.data_dir
     for param, (key, _, _) in PARAM_INPUTS.items():
         if param in settings:
             state[key + r.family] = settings[param]
-    st.session_state.update(state)  # an uploader cannot be given files: the run's are named under it
+    return state
 
 
 @st.fragment(run_every=1.0)

@@ -68,6 +68,12 @@ class FileSummary:
     nonfinite_cells: int = 0  # inf, NaN or beyond ±1e15 cells as read (repaired later, never dropped)
     blank_labels: int = 0  # rows of a label column whose cell is blank: true class unknown
     label_column: str | None = None  # the column the class is read from, when it is read from one
+    #: Each row on a line of its own below the header (line 1): row N starts on line N + 1 (no blank line, empty
+    #: row or quoted cell across lines between rows; :func:`_rows_are_lines`).
+    rows_are_lines: bool = False
+    #: ``(row, line)``: the line of the file the first rows whose labels say only a family or only ``Attack`` start
+    #: on (:meth:`Dataset.too_coarse` names them), found as the loader's errors find their line (:func:`line_of_row`).
+    coarse_lines: tuple[tuple[int, int], ...] = ()
 
     @property
     def complete(self) -> bool | None:
@@ -126,6 +132,17 @@ class Dataset:
         first = int(np.flatnonzero(coarse)[0])
         row = int(self.row_in_file(first))
         return int(coarse.sum()), self.files[self.source[first]].name, row, LABEL_NAMES[self.y[first]]
+
+    def line_in_file(self, file: str, row: int) -> int | None:
+        """The line of ``file`` (a name in ``files``; 1: the header) that its data row ``row`` starts on, where
+        known from its reading: any row of a file with each row on a line of its own, else the rows
+        :meth:`too_coarse` names (their lines recorded as the file was read); None otherwise."""
+        summary = next((f for f in self.files if f.name == file), None)
+        if summary is None or row < 1:
+            return None
+        if summary.rows_are_lines:
+            return row + 1
+        return dict(summary.coarse_lines).get(row)
 
     def row_in_file(self, index: np.ndarray | int | slice = slice(None)) -> np.ndarray:
         """Row numbers in their files (1-based) of the rows at ``index``: those of the files' own rows where these
@@ -550,6 +567,28 @@ def line_of_row(data: bytes | str, row: int, columns: list[str], delimiter: str,
     return None
 
 
+def _rows_are_lines(data: bytes | str, rows: int, tail_bytes: int = 1 << 16) -> bool:
+    """Whether each of the ``rows`` data rows is one line below the header (line 1), so that row N starts on line
+    N + 1: as many lines below it as rows, blank lines at the end left out (the parser skips them too). A blank line
+    or an empty row between rows, a quoted cell across lines, or lines ended by a lone carriage return: False."""
+    if isinstance(data, str):
+        try:
+            newlines = _count_newlines(data)
+            with open(data, "rb") as fh:
+                size = fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, size - tail_bytes))
+                tail = fh.read()
+        except (OSError, ValueError):  # not a regular file (a pipe, say): not told
+            return False
+    else:
+        whole = bytes(data)
+        newlines, tail, size = whole.count(b"\n"), whole[-tail_bytes:], len(whole)
+    kept = tail.rstrip(b"\r\n")
+    if not kept and size > len(tail):  # a tail of line ends only: not told here
+        return False
+    return newlines - tail[len(kept) :].count(b"\n") == rows
+
+
 def at_its_line(error: DataError, data: bytes | str, columns: list[str], delimiter: str, read: Sequence[str],
                 label_col: str | None = None) -> DataError:  # fmt: skip
     """``error`` with the file's line its row starts on (:func:`line_of_row`), or itself where it names no data row."""
@@ -936,6 +975,13 @@ def read_csv(
             )
         y = np.full(n, UNLABELLED, dtype=np.int8)
         label_source = None
+    coarse_lines = ()
+    rows_are_lines = pieces is not None or _rows_are_lines(data, n)  # each row's line is then the next: none kept
+    if not rows_are_lines and label_col and bool((y >= len(CLASSES_19)).any()):
+        firsts = {int(np.flatnonzero(wanted)[0]) + 1 for task in (6, 19)
+                  if (wanted := (y != UNLABELLED) & ~known_for_task(y, task)).any()}  # fmt: skip
+        lines = ((row, line_of_row(data, row, columns, delimiter, read_cols, label_col)) for row in sorted(firsts))
+        coarse_lines = tuple((row, line) for row, line in lines if line is not None)
     summary = FileSummary(
         name=display,
         rows=n,
@@ -946,6 +992,8 @@ def read_csv(
         nonfinite_cells=nonfinite,
         blank_labels=blank,
         label_column=label_col if label_source and label_col else None,
+        rows_are_lines=rows_are_lines,
+        coarse_lines=coarse_lines,
     )
     return Dataset(X=X, y=y, source=np.zeros(n, dtype=np.int32), files=[summary], layout=found, notes=notes)
 

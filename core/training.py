@@ -263,7 +263,7 @@ def train_model(
         column = next((f.label_column for f in train.files if f.name == name), None)
         raise DataError(
             f"label {label!r} says {says}, as {counted(rows, 'training row')} do: a {task}-class model needs each "
-            "row's class in its task", file=name, row=row, column=column,
+            "row's class in its task", file=name, row=row, column=column, line=train.line_in_file(name, row),
             hint=f"train a {finest_task(train.y)}-class model on these files, or label each row with its class in "
             f"the {task}-class task",
         )  # fmt: skip

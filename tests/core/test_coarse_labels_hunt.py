@@ -105,8 +105,9 @@ def test_a_coarse_label_in_a_sample_of_the_rows_is_named_by_its_row_in_its_file_
     with pytest.raises(DataError) as err:
         train_model("rf", 19, train, params={"n_estimators": 5})
     assert err.value.file == name and err.value.row == expected and err.value.column == "label"
-    assert f"{name}, column 'label', row {expected}: label 'Spoofing' says only the row's attack family" in str(
-        err.value
+    assert (
+        f"{name}, column 'label', row {expected} (line {expected + 1} of the file): label 'Spoofing' says only the "
+        "row's attack family" in str(err.value)
     )
 
 

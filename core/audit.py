@@ -163,14 +163,19 @@ def record(action: str, *, user: str | None = None, files: Iterable[dict] = (), 
     return event
 
 
+#: The fields of an event that hold text (or nothing).
+_TEXT_FIELDS = ("time", "user", "os_user", "via", "model")
+
+
 def _well_formed(event) -> bool:
     """Whether a decoded line has the shape :func:`record` writes (text where text goes, a dict of details, a list
     of file dicts), so that a reader can show it without checking every field again."""
     if not isinstance(event, dict) or not isinstance(event.get("action"), str):
         return False
-    texts = ("time", "user", "os_user", "via", "model")
-    if any(event.get(k) is not None and not isinstance(event[k], str) for k in texts):
-        return False
+    for key in _TEXT_FIELDS:  # a loop, not any() over a generator: a third of the time, on every line of the log
+        value = event.get(key)
+        if value is not None and not isinstance(value, str):
+            return False
     details, files = event.get("details"), event.get("files")
     return (details is None or isinstance(details, dict)) and (
         files is None or (isinstance(files, list) and all(isinstance(f, dict) for f in files)))  # fmt: skip
@@ -229,8 +234,11 @@ def _event(line: str, file: str, size: int | None = None) -> dict:
         event = json.loads(line)
         if not _well_formed(event):
             raise ValueError
-        # a \udcff escape decodes to a lone surrogate, which no page or CSV can encode (UnicodeError)
-        json.dumps(event, ensure_ascii=False).encode("utf-8")
+        # a \udcff escape decodes to a lone surrogate, which no page or CSV can encode (UnicodeError); only an escape
+        # of a surrogate ("\ud800" to "\udfff", either case) gives one: other lines skip the check, a quarter of the
+        # time of reading a long log
+        if "\\ud" in line or "\\uD" in line:
+            json.dumps(event, ensure_ascii=False).encode("utf-8")
     except (ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
         event = {"action": "unreadable", "details": {"line": line[:_SHOWN], "file": file}}
     return event

@@ -89,8 +89,9 @@ def test_cli_evaluate_on_a_folder_named_in_latin1(tmp_path):
         "{}",  # an object that is no event: shown as a blank one
         "[" * 100_000,  # json.loads raises RecursionError (not ValueError) on deep nesting: the Audit page went down
         '{"action": "deleted", "model": "x\\udcff"}',  # decodes to text no page or CSV download can encode
+        '{"action": "deleted", "details": {"f": "x\\uDC80"}}',  # the same, in capitals and deeper in the event
     ],
-    ids=["bare object", "nested thousands deep", "lone surrogate escape"],
+    ids=["bare object", "nested thousands deep", "lone surrogate escape", "lone surrogate escape in capitals"],
 )
 def test_a_line_that_is_no_event_is_unreadable_not_a_crash(tmp_path, line):
     audit.record("trained", folder=tmp_path, model="a")

@@ -144,6 +144,12 @@ class Dataset:
             return row + 1
         return dict(summary.coarse_lines).get(row)
 
+    def where(self, file: str, row: int) -> str:
+        """``file``'s data ``row`` in words, with the file's line it starts on where known (:meth:`line_in_file`),
+        as :class:`~core.errors.DataError` says it: ``"a.csv, row 4 (line 7 of the file)"``."""
+        line = self.line_in_file(file, row)
+        return f"{file}, row {row}" + (f" (line {line} of the file)" if line else "")
+
     def row_in_file(self, index: np.ndarray | int | slice = slice(None)) -> np.ndarray:
         """Row numbers in their files (1-based) of the rows at ``index``: those of the files' own rows where these
         are a sample of them (``file_rows``), else counted in order within each file."""

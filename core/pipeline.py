@@ -1101,7 +1101,7 @@ def coarse_labels_note(data: Dataset, task: int, measured_at: int) -> str:
     grouped = "into attack families" if measured_at == 6 else "into benign and attack"
     return (
         f"{COARSER_NOTE} {measured_at} classes, not {task}: {counted(rows, 'labelled row')} say only {what} (the "
-        f"first: {name}, row {row}, label {label!r}), so the model's predictions are grouped {grouped} for "
+        f"first: {data.where(name, row)}, label {label!r}), so the model's predictions are grouped {grouped} for "
         "every row"
     )
 

@@ -61,7 +61,8 @@ def test_a_note_on_scoring_at_2_classes_counts_the_attack_labels_not_the_family_
     assert attacks and int(np.isin(data.y, list(FAMILY_CODES.values())).sum())
     first = data.files[int(data.source[np.flatnonzero(data.y == ATTACK_CODE)[0]])].name
     assert (
-        f"{attacks:,} labelled rows say only that they are attacks (the first: {first}, row 1, label 'Attack')" in note
+        f"{attacks:,} labelled rows say only that they are attacks (the first: {first}, row 1 (line 2 of the file), label 'Attack')"
+        in note
     )
 
 

@@ -69,3 +69,18 @@ def test_python_m_core_train_says_the_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code != 0
     assert "error: flows.csv, column 'label', row 4 (line 7 of the file): label 'DDoS' says only" in err
+
+
+def test_the_note_of_a_model_scored_at_a_coarser_task_names_the_files_line(tmp_path):
+    """A 19-class model scored on family labels is scored at 6 classes; its note named the first such row by its row,
+    not its line (two blank lines above it here)."""
+    header = ",".join([*_FEATURES, "label"])
+    fine = tmp_path / "fine.csv"
+    fine.write_text("\n".join([header, *[_row(v, c) for v in (1, 2, 3) for c in ("Benign", "ARP_Spoofing")]]) + "\n")
+    model, _ = train_model("rf", 19, read_files([fine]), params={"n_estimators": 2}, val_fraction=0.34)
+    path = tmp_path / "flows.csv"
+    path.write_text(_labelled_csv(2))
+    report = model.evaluate(read_files([path]))
+    assert report.task == 6
+    note = next(n for n in report.notes if n.startswith("scored at 6 classes, not 19"))
+    assert "(the first: flows.csv, row 4 (line 7 of the file), label 'DDoS')" in note, note

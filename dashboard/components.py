@@ -283,25 +283,47 @@ def layout_words(meta: dict) -> str:
     return f"{md(layout)}, the columns of the {release} ({n} features)"
 
 
-def name_column(label: str, names) -> dict:
-    """A table's column of names, pinned (in sight as the table scrolls sideways at 800 pixels) and as wide as the
-    longest of ``names``, 200 pixels at most (about 6.4 pixels a letter, and the cell's padding)."""
+#: Pixels for a table's columns at 800 pixels with the sidebar open, the narrowest window a page must read whole at:
+#: the table is 468 pixels wide there, its borders included (a few pixels spare: the last column's edge in sight).
+TABLE_ROOM = 460
+#: Pixels a letter of a name takes in a table (Source Sans at 14 pixels: 6.1 to 6.7 for the dataset's file names and
+#: model names), and a cell's padding, both sides.
+LETTER_PX, CELL_PADDING = 6.7, 16
+#: The narrowest a column of names is made, whatever else the table must show.
+NAME_MIN = 120
+
+
+def name_column(label: str, names, beside: int = 0) -> dict:
+    """A table's column of names, pinned (in sight as the table scrolls sideways) and as wide as the longest of
+    ``names``, but no wider than leaves ``beside`` pixels in sight next to it at 800 pixels with the sidebar open
+    (:data:`TABLE_ROOM`): the columns a reader needs there, each given a fixed width by its table. A longer name is
+    cut at the column's edge, and the column's help says how to read it whole.
+
+    One rule for every table of names: at 200 pixels for any name, a model's name of 36 letters was cut and left
+    weighted-F1 out of sight beside it, and the batch files table's last columns needed sideways scrolling."""
     longest = max((len(str(n)) for n in names), default=0)
-    return st.column_config.TextColumn(label, width=min(200, round(6.4 * longest) + 24), pinned=True)
+    room = max(NAME_MIN, TABLE_ROOM - beside)
+    width = min(room, round(LETTER_PX * longest) + CELL_PADDING)
+    help_ = None
+    if width < round(LETTER_PX * longest) + CELL_PADDING:
+        letters = int((width - CELL_PADDING) / LETTER_PX)
+        help_ = (f"A {label} longer than about {letters} letters is cut here, to keep the columns beside it in sight "
+                 f"on a narrow window: double-click it to read it whole.")  # fmt: skip
+    return st.column_config.TextColumn(label, width=width, pinned=True, help=help_)
 
 
 def show_models_table(frame: pd.DataFrame, key: str) -> None:
     """A :func:`models_frame` table: scores with three decimals; the 'scored on' column only when some
     model has no test scores (then its scores are validation scores, and the table says so); the 'test set'
     column, and what it means, only when the models were scored on different rows."""
-    config = {c: st.column_config.NumberColumn(c, format="%.3f") for c in ("macro-F1", "weighted-F1")}
-    # The name pinned, wide enough for it: at 800 pixels the dates, data and sizes are reached by scrolling sideways,
-    # and the names scrolled out of sight with them (and a long one was cut off). As wide as the longest name, 200
-    # pixels at most: at 800 pixels (a table 468 pixels wide) 200 for names of 22 letters cut weighted-F1 off
-    config["name"] = name_column("name", frame["name"])
-    config["task"] = st.column_config.NumberColumn("task", width=40)
-    # Sized to its heading, it read "paper-c"
-    config["family"] = st.column_config.TextColumn("family", width=90, help=FAMILY_HELP)
+    # Fixed widths, each its heading's: at 800 pixels (sidebar open) the name, task, family and both scores are in
+    # sight without scrolling sideways; the name's column takes what they leave (:func:`name_column`), and a longer
+    # name is cut there (double-clicked, it shows whole; the Models page's card names it whole). Sized to its heading, family read "paper-c".
+    widths = {"task": 40, "family": 90, "macro-F1": 72, "weighted-F1": 90}
+    config = {c: st.column_config.NumberColumn(c, format="%.3f", width=widths[c]) for c in ("macro-F1", "weighted-F1")}
+    config["name"] = name_column("name", frame["name"], beside=sum(w for c, w in widths.items() if c in frame))
+    config["task"] = st.column_config.NumberColumn("task", width=widths["task"])
+    config["family"] = st.column_config.TextColumn("family", width=widths["family"], help=FAMILY_HELP)
     config["layout"] = st.column_config.TextColumn("layout", help=LAYOUT_HELP)
     config["size (MB)"] = st.column_config.NumberColumn("MB", format="%.2f", help="Size on disk")
     config["created"] = st.column_config.Column("created", help="When the model was trained (UTC)")

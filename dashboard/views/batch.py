@@ -152,7 +152,9 @@ def render() -> None:
     table = files_table(summary, stats)
     if (table["rows on disk"] != table["rows"]).any() or set(stats["rows_on_disk"]) - set(table["file"]):
         st.warning("The Parquet files do not hold the rows the summary counts: the folder changed after the run.")
-    st.dataframe(table, key="batch_files", hide_index=True, column_config=files_table_config(summary))
+    shown = files_table_columns(table)
+    st.dataframe(table, key="batch_files", hide_index=True, column_order=shown,
+                 column_config=files_table_config(summary, shown))  # fmt: skip
     if len(summary["files"]) > MAX_FILES_CHARTED:
         st.caption(charted_caption(len(summary["files"])))
     st.plotly_chart(classes_by_file_figure(summary), key="batch_classes")
@@ -252,21 +254,38 @@ def files_table(summary: dict, stats: dict) -> pd.DataFrame:
     )
 
 
-def files_table_config(summary: dict) -> dict:
-    """The files table's columns: the name pinned (it stays in sight as the table scrolls sideways at 800 pixels) and
-    as wide as the longest, 200 pixels at most; short headings, each said in full in its help."""
+#: Widths of the files table's number columns, each its short heading's (or its largest count's, 1,614,182).
+FILES_TABLE_WIDTHS = {"attack %": 68, "rows": 72, "low-confidence": 70, "repaired cells": 68, "rows on disk": 64}
+#: The columns shown only where they say something: rows on disk differ from rows only where the folder changed after
+#: the run (the page warns then); otherwise a copy of rows, it pushed the table past 800 pixels.
+ROWS_ON_DISK = "rows on disk"
+
+
+def files_table_columns(table: pd.DataFrame) -> list[str]:
+    """The columns of :func:`files_table` shown: rows on disk only where they differ from the rows counted."""
+    return [c for c in table.columns if c != ROWS_ON_DISK or (table[ROWS_ON_DISK] != table["rows"]).any()]
+
+
+def files_table_config(summary: dict, shown: list[str] | None = None) -> dict:
+    """The files table's columns: the name pinned (it stays in sight as the table scrolls sideways) and as wide as the
+    longest, but leaving the number columns ``shown`` in sight beside it at 800 pixels with the sidebar open
+    (:func:`components.name_column`); short headings, each said in full in its help."""
     number = st.column_config.NumberColumn
+    widths = FILES_TABLE_WIDTHS
+    shown = [c for c in widths if c != ROWS_ON_DISK] if shown is None else shown
+    beside = sum(w for c, w in widths.items() if c in shown)
     return {
-        "file": components.name_column("file", [f["file"] for f in summary["files"]]),
-        "attack %": number("attack %", width=70, format="%.2f", help="Share of the file's rows predicted as attacks."),
-        "rows": number("rows", width=70, format="localized", help="Rows scored, as the summary counts them."),
-        "low-confidence": number("low conf.", width=75, format="localized",
+        "file": components.name_column("file", [f["file"] for f in summary["files"]], beside=beside),
+        "attack %": number("attack %", width=widths["attack %"], format="%.2f",
+                           help="Share of the file's rows predicted as attacks."),
+        "rows": number("rows", width=widths["rows"], format="localized", help="Rows scored, as the summary counts them."),
+        "low-confidence": number("low conf.", width=widths["low-confidence"], format="localized",
                                  help=f"Rows whose top probability is below {summary['low_confidence_threshold']:g}."),
-        "repaired cells": number("repaired", width=75, format="localized",
+        "repaired cells": number("repaired", width=widths["repaired cells"], format="localized",
                                  help=f"Cells repaired before scoring (inf, NaN or beyond {IMPLAUSIBLE_TEXT}; see above)."),
-        "rows on disk": number("on disk", width=70, format="localized",
-                               help="Rows in the file's Parquet predictions: the same as rows unless the folder "
-                               "changed after the run."),
+        ROWS_ON_DISK: number("on disk", width=widths[ROWS_ON_DISK], format="localized",
+                             help="Rows in the file's Parquet predictions: the same as rows unless the folder "
+                             "changed after the run (shown only then)."),
     }  # fmt: skip
 
 

@@ -338,6 +338,52 @@ def untrained_note(meta: dict, report: EvaluationReport) -> str | None:
             f"{'it' if one else 'them'}")  # fmt: skip
 
 
+def training_data_note(metas: dict[str, dict], names: list[str], *, name: Callable[[str], str] = str,
+                       text: Callable[[str], str] = str) -> str | None:  # fmt: skip
+    """In words, which of the models ``names`` (their metadata in ``metas``) were trained on which data, grouped by
+    the fingerprint of their training rows (a row cap or other files give another); None when they all share it.
+
+    Models of the same rows that held out a validation share, or were refitted on all of them, learnt from the same
+    data: the demo's network (refitted) and its other models are not told apart. A model without a recorded
+    fingerprint is said to be 'not recorded', never guessed to be the same as or other than the others. Plain text:
+    ``name`` writes a model's name and ``text`` a recorded folder (the dashboard escapes them for Markdown and
+    bolds the names; the reports keep them as they are).
+    """
+    groups: dict[str, list[str]] = {}
+    unknown: list[str] = []
+    for n in names:
+        data = (metas.get(n) or {}).get("data")
+        data = data if isinstance(data, dict) else {}
+        fp = data.get("train_fingerprint_sha256")
+        if not isinstance(fp, str) or not fp:
+            unknown.append(n)
+            continue
+        groups.setdefault(fp, []).append(n)
+    if not unknown and len(groups) < 2:
+        return None
+
+    def what(fp: str, members: list[str]) -> str:
+        data = metas[members[0]].get("data") or {}
+        rows, folder = data.get("train_rows"), data.get("description")
+        said = [text(folder)] if isinstance(folder, str) and folder else []
+        if isinstance(rows, int) and not isinstance(rows, bool):
+            said.append(counted(rows, "training row"))
+        said.append(f"fingerprint {fp[:8]}")
+        return f"{listed([name(m) for m in members])}: {', '.join(said)}"
+
+    parts = [what(fp, members) for fp, members in groups.items()]
+    if len(groups) >= 2:
+        missing = f"; {listed([name(n) for n in unknown])}: not recorded" if unknown else ""
+        return ("These models were not trained on the same training data, so their scores do not compare like with "
+                "like (a model that learnt from other rows may win or lose for that alone). Trained on: "
+                f"{'; '.join(parts)}{missing}. Train them on the same data to rank them fairly.")  # fmt: skip
+    one = len(unknown) == 1
+    return (f"The training data of {listed([name(n) for n in unknown])} is not recorded "
+            f"in {'its' if one else 'their'} metadata, so whether {'it was' if one else 'they were'} trained on the "
+            "same data as " + (f"the {'other' if len(names) - len(unknown) == 1 else 'others'} ({parts[0]})" if parts
+            else "each other") + " cannot be told.")  # fmt: skip
+
+
 def bench_model_name(family: str, task: int, layout: str) -> str:
     """The name a benchmark saves the model of (``family``, ``task``) under, for data of the ``layout`` release."""
     return f"bench-{family}-{task}class-{layout}"

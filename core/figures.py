@@ -167,6 +167,10 @@ CELL_FONT_MIN = 10
 #: The most characters of a number in a dense heatmap's cell: a 19-class matrix at 800 pixels has cells of about 18
 #: pixels, which hold three digits at :data:`CELL_FONT_MIN` (a longer number is left to the hover).
 CELL_CHARS = 3
+#: The most models a dense per-class F1 heatmap (a column per model) writes each F1 in: at 800 pixels 16 columns are
+#: 20 pixels wide, as wide as "0.84" at :data:`CELL_FONT_MIN`; 18 models' numbers ran into each other, unreadable.
+#: With more, the cells keep their colour and the hover its F1, and the figure says so under its title.
+F1_TEXT_MODELS = 16
 #: The figure's own note when numbers of a dense matrix are rounded to fit their cells.
 CELL_NOTE = "Rounded to fit the cells (2k: about 2,000; .3M: about 300,000): hover a cell for its exact count."
 
@@ -657,6 +661,10 @@ def _model_names(scores: Sequence[ModelScore]) -> list[str]:
 
 #: Models up to which the comparison bars carry their values as text (beyond, 7 groups of more bars are too narrow).
 BAR_LABELS_UP_TO = 4
+#: Pixels from the top of the comparison bars to their legend (the title's line above it), and from the legend's last
+#: line to the bars (room for a value over a bar near 1).
+TITLE_ROOM = 40
+LEGEND_GAP = 36
 
 
 def _model_colours(n: int) -> list[str]:
@@ -699,13 +707,17 @@ def comparison_bars(scores: list[ModelScore]) -> go.Figure:
         )
     # The legend between the title and the bars, not beside them: beside, four model names took 180 of a narrow
     # page's 470 pixels. A value too small to read on its bar at the width drawn is left out (the hover has it).
-    # At 800 pixels, a line of the legend for each model past the fourth: the top margin grows with them (Plotly grew it
-    # from the top of the figure, and the first names ran under the title), and the bars keep their height.
-    more = 20 * max(0, len(scores) - 4)
-    _style(fig, title, "Metric", "Score", height=480 + more, barmode="group", uniformtext={"minsize": 9, "mode": "hide"},
-           margin={**MARGIN, "t": 130 + more}, legend={"orientation": "h", "x": 0.0, "xanchor": "left", "y": 1.02,
-                                                        "yanchor": "bottom"})  # fmt: skip
-    fig.update_layout(title={"yref": "container", "y": 0.98, "yanchor": "top"})
+    # The legend hangs from a fixed distance under the title (in the figure's pixels, "container"), and Plotly moves
+    # the bars down below however many lines it wraps to at the width drawn: a top margin fixed for the most lines
+    # (130 pixels, more past four models) left a blank band of 70 to 190 pixels above a one-line legend at 1,400
+    # pixels. The margin left under it holds the values of bars near 1. The figure grows 20 pixels a model past the
+    # fourth, for the legend's lines at 800 pixels, so that the bars keep their height.
+    height = 480 + 20 * max(0, len(scores) - 4)
+    _style(fig, title, "Metric", "Score", height=height, barmode="group", uniformtext={"minsize": 9, "mode": "hide"},
+           margin={**MARGIN, "t": LEGEND_GAP}, legend={"orientation": "h", "x": 0.0, "xanchor": "left",
+                                                       "yref": "container", "y": 1 - TITLE_ROOM / height,
+                                                       "yanchor": "top"})  # fmt: skip
+    fig.update_layout(title={"yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 10}})
     fig.update_yaxes(range=[0, 1])
     fig.update_xaxes(type="category")
     return fig
@@ -748,13 +760,14 @@ def per_class_f1_heatmap(scores: list[ModelScore]) -> go.Figure:
         x, y, x_title, y_title = classes, names, "Class", "Model"
         hover = "%{y}<br>%{x}: F1 %{text}<extra></extra>"
     text = [["" if np.isnan(v) else f"{v:.2f}" for v in row] for row in z]
+    written = not dense or len(scores) <= F1_TEXT_MODELS  # beyond, in the hover only: too narrow to write in
     fig = go.Figure(
         go.Heatmap(
             z=z,
             x=x,
             y=y,
             text=text,
-            texttemplate="%{text}",
+            texttemplate="%{text}" if written else None,
             textfont={"size": CELL_FONT_MIN if dense else 12},  # a column per model: 12 of them at 800 pixels
             colorscale="RdYlGn",
             zmin=0,
@@ -770,6 +783,8 @@ def per_class_f1_heatmap(scores: list[ModelScore]) -> go.Figure:
     height = _rows_height(len(classes), per_row=32, base=220) + 6 * max(map(len, names)) if dense else (
         _rows_height(len(scores), per_row=40, base=260, minimum=320))  # fmt: skip
     _style(fig, title, x_title, y_title, height=height, margin={**MARGIN, "l": 10} if dense else MARGIN)
+    if not written:
+        fig.update_layout(title_subtitle_text=f"{len(scores)} models: hover a cell for its F1")
     fig.update_yaxes(type="category", autorange="reversed")
     # On one line, a model name (default ones are about 36 characters) as a row's label, or a long class name, took
     # half of a narrow page's 470 pixels, and the F1 numbers of the cells ran into each other.

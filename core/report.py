@@ -366,9 +366,16 @@ def leaders(ranked: list[ModelScore]) -> list[ModelScore]:
     return [s for s in ranked if round(s.report.macro_f1, 3) == top]
 
 
-def comparison_report(scores: list[ModelScore], *, data_label: str, n_rows: int | None = None) -> Report:
-    """Several models of one task scored on the same rows, best macro-F1 first."""
+def comparison_report(scores: list[ModelScore], *, data_label: str, n_rows: int | None = None,
+                      metadata: dict[str, dict] | None = None) -> Report:  # fmt: skip
+    """Several models of one task scored on the same rows, best macro-F1 first.
+
+    ``metadata``: the saved models' metadata by name. When given, the report says, as the Compare page does, which
+    models learnt from other training rows (:func:`core.compare.training_data_note`): the ranking is then not of
+    like with like.
+    """
     from . import figures
+    from .compare import training_data_note
 
     if not scores:
         raise ValueError("no scores to report")
@@ -388,6 +395,8 @@ def comparison_report(scores: list[ModelScore], *, data_label: str, n_rows: int 
         runner = ranked[len(level)]
         words += f", ahead of {runner.name} ({runner.report.macro_f1:.3f})"
     intro.paragraphs.append(words + ". Macro-F1 weighs every class equally, so rare attacks count as much as floods.")
+    if metadata is not None and (note := training_data_note(metadata, [s.name for s in ranked])):
+        intro.paragraphs.append(note)
     if best.report.duplicates_removed is not None:
         intro.paragraphs.append(_duplicates_left_out(best.report.duplicates_removed))
     # The same rows for every model: the same classes absent (benign flows alone: each macro-F1 is Benign's F1).

@@ -338,15 +338,17 @@ def data_label(folder: Path | None, data: Dataset) -> str:
     return ", ".join(names[:3]) + (f" and {more} more file{'s' * (more != 1)}" if more > 0 else "")
 
 
-def comparison_downloads(scores: list, data_label: str, n_rows: int | None = None) -> None:
-    """'Download report (HTML)' and '(PDF)' buttons for the models compared on the Compare page."""
+def comparison_downloads(scores: list, data_label: str, n_rows: int | None = None, *,
+                         metadata: dict[str, dict] | None = None) -> None:  # fmt: skip
+    """'Download report (HTML)' and '(PDF)' buttons for the models compared on the Compare page; ``metadata``: the
+    saved models' metadata by name, for the report to say, as the page does, when they learnt from other rows."""
     st.subheader("Report")
     st.caption("The comparison as a report for someone who does not use this tool (HTML opens without internet).")
     user = auth.current_user()
 
     def build(kind: str):
         def make() -> bytes:
-            rep = core_report.comparison_report(scores, data_label=data_label, n_rows=n_rows)
+            rep = core_report.comparison_report(scores, data_label=data_label, n_rows=n_rows, metadata=metadata)
             auth.audit.record("exported", user=user, via="dashboard", model=", ".join(s.name for s in scores),
                               what=f"comparison report ({kind})")  # fmt: skip
             return rep.to_html().encode() if kind == "html" else rep.to_pdf()

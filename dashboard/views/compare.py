@@ -25,6 +25,7 @@ from core.compare import (
     score_model,
     task_notes,
 )
+from core.compare import training_data_note as core_training_data_note
 from core.errors import CoreError
 from core.figures import comparison_bars, confusion_figure, per_class_f1_heatmap, speed_figure
 from core.loading import header_layout, split_files
@@ -33,7 +34,7 @@ from core.pipeline import TrainRows, scoring_notes, train_rows
 from core.report import absent_classes_sentence, leaders
 from core.taxonomy import TASKS
 from core.training import describe_seconds
-from core.words import counted, listed
+from core.words import listed
 from dashboard import auth, explain_panel, loaders
 from dashboard.components import CAVEAT, show_note, show_uploaded_names, task_box
 from dashboard.escape import md
@@ -94,10 +95,10 @@ def render() -> None:
                 scores = []
             if scores:
                 _audit(folder, data_key, sorted(s.name for s in scores), len(data))  # those scored, not left out
-                _show_scores(
-                    scores, len(data), training_data_note({m["name"]: m for m in saved}, [s.name for s in scores])
-                )
-                explain_panel.comparison_downloads(scores, explain_panel.data_label(folder, data), len(data))
+                metas = {m["name"]: m for m in saved}
+                _show_scores(scores, len(data), training_data_note(metas, [s.name for s in scores]))
+                explain_panel.comparison_downloads(scores, explain_panel.data_label(folder, data), len(data),
+                                                   metadata=metas)  # fmt: skip
         except CoreError as exc:
             loaders.show_error(exc)
     _benchmark(folder)
@@ -229,44 +230,8 @@ def _show_scores(scores: list[ModelScore], n_data: int, train_note: str | None =
 
 
 def training_data_note(metas: dict[str, dict], names: list[str]) -> str | None:
-    """In words, which of the models ``names`` (their metadata in ``metas``) were trained on which data, grouped by
-    the fingerprint of their training rows (a row cap or other files give another); None when they all share it.
-    Models of the same rows that held out a validation share, or were refitted on all of them, learnt from the same
-    data: the demo's network (refitted) and its other models are not told apart. A model without a recorded
-    fingerprint is said to be 'not recorded', never guessed to be the same as or other than the others."""
-    groups: dict[tuple, list[str]] = {}
-    unknown: list[str] = []
-    for name in names:
-        data = (metas.get(name) or {}).get("data")
-        data = data if isinstance(data, dict) else {}
-        fp = data.get("train_fingerprint_sha256")
-        if not isinstance(fp, str) or not fp:
-            unknown.append(name)
-            continue
-        groups.setdefault(fp, []).append(name)
-    if not unknown and len(groups) < 2:
-        return None
-
-    def what(fp: str, members: list[str]) -> str:
-        data = metas[members[0]].get("data") or {}
-        rows, folder = data.get("train_rows"), data.get("description")
-        said = [md(folder)] if isinstance(folder, str) and folder else []
-        if isinstance(rows, int):
-            said.append(counted(rows, "training row"))
-        said.append(f"fingerprint {fp[:8]}")
-        return f"{listed([f'**{md(n)}**' for n in members])}: {', '.join(said)}"
-
-    parts = [what(fp, members) for fp, members in groups.items()]
-    if len(groups) >= 2:
-        missing = f"; {listed([f'**{md(n)}**' for n in unknown])}: not recorded" if unknown else ""
-        return ("These models were not trained on the same training data, so their scores do not compare like with "
-                "like (a model that learnt from other rows may win or lose for that alone). Trained on: "
-                f"{'; '.join(parts)}{missing}. Train them on the same data to rank them fairly.")  # fmt: skip
-    one = len(unknown) == 1
-    return (f"The training data of {listed([f'**{md(n)}**' for n in unknown])} is not recorded "
-            f"in {'its' if one else 'their'} metadata, so whether {'it was' if one else 'they were'} trained on the "
-            "same data as " + (f"the {'other' if len(names) - len(unknown) == 1 else 'others'} ({parts[0]})" if parts
-            else "each other") + " cannot be told.")  # fmt: skip
+    """:func:`core.compare.training_data_note` for the page: names in bold, names and folders escaped."""
+    return core_training_data_note(metas, names, name=lambda n: f"**{md(n)}**", text=md)
 
 
 #: Width in pixels of one confusion matrix on this page, by its number of classes: two fit side by side on a wide

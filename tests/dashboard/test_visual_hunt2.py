@@ -119,7 +119,8 @@ def test_comparison_legend_sits_above_the_bars_not_beside_them():
     scores = [ModelScore(name=f"model-{i}", family="rf", task=6, report=_report(CLASSES_6, seed=i),
                          rows_per_second=1.0, fit_seconds=None) for i in range(4)]  # fmt: skip
     fig = F.comparison_bars(scores)
-    assert fig.layout.legend.orientation == "h" and fig.layout.legend.y > 1
+    legend = fig.layout.legend  # hung from under the title, at the top of the figure
+    assert legend.orientation == "h" and legend.yref == "container" and legend.yanchor == "top" and legend.y > 0.9
     assert fig.layout.uniformtext.mode == "hide"
 
 

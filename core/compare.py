@@ -446,8 +446,8 @@ def run_benchmark(
         skipped[t] = "the training data has only one of its classes"
         if coarse[t]:
             rows, name, row, label = coarse[t]
-            skipped[t] = (f"{counted(rows, 'training row')} say less than its classes (the first: {name}, row {row}, "
-                          f"label {label!r})")  # fmt: skip
+            skipped[t] = (f"{counted(rows, 'training row')} say less than its classes (the first: "
+                          f"{train.where(name, row)}, label {label!r})")  # fmt: skip
         message = f"skipped the {t}-class task: {skipped[t]}"
         log.warning(message)
         report(TrainProgress("load", 0.0, message))

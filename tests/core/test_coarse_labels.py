@@ -214,4 +214,4 @@ def test_a_benchmark_on_family_labels_skips_the_19_class_task_and_says_why(demo_
     attacks = int((read_files(sorted((folder / "train").glob("*.csv"))).y != 0).sum())
     assert [e.message for e in events if "skipped" in e.message] == [
         f"skipped the 19-class task: {attacks:,} training rows say less than its classes (the first: "
-        "ARP_Spoofing_test-relabelled.csv, row 1, label 'Spoofing')"]  # fmt: skip
+        "ARP_Spoofing_test-relabelled.csv, row 1 (line 2 of the file), label 'Spoofing')"]  # fmt: skip

@@ -370,12 +370,16 @@ def per_class_metrics_figure(report: EvaluationReport) -> go.Figure:
             marker_color=_METRIC_COLORS[key],
             hovertemplate=f"%{{y}}<br>{name} %{{x:.3f}}<extra></extra>",
         )
+    # The legend under the title, not at its right end: there the two ran into each other at 800 pixels. It hangs from
+    # a fixed distance under the title (in the figure's pixels) and Plotly moves the bars down below it, as in
+    # comparison_bars: a top margin of 100 pixels with the legend on the bars' top edge left a blank band of 43 to 52
+    # pixels between the title and the legend's one line, at any width.
+    height = _rows_height(len(classes), per_row=54, base=160)
     _style(fig, f"Per-class precision, recall and F1 (macro-F1 {report.macro_f1:.3f})", "Score", "Class",
-           height=_rows_height(len(classes), per_row=54, base=160), barmode="group",
-           margin={**MARGIN, "t": 100},
-           legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0.0, "xanchor": "left"})  # fmt: skip
-    # The legend under the title, not at its right end: there the two ran into each other at 800 pixels.
-    fig.update_layout(title={"yref": "container", "y": 0.99, "yanchor": "top"})
+           height=height, barmode="group", margin={**MARGIN, "t": LEGEND_GAP},
+           legend={"orientation": "h", "x": 0.0, "xanchor": "left", "yref": "container", "y": 1 - TITLE_ROOM / height,
+                   "yanchor": "top"})  # fmt: skip
+    fig.update_layout(title={"yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 10}})
     fig.update_xaxes(range=[0, 1])
     fig.update_yaxes(type="category", autorange="reversed")
     return fig
@@ -881,9 +885,11 @@ def training_curves(history: Mapping[str, Sequence[float]] | None) -> go.Figure:
                 row=1,
                 col=col,
             )
-    # The legend under the plots, in rows: beside them it took a third of the figure's width at 800 pixels.
-    _style(fig, title, height=460, margin={**MARGIN, "t": 100, "b": 110}, legend={"orientation": "h", "yref":
-           "container", "y": 0.0, "yanchor": "bottom", "x": 0.0, "xanchor": "left"})  # fmt: skip
+    # The legend under the plots, in rows: beside them it took a third of the figure's width at 800 pixels. Plotly
+    # makes room for it under the axis titles, for as many rows as it wraps to at the width drawn: a bottom margin of
+    # 110 pixels, for two rows, left 38 blank pixels over a legend of one.
+    _style(fig, title, height=460, margin={**MARGIN, "t": 100}, legend={"orientation": "h", "yref": "container",
+           "y": 0.0, "yanchor": "bottom", "x": 0.0, "xanchor": "left"})  # fmt: skip
     # Level epoch numbers, a whole number apart and few enough to fit: every epoch named (dtick 1, 12 epochs), a
     # half of an 800-pixel page had about 150 pixels per plot, and Plotly turned the numbers sideways to fit them.
     epochs = max(len(v) for v in series.values())
@@ -1132,8 +1138,12 @@ def _operating_marker(x: float, y: float, threshold: float, hover: str) -> go.Sc
 
 def _curve_layout(fig: go.Figure, title: str) -> go.Figure:
     # The legend at the foot of the figure, under the axis title's two lines (just under the plot, it ran into them).
-    return _style(fig, title, height=460, margin={**MARGIN, "b": 120}, legend={"orientation": "h", "yref": "container",
-                  "y": 0.0, "yanchor": "bottom", "x": 0.0, "xanchor": "left"})  # fmt: skip
+    # The bottom margin is left to Plotly, which makes room for the tick labels, the axis title and the legend's lines
+    # at the width drawn: a margin of 120 pixels for two lines of axis title left 48 blank pixels over the legend under
+    # an axis title of one line.
+    _style(fig, title, height=460, legend={"orientation": "h", "yref": "container", "y": 0.0, "yanchor": "bottom",
+                                           "x": 0.0, "xanchor": "left"})  # fmt: skip
+    return fig.update_xaxes(automargin=True).update_yaxes(automargin=True)
 
 
 def roc_figure(curves, title: str | None = None) -> go.Figure:

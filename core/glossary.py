@@ -1,4 +1,4 @@
-"""Plain-language meaning of every feature of both CICIoMT2024 layouts: the one glossary.
+"""Plain-language meaning of every feature of both CICIoMT2024 layouts, and of the scores: the one glossary.
 
 Each row of the dataset summarises a short window of packets (see ``/work/shared/DESIGN.md``), so most
 features are an average, a share or a count over that window. The wording follows the CICIoT2023 /
@@ -8,6 +8,7 @@ CICIoMT2024 feature descriptions, rewritten for readers who do not work with pac
 from __future__ import annotations
 
 from .schema import FEATURES_V1, FEATURES_V2
+from .words import listed
 
 _FLAG = "Share of packets in the window with the TCP {flag} flag set ({what})"
 _PROTO = "Whether the window's packets use {name} ({what}): share of packets"
@@ -71,3 +72,25 @@ def meaning(feature: str) -> str:
 def missing_meanings() -> list[str]:
     """Features of either layout without a meaning (empty when the glossary is complete)."""
     return [f for f in dict.fromkeys(FEATURES_V1 + FEATURES_V2) if not FEATURE_MEANINGS.get(f)]
+
+
+#: What an F1 score's number means, in one line, for a reader who has never met one.
+SCORE_SCALE = "Scores run from 0 to 1: 1 means every row was given its true class."
+#: Macro- and weighted-F1 in a few plain words each.
+MACRO_F1_WORDS = "every kind of traffic counts the same, however rare"
+WEIGHTED_F1_WORDS = "common kinds count more"
+#: Macro-F1 of a plain random forest on the full real CICIoMT2024 data (45-feature release, official train/test split),
+#: by task, as published reproductions report it: the yardstick that tells a reader whether a score is good (the
+#: paper's own CNN reaches about 0.71-0.75 at 19 classes; /work/shared/DESIGN.md, section 1).
+PUBLISHED_MACRO_F1: dict[int, float] = {2: 0.985, 6: 0.95, 19: 0.92}
+
+
+def score_yardstick(task: int | None = None) -> str:
+    """One sentence on how good a macro-F1 is: the scale, and a random forest's published score of ``task`` (of every
+    task when None) on the full real dataset."""
+    tasks = [task] if task in PUBLISHED_MACRO_F1 else sorted(PUBLISHED_MACRO_F1, reverse=True)
+    best = listed([f"{PUBLISHED_MACRO_F1[t]:g} at {t} classes" for t in tasks])
+    return (
+        f"{SCORE_SCALE} For scale, a well-set random forest reaches a macro-F1 of about {best} on the full real "
+        "dataset (published results)."
+    )

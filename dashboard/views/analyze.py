@@ -15,10 +15,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.figures import class_counts_figure, confidence_histogram, counts_need_log_scale, timeline_figure
+from core.glossary import score_yardstick
 from core.loading import Dataset
 from core.pipeline import Predictions, scoring_notes
 from core.preprocess import IMPLAUSIBLE_TEXT, repair_rule
-from core.schema import Layout
+from core.schema import LAYOUTS, Layout
 from core.taxonomy import BENIGN, CLASSES_2, TASK_CHOICES, TASKS, class_from_filename, wrong_by_label
 from core.words import counted, listed, sentence, share_text
 from dashboard import auth, components, explain_panel, loaders
@@ -27,6 +28,11 @@ from dashboard.escape import md, spreadsheet_text
 SOURCES = ("Upload CSV files", "Demo traffic (synthetic)")
 MAX_SHOWN = 5_000  # rows drawn in the table; the download has every matching row
 FILTER_WIDTH = 300  # pixels of the class and confidence filters: side by side on a wide page, wrapped on a narrow one
+
+#: What to do about the alerts, for a reader who is not a security analyst.
+NEXT_STEPS = ("What to do: look at these rows in the table below (filter by class), and send the report at the bottom "
+              "of this page to whoever looks after the network's security. A model's alert is a lead to check, not a "
+              "proof of attack.")  # fmt: skip
 
 KEY_GONE = "analyze_model_gone"  # what became of the chosen model (deleted, replaced or damaged since), in words
 KEY_CHOSEN_FOR = "analyze_model_for"  # (task, layout) the chosen model was offered for
@@ -60,11 +66,22 @@ def render() -> None:
                 icon=":material/help:")  # fmt: skip
     else:
         sources = sorted({f.label_source for f in data.files if f.label_source})
-        st.caption(f"Predictions compared with the true class, taken from the {' and the '.join(sources)}.")
+        st.caption(f"Predictions compared with the true class, taken from the {' and the '.join(sources)}. "
+                   f"{_score_meaning(report)}")  # fmt: skip
         for note in scoring_notes(report):  # above the scores they qualify: a coarser task, a saved threshold
             components.show_note(note, label="Note: ")
         components.show_report(report, "analyze", notes=False)  # the page says the others in its own words
     explain_panel.render(meta, loaded[0], data, pred, report, frame)  # why, alarm threshold, report downloads
+
+
+def _score_meaning(report) -> str:
+    """How good the scores are, in plain words: the scale, the published yardstick of the report's task, and the class
+    the model does worst (where its verdicts need the most checking)."""
+    scored = report.scored_labels
+    worst = min(scored, key=lambda c: report.per_class[c]["f1"]) if len(scored) > 1 else None
+    weak = "" if worst is None else (f" Weakest here: **{md(worst)}** (F1 {report.per_class[worst]['f1']:.2f}): "
+                                     f"treat the model's {md(worst)} verdicts with the most care.")  # fmt: skip
+    return score_yardstick(report.task) + weak
 
 
 def _choose_data():
@@ -134,7 +151,8 @@ def _choose_model(layout: Layout | None) -> dict | None:
             st.session_state["analyze_model"] = None
     which = f"{layout.name} models, best" if layout else "best"
     path = st.selectbox(f"Model ({which} test macro-F1 first)", list(by_path), key="analyze_model",
-                        format_func=lambda p: components.model_label(by_path[p]), placeholder="Choose a model")  # fmt: skip
+                        format_func=lambda p: components.model_label(by_path[p]), placeholder="Choose a model",
+                        help=_model_choice_help(models, task))  # fmt: skip
     if path is None:
         st.warning(st.session_state.get(KEY_GONE) or "Choose a model.", icon=":material/delete:")
         return None
@@ -143,6 +161,16 @@ def _choose_model(layout: Layout | None) -> dict | None:
     meta = by_path[path]
     _warn_unseen_classes(meta)
     return meta
+
+
+def _model_choice_help(models: list[dict], task: int) -> str:
+    """What each part of a model's line in the box means ('name · rf · v2 · macro-F1 0.912'), for the kinds and
+    releases offered, and how good a macro-F1 is at ``task``."""
+    kinds = "; ".join(f"{md(f)}: {components.family_words(f)}" for f in sorted({m["family"] for m in models}))
+    layouts = sorted({m["layout"] for m in models} & set(LAYOUTS))
+    releases = "; ".join(f"{n}: {LAYOUTS[n].description}" for n in layouts)
+    return (f"Each line in the box: name · kind of model · data release it reads · macro-F1 on its test data. Kinds: "
+            f"{kinds}. Releases: {md(releases)}. {score_yardstick(task)}")  # fmt: skip
 
 
 def _no_model_text(task: int, layout: Layout | None, of_task: int) -> str:
@@ -280,8 +308,11 @@ def _data_quality(data: Dataset, pred: Predictions) -> None:
         st.warning("Only part of an official file: " + "; ".join(
             f"{md(f.name)} has {f.rows:,} of its {f.expected_rows:,} rows" for f in partial) + ".")  # fmt: skip
     if pred.repairs.total:
-        st.info(f"Repaired before scoring: {pred.repairs.summary()}. Rule, fitted on the model's training data: "
-                f"{repair_rule()}. No row was dropped for it.", icon=":material/build:")  # fmt: skip
+        st.info(f"Repaired before scoring: {pred.repairs.summary()}. These values were infinite (inf), missing "
+                f"(NaN) or beyond {IMPLAUSIBLE_TEXT}, which no model can use, so each was replaced by a value from the "
+                f"model's training data ({repair_rule()}). No row was dropped. Common in CICIoMT2024 captures: nothing "
+                "to do.",
+                icon=":material/build:")  # fmt: skip
     else:
         st.caption(f"No cell needed repair: none held inf, NaN or a number beyond {IMPLAUSIBLE_TEXT}.")
 
@@ -307,7 +338,9 @@ def _alerts(ids: tuple, data: Dataset, pred: Predictions, frame: pd.DataFrame) -
                    "6- or 19-class model to see the kinds.")  # fmt: skip
     else:
         row.metric("Attack types seen", f"{len(attacks)}", border=True, help=", ".join(attacks.index) or None)
-    row.metric("Low-confidence rows", f"{low:,}", border=True, help=f"Probability below {threshold:g}.")
+    row.metric("Low-confidence rows", f"{low:,}", border=True,
+               help=f"Rows the model is unsure of: its likeliest class has a probability below {threshold:g} (the "
+               "threshold above). Check them by hand: set *Confidence between* in the table below.")  # fmt: skip
     if attacks.empty:
         st.success("No attack traffic found: every row looks benign.", icon=":material/verified_user:")
     else:
@@ -316,6 +349,7 @@ def _alerts(ids: tuple, data: Dataset, pred: Predictions, frame: pd.DataFrame) -
         kinds = ("" if two_class else " Most often: " + ", ".join(
             f"{c} ({counted(n, 'row')})" for c, n in top.items()) + ".")  # fmt: skip
         st.warning(f"**{counted(n_attack, 'row')} ({share}) {look}.**{kinds}", icon=":material/crisis_alert:")
+        st.caption(NEXT_STEPS)
     # Halves that grow on a wide page (at 440 pixels each, half of a 1,920-pixel screen stayed empty).
     left, right = components.growing_halves("analyze_half_counts", "analyze_half_confidence")
     # 3 rows next to 268,000 have no visible bar on a linear axis.

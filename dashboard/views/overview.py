@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.errors import CoreError
 from core.figures import model_scores_figure
+from core.glossary import MACRO_F1_WORDS, WEIGHTED_F1_WORDS, score_yardstick
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
 from core.words import counted, listed
 from dashboard import components, loaders
@@ -26,7 +27,7 @@ HOW_TO = [
     ("compare.py", "Compare models", ":material/leaderboard:", "score several models on the same rows"),
     ("train.py", "Train", ":material/model_training:", "teach a new model from labelled files"),
     ("models.py", "Models", ":material/inventory_2:", "model cards, and delete old models"),
-    ("batch.py", "Batch results", ":material/dataset:", "captures scored in bulk with `python -m core score-many`"),
+    ("batch.py", "Batch results", ":material/dataset:", "read the results of many captures scored at once"),
     ("audit.py", "Audit log", ":material/history:", "who scored, trained, deleted or exported what, and when"),
 ]
 
@@ -92,8 +93,8 @@ def _unusable(folders: list[dict]) -> None:
 
 def _model_scores(models: list[dict]) -> None:
     frame = components.models_frame(models)
-    st.markdown("Scores measured on each model's held-out **test** data. **Macro-F1** comes first, "
-                "**weighted-F1** second.")  # fmt: skip
+    st.markdown(f"Scores measured on each model's held-out **test** data. **Macro-F1** ({MACRO_F1_WORDS}) comes first, "
+                f"**weighted-F1** ({WEIGHTED_F1_WORDS}) second. {score_yardstick()}")  # fmt: skip
     if (frame["scored on"] == "validation").any():
         st.caption("A model trained without a test split is shown with the score on its validation rows, marked "
                    "*(validation)* and listed after the models scored on test data: the two are not comparable.")  # fmt: skip

@@ -27,6 +27,7 @@ from core.figures import (
     precision_recall_figure,
     roc_figure,
 )
+from core.glossary import MACRO_F1_WORDS
 from core.loading import UNLABELLED, Dataset
 from core.pipeline import Predictions, TrainedModel
 from core.taxonomy import BENIGN
@@ -38,6 +39,31 @@ IMPORTANCE_ROWS = 2000  # rows sampled for permutation importance (bounded, so t
 IMPORTANCE_REPEATS = 3
 KEY_ALARM_MODEL = "analyze_alarm_model"  # (model path, mtime) the threshold slider was last set for
 KEY_EXPLAIN_AT = "analyze_explain_at"  # (model path, mtime, data, file) the flow to explain was last set for
+
+# What each section answers and how to read it, in a line each for a reader who does not program (a hospital manager
+# read "the more macro-F1 drops", "Method: occlusion" and "in training standard deviations" and learnt nothing).
+IMPORTANCE_WORDS = ("The measurements of the traffic this model leans on most to tell attacks apart: the longer a bar, "
+                    "the more its verdicts depend on that feature; a bar near 0, it hardly uses it.")  # fmt: skip
+THRESHOLD_HELP = ("The model gives each flow a probability of being an attack, from 0 to 1; a flow at or above this "
+                  "threshold raises an alarm. 0.50 unless another is saved with the model.")  # fmt: skip
+CURVES_WORDS = ("The curves show every threshold at once; the red cross is the slider's. ROC: attacks caught against "
+                "false alarms (benign flows flagged as attacks), the nearer the top-left corner, the better. "
+                "Precision-recall: attacks caught against the share of alarms that are real attacks, the nearer the "
+                "top-right corner, the better.")  # fmt: skip
+
+
+def profile_words(reference: str) -> str:
+    """How to read "What marks each attack", its bars measured from ``reference`` ("Benign" or "all other rows")."""
+    against = "benign traffic" if reference == BENIGN else reference
+    return (f"How the chosen attack's flows differ from {against} on average, feature by feature (right: higher, "
+            "left: lower): the longest bars are its clearest signs. Bars are in standard deviations (the usual spread "
+            "of a feature in the training data): about 1 is a modest difference, 3 or more a striking one.")  # fmt: skip
+
+
+def row_words(predicted: str) -> str:
+    """How to read the bars of "Why this flow"."""
+    return (f"red bars pushed it towards {predicted}, blue bars away from it; the longer the bar, the more that "
+            "feature weighed. Each compares the flow's value with typical benign traffic.")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------- cached work
@@ -126,9 +152,10 @@ def _importance_section(ids, model: TrainedModel, data: Dataset, evaluation) -> 
         st.info("Measuring which features matter needs rows whose true class is known (official file names or a "
                 "label column).", icon=":material/help:")  # fmt: skip
         return
-    st.caption(f"Each feature's values are shuffled among up to {IMPORTANCE_ROWS:,} of these flows "
-               f"({IMPORTANCE_REPEATS} times); the more macro-F1 drops, the more the model relies on the feature. "
-               "Hover a bar for what the feature means.")  # fmt: skip
+    st.caption(IMPORTANCE_WORDS + " Hover a bar for what the feature means.",
+               help=f"How it is measured: each feature's values are shuffled among up to {IMPORTANCE_ROWS:,} of "
+               f"these flows ({IMPORTANCE_REPEATS} times) and the flows scored again; a bar is how much macro-F1 "
+               f"({MACRO_F1_WORDS}) drops.")  # fmt: skip
     if not st.toggle("Measure which features matter (a few seconds)", key="analyze_explain_importance"):
         return
     bar = st.progress(0.0, text="Shuffling each feature and rescoring…")
@@ -198,8 +225,8 @@ def _row_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFrame) -
     st.markdown(f"Row {int(r['row']):,} of {md(r['file'])}: classed as **{ex.predicted}** with probability "
                 f"{ex.probability:.3f}{truth}.{decided} At typical benign values its probability of {ex.predicted} "
                 f"would be {ex.baseline_probability:.3f}.")  # fmt: skip
-    st.caption(f"Red bars pushed the flow towards {ex.predicted}, blue bars away from it. Method: {method}. Typical "
-               f"benign values: {ex.baseline_source}.")  # fmt: skip
+    st.caption(f"What made the model call this flow {ex.predicted}: {row_words(ex.predicted)} Typical benign "
+               f"values: {ex.baseline_source}.", help=f"Method: {method}.")  # fmt: skip
     st.plotly_chart(attribution_figure(ex.frame, ex.predicted), key="analyze_explain_row_chart")
     with st.expander("This flow's values beside typical benign values"):
         shown = ex.frame[["feature", "meaning", "value", "typical_benign", "contribution"]]
@@ -226,8 +253,8 @@ def _profiles_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFra
                     "Add benign traffic (e.g. the official Benign file) to see what marks this attack.",
                     icon=":material/help:")  # fmt: skip
         return
-    cls = st.selectbox("Attack class", classes, key="analyze_explain_class",
-                       help=f"Grouped by their {basis}; differences are of averages, in training standard deviations.")  # fmt: skip
+    st.caption(profile_words(str(prof["reference"].iloc[0])))
+    cls = st.selectbox("Attack class", classes, key="analyze_explain_class", help=f"Grouped by their {basis}.")
     st.plotly_chart(class_profile_figure(prof, cls), key="analyze_explain_class_chart")
 
 
@@ -256,7 +283,7 @@ def _threshold_section(ids, model: TrainedModel, data: Dataset, pred: Prediction
     step = 0.001 if saved < 0.01 else 0.01
     t = st.slider("Alarm threshold (probability of attack)", min(step, float(saved)), 1.0, step=step,
                   format="%.2f" if step == 0.01 and th.on_grid(saved) else "%.3f",
-                  key="analyze_alarm_threshold")  # fmt: skip
+                  key="analyze_alarm_threshold", help=THRESHOLD_HELP)  # fmt: skip
     cost = th.cost_at(is_attack, p_attack, t)
     row = components.metric_row()
     row.metric("False alarms per 10,000 benign flows", f"{cost.false_alarms_per_10k:,.1f}", border=True,
@@ -268,6 +295,7 @@ def _threshold_section(ids, model: TrainedModel, data: Dataset, pred: Prediction
     cv = th.with_operating_point(_curves(*ids, is_attack, p_attack), is_attack, p_attack, t)
     # Two halves, side by side where the page is wide and one under the other where it is not: in one figure at 800
     # pixels the two curves' axis titles ran into each other and the second curve's title was cut off.
+    st.caption(CURVES_WORDS)
     roc, pr = components.growing_halves("analyze_half_roc", "analyze_half_pr")
     roc.plotly_chart(roc_figure(cv), key="analyze_alarm_curves")
     pr.plotly_chart(precision_recall_figure(cv), key="analyze_alarm_pr")

@@ -111,7 +111,7 @@ def test_importance_shows_its_progress_feature_by_feature_and_is_computed_once(r
 
 def test_paper_cnn_flow_is_explained_with_integrated_gradients(registry_env):
     at = demo_page("test-paper-cnn-19class", 19)
-    assert any("integrated gradients" in c.value for c in at.caption)
+    assert any("integrated gradients" in c.proto.help for c in at.caption)  # the method in its caption's tooltip
     assert "analyze_explain_row_chart" in charts(at)
 
 

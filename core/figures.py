@@ -24,6 +24,7 @@ import plotly.colors as pc
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.glossary import CONFIDENCE_SHORT
 from core.taxonomy import CATEGORY, CLASSES_2, CLASSES_6, CLASSES_19, classes_for_task
 
 if TYPE_CHECKING:
@@ -595,7 +596,8 @@ def timeline_figure(predicted: Sequence[str], classes: Sequence[str], max_points
 
 
 def confidence_histogram(confidence: np.ndarray, threshold: float | None = None, *, bins: int = 50) -> go.Figure:
-    """Histogram of the model's confidence (highest class probability) per row.
+    """Histogram of the model's confidence per row (:data:`core.glossary.CONFIDENCE_WORDS`: the probability of
+    the predicted class).
 
     Parameters
     ----------
@@ -636,7 +638,7 @@ def confidence_histogram(confidence: np.ndarray, threshold: float | None = None,
     if threshold is not None:
         fig.add_vline(x=threshold, line_dash="dash", line_color="#d62728",
                       annotation_text=f"threshold {threshold:g}", annotation_position="top left")  # fmt: skip
-    _style(fig, title, "Confidence (highest class probability)", "Rows", height=360)
+    _style(fig, title, f"Confidence ({CONFIDENCE_SHORT})", "Rows", height=360)
     fig.update_xaxes(range=[0, 1.0])
     return fig
 

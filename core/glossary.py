@@ -79,6 +79,27 @@ SCORE_SCALE = "Scores run from 0 to 1: 1 means every row was given its true clas
 #: Macro- and weighted-F1 in a few plain words each.
 MACRO_F1_WORDS = "every kind of traffic counts the same, however rare"
 WEIGHTED_F1_WORDS = "common kinds count more"
+#: What one class's F1 score means, in a few plain words.
+F1_WORDS = "a class's F1 is high only when the model finds most of its rows and is rarely wrong when it names it"
+#: The tooltips of the headline scores, wherever a report's scores are shown: the words above, nowhere else reworded.
+MACRO_F1_HELP = (f"Macro-F1: the F1 of each class, averaged so that {MACRO_F1_WORDS} ({F1_WORDS}). The score to look "
+                 f"at first. {SCORE_SCALE}")  # fmt: skip
+WEIGHTED_F1_HELP = (f"Weighted-F1: the F1 of each class, averaged so that {WEIGHTED_F1_WORDS}: the largest classes "
+                    f"decide it. {SCORE_SCALE}")  # fmt: skip
+#: Why macro-F1 comes first (one line, for captions and help texts).
+ACCURACY_NOTE = (
+    "Accuracy misleads on this data: the largest class has over 2,000 times the rows of the smallest, so a model "
+    f"can be 99% accurate while missing a rare attack entirely. Macro-F1 does not: there {MACRO_F1_WORDS}."
+)
+#: What the model's confidence in a row is: the Analyze page's one word for it, said once where it is first used. The
+#: predicted class's probability, not always the highest: under a saved alarm threshold a 2-class model can predict
+#: Attack at a probability below 0.5 (``core.pipeline.Predictions.confidence``).
+CONFIDENCE_WORDS = "Confidence: the probability, from 0 to 1, that the model gives the class it predicts for a row."
+#: Short form of :data:`CONFIDENCE_WORDS`, for an axis title.
+CONFIDENCE_SHORT = "probability of the predicted class"
+#: What scores on the synthetic demo traffic say, and what they do not (the Overview's warning, in the same words).
+DEMO_SCORES_WORDS = ("These rows are synthetic demo traffic: the scores show that the tool works, not how it would "
+                     "do on a real hospital network.")  # fmt: skip
 #: Macro-F1 of a plain random forest on the full real CICIoMT2024 data (45-feature release, official train/test split),
 #: by task, as published reproductions report it: the yardstick that tells a reader whether a score is good (the
 #: paper's own CNN reaches about 0.71-0.75 at 19 classes; /work/shared/DESIGN.md, section 1).

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.figures import class_counts_figure, confidence_histogram, counts_need_log_scale, timeline_figure
-from core.glossary import score_yardstick
+from core.glossary import CONFIDENCE_WORDS, DEMO_SCORES_WORDS, SCORE_SCALE, score_yardstick
 from core.loading import Dataset
 from core.pipeline import Predictions, scoring_notes
 from core.preprocess import IMPLAUSIBLE_TEXT, repair_rule
@@ -67,21 +67,28 @@ def render() -> None:
     else:
         sources = sorted({f.label_source for f in data.files if f.label_source})
         st.caption(f"Predictions compared with the true class, taken from the {' and the '.join(sources)}. "
-                   f"{_score_meaning(report)}")  # fmt: skip
+                   f"{_score_meaning(report, _is_demo(data))}")  # fmt: skip
         for note in scoring_notes(report):  # above the scores they qualify: a coarser task, a saved threshold
             components.show_note(note, label="Note: ")
         components.show_report(report, "analyze", notes=False)  # the page says the others in its own words
     explain_panel.render(meta, loaded[0], data, pred, report, frame)  # why, alarm threshold, report downloads
 
 
-def _score_meaning(report) -> str:
-    """How good the scores are, in plain words: the scale, the published yardstick of the report's task, and the class
-    the model does worst (where its verdicts need the most checking)."""
+def _is_demo(data: Dataset) -> bool:
+    """Whether ``data`` is the synthetic demo capture: chosen as *Demo traffic*, or its CSV (downloaded from the
+    Overview) uploaded under its own name."""
+    return bool(data.files) and all(f.name == loaders.DEMO_TRAFFIC_NAME for f in data.files)
+
+
+def _score_meaning(report, demo: bool = False) -> str:
+    """How good the scores are, in plain words: the scale, the published yardstick of the report's task (on the
+    synthetic ``demo`` traffic, that such scores say nothing of a real network instead: no yardstick compares them),
+    and the class the model does worst (where its verdicts need the most checking)."""
     scored = report.scored_labels
     worst = min(scored, key=lambda c: report.per_class[c]["f1"]) if len(scored) > 1 else None
     weak = "" if worst is None else (f" Weakest here: **{md(worst)}** (F1 {report.per_class[worst]['f1']:.2f}): "
                                      f"treat the model's {md(worst)} verdicts with the most care.")  # fmt: skip
-    return score_yardstick(report.task) + weak
+    return (f"{SCORE_SCALE} {DEMO_SCORES_WORDS}" if demo else score_yardstick(report.task)) + weak
 
 
 def _choose_data():
@@ -320,8 +327,8 @@ def _data_quality(data: Dataset, pred: Predictions) -> None:
 def _alerts(ids: tuple, data: Dataset, pred: Predictions, frame: pd.DataFrame) -> None:
     st.subheader("What the model found")
     threshold = st.slider("Low-confidence threshold", 0.0, 1.0, 0.6, 0.05, key="analyze_threshold",
-                          help="A row whose most likely class has a probability below this is counted as low "
-                          "confidence: worth a look by hand.")  # fmt: skip
+                          help=f"{CONFIDENCE_WORDS} A row whose confidence is below this threshold is counted as "
+                          "low-confidence: worth a look by hand.")  # fmt: skip
     attack = frame["predicted"] != BENIGN
     counts = frame["predicted"].value_counts().reindex(pred.classes).dropna().astype(int)
     attacks = counts.drop(BENIGN, errors="ignore")
@@ -339,8 +346,8 @@ def _alerts(ids: tuple, data: Dataset, pred: Predictions, frame: pd.DataFrame) -
     else:
         row.metric("Attack types seen", f"{len(attacks)}", border=True, help=", ".join(attacks.index) or None)
     row.metric("Low-confidence rows", f"{low:,}", border=True,
-               help=f"Rows the model is unsure of: its likeliest class has a probability below {threshold:g} (the "
-               "threshold above). Check them by hand: set *Confidence between* in the table below.")  # fmt: skip
+               help=f"Rows the model is unsure of: their confidence is below {threshold:g} (the threshold above). "
+               "Check them by hand: set *Confidence between* in the table below.")  # fmt: skip
     if attacks.empty:
         st.success("No attack traffic found: every row looks benign.", icon=":material/verified_user:")
     else:
@@ -385,7 +392,8 @@ def _predictions_table(frame: pd.DataFrame, pred: Predictions, model_name: str) 
     chosen = filters.multiselect("Predicted class", [c for c in classes if (frame["predicted"] == c).any()],
                               key="analyze_filter_classes", placeholder="all classes", width=FILTER_WIDTH)  # fmt: skip
     low, high = filters.slider("Confidence between", 0.0, 1.0, (0.0, 1.0), 0.01, key="analyze_filter_confidence",
-                               width=FILTER_WIDTH)  # fmt: skip
+                               width=FILTER_WIDTH, help="Only the rows whose confidence (the table's *confidence* "
+                               "column) lies in this range.")  # fmt: skip
     known = "true" in frame
     wrong = filters.checkbox("Only mistakes", key="analyze_filter_wrong", disabled=not known,
                            help="Rows whose true class is known and differs from the prediction (where a label says "
@@ -422,11 +430,12 @@ def _column_labels(frame: pd.DataFrame, n_classes: int) -> dict:
     """Plain headings for the predictions table (the download keeps the short column names). With two classes the
     runner-up is simply the other class (under an alarm threshold it may even be the more probable one)."""
     second = "other class" if n_classes == 2 else "2nd likeliest class"
-    labels = {"row": "row in file", "predicted": "predicted class", "probability": "its probability",
+    labels = {"row": "row in file", "predicted": "predicted class", "probability": "confidence",
               "true": "true class", "top2": second, "top2_probability": f"{second}: probability",
               "top3": "3rd likeliest class", "top3_probability": "3rd likeliest: probability"}  # fmt: skip
-    return {c: st.column_config.NumberColumn(labels.get(c, c), format="%.3f") if c.endswith("probability")
-            else st.column_config.Column(labels.get(c, c)) for c in frame}  # fmt: skip
+    helps = {"probability": CONFIDENCE_WORDS}
+    return {c: st.column_config.NumberColumn(labels.get(c, c), format="%.3f", help=helps.get(c))
+            if c.endswith("probability") else st.column_config.Column(labels.get(c, c)) for c in frame}  # fmt: skip
 
 
 def _csv(frame: pd.DataFrame, model_name: str | None = None, user: str | None = None):

@@ -5,15 +5,22 @@ AppTest through the app's router, on the real small models of the test registry 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core.glossary import MACRO_F1_WORDS, PUBLISHED_MACRO_F1, WEIGHTED_F1_WORDS, score_yardstick
+from core.glossary import (
+    DEMO_SCORES_WORDS,
+    MACRO_F1_WORDS,
+    PUBLISHED_MACRO_F1,
+    SCORE_SCALE,
+    WEIGHTED_F1_WORDS,
+    score_yardstick,
+)
 from core.loading import read_files
 from core.pipeline import TrainedModel
 from dashboard import loaders
+from tests.dashboard.test_visual_hunt import analyze_demo
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 MODEL = "test-rf-6class"
@@ -25,13 +32,7 @@ def no_exception(at: AppTest) -> None:
 
 def analyze_on_demo_traffic(task: int = 6, model: str = MODEL) -> AppTest:
     """The Analyze page on the demo traffic, scored by ``model`` of the test registry."""
-    at = AppTest.from_file(str(APP), default_timeout=90).run()
-    at = at.switch_page("views/analyze.py").run()
-    at.radio(key="analyze_source").set_value("Demo traffic (synthetic)").run()
-    at.selectbox(key="analyze_task").set_value(task).run()
-    at.selectbox(key="analyze_model").set_value(str(Path(os.environ["IOMT_MODELS_DIR"]) / model)).run()
-    no_exception(at)
-    return at
+    return analyze_demo(model, task)
 
 
 def test_overview_says_what_the_scores_mean_and_how_good_they_are(registry_env):
@@ -57,7 +58,9 @@ def test_analyze_scores_say_how_good_they_are_and_which_class_is_weakest(registr
     assert report.n_rows == len(data)
     worst = min(report.scored_labels, key=lambda c: report.per_class[c]["f1"])
     said = next(c.value for c in at.caption if c.value.startswith("Predictions compared with the true class"))
-    assert score_yardstick(6) in said and f"{PUBLISHED_MACRO_F1[6]:g} at 6 classes" in said, said
+    # On the synthetic demo traffic the scale is given, the published yardstick is not (no comparison holds):
+    # test_plain_words_hunt3.py; on real files it is.
+    assert SCORE_SCALE in said and DEMO_SCORES_WORDS in said and "For scale" not in said, said
     assert f"Weakest here: **{worst}** (F1 {report.per_class[worst]['f1']:.2f})" in said, said
 
 

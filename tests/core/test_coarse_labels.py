@@ -138,7 +138,9 @@ def test_a_19_class_model_on_family_labels_is_scored_at_6_classes_on_every_row(m
     assert report.macro_f1 > 0.5
     note = next(n for n in report.notes if n.startswith("scored at 6 classes, not 19"))
     assert f"{len(data) - int((fine.y == 0).sum()):,} labelled rows say only their attack family" in note
-    assert "row 1 (line 2 of the file), label 'Spoofing'" in note and note.endswith("grouped into attack families for every row")
+    assert "row 1 (line 2 of the file), label 'Spoofing'" in note and note.endswith(
+        "grouped into attack families for every row"
+    )
     # the 6-class model on the same rows: scored at its own task, with no such note
     six = models[6].evaluate(data)
     assert six.task == 6 and not any(n.startswith("scored at") for n in six.notes)

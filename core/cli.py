@@ -1023,7 +1023,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--low-confidence",
         type=_share(0, 1, "a probability"),
         default=0.6,
-        help="count rows below this probability (0.6)",
+        help="count rows whose confidence (probability of the predicted class) is below this (0.6)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -88,7 +88,8 @@ log = logging.getLogger(__name__)
 #: Bytes of CSV per task. A 64 MiB range of v2 rows is about 200,000 rows; a worker thread needs a
 #: few times that in memory while it parses and scores it.
 DEFAULT_PARTITION_BYTES = 64 << 20
-#: Rows whose top probability is below this are counted as low-confidence (the Analyze page's default).
+#: Rows whose confidence (the probability of the predicted class) is below this are counted as low-confidence (the
+#: Analyze page's default).
 LOW_CONFIDENCE = 0.6
 SUMMARY_FILE = "summary.json"
 PREDICTIONS_DIR = "predictions"
@@ -818,7 +819,8 @@ def score_many(
     partition_bytes : int
         CSV bytes per task.
     low_confidence : float
-        Rows whose top probability is below this are counted as low-confidence.
+        Rows whose confidence (the probability of the predicted class) is below this are counted as
+        low-confidence.
     overwrite : bool
         Replace the results already in ``out_dir``. The run is written to a staging folder in ``out_dir``
         (``.score-many-<id>``) and replaces them only when complete: a run that fails, is interrupted or
@@ -1216,7 +1218,7 @@ def format_summary(summary: dict) -> str:
             if summary.get("alarm_threshold") is not None
             else ""
         )
-        + " · low-confidence rows (probability < "
+        + " · low-confidence rows (confidence < "
         f"{probability_text(summary['low_confidence_threshold'])}): {summary['low_confidence']:,} · repaired cells: "
         f"{summary['repaired_cells']['total']:,}" + _beyond_text(summary["repaired_cells"]),
         "predicted classes:",

@@ -97,9 +97,14 @@ ACCURACY_NOTE = (
 CONFIDENCE_WORDS = "Confidence: the probability, from 0 to 1, that the model gives the class it predicts for a row."
 #: Short form of :data:`CONFIDENCE_WORDS`, for an axis title.
 CONFIDENCE_SHORT = "probability of the predicted class"
-#: What scores on the synthetic demo traffic say, and what they do not (the Overview's warning, in the same words).
-DEMO_SCORES_WORDS = ("These rows are synthetic demo traffic: the scores show that the tool works, not how it would "
-                     "do on a real hospital network.")  # fmt: skip
+#: What scores on the synthetic demo traffic say, and what they do not: the Analyze page's and the Overview's words.
+DEMO_SCORES_MEANING = "the scores show that the tool works, not how it would do on a real hospital network."
+#: The Analyze page's note under scores measured on demo traffic.
+DEMO_SCORES_WORDS = f"These rows are synthetic demo traffic: {DEMO_SCORES_MEANING}"
+#: How to read a permutation-importance chart ("Which features matter most"): the Analyze page's caption and the
+#: reports', in the same words.
+IMPORTANCE_WORDS = ("The measurements of the traffic this model leans on most to tell attacks apart: the longer a bar, "
+                    "the more its verdicts depend on that feature; a bar near 0, it hardly uses it.")  # fmt: skip
 #: Macro-F1 of a plain random forest on the full real CICIoMT2024 data (45-feature release, official train/test split),
 #: by task, as published reproductions report it: the yardstick that tells a reader whether a score is good (the
 #: paper's own CNN reaches about 0.71-0.75 at 19 classes; /work/shared/DESIGN.md, section 1).

@@ -29,6 +29,7 @@ from core.distributed import (
 )
 from core.errors import CoreError
 from core.figures import class_color
+from core.glossary import CONFIDENCE_SHORT, CONFIDENCE_WORDS
 from core.paths import confine, roots_text
 from core.preprocess import IMPLAUSIBLE_TEXT, RepairCounts, repair_rule
 from core.taxonomy import BENIGN
@@ -138,7 +139,8 @@ def render() -> None:
         "Low-confidence rows",
         f"{summary['low_confidence']:,}",
         border=True,
-        help=f"Top probability below {summary['low_confidence_threshold']:g}.",
+        help=f"{CONFIDENCE_WORDS} Rows whose confidence is below {summary['low_confidence_threshold']:g} are counted "
+        "as low-confidence: worth a look by hand.",
     )
     row.metric("Repaired cells", f"{summary['repaired_cells']['total']:,}", border=True)
     if summary["repaired_cells"]["total"]:  # which columns, and cells of 3e38 taken as inf, as the command says
@@ -280,7 +282,7 @@ def files_table_config(summary: dict, shown: list[str] | None = None) -> dict:
                            help="Share of the file's rows predicted as attacks."),
         "rows": number("rows", width=widths["rows"], format="localized", help="Rows scored, as the summary counts them."),
         "low-confidence": number("low conf.", width=widths["low-confidence"], format="localized",
-                                 help=f"Rows whose top probability is below {summary['low_confidence_threshold']:g}."),
+                                 help=f"Rows whose confidence is below {summary['low_confidence_threshold']:g}."),
         "repaired cells": number("repaired", width=widths["repaired cells"], format="localized",
                                  help=f"Cells repaired before scoring (inf, NaN or beyond {IMPLAUSIBLE_TEXT}; see above)."),
         ROWS_ON_DISK: number("on disk", width=widths[ROWS_ON_DISK], format="localized",
@@ -346,7 +348,8 @@ def shared_ending(names: list[str]) -> str:
 
 
 def confidence_figure(stats: dict, file: str | None = None, files: list[str] | None = None) -> go.Figure:
-    """Histogram of the top probability, over ``files`` (default: all on disk) or one, from the binned statistics."""
+    """Histogram of the confidence (:data:`core.glossary.CONFIDENCE_WORDS`), over ``files`` (default: all on disk) or
+    one, from the binned statistics."""
     edges = stats["bin_edges"]
     per_file = stats["confidence"]
     if file:
@@ -363,8 +366,8 @@ def confidence_figure(stats: dict, file: str | None = None, files: list[str] | N
         )
     )
     fig.update_layout(
-        title=f"Top probability, {_plotly_text(file or 'all files')}",
-        xaxis_title="probability of the predicted class",
+        title=f"Confidence, {_plotly_text(file or 'all files')}",
+        xaxis_title=f"Confidence ({CONFIDENCE_SHORT})",
         yaxis_title="rows",
         bargap=0.05,
     )

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.errors import CoreError
 from core.figures import model_scores_figure
-from core.glossary import MACRO_F1_WORDS, WEIGHTED_F1_WORDS, score_yardstick
+from core.glossary import DEMO_SCORES_MEANING, MACRO_F1_WORDS, WEIGHTED_F1_WORDS, score_yardstick
 from core.taxonomy import TASK_DESCRIPTIONS, TASKS
 from core.words import counted, listed
 from dashboard import components, loaders
@@ -111,8 +111,7 @@ def _model_scores(models: list[dict]) -> None:
         with tab:
             components.show_models_table(part.drop(columns=["task"]), f"overview_table_{task}")
     if frame["data"].str.contains("demo").any():
-        st.caption("Models trained on the demo data learned from synthetic rows: their scores show that the tool "
-                   "works, not how it would do on a real hospital network.")  # fmt: skip
+        st.caption(f"Models trained on the demo data learned from synthetic rows: {DEMO_SCORES_MEANING}")
     st.caption(components.CAVEAT)
 
 

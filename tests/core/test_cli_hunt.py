@@ -211,4 +211,4 @@ def test_a_small_threshold_is_printed_as_a_decimal(lr_model, v2_sample, tmp_path
                "repaired_cells": {"total": 0}, "predicted": {}, "files": [], "failed": [],
                "predictions": "out/predictions", "out": "out"}  # fmt: skip
     text = format_summary(summary)
-    assert "at the alarm threshold 0.0000001 (saved with the model)" in text and "(probability < 0.00001)" in text
+    assert "at the alarm threshold 0.0000001 (saved with the model)" in text and "(confidence < 0.00001)" in text

@@ -984,6 +984,9 @@ __all__ += [
 
 _PUSH_UP = "#d62728"  # towards the predicted class
 _PUSH_DOWN = "#4c78a8"  # away from it
+#: The permutation-importance chart's x-axis: what a bar means, then the expert's measure (it said only "Drop in
+#: macro-F1 when the feature's values are shuffled"). The PDF report's chart says the same on one line.
+IMPORTANCE_AXIS = "How much the model's verdicts depend on it<br>(drop in macro-F1 when it is shuffled)"
 
 
 def importance_figure(frame: pd.DataFrame, top: int = 15, title: str | None = None) -> go.Figure:
@@ -1020,7 +1023,7 @@ def importance_figure(frame: pd.DataFrame, top: int = 15, title: str | None = No
             showlegend=False,
         )
     )
-    _style(fig, title, "Drop in macro-F1 when the feature's<br>values are shuffled", None,
+    _style(fig, title, IMPORTANCE_AXIS, None,
            height=_rows_height(len(rows), per_row=26, base=140, minimum=300))  # fmt: skip
     fig.update_yaxes(type="category", autorange="reversed")
     return fig
@@ -1105,7 +1108,7 @@ def class_profile_figure(profiles: pd.DataFrame, cls: str, title: str | None = N
     medians = [_short(v) for v in rows["class_median"]]
     reference_medians = [_short(v) for v in rows["reference_median"]]
     hover = (f"<b>%{{y}}</b>: %{{customdata[0]}}<br>median {cls}: %{{customdata[1]}}, {reference}: "
-             "%{customdata[2]}<br>difference %{x:+.2f} SD<extra></extra>")  # fmt: skip
+             "%{customdata[2]}<br>difference %{x:+.2f} standard deviations<extra></extra>")  # fmt: skip
     fig = go.Figure(
         go.Bar(
             y=rows["feature"].tolist(),
@@ -1117,8 +1120,13 @@ def class_profile_figure(profiles: pd.DataFrame, cls: str, title: str | None = N
             showlegend=False,
         )
     )
-    _style(fig, title, f"Average difference from {reference},<br>in standard deviations", None,
-           height=_rows_height(len(rows), per_row=26, base=140, minimum=280))  # fmt: skip
+    # The axis says how big a difference is, as the Analyze page's caption does (profile_words); the subtitle what the
+    # two colours are (nothing said it: a reader took the grey bars for features that do not count).
+    _style(fig, title, f"Difference from {reference}, in standard<br>deviations: about 1 modest, 3+ striking", None,
+           height=_rows_height(len(rows), per_row=26, base=160, minimum=300), margin={**MARGIN, "t": 95})  # fmt: skip
+    key = (f"<span style='color:{class_color(cls)}'>■</span> higher than {reference}   "
+           f"<span style='color:{UNKNOWN_COLOR}'>■</span> lower than {reference}")  # fmt: skip
+    fig.update_layout(title={"subtitle": {"text": key, "font": {"size": 12}}})
     fig.update_yaxes(type="category", autorange="reversed")
     fig.add_vline(x=0, line_color="#555", line_width=1)
     return fig

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .glossary import IMPORTANCE_WORDS, MACRO_F1_WORDS
 from .loading import UNLABELLED, Dataset
 from .preprocess import repair_rule
 from .words import counted, listed, share_text, time_text, was_were
@@ -257,15 +258,18 @@ def analysis_report(model: TrainedModel, data: Dataset, *, predictions: Predicti
 
     if importance is not None:
         top = importance.top(top_features)
+        # What a bar means first, in the Analyze page's words; the method after, for an expert (it opened with the
+        # method: "Each feature's values were shuffled ... and the drop in macro-F1 measured").
         sec = Section("Which features the model relies on", paragraphs=[
-            f"Each feature's values were shuffled among {importance.n_rows:,} labelled flows ({importance.repeats} "
-            f"times) and the drop in macro-F1{_coarser(importance.task, model.task)} measured (from "
-            f"{importance.baseline_macro_f1:.3f}): the bigger the drop, "
-            "the more the model depends on that feature."])  # fmt: skip
+            IMPORTANCE_WORDS + " The table says what each feature measures.",
+            f"How it is measured: each feature's values were shuffled among {importance.n_rows:,} labelled flows "
+            f"({counted(importance.repeats, 'time')}) and the flows scored again; a bar is how much macro-F1 "
+            f"({MACRO_F1_WORDS}){_coarser(importance.task, model.task)} drops, from "
+            f"{importance.baseline_macro_f1:.3f}."])  # fmt: skip
         sec.table = top[["feature", "meaning", "importance"]].round({"importance": 4})
         sec.figure = figures.importance_figure(importance.frame, top=top_features)
         sec.draw = _bars_drawer(top["feature"].tolist(), top["importance"].to_numpy(dtype=float),
-                                "drop in macro-F1 when shuffled")  # fmt: skip
+                                figures.IMPORTANCE_AXIS.replace("<br>", " "))  # fmt: skip
         sec.chart_height = 0.3 * len(top) + 1.0
         sections.append(sec)
 

@@ -27,7 +27,7 @@ from core.figures import (
     precision_recall_figure,
     roc_figure,
 )
-from core.glossary import MACRO_F1_WORDS
+from core.glossary import IMPORTANCE_WORDS, MACRO_F1_WORDS
 from core.loading import UNLABELLED, Dataset
 from core.pipeline import Predictions, TrainedModel
 from core.taxonomy import BENIGN
@@ -42,8 +42,6 @@ KEY_EXPLAIN_AT = "analyze_explain_at"  # (model path, mtime, data, file) the flo
 
 # What each section answers and how to read it, in a line each for a reader who does not program (a hospital manager
 # read "the more macro-F1 drops", "Method: occlusion" and "in training standard deviations" and learnt nothing).
-IMPORTANCE_WORDS = ("The measurements of the traffic this model leans on most to tell attacks apart: the longer a bar, "
-                    "the more its verdicts depend on that feature; a bar near 0, it hardly uses it.")  # fmt: skip
 THRESHOLD_HELP = ("The model gives each flow a probability of being an attack, from 0 to 1; a flow at or above this "
                   "threshold raises an alarm. 0.50 unless another is saved with the model.")  # fmt: skip
 CURVES_WORDS = ("The curves show every threshold at once; the red cross is the slider's. ROC: attacks caught against "

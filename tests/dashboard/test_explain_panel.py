@@ -208,9 +208,9 @@ def test_the_threshold_chosen_on_validation_rows_at_training_is_offered_and_save
     from core.threshold import validation_text
 
     meta = json.loads((folder / "metadata.json").read_text())
-    assert any(c.value.startswith("At training, macro-F1 on its") and validation_text(meta)[1:] in c.value
-               and f"was highest at {stored['threshold']:.2f}: {stored['macro_f1']:.4f}, against "
-               f"{stored['macro_f1_at_default']:.4f} at 0.50" in c.value for c in at.caption)  # fmt: skip
+    assert any(c.value.startswith("At training, the model was tried") and validation_text(meta)[1:] in c.value
+               and f"was highest at {stored['threshold']:.2f} ({stored['macro_f1']:.3f}, against "
+               f"{stored['macro_f1_at_default']:.3f} at the default 0.50)" in c.value for c in at.caption)  # fmt: skip
     at.button(key="analyze_alarm_validation").click().run()
     no_exception(at)
     assert at.slider(key="analyze_alarm_threshold").value == pytest.approx(stored["threshold"])

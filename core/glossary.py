@@ -89,7 +89,7 @@ WEIGHTED_F1_HELP = (f"Weighted-F1: the F1 of each class, averaged so that {WEIGH
 #: Why macro-F1 comes first (one line, for captions and help texts).
 ACCURACY_NOTE = (
     "Accuracy misleads on this data: the largest class has over 2,000 times the rows of the smallest, so a model "
-    f"can be 99% accurate while missing a rare attack entirely. Macro-F1 does not: there {MACRO_F1_WORDS}."
+    f"can be 99% accurate while missing a rare attack entirely. Macro-F1 does not: in it, {MACRO_F1_WORDS}."
 )
 #: What the model's confidence in a row is: the Analyze page's one word for it, said once where it is first used. The
 #: predicted class's probability, not always the highest: under a saved alarm threshold a 2-class model can predict

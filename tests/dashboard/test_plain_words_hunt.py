@@ -20,14 +20,11 @@ from core.glossary import (
 from core.loading import read_files
 from core.pipeline import TrainedModel
 from dashboard import loaders
+from tests.dashboard.test_analyze_page import no_exception
 from tests.dashboard.test_visual_hunt import analyze_demo
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 MODEL = "test-rf-6class"
-
-
-def no_exception(at: AppTest) -> None:
-    assert not at.exception, [e.message for e in at.exception]
 
 
 def analyze_on_demo_traffic(task: int = 6, model: str = MODEL) -> AppTest:

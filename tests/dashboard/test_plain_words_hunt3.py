@@ -23,26 +23,24 @@ from core.glossary import (
     score_yardstick,
 )
 from dashboard import loaders
+from tests.dashboard.test_analyze_page import no_exception
+from tests.dashboard.test_visual_hunt import analyze_demo
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 MODEL = "test-rf-6class"
 
 
-def no_exception(at: AppTest) -> None:
-    assert not at.exception, [e.message for e in at.exception]
-
-
 def analyze(task: int = 6, model: str = MODEL, files: list[tuple[str, bytes]] | None = None) -> AppTest:
-    """The Analyze page scored by ``model`` of the test registry: on the demo traffic, or on ``files`` uploaded."""
+    """The Analyze page scored by ``model`` of the test registry: on the demo traffic (``analyze_demo``), or on
+    ``files`` uploaded."""
+    if files is None:
+        return analyze_demo(model, task)
     at = AppTest.from_file(str(APP), default_timeout=90).run()
     at = at.switch_page("views/analyze.py").run()
-    if files is None:
-        at.radio(key="analyze_source").set_value("Demo traffic (synthetic)").run()
     at.selectbox(key="analyze_task").set_value(task).run()
     at.selectbox(key="analyze_model").set_value(str(Path(os.environ["IOMT_MODELS_DIR"]) / model)).run()
-    if files is not None:
-        at.file_uploader(key="analyze_uploads").set_value([(n, b, "text/csv") for n, b in files])
-        at.run()
+    at.file_uploader(key="analyze_uploads").set_value([(n, b, "text/csv") for n, b in files])
+    at.run()
     no_exception(at)
     return at
 

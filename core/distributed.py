@@ -1070,8 +1070,10 @@ def _summarise(
         stats = []
         if job.error is None:
             for fut in job.score_futures:
-                if fut.status == "finished":
-                    stats.append(results[fut.key] if fut.key in results else fut.result())
+                if fut.key in results:  # collected as it finished: its data may since have been lost with a killed
+                    stats.append(results[fut.key])  # worker (the future then "lost" or recomputing, no exception)
+                elif fut.status == "finished":
+                    stats.append(fut.result())
                 else:
                     try:
                         exc = fut.exception()

@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.distributed import LOW_CONFIDENCE
 from core.figures import class_counts_figure, confidence_histogram, counts_need_log_scale, timeline_figure
 from core.glossary import CONFIDENCE_WORDS, DEMO_SCORES_WORDS, SCORE_SCALE, score_yardstick
 from core.loading import Dataset
@@ -326,7 +327,7 @@ def _data_quality(data: Dataset, pred: Predictions) -> None:
 
 def _alerts(ids: tuple, data: Dataset, pred: Predictions, frame: pd.DataFrame) -> None:
     st.subheader("What the model found")
-    threshold = st.slider("Low-confidence threshold", 0.0, 1.0, 0.6, 0.05, key="analyze_threshold",
+    threshold = st.slider("Low-confidence threshold", 0.0, 1.0, LOW_CONFIDENCE, 0.05, key="analyze_threshold",
                           help=f"{CONFIDENCE_WORDS} A row whose confidence is below this threshold is counted as "
                           "low-confidence: worth a look by hand.")  # fmt: skip
     attack = frame["predicted"] != BENIGN

@@ -33,7 +33,7 @@ from core.glossary import CONFIDENCE_SHORT, CONFIDENCE_WORDS
 from core.paths import confine, roots_text
 from core.preprocess import IMPLAUSIBLE_TEXT, RepairCounts, repair_rule
 from core.taxonomy import BENIGN
-from core.words import counted, time_text
+from core.words import counted, probability_text, time_text
 from dashboard import components, loaders
 from dashboard.escape import md
 
@@ -139,8 +139,8 @@ def render() -> None:
         "Low-confidence rows",
         f"{summary['low_confidence']:,}",
         border=True,
-        help=f"{CONFIDENCE_WORDS} Rows whose confidence is below {summary['low_confidence_threshold']:g} are counted "
-        "as low-confidence: worth a look by hand.",
+        help=f"{CONFIDENCE_WORDS} Rows whose confidence is below {low_text(summary)} are counted as "
+        "low-confidence: worth a look by hand.",
     )
     row.metric("Repaired cells", f"{summary['repaired_cells']['total']:,}", border=True)
     if summary["repaired_cells"]["total"]:  # which columns, and cells of 3e38 taken as inf, as the command says
@@ -263,6 +263,12 @@ FILES_TABLE_WIDTHS = {"attack %": 68, "rows": 72, "low-confidence": 70, "repaire
 ROWS_ON_DISK = "rows on disk"
 
 
+def low_text(summary: dict) -> str:
+    """The run's low-confidence threshold as the Analyze page's slider and the command line write it ("0.60"; it read
+    "0.6" here)."""
+    return probability_text(summary["low_confidence_threshold"])
+
+
 def files_table_columns(table: pd.DataFrame) -> list[str]:
     """The columns of :func:`files_table` shown: rows on disk only where they differ from the rows counted."""
     return [c for c in table.columns if c != ROWS_ON_DISK or (table[ROWS_ON_DISK] != table["rows"]).any()]
@@ -282,7 +288,7 @@ def files_table_config(summary: dict, shown: list[str] | None = None) -> dict:
                            help="Share of the file's rows predicted as attacks."),
         "rows": number("rows", width=widths["rows"], format="localized", help="Rows scored, as the summary counts them."),
         "low-confidence": number("low conf.", width=widths["low-confidence"], format="localized",
-                                 help=f"Rows whose confidence is below {summary['low_confidence_threshold']:g}."),
+                                 help=f"Rows whose confidence is below {low_text(summary)}."),
         "repaired cells": number("repaired", width=widths["repaired cells"], format="localized",
                                  help=f"Cells repaired before scoring (inf, NaN or beyond {IMPLAUSIBLE_TEXT}; see above)."),
         ROWS_ON_DISK: number("on disk", width=widths[ROWS_ON_DISK], format="localized",

@@ -28,11 +28,11 @@ def test_the_batch_page_calls_the_models_confidence_confidence_and_says_once_wha
     """The metric "Low-confidence rows" was explained as "Top probability below 0.6", a name the Analyze page does not use."""
     summary = make_result(tmp_path / "run", TWO_FILES)
     at = batch_page(tmp_path / "run")
-    (low,) = [m for m in at.metric if m.label == "Low-confidence rows"]
-    assert CONFIDENCE_WORDS in low.proto.help and "confidence is below 0.6" in low.proto.help, low.proto.help
+    (low,) = [m for m in at.metric if m.label == "Low-confidence rows"]  # 0.60, as the slider and the command line
+    assert CONFIDENCE_WORDS in low.proto.help and "confidence is below 0.60 " in low.proto.help, low.proto.help
     columns = json.loads(at.dataframe[0].proto.columns or "{}")
     column = columns["low-confidence"]
-    assert column["help"] == "Rows whose confidence is below 0.6.", column
+    assert column["help"] == "Rows whose confidence is below 0.60.", column
     layout = charts(at)["batch_confidence"]["layout"]
     assert layout["title"]["text"] == "Confidence, all files", layout["title"]
     assert layout["xaxis"]["title"]["text"] == f"Confidence ({CONFIDENCE_SHORT})", layout["xaxis"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import colorsys
 import math
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ import plotly.colors as pc
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.glossary import CONFIDENCE_SHORT
+from core.glossary import CONFIDENCE_SHORT, SPREAD_SCALE
 from core.taxonomy import CATEGORY, CLASSES_2, CLASSES_6, CLASSES_19, classes_for_task
 
 if TYPE_CHECKING:
@@ -984,9 +985,12 @@ __all__ += [
 
 _PUSH_UP = "#d62728"  # towards the predicted class
 _PUSH_DOWN = "#4c78a8"  # away from it
-#: The permutation-importance chart's x-axis: what a bar means, then the expert's measure (it said only "Drop in
-#: macro-F1 when the feature's values are shuffled"). The PDF report's chart says the same on one line.
-IMPORTANCE_AXIS = "How much the model's verdicts depend on it<br>(drop in macro-F1 when it is shuffled)"
+#: What a permutation-importance bar means, and the expert's measure of it: the chart's x-axis and its hover say both
+#: (the axis said only "Drop in macro-F1 when the feature's values are shuffled"; the hover "macro-F1 drops by 0.0123
+#: when shuffled"). The PDF report's chart says the axis on one line.
+IMPORTANCE_MEANS = "How much the model's verdicts depend on it"
+IMPORTANCE_MEASURE = "drop in macro-F1 when it is shuffled"
+IMPORTANCE_AXIS = f"{IMPORTANCE_MEANS}<br>({IMPORTANCE_MEASURE})"
 
 
 def importance_figure(frame: pd.DataFrame, top: int = 15, title: str | None = None) -> go.Figure:
@@ -1011,6 +1015,9 @@ def importance_figure(frame: pd.DataFrame, top: int = 15, title: str | None = No
         return _empty_figure(title, "no feature importance")
     if rows.empty:
         return _empty_figure(title, "shuffling no feature lowered macro-F1")
+    # In the axis's words, to 3 decimals as the reports' scores (it said "macro-F1 drops by 0.0123 when shuffled").
+    hover = (f"<b>%{{y}}</b>: %{{customdata}}<br>{IMPORTANCE_MEANS}: %{{x:.3f}}<br>({IMPORTANCE_MEASURE})"
+             "<extra></extra>")  # fmt: skip
     fig = go.Figure(
         go.Bar(
             y=rows["feature"].tolist(),
@@ -1019,7 +1026,7 @@ def importance_figure(frame: pd.DataFrame, top: int = 15, title: str | None = No
             orientation="h",
             marker_color="#4c78a8",
             customdata=rows["meaning"].tolist(),
-            hovertemplate="<b>%{y}</b>: %{customdata}<br>macro-F1 drops by %{x:.4f} when shuffled<extra></extra>",
+            hovertemplate=hover,
             showlegend=False,
         )
     )
@@ -1120,10 +1127,12 @@ def class_profile_figure(profiles: pd.DataFrame, cls: str, title: str | None = N
             showlegend=False,
         )
     )
-    # The axis says how big a difference is, as the Analyze page's caption does (profile_words); the subtitle what the
-    # two colours are (nothing said it: a reader took the grey bars for features that do not count).
-    _style(fig, title, f"Difference from {reference}, in standard<br>deviations: about 1 modest, 3+ striking", None,
-           height=_rows_height(len(rows), per_row=26, base=160, minimum=300), margin={**MARGIN, "t": 95})  # fmt: skip
+    # The axis says how big a difference is in the glossary's words, as the Analyze page's caption does
+    # (profile_words), broken into lines that fit a narrow page; the subtitle what the two colours are (nothing said
+    # it: a reader took the grey bars for features that do not count).
+    axis = _narrow_lines(f"Difference from {reference}, in standard deviations: {SPREAD_SCALE}")
+    _style(fig, title, axis, None, height=_rows_height(len(rows), per_row=26, base=160, minimum=300),
+           margin={**MARGIN, "t": 95})  # fmt: skip
     key = (f"<span style='color:{class_color(cls)}'>■</span> higher than {reference}   "
            f"<span style='color:{UNKNOWN_COLOR}'>■</span> lower than {reference}")  # fmt: skip
     fig.update_layout(title={"subtitle": {"text": key, "font": {"size": 12}}})
@@ -1135,6 +1144,11 @@ def class_profile_figure(profiles: pd.DataFrame, cls: str, title: str | None = N
 #: Characters of an axis title's line that fit under a plot at 800 pixels (about 470 for the page's content, less the
 #: features' names): a longer one was cut off ("Contribution to the probability of Attack (+ towards it, - aw").
 NARROW_AXIS_TITLE = 44
+
+
+def _narrow_lines(text: str, width: int = NARROW_AXIS_TITLE) -> str:
+    """``text`` broken at spaces into lines of at most ``width`` characters, joined by ``<br>``."""
+    return "<br>".join(textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False))
 
 
 def _operating_marker(x: float, y: float, threshold: float, hover: str) -> go.Scatter:

@@ -105,6 +105,9 @@ DEMO_SCORES_WORDS = f"These rows are synthetic demo traffic: {DEMO_SCORES_MEANIN
 #: reports', in the same words.
 IMPORTANCE_WORDS = ("The measurements of the traffic this model leans on most to tell attacks apart: the longer a bar, "
                     "the more its verdicts depend on that feature; a bar near 0, it hardly uses it.")  # fmt: skip
+#: How big a difference measured in standard deviations is ("What marks each attack"): the Analyze page's caption and
+#: the chart's axis, in the same words (they said it twice: "about 1 modest, 3+ striking" on the axis).
+SPREAD_SCALE = "about 1 is a modest difference, 3 or more a striking one"
 #: Macro-F1 of a plain random forest on the full real CICIoMT2024 data (45-feature release, official train/test split),
 #: by task, as published reproductions report it: the yardstick that tells a reader whether a score is good (the
 #: paper's own CNN reaches about 0.71-0.75 at 19 classes; /work/shared/DESIGN.md, section 1).

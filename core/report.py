@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .glossary import IMPORTANCE_WORDS, MACRO_F1_WORDS
+from .glossary import IMPORTANCE_WORDS, MACRO_F1_WORDS, SCORE_SCALE, WEIGHTED_F1_WORDS
 from .loading import UNLABELLED, Dataset
 from .preprocess import repair_rule
 from .words import counted, listed, share_text, time_text, was_were
@@ -107,9 +107,8 @@ def headline_sentences(report: EvaluationReport, max_classes: int = 19) -> list[
     # Rows whose true class is not known are not in n_rows: said, so that it does not contradict the flow count.
     out = [f"Of {report.n_rows:,} flows whose true class is known, {correct:,} "
            f"({share_text(correct / report.n_rows)}) {was_were(correct)} recognised as "
-           f"their true class. The macro-F1 score, which weighs every class equally so that rare attacks count as "
-           f"much as floods, is {report.macro_f1:.3f} (1 is perfect); the weighted-F1 is "
-           f"{report.weighted_f1:.3f}."]  # fmt: skip
+           f"their true class. The macro-F1 score, in which {MACRO_F1_WORDS}, is {report.macro_f1:.3f}; the "
+           f"weighted-F1, in which {WEIGHTED_F1_WORDS}, is {report.weighted_f1:.3f}. {SCORE_SCALE}"]  # fmt: skip
     for i, c in enumerate(labels[:max_classes]):
         n = int(cm[i].sum())
         if n == 0:
@@ -266,7 +265,7 @@ def analysis_report(model: TrainedModel, data: Dataset, *, predictions: Predicti
             f"({counted(importance.repeats, 'time')}) and the flows scored again; a bar is how much macro-F1 "
             f"({MACRO_F1_WORDS}){_coarser(importance.task, model.task)} drops, from "
             f"{importance.baseline_macro_f1:.3f}."])  # fmt: skip
-        sec.table = top[["feature", "meaning", "importance"]].round({"importance": 4})
+        sec.table = top[["feature", "meaning", "importance"]].round({"importance": 3})  # as the other scores
         sec.figure = figures.importance_figure(importance.frame, top=top_features)
         sec.draw = _bars_drawer(top["feature"].tolist(), top["importance"].to_numpy(dtype=float),
                                 figures.IMPORTANCE_AXIS.replace("<br>", " "))  # fmt: skip
@@ -398,7 +397,7 @@ def comparison_report(scores: list[ModelScore], *, data_label: str, n_rows: int 
     if len(ranked) > len(level):
         runner = ranked[len(level)]
         words += f", ahead of {runner.name} ({runner.report.macro_f1:.3f})"
-    intro.paragraphs.append(words + ". Macro-F1 weighs every class equally, so rare attacks count as much as floods.")
+    intro.paragraphs.append(f"{words}. In macro-F1, {MACRO_F1_WORDS}.")
     if metadata is not None and (note := training_data_note(metadata, [s.name for s in ranked])):
         intro.paragraphs.append(note)
     if best.report.duplicates_removed is not None:

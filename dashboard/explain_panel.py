@@ -27,10 +27,10 @@ from core.figures import (
     precision_recall_figure,
     roc_figure,
 )
-from core.glossary import IMPORTANCE_WORDS, MACRO_F1_WORDS
+from core.glossary import IMPORTANCE_WORDS, MACRO_F1_WORDS, SPREAD_SCALE
 from core.loading import UNLABELLED, Dataset
 from core.pipeline import Predictions, TrainedModel
-from core.taxonomy import BENIGN
+from core.taxonomy import BENIGN, CLASSES_2
 from core.words import counted, sentence
 from dashboard import auth, components, loaders
 from dashboard.escape import md
@@ -50,12 +50,20 @@ CURVES_WORDS = ("The curves show every threshold at once; the red cross is the s
                 "top-right corner, the better.")  # fmt: skip
 
 
-def profile_words(reference: str) -> str:
-    """How to read "What marks each attack", its bars measured from ``reference`` ("Benign" or "all other rows")."""
+def profile_words(reference: str, only: str | None = None) -> str:
+    """How to read "What marks each attack", its bars measured from ``reference`` ("Benign" or "all other rows");
+    ``only``: the one attack class shown, where there is no other to choose (a 2-class model's "Attack")."""
     against = "benign traffic" if reference == BENIGN else reference
-    return (f"How the chosen attack's flows differ from {against} on average, feature by feature (right: higher, "
-            "left: lower): the longest bars are its clearest signs. Bars are in standard deviations (the usual spread "
-            "of a feature in the training data): about 1 is a modest difference, 3 or more a striking one.")  # fmt: skip
+    flows = "the chosen attack's flows" if only is None else f"the {_class_words(only)} flows"
+    return (f"How {flows} differ from {against} on average, feature by feature (right: higher, left: lower): the "
+            "longest bars are its clearest signs. Bars are in standard deviations (the usual spread of a feature in the "
+            f"training data): {SPREAD_SCALE}.")  # fmt: skip
+
+
+def _class_words(cls: str) -> str:
+    """A class as a sentence names it: a 2-class model's "Attack" in lower case ("the attack flows"), others as they
+    are ("the Recon flows")."""
+    return cls.lower() if cls == CLASSES_2[1] else cls
 
 
 def row_words(predicted: str) -> str:
@@ -236,12 +244,15 @@ def _row_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFrame) -
 
 
 def _profiles_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFrame) -> None:
-    st.subheader("What marks each attack")
     labelled = "true" in frame and frame["true"].notna().any()
     labels = frame["true"].to_numpy(dtype=object) if labelled else frame["predicted"].to_numpy(dtype=object)
     prof = _profiles(*ids, model, data, labels)
     classes = list(dict.fromkeys(prof["class"]))
     basis = "true classes" if labelled else "predicted classes, the true class being unknown"
+    # One attack class (a 2-class model's "Attack", or one attack's files beside benign ones): its chart alone, under
+    # words for it (a select box "Attack class" of one choice, under "the chosen attack", read as a choice to make).
+    only = classes[0] if len(classes) == 1 else None
+    st.subheader("What marks each attack" if only is None else f"What marks {_class_words(only)} traffic")
     if not classes:
         attacks = sorted({c for c in pd.unique(labels[pd.notna(labels)]) if c != BENIGN})
         if not attacks:
@@ -251,8 +262,13 @@ def _profiles_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFra
                     "Add benign traffic (e.g. the official Benign file) to see what marks this attack.",
                     icon=":material/help:")  # fmt: skip
         return
-    st.caption(profile_words(str(prof["reference"].iloc[0])))
-    cls = st.selectbox("Attack class", classes, key="analyze_explain_class", help=f"Grouped by their {basis}.")
+    grouped = f"Grouped by their {basis}."
+    if only is not None:
+        st.caption(profile_words(str(prof["reference"].iloc[0]), only), help=grouped)
+        cls = only
+    else:
+        st.caption(profile_words(str(prof["reference"].iloc[0])))
+        cls = st.selectbox("Attack class", classes, key="analyze_explain_class", help=grouped)
     st.plotly_chart(class_profile_figure(prof, cls), key="analyze_explain_class_chart")
 
 

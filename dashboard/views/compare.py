@@ -28,6 +28,7 @@ from core.compare import (
 from core.compare import training_data_note as core_training_data_note
 from core.errors import CoreError
 from core.figures import comparison_bars, confusion_figure, per_class_f1_heatmap, speed_figure
+from core.glossary import ACCURACY_NOTE, MACRO_F1_HELP, MACRO_F1_WORDS, WEIGHTED_F1_HELP
 from core.loading import header_layout, split_files
 from core.models import FAMILIES
 from core.pipeline import TrainRows, scoring_notes, train_rows
@@ -47,8 +48,8 @@ KEY_BENCH_JOB = "compare_bench_job"  # the benchmark running (or last run) in a 
 
 def render() -> None:
     st.title("Compare models")
-    st.caption("Score several saved models of one task on exactly the same rows. Macro-F1 comes first: it "
-               "weighs every class equally, so rare attacks count as much as floods.")  # fmt: skip
+    st.caption(f"Score several saved models of one task on exactly the same rows. Macro-F1 comes first: in it, "
+               f"{MACRO_F1_WORDS}.")  # fmt: skip
     task = task_box("compare_task", st.session_state.get(loaders.KEY_TASK, 6))
     st.session_state[loaders.KEY_TASK] = task
     saved = loaders.saved_models(task)
@@ -246,8 +247,10 @@ SPEED_NOTE = (
 )
 
 
-#: Scores to four decimals (0.7590, not 0.759), seconds to a tenth, speeds with thousands separators (display only).
-_SCORE_COLUMNS = {**{c: st.column_config.NumberColumn(format="%.4f") for c in ("macro-F1", "weighted-F1", "accuracy")},
+#: Scores to four decimals (0.7590, not 0.759), each with the tooltip the Models and Analyze pages give it, seconds to
+#: a tenth, speeds with thousands separators (display only).
+_SCORE_HELP = {"macro-F1": MACRO_F1_HELP, "weighted-F1": WEIGHTED_F1_HELP, "accuracy": ACCURACY_NOTE}
+_SCORE_COLUMNS = {**{c: st.column_config.NumberColumn(format="%.4f", help=h) for c, h in _SCORE_HELP.items()},
                   "training time (s)": st.column_config.NumberColumn(format="%.1f"),
                   "rows scored per second": st.column_config.NumberColumn(format="localized")}  # fmt: skip
 

@@ -108,3 +108,13 @@ def test_eighteen_19_class_models_keep_their_f1_in_the_hover_not_in_cells_too_na
     # 6 classes: a row per model, as many rows as there are models, each cell wide enough for its number.
     six = F.per_class_f1_heatmap(_scores(18, CLASSES_6))
     assert six.data[0].texttemplate == "%{text}" and len(six.data[0].y) == 18
+
+
+def test_the_comparison_report_says_what_macro_f1_is_in_the_glossarys_words(pair):
+    """It said "Macro-F1 weighs every class equally, so rare attacks count as much as floods", words of its own."""
+    from core.glossary import MACRO_F1_WORDS
+
+    scores, metas = pair
+    first = comparison_report(scores, data_label="demo", metadata=metas).sections[0].paragraphs[0]
+    assert first.endswith(f". In macro-F1, {MACRO_F1_WORDS}."), first
+    assert "floods" not in first, first

@@ -699,6 +699,9 @@ def _ragged_row_error(
     label_col = next((c for c in read if c in set(label_like_columns(columns))), None)
     found = _find_ragged_row(data, columns, delimiter, read, label_col)
     row, line, cells = found if found else (None, None, [])
+    # pyarrow names the row itself when it parses on one thread ("Row #4003: Expected ..."), counting the header and
+    # the blank lines: beside our "row 4001 (line 4003 of the file)" a third number, and on one core only.
+    message = re.sub(r"^(CSV parse error: )?Row #\d+: ", r"\1", message)
     counts = re.search(r"Expected (\d+) columns, got (\d+)", message)
     detail = f"a row has {counts.group(2)} cells but the header has {counts.group(1)} columns ({message})"
     hint = ("the file is truncated or has stray delimiters; export it again (a number written with a comma, 1,234 "

@@ -132,3 +132,28 @@ def test_predicts_streamed_reader_names_a_fault_deep_in_a_file_as_read_csv_does(
     assert (got.value.row, got.value.line) == (want.value.row, want.value.line) == (row, line)
     assert str(got.value) == str(want.value) and got.value.hint == want.value.hint
     assert ("the header line is repeated" if fault == "header" else "cells but the header has") in str(got.value)
+
+
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_a_ragged_row_deep_in_a_file_is_said_the_same_on_one_core_as_on_two(cpus, tmp_path):
+    """On one core pyarrow parses serially and names the row itself: the streamed reader said "row 4001 (line 4003 of
+    the file) ... (CSV parse error: Row #4003: Expected 39 columns, got 40 ...)", a third number beside ours."""
+    import pyarrow as pa
+
+    from core import scoring
+
+    lines = make_csv(rows=6000)
+    body = [*lines[:4001], "," * (len(FEATURES_V2) - 1), lines[4001] + ",7", *lines[4002:]]
+    path = tmp_path / "capture.csv"
+    path.write_text("\n".join(body) + "\n")
+    before = pa.cpu_count()
+    pa.set_cpu_count(cpus)
+    try:
+        with pytest.raises(DataError) as got:
+            for _ in scoring._blocks(scoring._plan(path), 1 << 16, []):
+                pass
+    finally:
+        pa.set_cpu_count(before)
+    said = str(got.value)
+    assert (got.value.row, got.value.line) == (4001, 4003)
+    assert "Row #" not in said and "(CSV parse error: Expected 39 columns, got 40: " in said, said

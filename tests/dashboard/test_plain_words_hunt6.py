@@ -11,35 +11,14 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from core import glossary as G
 from core.glossary import ACCURACY_NOTE, MACRO_F1_HELP, WEIGHTED_F1_HELP
 from tests.dashboard.test_analyze_page import analyze_page, charts, choose, no_exception, upload
 from tests.dashboard.test_compare_page import compare_page
 
 
-@pytest.fixture(scope="module")
-def small_registry(demo_dir, tmp_path_factory):
-    """Three small real random forests and a logistic regression: 2 and 6 classes (faster than the shared registry)."""
-    from core.training import train_from_folder
-
-    out = tmp_path_factory.mktemp("hunt6-models")
-    for family, task, params in (("rf", 2, {"n_estimators": 5}), ("rf", 6, {"n_estimators": 5}),
-                                 ("lr", 6, {"max_iter": 100})):  # fmt: skip
-        train_from_folder(family, task, str(demo_dir), params=params, models_dir=str(out), name=f"h6-{family}-{task}")
-    return out
-
-
-@pytest.fixture()
-def env(small_registry, demo_dir, monkeypatch):
-    monkeypatch.setenv("IOMT_MODELS_DIR", str(small_registry))
-    monkeypatch.setenv("IOMT_DEMO_DATA_DIR", str(demo_dir))
-    return small_registry
-
-
-def test_the_compare_pages_score_table_explains_its_scores_as_the_other_pages_do(env):
-    at = compare_page(["h6-rf-6", "h6-lr-6"], 6)
+def test_the_compare_pages_score_table_explains_its_scores_as_the_other_pages_do(registry_env):
+    at = compare_page(["test-rf-6class", "test-lr-6class"], 6)
     no_exception(at)
     tables = [d for d in at.dataframe if "macro-F1" in d.value.columns]
     assert tables, "the score table is shown"
@@ -56,10 +35,10 @@ def _profiles_text(at) -> str:
     return " ".join(c.value for c in at.caption if "standard deviations" in c.value)
 
 
-def test_a_2_class_models_one_attack_class_is_shown_without_a_select_box(env):
+def test_a_2_class_models_one_attack_class_is_shown_without_a_select_box(registry_env):
     at = analyze_page()
     at.radio(key="analyze_source").set_value("Demo traffic (synthetic)").run()
-    at = choose(at, 2, "h6-rf-2")
+    at = choose(at, 2, "test-rf-2class")
     no_exception(at)
     assert not [s for s in at.selectbox if s.key == "analyze_explain_class"], "a select box of one choice"
     assert "analyze_explain_class_chart" in charts(at)
@@ -71,9 +50,9 @@ def test_a_2_class_models_one_attack_class_is_shown_without_a_select_box(env):
     assert "true classes" in " ".join(c.proto.help for c in at.caption if "standard deviations" in c.value)
 
 
-def test_one_attack_class_among_six_is_shown_without_a_select_box_and_several_keep_theirs(env, demo_dir):
+def test_one_attack_class_among_six_is_shown_without_a_select_box_and_several_keep_theirs(registry_env, demo_dir):
     files = ["Benign_test.pcap.csv", "Recon-Port_Scan_test.pcap.csv"]
-    at = upload(choose(analyze_page(), 6, "h6-rf-6"),
+    at = upload(choose(analyze_page(), 6, "test-rf-6class"),
                 [(f, (demo_dir / "test" / f).read_bytes()) for f in files])  # fmt: skip
     no_exception(at)
     assert not [s for s in at.selectbox if s.key == "analyze_explain_class"], "a select box of one choice"

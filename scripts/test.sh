@@ -39,7 +39,7 @@ if ! command -v pdftoppm >/dev/null 2>&1; then
 fi
 if [ "$workers" = auto ] || [ "$workers" -gt 1 ]; then
   # Each test process would start an OpenMP pool of one thread per core (scikit-learn's gradient boosting, BLAS):
-  # two processes on two cores then ran four spinning threads. The cores are shared out instead (unless set).
+  # two processes on two cores then ran four threads on them. The cores are shared out instead (unless set).
   per=1
   if [ "$workers" != auto ] && [ $((cores / workers)) -gt 1 ]; then per=$((cores / workers)); fi
   export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$per}

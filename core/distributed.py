@@ -1227,11 +1227,12 @@ def format_summary(summary: dict) -> str:
     ]
     lines += [f"  {c}: {n:,}" for c, n in summary["predicted"].items()]
     width = max([len(f["file"]) for f in summary["files"]] + [4])
-    lines.append(f"{'file':<{width}}  {'rows':>10}  {'attack %':>8}  {'low-conf':>8}  {'repaired':>8}")
+    # The Batch page's short headings ("low conf.": it was "low-conf" here).
+    lines.append(f"{'file':<{width}}  {'rows':>10}  {'attack %':>8}  {'low conf.':>9}  {'repaired':>8}")
     for f in summary["files"]:
         lines.append(
             f"{f['file']:<{width}}  {f['rows']:>10,}  {100 * (f['attack_share'] or 0):>8.2f}  "
-            f"{f['low_confidence']:>8,}  {f['repaired_cells']:>8,}"
+            f"{f['low_confidence']:>9,}  {f['repaired_cells']:>8,}"
         )
     lines += [f"note: {n}" for n in summary_notes(summary)]
     for f in summary["failed"]:

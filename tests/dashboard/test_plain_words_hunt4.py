@@ -55,6 +55,11 @@ def test_score_many_prints_the_low_confidence_threshold_as_a_confidence():
     text = format_summary(summary)
     assert "low-confidence rows (confidence < 0.60): 1" in text, text
     assert "probability <" not in text, text
+    # The files table's heading as the Batch page's table says it (it read "low-conf").
+    one = {"file": "a.csv", "rows": 6, "attack_share": 0.5, "low_confidence": 1, "repaired_cells": 0}
+    head, row = format_summary({**summary, "files": [one]}).splitlines()[3:5]
+    assert head.split() == ["file", "rows", "attack", "%", "low", "conf.", "repaired"], head
+    assert head.index("conf.") + len("conf.") == row.index(" 1 ") + 2, (head, row)  # the count under its heading
 
 
 def test_the_overviews_demo_warning_and_the_analyze_pages_are_one_sentence(demo_dir, tmp_path, monkeypatch):

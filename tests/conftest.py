@@ -25,6 +25,15 @@ for _name, _sub in (("IOMT_AUDIT_DIR", "audit"), ("IOMT_LOCK_DIR", "locks")):
     if _name not in os.environ or os.environ.get(f"_IOMT_TEST_SET_{_name}") == os.environ[_name]:
         os.environ[_name] = os.environ[f"_IOMT_TEST_SET_{_name}"] = str(_TEST_TMP / _sub)
 
+# scripts/test.sh gives each test process its share of the cores for OpenMP (OMP_NUM_THREADS: one each on two cores).
+# pyarrow's CPU pool follows that variable too, and on one thread it parses serially, which one core's users do but
+# most do not: the tests' own reading runs threaded, as on the machines it serves (the serial path is tested by name,
+# and by the command-line and browser tests, whose processes inherit the variable).
+if os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get("OMP_NUM_THREADS"):
+    import pyarrow as _pa
+
+    _pa.set_cpu_count(max(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2))
+
 SHARED_DATA = Path(os.environ.get("IOMT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 V1_SAMPLE = SHARED_DATA / "ciciomt2024-v1-sample"
 V2_SAMPLE = SHARED_DATA / "ciciomt2024-v2-sample"

@@ -106,10 +106,23 @@ def test_blank_lines_above_the_header_are_named():
     assert "blank line" in error.detail and "2 blank lines" in error.hint, (error.detail, error.hint)
 
 
+@pytest.fixture(params=[1, 2], ids=["1-cpu", "2-cpus"])
+def cpus(request):
+    """pyarrow's CPU pool on one thread and on two: on one it parses serially and named the row itself, so that the
+    streamed reader said "row 4001 (line 4003 of the file) ... (CSV parse error: Row #4003: Expected 39 columns ...)",
+    a third number beside ours, unlike read_csv."""
+    import pyarrow as pa
+
+    before = pa.cpu_count()
+    pa.set_cpu_count(request.param)
+    yield request.param
+    pa.set_cpu_count(before)
+
+
 @pytest.mark.parametrize("fault", ["header", "ragged"])
-def test_predicts_streamed_reader_names_a_fault_deep_in_a_file_as_read_csv_does(fault, tmp_path):
+def test_predicts_streamed_reader_names_a_fault_deep_in_a_file_as_read_csv_does(fault, cpus, tmp_path):
     """``predict`` reads a file in blocks past its first rows (core.scoring): a header repeated there, or a ragged row
-    below a row of blank cells, is said as read_csv says it, with the same row and line."""
+    below a row of blank cells, is said as read_csv says it, with the same row and line, on one CPU as on two."""
     from core import scoring
 
     lines = make_csv(rows=6000)
@@ -132,28 +145,4 @@ def test_predicts_streamed_reader_names_a_fault_deep_in_a_file_as_read_csv_does(
     assert (got.value.row, got.value.line) == (want.value.row, want.value.line) == (row, line)
     assert str(got.value) == str(want.value) and got.value.hint == want.value.hint
     assert ("the header line is repeated" if fault == "header" else "cells but the header has") in str(got.value)
-
-
-@pytest.mark.parametrize("cpus", [1, 2])
-def test_a_ragged_row_deep_in_a_file_is_said_the_same_on_one_core_as_on_two(cpus, tmp_path):
-    """On one core pyarrow parses serially and names the row itself: the streamed reader said "row 4001 (line 4003 of
-    the file) ... (CSV parse error: Row #4003: Expected 39 columns, got 40 ...)", a third number beside ours."""
-    import pyarrow as pa
-
-    from core import scoring
-
-    lines = make_csv(rows=6000)
-    body = [*lines[:4001], "," * (len(FEATURES_V2) - 1), lines[4001] + ",7", *lines[4002:]]
-    path = tmp_path / "capture.csv"
-    path.write_text("\n".join(body) + "\n")
-    before = pa.cpu_count()
-    pa.set_cpu_count(cpus)
-    try:
-        with pytest.raises(DataError) as got:
-            for _ in scoring._blocks(scoring._plan(path), 1 << 16, []):
-                pass
-    finally:
-        pa.set_cpu_count(before)
-    said = str(got.value)
-    assert (got.value.row, got.value.line) == (4001, 4003)
-    assert "Row #" not in said and "(CSV parse error: Expected 39 columns, got 40: " in said, said
+    assert "Row #" not in str(got.value), str(got.value)

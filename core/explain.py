@@ -61,11 +61,16 @@ class Baseline:
         The same point after the model's preprocessing (the attribution baseline).
     source : str
         Where the values come from, in words.
+    benign : bool
+        Whether they are benign traffic's; False where the model has none to give (trained without Benign, as on
+        the real v1 sample, or saved before its benign median was stored) and the median of all its training rows,
+        attacks included, stands in: to be called "typical values", not "typical benign" ones.
     """
 
     raw: np.ndarray
     preprocessed: np.ndarray
     source: str
+    benign: bool = True
 
 
 def benign_median(pre, data: Dataset) -> tuple[np.ndarray, int] | None:
@@ -108,7 +113,8 @@ def benign_baseline(model, data: Dataset | None = None) -> Baseline:
         source = ("median of all the model's training rows, attacks included (no benign rows among the rows "
                   "analysed, and none stored with the model)")  # fmt: skip
     preprocessed = pre.transform(raw[None, :].astype(np.float32))[0][0]
-    return Baseline(raw=raw, preprocessed=preprocessed.astype(np.float32), source=source)
+    return Baseline(raw=raw, preprocessed=preprocessed.astype(np.float32), source=source,
+                    benign=found is not None or stored is not None)  # fmt: skip
 
 
 def _repair_only(pre, X: np.ndarray) -> np.ndarray:
@@ -263,6 +269,7 @@ class RowExplanation:
     baseline_probability: float  # of the predicted class, at the typical benign values
     method: str  # "integrated gradients" or "occlusion"
     baseline_source: str
+    baseline_benign: bool = True  # False: the baseline is all training rows' median, attacks included (Baseline.benign)
     completeness_gap: float | None = None  # |sum(contributions) - (f(x) - f(baseline))|, IG only
     notes: list[str] = field(default_factory=list)
 
@@ -312,6 +319,7 @@ def explain_row(model, data: Dataset, index: int, *, baseline: Baseline | None =
     notes += _repair_notes(data.X[index], features, values)
     return RowExplanation(frame=frame.reset_index(drop=True), predicted=model.classes[c], probability=float(p_x[c]),
                           baseline_probability=float(p_b[c]), method=method, baseline_source=baseline.source,
+                          baseline_benign=baseline.benign,
                           completeness_gap=gap, notes=notes)  # fmt: skip
 
 

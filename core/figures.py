@@ -1036,7 +1036,8 @@ def importance_figure(frame: pd.DataFrame, top: int = 15, title: str | None = No
     return fig
 
 
-def attribution_figure(frame: pd.DataFrame, predicted: str, top: int = 12, title: str | None = None) -> go.Figure:
+def attribution_figure(frame: pd.DataFrame, predicted: str, top: int = 12, title: str | None = None,
+                       reference: str = "benign") -> go.Figure:  # fmt: skip
     """Horizontal bars: how much each feature pushed one row towards (red, +) or away from (blue, -) its
     predicted class; the row's value and the typical benign value in each label and hover.
 
@@ -1045,6 +1046,9 @@ def attribution_figure(frame: pd.DataFrame, predicted: str, top: int = 12, title
     frame : DataFrame
         ``feature``, ``meaning``, ``value``, ``typical_benign``, ``contribution``, largest absolute first
         (:attr:`core.explain.RowExplanation.frame`).
+    reference : str
+        What the ``typical_benign`` values are called in the labels: "benign", or "typical" where they are not benign
+        traffic's (:attr:`core.explain.RowExplanation.baseline_benign` False: a model trained without Benign).
 
     Returns
     -------
@@ -1058,7 +1062,7 @@ def attribution_figure(frame: pd.DataFrame, predicted: str, top: int = 12, title
     if rows.empty:
         return _empty_figure(title, "no single feature changes this prediction")
     contrib = rows["contribution"].to_numpy(dtype=float)
-    labels = [f"{f} = {_short(v)} (benign ~{_short(b)})"
+    labels = [f"{f} = {_short(v)} ({reference} ~{_short(b)})"
               for f, v, b in zip(rows["feature"], rows["value"], rows["typical_benign"])]  # fmt: skip
     fig = go.Figure(
         go.Bar(

@@ -570,6 +570,18 @@ def scored_at(meta: dict) -> int | None:
     return task if isinstance(task, int) and not isinstance(task, bool) and task < int(meta["task"]) else None
 
 
+def scored_classes(meta: dict) -> tuple[int, int] | None:
+    """``(classes scored, classes of the task)`` where a saved model's test rows held only some of the task's
+    classes (the real v1 sample has 8 of the 19), its macro-F1 being over those alone; None where they held every
+    class, or it has no test scores."""
+    test = (meta.get("metrics") or {}).get("test") or {}
+    absent = test.get("absent_classes") or []
+    if not test or not absent:
+        return None
+    task = scored_at(meta) or int(meta["task"])
+    return task - len(absent), task
+
+
 def test_set_of(meta: dict) -> str | None:
     """Which rows a saved model's test scores were measured on, as a key: models with equal keys were scored on the
     same rows, and only their scores rank against each other (None: no test scores).

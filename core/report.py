@@ -152,13 +152,22 @@ def _duplicate_rows(X: np.ndarray) -> int:
     return int(len(view) - len(np.unique(view)))
 
 
+def _task_fact(model: TrainedModel) -> str:
+    """The task and the classes the model can predict: fewer than the task's where it was trained without some (the
+    real v1 sample has 8 of the 19), said so ("Task: 19 classes (8 names)" read as if those were the task's)."""
+    names = ", ".join(model.classes)
+    if len(model.classes) < model.task:
+        return f"Task: {model.task} classes; it can predict {len(model.classes)} of them: {names}"
+    return f"Task: {model.task} classes ({names})"
+
+
 def _model_facts(model: TrainedModel) -> list[str]:
     from .threshold import saved_since_training, threshold_text
 
     meta = model.metadata
     data = meta.get("data") or {}
     facts = [f"Model: {model.name} ({model.family}: {meta.get('description') or model.family})",
-             f"Task: {model.task} classes ({', '.join(model.classes)})",
+             _task_fact(model),
              f"Data layout: {model.layout.name} ({model.layout.n_features} features)"]  # fmt: skip
     if data.get("description"):
         facts.append(f"Trained on: {data['description']} ({data.get('train_rows', 0):,} rows"
@@ -295,11 +304,15 @@ def _evaluation_sections(evaluation: EvaluationReport, figures) -> list[Section]
         labels = list(evaluation.labels)
         cm = np.asarray(evaluation.confusion_matrix)
         b, a = labels.index("Benign"), labels.index("Attack")
-        n_benign = int(cm[b].sum())
+        n_benign, n_attack = int(cm[b].sum()), int(cm[a].sum())
         fa = int(cm[b, a])
-        out[0].paragraphs.append(f"False alarms: {fa:,} of {n_benign:,} benign flows were flagged as attacks "
-                                 f"({10_000 * fa / max(n_benign, 1):,.1f} per 10,000 benign flows). Missed attacks: "
-                                 f"{int(cm[a, b]):,} of {int(cm[a].sum()):,}.")  # fmt: skip
+        # Attacks alone (the real v1 sample has no benign flow) gave "0 of 0 benign flows ... (0.0 per 10,000)": a
+        # rate where there was nothing to count; benign flows alone, "Missed attacks: 0 of 0".
+        alarms = (f"{fa:,} of {n_benign:,} benign flows were flagged as attacks ({10_000 * fa / n_benign:,.1f} per "
+                  "10,000 benign flows)" if n_benign else "none to count, since no flow here is benign")  # fmt: skip
+        missed = (f"{int(cm[a, b]):,} of {n_attack:,}" if n_attack else
+                  "none to count, since no flow here is an attack")  # fmt: skip
+        out[0].paragraphs.append(f"False alarms: {alarms}. Missed attacks: {missed}.")
     labels = list(evaluation.labels)
     cm = np.asarray(evaluation.confusion_matrix, dtype=np.int64).reshape(len(labels), len(labels))
     conf = Section("Confusion matrix", paragraphs=[

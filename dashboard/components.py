@@ -19,7 +19,7 @@ from core.evaluation import WARNING, EvaluationReport
 from core.figures import confusion_figure, per_class_metrics_figure, per_class_table, prediction_error_figure
 from core.glossary import ACCURACY_NOTE, MACRO_F1_HELP, WEIGHTED_F1_HELP
 from core.models import FAMILIES
-from core.pipeline import COARSER_NOTE, scored_at, test_set_of
+from core.pipeline import COARSER_NOTE, scored_at, scored_classes, test_set_of
 from core.preprocess import repair_rule
 from core.report import absent_classes_sentence
 from core.schema import LAYOUTS
@@ -181,6 +181,26 @@ def saved_thresholds_caption(models: list[dict]) -> str | None:
             f"has been saved since for {names}: {it} now flag{'s' if it == 'it' else ''} flows at {its} threshold, "
             f"so {its} scores listed here are not what {it} do{'es' if it == 'it' else ''} now (the Analyze page "
             "scores with the saved threshold).")  # fmt: skip
+
+
+def partial_scores_caption(models: list[dict]) -> str | None:
+    """Which of ``models`` (metadata dicts) were scored on only some of their task's classes (the real v1 sample has
+    8 of the 19), and which of them never saw Benign traffic; None when every model was scored on every class. Their
+    macro-F1 stood beside the published results and other models' scores without a word."""
+    some = [(m, n) for m in models if (n := scored_classes(m))]
+    if not some:
+        return None
+    names = listed([f"**{md(m['name'])}** ({n[0]} of {n[1]})" for m, n in some])
+    one = len(some) == 1
+    text = (f"Scored on only some of the task's classes: {names}. {'Its' if one else 'Their'} test rows held no "
+            f"other class, so {'its' if one else 'their'} macro-F1 is the average over the classes tested alone and "
+            "says nothing of the rest: compare it only with scores on the same classes.")  # fmt: skip
+    blind = [m["name"] for m, _ in some if BENIGN in ((m.get("data") or {}).get("classes_absent_from_training") or [])]
+    if blind:
+        it = len(blind) == 1
+        text += (f" {listed(['**' + md(n) + '**' for n in blind])} never saw Benign traffic, so "
+                 f"{'it calls' if it else 'they call'} every flow an attack.")  # fmt: skip
+    return text
 
 
 def ranking_key(meta: dict) -> tuple[bool, float]:

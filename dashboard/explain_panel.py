@@ -66,10 +66,12 @@ def _class_words(cls: str) -> str:
     return cls.lower() if cls == CLASSES_2[1] else cls
 
 
-def row_words(predicted: str) -> str:
-    """How to read the bars of "Why this flow"."""
+def row_words(predicted: str, benign: bool = True) -> str:
+    """How to read the bars of "Why this flow"; ``benign`` False: the values compared with are not benign traffic's
+    (:attr:`core.explain.RowExplanation.baseline_benign`)."""
+    against = "typical benign traffic" if benign else "the typical value of the model's training rows"
     return (f"red bars pushed it towards {predicted}, blue bars away from it; the longer the bar, the more that "
-            "feature weighed. Each compares the flow's value with typical benign traffic.")  # fmt: skip
+            f"feature weighed. Each compares the flow's value with {against}.")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------- cached work
@@ -218,9 +220,13 @@ def _row_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFrame) -
     baseline = _baseline(*ids, model, data)
     with st.spinner("Explaining this flow…"):
         ex = _row(*ids, index, model, data, baseline)
-    method = ("integrated gradients (exact share of the change in probability from typical benign values to this "
+    # A model trained without Benign (the real v1 sample has none) is explained against the median of its training
+    # rows, all attacks: not called "typical benign" (each bar read "(benign ~68.9)", an attack's value).
+    typical = "typical benign" if ex.baseline_benign else "typical"
+    at = "typical benign values" if ex.baseline_benign else "typical values of the model's training rows"
+    method = (f"integrated gradients (exact share of the change in probability from {typical} values to this "
               "flow)" if ex.method == "integrated gradients" else
-              "occlusion: each feature alone set back to its typical benign value")  # fmt: skip
+              f"occlusion: each feature alone set back to its {typical} value")  # fmt: skip
     # A saved alarm threshold decides, not the larger probability: "classed as Attack with probability 0.400" (or as
     # Benign with 0.300) read as a mistake where the page did not say so.
     decided = ""
@@ -229,13 +235,16 @@ def _row_section(ids, model: TrainedModel, data: Dataset, frame: pd.DataFrame) -
                    f"{th.threshold_text(th.model_threshold(model.metadata))}, the alarm threshold saved with the "
                    "model.")  # fmt: skip
     st.markdown(f"Row {int(r['row']):,} of {md(r['file'])}: classed as **{ex.predicted}** with probability "
-                f"{ex.probability:.3f}{truth}.{decided} At typical benign values its probability of {ex.predicted} "
-                f"would be {ex.baseline_probability:.3f}.")  # fmt: skip
-    st.caption(f"What made the model call this flow {ex.predicted}: {row_words(ex.predicted)} Typical benign "
-               f"values: {ex.baseline_source}.", help=f"Method: {method}.")  # fmt: skip
-    st.plotly_chart(attribution_figure(ex.frame, ex.predicted), key="analyze_explain_row_chart")
-    with st.expander("This flow's values beside typical benign values"):
+                f"{ex.probability:.3f}{truth}.{decided} At {at} its probability of {ex.predicted} would be "
+                f"{ex.baseline_probability:.3f}.")  # fmt: skip
+    st.caption(f"What made the model call this flow {ex.predicted}: {row_words(ex.predicted, ex.baseline_benign)} "
+               f"{typical.capitalize()} values: {ex.baseline_source}.", help=f"Method: {method}.")  # fmt: skip
+    st.plotly_chart(attribution_figure(ex.frame, ex.predicted, reference="benign" if ex.baseline_benign else "typical"),
+                    key="analyze_explain_row_chart")  # fmt: skip
+    with st.expander(f"This flow's values beside {typical} values"):
         shown = ex.frame[["feature", "meaning", "value", "typical_benign", "contribution"]]
+        if not ex.baseline_benign:
+            shown = shown.rename(columns={"typical_benign": "typical"})
         st.dataframe(shown, hide_index=True, key="analyze_explain_row_table",
                      column_config={"contribution": st.column_config.NumberColumn(format="%+.4f")})  # fmt: skip
     for note in ex.notes:  # a note that starts with a feature keeps its name as written ("fin_flag_number was NaN")

@@ -126,6 +126,8 @@ def render() -> None:
                    "not rank them against the others.")  # fmt: skip
     if thresholds := components.saved_thresholds_caption(models):
         st.caption(thresholds)
+    if partial := components.partial_scores_caption(models):
+        st.caption(partial)
     by_name = {m["name"]: m for m in models}
     chosen = st.session_state.get(KEY_SELECTED)
     if chosen is not None and chosen not in by_name:

@@ -101,6 +101,8 @@ def _model_scores(models: list[dict]) -> None:
     st.caption(components.ACCURACY_NOTE)
     if thresholds := components.saved_thresholds_caption(models):
         st.caption(thresholds)
+    if partial := components.partial_scores_caption(models):
+        st.caption(partial)
     tasks = [t for t in TASKS if (frame["task"] == t).any()]
     for tab, task in zip(st.tabs([_tab_title(t, int((frame["task"] == t).sum())) for t in tasks]), tasks):
         part = frame[frame["task"] == task]

@@ -325,7 +325,7 @@ def _print_evaluation(model, data: str, report) -> None:
     """``evaluate``'s report in words: the headline, what the classes say, the notes, and per-class scores."""
     print(f"{model.name} on {data}/test: {report.headline()}")
     if report.absent_classes:
-        print(f"classes absent from the test data: {', '.join(report.absent_classes)}")
+        print(f"classes absent from the test data ({len(report.absent_classes)}): {', '.join(report.absent_classes)}")
     from .compare import untrained_classes
 
     if never := untrained_classes(model.metadata, report):

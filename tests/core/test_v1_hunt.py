@@ -129,3 +129,13 @@ def test_models_marks_a_score_over_only_some_of_the_tasks_classes(v1_registry, v
     assert any(x.startswith("~ scored on only the classes its test rows hold") for x in out), out
     full = run_cli("models", "--models-dir", v1_two_class)  # generated v1 data: every class tested, no mark
     assert "~" not in full, full
+
+
+def test_evaluate_counts_the_classes_absent_from_the_test_data_as_train_does(v1_registry, v1_sample):
+    """train printed "classes absent from training data (11): ..." and evaluate, for the same model on the same
+    folder, "classes absent from the test data: ..." with 11 names to count by hand."""
+    out = run_cli("evaluate", "--model", "v1-lr-19class", "--models-dir", v1_registry, "--data", v1_sample).splitlines()
+    line = next(x for x in out if x.startswith("classes absent from the test data"))
+    names = line.split(": ", 1)[1].split(", ")
+    assert len(names) == 11 and "Benign" in names, line
+    assert line.startswith("classes absent from the test data (11): "), line

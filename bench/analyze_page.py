@@ -8,7 +8,8 @@ headline Macro-F1 is shown. Each run is a fresh browser context and a file with 
 bytes, another upload), so every run really parses and scores; the first run also pays for loading
 the model in the server. Then the same work is timed in-process without the browser
 (``core.loading.read_csv`` + ``TrainedModel.predict`` + ``TrainedModel.evaluate``), so the browser
-and Streamlit overhead is visible.
+and Streamlit overhead is visible. While the browser runs, the server's process tree (``streamlit run`` and its
+children) is sampled with psutil every 0.1 s: its resident memory before each upload and at its peak.
 
     .venv/bin/python bench/analyze_page.py --models-dir /tmp/demo_models [--rows 100000] [--model NAME]
         [--runs 3] [--demo-data /tmp/demo_setup] [--screenshot /tmp/analyze-100k.png]
@@ -22,6 +23,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,6 +79,56 @@ def streamlit_app(models_dir: Path, demo_dir: Path, log_path: Path) -> Iterator[
             yield url
     except RuntimeError as exc:
         raise SystemExit(str(exc)) from None
+
+
+class ServerMemory:
+    """Resident memory of the ``streamlit run`` process tree (this process's child), sampled in a thread."""
+
+    INTERVAL_S = 0.1
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._psutil = psutil
+        servers = [c for c in psutil.Process().children(recursive=True) if "streamlit" in " ".join(c.cmdline())]
+        if not servers:
+            raise SystemExit("no streamlit process to sample")
+        self.server = servers[0]
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def rss(self) -> int:
+        """Bytes resident now, the server and its children together."""
+        total = 0
+        for proc in [self.server, *self.server.children(recursive=True)]:
+            try:
+                total += proc.memory_info().rss
+            except self._psutil.Error:  # a child that ended between listing and reading
+                pass
+        return total
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.INTERVAL_S):
+            self.peak = max(self.peak, self.rss())
+
+    def reset(self) -> int:
+        """Start a new peak from now; the resident bytes now."""
+        now = self.rss()
+        self.peak = now
+        return now
+
+    def __enter__(self) -> ServerMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def gb(n: int) -> str:
+    return f"{n / 2**30:.2f} GiB"
 
 
 # ---------------------------------------------------------------------------------- the browser
@@ -260,16 +312,23 @@ def main() -> int:
 
         runs = []
         log = Path(tmp) / "streamlit.log"
-        with streamlit_app(args.models_dir, args.demo_data, log) as url, sync_playwright() as p:
+        with (
+            streamlit_app(args.models_dir, args.demo_data, log) as url,
+            ServerMemory() as memory,
+            sync_playwright() as p,
+        ):
             browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
             try:
                 for i, f in enumerate(files):
                     shot = args.screenshot if i == len(files) - 1 else None
+                    before = memory.reset()
                     r = browser_run(browser, url, model, sorted(task_models), f, shot)
+                    r["rss_before"], r["rss_peak"] = before, memory.peak
                     runs.append(r)
                     print(f"run {i + 1}: {r['shown']:.1f} s upload->confusion matrix (status 'Read and scored' "
                           f"at {r['scored']:.1f} s, script finished at {r['finished']:.1f} s); "
-                          f"{r['rows']:,} rows, Macro-F1 {r['macro_f1']}", flush=True)  # fmt: skip
+                          f"{r['rows']:,} rows, Macro-F1 {r['macro_f1']}; server memory {gb(before)} before "
+                          f"the upload, peak {gb(r['rss_peak'])}", flush=True)  # fmt: skip
                     if r["rows"] != args.rows:
                         print(f"  WARNING: the page scored {r['rows']:,} rows, expected {args.rows:,}")
             finally:
@@ -288,7 +347,8 @@ def main() -> int:
     shown = [r["shown"] for r in runs]
     print(f"\nanalyze page, {args.rows:,} rows ({mb:.1f} MB), {model}: median {med(shown):.1f} s upload->confusion "
           f"matrix (runs: {', '.join(f'{s:.1f}' for s in shown)} s); core alone: parse {med(core['parse']):.1f} s + "
-          f"score {med(core['score']):.1f} s + evaluate {med(core['evaluate']):.1f} s")  # fmt: skip
+          f"score {med(core['score']):.1f} s + evaluate {med(core['evaluate']):.1f} s; server peak resident memory "
+          f"{gb(max(r['rss_peak'] for r in runs))}")  # fmt: skip
     return 0
 
 

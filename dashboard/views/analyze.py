@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -58,8 +59,9 @@ def render() -> None:
         return
     data, pred, report, frame = scored
     _data_quality(data, pred)
-    _alerts((meta["path"], loaders.model_mtime(meta["path"]), loaded[0]), data, pred, frame)
-    _predictions_table(frame, pred, meta["name"])
+    ids = (meta["path"], loaders.model_mtime(meta["path"]), loaded[0])  # one scoring: what its caches are keyed on
+    _alerts(ids, data, pred, frame)
+    _predictions_table(ids, frame, pred, meta["name"])
     st.subheader("How good were these predictions?")
     if report is None:
         st.info("The true class of these rows is not known (no official CICIoMT2024 file name and no label column), "
@@ -254,7 +256,7 @@ def _audit_scoring(data_key, data: Dataset, meta: dict, mtime: float, pred: Pred
     since (an alarm threshold saved on this page, a model retrained under the same name) scores anew, and that
     scoring is recorded too, with the threshold it decided at."""
     if isinstance(data_key, loaders.UploadKey):
-        files = auth.upload_infos(st.session_state.get("analyze_uploads") or [])
+        files = _upload_infos(data_key, st.session_state.get("analyze_uploads") or [])
     else:
         files = [auth.audit.file_info(loaders.DEMO_TRAFFIC_NAME, loaders.demo_traffic_csv())]
     details = {"rows": len(data), "task": int(meta["task"])}
@@ -263,6 +265,13 @@ def _audit_scoring(data_key, data: Dataset, meta: dict, mtime: float, pred: Pred
     if report is not None:
         details["macro_f1"] = round(float(report.macro_f1), 4)
     auth.log_once("scored", (data_key, meta["path"], mtime), model=meta["name"], files=files, **details)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _upload_infos(data_key, _uploads) -> list[dict]:
+    """Name, size and SHA-256 of each upload, worked out once per upload (``data_key``), not on every rerun: copying and
+    hashing a 409 MB capture made each rerun 0.5 s longer, for an event written once per session."""
+    return auth.upload_infos(_uploads)
 
 
 def _completeness(f) -> str:
@@ -385,7 +394,14 @@ def _timeline(model_path: str, mtime: float, data_key, file: int | None, _frame:
     return timeline_figure(predicted if file is None else predicted[_data.source == file], classes)
 
 
-def _predictions_table(frame: pd.DataFrame, pred: Predictions, model_name: str) -> None:
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _mistakes(model_path: str, mtime: float, data_key, _frame: pd.DataFrame) -> np.ndarray:
+    """Where the prediction differs from the known true class, once per scoring (1 s a rerun for a million rows when
+    worked out on every rerun, with *Only mistakes* ticked)."""
+    return wrong_by_label(_frame["predicted"].to_numpy(), _frame["true"].to_numpy())
+
+
+def _predictions_table(ids: tuple, frame: pd.DataFrame, pred: Predictions, model_name: str) -> None:
     classes = pred.classes
     st.subheader("Predictions, row by row")
     # A row that wraps: in three fixed columns, at 800 pixels the box read "Onl…" instead of "Only mistakes".
@@ -403,7 +419,7 @@ def _predictions_table(frame: pd.DataFrame, pred: Predictions, model_name: str) 
     if chosen:
         mask = mask & frame["predicted"].isin(chosen).to_numpy()
     if wrong and known:  # a label saying only a family (DDoS) or Attack is compared with the prediction grouped so
-        mask = mask & wrong_by_label(frame["predicted"].to_numpy(), frame["true"].to_numpy())
+        mask = mask & _mistakes(*ids, frame)
     shown = frame[mask]
     more = f"; the first {MAX_SHOWN:,} are shown, the download has them all" if len(shown) > MAX_SHOWN else ""
     decided = ("" if pred.threshold is None else f" A flow is called an attack when its probability of attack "

@@ -7,7 +7,8 @@ on the values it puts in the figure (``fig.data[0].z``, bar heights, colours).
 
 Class names never appear as literals: they come from the report or from :mod:`core.taxonomy`.
 Colours are fixed per class (:data:`CLASS_COLORS`): a 19-class label is a shade of its
-6-class family's hue, Benign is always the same calm green, and only attacks are red.
+6-class family's hue, Benign is always the same calm bluish green, and only attacks are red. They stay apart
+for the common colour-vision deficiencies too (tests/core/test_colour_access.py measures them).
 """
 
 from __future__ import annotations
@@ -65,20 +66,23 @@ UNKNOWN_COLOR = "#9e9e9e"
 # Colours
 # ----------------------------------------------------------------------------------------------
 
-#: Hue (degrees) of each 6-class family. Benign is green; the attack families spread over
-#: blue, violet, magenta, red and orange so that neighbouring families stay apart.
+#: Hue (degrees) of each attack family of the 6-class task: blue, violet, magenta, red and orange, so that
+#: neighbouring families stay apart. MQTT sits at 324, not 318: there a protanope hardly told it from Spoofing's violet.
 _FAMILY_HUE: dict[str, float] = {
-    "Benign": 150.0,
     "Recon": 208.0,
     "Spoofing": 268.0,
-    "MQTT": 318.0,
+    "MQTT": 324.0,
     "DDoS": 356.0,
     "DoS": 26.0,
 }
 _SATURATION = 0.62
 _FAMILY_LIGHTNESS = 0.42
-# 19-class shades of a family run from dark to light within this lightness range.
-_SHADE_LIGHTNESS = (0.28, 0.66)
+# 19-class shades of a family run from dark to light within this lightness range. Up to 0.66, the lightest red and
+# orange (DDoS-UDP, DoS-UDP) read as Benign to a deuteranope or protanope.
+_SHADE_LIGHTNESS = (0.24, 0.64)
+# Benign is Okabe and Ito's bluish green: the first release's green (hue 150) read as the light red of DDoS-UDP and
+# the light orange of DoS-UDP to a red-green colour-blind analyst (about 1 man in 12).
+_BENIGN_COLOR = "#009e73"
 _ATTACK_COLOR = "#d62728"
 
 
@@ -97,6 +101,7 @@ def _build_class_colors() -> dict[str, str]:
             lightness = np.linspace(*_SHADE_LIGHTNESS, num=len(members)).tolist()
         for label, light in zip(members, lightness):
             colors[label] = _hls_hex(hue, light)
+    colors[CLASSES_2[0]] = _BENIGN_COLOR
     colors[CLASSES_2[1]] = _ATTACK_COLOR
     missing = set(CLASSES_19) | set(CLASSES_6) | set(CLASSES_2)
     missing -= colors.keys()
@@ -109,7 +114,8 @@ def _build_class_colors() -> dict[str, str]:
 CLASS_COLORS: dict[str, str] = _build_class_colors()
 
 #: Colours of the metric series (not classes) in per-class bar charts.
-_METRIC_COLORS = {"precision": "#4c78a8", "recall": "#f58518", "f1": "#54a24b"}
+# F1 is teal, not green: a green F1 beside the orange recall read as the same colour to a protanope.
+_METRIC_COLORS = {"precision": "#4c78a8", "recall": "#f58518", "f1": "#72b7b2"}
 
 
 def class_color(label: str) -> str:
@@ -675,10 +681,12 @@ LEGEND_GAP = 36
 
 
 def _model_colours(n: int) -> list[str]:
-    """A colour of its own for each of ``n`` models: Plotly's 10 up to 10 models, then its 24 darker ones, then hues
-    evenly apart. Plotly's own cycle gave the 11th model the 1st one's colour: two models, one colour in the legend."""
-    if n <= len(pc.qualitative.Plotly):
-        return list(pc.qualitative.Plotly[:n])
+    """A colour of its own for each of ``n`` models: the 10 colours of Carto's "Safe" up to 10 models (its 11th, grey,
+    reads as its teal to a deuteranope), then Plotly's 24 darker ones, then hues evenly apart. Plotly's own cycle gave
+    the 11th model the 1st one's colour: two models, one colour in the legend; and its 10 colours gave the 1st and 4th
+    models the same blue to a protanope or deuteranope."""
+    if n <= 10:
+        return list(pc.qualitative.Safe[:n])
     if n <= len(pc.qualitative.Dark24):
         return list(pc.qualitative.Dark24[:n])
     return [f"hsl({round(360 * i / n)},{65 if i % 2 else 80}%,{35 if i % 2 else 50}%)" for i in range(n)]
@@ -776,7 +784,9 @@ def per_class_f1_heatmap(scores: list[ModelScore]) -> go.Figure:
             text=text,
             texttemplate="%{text}" if written else None,
             textfont={"size": CELL_FONT_MIN if dense else 12},  # a column per model: 12 of them at 800 pixels
-            colorscale="RdYlGn",
+            # Dark blue (low F1) to yellow (high), lighter all the way for every colour vision: red-yellow-green
+            # was dark at both ends, and a deuteranope saw F1 0 and F1 1 as the same brown.
+            colorscale="Cividis",
             zmin=0,
             zmax=1,
             colorbar=_top_colorbar("") if dense else {"title": {"text": "F1"}},  # the title says F1

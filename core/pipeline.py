@@ -19,7 +19,7 @@ import shutil
 import socket
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -226,8 +226,9 @@ class TrainedModel:
                 hint=f"choose a model trained on {data.layout.name} data, or train one on these files",
             )
 
-    def predict(self, data: Dataset) -> Predictions:
-        """Repair, scale and score every row of ``data``, in order, :data:`PREDICT_CHUNK_ROWS` at a time."""
+    def predict(self, data: Dataset, progress: Callable[[int, int], None] | None = None) -> Predictions:
+        """Repair, scale and score every row of ``data``, in order, :data:`PREDICT_CHUNK_ROWS` at a time;
+        ``progress(rows done, rows in all)`` after each such chunk."""
         self.check_layout(data)
         threshold = self.metadata.get("alarm_threshold") if self.task == 2 else None
         proba, repairs = None, []
@@ -237,6 +238,8 @@ class TrainedModel:
             if proba is not p:
                 proba[start : start + len(p)] = p
             repairs.append(r)
+            if progress is not None:
+                progress(start + len(p), len(data))
         return Predictions(
             self.classes, proba, RepairCounts.summed(repairs, self.preprocessor.features), threshold=threshold
         )

@@ -1,17 +1,25 @@
 """Cached loaders shared by every page, and the session-state keys (defined once here).
 
-Heavy work is cached with ``st.cache_resource`` (models, parsed uploads, predictions and
-evaluations: shared read-only objects, never copied on a rerun), keyed on cheap identities (upload id, name and size;
-model path and modification time) rather than on hashing hundreds of MB each rerun.
+Heavy work is cached (models with ``st.cache_resource``; parsed uploads, predictions, evaluations and their tables in
+:data:`HEAVY`, bounded by the memory they hold: shared read-only objects, never copied on a rerun), keyed on cheap
+identities (upload id, name and size; model path and modification time) rather than on hashing hundreds of MB each
+rerun.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import sys
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +28,7 @@ if str(ROOT) not in sys.path:
 
 from core.errors import CoreError, FilesError, ModelFormatError  # noqa: E402
 from core.evaluation import EvaluationReport  # noqa: E402
+from core.limits import env_int  # noqa: E402
 from core.loading import Dataset, header_layout, read_files  # noqa: E402
 from core.paths import demo_data_dir  # noqa: E402 (the demo data folder: $IOMT_DEMO_DATA_DIR or data/demo)
 from core.pipeline import Predictions, TrainedModel, default_models_dir, list_models  # noqa: E402
@@ -124,9 +133,99 @@ def upload_key(uploads) -> UploadKey:
     return UploadKey(tuple((u.name, u.size, getattr(u, "file_id", "")) for u in uploads))
 
 
-# cache_resource, not cache_data: parsed data and scores are never modified, and cache_data would copy
-# (pickle) hundreds of MB on every rerun.
-@st.cache_resource(show_spinner=False, max_entries=8)
+# ---------------------------------------------------------------------------------- heavy results, in a memory budget
+
+
+def nbytes(value, depth: int = 3) -> int:
+    """The bytes of the arrays and frames ``value`` holds (a Dataset, Predictions, a frame, a tuple of them): what a
+    cached result keeps in memory, to a few fields deep; small objects count as nothing."""
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        used = value.memory_usage(index=True, deep=False)
+        return int(used.sum() if isinstance(used, pd.Series) else used)
+    if depth <= 0:
+        return 0
+    if isinstance(value, (tuple, list)):
+        return sum(nbytes(v, depth - 1) for v in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return sum(nbytes(getattr(value, f.name, None), depth - 1) for f in fields(value))
+    return 0
+
+
+def cache_budget_bytes() -> int:
+    """Memory the heavy results may hold together: ``$IOMT_CACHE_MB``, else a quarter of this machine's memory,
+    between 512 MB and 4 GB."""
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        physical = 8 << 30
+    default_mb = int(min(max(physical // 4, 512 << 20), 4 << 30) // (1 << 20))
+    return env_int("IOMT_CACHE_MB", default_mb, unset=f"a quarter of this machine's memory ({default_mb:,} MB)") << 20
+
+
+class BudgetCache:
+    """Parsed uploads, scorings and their tables, shared by every session as ``st.cache_resource`` shares them, but
+    bounded by the memory they hold (:func:`cache_budget_bytes`), least recently used dropped first, rather than by a
+    count of entries: eight parsed uploads and sixteen scorings of a million rows each kept about 0.45 GB per capture
+    analysed, some 11 GB once eight captures of three million rows had been, until the server ran out of memory
+    (bench/RESULTS.md). The newest result is always kept, even alone over the budget. A result dropped is worked out
+    again when it is next asked for (the uploads stay in their page), never lost."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict = OrderedDict()  # key -> (value, bytes)
+        self._lock = threading.Lock()
+
+    def get(self, key, make: Callable[[], object]):
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key][0]
+        value = make()
+        with self._lock:
+            self._entries[key] = (value, nbytes(value))
+            self._entries.move_to_end(key)
+            budget, total = cache_budget_bytes(), self.total()
+            while (total > budget or len(self._entries) > MAX_HEAVY_ENTRIES) and len(self._entries) > 1:
+                _, (_, size) = self._entries.popitem(last=False)
+                total -= size
+        return value
+
+    def total(self) -> int:
+        return sum(size for _, size in self._entries.values())
+
+    def keys(self) -> list:
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+#: At most this many heavy results, however small (a guard: each holds arrays of its rows).
+MAX_HEAVY_ENTRIES = 64
+#: The one budget of the heavy results (tests read it).
+HEAVY = BudgetCache()
+
+
+def budgeted(func):
+    """Cache ``func``'s results in :data:`HEAVY`, keyed like ``st.cache_resource`` keys them: the function and its
+    arguments, less those whose names start with ``_`` (the objects too large to hash, identified by the others)."""
+    params = list(inspect.signature(func).parameters)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        bound = dict(zip(params, args)) | kwargs
+        key = (func.__module__, func.__qualname__, *((n, bound[n]) for n in params if n in bound and n[0] != "_"))
+        return HEAVY.get(key, lambda: func(*args, **kwargs))
+
+    return wrapper
+
+
+# Parsed data and scores are never modified, and shared read-only objects: never copied on a rerun (st.cache_data
+# would pickle hundreds of MB on every rerun).
+@budgeted
 def _parse(key: UploadKey, _payloads: tuple[tuple[str, bytes], ...]) -> Dataset:
     return read_files(list(_payloads))
 
@@ -144,7 +243,7 @@ def parse_uploads(uploads) -> Dataset:
     return _parse(upload_key(uploads), tuple((u.name, u.getvalue()) for u in uploads))
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@budgeted
 def _parse_paths(paths: tuple[str, ...], stamps: tuple[float, ...]) -> Dataset:
     return read_files(list(paths))
 
@@ -181,19 +280,22 @@ def parse_demo_traffic() -> Dataset:
     return read_files([(DEMO_TRAFFIC_NAME, demo_traffic_csv())])
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _score(model_path: str, mtime: float, data_key, _data: Dataset) -> tuple[Predictions, EvaluationReport | None]:
+@budgeted
+def _score(model_path: str, mtime: float, data_key, _data: Dataset,
+           _progress: Callable[[int, int], None] | None = None) -> tuple[Predictions, EvaluationReport | None]:  # fmt: skip
     model = _load_model(model_path, mtime)
-    predictions = model.predict(_data)
+    predictions = model.predict(_data, progress=_progress)
     report = model.evaluate(_data, predictions=predictions) if (_data.y >= 0).any() else None
     return predictions, report
 
 
-def score(model_path: str | Path, data_key, data: Dataset) -> tuple[Predictions, EvaluationReport | None]:
-    """Predictions and, when the truth is known, the evaluation report (cached per model and data)."""
+def score(model_path: str | Path, data_key, data: Dataset,
+          progress: Callable[[int, int], None] | None = None) -> tuple[Predictions, EvaluationReport | None]:  # fmt: skip
+    """Predictions and, when the truth is known, the evaluation report (cached per model and data); ``progress(done,
+    total)`` is told the rows scored as the model goes through them (not called when the scoring was cached)."""
     p = Path(model_path)
     try:
-        return _score(str(p), model_mtime(p), data_key, data)
+        return _score(str(p), model_mtime(p), data_key, data, progress)
     except ModelFormatError:
         if p.exists():
             raise

@@ -219,7 +219,7 @@ def _warn_unseen_classes(meta: dict) -> None:
                "was tested on.", icon=":material/warning:")  # fmt: skip
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@loaders.budgeted
 def _frame(model_path: str, mtime: float, data_key, task: int, _pred: Predictions, _data: Dataset) -> pd.DataFrame:
     frame = _pred.to_frame(_data, task)
     first = [c for c in ("file", "row", "predicted", "probability", "true") if c in frame]
@@ -234,8 +234,14 @@ def _read_and_score(data_key, load, meta: dict):
             data = load()
             st.write(f"Read {counted(len(data.files), 'file')}: {len(data):,} rows in the {data.layout.name} layout "
                      f"({data.layout.n_features} features).")  # fmt: skip
-            status.update(label=f"Scoring {len(data):,} rows with {md(meta['name'])}…")
-            pred, report = loaders.score(meta["path"], data_key, data)
+            scoring = f"Scoring {len(data):,} rows with {md(meta['name'])}"
+            status.update(label=f"{scoring}…")
+
+            def progress(done: int, total: int) -> None:  # a few million rows take the cnn a minute: say how far
+                if done < total:
+                    status.update(label=f"{scoring}: {done:,} done ({100 * done / max(total, 1):.0f}%)…")
+
+            pred, report = loaders.score(meta["path"], data_key, data, progress)
             mtime = loaders.model_mtime(meta["path"])
             frame = _frame(meta["path"], mtime, data_key, int(meta["task"]), pred, data)
             st.write(f"Scored with {md(meta['name'])} ({meta['family']}, {meta['task']} classes).")
@@ -394,7 +400,7 @@ def _timeline(model_path: str, mtime: float, data_key, file: int | None, _frame:
     return timeline_figure(predicted if file is None else predicted[_data.source == file], classes)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@loaders.budgeted
 def _mistakes(model_path: str, mtime: float, data_key, _frame: pd.DataFrame) -> np.ndarray:
     """Where the prediction differs from the known true class, once per scoring (1 s a rerun for a million rows when
     worked out on every rerun, with *Only mistakes* ticked)."""

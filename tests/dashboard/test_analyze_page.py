@@ -143,7 +143,7 @@ def test_filters_and_threshold_do_not_rescore(registry_env, demo_dir, monkeypatc
     predictions = model.predict(data)
     calls = []
     original = TrainedModel.predict
-    monkeypatch.setattr(TrainedModel, "predict", lambda self, data: calls.append(1) or original(self, data))
+    monkeypatch.setattr(TrainedModel, "predict", lambda self, data, **kw: calls.append(1) or original(self, data, **kw))
     import streamlit as st
 
     from core import figures

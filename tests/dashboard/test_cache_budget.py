@@ -94,3 +94,19 @@ def test_scoring_reports_its_progress_row_by_row_chunk_and_the_same_predictions(
     seen.clear()
     assert loaders.score(path, ("demo test", 1), data, lambda d, t: seen.append((d, t)))[0] is pred
     assert seen == []  # a cached scoring: nothing to follow
+
+
+def test_reading_an_uploads_header_does_not_make_it_copy_all_its_bytes(demo_dir):
+    """The page reads each upload's header on every rerun to offer the models of its release. Through getbuffer(), that
+    made the upload (a BytesIO) keep a private copy of its bytes, 136 MB more for a 136 MB capture, and copy them again
+    at each getvalue(), that is on every rerun (0.09 s each at that size)."""
+    from streamlit.runtime.uploaded_file_manager import UploadedFile, UploadedFileRec
+
+    payload = (demo_dir / "test" / "Benign_test.pcap.csv").read_bytes()
+    upload = UploadedFile(
+        UploadedFileRec(file_id="f1", name="Benign_test.pcap.csv", type="text/csv", data=payload), None
+    )
+    assert loaders.upload_layout([upload]).name == "v2"
+    assert upload.getvalue() is payload, "the upload now holds a copy of its bytes"
+    assert loaders.parse_uploads([upload]).files[0].rows > 0
+    assert upload.getvalue() is payload

@@ -238,8 +238,9 @@ def _read_and_score(data_key, load, meta: dict):
             status.update(label=f"{scoring}…")
 
             def progress(done: int, total: int) -> None:  # a few million rows take the cnn a minute: say how far
-                if done < total:
-                    status.update(label=f"{scoring}: {done:,} done ({100 * done / max(total, 1):.0f}%)…")
+                # At the end, the scores against the true classes and the table take seconds more for a million rows.
+                status.update(label=f"{scoring}: {done:,} done ({100 * done / max(total, 1):.0f}%)…" if done < total
+                              else f"{scoring}: every row scored; preparing the results…")  # fmt: skip
 
             pred, report = loaders.score(meta["path"], data_key, data, progress)
             mtime = loaders.model_mtime(meta["path"])

@@ -181,11 +181,12 @@ class BudgetCache:
             if key in self._entries:
                 self._entries.move_to_end(key)
                 return self._entries[key][0]
+        budget = cache_budget_bytes()  # a bad $IOMT_CACHE_MB is said before the work, and nothing is kept
         value = make()
         with self._lock:
             self._entries[key] = (value, nbytes(value))
             self._entries.move_to_end(key)
-            budget, total = cache_budget_bytes(), self.total()
+            total = self.total()
             while (total > budget or len(self._entries) > MAX_HEAVY_ENTRIES) and len(self._entries) > 1:
                 _, (_, size) = self._entries.popitem(last=False)
                 total -= size

@@ -71,6 +71,11 @@ def test_a_budget_that_is_not_a_positive_number_is_refused_by_name(monkeypatch):
     monkeypatch.setenv("IOMT_CACHE_MB", "lots")
     with pytest.raises(loaders.CoreError, match=r"\$IOMT_CACHE_MB must be a number"):
         loaders.cache_budget_bytes()
+    made, cache = [], loaders.BudgetCache()
+    for _ in range(2):  # said each time, before the work, and nothing kept
+        with pytest.raises(loaders.CoreError, match=r"\$IOMT_CACHE_MB must be a number"):
+            cache.get("key", lambda: made.append(1))
+    assert made == [] and cache.keys() == []
     monkeypatch.setenv("IOMT_CACHE_MB", "300")
     assert loaders.cache_budget_bytes() == 300 << 20
     monkeypatch.delenv("IOMT_CACHE_MB")

@@ -359,12 +359,13 @@ def _show_outcome(job: TrainJob) -> None:
 def _show_reports(job: TrainJob) -> None:
     from dashboard.components import show_report
 
-    data = job.model.metadata.get("data", {})
+    metadata = job.metadata or {}
+    data = metadata.get("data", {})
     if data.get("classes_absent_from_training"):
         st.warning("Not in the training data, so never predicted: " + ", ".join(data["classes_absent_from_training"]))
-    for note in job.model.metadata.get("fit_notes") or []:  # e.g. the forest weight cnn-rf chose
+    for note in metadata.get("fit_notes") or []:  # e.g. the forest weight cnn-rf chose
         st.caption(f"Note: {md(note)}")
-    for warning in job.model.metadata.get("fit_warnings") or []:  # e.g. gbt's boosting diverged
+    for warning in metadata.get("fit_warnings") or []:  # e.g. gbt's boosting diverged
         st.warning(md(warning), icon=":material/warning:")
     # Short tab names, said in full inside: at 800 pixels "Validation share of the training data (first fit, before
     # the refit)" ran off the tab strip.

@@ -285,12 +285,15 @@ def unrecorded_downloads_notice() -> None:
 
 
 def log_once(action: str, identity, **kwargs) -> dict | None:
-    """Like :func:`log`, once per session for a given ``identity`` (reruns do not repeat the event)."""
+    """Like :func:`log`, once per session for a given ``identity`` (reruns do not repeat the event). A value given as
+    a function (``files=lambda: upload_infos(uploads)``) is worked out only when the event is written: the files'
+    SHA-256 were worked out again on every rerun, only for the event to be dropped (0.25 s a rerun for a 409 MB
+    upload; every file of a data folder on the Compare page)."""
     done = st.session_state.setdefault(KEY_AUDITED, set())
     if (action, identity) in done:
         return None
     done.add((action, identity))
-    return log(action, **kwargs)
+    return log(action, **{key: value() if callable(value) else value for key, value in kwargs.items()})
 
 
 def upload_infos(uploads) -> list[dict]:

@@ -262,23 +262,18 @@ def _audit_scoring(data_key, data: Dataset, meta: dict, mtime: float, pred: Pred
     """One audit event per session for each (data, model) scored: files by name, size and SHA-256. A model changed
     since (an alarm threshold saved on this page, a model retrained under the same name) scores anew, and that
     scoring is recorded too, with the threshold it decided at."""
-    if isinstance(data_key, loaders.UploadKey):
-        files = _upload_infos(data_key, st.session_state.get("analyze_uploads") or [])
-    else:
-        files = [auth.audit.file_info(loaders.DEMO_TRAFFIC_NAME, loaders.demo_traffic_csv())]
+
+    def files() -> list[dict]:  # hashed only when the event is written (auth.log_once), not on every rerun
+        if isinstance(data_key, loaders.UploadKey):
+            return auth.upload_infos(st.session_state.get("analyze_uploads") or [])
+        return [auth.audit.file_info(loaders.DEMO_TRAFFIC_NAME, loaders.demo_traffic_csv())]
+
     details = {"rows": len(data), "task": int(meta["task"])}
     if pred.threshold is not None:
         details["alarm_threshold"] = float(pred.threshold)
     if report is not None:
         details["macro_f1"] = round(float(report.macro_f1), 4)
     auth.log_once("scored", (data_key, meta["path"], mtime), model=meta["name"], files=files, **details)
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _upload_infos(data_key, _uploads) -> list[dict]:
-    """Name, size and SHA-256 of each upload, worked out once per upload (``data_key``), not on every rerun: copying and
-    hashing a 409 MB capture made each rerun 0.5 s longer, for an event written once per session."""
-    return auth.upload_infos(_uploads)
 
 
 def _completeness(f) -> str:

@@ -108,10 +108,12 @@ def render() -> None:
 
 def _audit(folder: Path | None, data_key, chosen: list[str], rows: int) -> None:
     """Once per session and (data, models): the files by name, size and SHA-256, and the models compared."""
-    if folder is not None:
-        files = [auth.audit.file_info(path) for path, _mtime in data_key]
-    else:
-        files = auth.upload_infos(st.session_state.get("compare_uploads") or [])
+
+    def files() -> list[dict]:  # hashed only when the event is written (auth.log_once), not on every rerun
+        if folder is not None:
+            return [auth.audit.file_info(path) for path, _mtime in data_key]
+        return auth.upload_infos(st.session_state.get("compare_uploads") or [])
+
     auth.log_once("evaluated", (data_key, tuple(chosen)), model=", ".join(chosen), files=files, rows=rows,
                   compared=len(chosen))  # fmt: skip
 

@@ -115,3 +115,28 @@ def test_report_downloads_that_the_audit_log_cannot_record_are_said(registry_env
     assert "compare_report_html" in [b.key for b in at.get("download_button")]
     said = [c.value for c in at.caption if "Downloads on this page are not recorded in the audit log" in c.value]
     assert len(said) == 1 and "blocker" in said[0], [c.value for c in at.caption]
+
+
+def test_a_rerun_does_not_hash_every_file_of_the_data_folder_again(registry_env, demo_dir, tmp_path, monkeypatch):
+    """The comparison's audit event names each file of the data folder with its SHA-256, and is written once per
+    session; but every rerun (any widget moved) read and hashed every file again, only for the event to be dropped:
+    on the full test split, some 1.6 GB a rerun."""
+    from core import audit
+
+    monkeypatch.setenv("IOMT_AUDIT_DIR", str(tmp_path / "audit"))
+    hashed: list[str] = []
+    real = audit.sha256_of
+    monkeypatch.setattr(audit, "sha256_of", lambda source: hashed.append(str(source)) or real(source))
+    at = compare_page(PAIR)
+    assert not at.exception, at.exception
+    files = sorted(str(p) for p in (demo_dir / "test").glob("*.csv"))
+    events = [e for e in audit.read_events(tmp_path / "audit") if e["action"] == "evaluated"]
+    # Each comparison recorded (the models first offered, then PAIR), each with every file hashed once.
+    assert events and all(sorted(f["name"] for f in e["files"]) == files for e in events), events
+    assert sorted(hashed) == sorted(files * len(events))
+    before = len(hashed)
+    at.run()
+    at.run()
+    assert not at.exception, at.exception
+    assert len(hashed) == before, "a rerun hashed the data folder again"
+    assert len([e for e in audit.read_events(tmp_path / "audit") if e["action"] == "evaluated"]) == len(events)

@@ -45,7 +45,7 @@ from core.errors import CoreError, DataError, LayoutMismatchError, ModelFormatEr
 from core.loading import cap_rows_per_class, csv_files_in, has_split, read_files, source_names, split_files
 from core.models import FAMILIES
 from core.paths import confine, data_roots, demo_data_dir
-from core.pipeline import TrainedModel, TrainingLock, new_model_folder, read_metadata, writable_registry
+from core.pipeline import TrainingLock, new_model_folder, read_metadata, writable_registry
 from core.training import Cancelled, TimeLeft, TrainProgress, describe_seconds, train_from_folder, train_model
 from core.words import counted
 
@@ -443,7 +443,7 @@ class TrainJob(WorkerJob):
     ----------
     metadata : dict or None
         The saved model's ``metadata.json`` (classes, data, notes), once ``state == "done"``: all the page shows of
-        it. Its weights are not loaded into the server (:attr:`model` does that, on demand).
+        it. Its weights are not loaded into the server.
     reports : dict
         ``{"validation": EvaluationReport or None, "test": EvaluationReport or None}``.
     """
@@ -486,13 +486,6 @@ class TrainJob(WorkerJob):
         self.metadata = read_metadata(Path(self.request.models_dir) / self.request.name)
         self.result = reports
         self.message = f"saved as {self.request.name}"
-
-    @property
-    def model(self) -> TrainedModel | None:
-        """The saved model, loaded from its folder at each call (weights too), once ``state == "done"``; else None."""
-        if self.state != "done":
-            return None
-        return TrainedModel.load(Path(self.request.models_dir) / self.request.name)
 
     @property
     def reports(self) -> dict:

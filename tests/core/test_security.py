@@ -566,7 +566,7 @@ def test_training_job_one_per_name_and_cancel_discards(tmp_path, tiny_data, monk
     assert job.running, job.error
     job.cancel()
     assert job.wait(120)
-    assert job.state == "cancelled" and job.model is None
+    assert job.state == "cancelled" and job.metadata is None
     assert not models.exists() or not any(models.iterdir())
     (event,) = audit.read_events(audit_dir)
     assert event["action"] == "training cancelled" and event["user"] == "alice" and event["model"] == "same"

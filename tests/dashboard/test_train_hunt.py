@@ -79,7 +79,7 @@ def test_a_data_folder_run_audits_the_files_it_was_trained_on(demo_dir, tmp_path
                                       data_dir=str(data)))  # fmt: skip
     assert job.wait(120)
     assert job.state == "done", job.error
-    assert job.model.metadata["data"]["train_files"] == [f.name for f in used[:2]]
+    assert job.metadata["data"]["train_files"] == [f.name for f in used[:2]]
     trained = _audit_events(audit, "trained")
     assert [f["name"] for f in trained[-1]["files"]] == [str(f) for f in used]
     assert [f["sha256"] for f in trained[-1]["files"]] == [hashlib.sha256(f.read_bytes()).hexdigest() for f in used]

@@ -72,4 +72,3 @@ def test_a_finished_run_is_shown_without_loading_the_model_into_the_server(regis
     assert {"Test set", "Validation"} <= {t.label for t in at.tabs}  # the reports, shown
     assert loads == [], f"the server loaded {loads}"
     assert job.metadata["family"] == "rf" and job.metadata["task"] == 6
-    assert job.model.classes == job.metadata["classes"]  # on demand, for a caller that scores with it

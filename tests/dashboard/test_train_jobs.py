@@ -33,7 +33,7 @@ job = start_training(TrainRequest("paper-cnn", 6, {{"epochs": 1, "batch_size": 2
 assert job.wait(300)
 print(json.dumps({{"state": job.state, "error": str(job.error), "worker": job.worker_pid, "me": os.getpid(),
                   "loss": job.history.get("loss"), "keras": "keras" in sys.modules,
-                  "tensorflow": "tensorflow" in sys.modules, "classes": job.model.classes}}))
+                  "tensorflow": "tensorflow" in sys.modules, "classes": job.metadata["classes"]}}))
 """
     env = {**os.environ, "PYTHONPATH": str(ROOT), "IOMT_DATA_ROOTS": str(demo_dir)}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT,
@@ -88,7 +88,7 @@ def test_cancel_stops_a_run_in_the_middle_of_a_fit_without_progress_reports(demo
     job.cancel()
     assert job.wait(60)
     stopped_after = time.monotonic() - asked
-    assert job.state == "cancelled" and job.model is None
+    assert job.state == "cancelled" and job.metadata is None
     assert stopped_after < 10, stopped_after  # 200,000 boosting rounds take many minutes
     assert not models.exists() or not any(models.iterdir())
     assert not _alive(pid)

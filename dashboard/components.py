@@ -183,6 +183,12 @@ def saved_thresholds_caption(models: list[dict]) -> str | None:
             "scores with the saved threshold).")  # fmt: skip
 
 
+def never_saw_benign(subject: str, one: bool = True) -> str:
+    """What a model trained without Benign rows (the real v1 sample has none) does, said of ``subject`` (one model, or
+    several with ``one`` False): where it is used (Analyze) and beside its scores (Overview, Models)."""
+    return f"{subject} never saw **Benign** traffic, so {'it calls' if one else 'they call'} every flow an attack."
+
+
 def partial_scores_caption(models: list[dict]) -> str | None:
     """Which of ``models`` (metadata dicts) were scored on only some of their task's classes (the real v1 sample has
     8 of the 19), and which of them never saw Benign traffic; None when every model was scored on every class. Their
@@ -197,9 +203,7 @@ def partial_scores_caption(models: list[dict]) -> str | None:
             "says nothing of the rest: compare it only with scores on the same classes.")  # fmt: skip
     blind = [m["name"] for m, _ in some if BENIGN in ((m.get("data") or {}).get("classes_absent_from_training") or [])]
     if blind:
-        it = len(blind) == 1
-        text += (f" {listed(['**' + md(n) + '**' for n in blind])} never saw Benign traffic, so "
-                 f"{'it calls' if it else 'they call'} every flow an attack.")  # fmt: skip
+        text += " " + never_saw_benign(listed(["**" + md(n) + "**" for n in blind]), one=len(blind) == 1)
     return text
 
 

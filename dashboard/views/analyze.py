@@ -213,7 +213,7 @@ def _warn_unseen_classes(meta: dict) -> None:
     absent = (meta.get("data") or {}).get("classes_absent_from_training") or []
     if not absent:
         return
-    worst = " It never saw **Benign** traffic, so it calls every flow an attack." if BENIGN in absent else ""
+    worst = " " + components.never_saw_benign("It") if BENIGN in absent else ""
     st.warning(f"This model never saw {len(absent)} of the task's {meta['task']} classes in training, so it can "
                f"never predict them: {md(', '.join(absent))}.{worst} Its test macro-F1 is over the classes it "
                "was tested on.", icon=":material/warning:")  # fmt: skip

@@ -168,9 +168,9 @@ class BudgetCache:
     """Parsed uploads, scorings and their tables, shared by every session as ``st.cache_resource`` shares them, but
     bounded by the memory they hold (:func:`cache_budget_bytes`), least recently used dropped first, rather than by a
     count of entries: eight parsed uploads and sixteen scorings of a million rows each kept about 0.45 GB per capture
-    analysed, some 11 GB once eight captures of three million rows had been, until the server ran out of memory
-    (bench/RESULTS.md). The newest result is always kept, even alone over the budget. A result dropped is worked out
-    again when it is next asked for (the uploads stay in their page), never lost."""
+    analysed, by extrapolation some 11 GB once eight captures of three million rows had been (bench/RESULTS.md). The
+    newest result is always kept, even alone over the budget. A result dropped is worked out again when it is next
+    asked for (the uploads stay in their page), never lost."""
 
     def __init__(self) -> None:
         self._entries: OrderedDict = OrderedDict()  # key -> (value, bytes)

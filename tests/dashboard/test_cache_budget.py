@@ -2,8 +2,8 @@
 long scoring says how far it has got.
 
 Measured before (bench/RESULTS.md, "Full-size captures"): eight parsed uploads and sixteen scorings were kept
-whatever their size, about 0.45 GB per million-row capture analysed, some 11 GB once eight captures of three million
-rows had been; and scoring three million rows with the cnn showed only "Scoring 3,000,000 rows…" for 45 s.
+whatever their size, about 0.45 GB per million-row capture analysed (by extrapolation some 11 GB once eight
+captures of three million rows had been); and scoring three million rows with the cnn showed only "Scoring 3,000,000 rows…" for 45 s.
 Real files, real models, the real loaders.
 """
 

@@ -9,6 +9,7 @@ set-up at once where a test only needs to see that it was reached."""
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import signal
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.test_scripts_hunt import OFFLINE, kill, project_with_venv, run, venv_works
+from tests.core.test_scripts_hunt import OFFLINE, _stamp, kill, project_with_venv, run, venv_works
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
@@ -212,3 +213,38 @@ def test_setup_refuses_an_unknown_option(project):
     """``scripts/setup.sh --deV`` set up without the dev packages, without a word."""
     out = run(["bash", "scripts/setup.sh", "--deV"], cwd=project, env=NO_PYTHON)
     assert out.returncode == 2 and "unknown option '--deV'" in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize("given", [None, "3"])
+def test_test_processes_share_the_cores_with_tensorflow_too(tmp_path, given):
+    """Two test processes on two cores each ran TensorFlow's thread pools at one thread per core (TensorFlow reads
+    TF_NUM_INTRAOP_THREADS/TF_NUM_INTEROP_THREADS, not OMP_NUM_THREADS): their threads spun while the other process
+    held the core, and a network's training took 1.6 times as long. Each process now gets its share, as for OpenMP;
+    a pool size the user sets is kept."""
+    project, _, _ = project_with_venv(tmp_path, "copy")
+    (project / "tests").mkdir()
+    (project / "tests" / "test_env.py").write_text(
+        "import json, os\n\n\ndef test_env():\n"
+        "    names = ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS', 'TF_NUM_INTEROP_THREADS', 'PYTEST_XDIST_WORKER')\n"
+        "    with open(os.environ['ENV_OUT'], 'w') as f:\n"
+        "        json.dump({n: os.environ.get(n) for n in names}, f)\n"
+    )
+    (project / ".venv" / _stamp(project, "requirements.txt", "requirements-dev.txt")).touch()
+    tools = tmp_path / "tools"  # the browser and PDF tools "installed", so the script installs nothing
+    tools.mkdir()
+    for tool in ("chromium", "pdftoppm"):
+        (tools / tool).write_text("#!/bin/sh\n")
+        (tools / tool).chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "TF_NUM_", "PYTEST_"))}
+    env.update(OFFLINE, ENV_OUT=str(tmp_path / "env.json"), IOMT_TEST_WORKERS="2",
+               PATH=f"{tools}{os.pathsep}{env['PATH']}")  # fmt: skip
+    if given:
+        env["TF_NUM_INTRAOP_THREADS"] = given
+    out = subprocess.run(["bash", "scripts/test.sh", "-q", "-p", "no:cacheprovider", "tests/test_env.py"],
+                         cwd=project, env=env, capture_output=True, text=True, timeout=180)  # fmt: skip
+    assert out.returncode == 0, (out.stdout, out.stderr)
+    seen = json.loads((tmp_path / "env.json").read_text())
+    share = str(max(1, len(os.sched_getaffinity(0)) // 2))
+    assert seen["PYTEST_XDIST_WORKER"], seen  # in a worker process
+    assert seen["OMP_NUM_THREADS"] == seen["TF_NUM_INTEROP_THREADS"] == share, seen
+    assert seen["TF_NUM_INTRAOP_THREADS"] == (given or share), seen

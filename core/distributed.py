@@ -1208,6 +1208,11 @@ def workers_text(n) -> str:
     return counted(n, "worker") if isinstance(n, int) else "? workers"
 
 
+#: Short headings of the per-file columns of a batch summary (keyed by the summary's column names), said alike in
+#: the command line's table and the Batch page's.
+FILE_HEADINGS = {"rows": "rows", "attack %": "attack %", "low-confidence": "low conf.", "repaired cells": "repaired"}
+
+
 def format_summary(summary: dict) -> str:
     """The summary in a few lines of plain text (what the command prints)."""
     lines = [
@@ -1227,8 +1232,10 @@ def format_summary(summary: dict) -> str:
     ]
     lines += [f"  {c}: {n:,}" for c, n in summary["predicted"].items()]
     width = max([len(f["file"]) for f in summary["files"]] + [4])
-    # The Batch page's short headings ("low conf.": it was "low-conf" here).
-    lines.append(f"{'file':<{width}}  {'rows':>10}  {'attack %':>8}  {'low conf.':>9}  {'repaired':>8}")
+    h = FILE_HEADINGS  # the Batch page's headings too (it said "low-conf" here, "low conf." there)
+    lines.append(
+        f"{'file':<{width}}  {h['rows']:>10}  {h['attack %']:>8}  {h['low-confidence']:>9}  {h['repaired cells']:>8}"
+    )
     for f in summary["files"]:
         lines.append(
             f"{f['file']:<{width}}  {f['rows']:>10,}  {100 * (f['attack_share'] or 0):>8.2f}  "

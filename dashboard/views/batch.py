@@ -18,6 +18,7 @@ import streamlit as st
 
 from core import threshold as th
 from core.distributed import (
+    FILE_HEADINGS,
     PREDICTIONS_DIR,
     SUMMARY_FILE,
     failure_parts,
@@ -284,12 +285,12 @@ def files_table_config(summary: dict, shown: list[str] | None = None) -> dict:
     beside = sum(w for c, w in widths.items() if c in shown)
     return {
         "file": components.name_column("file", [f["file"] for f in summary["files"]], beside=beside),
-        "attack %": number("attack %", width=widths["attack %"], format="%.2f",
+        "attack %": number(FILE_HEADINGS["attack %"], width=widths["attack %"], format="%.2f",
                            help="Share of the file's rows predicted as attacks."),
-        "rows": number("rows", width=widths["rows"], format="localized", help="Rows scored, as the summary counts them."),
-        "low-confidence": number("low conf.", width=widths["low-confidence"], format="localized",
+        "rows": number(FILE_HEADINGS["rows"], width=widths["rows"], format="localized", help="Rows scored, as the summary counts them."),
+        "low-confidence": number(FILE_HEADINGS["low-confidence"], width=widths["low-confidence"], format="localized",
                                  help=f"Rows whose confidence is below {low_text(summary)}."),
-        "repaired cells": number("repaired", width=widths["repaired cells"], format="localized",
+        "repaired cells": number(FILE_HEADINGS["repaired cells"], width=widths["repaired cells"], format="localized",
                                  help=f"Cells repaired before scoring (inf, NaN or beyond {IMPLAUSIBLE_TEXT}; see above)."),
         ROWS_ON_DISK: number("on disk", width=widths[ROWS_ON_DISK], format="localized",
                              help="Rows in the file's Parquet predictions: the same as rows unless the folder "

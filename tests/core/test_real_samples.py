@@ -17,6 +17,9 @@ SETTINGS = {
     # Its defaults (40 epochs, patience 10, 32 filters) less the refit on all training rows, which doubled the
     # test's time (330 s of CI for both samples): the refit is tested on generated rows (test_models.py).
     "cnn": {"refit": False},
+    # On v2 (19 classes, 32 epochs run before early stopping: 122 s of CI, the longest test) the first 15 epochs:
+    # 0.7485 against 0.7535-0.7602 for all (docs/real-sample-floors.md); v1 keeps the defaults above.
+    ("v2", "cnn"): {"refit": False, "epochs": 15},
     "paper-cnn": {"epochs": 6, "batch_size": 64},
     "dnn": {"epochs": 10},
     "lr": {"max_iter": 300},
@@ -55,7 +58,8 @@ def splits(v1_sample, v2_sample):
 @pytest.mark.parametrize("release, family", sorted(FLOORS))
 def test_family_on_real_sample(splits, release, family):
     train, test = splits[release]
-    model, reports = train_model(family, 19, train, test=test, params=SETTINGS[family], seed=0)
+    params = SETTINGS.get((release, family), SETTINGS[family])
+    model, reports = train_model(family, 19, train, test=test, params=params, seed=0)
     report = reports["test"]
     print(f"{release} {family}: {report.headline()} fit {model.metadata['timing']['fit_seconds']:.1f}s")
     assert report.n_rows == len(test), "every test row is scored"

@@ -299,7 +299,7 @@ def test_a_cancelled_comparison_shows_the_jobs_it_had_finished(registry_env):
 def test_a_stopped_comparison_continues_with_its_own_settings_keeping_what_it_had_finished(registry_env):
     """Cancelled once lr's 2-class job is done, then continued: the new run keeps that job (not trained again),
     runs the five others with the first run's settings (not the inputs changed since), and shows all six."""
-    at, job = start_benchmark(cap=20, epochs=20, families=["lr", "paper-cnn"])
+    at, job = start_benchmark(cap=20, epochs=4, families=["lr", "paper-cnn"])
     deadline = time.monotonic() + 180
     while job.running and job.partial is None:
         assert time.monotonic() < deadline, job.message

@@ -170,27 +170,43 @@ class BudgetCache:
     count of entries: eight parsed uploads and sixteen scorings of a million rows each kept about 0.45 GB per capture
     analysed, by extrapolation some 11 GB once eight captures of three million rows had been (bench/RESULTS.md). The
     newest result is always kept, even alone over the budget. A result dropped is worked out again when it is next
-    asked for (the uploads stay in their page), never lost."""
+    asked for (the uploads stay in their page), never lost.
+
+    A result asked for while another session works it out is waited for, not worked out a second time (two analysts
+    opening one capture at once parsed and scored it twice, holding it twice in memory meanwhile); if that work fails
+    or is stopped, the one waiting does it."""
 
     def __init__(self) -> None:
         self._entries: OrderedDict = OrderedDict()  # key -> (value, bytes)
+        self._working: dict = {}  # key -> Event set once the session working it out is done, or has given up
         self._lock = threading.Lock()
 
     def get(self, key, make: Callable[[], object]):
-        with self._lock:
-            if key in self._entries:
+        while True:
+            with self._lock:
+                if key in self._entries:
+                    self._entries.move_to_end(key)
+                    return self._entries[key][0]
+                done = self._working.get(key)
+                if done is None:
+                    done = self._working[key] = threading.Event()
+                    break
+            done.wait()  # then kept (taken above), or failed, stopped or already dropped (worked out here)
+        try:
+            budget = cache_budget_bytes()  # a bad $IOMT_CACHE_MB is said before the work, and nothing is kept
+            value = make()
+            with self._lock:
+                self._entries[key] = (value, nbytes(value))
                 self._entries.move_to_end(key)
-                return self._entries[key][0]
-        budget = cache_budget_bytes()  # a bad $IOMT_CACHE_MB is said before the work, and nothing is kept
-        value = make()
-        with self._lock:
-            self._entries[key] = (value, nbytes(value))
-            self._entries.move_to_end(key)
-            total = self.total()
-            while (total > budget or len(self._entries) > MAX_HEAVY_ENTRIES) and len(self._entries) > 1:
-                _, (_, size) = self._entries.popitem(last=False)
-                total -= size
-        return value
+                total = self.total()
+                while (total > budget or len(self._entries) > MAX_HEAVY_ENTRIES) and len(self._entries) > 1:
+                    _, (_, size) = self._entries.popitem(last=False)
+                    total -= size
+            return value
+        finally:
+            with self._lock:
+                del self._working[key]
+            done.set()
 
     def total(self) -> int:
         return sum(size for _, size in self._entries.values())

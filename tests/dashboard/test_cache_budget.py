@@ -9,6 +9,9 @@ Real files, real models, the real loaders.
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -65,6 +68,65 @@ def test_the_newest_result_is_kept_even_alone_over_the_budget(demo_dir, empty_ca
     assert loaders.nbytes(data) > 1024
     assert loaders.parse_paths(files) is data and len(calls) == 1
     assert len(loaders.HEAVY.keys()) == 1
+
+
+def test_the_same_files_asked_for_by_two_sessions_at_once_are_parsed_once(demo_dir, empty_cache, monkeypatch):
+    """Two analysts (or two tabs) opening the same capture at once each parsed it, and each scoring ran twice: twice
+    the time, and twice the memory until both were done. The second now waits for the first's result."""
+    files = sorted((demo_dir / "test").glob("*.csv"))[:2]
+    reading, release = threading.Event(), threading.Event()
+    calls = counting_reads(monkeypatch)
+    counted = loaders.read_files
+
+    def slow(sources, *args, **kwargs):  # the first parse is still going on when the second session asks
+        reading.set()
+        release.wait(30)
+        return counted(sources, *args, **kwargs)
+
+    monkeypatch.setattr(loaders, "read_files", slow)
+    got: dict[int, object] = {}
+    sessions = [threading.Thread(target=lambda i=i: got.update({i: loaders.parse_paths(files)})) for i in (0, 1)]
+    sessions[0].start()
+    assert reading.wait(30)
+    sessions[1].start()
+    time.sleep(0.5)  # the second session has asked by now (it reads the same files if it does not wait)
+    release.set()
+    for session in sessions:
+        session.join(60)
+    assert len(calls) == 1, f"parsed {len(calls)} times"
+    assert got[0] is got[1] and len(got[0]) > 0
+
+
+def test_a_result_whose_work_failed_is_worked_out_by_the_session_waiting_for_it():
+    """Work stopped or failed in one session (its page left mid-scoring, a damaged file) is done by the one that
+    waited for it, not waited for forever, and nothing is kept of the failure."""
+    cache, working, release = loaders.BudgetCache(), threading.Event(), threading.Event()
+    failed: list[Exception] = []
+
+    def failing():
+        working.set()
+        release.wait(30)
+        raise loaders.CoreError("stopped")
+
+    def first():
+        try:
+            cache.get("key", failing)
+        except loaders.CoreError as exc:
+            failed.append(exc)
+
+    session = threading.Thread(target=first)
+    session.start()
+    assert working.wait(30)
+    got: list[object] = []
+    waiting = threading.Thread(target=lambda: got.append(cache.get("key", lambda: "worked out here")))
+    waiting.start()
+    time.sleep(0.3)  # the second session asks while the first works
+    release.set()
+    session.join(30)
+    waiting.join(30)
+    assert got == ["worked out here"], "the waiting session never got its result"
+    assert len(failed) == 1 and cache.keys() == ["key"]
+    assert cache.get("key", lambda: "again") == "worked out here"
 
 
 def test_a_budget_that_is_not_a_positive_number_is_refused_by_name(monkeypatch):

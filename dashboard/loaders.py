@@ -173,8 +173,9 @@ class BudgetCache:
     asked for (the uploads stay in their page), never lost.
 
     A result asked for while another session works it out is waited for, not worked out a second time (two analysts
-    opening one capture at once parsed and scored it twice, holding it twice in memory meanwhile); if that work fails
-    or is stopped, the one waiting does it."""
+    comparing models on one data folder at once, or scoring the demo traffic with one model, parsed or scored it
+    twice, holding it twice in memory meanwhile; each upload is its own, keyed by its file id); if that work fails or
+    is stopped, the one waiting does it."""
 
     def __init__(self) -> None:
         self._entries: OrderedDict = OrderedDict()  # key -> (value, bytes)

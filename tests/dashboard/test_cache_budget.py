@@ -71,8 +71,9 @@ def test_the_newest_result_is_kept_even_alone_over_the_budget(demo_dir, empty_ca
 
 
 def test_the_same_files_asked_for_by_two_sessions_at_once_are_parsed_once(demo_dir, empty_cache, monkeypatch):
-    """Two analysts (or two tabs) opening the same capture at once each parsed it, and each scoring ran twice: twice
-    the time, and twice the memory until both were done. The second now waits for the first's result."""
+    """Two analysts (or two tabs) comparing models on the same data folder at once each parsed it (and each scoring of
+    the demo traffic ran twice): twice the time, and twice the memory until both were done. The second now waits for
+    the first's result."""
     files = sorted((demo_dir / "test").glob("*.csv"))[:2]
     reading, release = threading.Event(), threading.Event()
     calls = counting_reads(monkeypatch)

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.errors import CoreError, FilesError
+from core.errors import CoreError, DataError, FilesError
 from core.models import FAMILIES
 from core.training import describe_seconds
+from core.words import counted, listed
 from dashboard import auth, components, loaders
 from dashboard.escape import md
 from dashboard.train_jobs import (
@@ -41,6 +42,13 @@ KEY_LAST_UPLOADS = "train_last_uploads"
 #: The family parameters the page sets: (widget key before the family's name, smallest, largest).
 PARAM_INPUTS = {"epochs": ("train_epochs_", 1, 500), "batch_size": ("train_batch_", 1, 65536),
                 "n_estimators": ("train_trees_", 1, 2000), "min_samples_leaf": ("train_leaf_", 1, 100_000)}  # fmt: skip
+#: Start clicked with the uploader empty: Streamlit hands the page only the files that have finished uploading (files
+#: dropped together, none of them until all have), and "no CSV files uploaded" was said of files still uploading.
+NOTHING_UPLOADED = DataError(
+    "no CSV file uploaded, or none has finished uploading",
+    hint="a file still uploading (a spinner in place of its icon) is not read until it has finished: wait for it, "
+    "then Start; or upload the training CSVs, or choose a data folder",
+)
 
 
 def render() -> None:
@@ -67,12 +75,16 @@ def render() -> None:
     with sections.cell():
         st.subheader("2. Model")
         request = _choose_model(running)
+    if folder is None and running is None:  # uploads: the files Start reads, named where it is clicked
+        st.caption(_start_words(uploads))
     if st.button("Start training", key="train_start", type="primary", icon=":material/play_arrow:",
                  disabled=running is not None):  # fmt: skip
         if job is not None and job.state != "done":  # a failed or cancelled run's outcome no longer applies
             st.session_state.pop(loaders.KEY_TRAIN_JOB, None)
             job = None
-        if problem is None:  # else it is shown under the data already
+        if problem is None and folder is None and not uploads:
+            loaders.show_error(NOTHING_UPLOADED)
+        elif problem is None:  # else it is shown under the data already
             try:
                 request.data_dir, request.uploads = folder, [(u.name, u.getvalue()) for u in uploads]
                 request.user = auth.current_user()
@@ -90,6 +102,19 @@ def render() -> None:
             _live_progress(job)
         else:
             _show_outcome(job)
+
+
+def _start_words(uploads: list) -> str:
+    """What Start reads of the uploads: Streamlit hands the page only the files that have finished uploading, and a
+    large file still uploading was left out of the run without a word (there is no sign of it on the server)."""
+    if not uploads:
+        return ("Start reads the files once they have finished uploading (a file still uploading has a spinner in "
+                "place of its icon).")  # fmt: skip
+    names = [md(u.name) for u in uploads[: components.NAMED_UPLOADS]]
+    if len(uploads) > components.NAMED_UPLOADS:
+        names.append(f"{counted(len(uploads) - components.NAMED_UPLOADS, 'more file')}")
+    return (f"Start trains on {counted(len(uploads), 'file')}: {listed(names)}. A file still uploading (a spinner in "
+            "place of its icon) is not among them: wait for it, then Start.")  # fmt: skip
 
 
 def _settings_changed() -> None:

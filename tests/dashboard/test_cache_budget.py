@@ -86,7 +86,9 @@ def test_the_same_files_asked_for_by_two_sessions_at_once_are_parsed_once(demo_d
 
     monkeypatch.setattr(loaders, "read_files", slow)
     got: dict[int, object] = {}
-    sessions = [threading.Thread(target=lambda i=i: got.update({i: loaders.parse_paths(files)})) for i in (0, 1)]
+    sessions = [
+        threading.Thread(target=lambda i=i: got.update({i: loaders.parse_paths(files)}), daemon=True) for i in (0, 1)
+    ]  # daemons: a session waiting forever fails the test, not the end of the test run
     sessions[0].start()
     assert reading.wait(30)
     sessions[1].start()
@@ -115,11 +117,11 @@ def test_a_result_whose_work_failed_is_worked_out_by_the_session_waiting_for_it(
         except loaders.CoreError as exc:
             failed.append(exc)
 
-    session = threading.Thread(target=first)
+    session = threading.Thread(target=first, daemon=True)  # a session waiting forever fails the test, not the run
     session.start()
     assert working.wait(30)
     got: list[object] = []
-    waiting = threading.Thread(target=lambda: got.append(cache.get("key", lambda: "worked out here")))
+    waiting = threading.Thread(target=lambda: got.append(cache.get("key", lambda: "worked out here")), daemon=True)
     waiting.start()
     time.sleep(0.3)  # the second session asks while the first works
     release.set()

@@ -46,8 +46,8 @@ PARAM_INPUTS = {"epochs": ("train_epochs_", 1, 500), "batch_size": ("train_batch
 #: dropped together, none of them until all have), and "no CSV files uploaded" was said of files still uploading.
 NOTHING_UPLOADED = DataError(
     "no CSV file uploaded, or none has finished uploading",
-    hint="a file still uploading (a spinner in place of its icon) is not read until it has finished: wait for it, "
-    "then Start; or upload the training CSVs, or choose a data folder",
+    hint="upload the training CSVs, or choose a data folder; a file still uploading (a spinner in place of its icon) "
+    "is read once it has finished: wait for it, then Start",
 )
 
 

@@ -6,8 +6,10 @@ from core.training import TimeLeft, TrainProgress, describe_seconds
 
 
 class Clock:
-    def __init__(self):
-        self.now = 100.0
+    """A clock the test moves by hand (``clock.now``), starting at ``start`` seconds."""
+
+    def __init__(self, start: float = 100.0):
+        self.now = start
 
     def __call__(self):
         return self.now

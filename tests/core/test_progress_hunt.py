@@ -9,14 +9,7 @@ import pytest
 
 from core import distributed as dist
 from core.progress import CountProgress
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
+from tests.core.test_progress import Clock
 
 
 def _lines(capsys) -> list[str]:
@@ -28,7 +21,7 @@ def test_the_time_left_goes_by_the_pace_of_the_items_not_the_wait_before_the_fir
     49.5 s of work were left after the first item. The first line said 'about 1 h 39 min left' (60 s x 99), and the
     line 10 s later 'about 4 min 23 s left' (70 s / 21 x 79); now the first says no time left and the next says
     40 s (79 items at 2 a second)."""
-    clock = Clock()
+    clock = Clock(1000.0)
     bar = CountProgress("score-many", "partition", terminal=False, every=10, clock=clock)
     clock.now += 60
     bar.update(1, 100, "1 file")
@@ -47,7 +40,7 @@ def test_the_time_left_goes_by_the_pace_of_the_items_not_the_wait_before_the_fir
 
 
 def test_no_time_left_without_a_total_or_before_a_second_item():
-    clock = Clock()
+    clock = Clock(1000.0)
     bar = CountProgress("reading", "file", terminal=False, clock=clock)
     assert bar.left(0, clock.now) is None
     bar.update(3)  # no total

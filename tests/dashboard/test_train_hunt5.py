@@ -18,23 +18,14 @@ from core.pipeline import TrainedModel
 from core.training import TrainProgress
 from dashboard.loaders import KEY_TRAIN_JOB
 from dashboard.train_jobs import WorkerJob
+from tests.core.test_progress import Clock
 from tests.dashboard.test_train_page import finished, poll, registry, train_page
 
 _ = registry  # a fixture, used by name below
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_the_time_left_counts_down_between_progress_reports():
-    clock = Clock()
+    clock = Clock(0.0)
     job = WorkerJob("eta", clock=clock)
     job._apply(TrainProgress("fit", 0.1, "fitting rf"))  # the follower thread applies the worker's reports so
     clock.now = 10.0

@@ -17,8 +17,8 @@ SETTINGS = {
     # Its defaults (40 epochs, patience 10, 32 filters) less the refit on all training rows, which doubled the
     # test's time (330 s of CI for both samples): the refit is tested on generated rows (test_models.py).
     "cnn": {"refit": False},
-    # On v2 (19 classes, 32 epochs run before early stopping: 122 s of CI, the longest test) the first 15 epochs:
-    # 0.7485 against 0.7535-0.7602 for all (docs/real-sample-floors.md); v1 keeps the defaults above.
+    # On v2 (19 classes; 32 epochs ran before early stopping, 122 s of a whole test run here, the longest test) the
+    # first 15 epochs: 0.7485 against 0.7535-0.7602 for all (docs/real-sample-floors.md); v1 keeps the defaults.
     ("v2", "cnn"): {"refit": False, "epochs": 15},
     "paper-cnn": {"epochs": 6, "batch_size": 64},
     "dnn": {"epochs": 10},

@@ -262,10 +262,19 @@ def uploaded_names(uploads) -> str | None:
     its middle to fit its chip ("MQTT-DD…t.pcap.csv" at 800 pixels), and offers no way to show it whole."""
     if not uploads:
         return None
-    names = [f"{md(u.name)} ({size_text(u.size)})" for u in uploads[:NAMED_UPLOADS]]  # units as the uploader's
+    names = upload_names(uploads, sizes=True)
     if len(uploads) > NAMED_UPLOADS:
-        names.append(f"and {counted(len(uploads) - NAMED_UPLOADS, 'more file')}")
+        names[-1] = f"and {names[-1]}"
     return f"{counted(len(uploads), 'file')} uploaded: " + ", ".join(names)
+
+
+def upload_names(uploads, sizes: bool = False) -> list[str]:
+    """The first :data:`NAMED_UPLOADS` uploads' whole names (Markdown-safe; with their sizes in the uploader's units),
+    then how many more there are ("3 more files")."""
+    names = [md(u.name) + (f" ({size_text(u.size)})" if sizes else "") for u in uploads[:NAMED_UPLOADS]]
+    if len(uploads) > NAMED_UPLOADS:
+        names.append(counted(len(uploads) - NAMED_UPLOADS, "more file"))
+    return names
 
 
 def show_uploaded_names(uploads) -> None:

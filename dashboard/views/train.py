@@ -110,9 +110,7 @@ def _start_words(uploads: list) -> str:
     if not uploads:
         return ("Start reads the files once they have finished uploading (a file still uploading has a spinner in "
                 "place of its icon).")  # fmt: skip
-    names = [md(u.name) for u in uploads[: components.NAMED_UPLOADS]]
-    if len(uploads) > components.NAMED_UPLOADS:
-        names.append(f"{counted(len(uploads) - components.NAMED_UPLOADS, 'more file')}")
+    names = components.upload_names(uploads)
     return (f"Start trains on {counted(len(uploads), 'file')}: {listed(names)}. A file still uploading (a spinner in "
             "place of its icon) is not among them: wait for it, then Start.")  # fmt: skip
 

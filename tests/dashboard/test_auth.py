@@ -24,8 +24,15 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture()
-def address():
-    """Set the address the (test) server listens on, as ``--server.address`` would; restored after."""
+def address(monkeypatch):
+    """Set the address the (test) server listens on, as ``--server.address`` would; restored after.
+
+    streamlit-authenticator sleeps 0.7 s in each run of the app while no one is signed in, for its cookie component
+    to answer from the browser; AppTest has no browser, and those sleeps were some 60% of these tests' time. Here
+    it does not sleep; the browser tests (test_browser_security.py) keep the sleep."""
+    import streamlit_authenticator.params
+
+    monkeypatch.setattr(streamlit_authenticator.params, "PRE_LOGIN_SLEEP_TIME", 0.0)
     before = st_config.get_option("server.address")
 
     def set_address(value):

@@ -206,8 +206,9 @@ def test_networks_build_when_keras_name_counters_are_reset_midway(family, monkey
 
 
 def test_a_seeded_network_trained_in_a_thread_is_the_same_while_another_thread_clears_keras():
-    """The dashboard trains in a thread while Streamlit calls ``keras.backend.clear_session()`` after each
-    script run: the trained cnn (its refit included) must not depend on when those calls land."""
+    """A Streamlit app that imports Keras calls ``keras.backend.clear_session()`` after each script run, from its
+    own threads (the dashboard trained in a thread of its server so, before its worker processes; an app built on
+    core may still): the trained cnn (its refit included) must not depend on when those calls land."""
     import threading
 
     import keras

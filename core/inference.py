@@ -154,7 +154,7 @@ class NumpyNetwork:
             for s in todo:
                 out[s : s + chunk_rows] = self._forward(X[s : s + chunk_rows], workspace)
 
-        with _single_threaded_blas():
+        with single_threaded_blas():
             on_threads(run, min(workers, len(starts)))
         return out
 
@@ -370,8 +370,9 @@ def _activate(x: np.ndarray, act: str) -> np.ndarray:
     raise UnsupportedNetwork(f"activation {act!r}")  # pragma: no cover
 
 
-class _single_threaded_blas:
-    """Limit BLAS to one thread while our own worker threads split the rows (threadpoolctl when present).
+class single_threaded_blas:
+    """Limit BLAS to one thread while our own worker threads split the rows (threadpoolctl when present), or while
+    logistic regression fits (``core.models``: its solver's small matrix products on BLAS threads were slower).
 
     The limit is process-wide, and scorings overlap (two dashboard sessions, Dask threads): the first to enter
     sets it and the last to leave restores the original. Each restoring its own view instead left BLAS on one

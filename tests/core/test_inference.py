@@ -83,10 +83,10 @@ def test_chunking_and_threads_do_not_change_results(saved, v2_data):
     # One thread, chunks of 37 and a shorter last one, all through the same kept arrays: the same rows out as
     # each chunk scored alone with fresh arrays.
     # (BLAS on one thread in both, as predict_proba runs it: threaded BLAS rounds the last bit differently.)
-    from core.inference import _single_threaded_blas
+    from core.inference import single_threaded_blas
 
     again = engine.predict_proba(X, chunk_rows=37, workers=1)
-    with _single_threaded_blas():
+    with single_threaded_blas():
         alone = np.concatenate([engine._forward(X[s : s + 37]) for s in range(0, len(X), 37)])
     np.testing.assert_array_equal(again, alone)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.inference import _single_threaded_blas, export_checked
+from core.inference import export_checked, single_threaded_blas
 from core.loading import load_split
 from core.models import make_detector
 from core.ple import fit_edges
@@ -106,7 +106,7 @@ def test_blas_limit_survives_overlapping_scorings():
         pytest.skip("no BLAS library that threadpoolctl can limit")
     with threadpool_limits(limits=2, user_api="blas"):  # the original, as on a machine with several cores
         assert blas_threads() == {2}
-        first, second = _single_threaded_blas(), _single_threaded_blas()
+        first, second = single_threaded_blas(), single_threaded_blas()
         first.__enter__()
         second.__enter__()
         first.__exit__(None, None, None)

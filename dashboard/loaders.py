@@ -33,6 +33,11 @@ from core.loading import Dataset, header_layout, read_files  # noqa: E402
 from core.paths import demo_data_dir  # noqa: E402 (the demo data folder: $IOMT_DEMO_DATA_DIR or data/demo)
 from core.pipeline import Predictions, TrainedModel, default_models_dir, list_models  # noqa: E402
 from core.schema import V2, Layout  # noqa: E402
+from dashboard.streamlit_keras import skip_keras_clear_session  # noqa: E402
+
+# Every page imports this module: from here on no script run ends with Keras's clear_session (a full gc.collect
+# holding the GIL, paid by every run once a network's flow was explained; dashboard/streamlit_keras.py).
+skip_keras_clear_session()
 
 # Session-state keys (widget keys are prefixed by their page: "analyze_", "compare_", ...).
 KEY_TASK = "task"  # the task chosen last, shared by Analyze and Compare

@@ -35,29 +35,6 @@ if os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get("OMP_NUM_THREADS"):
     _pa.set_cpu_count(max(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2))
 
 
-@pytest.fixture(scope="session", autouse=True)
-def streamlit_runs_as_in_the_server():
-    """Each Streamlit script run ends with ``keras.backend.clear_session()`` once Keras is imported (Streamlit's
-    ``_clean_problem_modules``): a full ``gc.collect()``, 0.2 s in a fresh process with TensorFlow loaded, and longer
-    as a test process's heap grows. The dashboard's server does not import Keras (networks train in worker
-    processes and are scored by the numpy engine, unless ``$IOMT_INFERENCE=keras``; test_train_jobs.py checks it),
-    so it does not pay that; in a test process Keras is imported by the tests that train networks, and every
-    AppTest run after them paid it (some 45% of the Models and Analyze pages' AppTests' time). Here a run ends as it
-    does in the server: Streamlit's other clean-up (matplotlib's figures) only. Tests that need ``clear_session``
-    from another thread call it themselves (test_models.py)."""
-    from streamlit.runtime.scriptrunner import script_runner
-
-    streamlits = script_runner._clean_problem_modules
-
-    def clean_up_without_keras() -> None:
-        if "matplotlib.pyplot" in sys.modules:
-            sys.modules["matplotlib.pyplot"].close("all")
-
-    script_runner._clean_problem_modules = clean_up_without_keras
-    yield
-    script_runner._clean_problem_modules = streamlits
-
-
 SHARED_DATA = Path(os.environ.get("IOMT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 V1_SAMPLE = SHARED_DATA / "ciciomt2024-v1-sample"
 V2_SAMPLE = SHARED_DATA / "ciciomt2024-v2-sample"

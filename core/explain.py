@@ -5,7 +5,9 @@
   a bounded, class-stratified row sample, seeded).
 - :func:`explain_row`: the features that pushed one row's prediction. For the Keras networks
   (``cnn``, ``paper-cnn``, ``dnn``) integrated gradients against a baseline of typical benign values,
-  computed with TensorFlow on the network in preprocessed space; the attributions add up to
+  computed on the network in preprocessed space (by the numpy engine's gradient, so that explaining a flow in the
+  dashboard's server does not import TensorFlow; with TensorFlow for a network the engine cannot express, or
+  under ``$IOMT_INFERENCE=keras``); the attributions add up to
   ``f(x) - f(baseline)`` for the predicted class (checked: :attr:`RowExplanation.completeness_gap`; the steps are
   quadrupled, up to ``IG_MAX_STEPS``, while they miss by more than ``IG_TOLERANCE``, and a note says a gap that stays).
   For the other families occlusion: each feature in turn set to its typical benign value, and the
@@ -359,15 +361,32 @@ def integrated_gradients(model, x: np.ndarray, baseline: np.ndarray, target: int
     """Integrated gradients of output ``target`` of a Keras detector, in preprocessed space.
 
     ``sum(result) ~= f(x)[target] - f(baseline)[target]`` (trapezoidal rule over ``steps`` intervals).
+
+    The gradients come from the network's numpy engine (:meth:`core.inference.NumpyNetwork.input_gradient`, the
+    engine the model scores with), else from TensorFlow: explaining a flow through ``tf.GradientTape`` imported
+    TensorFlow into the dashboard's server, seconds for the first explanation and hundreds of MB kept.
     """
-    import tensorflow as tf
+    from .models import keras_forced
 
     detector = model.detector
-    net = detector.model_
     x = np.asarray(x, dtype=np.float32)
     baseline = np.asarray(baseline, dtype=np.float32)
     alphas = np.linspace(0.0, 1.0, steps + 1, dtype=np.float32)[:, None]
     path = baseline[None, :] + alphas * (x - baseline)[None, :]
+    engine = getattr(detector, "engine_", None)
+    if engine is not None and not keras_forced():
+        g = engine.input_gradient(path, target)
+    else:
+        g = _tensorflow_gradient(detector, path, target)[:, : len(x)]
+    avg = (g[:-1] + g[1:]).mean(axis=0) / 2.0
+    return (x - baseline) * avg
+
+
+def _tensorflow_gradient(detector, path: np.ndarray, target: int) -> np.ndarray:
+    """The gradient of output ``target`` at each row of ``path`` through TensorFlow (rows flattened)."""
+    import tensorflow as tf
+
+    net = detector.model_
     inputs = tf.convert_to_tensor(detector._inputs(path))
     grads = []
     for start in range(0, len(path), 256):
@@ -376,9 +395,7 @@ def integrated_gradients(model, x: np.ndarray, baseline: np.ndarray, target: int
             tape.watch(part)
             out = net(part, training=False)[:, target]
         grads.append(tape.gradient(out, part).numpy().reshape(len(part), -1))
-    g = np.concatenate(grads)[:, : len(x)]
-    avg = (g[:-1] + g[1:]).mean(axis=0) / 2.0
-    return (x - baseline) * avg
+    return np.concatenate(grads)
 
 
 def occlusion(model, x: np.ndarray, baseline: np.ndarray, target: int) -> np.ndarray:

@@ -286,6 +286,119 @@ class NumpyNetwork:
         np.matmul(windows, w2, out=out.transpose(1, 0, 2))
         return out
 
+    # -------------------------------------------------------- gradient (explanations)
+
+    def input_gradient(self, X: np.ndarray, target: int, *, chunk_rows: int = 256) -> np.ndarray:
+        """The gradient of output ``target`` with respect to the inputs, for each row of ``X`` (n, n_features):
+        (n, n_features), float64. What integrated gradients (:mod:`core.explain`) need, without TensorFlow: the
+        dashboard's server explained a network's flow through ``tf.GradientTape``, which imported TensorFlow there
+        (seconds, and hundreds of MB kept). A plain forward pass in float64 keeps each operation's output, then the
+        gradient flows back through them: the max of a window to its first largest input and ReLU's slope 0 at 0,
+        as TensorFlow's. ``chunk_rows`` rows at a time."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2:
+            raise ValueError(f"X has shape {X.shape}, expected (n_rows, n_features)")
+        out = np.empty(X.shape, dtype=np.float64)
+        for s in range(0, len(X), chunk_rows):
+            out[s : s + chunk_rows] = self._gradient(X[s : s + chunk_rows], int(target))
+        return out
+
+    def _gradient(self, X: np.ndarray, target: int) -> np.ndarray:
+        outs: dict = {}  # id(node) -> the operation's output (float64)
+        kept: dict = {}  # id(node) -> what its backward step needs (pre-activation, argmax, input shape)
+        order: list = []  # the operations in the order evaluated: each after its inputs
+
+        def forward(node):
+            if node == "input":
+                return X
+            key = id(node)
+            if key in outs:
+                return outs[key]
+            op = node["op"]
+            if op in ("dense", "conv1d"):
+                x = forward(node["in"])
+                z = x @ self._w64(node["w"]) if op == "dense" else _conv64(node, x, self._w64(node["w"]))
+                z += self._w64(node["b"])
+                kept[key] = (z, x.shape)
+                out = _activate64(z, node["act"])
+            elif op == "maxpool":
+                x = forward(node["in"])
+                size = int(node["size"])
+                n, length, c = x.shape
+                windows = x[:, : (length // size) * size].reshape(n, length // size, size, c)
+                arg = windows.argmax(axis=2)[:, :, None, :]
+                kept[key] = (arg, x.shape)
+                out = np.take_along_axis(windows, arg, axis=2)[:, :, 0, :]
+            elif op == "globalmax":
+                x = forward(node["in"])
+                arg = x.argmax(axis=1)[:, None, :]
+                kept[key] = (arg, x.shape)
+                out = np.take_along_axis(x, arg, axis=1)[:, 0, :]
+            elif op in ("to_sequence", "reshape", "flatten"):
+                x = forward(node["in"])
+                kept[key] = x.shape
+                shape = {"to_sequence": (x.shape[1], 1), "reshape": tuple(node.get("shape", ())), "flatten": (-1,)}
+                out = x.reshape(len(x), *shape[op])
+            elif op == "concat":
+                parts = [forward(i) for i in node["in"]]
+                kept[key] = [p.shape[-1] for p in parts]
+                out = np.concatenate(parts, axis=-1)
+            elif op == "average":
+                out = sum(forward(i) for i in node["in"]) / len(node["in"])
+            else:  # pragma: no cover - the exporter only writes the operations above
+                raise UnsupportedNetwork(f"unknown operation {op!r}")
+            outs[key] = out
+            order.append(node)
+            return out
+
+        final = forward(self.graph)
+        if not 0 <= target < final.shape[1]:
+            raise ValueError(f"target {target} is not one of the network's {final.shape[1]} outputs")
+        grads: dict = {id(self.graph): np.zeros_like(final)}
+        grads[id(self.graph)][:, target] = 1.0
+
+        def send(node, g):
+            key = "input" if node == "input" else id(node)
+            grads[key] = grads[key] + g if key in grads else g
+
+        for node in reversed(order):
+            key = id(node)
+            g = grads.pop(key, None)
+            if g is None:  # no path from this operation to the output
+                continue
+            op = node["op"]
+            if op in ("dense", "conv1d"):
+                z, in_shape = kept[key]
+                gz = _activation_gradient(g, z, outs[key], node["act"])
+                w = self._w64(node["w"])
+                send(node["in"], gz @ w.T if op == "dense" else _conv64_back(node, gz, w, in_shape))
+            elif op == "maxpool":
+                arg, in_shape = kept[key]
+                n, length, c = in_shape
+                size = int(node["size"])
+                windows = np.zeros((n, length // size, size, c))
+                np.put_along_axis(windows, arg, g[:, :, None, :], axis=2)
+                gx = np.zeros(in_shape)
+                gx[:, : (length // size) * size] = windows.reshape(n, -1, c)
+                send(node["in"], gx)
+            elif op == "globalmax":
+                arg, in_shape = kept[key]
+                gx = np.zeros(in_shape)
+                np.put_along_axis(gx, arg, g[:, None, :], axis=1)
+                send(node["in"], gx)
+            elif op in ("to_sequence", "reshape", "flatten"):
+                send(node["in"], g.reshape(kept[key]))
+            elif op == "concat":
+                for part, piece in zip(node["in"], np.split(g, np.cumsum(kept[key])[:-1], axis=-1), strict=True):
+                    send(part, piece)
+            elif op == "average":
+                for part in node["in"]:
+                    send(part, g / len(node["in"]))
+        return grads.get("input", np.zeros_like(X))
+
+    def _w64(self, name: str) -> np.ndarray:
+        return self.arrays[name].astype(np.float64)
+
     def _band(self, node: dict, positions: int) -> np.ndarray:
         """The banded matrix of a one-channel convolution over ``positions + k - 1`` inputs: (that, positions * c_out)."""
         key = (node["w"], positions)
@@ -347,6 +460,54 @@ def _constant_row(value: float, size: int) -> np.ndarray:
         row = _ROWS[(value, size)] = np.full(size, value, dtype=np.float32)
         row.flags.writeable = False
     return row
+
+
+def _activate64(z: np.ndarray, act: str) -> np.ndarray:
+    """An activation of :meth:`NumpyNetwork.input_gradient`'s float64 forward pass (a new array)."""
+    if act == "linear":
+        return z.copy()
+    if act == "relu":
+        return np.maximum(z, 0.0)
+    if act == "relu1":
+        return np.clip(z, 0.0, 1.0)
+    if act == "softmax":
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    raise UnsupportedNetwork(f"activation {act!r}")  # pragma: no cover
+
+
+def _activation_gradient(g: np.ndarray, z: np.ndarray, out: np.ndarray, act: str) -> np.ndarray:
+    """The gradient before an activation from the one after it (``z`` before, ``out`` after)."""
+    if act == "linear":
+        return g
+    if act == "relu":
+        return g * (z > 0)
+    if act == "relu1":  # Keras clips ReLU's output at 1 (tf.clip_by_value): the slope is kept at 1 itself
+        return g * ((z > 0) & (z <= 1))
+    if act == "softmax":
+        return out * (g - (g * out).sum(axis=-1, keepdims=True))
+    raise UnsupportedNetwork(f"activation {act!r}")  # pragma: no cover
+
+
+def _conv64(node: dict, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """A 1-D convolution without bias, plainly, in float64: (n, L, c_in) -> (n, L_out, c_out)."""
+    k = w.shape[0]
+    x = x.reshape(len(x), x.shape[1], w.shape[1])  # the rows themselves: (n, L) is (n, L, 1)
+    length = _conv_length(node, x)
+    pad = (k - 1) // 2 if node["padding"] == "same" else 0
+    padded = np.zeros((len(x), length + k - 1, x.shape[2]))
+    padded[:, pad : pad + x.shape[1]] = x
+    return sum(padded[:, j : j + length] @ w[j] for j in range(k))
+
+
+def _conv64_back(node: dict, gz: np.ndarray, w: np.ndarray, in_shape: tuple) -> np.ndarray:
+    """The gradient of :func:`_conv64`'s input from its output's ``gz`` (n, L_out, c_out)."""
+    k, length = w.shape[0], gz.shape[1]
+    pad = (k - 1) // 2 if node["padding"] == "same" else 0
+    padded = np.zeros((gz.shape[0], length + k - 1, w.shape[1]))
+    for j in range(k):
+        padded[:, j : j + length] += gz @ w[j].T
+    return padded[:, pad : pad + in_shape[1]].reshape(in_shape)
 
 
 def _conv_length(node: dict, x: np.ndarray) -> int:

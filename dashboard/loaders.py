@@ -36,7 +36,7 @@ from core.schema import V2, Layout  # noqa: E402
 from dashboard.streamlit_keras import skip_keras_clear_session  # noqa: E402
 
 # Every page imports this module: from here on no script run ends with Keras's clear_session (a full gc.collect
-# holding the GIL, paid by every run once a network's flow was explained; dashboard/streamlit_keras.py).
+# holding the GIL, paid by every run once Keras was imported; dashboard/streamlit_keras.py).
 skip_keras_clear_session()
 
 # Session-state keys (widget keys are prefixed by their page: "analyze_", "compare_", ...).

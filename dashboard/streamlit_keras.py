@@ -3,10 +3,13 @@
 Streamlit ends every script run, once Keras is imported in its process, with ``keras.backend.clear_session()``
 (``streamlit.runtime.scriptrunner.script_runner._clean_problem_modules``): a full ``gc.collect()`` holding the
 GIL, 0.2 s in a fresh process with TensorFlow loaded and more as the server's heap grows. The dashboard's server
-imports TensorFlow, and so Keras, when it explains a network's flow (integrated gradients, ``core.explain``; the
+imported TensorFlow, and so Keras, when it explained a network's flow (integrated gradients, ``core.explain``; the
 Analyze page explains the first flagged flow of every capture scored with a cnn, the default family): from then on
 every run of every session's page, and every poll of a training's progress, paid for it (the Analyze page's rerun
-with a forest, demo traffic: 0.31 s before any network was explained, 0.70 s after, AppTest, 2 cores).
+with a forest, demo traffic: 0.31 s before any network was explained, 0.70 s after, AppTest, 2 cores). Flows are
+now explained by the numpy engine's gradient, without TensorFlow; the server still imports it where that engine
+cannot serve (``$IOMT_INFERENCE=keras``, a network the exporter cannot express, a model folder whose export cannot
+be written), and its runs then skip that clean-up all the same.
 
 That clean-up frees the Keras models a script builds at each run. The dashboard builds none while it serves
 (training runs in worker processes, :mod:`dashboard.train_jobs`; networks are scored by the numpy engine and

@@ -13,9 +13,9 @@ polls) Streamlit calls ``keras.backend.clear_session()``, which in Keras 3 reset
 every thread and runs ``gc.collect()`` (about 0.3 s with TensorFlow loaded, holding the GIL). In a
 thread of the server, training was 1.4-1.7x slower than from the command line because of it, and
 could lose its layer names mid-build. The server now trains no network (saved networks are scored by
-the numpy engine; it imports Keras only to explain a network's flow, and its runs skip that clean-up,
-:mod:`dashboard.streamlit_keras`), its memory does not grow with each network trained, and other users'
-pages do not wait on the training loop for the GIL.
+the numpy engine, and their flows explained by its gradient; where it imports Keras all the same, its
+runs skip that clean-up, :mod:`dashboard.streamlit_keras`), its memory does not grow with each network
+trained, and other users' pages do not wait on the training loop for the GIL.
 
 Cancel: the worker is asked to stop and then terminated at once (a forest's fit has no progress
 reports to stop at), unless it has already begun to save, in which case the model is saved as usual;

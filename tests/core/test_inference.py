@@ -322,3 +322,67 @@ def test_engine_equals_keras_on_every_convolution_path(features, pool, first):
     for chunk_rows, workers in ((512, 1), (97, 2)):  # a shorter last chunk through the kept arrays
         got = net.predict_proba(X, chunk_rows=chunk_rows, workers=workers)
         np.testing.assert_allclose(got, want, atol=2e-6)
+
+
+def tensorflow_gradient(model: TrainedModel, X: np.ndarray, target: int) -> np.ndarray:
+    import tensorflow as tf
+
+    inputs = tf.convert_to_tensor(model.detector._inputs(X))
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        out = model.detector.model_(inputs, training=False)[:, target]
+    return tape.gradient(out, inputs).numpy().reshape(len(X), -1)
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_the_engines_input_gradient_is_tensorflows(family, saved, v2_data):
+    """Integrated gradients need the network's gradient; the engine gives it without TensorFlow. The rows are moved
+    off the kinks (a ReLU at exactly 0, a value exactly on a bin edge of the cnn's encoding), where float32 and
+    float64 arithmetic may fall on either side."""
+    _, test = v2_data
+    model = TrainedModel.load(saved[family])
+    X, _ = model.preprocessor.transform(test.X[:400])
+    X = (X + np.random.default_rng(0).normal(0, 0.01, X.shape)).astype(np.float32)
+    for target in (0, 7, 18):
+        ours = model.detector.engine_.input_gradient(X, target, chunk_rows=150)
+        ref = tensorflow_gradient(model, X, target)
+        assert ours.shape == ref.shape == X.shape
+        assert np.abs(ref).max() > 1e-3, "a real gradient, not zeros"
+        np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-5)
+
+
+def test_integrated_gradients_are_those_of_tensorflow(saved, v2_data, monkeypatch):
+    from core import explain
+
+    _, test = v2_data
+    model = TrainedModel.load(saved["cnn"])
+    X, _ = model.preprocessor.transform(test.X[:2])
+    x, baseline = X[0] + 0.003, X[1] - 0.002  # off the encoding's bin edges at both ends of the path
+    ours = explain.integrated_gradients(model, x, baseline, 5, steps=64)
+    monkeypatch.setenv("IOMT_INFERENCE", "keras")
+    ref = explain.integrated_gradients(model, x, baseline, 5, steps=64)
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-6)
+    assert np.abs(ref).max() > 1e-4
+
+
+def test_explaining_a_networks_flow_does_not_import_tensorflow(saved, v2_sample):
+    """The dashboard's server explains a flow of every capture scored with a network (the Analyze page): through
+    TensorFlow's GradientTape that imported TensorFlow there (seconds, hundreds of MB kept, and Streamlit then ended
+    every run with Keras's clear_session)."""
+    script = f"""
+import json, sys
+from core import explain
+from core.loading import load_split
+from core.pipeline import TrainedModel
+model = TrainedModel.load({str(saved["cnn"])!r})
+data = load_split({str(v2_sample)!r}, "test", max_rows_per_class=20, seed=0)
+ex = explain.explain_row(model, data, 3)
+print(json.dumps({{"tensorflow": "tensorflow" in sys.modules, "keras": "keras" in sys.modules, "method": ex.method,
+                  "gap": ex.completeness_gap, "features": len(ex.frame)}}))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["method"] == "integrated gradients" and out["features"] == 39
+    assert out["gap"] is not None and out["gap"] <= 0.005, "the contributions add up to the change they explain"
+    assert not out["tensorflow"] and not out["keras"], "explaining a flow imported TensorFlow"

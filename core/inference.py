@@ -18,6 +18,8 @@ imports TensorFlow (about 2.5 s) and runs at BLAS speed:
 
 The export is checked against Keras on random rows before it is written; a network this
 module cannot express is simply not exported, and such models keep scoring through Keras.
+:meth:`NumpyNetwork.input_gradient` gives the network's gradient, for explanations (integrated
+gradients, :mod:`core.explain`), without TensorFlow either.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@ threshold curves and the HTML/PDF report, per model, on a labelled data folder's
 
     .venv/bin/python bench/explain_cost.py --model models/NAME [--model ...] --data DIR [--rows 2000] [--repeats 3]
 
-Prints one line per step with its wall time (median of ``--runs``), on this machine as it is loaded.
+Prints one line per step with its wall time (median of ``--runs``), on this machine as it is loaded; first, for each
+model, the first row explained in the process (its time, the resident memory it added, whether TensorFlow was
+imported).
 """
 
 from __future__ import annotations
@@ -49,9 +51,17 @@ def main(argv=None) -> int:
 
 
 def bench_model(path: str, test, args) -> None:
+    import psutil
+
     model = TrainedModel.load(path)
     model.predict(test.subset(list(range(10))))  # load lazily-built weights, warm up the graph
     print(f"\n{model.name} ({model.family}, {model.task} classes)")
+    # The first row explained in this process, as the dashboard's server meets it: what it loads (TensorFlow?)
+    rss, t0 = psutil.Process().memory_info().rss, time.perf_counter()
+    first = explain.explain_row(model, test, len(test) // 3)
+    print(f"  first row explained in this process ({first.method}): {time.perf_counter() - t0:.2f} s, resident "
+          f"memory {(psutil.Process().memory_info().rss - rss) / 2**20:+.0f} MB, TensorFlow imported: "
+          f"{'yes' if 'tensorflow' in sys.modules else 'no'}")  # fmt: skip
     t, imp = timed(lambda: explain.permutation_importance(model, test, max_rows=args.rows, repeats=args.repeats),
                    args.runs)  # fmt: skip
     print(f"  permutation importance ({imp.n_rows:,} rows x {args.repeats} repeats x "

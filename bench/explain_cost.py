@@ -2,6 +2,7 @@
 threshold curves and the HTML/PDF report, per model, on a labelled data folder's test split.
 
     .venv/bin/python bench/explain_cost.py --model models/NAME [--model ...] --data DIR [--rows 2000] [--repeats 3]
+        [--gap-rows 150]
 
 Prints one line per step with its wall time (median of ``--runs``), on this machine as it is loaded; first, for each
 model, the first row explained in the process (its time, the resident memory it added, whether TensorFlow was
@@ -42,6 +43,13 @@ def main(argv=None) -> int:
     ap.add_argument("--rows", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument(
+        "--gap-rows",
+        type=int,
+        default=0,
+        help="for the networks: integrated gradients of this many random "
+        "test rows at 128 steps, and how far they miss what they explain (the completeness gap)",
+    )
     args = ap.parse_args(argv)
     test = load_split(args.data, "test")
     print(f"data: {args.data}/test, {len(test):,} rows, {test.layout.n_features} features")
@@ -70,6 +78,8 @@ def bench_model(path: str, test, args) -> None:
     t, ex = timed(lambda: explain.explain_row(model, test, len(test) // 2, baseline=base), args.runs)
     gap = f", completeness gap {ex.completeness_gap:.2e}" if ex.completeness_gap is not None else ""
     print(f"  one row ({ex.method}{gap}): {t * 1000:.0f} ms")
+    if args.gap_rows and ex.completeness_gap is not None:
+        print(f"  {gaps(model, test, base, args.gap_rows)}")
     t, _ = timed(lambda: explain.class_profiles(model, test), args.runs)
     print(f"  class profiles: {t:.2f} s")
     pred = model.predict(test)
@@ -83,6 +93,26 @@ def bench_model(path: str, test, args) -> None:
     print(f"  HTML: {t:.2f} s, {len(html) / 1e6:.1f} MB")
     t, pdf = timed(rep.to_pdf, 1)
     print(f"  PDF: {t:.2f} s, {len(pdf) / 1e3:.0f} kB")
+
+
+def gaps(model, test, base, rows: int, steps: int = 128) -> str:
+    """Integrated gradients of ``rows`` random test rows (seed 1) at ``steps`` steps, without the refinement
+    :func:`core.explain.explain_row` adds: the completeness gaps, against ``IG_TOLERANCE``."""
+    import numpy as np
+
+    picked = np.random.default_rng(1).choice(len(test), min(rows, len(test)), replace=False)
+    X = model.preprocessor.transform(test.X[picked])[0]
+    p_rows, p_base = model.detector.predict_proba(X), model.detector.predict_proba(base.preprocessed[None, :])[0]
+    found = []
+    for x, p in zip(X, p_rows, strict=True):
+        c = int(p.argmax())
+        found.append(abs(explain.integrated_gradients(model, x, base.preprocessed, c, steps=steps).sum()
+                         - (p[c] - p_base[c])))  # fmt: skip
+    found = np.array(found)
+    return (
+        f"completeness gap of {len(found)} rows at {steps} steps: median {np.median(found):.1e}, largest "
+        f"{found.max():.1e}, {(found > explain.IG_TOLERANCE).sum()} above {explain.IG_TOLERANCE}"
+    )
 
 
 if __name__ == "__main__":

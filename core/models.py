@@ -810,8 +810,8 @@ class LogisticRegressionDetector(SklearnDetector):
     def _fit_estimator(self, X, y, progress):
         """BLAS on one thread meanwhile (scikit-learn's own threads are kept): lbfgs multiplies the rows by a few
         dozen weights at each step, and BLAS threads spinning between those products slowed the fit, the more so
-        on a busy machine (2 cores, the demo's 19-class fit and refit: 5.1 s -> 2.1 s idle, 20.0 s -> 5.0 s beside
-        two busy processes, and 44-50 s in a first start beside a benchmark; 1 M rows, 100 steps: 24.9 -> 18.3 s)."""
+        on a busy machine (2 cores, the demo's 19-class fit: 3.74 s -> 1.28 s idle, 16.7 s -> 1.9 s beside two busy
+        processes, bench/lr_threads.py; 44-50 s in a first start beside a benchmark)."""
         from .inference import single_threaded_blas
 
         with single_threaded_blas():

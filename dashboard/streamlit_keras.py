@@ -6,11 +6,11 @@ GIL, 0.2 s in a fresh process with TensorFlow loaded and more as the server's he
 imported TensorFlow, and so Keras, when it explained a network's flow (integrated gradients, ``core.explain``; the
 Analyze page explains the first flagged flow of every capture scored with a cnn, the default family): from then on
 every run of every session's page, and every poll of a training's progress, paid for it (the Analyze page's rerun
-with a forest, demo traffic: 0.31 s before any network was explained, 0.70 s after, AppTest, 2 cores). Flows are
-now explained by the numpy engine's gradient, without TensorFlow; the server still imports it where that engine
-cannot serve (``$IOMT_INFERENCE=keras``, a network the exporter cannot express) or must first be made again from the
-weights (a model folder without its ``inference.npz``, or with a stale one), and its runs then skip that clean-up
-all the same.
+with a forest, demo traffic: 0.27 s without Keras, 0.56 s with it, 0.28 s with it and this; bench/keras_rerun.py).
+Flows are now explained by the numpy engine's gradient, without TensorFlow; the server still imports it where that
+engine cannot serve (``$IOMT_INFERENCE=keras``, a network the exporter cannot express) or must first be made again
+from the weights (a model folder without its ``inference.npz``, or with a stale one), and its runs then skip that
+clean-up all the same.
 
 That clean-up frees the Keras models a script builds at each run. The dashboard builds none while it serves
 (training runs in worker processes, :mod:`dashboard.train_jobs`; networks are scored by the numpy engine and

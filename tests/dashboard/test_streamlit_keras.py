@@ -1,7 +1,8 @@
 """Once Keras is imported in the dashboard's server (explaining a network's flow imported TensorFlow; scoring through
 Keras still does), Streamlit ended every script run with ``keras.backend.clear_session()``: a full ``gc.collect()``
-holding the GIL, which made every page's rerun slower for every session (the Analyze page's, with a forest: 0.31 s
--> 0.70 s). Checked in a fresh process, as a server is (the test processes import Keras to train networks)."""
+holding the GIL, which made every page's rerun slower for every session (the Analyze page's, with a forest: 0.27 s
+-> 0.56 s, bench/keras_rerun.py). Checked in a fresh process, as a server is (the test processes import Keras to
+train networks)."""
 
 from __future__ import annotations
 

@@ -854,8 +854,8 @@ def test_training_on_one_class_of_the_task_says_so_in_words(task, labels, only):
 
 def test_logistic_regression_fits_with_blas_on_one_thread_and_gives_the_threads_back(monkeypatch):
     """lbfgs's small matrix products on several BLAS threads, spinning between them beside scikit-learn's own
-    threads: the demo's 19-class fit took 5.1 s instead of 2.1 on two cores, 20 s instead of 5 beside two busy
-    processes. BLAS runs on one thread during the fit, and on as many as before after it."""
+    threads: the demo's 19-class fit took 3.7 s instead of 1.3 on two cores, 16.7 s instead of 1.9 beside two busy
+    processes (bench/lr_threads.py). BLAS runs on one thread during the fit, and on as many as before after it."""
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_info, threadpool_limits
 

@@ -15,7 +15,7 @@ from tests.conftest import ROOT
 
 SCRIPT = """
 import json, sys
-import keras  # as in a server that has explained a network's flow
+import keras  # as in a server that has needed it (IOMT_INFERENCE=keras, an export made again from the weights)
 import matplotlib
 matplotlib.use("Agg")
 calls = []

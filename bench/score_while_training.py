@@ -33,8 +33,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _p in (ROOT, ROOT / "bench"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+from analyze_page import rows_per_class  # noqa: E402 (the same captures as the browser bench)
 
 #: A progress message of a fit under way (not reading files or starting TensorFlow).
 IN_FIT = re.compile(r"epoch \d|\d/[\d,]+ trees|boosting round|fitting gbt")
@@ -52,13 +55,9 @@ POOL_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_N
 def write_capture(rows: int, folder: Path) -> tuple[str, bytes]:
     """A ``rows``-row synthetic capture (v2, a label column, benign the majority) as an upload: (name, bytes)."""
     from core.demo import write_demo_csv
-    from core.taxonomy import CLASSES_19
 
-    attacks = [c for c in CLASSES_19 if c != "Benign"]
-    per_attack = int(rows * 0.45) // len(attacks)
     path = folder / f"capture-{rows}.csv"
-    write_demo_csv(path, "v2", {"Benign": rows - per_attack * len(attacks), **dict.fromkeys(attacks, per_attack)},
-                   seed=1, with_label_column=True)  # fmt: skip
+    write_demo_csv(path, "v2", rows_per_class(rows), seed=1, with_label_column=True)
     return path.name, path.read_bytes()
 
 

@@ -2,8 +2,8 @@
 
 Heavy work is cached (models with ``st.cache_resource``; parsed uploads, predictions, evaluations and their tables in
 :data:`HEAVY`, bounded by the memory they hold: shared read-only objects, never copied on a rerun), keyed on cheap
-identities (upload id, name and size; model path and modification time) rather than on hashing hundreds of MB each
-rerun.
+identities (an upload's name, size and contents, hashed once per upload; model path and modification time) rather than
+on hashing hundreds of MB each rerun.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from core import audit  # noqa: E402
 from core.errors import CoreError, FilesError, ModelFormatError  # noqa: E402
 from core.evaluation import EvaluationReport  # noqa: E402
 from core.limits import env_int  # noqa: E402
@@ -129,13 +130,39 @@ def load_model(path: str | Path) -> TrainedModel:
 
 @dataclass(frozen=True)
 class UploadKey:
-    """Cheap identity of a set of uploads: (name, size, id) per file."""
+    """Identity of a set of uploads: (name, size, SHA-256 of the contents) per file."""
 
     files: tuple[tuple[str, int, str], ...]
 
 
+#: Uploads' SHA-256 by upload id, most recent last (at most :data:`MAX_DIGESTS`): worked out once per upload, not on
+#: every rerun (0.25 s for a 409 MB capture; the audit log's entry reuses it).
+_DIGESTS: OrderedDict[str, str] = OrderedDict()
+_DIGESTS_LOCK = threading.Lock()
+MAX_DIGESTS = 1024
+
+
+def upload_digest(upload) -> str:
+    """SHA-256 of an uploaded file's contents, once per upload (Streamlit gives each upload an id of its own)."""
+    file_id = getattr(upload, "file_id", None)
+    with _DIGESTS_LOCK:
+        if file_id is not None and file_id in _DIGESTS:
+            _DIGESTS.move_to_end(file_id)
+            return _DIGESTS[file_id]
+    digest = audit.sha256_of(upload.getvalue())
+    if file_id is not None:
+        with _DIGESTS_LOCK:
+            _DIGESTS[file_id] = digest
+            while len(_DIGESTS) > MAX_DIGESTS:
+                _DIGESTS.popitem(last=False)
+    return digest
+
+
 def upload_key(uploads) -> UploadKey:
-    return UploadKey(tuple((u.name, u.size, getattr(u, "file_id", "")) for u in uploads))
+    """The uploads' identity by name, size and contents: the same capture uploaded again (the uploader empties itself
+    when the analyst leaves the page), or by another analyst, is the parse and scoring already made, not a second
+    one held beside it. The name is part of it: the parsed data and its messages name the file."""
+    return UploadKey(tuple((u.name, u.size, upload_digest(u)) for u in uploads))
 
 
 # ---------------------------------------------------------------------------------- heavy results, in a memory budget
@@ -179,8 +206,8 @@ class BudgetCache:
 
     A result asked for while another session works it out is waited for, not worked out a second time (two analysts
     comparing models on one data folder at once, or scoring the demo traffic with one model, parsed or scored it
-    twice, holding it twice in memory meanwhile; each upload is its own, keyed by its file id); if that work fails or
-    is stopped, the one waiting does it."""
+    twice, holding it twice in memory meanwhile; an upload is keyed by its contents, so the same capture uploaded in two
+    sessions is read once too); if that work fails or is stopped, the one waiting does it."""
 
     def __init__(self) -> None:
         self._entries: OrderedDict = OrderedDict()  # key -> (value, bytes)
@@ -264,7 +291,7 @@ def upload_layout(uploads) -> Layout | None:
 
 
 def parse_uploads(uploads) -> Dataset:
-    """Parse uploaded CSVs (cached by name, size and upload id). Raises CoreError on bad input."""
+    """Parse uploaded CSVs (cached by name, size and contents: :func:`upload_key`). Raises CoreError on bad input."""
     return _parse(upload_key(uploads), tuple((u.name, u.getvalue()) for u in uploads))
 
 

@@ -99,3 +99,54 @@ def test_only_mistakes_is_worked_out_once_per_scoring_not_on_every_rerun(registr
     table = next(d for d in at.dataframe if "predicted" in d.value.columns).value
     assert len(table) and (table["predicted"] != table["true"]).all()
     assert (table["probability"] <= 0.99).all()
+
+
+def test_the_same_capture_uploaded_again_or_in_another_session_is_read_and_scored_once(registry_env, tmp_path,
+                                                                                        monkeypatch):  # fmt: skip
+    """The uploader empties itself when the analyst leaves the page, so coming back means uploading the capture again;
+    and two analysts of one team score the same capture. Each upload was keyed by its own id: the same bytes were
+    parsed and scored again (seconds for a million rows), and held twice in the cache's memory. Keyed by the contents,
+    it is read once; each session's scoring is still in the audit log, and each upload is hashed once."""
+    from core.pipeline import TrainedModel
+    from dashboard import loaders
+
+    monkeypatch.setenv("IOMT_AUDIT_DIR", str(tmp_path / "audit"))
+    path = tmp_path / "again.csv"
+    write_demo_csv(path, "v2", None, 11, with_label_column=True)  # a capture no other test uploads
+    payload = path.read_bytes()
+    parsed, scored, hashed = [], [], []
+    real_read, real_predict, real_sha = loaders.read_files, TrainedModel.predict, audit.sha256_of
+
+    def counted_read(sources, *args, **kwargs):
+        parsed.append([name for name, _ in sources])
+        return real_read(sources, *args, **kwargs)
+
+    def counted_predict(self, data, *args, **kwargs):
+        scored.append(len(data))
+        return real_predict(self, data, *args, **kwargs)
+
+    def counted_sha(source):
+        hashed.append(len(source))
+        return real_sha(source)
+
+    monkeypatch.setattr(loaders, "read_files", counted_read)
+    monkeypatch.setattr(TrainedModel, "predict", counted_predict)
+    monkeypatch.setattr(audit, "sha256_of", counted_sha)
+
+    def upload(at: AppTest) -> AppTest:
+        at.file_uploader(key="analyze_uploads").set_value([("again.csv", payload, "text/csv")])
+        at.run()
+        no_exception(at)
+        assert any(m.label == "Rows scored" for m in at.metric)
+        return at
+
+    first = upload(analyze_page())
+    assert len(parsed) == 1 and len(scored) == 1, (parsed, scored)
+    upload(first)  # the same file again, as a new upload (a new upload id)
+    upload(analyze_page())  # another session
+    assert len(parsed) == 1, f"the same capture was parsed {len(parsed)} times"
+    assert len(scored) == 1, f"the same capture was scored {len(scored)} times"
+    assert hashed == [len(payload)] * 3, "each upload is hashed once, for the cache and the audit log together"
+    events = [e for e in read_events(tmp_path / "audit") if e["action"] == "scored"]
+    assert len(events) == 2, "one scoring recorded per session"
+    assert all(e["files"] == [audit.file_info("again.csv", payload)] for e in events), events

@@ -193,7 +193,7 @@ def measure_training(args) -> dict:
             epoch_ends.append(time.perf_counter())
 
     det = make_detector("paper-cnn", epochs=args.epochs, batch_size=args.batch, learning_rate=args.lr, seed=0,
-                        steps_per_execution=args.spe)  # fmt: skip
+                        steps_per_execution=args.spe, epoch_order=args.order)  # fmt: skip
     started = time.perf_counter()
     det.fit(X_train, y_train, n_classes=19, progress=progress)
     epochs = np.diff([started, *epoch_ends])
@@ -201,7 +201,7 @@ def measure_training(args) -> dict:
     return {"rows": len(X_train), "epoch_seconds": [round(float(e), 2) for e in epochs],
             "seconds": float(np.median(epochs)), "rows_per_s": len(X_train) / float(np.median(epochs)),
             "val_macro_f1": float(f1_score(y_val, pred, average="macro")), "batch": args.batch, "lr": args.lr,
-            "spe": args.spe}  # fmt: skip
+            "spe": args.spe, "epoch_order": args.order}  # fmt: skip
 
 
 # ---------------------------------------------------------------- the run
@@ -289,6 +289,7 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--lr", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--spe", default="auto", help=argparse.SUPPRESS)
+    parser.add_argument("--order", default="keras", help=argparse.SUPPRESS)  # paper-cnn's epoch_order
     args = parser.parse_args(argv)
     if args.measure:
         print(json.dumps(measure(args.measure, args)))

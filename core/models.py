@@ -136,6 +136,36 @@ def shared_with_tensorflow(X: np.ndarray):
     return tf.experimental.dlpack.from_dlpack(X.__dlpack__())
 
 
+def reshuffled_batches(X, y: np.ndarray, batch_size: int, seed: int):
+    """Batches of the rows ``X`` (an array or tensor) and targets ``y`` for Keras's ``fit``, without end: epoch after
+    epoch, each a new permutation of the rows drawn from ``seed`` and the epoch's number (the same for the same seed,
+    whatever else ran before), in full batches and the remainder last.
+
+    One iterator serves the whole fit (``fit(..., steps_per_epoch=...)``): Keras's own shuffling makes a new input
+    pipeline for each epoch, and with a fixed seed it gives the same permutation every time.
+    """
+    import tensorflow as tf
+
+    n = len(y)
+    full = n // batch_size
+
+    def epoch(number):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), number])
+        )
+        batches = tf.data.Dataset.from_tensor_slices(tf.reshape(order[: full * batch_size], [full, batch_size]))
+        if n > full * batch_size:
+            batches = batches.concatenate(tf.data.Dataset.from_tensors(order[full * batch_size :]))
+        return batches
+
+    rows = tf.data.Dataset.from_tensors((tf.convert_to_tensor(X), tf.convert_to_tensor(y))).repeat()
+    batches = tf.data.Dataset.counter().flat_map(epoch)
+    data = tf.data.Dataset.zip((batches, rows)).map(
+        lambda i, xy: (tf.gather(xy[0], i), tf.gather(xy[1], i)), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    return data.prefetch(2)
+
+
 def steps_per_execution(value, batch_size: int) -> int:
     """Training steps per call into TensorFlow: ``"auto"`` (about 4,096 rows per call, at most 128 steps) or a number."""
     if value in (None, "auto"):
@@ -266,6 +296,13 @@ class KerasDetector(Detector):
             # call (128 steps at batch 32), 1.6-1.8x faster at batch 32 on 2 cores (bench/RESULTS.md); 1 is
             # Keras's default, the paper's pipeline.
             "steps_per_execution": "auto",
+            # The order of the training rows in each epoch. "keras": Keras's own shuffling, which, with the seed
+            # fixed (as here, for reproducible fits), gives the same order in every epoch, and reads each epoch
+            # through a new input pipeline (epochs then run at two speeds, one about half the other, on 2 cores).
+            # "reshuffled": a new permutation each epoch (from the seed and the epoch), read through one pipeline
+            # for the whole fit; an epoch is then a whole number of calls into TensorFlow, so up to one batch per
+            # call more than the rows (bench/RESULTS.md, docs/experiments.md).
+            "epoch_order": "keras",
         }
 
     @abstractmethod
@@ -288,13 +325,18 @@ class KerasDetector(Detector):
         self.model_ = self.build(X.shape[1], n_classes)
         epochs = int(p["epochs"])
         steps = int(np.ceil(len(X) / int(p["batch_size"])))
+        spe = min(steps, steps_per_execution(p.get("steps_per_execution", "auto"), int(p["batch_size"])))
+        reshuffled = p.get("epoch_order", "keras") == "reshuffled"
+        if reshuffled:  # one pipeline for the whole fit: each epoch a whole number of calls of (nearly) spe steps
+            calls = -(-steps // spe)
+            spe = -(-steps // calls)
+            steps = calls * spe
         smoothing = float(p.get("label_smoothing", 0.0))
         learning_rate = float(p["learning_rate"])
         if p.get("lr_schedule") == "cosine":
             learning_rate = keras.optimizers.schedules.CosineDecay(
                 learning_rate, decay_steps=epochs * steps, alpha=0.05
             )
-        spe = min(steps, steps_per_execution(p.get("steps_per_execution", "auto"), int(p["batch_size"])))
         self.model_.compile(
             steps_per_execution=spe,
             optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
@@ -347,13 +389,17 @@ class KerasDetector(Detector):
             return np.eye(n_classes, dtype=np.float32)[labels] if smoothing else labels
 
         self.fitted_ = True  # predict_proba is used by early stopping during fit
+        if reshuffled:
+            rows = {"x": reshuffled_batches(shared_with_tensorflow(self._inputs(X)), targets(y),
+                                            int(p["batch_size"]), int(p["seed"])), "steps_per_epoch": steps,
+                    "shuffle": False}  # fmt: skip
+        else:
+            rows = {"x": shared_with_tensorflow(self._inputs(X)), "y": targets(y), "batch_size": int(p["batch_size"]),
+                    "shuffle": True}  # fmt: skip
         self.model_.fit(
-            shared_with_tensorflow(self._inputs(X)),
-            targets(y),
+            **rows,
             validation_data=(self._inputs(X_val), targets(y_val)) if X_val is not None else None,
             epochs=epochs,
-            batch_size=int(p["batch_size"]),
-            shuffle=True,
             verbose=0,
             callbacks=callbacks,
             class_weight=weights,
@@ -1322,6 +1368,8 @@ def _checked_types(family: str, params: dict, defaults: dict) -> dict:
     out = dict(params)
     for key, value in params.items():
         default = defaults[key]
+        if key == "epoch_order" and value not in ("keras", "reshuffled"):
+            raise ValueError(f"{family} parameter epoch_order must be 'keras' or 'reshuffled', not {value!r}")
         if key == "steps_per_execution":  # 'auto' or a count: refused here, not in fit() once the data is read
             try:
                 steps_per_execution(value, 1)

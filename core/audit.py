@@ -62,9 +62,10 @@ def sha256_of(data: bytes | str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def file_info(name: str, data: bytes | str | os.PathLike | None = None) -> dict:
+def file_info(name: str, data: bytes | str | os.PathLike | None = None, *, sha256: str | None = None) -> dict:
     """``{"name", "size", "sha256"}`` of a file (``data``: its bytes, or a path; default ``name`` as a path). A name
-    that is not UTF-8 is written as the outputs name it (:func:`core.paths.name_text`: ``caf\\xe9.csv``)."""
+    that is not UTF-8 is written as the outputs name it (:func:`core.paths.name_text`: ``caf\\xe9.csv``). ``sha256``:
+    the contents' hash when the caller has it already (not worked out again)."""
     source = name if data is None else data
     shown = name_text(str(name))
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -74,7 +75,7 @@ def file_info(name: str, data: bytes | str | os.PathLike | None = None) -> dict:
             size = os.stat(source).st_size
         except OSError:
             return {"name": shown, "size": None, "sha256": None}
-    return {"name": shown, "size": size, "sha256": sha256_of(source)}
+    return {"name": shown, "size": size, "sha256": sha256 or sha256_of(source)}
 
 
 def _os_user() -> str:

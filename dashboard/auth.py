@@ -299,7 +299,6 @@ def log_once(action: str, identity, **kwargs) -> dict | None:
 def upload_infos(uploads) -> list[dict]:
     """Name, size and SHA-256 of each uploaded file (for the audit log; contents are not logged). The SHA-256 is the one
     the page's cache already worked out for the upload (:func:`dashboard.loaders.upload_digest`), not a second."""
-    from core.paths import name_text
     from dashboard.loaders import upload_digest  # here: the sign-in form is drawn without the loaders (core.pipeline)
 
-    return [{"name": name_text(str(u.name)), "size": u.size, "sha256": upload_digest(u)} for u in uploads]
+    return [audit.file_info(u.name, u.getvalue(), sha256=upload_digest(u)) for u in uploads]

@@ -342,9 +342,11 @@ def main() -> int:
         if args.screenshot:
             print(f"screenshot of the last run: {args.screenshot}")
 
-        core = core_alone(model_path, files)
+        unique = list(dict.fromkeys(files))  # --same-file: the one file, worked out once here
+        core = core_alone(model_path, unique)
     for i, (a, b, c, f1) in enumerate(zip(core["parse"], core["score"], core["evaluate"], core["macro_f1"])):
-        agree = "" if f"{f1:.3f}" == runs[i]["macro_f1"] else f" (the page said {runs[i]['macro_f1']}!)"
+        said = {r["macro_f1"] for r, f in zip(runs, files) if f == unique[i]} - {f"{f1:.3f}"}
+        agree = f" (the page said {', '.join(sorted(said))}!)" if said else ""
         print(f"core alone, file {i + 1}: parse {a:.2f} s + score {b:.2f} s + evaluate {c:.2f} s; "
               f"Macro-F1 {f1:.3f}{agree}")  # fmt: skip
     print(f"core alone: model load {core['load']:.2f} s (once)")
